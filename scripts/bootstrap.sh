@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Creates .venv and installs the project. Sourced by demo.sh and test.sh.
+#   EXTRAS=test  installs the test dependencies too.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+PYTHON="${PYTHON:-python3}"
+
+need_debian_packages() {
+  # Installs the Debian packages named, when missing and when we can (root + apt).
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+    echo "missing Debian packages: ${missing[*]} (install them, or run as root)" >&2
+    return 1
+  fi
+  echo "installing Debian packages: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
+  echo "Python 3.11 or newer is needed (found $("$PYTHON" --version))" >&2; exit 1; }
+
+if ! "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null; then
+  need_debian_packages python3-venv
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "creating $VENV"
+  "$PYTHON" -m venv "$VENV"
+fi
+
+# Reinstall only when pyproject.toml changed since the last install.
+STAMP="$VENV/.installed-${EXTRAS:-base}"
+if [ ! -f "$STAMP" ] || [ "$ROOT/pyproject.toml" -nt "$STAMP" ]; then
+  "$VENV/bin/python" -m pip install -q --upgrade pip
+  if [ -n "${EXTRAS:-}" ]; then
+    "$VENV/bin/python" -m pip install -q -e "$ROOT[$EXTRAS]"
+  else
+    "$VENV/bin/python" -m pip install -q -e "$ROOT"
+  fi
+  touch "$STAMP"
+fi
+export PATH="$VENV/bin:$PATH"

@@ -1,0 +1,3 @@
+from aiqleads.cli import main
+
+main()

@@ -1,0 +1,80 @@
+"""create_app(): routers, middleware and the lifespan that owns engines and clients."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from redis.asyncio import Redis
+
+from aiqleads import __version__
+from aiqleads.auth.admin_routes import router as admin_accounts_router
+from aiqleads.auth.routes import router as auth_router
+from aiqleads.config import Settings, get_settings
+from aiqleads.db.engine import create_engine, session_factory
+from aiqleads.deps import AppState
+from aiqleads.errors import install_error_handlers
+from aiqleads.health import router as health_router
+from aiqleads.kit.clock import Clock, SystemClock
+from aiqleads.kit.crypto import FieldCipher
+from aiqleads.leads.routes import router as leads_router
+from aiqleads.observability.logging import configure_logging
+from aiqleads.observability.middleware import MetricsMiddleware
+from aiqleads.web.routes import router as web_router
+
+log = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    cipher = FieldCipher(settings.encryption_keys)  # fail at start-up, not at first decrypt
+    configure_logging(settings.log_level, json_lines=settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        app.state.aiq = AppState(
+            settings=settings,
+            engine=engine,
+            sessions=session_factory(engine),
+            clock=clock or SystemClock(),
+            cipher=cipher,
+            redis=redis,
+        )
+        log.info(
+            "starting",
+            extra={
+                "env": settings.env.value,
+                "database": engine.dialect.name,
+                "cache": "redis" if redis else "in-process",
+                "version": __version__,
+            },
+        )
+        try:
+            yield
+        finally:
+            if redis is not None:
+                await redis.aclose()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="AIQLeads",
+        version=__version__,
+        description="Real-estate lead marketplace API.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(MetricsMiddleware)
+    app.include_router(health_router)
+    app.include_router(auth_router)
+    app.include_router(admin_accounts_router)
+    app.include_router(leads_router)
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

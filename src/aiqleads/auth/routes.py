@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, status
+
+from aiqleads.auth import repository, service
+from aiqleads.auth.schemas import (
+    AccountOut,
+    ApiKeyIn,
+    ApiKeyOut,
+    NewApiKeyOut,
+    RefreshIn,
+    RegisterIn,
+    TokenOut,
+)
+from aiqleads.deps import CurrentPrincipal, DbSession, State
+from aiqleads.errors import InvalidInput, NotFound
+from aiqleads.models import Account, ApiKey
+from aiqleads.models.enums import Role, Tier
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+
+def account_out(account: Account) -> AccountOut:
+    return AccountOut(
+        id=account.public_id,
+        email=account.email,
+        role=Role(account.role),
+        tier=Tier(account.tier),
+        custom_cart_limit=account.custom_cart_limit,
+        created_at=account.created_at,
+    )
+
+
+def _key_out(key: ApiKey) -> ApiKeyOut:
+    return ApiKeyOut(
+        prefix=key.prefix,
+        name=key.name,
+        created_at=key.created_at,
+        last_used_at=key.last_used_at,
+        revoked_at=key.revoked_at,
+    )
+
+
+@router.post("/register", status_code=status.HTTP_201_CREATED)
+async def register(body: RegisterIn, session: DbSession, state: State) -> AccountOut:
+    """Open a basic agent account; an admin can change the tier later."""
+    account = await service.create_account(
+        session,
+        email=body.email,
+        password=body.password,
+        role=Role.AGENT,
+        tier=Tier.BASIC,
+        now=state.clock.now(),
+    )
+    return account_out(account)
+
+
+@router.post("/token")
+async def token(
+    session: DbSession,
+    state: State,
+    username: Annotated[str, Form(max_length=320)],
+    password: Annotated[str, Form(max_length=200)],
+    grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+) -> TokenOut:
+    """OAuth2 password flow: the e-mail as `username`."""
+    now = state.clock.now()
+    account = await service.authenticate(
+        session, state.settings, email=username, password=password, now=now
+    )
+    pair = await service.issue_tokens(session, state.settings, account, now=now)
+    return TokenOut(
+        access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
+    )
+
+
+@router.post("/refresh")
+async def refresh(body: RefreshIn, session: DbSession, state: State) -> TokenOut:
+    pair = await service.refresh_tokens(
+        session, state.settings, refresh_token=body.refresh_token, now=state.clock.now()
+    )
+    return TokenOut(
+        access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
+    )
+
+
+@router.get("/me")
+async def me(principal: CurrentPrincipal, session: DbSession) -> AccountOut:
+    account = await repository.account_by_id(session, principal.account_id)
+    if account is None:
+        raise NotFound("account not found")
+    return account_out(account)
+
+
+@router.post("/api-keys", status_code=status.HTTP_201_CREATED)
+async def create_api_key(
+    body: ApiKeyIn, principal: CurrentPrincipal, session: DbSession, state: State
+) -> NewApiKeyOut:
+    new = await service.create_api_key(session, principal, name=body.name, now=state.clock.now())
+    return NewApiKeyOut(**_key_out(new.key).model_dump(), key=new.secret)
+
+
+@router.get("/api-keys")
+async def list_api_keys(principal: CurrentPrincipal, session: DbSession) -> list[ApiKeyOut]:
+    return [_key_out(k) for k in await repository.api_keys_of(session, principal.account_id)]
+
+
+@router.delete("/api-keys/{prefix}")
+async def revoke_api_key(
+    prefix: str, principal: CurrentPrincipal, session: DbSession, state: State
+) -> ApiKeyOut:
+    if not prefix.isalnum() or len(prefix) != 10:
+        raise InvalidInput("prefix", "must be the 10-character key prefix")
+    key = await service.revoke_api_key(session, principal, prefix=prefix, now=state.clock.now())
+    return _key_out(key)

@@ -1,0 +1,295 @@
+"""The `aiqleads` command."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import tempfile
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from aiqleads.config import Environment, Settings, get_settings
+from aiqleads.db import migrate
+from aiqleads.db.engine import create_engine, session_factory, transaction
+from aiqleads.kit.clock import SystemClock
+from aiqleads.kit.crypto import FieldCipher, generate_key
+from aiqleads.models.enums import Role, Tier
+
+console = Console()
+T = TypeVar("T")
+
+
+def _run(make: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
+    return asyncio.run(make(get_settings()))
+
+
+@click.group()
+@click.version_option(package_name="aiqleads")
+def main() -> None:
+    """AIQLeads: a marketplace for real-estate leads."""
+
+
+# --- serve -------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to bind (default AIQ_HOST, 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default AIQ_PORT, 8000).")
+@click.option("--workers", type=int, default=None, help="Worker processes (default AIQ_WORKERS).")
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
+    """Serve the API and web UI with uvicorn."""
+    _serve(get_settings(), host=host, port=port, workers=workers)
+
+
+def _serve(settings: Settings, *, host: str | None, port: int | None, workers: int | None) -> None:
+    import uvicorn
+
+    n = workers or settings.workers
+    if n > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Each worker writes its metrics here; /metrics adds them up.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="aiq-metrics-")
+    if n > 1 and settings.is_sqlite:
+        console.print("[yellow]SQLite with several workers: writes are serialised.[/]")
+    uvicorn.run(
+        "aiqleads.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=n,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
+
+
+# --- db ----------------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Migrate the database up to REVISION (default: head)."""
+
+    async def go(settings: Settings) -> None:
+        engine = create_engine(settings)
+        try:
+            await migrate.upgrade(engine, revision)
+            console.print(f"database at {await migrate.current_revision(engine)}")
+        finally:
+            await engine.dispose()
+
+    _run(go)
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Migrate the database down to REVISION ("base" empties it)."""
+
+    async def go(settings: Settings) -> None:
+        engine = create_engine(settings)
+        try:
+            await migrate.downgrade(engine, revision)
+            console.print(f"database at {await migrate.current_revision(engine)}")
+        finally:
+            await engine.dispose()
+
+    _run(go)
+
+
+@db.command("current")
+def db_current() -> None:
+    """Print the database's migration revision."""
+
+    async def go(settings: Settings) -> None:
+        engine = create_engine(settings)
+        try:
+            current = await migrate.current_revision(engine)
+            console.print(f"current: {current}  head: {migrate.head_revision()}")
+        finally:
+            await engine.dispose()
+
+    _run(go)
+
+
+# --- users -------------------------------------------------------------------------------------
+
+
+@main.group()
+def users() -> None:
+    """Accounts."""
+
+
+@users.command("create")
+@click.option("--email", required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.AGENT.value)
+@click.option("--tier", type=click.Choice([t.value for t in Tier]), default=Tier.BASIC.value)
+@click.option("--cart-limit", type=int, default=None, help="Custom cart limit (enterprise only).")
+def users_create(email: str, password: str, role: str, tier: str, cart_limit: int | None) -> None:
+    """Create an account."""
+    from aiqleads.auth import service
+    from aiqleads.errors import AppError
+
+    async def go(settings: Settings) -> None:
+        engine = create_engine(settings)
+        try:
+            async with transaction(session_factory(engine)) as session:
+                account = await service.create_account(
+                    session,
+                    email=email,
+                    password=password,
+                    role=Role(role),
+                    tier=Tier(tier),
+                    now=SystemClock().now(),
+                    custom_cart_limit=cart_limit,
+                )
+            console.print(f"created {account.email} ({account.role}, {account.tier})")
+        finally:
+            await engine.dispose()
+
+    try:
+        _run(go)
+    except AppError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
+@users.command("list")
+def users_list() -> None:
+    """List accounts."""
+    from aiqleads.auth import repository
+
+    async def go(settings: Settings) -> None:
+        engine = create_engine(settings)
+        try:
+            async with transaction(session_factory(engine)) as session:
+                table = Table("email", "role", "tier", "cart limit", "locked until")
+                for a in await repository.list_accounts(session):
+                    table.add_row(
+                        a.email,
+                        a.role,
+                        a.tier,
+                        str(a.custom_cart_limit or ""),
+                        str(a.locked_until or ""),
+                    )
+            console.print(table)
+        finally:
+            await engine.dispose()
+
+    _run(go)
+
+
+# --- keys --------------------------------------------------------------------------------------
+
+
+@main.command("generate-key")
+@click.argument("key_id")
+def generate_encryption_key(key_id: str) -> None:
+    """Print a new encryption key for AIQ_ENCRYPTION_KEYS (put it first to rotate)."""
+    click.echo(generate_key(key_id))
+
+
+# --- demo --------------------------------------------------------------------------------------
+
+DEMO_ACCOUNTS = (
+    ("admin@example.com", Role.ADMIN, Tier.ENTERPRISE),
+    ("basic@example.com", Role.AGENT, Tier.BASIC),
+    ("pro@example.com", Role.AGENT, Tier.PRO),
+    ("enterprise@example.com", Role.AGENT, Tier.ENTERPRISE),
+)
+
+
+@main.command()
+@click.option("--serve/--no-serve", "do_serve", default=True, help="Serve after setting up.")
+@click.option("--host", default=None)
+@click.option("--port", type=int, default=None)
+def demo(do_serve: bool, host: str | None, port: int | None) -> None:
+    """Migrate, load the sample data if the database is empty, create demo accounts, serve."""
+    settings = get_settings()
+    if settings.env is Environment.PRODUCTION:
+        raise click.ClickException(
+            "demo creates accounts with printed passwords: not in production"
+        )
+    credentials = asyncio.run(_prepare_demo(settings))
+    table = Table(
+        "e-mail", "password", "role", "tier", title="Demo accounts (passwords are new each run)"
+    )
+    for email, password, role, tier in credentials:
+        table.add_row(email, password, role, tier)
+    console.print(table)
+    url = f"http://{host or settings.host}:{port or settings.port}"
+    if do_serve:
+        console.print(f"AIQLeads at [bold]{url}[/]  (API docs at {url}/docs)")
+        _serve(settings, host=host, port=port, workers=1)
+
+
+async def _prepare_demo(settings: Settings) -> list[tuple[str, str, str, str]]:
+    from aiqleads.auth import repository as accounts
+    from aiqleads.auth import service
+    from aiqleads.auth.passwords import hash_password
+    from aiqleads.leads import repository as leads
+    from aiqleads.sample.kc_sales import load_sample
+
+    engine = create_engine(settings)
+    sessions = session_factory(engine)
+    now = SystemClock().now()
+    try:
+        await migrate.upgrade(engine)
+        console.print(f"database migrated ({engine.dialect.name})")
+        async with transaction(sessions) as session:
+            empty = await leads.count(session) == 0
+        if empty:
+            await _load_with_progress(sessions, settings, now, load_sample)
+        else:
+            console.print("leads present: sample not reloaded")
+        out = []
+        async with transaction(sessions) as session:
+            for email, role, tier in DEMO_ACCOUNTS:
+                password = secrets.token_urlsafe(12)
+                account = await accounts.account_by_email(session, email)
+                if account is None:
+                    await service.create_account(
+                        session, email=email, password=password, role=role, tier=tier, now=now
+                    )
+                else:
+                    account.password_hash = hash_password(password)
+                    account.failed_logins, account.locked_until = 0, None
+                out.append((email, password, role.value, tier.value))
+        return out
+    finally:
+        await engine.dispose()
+
+
+async def _load_with_progress(
+    sessions: Any, settings: Settings, now: Any, load_sample: Callable[..., Awaitable[int]]
+) -> None:
+    columns = (
+        TextColumn("loading King County sample"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task("load", total=21613)
+        n = await load_sample(
+            sessions,
+            settings=settings,
+            cipher=FieldCipher(settings.encryption_keys),
+            now=now,
+            progress=lambda k: bar.advance(task, k),
+        )
+    console.print(f"loaded {n} sample leads")
+
+
+if __name__ == "__main__":
+    main()

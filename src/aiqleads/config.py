@@ -1,0 +1,133 @@
+"""All settings in one class, read from the environment with the prefix AIQ_."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Development defaults. Production refuses to start with any of them (see `_refuse_defaults`).
+DEV_SECRET_KEY = "dev-secret-key-change-me-0123456789abcdef"  # noqa: S105 (dev only)
+DEV_ENCRYPTION_KEYS = "dev1:ZGV2LWtleS1ub3QtZm9yLXByb2R1Y3Rpb24tdXNlISE="
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class TierPolicy(BaseModel):
+    """What one tier may do. Defaults follow DESIGN.md section 2."""
+
+    hold_minutes: int
+    hold_extensions: int
+    cart_limit: int
+    priority_delay_minutes: int  # a new lead becomes visible to the tier after this delay
+    discount_percent: int
+    rate_limit_per_minute: int
+    bulk_limit: int
+
+
+def _default_tiers() -> dict[str, TierPolicy]:
+    return {
+        "basic": TierPolicy(
+            hold_minutes=15,
+            hold_extensions=0,
+            cart_limit=10,
+            priority_delay_minutes=30,
+            discount_percent=0,
+            rate_limit_per_minute=100,
+            bulk_limit=10,
+        ),
+        "pro": TierPolicy(
+            hold_minutes=120,
+            hold_extensions=1,
+            cart_limit=50,
+            priority_delay_minutes=15,
+            discount_percent=15,
+            rate_limit_per_minute=500,
+            bulk_limit=100,
+        ),
+        "enterprise": TierPolicy(
+            hold_minutes=24 * 60,
+            hold_extensions=2,
+            cart_limit=500,
+            priority_delay_minutes=0,
+            discount_percent=25,
+            rate_limit_per_minute=1000,
+            bulk_limit=1000,
+        ),
+    }
+
+
+class PricingPolicy(BaseModel):
+    base_cents: int = 1000
+    min_cents: int = 500
+    max_cents: int = 5000
+    currency: str = "USD"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="AIQ_", env_nested_delimiter="__", env_file=".env", extra="ignore"
+    )
+
+    env: Environment = Environment.DEVELOPMENT
+    database_url: str = "sqlite+aiosqlite:///var/aiqleads.db"
+    redis_url: str | None = None
+    secret_key: str = DEV_SECRET_KEY
+    # Comma-separated "key_id:urlsafe-base64-32-byte-key"; the first one encrypts, all decrypt.
+    encryption_keys: str = DEV_ENCRYPTION_KEYS
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    access_token_minutes: int = 15
+    refresh_token_days: int = 14
+    lockout_threshold: int = 5  # failed logins in a row before the account locks
+    lockout_minutes: int = 15
+
+    catalog_page_max: int = 200
+    catalog_page_default: int = 50
+
+    tiers: dict[str, TierPolicy] = Field(default_factory=_default_tiers)
+    pricing: PricingPolicy = Field(default_factory=PricingPolicy)
+
+    @model_validator(mode="after")
+    def _refuse_defaults(self) -> Settings:
+        if self.env is Environment.PRODUCTION:
+            if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
+                raise ValueError(
+                    "AIQ_SECRET_KEY must be set to a random value of 32+ characters in production"
+                )
+            if (
+                self.encryption_keys == DEV_ENCRYPTION_KEYS
+                or DEV_ENCRYPTION_KEYS.split(":")[1] in self.encryption_keys
+            ):
+                raise ValueError("AIQ_ENCRYPTION_KEYS must be set to real keys in production")
+        if set(self.tiers) != {"basic", "pro", "enterprise"}:
+            raise ValueError("AIQ_TIERS must define exactly basic, pro and enterprise")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file, or None for PostgreSQL or an in-memory database."""
+        if not self.is_sqlite:
+            return None
+        path = self.database_url.split("///", 1)[1] if "///" in self.database_url else ""
+        return Path(path) if path and path != ":memory:" else None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

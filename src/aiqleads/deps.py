@@ -1,0 +1,85 @@
+"""Typed dependency aliases shared by every router."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from aiqleads.auth import service as auth_service
+from aiqleads.auth.principal import Principal
+from aiqleads.config import Settings
+from aiqleads.errors import Forbidden, Unauthorized
+from aiqleads.kit.clock import Clock
+from aiqleads.kit.crypto import FieldCipher
+
+
+@dataclass
+class AppState:
+    """What the lifespan builds once per process; stored on `app.state.aiq`."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock
+    cipher: FieldCipher
+    redis: Redis | None = None
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.aiq
+    return state
+
+
+State = Annotated[AppState, Depends(get_state)]
+
+
+async def get_session(state: State) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: committed when the handler returns, rolled back on error."""
+    async with state.sessions() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+# scope="function": commit before the response is sent, so a failed commit is the answer.
+DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+_bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
+
+
+async def get_principal(
+    session: DbSession,
+    state: State,
+    token: Annotated[str | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_api_key)],
+) -> Principal:
+    now = state.clock.now()
+    if api_key:
+        return await auth_service.principal_from_api_key(session, api_key, now=now)
+    if token:
+        return await auth_service.principal_from_access_token(
+            session, state.settings, token, now=now
+        )
+    raise Unauthorized("not authenticated: send a bearer token or an X-API-Key header")
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+async def get_admin(principal: CurrentPrincipal) -> Principal:
+    if not principal.is_admin:
+        raise Forbidden("admin role required")
+    return principal
+
+
+CurrentAdmin = Annotated[Principal, Depends(get_admin)]

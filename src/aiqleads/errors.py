@@ -1,0 +1,137 @@
+"""One error type carrying its HTTP status, and the handlers that render every error alike.
+
+Every error answer is `{"error": message, "code": stable_code, "detail": ...}`.
+"""
+
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ErrorCode(StrEnum):
+    VALIDATION = "validation_error"
+    NOT_FOUND = "not_found"
+    UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
+    CONFLICT = "conflict"
+    ACCOUNT_LOCKED = "account_locked"
+    RATE_LIMITED = "rate_limited"
+    INTERNAL = "internal_error"
+
+
+class AppError(Exception):
+    status: int = 400
+    code: ErrorCode = ErrorCode.VALIDATION
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: ErrorCode | None = None,
+        detail: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+        if code is not None:
+            self.code = code
+        self.detail = detail
+        self.headers = headers
+
+
+class NotFound(AppError):
+    status = 404
+    code = ErrorCode.NOT_FOUND
+
+
+class Unauthorized(AppError):
+    status = 401
+    code = ErrorCode.UNAUTHORIZED
+
+    def __init__(self, message: str = "not authenticated", **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"WWW-Authenticate": "Bearer"})
+        super().__init__(message, **kwargs)
+
+
+class Forbidden(AppError):
+    status = 403
+    code = ErrorCode.FORBIDDEN
+
+
+class Conflict(AppError):
+    status = 409
+    code = ErrorCode.CONFLICT
+
+
+class InvalidInput(AppError):
+    """A 422 naming the field, for checks pydantic cannot express."""
+
+    status = 422
+    code = ErrorCode.VALIDATION
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}", detail=[{"field": field, "reason": reason}])
+
+
+def error_body(message: str, code: str, detail: Any = None) -> dict[str, Any]:
+    return {"error": message, "code": code, "detail": detail}
+
+
+_LOCATIONS = {"query", "body", "path", "header", "cookie", "form"}
+
+
+def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
+    # ("query", "price_min") -> "price_min"; ("body", "items", 0, "id") -> "items.0.id"
+    parts = list(loc)
+    where = parts.pop(0) if parts and parts[0] in _LOCATIONS else None
+    if where in {"query", "header", "path"}:  # a repeated parameter: name it, not its index
+        while parts and isinstance(parts[-1], int):
+            parts.pop()
+    return ".".join(str(p) for p in parts) or "request"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(_: Request, exc: AppError) -> JSONResponse:
+        return JSONResponse(
+            error_body(exc.message, exc.code, exc.detail), exc.status, headers=exc.headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = [
+            {"field": _field_name(err.get("loc", ())), "reason": str(err.get("msg", "invalid"))}
+            for err in exc.errors()
+        ]
+        message = "; ".join(f"{d['field']}: {d['reason']}" for d in detail)
+        return JSONResponse(error_body(message, ErrorCode.VALIDATION, detail), 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.VALIDATION, 401: ErrorCode.UNAUTHORIZED}
+        code = codes.get(exc.status_code, ErrorCode.VALIDATION)
+        return JSONResponse(error_body(str(exc.detail), code), exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
+        # A unique or check constraint caught what a racing request did first.
+        log.info("integrity conflict: %s", type(exc.orig).__name__)
+        return JSONResponse(error_body("conflicts with existing data", ErrorCode.CONFLICT), 409)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return JSONResponse(error_body("internal error", ErrorCode.INTERNAL), 500)

@@ -1,0 +1,105 @@
+"""Per-cluster summaries of a DBSCAN labelling: size, centroid, hull, area, density, price.
+
+Each hull is computed in an azimuthal equidistant projection centred on that cluster, so for a
+cluster a few km across the area error is below 1e-6 (see ``projection``), then its vertices are
+mapped back to lon/lat.
+
+Degenerate clusters: when all points coincide the hull is a GeoJSON ``Point``, when they are
+collinear it is a ``LineString``; both have area 0 and density ``None`` (undefined), so the map
+can still draw them and nobody divides by zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import shapely
+from numpy.typing import ArrayLike
+
+from aiqleads.geo.geojson import GeoJSON, feature, feature_collection, geometry_to_geojson
+from aiqleads.geo.projection import FloatArray, LocalProjection, as_float_array, validate_latlon
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterInfo:
+    cluster_id: int
+    size: int
+    centroid_lat: float
+    centroid_lon: float
+    hull: GeoJSON  # Polygon, or Point / LineString for degenerate clusters (lon, lat order)
+    area_km2: float
+    density_per_km2: float | None
+    median_price: float | None  # over points with a known price; None if none has one
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterSummary:
+    clusters: list[ClusterInfo]
+    noise_count: int
+
+    def to_geojson(self) -> GeoJSON:
+        """FeatureCollection of hulls with the numbers as properties, noise count beside it."""
+        feats = []
+        for c in self.clusters:
+            props: dict[str, Any] = asdict(c)
+            del props["hull"]
+            feats.append(feature(c.hull, props, fid=c.cluster_id))
+        return feature_collection(feats, noise_count=self.noise_count)
+
+
+def hull_in_metres(lat: FloatArray, lon: FloatArray) -> tuple[shapely.Geometry, LocalProjection]:
+    """Convex hull of the points in their own local projection (metres)."""
+    proj = LocalProjection.fit(lat, lon)
+    x, y = proj.forward(lat, lon)
+    return shapely.convex_hull(shapely.multipoints(np.column_stack((x, y)))), proj
+
+
+def _to_lonlat(geom: shapely.Geometry, proj: LocalProjection) -> shapely.Geometry:
+    def back(xy: FloatArray) -> FloatArray:
+        la, lo = proj.inverse(xy[:, 0], xy[:, 1])
+        return np.column_stack((lo, la))
+
+    return shapely.transform(geom, back)
+
+
+def summarize_clusters(
+    lat: ArrayLike, lon: ArrayLike, labels: ArrayLike, price: ArrayLike | None = None
+) -> ClusterSummary:
+    """Summaries for labels 0..k-1 (noise = -1). ``price`` may hold NaN for unknown prices."""
+    lat_a, lon_a = validate_latlon(lat, lon)
+    lab = np.asarray(labels, dtype=np.int64).reshape(-1)
+    if lab.size != lat_a.size:
+        raise ValueError("labels and points differ in length")
+    price_a = None if price is None else as_float_array(price)
+    if price_a is not None and price_a.size != lat_a.size:
+        raise ValueError("price and points differ in length")
+
+    member = np.flatnonzero(lab >= 0)
+    order = member[np.argsort(lab[member], kind="stable")]
+    ids, starts = np.unique(lab[order], return_index=True)
+    groups = np.split(order, starts[1:]) if order.size else []
+    out = [
+        _summarize_one(int(cid), lat_a[idx], lon_a[idx], None if price_a is None else price_a[idx])
+        for cid, idx in zip(ids, groups, strict=True)
+    ]
+    return ClusterSummary(clusters=out, noise_count=int(np.count_nonzero(lab < 0)))
+
+
+def _summarize_one(
+    cid: int, lat: FloatArray, lon: FloatArray, price: FloatArray | None
+) -> ClusterInfo:
+    hull, proj = hull_in_metres(lat, lon)
+    area_km2 = float(hull.area) / 1e6 if isinstance(hull, shapely.Polygon) else 0.0
+    known = price[np.isfinite(price)] if price is not None else np.empty(0)
+    return ClusterInfo(
+        cluster_id=cid,
+        size=int(lat.size),
+        centroid_lat=proj.lat0,
+        centroid_lon=proj.lon0,
+        hull=geometry_to_geojson(_to_lonlat(hull, proj)),
+        area_km2=area_km2,
+        density_per_km2=lat.size / area_km2 if area_km2 > 0.0 else None,
+        median_price=float(np.median(known)) if known.size else None,
+    )

@@ -1,0 +1,116 @@
+"""Competition around an agent's leads: listing brokerages and other (anonymised) buyers.
+
+Competitor points carry an office name (listing agents / brokerages) or ``None`` (anonymised
+other buyers). Distances are exact great-circle metres: a k-d tree on projected metres with an
+inflated radius finds candidates, haversine decides (see ``projection`` and ``neighbors``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import h3
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.spatial import cKDTree
+
+from aiqleads.geo.neighbors import (
+    IntArray,
+    PointSet,
+    count_within,
+    fit_common_projection,
+    iter_pairs_within,
+    nearest_within,
+)
+from aiqleads.geo.projection import FloatArray, validate_latlon
+
+
+@dataclass(frozen=True, slots=True)
+class NearbyCompetitors:
+    """Per query point: competitors within the radius, and the nearest one (index, metres).
+
+    ``nearest_index`` is -1 and ``nearest_m`` is ``inf`` when there are no competitors at all.
+    ``top_offices`` lists (office, count) of distinct competitor points within the radius of any
+    query point, most first, ties by name; anonymised competitors are not listed.
+    """
+
+    count: IntArray
+    nearest_index: IntArray
+    nearest_m: FloatArray
+    top_offices: list[tuple[str, int]]
+
+
+def competitors_near(
+    query_lat: ArrayLike,
+    query_lon: ArrayLike,
+    comp_lat: ArrayLike,
+    comp_lon: ArrayLike,
+    radius_m: float,
+    *,
+    offices: Sequence[str | None] | None = None,
+    top_n: int = 5,
+) -> NearbyCompetitors:
+    """Count, nearest distance and top-N offices of competitors around the query points."""
+    if not radius_m > 0.0:
+        raise ValueError("radius_m must be positive")
+    q_lat, q_lon = validate_latlon(query_lat, query_lon)
+    c_lat, c_lon = validate_latlon(comp_lat, comp_lon)
+    if offices is not None and len(offices) != c_lat.size:
+        raise ValueError("offices and competitor points differ in length")
+    if q_lat.size == 0 or c_lat.size == 0:
+        return NearbyCompetitors(
+            np.zeros(q_lat.size, dtype=np.int64),
+            np.full(q_lat.size, -1, dtype=np.int64),
+            np.full(q_lat.size, np.inf),
+            [],
+        )
+    proj = fit_common_projection((q_lat, q_lon), (c_lat, c_lon))
+    query = PointSet.build(q_lat, q_lon, proj)
+    comps = PointSet.build(c_lat, c_lon, proj)
+    tree = cKDTree(comps.xy)
+    counts = count_within(query, comps, tree, proj, radius_m)
+    nearest, dist = nearest_within(query, comps, tree, proj)
+    top: list[tuple[str, int]] = []
+    if offices is not None and top_n > 0:
+        near_any = np.zeros(c_lat.size, dtype=bool)
+        for _, pj, _ in iter_pairs_within(query, comps, tree, proj, radius_m):
+            near_any[pj] = True
+        tally = Counter(o for o, hit in zip(offices, near_any.tolist(), strict=True) if hit and o)
+        top = sorted(tally.items(), key=lambda kv: (-kv[1], kv[0]))[:top_n]
+    return NearbyCompetitors(counts, nearest, dist, top)
+
+
+@dataclass(frozen=True, slots=True)
+class CellCompetition:
+    """Per H3 cell (ascending; the union of cells with leads or competitors).
+
+    ``per_km2`` = competitors in the cell / the cell's exact area (``h3.cell_area``);
+    ``per_lead`` = competitors / the agent's leads in the cell, NaN where there are none.
+    Per km² compares places; per lead says how contested each of the agent's leads is.
+    """
+
+    cells: NDArray[np.int64]
+    competitors: IntArray
+    leads: IntArray
+    per_km2: FloatArray
+    per_lead: FloatArray
+
+
+def competition_by_cell(competitor_cells: ArrayLike, lead_cells: ArrayLike) -> CellCompetition:
+    """Competition intensity per H3 cell from int64 cells of the same resolution."""
+    comp = np.asarray(competitor_cells, dtype=np.int64).reshape(-1)
+    leads = np.asarray(lead_cells, dtype=np.int64).reshape(-1)
+    cells = np.union1d(comp, leads)
+    n_comp = np.bincount(np.searchsorted(cells, comp), minlength=cells.size).astype(np.int64)
+    n_leads = np.bincount(np.searchsorted(cells, leads), minlength=cells.size).astype(np.int64)
+    area = np.fromiter(
+        (h3.api.basic_int.cell_area(int(c), unit="km^2") for c in cells.tolist()),
+        dtype=np.float64,
+        count=cells.size,
+    )
+    per_lead = np.divide(
+        n_comp.astype(np.float64), n_leads, out=np.full(cells.size, np.nan), where=n_leads > 0
+    )
+    return CellCompetition(cells, n_comp, n_leads, n_comp / area, per_lead)

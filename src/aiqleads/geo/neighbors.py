@@ -1,0 +1,198 @@
+"""Exact great-circle neighbour queries on top of a k-d tree in projected metres.
+
+A query of radius r asks the tree for planar neighbours within ``outer_radius(r)`` (a superset,
+see ``projection``) and keeps those whose haversine distance is within r. Queries run in chunks
+of query points so the candidate lists never hold more than ``max_pairs`` entries at once.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.spatial import cKDTree
+
+from aiqleads.geo.projection import (
+    EARTH_RADIUS_M,
+    FloatArray,
+    LocalProjection,
+    haversine_reduced,
+    reduced_threshold,
+)
+
+IntArray = NDArray[np.int64]
+
+DEFAULT_MAX_PAIRS = 4_000_000
+"""Candidate pairs held at once (about 100 MB with their distances)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PointSet:
+    """Points in degrees, radians and projected metres, sharing one projection."""
+
+    lat_rad: FloatArray
+    lon_rad: FloatArray
+    xy: FloatArray  # shape (n, 2), metres
+
+    @classmethod
+    def build(cls, lat: FloatArray, lon: FloatArray, projection: LocalProjection) -> PointSet:
+        x, y = projection.forward(lat, lon)
+        return cls(np.radians(lat), np.radians(lon), np.column_stack((x, y)))
+
+    def __len__(self) -> int:
+        return int(self.lat_rad.size)
+
+
+def fit_common_projection(*latlon: tuple[FloatArray, FloatArray]) -> LocalProjection:
+    """One projection whose distortion bound covers every given point set."""
+    lat = np.concatenate([p[0] for p in latlon])
+    lon = np.concatenate([p[1] for p in latlon])
+    return LocalProjection.fit(lat, lon)
+
+
+def _reduced(q: PointSet, qi: IntArray, p: PointSet, pj: IntArray) -> FloatArray:
+    return haversine_reduced(q.lat_rad[qi], q.lon_rad[qi], p.lat_rad[pj], p.lon_rad[pj])
+
+
+def reduced_to_m(reduced: FloatArray) -> FloatArray:
+    """Metres from ``haversine_reduced`` values."""
+    out: FloatArray = 2.0 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(reduced, 0.0, 1.0)))
+    return out
+
+
+def _flatten(lists: NDArray[np.object_], offset: int) -> tuple[IntArray, IntArray]:
+    lengths = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
+    qi = np.repeat(np.arange(offset, offset + len(lists), dtype=np.int64), lengths)
+    if lengths.sum() == 0:
+        return qi, np.empty(0, dtype=np.int64)
+    pj = np.concatenate([np.asarray(x, dtype=np.int64) for x in lists if len(x)])
+    return qi, pj
+
+
+def iter_pairs_within(
+    query: PointSet,
+    points: PointSet,
+    tree: cKDTree,
+    projection: LocalProjection,
+    radius_m: float,
+    *,
+    query_index: IntArray | None = None,
+    max_pairs: int = DEFAULT_MAX_PAIRS,
+) -> Iterator[tuple[IntArray, IntArray, FloatArray]]:
+    """Yield chunks ``(query_i, point_j, reduced)`` of all pairs within ``radius_m``.
+
+    ``tree`` is the k-d tree over ``points.xy``. ``query_index`` restricts the query points.
+    The planar pre-count sizes each chunk so that it stays under ``max_pairs`` candidates
+    (a single query point with more candidates than that forms a chunk of its own).
+    """
+    r_out = projection.outer_radius(radius_m)
+    limit = reduced_threshold(radius_m)
+    idx = np.arange(len(query), dtype=np.int64) if query_index is None else query_index
+    if idx.size == 0:
+        return
+    counts = np.asarray(tree.query_ball_point(query.xy[idx], r_out, return_length=True))
+    bounds = _chunk_bounds(counts.astype(np.int64), max_pairs)
+    for start, stop in itertools.pairwise(bounds):
+        sel = idx[start:stop]
+        lists = tree.query_ball_point(query.xy[sel], r_out)
+        local_i, pj = _flatten(lists, 0)
+        qi = sel[local_i]
+        red = _reduced(query, qi, points, pj)
+        keep = red <= limit
+        yield qi[keep], pj[keep], red[keep]
+
+
+def _chunk_bounds(counts: IntArray, max_pairs: int) -> IntArray:
+    """Split positions so that each slice's count total stays under ``max_pairs``."""
+    csum = np.cumsum(counts)
+    bounds = [0]
+    n = counts.size
+    while bounds[-1] < n:
+        base = csum[bounds[-1] - 1] if bounds[-1] > 0 else 0
+        stop = int(np.searchsorted(csum, base + max_pairs, side="right"))
+        bounds.append(max(stop, bounds[-1] + 1))
+    return np.asarray(bounds, dtype=np.int64)
+
+
+def count_within(
+    query: PointSet,
+    points: PointSet,
+    tree: cKDTree,
+    projection: LocalProjection,
+    radius_m: float,
+    *,
+    query_index: IntArray | None = None,
+) -> IntArray:
+    """Exact number of ``points`` within ``radius_m`` of each query point.
+
+    Counts planar neighbours inside the sure radius and the superset radius; only query points
+    where the two differ (points in the thin distortion band) have their band checked.
+    ``query_index`` must be sorted when given.
+    """
+    idx = np.arange(len(query), dtype=np.int64) if query_index is None else query_index
+    xy = query.xy[idx]
+    r_in = projection.inner_radius(radius_m)
+    r_out = projection.outer_radius(radius_m)
+    inner = np.asarray(tree.query_ball_point(xy, r_in, return_length=True), dtype=np.int64)
+    outer = np.asarray(tree.query_ball_point(xy, r_out, return_length=True), dtype=np.int64)
+    out = inner.copy()
+    band = np.flatnonzero(outer > inner)
+    if band.size:
+        out[band] = 0
+        for qi, _, _ in iter_pairs_within(
+            query, points, tree, projection, radius_m, query_index=idx[band]
+        ):
+            np.add.at(out, np.searchsorted(idx, qi), 1)
+    return out
+
+
+def nearest_within(
+    query: PointSet,
+    points: PointSet,
+    tree: cKDTree,
+    projection: LocalProjection,
+    max_distance_m: float | None = None,
+    *,
+    query_index: IntArray | None = None,
+) -> tuple[IntArray, FloatArray]:
+    """Exact haversine nearest point for each query point: ``(index, metres)``.
+
+    Ties go to the smallest point index. Query points with nothing within ``max_distance_m``
+    get index -1 and distance ``inf``. ``query_index`` must be sorted when given.
+
+    Why it is exact: let d be the planar distance to the planar-nearest point. The true nearest
+    distance t* is at most d (planar >= true), and the true-nearest point lies within planar
+    ``max_scale * t*`` <= ``max_scale * d``, so the search radius below cannot miss it.
+    """
+    idx = np.arange(len(query), dtype=np.int64) if query_index is None else query_index
+    best = np.full(idx.size, -1, dtype=np.int64)
+    best_red = np.full(idx.size, np.inf)
+    if idx.size == 0 or len(points) == 0:
+        return best, np.full(idx.size, np.inf)
+    upper = np.inf if max_distance_m is None else projection.outer_radius(max_distance_m)
+    d_plan, _ = tree.query(query.xy[idx], k=1, distance_upper_bound=upper)
+    found = np.flatnonzero(np.isfinite(d_plan))
+    for start in range(0, found.size, 100_000):
+        part = found[start : start + 100_000]
+        radii = projection.max_scale * (1.0 + 1e-9) * d_plan[part] + 1e-6
+        lists = tree.query_ball_point(query.xy[idx[part]], radii)
+        local_i, pj = _flatten(lists, 0)
+        qi = idx[part][local_i]
+        red = _reduced(query, qi, points, pj)
+        # Order by (query, distance, point index) and keep the first of each query.
+        order = np.lexsort((pj, red, local_i))
+        first = np.ones(order.size, dtype=bool)
+        first[1:] = local_i[order][1:] != local_i[order][:-1]
+        win = order[first]
+        best[part[local_i[win]]] = pj[win]
+        best_red[part[local_i[win]]] = red[win]
+    dist = reduced_to_m(np.where(np.isfinite(best_red), best_red, 0.0))
+    dist[best < 0] = np.inf
+    if max_distance_m is not None:
+        too_far = best_red > reduced_threshold(max_distance_m)
+        best[too_far] = -1
+        dist[too_far] = np.inf
+    return best, dist

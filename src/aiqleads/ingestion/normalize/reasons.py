@@ -1,0 +1,36 @@
+"""Why a value or a record was not usable: a stable code for counting, a detail for humans."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    code: str  # snake_case, stable: quarantine reports group by it
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.detail}" if self.detail else self.code
+
+
+# Placeholders that sources (CSV exports, scraped pages) use for "no value".
+_BLANKS = frozenset({"", "na", "n/a", "none", "null", "nan", "-", "--", "?"})
+
+
+def is_blank(raw: Any) -> bool:
+    if raw is None:
+        return True
+    if isinstance(raw, float):
+        return math.isnan(raw)
+    if isinstance(raw, str):
+        return raw.strip().lower() in _BLANKS
+    return False
+
+
+def clip(raw: Any, limit: int = 60) -> str:
+    """A short repr of a raw value for a reason's detail, so one huge field cannot bloat it."""
+    text = repr(raw)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

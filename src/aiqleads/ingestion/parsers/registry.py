@@ -1,0 +1,43 @@
+"""Which parser reads which source. A slug names a parser; the records it yields carry the site
+they describe in `source` (the Craigslist CSV scrapes yield source "craigslist", so the same post
+dedupes by post id whichever way it arrived).
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from aiqleads.ingestion.parsers import craigslist, csv_source, realtor, redfin, reso, zillow
+from aiqleads.ingestion.records import Parser
+
+_PARSERS: MappingProxyType[str, Parser] = MappingProxyType(
+    {
+        "craigslist": craigslist.parse,
+        "craigslist_csv_asl7168": csv_source.parse_craigslist_asl7168,
+        "craigslist_csv_irahorecka": csv_source.parse_craigslist_irahorecka,
+        "king_county_sales": csv_source.parse_king_county_sales,
+        "realtor": realtor.parse,
+        "redfin": redfin.parse,
+        "reso": reso.parse,
+        "zillow": zillow.parse,  # also the fsbo-tracker export (all Zillow FSBO listings)
+    }
+)
+
+
+class UnknownSourceError(KeyError):
+    """No parser is registered under this slug."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown source"
+
+
+def get_parser(slug: str) -> Parser:
+    try:
+        return _PARSERS[slug]
+    except KeyError:
+        known = ", ".join(available_sources())
+        raise UnknownSourceError(f"no parser for source {slug!r}; known sources: {known}") from None
+
+
+def available_sources() -> list[str]:
+    return sorted(_PARSERS)

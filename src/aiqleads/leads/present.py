@@ -1,0 +1,117 @@
+"""Turning a lead row into what one caller may see."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Row
+
+from aiqleads.kit.crypto import FieldCipher
+from aiqleads.kit.h3cells import PREVIEW_RESOLUTION, cell_center, cell_hex
+from aiqleads.kit.money import Money
+from aiqleads.leads.schemas import (
+    ApproxLocation,
+    LeadFull,
+    LeadPreview,
+    MoneyOut,
+    OwnerContact,
+    PropertyFacts,
+)
+from aiqleads.models.enums import LeadKind, LeadStatus
+
+# Score buckets shown before purchase: coarse on purpose, the exact score is for buyers.
+_BUCKETS = ((0.75, "A"), (0.5, "B"), (0.25, "C"), (0.0, "D"))
+
+
+def score_bucket(score: float | None) -> str:
+    if score is None:
+        return "unscored"
+    return next((label for floor, label in _BUCKETS if score >= floor), "D")
+
+
+def _money(cents: int | None, currency: str) -> MoneyOut | None:
+    return None if cents is None else MoneyOut(cents=cents, currency=currency)
+
+
+def _facts(r: Any) -> PropertyFacts:
+    return PropertyFacts(
+        property_type=r.property_type,
+        bedrooms=r.bedrooms,
+        bathrooms=r.bathrooms,
+        living_area_sqft=r.living_area_sqft,
+        lot_sqft=r.lot_sqft,
+        year_built=r.year_built,
+    )
+
+
+def _location(r: Any) -> ApproxLocation | None:
+    if r.h3_r8 is None:
+        return None
+    lat, lon = cell_center(r.h3_r8)
+    return ApproxLocation(
+        h3_cell=cell_hex(r.h3_r8),
+        resolution=PREVIEW_RESOLUTION,
+        center_lat=round(lat, 6),
+        center_lon=round(lon, 6),
+    )
+
+
+def price_for(r: Any, discount_percent: int) -> MoneyOut:
+    price = Money(r.price_cents, r.price_currency).percent_off(discount_percent)
+    return MoneyOut(cents=price.cents, currency=price.currency)
+
+
+def preview(r: Row[Any], *, discount_percent: int) -> LeadPreview:
+    return LeadPreview(
+        id=r.public_id,
+        kind=LeadKind(r.kind),
+        status=LeadStatus(r.status),
+        city=r.city,
+        state=r.state,
+        zip_code=r.zip_code,
+        facts=_facts(r),
+        asking_price=_money(r.asking_price_cents, r.currency),
+        location=_location(r),
+        score_bucket=score_bucket(r.score),
+        price=price_for(r, discount_percent),
+        listed_at=r.listed_at,
+        published_at=r.published_at,
+    )
+
+
+def full(r: Row[Any], *, cipher: FieldCipher, price: MoneyOut) -> LeadFull:
+    return LeadFull(
+        id=r.public_id,
+        kind=LeadKind(r.kind),
+        status=LeadStatus(r.status),
+        title=r.title,
+        street_address=r.street_address,
+        unit=r.unit,
+        city=r.city,
+        state=r.state,
+        zip_code=r.zip_code,
+        latitude=r.latitude,
+        longitude=r.longitude,
+        geocode_precision=r.geocode_precision,
+        facts=_facts(r),
+        asking_price=_money(r.asking_price_cents, r.currency),
+        location=_location(r),
+        score=r.score,
+        score_bucket=score_bucket(r.score),
+        model_version=r.model_version,
+        price=price,
+        owner=OwnerContact(
+            name=cipher.decrypt(r.owner_name_enc),
+            phone=cipher.decrypt(r.owner_phone_enc),
+            email=cipher.decrypt(r.owner_email_enc),
+        ),
+        source=r.source,
+        source_ref=r.source_ref,
+        source_url=r.source_url,
+        listing_agent=r.listing_agent,
+        listing_office=r.listing_office,
+        listed_at=r.listed_at,
+        published_at=r.published_at,
+        first_seen_at=r.first_seen_at,
+        updated_at=r.updated_at,
+    )

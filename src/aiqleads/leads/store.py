@@ -1,0 +1,33 @@
+"""The SQL that writes leads in bulk: an idempotent upsert keyed on (source, source_ref)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, cast
+
+from sqlalchemy import Insert, Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aiqleads.models import Lead
+
+leads = cast(Table, Lead.__table__)
+
+# Written on insert only: identity, first sighting and marketplace state survive re-ingestion.
+_INSERT_ONLY = {"id", "public_id", "first_seen_at", "published_at", "status"}
+
+
+def _upsert(dialect: str) -> Insert:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(leads)
+    updates = {c.name: stmt.excluded[c.name] for c in leads.columns if c.name not in _INSERT_ONLY}
+    return stmt.on_conflict_do_update(index_elements=["source", "source_ref"], set_=updates)
+
+
+async def upsert_leads(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert new leads, update known ones. Running it twice with the same rows changes nothing
+    but `updated_at`."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    await session.execute(_upsert(dialect), list(rows))

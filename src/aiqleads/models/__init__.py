@@ -1,0 +1,9 @@
+"""Every ORM table, one module each; importing this package registers them all."""
+
+from aiqleads.models.account import Account
+from aiqleads.models.api_key import ApiKey
+from aiqleads.models.lead import Lead
+from aiqleads.models.purchase import Purchase
+from aiqleads.models.refresh_token import RefreshToken
+
+__all__ = ["Account", "ApiKey", "Lead", "Purchase", "RefreshToken"]

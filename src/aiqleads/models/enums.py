@@ -1,0 +1,40 @@
+"""String enums stored as strings."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    AGENT = "agent"
+
+
+class Tier(StrEnum):
+    BASIC = "basic"
+    PRO = "pro"
+    ENTERPRISE = "enterprise"
+
+
+class LeadKind(StrEnum):
+    FSBO = "fsbo"
+    FOR_SALE = "for_sale"
+    FOR_RENT = "for_rent"
+    EXPIRED = "expired"
+    OTHER = "other"
+
+
+class LeadStatus(StrEnum):
+    NEW = "new"
+    AVAILABLE = "available"
+    HELD = "held"
+    SOLD = "sold"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+    RETURNED = "returned"
+
+
+class GeocodePrecision(StrEnum):
+    EXACT = "exact"
+    ZIP_CENTROID = "zip_centroid"
+    NONE = "none"

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Float, Index, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from aiqleads.db.base import Base, BigIntPK, UTCDateTime
+
+
+class Lead(Base):
+    """A property or owner lead. On PostgreSQL the table also has a generated PostGIS `geom`
+    column (see the migration); it is not mapped here because only geo SQL reads it."""
+
+    __tablename__ = "leads"
+    __table_args__ = (
+        UniqueConstraint("source", "source_ref", name="uq_leads_source"),
+        Index("ix_leads_status_published", "status", "published_at", "id"),
+        Index("ix_leads_status_price", "status", "price_cents", "id"),
+        Index("ix_leads_status_asking", "status", "asking_price_cents", "id"),
+        Index("ix_leads_zip_published", "zip_code", "published_at", "id"),
+        Index("ix_leads_city", "city"),
+        Index("ix_leads_lat_lon", "latitude", "longitude"),
+        Index("ix_leads_h3_r8", "h3_r8"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    public_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
+    source: Mapped[str] = mapped_column(String(32))
+    source_ref: Mapped[str] = mapped_column(String(128))
+    source_url: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str | None] = mapped_column(Text)
+
+    property_type: Mapped[str | None] = mapped_column(String(40))
+    bedrooms: Mapped[int | None] = mapped_column(Integer)
+    bathrooms: Mapped[float | None] = mapped_column(Float)
+    living_area_sqft: Mapped[int | None] = mapped_column(Integer)
+    lot_sqft: Mapped[int | None] = mapped_column(Integer)
+    year_built: Mapped[int | None] = mapped_column(Integer)
+    asking_price_cents: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+
+    street_address: Mapped[str | None] = mapped_column(String(200))
+    unit: Mapped[str | None] = mapped_column(String(40))
+    city: Mapped[str | None] = mapped_column(String(100))
+    state: Mapped[str | None] = mapped_column(String(2))
+    zip_code: Mapped[str | None] = mapped_column(String(5))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    geocode_precision: Mapped[str] = mapped_column(String(16), default="none")
+    h3_r7: Mapped[int | None] = mapped_column(BigInteger)
+    h3_r8: Mapped[int | None] = mapped_column(BigInteger)
+    h3_r9: Mapped[int | None] = mapped_column(BigInteger)
+
+    # Owner contact, encrypted ("key_id:token"); never logged, only shown to the buyer or an admin.
+    owner_name_enc: Mapped[str | None] = mapped_column(Text)
+    owner_phone_enc: Mapped[str | None] = mapped_column(Text)
+    owner_email_enc: Mapped[str | None] = mapped_column(Text)
+    owner_phone_hmac: Mapped[str | None] = mapped_column(String(64), index=True)
+
+    listing_agent: Mapped[str | None] = mapped_column(String(200))
+    listing_office: Mapped[str | None] = mapped_column(String(200))
+
+    listed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)  # on the marketplace from then
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    score: Mapped[float | None] = mapped_column(Float)
+    model_version: Mapped[str | None] = mapped_column(String(40))
+    price_cents: Mapped[int] = mapped_column(Integer)
+    price_currency: Mapped[str] = mapped_column(String(3), default="USD")

@@ -1,0 +1,143 @@
+"""Test fixtures: every database test runs against SQLite and, when the test command started
+it, PostgreSQL/PostGIS (AIQ_TEST_POSTGRES_URL). Each test starts from empty tables."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from aiqleads.app import create_app
+from aiqleads.config import Environment, Settings
+from aiqleads.db import migrate
+from aiqleads.db.base import Base
+from aiqleads.db.engine import create_engine, session_factory
+from aiqleads.kit.clock import FrozenClock
+from aiqleads.kit.crypto import FieldCipher, generate_key
+
+TEST_ENCRYPTION_KEYS = f"{generate_key('t2')},{generate_key('t1')}"
+TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+_POSTGRES_URL = os.environ.get("AIQ_TEST_POSTGRES_URL")
+_REDIS_URL = os.environ.get("AIQ_TEST_REDIS_URL")
+if os.environ.get("AIQ_TEST_REQUIRE_SERVICES") == "1" and not (_POSTGRES_URL and _REDIS_URL):
+    raise RuntimeError("AIQ_TEST_REQUIRE_SERVICES=1 but the PostgreSQL/Redis URLs are not set")
+
+BACKENDS = ["sqlite"] + (["postgres"] if _POSTGRES_URL else [])
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    database_url: str
+    redis_url: str | None
+
+    def settings(self, **overrides: object) -> Settings:
+        values: dict[str, object] = {
+            "env": Environment.TEST,
+            "database_url": self.database_url,
+            "redis_url": self.redis_url,
+            "secret_key": TEST_SECRET,
+            "encryption_keys": TEST_ENCRYPTION_KEYS,
+            "log_json": False,
+        }
+        values.update(overrides)
+        return Settings(**values)  # type: ignore[arg-type]
+
+
+async def _fresh_postgres_database(admin_url: str, name: str) -> str:
+    engine = create_engine(Settings(database_url=admin_url), isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    await engine.dispose()
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+async def backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Backend]:
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "test.db"
+        yield Backend("sqlite", f"sqlite+aiosqlite:///{path}", None)
+        return
+    assert _POSTGRES_URL is not None
+    name = f"aiq_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    yield Backend("postgres", await _fresh_postgres_database(_POSTGRES_URL, name), _REDIS_URL)
+
+
+@pytest.fixture(scope="session")
+async def migrated_engine(backend: Backend) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(backend.settings())
+    await migrate.upgrade(engine)
+    yield engine
+    await engine.dispose()
+
+
+async def _empty_tables(engine: AsyncEngine) -> None:
+    names = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    async with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            await conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in names:
+                await conn.execute(text(f"DELETE FROM {name}"))  # noqa: S608 (table names)
+
+
+@pytest.fixture
+async def engine(migrated_engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
+    await _empty_tables(migrated_engine)
+    yield migrated_engine
+    await _empty_tables(migrated_engine)
+
+
+@pytest.fixture
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return session_factory(engine)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(T0)
+
+
+@pytest.fixture
+def settings(backend: Backend) -> Settings:
+    return backend.settings()
+
+
+@pytest.fixture
+def cipher(settings: Settings) -> FieldCipher:
+    return FieldCipher(settings.encryption_keys)
+
+
+@pytest.fixture
+async def app(
+    engine: AsyncEngine, settings: Settings, clock: FrozenClock
+) -> AsyncIterator[FastAPI]:
+    application = create_app(settings, clock=clock)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+def shared_data_dir() -> Path:
+    return Path(__file__).resolve().parents[1].parent / "shared" / "data"

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection
+
+from aiqleads.db import migrate
+from aiqleads.db.engine import create_engine
+from tests.conftest import Backend
+
+TABLES = {"accounts", "api_keys", "refresh_tokens", "leads", "purchases"}
+
+
+def _tables(conn: Connection) -> set[str]:
+    return set(inspect(conn).get_table_names()) - {"alembic_version", "spatial_ref_sys"}
+
+
+async def test_migrations_run_up_down_and_up_again(backend: Backend, tmp_path: object) -> None:
+    # Given an empty database of its own (not the shared test one)
+    settings = backend.settings()
+    if backend.name == "sqlite":
+        settings = backend.settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/m.db")
+    engine = create_engine(settings)
+    try:
+        await migrate.downgrade(engine, "base")
+        # When migrating to head
+        await migrate.upgrade(engine)
+        async with engine.connect() as conn:
+            assert await conn.run_sync(_tables) == TABLES
+        assert await migrate.current_revision(engine) == migrate.head_revision()
+        # When migrating back down, every table goes
+        await migrate.downgrade(engine, "base")
+        async with engine.connect() as conn:
+            assert await conn.run_sync(_tables) == set()
+        assert await migrate.current_revision(engine) is None
+        # And up again works from there
+        await migrate.upgrade(engine)
+        assert await migrate.current_revision(engine) == migrate.head_revision()
+    finally:
+        if backend.name == "postgres":  # leave the shared database as the other tests expect
+            await migrate.upgrade(engine)
+        await engine.dispose()
+
+
+async def test_postgres_has_a_generated_point_with_gist_index(
+    backend: Backend, engine: object
+) -> None:
+    if backend.name != "postgres":
+        return
+    pg = create_engine(backend.settings())
+    try:
+        async with pg.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO leads (public_id, source, source_ref, kind, status, currency,"
+                    " geocode_precision, latitude, longitude, published_at, first_seen_at,"
+                    " updated_at, price_cents, price_currency) VALUES (gen_random_uuid(), 's',"
+                    " 'r', 'fsbo', 'available', 'USD', 'exact', 47.6, -122.3, now(), now(),"
+                    " now(), 1000, 'USD')"
+                )
+            )
+            point = (await conn.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM leads"))).one()
+            indexes = {
+                r[0]
+                for r in await conn.execute(
+                    text("SELECT indexdef FROM pg_indexes WHERE tablename = 'leads'")
+                )
+            }
+            await conn.execute(text("DELETE FROM leads"))
+        assert point == (-122.3, 47.6)
+        assert any("gist (geom)" in i for i in indexes)
+        assert any("gist (((geom)::geography))" in i for i in indexes)
+    finally:
+        await pg.dispose()

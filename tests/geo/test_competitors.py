@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+
+from aiqleads.geo.competitors import competition_by_cell, competitors_near
+from aiqleads.geo.heatmap import cells_for_points
+from aiqleads.geo.projection import haversine_m
+
+
+@pytest.mark.parametrize("radius_m", [300.0, 1500.0])
+def test_matches_brute_force_haversine(king_county, dallas_rentals, radius_m) -> None:  # type: ignore[no-untyped-def]
+    # given: 300 of an agent's leads in King County and 5,000 competitor listings
+    rng = np.random.default_rng(11)
+    q = rng.choice(king_county.lat.size, 300, replace=False)
+    c = rng.choice(king_county.lat.size, 5000, replace=False)
+    q_lat, q_lon = king_county.lat[q], king_county.lon[q]
+    c_lat, c_lon = king_county.lat[c], king_county.lon[c]
+    offices = [f"office-{i % 7}" if i % 5 else None for i in range(c.size)]
+    # when
+    res = competitors_near(q_lat, q_lon, c_lat, c_lon, radius_m, offices=offices, top_n=3)
+    # then: every number equals the brute-force haversine answer
+    dist = haversine_m(q_lat[:, None], q_lon[:, None], c_lat[None, :], c_lon[None, :])
+    np.testing.assert_array_equal(res.count, (dist <= radius_m).sum(axis=1))
+    np.testing.assert_allclose(res.nearest_m, dist.min(axis=1), rtol=1e-12, atol=1e-9)
+    best = dist.min(axis=1)
+    assert np.all(dist[np.arange(300), res.nearest_index] == best)
+    near = (dist <= radius_m).any(axis=0)
+    tally: dict[str, int] = {}
+    for o, hit in zip(offices, near, strict=True):
+        if hit and o:
+            tally[o] = tally.get(o, 0) + 1
+    expected = sorted(tally.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+    assert res.top_offices == expected
+
+
+def test_one_query_point_far_from_everything(dallas_rentals) -> None:  # type: ignore[no-untyped-def]
+    res = competitors_near([47.6], [-122.3], dallas_rentals.lat, dallas_rentals.lon, 1000.0)
+    assert res.count.tolist() == [0]
+    expected = haversine_m(47.6, -122.3, dallas_rentals.lat, dallas_rentals.lon).min()
+    assert res.nearest_m[0] == pytest.approx(expected)
+
+
+def test_competition_per_cell(dallas_rentals) -> None:  # type: ignore[no-untyped-def]
+    comp_cells = cells_for_points(dallas_rentals.lat, dallas_rentals.lon, 7)
+    lead_cells = comp_cells[:50]
+    out = competition_by_cell(comp_cells, lead_cells)
+    assert int(out.competitors.sum()) == comp_cells.size
+    assert int(out.leads.sum()) == 50
+    i = int(np.argmax(out.competitors))
+    import h3
+
+    area = h3.cell_area(h3.int_to_str(int(out.cells[i])), unit="km^2")
+    assert out.per_km2[i] == pytest.approx(out.competitors[i] / area)
+    no_leads = out.leads == 0
+    assert np.all(np.isnan(out.per_lead[no_leads]))
+    assert np.allclose(out.per_lead[~no_leads], out.competitors[~no_leads] / out.leads[~no_leads])

@@ -1,0 +1,107 @@
+import numpy as np
+import pytest
+from sklearn.cluster import DBSCAN
+from sklearn.metrics import adjusted_rand_score
+
+from aiqleads.geo.dbscan import dbscan
+from aiqleads.geo.projection import EARTH_RADIUS_M
+
+
+def _sklearn(lat, lon, eps_m, min_samples):  # type: ignore[no-untyped-def]
+    model = DBSCAN(
+        eps=eps_m / EARTH_RADIUS_M,
+        min_samples=min_samples,
+        metric="haversine",
+        algorithm="ball_tree",
+    ).fit(np.radians(np.column_stack((lat, lon))))
+    core = np.zeros(lat.size, dtype=bool)
+    core[model.core_sample_indices_] = True
+    return model.labels_, core
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize(("eps_m", "min_samples"), [(250, 10), (100, 5), (1000, 50), (40, 2)])
+def test_agrees_with_sklearn_haversine_on_king_county(king_county, eps_m, min_samples) -> None:  # type: ignore[no-untyped-def]
+    # given: 21.6k real sale locations
+    lat, lon = king_county.lat, king_county.lon
+    # when: clustering with ours and with scikit-learn's haversine ball tree
+    ours = dbscan(lat, lon, eps_m, min_samples)
+    sk_labels, sk_core = _sklearn(lat, lon, eps_m, min_samples)
+    # then: identical core points, the same clusters, border points nearly all alike
+    np.testing.assert_array_equal(ours.core, sk_core)
+    assert ours.n_clusters == sk_labels.max() + 1
+    assert adjusted_rand_score(sk_labels, ours.labels) >= 0.99
+    np.testing.assert_array_equal(ours.labels == -1, sk_labels == -1)
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize(("eps_m", "min_samples"), [(1000, 3), (3000, 5)])
+def test_agrees_with_sklearn_on_dallas_rentals(dallas_rentals, eps_m, min_samples) -> None:  # type: ignore[no-untyped-def]
+    lat, lon = dallas_rentals.lat, dallas_rentals.lon
+    ours = dbscan(lat, lon, eps_m, min_samples)
+    sk_labels, sk_core = _sklearn(lat, lon, eps_m, min_samples)
+    np.testing.assert_array_equal(ours.core, sk_core)
+    assert ours.n_clusters == sk_labels.max() + 1
+    assert adjusted_rand_score(sk_labels, ours.labels) >= 0.99
+
+
+@pytest.mark.shared_data
+def test_is_deterministic_and_numbered_by_smallest_index(king_county) -> None:  # type: ignore[no-untyped-def]
+    # given: the same input twice, once with the points shuffled
+    lat, lon = king_county.lat, king_county.lon
+    first = dbscan(lat, lon, 250, 10)
+    second = dbscan(lat.copy(), lon.copy(), 250, 10)
+    perm = np.random.default_rng(3).permutation(lat.size)
+    shuffled = dbscan(lat[perm], lon[perm], 250, 10)
+    # then: identical labels; a shuffle keeps the core set and the partition of core points
+    np.testing.assert_array_equal(first.labels, second.labels)
+    np.testing.assert_array_equal(shuffled.core, first.core[perm])
+    core = first.core[perm]
+    assert adjusted_rand_score(first.labels[perm][core], shuffled.labels[core]) == 1.0
+    # and cluster k's smallest member index increases with k
+    smallest = [int(np.flatnonzero(first.labels == k)[0]) for k in range(first.n_clusters)]
+    assert smallest == sorted(smallest)
+
+
+def test_small_hand_made_case() -> None:
+    # given: three points 50 m apart on a meridian, one 5 km away
+    step = 50.0 / EARTH_RADIUS_M * 180.0 / np.pi
+    lat = np.array([47.0, 47.0 + step, 47.0 + 2 * step, 47.05])
+    lon = np.full(4, -122.0)
+    # when: eps 60 m, min_samples 2 (a point counts itself)
+    result = dbscan(lat, lon, 60.0, 2)
+    # then: one cluster of three, one noise point
+    assert result.labels.tolist() == [0, 0, 0, -1]
+    assert result.core.tolist() == [True, True, True, False]
+    # a border point: with min_samples 3 only the middle point is core
+    result = dbscan(lat, lon, 60.0, 3)
+    assert result.labels.tolist() == [0, 0, 0, -1]
+    assert result.core.tolist() == [False, True, False, False]
+
+
+def test_memory_bounded_batches_give_the_same_answer(king_county) -> None:  # type: ignore[no-untyped-def]
+    # given: a tiny batch budget that forces every exhaustive check into many batches
+    big = dbscan(king_county.lat, king_county.lon, 300, 8)
+    small = dbscan(king_county.lat, king_county.lon, 300, 8, max_pairs=500)
+    np.testing.assert_array_equal(big.labels, small.labels)
+    np.testing.assert_array_equal(big.core, small.core)
+
+
+def test_rejects_bad_parameters() -> None:
+    with pytest.raises(ValueError, match="eps_m"):
+        dbscan([47.0], [-122.0], 0.0, 2)
+    with pytest.raises(ValueError, match="min_samples"):
+        dbscan([47.0], [-122.0], 10.0, 0)
+    assert dbscan([], [], 10.0, 2).labels.size == 0
+
+
+def test_agrees_with_sklearn_across_a_wide_region() -> None:
+    # given: points spread over ~700 km, where the plane stretches distances by ~1e-3,
+    # so many pairs fall in the band that must be settled with haversine
+    rng = np.random.default_rng(21)
+    lat, lon = rng.uniform(44.0, 50.0, 8000), rng.uniform(-125.0, -117.0, 8000)
+    ours = dbscan(lat, lon, 9000.0, 3)
+    sk_labels, sk_core = _sklearn(lat, lon, 9000.0, 3)
+    np.testing.assert_array_equal(ours.core, sk_core)
+    assert ours.n_clusters == sk_labels.max() + 1
+    assert adjusted_rand_score(sk_labels, ours.labels) >= 0.99

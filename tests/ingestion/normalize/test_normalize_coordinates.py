@@ -1,0 +1,90 @@
+"""Coordinate checks, ZIP centroids and H3 cells."""
+
+from __future__ import annotations
+
+import csv
+
+import h3
+import pytest
+
+from aiqleads.ingestion.normalize.coordinates import (
+    Point,
+    check_coordinates,
+    h3_cells,
+    zip_centroid,
+)
+from aiqleads.ingestion.normalize.reasons import Reason
+from aiqleads.metros import get_metro
+
+SEATTLE = get_metro("seattle")
+
+
+@pytest.mark.shared_data
+def test_zip_centroids_match_the_exported_zipcodes_table(shared_path) -> None:
+    # given the export of every ZIP in zipcodes 3.0.0
+    path = shared_path("geo", "zip_centroids", "zipcodes_pypi_v3.0.0_all.csv")
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 42_789
+    # when each ZIP is looked up, then the centroid is the exported lat/long
+    wrong = [
+        row["zip_code"]
+        for row in rows
+        if zip_centroid(row["zip_code"]) != (float(row["lat"]), float(row["long"]))
+    ]
+    assert wrong == []
+
+
+def test_unknown_zip_has_no_centroid() -> None:
+    assert zip_centroid("00000") is None
+    assert zip_centroid("abc") is None
+
+
+def test_good_point_in_the_metro_is_kept() -> None:
+    assert check_coordinates("47.5112", "-122.257", metro=SEATTLE) == Point(47.5112, -122.257)
+
+
+def test_swapped_point_is_corrected_only_when_unambiguous() -> None:
+    assert check_coordinates(-122.257, 47.5112, metro=SEATTLE) == Point(47.5112, -122.257, True)
+    assert check_coordinates(-122.257, 47.5112) == Point(47.5112, -122.257, True)
+    # a swap that lands nowhere plausible stays an error
+    result = check_coordinates(-74.0, 40.7, metro=SEATTLE)
+    assert isinstance(result, Reason) and result.code == "coordinates_out_of_metro"
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon", "code"),
+    [
+        (None, -122.3, "coordinates_missing"),
+        ("", "", "coordinates_missing"),
+        ("north", "west", "coordinates_unparseable"),
+        (True, 1.0, "coordinates_unparseable"),
+        (float("inf"), 1.0, "coordinates_unparseable"),
+        (0, 0, "coordinates_null_island"),
+        (95.0, 200.0, "coordinates_out_of_range"),
+        (40.7, -74.0, "coordinates_out_of_metro"),
+    ],
+)
+def test_bad_points_are_reasons(lat: object, lon: object, code: str) -> None:
+    result = check_coordinates(lat, lon, metro=SEATTLE)
+    assert isinstance(result, Reason)
+    assert result.code == code
+
+
+def test_out_of_metro_reason_names_point_and_metro() -> None:
+    result = check_coordinates(40.7, -74.0, metro=SEATTLE)
+    assert str(result) == "coordinates_out_of_metro: (40.7, -74.0) not in seattle"
+
+
+def test_without_a_metro_only_us_points_pass() -> None:
+    assert check_coordinates(40.7, -74.0) == Point(40.7, -74.0)
+    result = check_coordinates(51.5, -0.12)
+    assert isinstance(result, Reason) and result.code == "coordinates_outside_us"
+
+
+def test_h3_cells_are_ints_at_resolutions_7_8_9_nested() -> None:
+    r7, r8, r9 = h3_cells(47.5112, -122.257)
+    assert all(isinstance(c, int) and 0 < c < 2**63 for c in (r7, r8, r9))
+    assert [h3.get_resolution(h3.int_to_str(c)) for c in (r7, r8, r9)] == [7, 8, 9]
+    assert h3.cell_to_parent(h3.int_to_str(r9), 8) == h3.int_to_str(r8)
+    assert h3.cell_to_parent(h3.int_to_str(r8), 7) == h3.int_to_str(r7)
