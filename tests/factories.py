@@ -106,8 +106,9 @@ def lead_row(
 async def insert_leads(
     sessions: async_sessionmaker[AsyncSession], rows: list[dict[str, Any]]
 ) -> None:
+    now = max(r["updated_at"] for r in rows)
     async with transaction(sessions) as session:
-        await store.upsert_leads(session, rows)
+        await store.upsert_leads(session, rows, now=now)
 
 
 async def record_purchase(

@@ -7,7 +7,7 @@ from aiqleads.db import migrate
 from aiqleads.db.engine import create_engine
 from tests.conftest import Backend
 
-TABLES = {"accounts", "api_keys", "refresh_tokens", "leads", "purchases"}
+TABLES = {"accounts", "api_keys", "refresh_tokens", "leads", "purchases", "data_versions"}
 
 
 def _tables(conn: Connection) -> set[str]:

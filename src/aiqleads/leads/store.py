@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aiqleads.leads import versions
 from aiqleads.models import Lead
 
 leads = cast(Table, Lead.__table__)
@@ -24,10 +26,16 @@ def _upsert(dialect: str) -> Insert:
     return stmt.on_conflict_do_update(index_elements=["source", "source_ref"], set_=updates)
 
 
-async def upsert_leads(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert new leads, update known ones. Running it twice with the same rows changes nothing
-    but `updated_at`."""
+async def upsert_leads(
+    session: AsyncSession, rows: Sequence[dict[str, Any]], *, now: datetime
+) -> None:
+    """Insert new leads, update known ones, and bump the data version of every metro touched.
+
+    Each row carries every column but `id` and `metro`; the metro is derived from the point.
+    """
     if not rows:
         return
+    prepared = [{**r, "metro": versions.scope_for(r["latitude"], r["longitude"])} for r in rows]
     dialect = session.get_bind().dialect.name
-    await session.execute(_upsert(dialect), list(rows))
+    await session.execute(_upsert(dialect), prepared)
+    await versions.bump(session, {r["metro"] for r in prepared}, now=now)

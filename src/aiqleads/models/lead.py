@@ -23,6 +23,7 @@ class Lead(Base):
         Index("ix_leads_city", "city"),
         Index("ix_leads_lat_lon", "latitude", "longitude"),
         Index("ix_leads_h3_r8", "h3_r8"),
+        Index("ix_leads_metro_status", "metro", "status"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -51,6 +52,7 @@ class Lead(Base):
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     geocode_precision: Mapped[str] = mapped_column(String(16), default="none")
+    metro: Mapped[str | None] = mapped_column(String(32))  # slug from aiqleads.metros
     h3_r7: Mapped[int | None] = mapped_column(BigInteger)
     h3_r8: Mapped[int | None] = mapped_column(BigInteger)
     h3_r9: Mapped[int | None] = mapped_column(BigInteger)

@@ -133,10 +133,10 @@ async def load_sample(
             break
         batch.append(lead_row(rec, settings=settings, cipher=cipher, now=now))
         if len(batch) >= BATCH:
-            total += await _flush(sessions, batch, progress)
+            total += await _flush(sessions, batch, progress, now)
             batch = []
     if batch:
-        total += await _flush(sessions, batch, progress)
+        total += await _flush(sessions, batch, progress, now)
     LEADS_LOADED.labels(SOURCE).inc(total)
     return total
 
@@ -145,9 +145,10 @@ async def _flush(
     sessions: async_sessionmaker[AsyncSession],
     batch: list[dict[str, Any]],
     progress: Callable[[int], None] | None,
+    now: datetime,
 ) -> int:
     async with transaction(sessions) as session:
-        await store.upsert_leads(session, batch)
+        await store.upsert_leads(session, batch, now=now)
     if progress is not None:
         progress(len(batch))
     return len(batch)
