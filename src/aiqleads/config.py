@@ -5,8 +5,9 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Development defaults. Production refuses to start with any of them (see `_refuse_defaults`).
@@ -97,8 +98,27 @@ class Settings(BaseSettings):
     catalog_page_max: int = 200
     catalog_page_default: int = 50
 
+    # Analytics cache: Redis when redis_url is set, else in-process. Keys carry per-metro data
+    # versions, so the TTL only bounds memory and staleness after an out-of-band DB change.
+    cache_namespace: str = "aiq"
+    geo_cache_ttl_seconds: int = Field(default=900, ge=1)
+    geo_cache_max_entries: int = Field(default=1024, ge=1)
+
     tiers: dict[str, TierPolicy] = Field(default_factory=_default_tiers)
     pricing: PricingPolicy = Field(default_factory=PricingPolicy)
+
+    @field_validator("tiers", mode="before")
+    @classmethod
+    def _merge_tier_overrides(cls, value: Any) -> Any:
+        # AIQ_TIERS__PRO__DISCOUNT_PERCENT=20 arrives as {"pro": {"discount_percent": "20"}}:
+        # lay it over the defaults instead of replacing the whole tier.
+        if not isinstance(value, dict):
+            return value
+        merged = {name: policy.model_dump() for name, policy in _default_tiers().items()}
+        for name, given in value.items():
+            base = merged.setdefault(str(name).lower(), {})
+            base.update(given.model_dump() if isinstance(given, TierPolicy) else dict(given))
+        return merged
 
     @model_validator(mode="after")
     def _refuse_defaults(self) -> Settings:

@@ -1,0 +1,428 @@
+"""Catalog search latency through the HTTP API at 100k and 1M leads, on SQLite and PostgreSQL.
+
+    .venv/bin/python bench/catalog.py [--sizes 100000 1000000] [--backends sqlite postgres]
+        [--postgres-url postgresql+asyncpg://...] [--requests 200] [--concurrency 1]
+
+Leads are generated around the real ZIP centroids of King County, WA (the `zipcodes` package),
+bulk-loaded (SQLite executemany, PostgreSQL COPY), then one `aiqleads serve` process answers a
+mix of typical searches. Each query type reports p50/p95/max in milliseconds; `/health` is
+measured in the same run as the HTTP floor, and the same SQL run straight on the database as
+the query floor. Prints one JSON document. The bar (DESIGN.md section 7): p95 < 50 ms at 1M
+leads on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
+
+from aiqleads.config import Settings
+from aiqleads.db import migrate
+from aiqleads.db.engine import create_engine, session_factory, transaction
+from aiqleads.ingestion.normalize.coordinates import _zip_table
+from aiqleads.kit.crypto import FieldCipher, blind_index, generate_key
+from aiqleads.kit.h3cells import cells_for
+from aiqleads.leads.pricing import RULES_VERSION
+from aiqleads.models import Lead
+from aiqleads.models.enums import Role, Tier
+
+SECRET = "bench-secret-key-0123456789abcdef-0123456789"
+KEYS = generate_key("bench")
+PASSWORD = "bench password 1"
+NOW = datetime.now(UTC)
+COLUMNS = [c.name for c in Lead.__table__.columns if c.name != "id"]
+
+
+def king_county_zips() -> list[tuple[str, float, float, str]]:
+    table = _zip_table()
+    return [
+        (z, info.lat, info.lon, info.city.title())
+        for z, info in table.items()
+        if info.state == "WA" and 47.08 <= info.lat <= 47.78 and -122.54 <= info.lon <= -121.06
+    ]
+
+
+def generate(n: int, seed: int = 1) -> Iterator[tuple[Any, ...]]:
+    rng = random.Random(seed)
+    zips = king_county_zips()
+    cipher = FieldCipher(KEYS)
+    # Encrypting a million values would time the benchmark's set-up, not the catalog.
+    names = [cipher.encrypt(f"Owner {i}") for i in range(500)]
+    phones = [f"+1206555{100 + i:04d}"[:12] for i in range(100)]
+    phone_enc = [cipher.encrypt(p) for p in phones]
+    phone_mac = [blind_index(SECRET, p) for p in phones]
+    emails = [cipher.encrypt(f"owner{i}@example.com") for i in range(500)]
+    kinds = ["fsbo", "for_sale", "for_sale", "for_rent", "expired"]
+    for i in range(n):
+        z, lat0, lon0, city = zips[i % len(zips)]
+        lat = lat0 + rng.gauss(0, 0.01)
+        lon = lon0 + rng.gauss(0, 0.014)
+        r7, r8, r9 = cells_for(lat, lon)
+        published = NOW - timedelta(minutes=rng.randrange(1, 60 * 24 * 90))
+        p = rng.randrange(100)
+        row = {
+            "public_id": uuid.uuid4(),
+            "source": "bench",
+            "source_ref": f"b{i}",
+            "source_url": None,
+            "kind": kinds[i % len(kinds)],
+            "status": "available" if rng.random() < 0.9 else "sold",
+            "title": None,
+            "property_type": "single_family",
+            "bedrooms": rng.randrange(1, 6),
+            "bathrooms": rng.choice([1.0, 1.5, 2.0, 2.5, 3.0]),
+            "living_area_sqft": rng.randrange(600, 4000),
+            "lot_sqft": rng.randrange(1000, 20000),
+            "year_built": rng.randrange(1900, 2024),
+            "asking_price_cents": rng.randrange(150_000, 2_000_000) * 100,
+            "currency": "USD",
+            "street_address": f"{i} Bench St",
+            "unit": None,
+            "city": city,
+            "state": "WA",
+            "zip_code": z,
+            "latitude": lat,
+            "longitude": lon,
+            "geocode_precision": "exact",
+            "metro": "seattle",
+            "h3_r7": r7,
+            "h3_r8": r8,
+            "h3_r9": r9,
+            "owner_name_enc": names[i % 500],
+            "owner_phone_enc": phone_enc[p],
+            "owner_email_enc": emails[i % 500],
+            "owner_phone_hmac": phone_mac[p],
+            "listing_agent": None,
+            "listing_office": None,
+            "listed_at": published - timedelta(days=rng.randrange(30)),
+            "published_at": published,
+            "first_seen_at": published,
+            "updated_at": published,
+            "score": round(rng.random(), 3),
+            "model_version": RULES_VERSION,
+            "price_cents": rng.randrange(500, 5001),
+            "price_currency": "USD",
+        }
+        yield tuple(row[c] for c in COLUMNS)
+
+
+def load_sqlite(path: Path, n: int) -> None:
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=OFF")
+    columns, marks = ", ".join(COLUMNS), ", ".join("?" * len(COLUMNS))
+    sql = f"INSERT INTO leads ({columns}) VALUES ({marks})"  # noqa: S608 (fixed column names)
+
+    def adapt(row: tuple[Any, ...]) -> tuple[Any, ...]:
+        # Stored the way SQLAlchemy stores them on SQLite: UUID as 32 hex, naive UTC text.
+        return tuple(
+            v.hex
+            if isinstance(v, uuid.UUID)
+            else v.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+            if isinstance(v, datetime)
+            else v
+            for v in row
+        )
+
+    batch: list[tuple[Any, ...]] = []
+    for row in generate(n):
+        batch.append(adapt(row))
+        if len(batch) == 20_000:
+            conn.executemany(sql, batch)
+            batch.clear()
+    conn.executemany(sql, batch)
+    conn.commit()
+    conn.execute("ANALYZE")
+    conn.close()
+
+
+async def load_postgres(url: str, n: int) -> None:
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.copy_records_to_table("leads", records=generate(n), columns=COLUMNS)
+        await conn.execute("VACUUM ANALYZE leads")
+    finally:
+        await conn.close()
+
+
+async def prepare(settings: Settings, n: int, sqlite_path: Path | None) -> float:
+    engine = create_engine(settings)
+    await migrate.upgrade(engine)
+    from aiqleads.auth import service
+
+    async with transaction(session_factory(engine)) as session:
+        for email, tier in (
+            ("ent@example.com", Tier.ENTERPRISE),
+            ("basic@example.com", Tier.BASIC),
+        ):
+            await service.create_account(
+                session, email=email, password=PASSWORD, role=Role.AGENT, tier=tier, now=NOW
+            )
+    await engine.dispose()
+    start = time.perf_counter()
+    if sqlite_path is not None:
+        await asyncio.to_thread(load_sqlite, sqlite_path, n)
+    else:
+        await load_postgres(settings.database_url, n)
+    return time.perf_counter() - start
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    q = statistics.quantiles(ordered, n=100, method="inclusive")
+    return {
+        "n": len(ordered),
+        "p50_ms": round(q[49] * 1e3, 2),
+        "p95_ms": round(q[94] * 1e3, 2),
+        "max_ms": round(ordered[-1] * 1e3, 2),
+    }
+
+
+def query_mix(rng: random.Random, zips: list[str], cursor: str | None) -> dict[str, dict[str, Any]]:
+    z = rng.choice(zips)
+    lat, lon = 47.45 + rng.random() * 0.3, -122.35 + rng.random() * 0.3
+    return {
+        "newest": {},
+        "zip": {"zip": z},
+        "zip_beds_price": {"zip": z, "beds_min": 3, "price_max": 900_000},
+        "bbox_price": {
+            "bbox": f"{lon:.4f},{lat:.4f},{lon + 0.05:.4f},{lat + 0.04:.4f}",
+            "price_min": 300_000,
+            "price_max": 1_200_000,
+        },
+        "city_kind": {"city": "Seattle", "kind": "fsbo"},
+        "cheapest_leads": {"sort": "price"},
+        "asking_price_asc": {"sort": "asking_price", "beds_min": 2},
+        "next_page": {"cursor": cursor} if cursor else {},
+    }
+
+
+async def measure_http(
+    base: str, settings: Settings, requests: int, concurrency: int
+) -> dict[str, Any]:
+    rng = random.Random(3)
+    zips = [z for z, *_ in king_county_zips()]
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        token = (
+            await client.post(
+                "/api/v1/auth/token", data={"username": "basic@example.com", "password": PASSWORD}
+            )
+        ).json()["access_token"]
+        client.headers["Authorization"] = f"Bearer {token}"
+        first = (await client.get("/api/v1/leads")).json()
+        cursor, some_id = first["next_cursor"], first["items"][0]["id"]
+        samples: dict[str, list[float]] = {}
+        errors = 0
+
+        async def timed(name: str, path: str, params: dict[str, Any]) -> None:
+            nonlocal errors
+            start = time.perf_counter()
+            res = await client.get(path, params=params)
+            samples.setdefault(name, []).append(time.perf_counter() - start)
+            if res.status_code != 200:
+                errors += 1
+
+        for _ in range(20):  # warm-up: connection pools, caches, JIT-free but page cache
+            await timed("warmup", "/api/v1/leads", {})
+        samples.pop("warmup")
+        jobs: list[tuple[str, str, dict[str, Any]]] = []
+        for _ in range(requests):
+            for name, params in query_mix(rng, zips, cursor).items():
+                jobs.append((name, "/api/v1/leads", params))
+            jobs.append(("lead_detail", f"/api/v1/leads/{some_id}", {}))
+            jobs.append(("health_floor", "/health", {}))
+        rng.shuffle(jobs)
+        queue: asyncio.Queue[tuple[str, str, dict[str, Any]]] = asyncio.Queue()
+        for job in jobs:
+            queue.put_nowait(job)
+
+        async def worker() -> None:
+            while not queue.empty():
+                await timed(*queue.get_nowait())
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    searches = [s for name, v in samples.items() if name != "health_floor" for s in v]
+    return {
+        "concurrency": concurrency,
+        "requests": len(jobs),
+        "errors": errors,
+        "req_per_s": round(len(jobs) / elapsed, 1),
+        "all_searches": percentiles(searches),
+        "by_query": {name: percentiles(v) for name, v in sorted(samples.items())},
+    }
+
+
+async def measure_sql_floor(settings: Settings, repeats: int = 100) -> dict[str, float]:
+    """The default search's SQL straight on the database: what the HTTP path adds is the rest."""
+    engine = create_engine(settings)
+    leads = Lead.__table__
+    stmt = (
+        select(leads)
+        .where(leads.c.status == "available", leads.c.published_at <= NOW - timedelta(minutes=30))
+        .order_by(leads.c.published_at.desc(), leads.c.id.desc())
+        .limit(51)
+    )
+    samples = []
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+        for _ in range(repeats):
+            start = time.perf_counter()
+            (await conn.execute(stmt)).all()
+            samples.append(time.perf_counter() - start)
+    await engine.dispose()
+    return percentiles(samples)
+
+
+def serve(env: dict[str, str], port: int, workdir: Path) -> subprocess.Popen[bytes]:
+    log = (workdir / "serve.log").open("wb")
+    return subprocess.Popen(
+        [sys.executable, "-m", "aiqleads", "serve", "--port", str(port)],
+        env=env,
+        cwd=workdir,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+async def wait_ready(base: str, proc: subprocess.Popen[bytes]) -> None:
+    async with httpx.AsyncClient(base_url=base, timeout=2) as client:
+        for _ in range(300):
+            if proc.poll() is not None:
+                raise RuntimeError("server exited during start-up; see serve.log")
+            try:
+                if (await client.get("/ready")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError("server did not become ready")
+
+
+async def run_case(backend: str, n: int, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    sqlite_path = None
+    if backend == "sqlite":
+        sqlite_path = workdir / f"bench_{n}.db"
+        url = f"sqlite+aiosqlite:///{sqlite_path}"
+    else:
+        admin = create_engine(
+            Settings(database_url=args.postgres_url), isolation_level="AUTOCOMMIT"
+        )
+        name = f"aiq_bench_{n}_{os.getpid()}"
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        await admin.dispose()
+        url = make_url(args.postgres_url).set(database=name).render_as_string(hide_password=False)
+    settings = Settings(database_url=url, secret_key=SECRET, encryption_keys=KEYS)
+    load_s = await prepare(settings, n, sqlite_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIQ_")}
+    env.update(
+        {
+            "AIQ_DATABASE_URL": url,
+            "AIQ_SECRET_KEY": SECRET,
+            "AIQ_ENCRYPTION_KEYS": KEYS,
+            "AIQ_LOG_LEVEL": "WARNING",
+        }
+    )
+    port = free_port()
+    proc = serve(env, port, workdir)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        await wait_ready(base, proc)
+        runs = [await measure_http(base, settings, args.requests, c) for c in args.concurrency]
+        rss_mb = _rss_mb(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    return {
+        "backend": backend,
+        "leads": n,
+        "load_seconds": round(load_s, 1),
+        "sql_floor_default_search": await measure_sql_floor(settings),
+        "http": runs,
+        "server_rss_mb": rss_mb,
+    }
+
+
+def _rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--backends", nargs="+", default=["sqlite", "postgres"])
+    parser.add_argument("--postgres-url", default=os.environ.get("AIQ_TEST_POSTGRES_URL"))
+    parser.add_argument("--requests", type=int, default=100, help="rounds of the query mix")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4])
+    args = parser.parse_args()
+    results: list[dict[str, Any]] = []
+    notes: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="aiq-bench-") as tmp:
+        for backend in args.backends:
+            if backend == "postgres" and not args.postgres_url:
+                notes.append("postgres skipped: no --postgres-url or AIQ_TEST_POSTGRES_URL")
+                continue
+            for n in args.sizes:
+                results.append(await run_case(backend, n, args, Path(tmp)))
+                print(json.dumps(results[-1]), file=sys.stderr)
+    bar = [
+        r["http"][0]["all_searches"]["p95_ms"]
+        for r in results
+        if r["backend"] == "postgres" and r["leads"] >= 1_000_000
+    ]
+    print(
+        json.dumps(
+            {
+                "benchmark": "catalog",
+                "cpu_count": os.cpu_count(),
+                "results": results,
+                "bar": {
+                    "p95_ms_at_1M_postgres_lt": 50,
+                    "measured": bar,
+                    "met": bool(bar) and max(bar) < 50,
+                },
+                "notes": notes,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import logging
+
+import httpx
+import pytest
+
+from aiqleads.observability.logging import JsonFormatter, RedactingFilter
+
+
+async def test_health_and_ready(client: httpx.AsyncClient, backend: object) -> None:
+    assert (await client.get("/health")).json() == {"status": "ok"}
+    ready = await client.get("/ready")
+    assert ready.status_code == 200
+    checks = ready.json()["checks"]
+    assert checks["database"] == "ok"
+    if getattr(backend, "redis_url", None):
+        assert checks["redis"] == "ok"
+
+
+async def test_metrics_label_routes_by_template_not_raw_path(client: httpx.AsyncClient) -> None:
+    # Given requests to a templated route with two different ids and to an unknown path
+    for lead_id in ("00000000-0000-0000-0000-000000000001", "00000000-0000-0000-0000-000000000002"):
+        await client.get(f"/api/v1/leads/{lead_id}")
+    await client.get("/no/such/path/123")
+    body = (await client.get("/metrics")).text
+    # Then the series name the template, never an id, and unknown paths share one label
+    assert 'route="/api/v1/leads/{lead_id}",status="401"' in body
+    assert "00000000-0000-0000-0000-000000000001" not in body
+    assert 'route="unmatched",status="404"' in body
+    assert "/no/such/path" not in body
+    assert "aiq_http_request_duration_seconds_bucket" in body
+
+
+async def test_unknown_route_and_wrong_method_use_the_error_shape(
+    client: httpx.AsyncClient,
+) -> None:
+    res = await client.get("/api/v1/nothing")
+    assert res.status_code == 404
+    assert set(res.json()) == {"error", "code", "detail"}
+    res = await client.put("/health")
+    assert res.status_code == 405
+    assert set(res.json()) == {"error", "code", "detail"}
+
+
+@pytest.mark.parametrize(
+    ("message", "leak"),
+    [
+        ("owner is pat@example.com", "pat@example.com"),
+        ("call +1 206-555-0123 now", "555-0123"),
+        ("phone (206) 555.0199", "555.0199"),
+    ],
+)
+def test_log_lines_never_carry_contacts(message: str, leak: str) -> None:
+    record = logging.makeLogRecord({"msg": message, "levelname": "INFO", "name": "t"})
+    record.owner_phone = "+12065550123"
+    assert RedactingFilter().filter(record)
+    line = JsonFormatter().format(record)
+    assert leak not in line
+    assert "+12065550123" not in line
