@@ -236,7 +236,10 @@ async def measure_http(
             )
         ).json()["access_token"]
         client.headers["Authorization"] = f"Bearer {token}"
-        first = (await client.get("/api/v1/leads")).json()
+        res = await client.get("/api/v1/leads")
+        if res.status_code != 200:
+            raise RuntimeError(f"first search failed: {res.status_code} {res.text[:300]}")
+        first = res.json()
         cursor, some_id = first["next_cursor"], first["items"][0]["id"]
         samples: dict[str, list[float]] = {}
         errors = 0

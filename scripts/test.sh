@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 EXTRAS=test source scripts/bootstrap.sh
 source scripts/services.sh
+need_debian_packages chromium  # the web UI tests drive Debian's headless Chromium
 
 trap services_stop EXIT INT TERM
 services_start

@@ -113,7 +113,13 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         detail = [
-            {"field": _field_name(err.get("loc", ())), "reason": str(err.get("msg", "invalid"))}
+            {
+                # A body that is not JSON at all has no field; name the body.
+                "field": "body"
+                if err.get("type") == "json_invalid"
+                else _field_name(err.get("loc", ())),
+                "reason": str(err.get("msg", "invalid")),
+            }
             for err in exc.errors()
         ]
         message = "; ".join(f"{d['field']}: {d['reason']}" for d in detail)

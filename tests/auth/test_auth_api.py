@@ -228,3 +228,30 @@ async def test_admin_sets_tiers_and_agents_may_not(
     assert res.status_code == 200
     # A deactivated account's token stops working at once
     assert (await client.get("/api/v1/auth/me", headers=agent_headers)).status_code == 401
+
+
+async def test_malformed_bodies_are_422_naming_the_body_or_field(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    ent = await make_account(sessions, now=clock.now(), tier=Tier.ENTERPRISE)
+    headers = await login(client, ent.email)
+    res = await client.post(
+        "/api/v1/auth/register",
+        content=b"{not json",
+        headers={"Content-Type": "application/json"},
+    )
+    assert res.status_code == 422
+    assert res.json()["detail"][0]["field"] == "body"
+    res = await client.post("/api/v1/auth/api-keys", json={"name": ""}, headers=headers)
+    assert res.status_code == 422
+    assert res.json()["detail"][0]["field"] == "name"
+    res = await client.post("/api/v1/auth/api-keys", json=["crm"], headers=headers)
+    assert res.status_code == 422
+    res = await client.delete("/api/v1/auth/api-keys/bad!", headers=headers)
+    assert res.status_code == 422
+    assert res.json()["detail"][0]["field"] == "prefix"
+    res = await client.delete("/api/v1/auth/api-keys/abcdefghij", headers=headers)
+    assert res.status_code == 404
+    res = await client.post(TOKEN, data={"username": "x" * 400, "password": "p"})
+    assert res.status_code == 422
+    assert res.json()["detail"][0]["field"] == "username"

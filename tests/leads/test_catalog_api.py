@@ -419,3 +419,24 @@ async def test_a_cursor_from_another_sort_or_tampered_is_refused(
 async def test_catalog_needs_authentication(client: httpx.AsyncClient) -> None:
     assert (await client.get(LEADS)).status_code == 401
     assert (await client.get(f"{LEADS}/00000000-0000-0000-0000-000000000000")).status_code == 401
+
+
+async def test_small_bounding_box_finds_exactly_the_leads_inside(
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    # Given a lead at a known point, one 300 m east of it and one 2 km north
+    inside = lead_row(settings, cipher, now=clock.now(), latitude=47.61, longitude=-122.33)
+    east = lead_row(settings, cipher, now=clock.now(), latitude=47.61, longitude=-122.326)
+    north = lead_row(settings, cipher, now=clock.now(), latitude=47.628, longitude=-122.33)
+    await insert_leads(sessions, [inside, east, north])
+    _, headers = await _agent(client, sessions, clock, Tier.ENTERPRISE)
+    # When searching a box of about 150 m around the first, then one of about 5 km
+    tight = await _all_pages(client, headers, {"bbox": "-122.331,47.6095,-122.329,47.6105"})
+    wide = await _all_pages(client, headers, {"bbox": "-122.36,47.59,-122.30,47.64"})
+    # Then the small box holds only it and the large one all three
+    assert [i["id"] for i in tight] == [str(inside["public_id"])]
+    assert len(wide) == 3

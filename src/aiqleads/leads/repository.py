@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, Row, and_, false, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiqleads.leads.query import CatalogQuery, SortKey
+from aiqleads.leads.query import BBox, CatalogQuery, SortKey
 from aiqleads.models import Lead, Purchase
 from aiqleads.models.enums import LeadStatus
 
@@ -43,13 +43,31 @@ def _visibility(
     return or_(*parts) if parts else false()
 
 
-def _filters(q: CatalogQuery) -> list[ColumnElement[bool]]:
+# Below this span (about 1 km) a bounding box is selective enough that SQLite should start from
+# the latitude index; above it, walking the sort order and filtering finds a page sooner.
+_SQLITE_SMALL_BBOX_DEGREES = 0.01
+
+
+def _bbox_condition(bbox: BBox, dialect: str) -> list[ColumnElement[bool]]:
+    if dialect == "postgresql":
+        # The generated PostGIS point and its GiST index; the planner weighs it against the
+        # sort-order index by cost.
+        envelope = func.ST_MakeEnvelope(
+            bbox.min_lon, bbox.min_lat, bbox.max_lon, bbox.max_lat, 4326
+        )
+        return [literal_column("leads.geom").op("&&")(envelope)]
+    lat, lon = leads.c.latitude, leads.c.longitude
+    if bbox.max_lat - bbox.min_lat > _SQLITE_SMALL_BBOX_DEGREES:
+        # Unary plus is SQLite's way to keep a column's index out of the plan.
+        lat = literal_column("+leads.latitude")
+        lon = literal_column("+leads.longitude")
+    return [lat.between(bbox.min_lat, bbox.max_lat), lon.between(bbox.min_lon, bbox.max_lon)]
+
+
+def _filters(q: CatalogQuery, dialect: str) -> list[ColumnElement[bool]]:
     conds: list[ColumnElement[bool]] = []
     if q.bbox is not None:
-        conds += [
-            leads.c.latitude.between(q.bbox.min_lat, q.bbox.max_lat),
-            leads.c.longitude.between(q.bbox.min_lon, q.bbox.max_lon),
-        ]
+        conds += _bbox_condition(q.bbox, dialect)
     if q.zips:
         conds.append(leads.c.zip_code.in_(q.zips))
     if q.city:
@@ -101,7 +119,7 @@ async def search(
 ) -> Sequence[Row[Any]]:
     """One page plus one row, so the caller knows whether there is a next page."""
     conds = [_visibility(statuses=statuses, visible_before=visible_before, buyer_id=buyer_id)]
-    conds += _filters(q)
+    conds += _filters(q, session.get_bind().dialect.name)
     if cursor is not None:
         conds.append(_after_cursor(q.sort, *cursor))
     stmt = select(leads).where(*conds).order_by(*_order(q.sort)).limit(q.limit + 1)
