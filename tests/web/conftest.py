@@ -18,6 +18,7 @@ from playwright.async_api import Browser, async_playwright
 from tests.conftest import TEST_ENCRYPTION_KEYS, TEST_SECRET, Backend
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_PRESENT = Path(CHROMIUM).exists()
 # Without these, Chromium tries Google's hosts at start-up; this machine has no such network.
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -75,7 +76,7 @@ def live_server(backend: Backend, engine: object, tmp_path: Path) -> Iterator[st
 
 @pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
-    if not Path(CHROMIUM).exists():
+    if not CHROMIUM_PRESENT:
         pytest.fail(f"Chromium not found at {CHROMIUM}: scripts/test.sh installs Debian's chromium")
     async with async_playwright() as pw:
         instance = await pw.chromium.launch(
