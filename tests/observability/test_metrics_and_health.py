@@ -32,6 +32,14 @@ async def test_metrics_label_routes_by_template_not_raw_path(client: httpx.Async
     assert "aiq_http_request_duration_seconds_bucket" in body
 
 
+async def test_login_outcomes_are_counted(client: httpx.AsyncClient) -> None:
+    from aiqleads.observability.metrics import LOGINS
+
+    before = LOGINS.labels("unknown_account")._value.get()
+    await client.post("/api/v1/auth/token", data={"username": "x@example.com", "password": "p"})
+    assert LOGINS.labels("unknown_account")._value.get() == before + 1
+
+
 async def test_unknown_route_and_wrong_method_use_the_error_shape(
     client: httpx.AsyncClient,
 ) -> None:

@@ -22,6 +22,7 @@ from aiqleads.db.engine import side_transaction
 from aiqleads.errors import AppError, Conflict, ErrorCode, Forbidden, InvalidInput, Unauthorized
 from aiqleads.models import Account, ApiKey, RefreshToken
 from aiqleads.models.enums import Role, Tier
+from aiqleads.observability.metrics import LOGINS
 
 API_KEY_PREFIX = "aiq_"
 _ALPHABET = string.ascii_lowercase + string.digits
@@ -95,8 +96,10 @@ async def authenticate(
     account = await repository.account_by_email(session, email.strip().lower())
     if account is None:
         verify_password(None, password)  # same work as a real check: no timing oracle
+        LOGINS.labels("unknown_account").inc()
         raise Unauthorized("wrong e-mail or password")
     if account.locked_until is not None and account.locked_until > now:
+        LOGINS.labels("locked").inc()
         retry = max(1, int((account.locked_until - now).total_seconds()))
         raise AppError(
             "account is locked after repeated failed logins",
@@ -107,11 +110,14 @@ async def authenticate(
         )
     if not verify_password(account.password_hash, password):
         await _count_failed_login(session, settings, account.id, now)
+        LOGINS.labels("wrong_password").inc()
         raise Unauthorized("wrong e-mail or password")
     if not account.is_active:
+        LOGINS.labels("inactive").inc()
         raise Forbidden("account is deactivated")
     if account.failed_logins or account.locked_until:
         await repository.reset_failed_logins(session, account.id)
+    LOGINS.labels("ok").inc()
     return account
 
 

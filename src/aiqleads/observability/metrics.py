@@ -26,8 +26,44 @@ HTTP_IN_FLIGHT = Gauge(
     multiprocess_mode="livesum",
 )
 LOGINS = Counter(
-    "aiq_logins_total", "Password logins by outcome (ok, wrong_password, locked).", ["outcome"]
+    "aiq_logins_total", "Password logins by outcome (ok, wrong_password, unknown_account, locked, inactive).", ["outcome"]
 )
 LEADS_LOADED = Counter(
     "aiq_leads_loaded_total", "Leads written by the bulk loader, by source.", ["source"]
+)
+
+# --- geo analytics (heatmap, clusters, penetration, competitors) -------------------------------
+# `endpoint` is one of four fixed names; never a query, metro or account.
+GEO_CACHE_HITS = Counter(
+    "aiq_geo_cache_hits_total", "Geo answers served from the cache, by endpoint.", ["endpoint"]
+)
+GEO_CACHE_MISSES = Counter(
+    "aiq_geo_cache_misses_total", "Geo answers computed (cache miss), by endpoint.", ["endpoint"]
+)
+GEO_COMPUTE_SECONDS = Histogram(
+    "aiq_geo_compute_seconds",
+    "Time to compute a geo answer on a cache miss (query, algorithm, encoding), by endpoint.",
+    ["endpoint"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+
+# --- ingestion ---------------------------------------------------------------------------------
+# Sources are parser slugs and reasons are the short stable codes ("price_implausible"), never
+# the free-text detail, so the label sets stay small.
+
+INGEST_RECORDS = Counter(
+    "aiq_ingest_records_total",
+    "Records ingested, by source and outcome (created, updated, unchanged, merged, quarantined).",
+    ["source", "outcome"],
+)
+INGEST_STAGE_SECONDS = Histogram(
+    "aiq_ingest_stage_seconds",
+    "Time one batch spent in an ingestion stage.",
+    ["stage"],
+    buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+QUARANTINE = Counter(
+    "aiq_quarantine_total",
+    "Records and documents put in the quarantine, by source and reason code.",
+    ["source", "reason"],
 )
