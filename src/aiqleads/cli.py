@@ -75,51 +75,37 @@ def db() -> None:
     """Database migrations."""
 
 
+async def _migrate_and_report(settings: Settings, step: str, revision: str) -> None:
+    engine = create_engine(settings)
+    try:
+        if step == "upgrade":
+            await migrate.upgrade(engine, revision)
+        elif step == "downgrade":
+            await migrate.downgrade(engine, revision)
+        current = await migrate.current_revision(engine)
+        console.print(f"current: {current}  head: {migrate.head_revision()}")
+    finally:
+        await engine.dispose()
+
+
 @db.command("upgrade")
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Migrate the database up to REVISION (default: head)."""
-
-    async def go(settings: Settings) -> None:
-        engine = create_engine(settings)
-        try:
-            await migrate.upgrade(engine, revision)
-            console.print(f"database at {await migrate.current_revision(engine)}")
-        finally:
-            await engine.dispose()
-
-    _run(go)
+    _run(lambda settings: _migrate_and_report(settings, "upgrade", revision))
 
 
 @db.command("downgrade")
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
     """Migrate the database down to REVISION ("base" empties it)."""
-
-    async def go(settings: Settings) -> None:
-        engine = create_engine(settings)
-        try:
-            await migrate.downgrade(engine, revision)
-            console.print(f"database at {await migrate.current_revision(engine)}")
-        finally:
-            await engine.dispose()
-
-    _run(go)
+    _run(lambda settings: _migrate_and_report(settings, "downgrade", revision))
 
 
 @db.command("current")
 def db_current() -> None:
     """Print the database's migration revision."""
-
-    async def go(settings: Settings) -> None:
-        engine = create_engine(settings)
-        try:
-            current = await migrate.current_revision(engine)
-            console.print(f"current: {current}  head: {migrate.head_revision()}")
-        finally:
-            await engine.dispose()
-
-    _run(go)
+    _run(lambda settings: _migrate_and_report(settings, "report", ""))
 
 
 # --- users -------------------------------------------------------------------------------------
