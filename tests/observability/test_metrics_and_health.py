@@ -57,6 +57,7 @@ async def test_unknown_route_and_wrong_method_use_the_error_shape(
         ("owner is pat@example.com", "pat@example.com"),
         ("call +1 206-555-0123 now", "555-0123"),
         ("phone (206) 555.0199", "555.0199"),
+        ("e164 +12065550123 given", "2065550123"),
     ],
 )
 def test_log_lines_never_carry_contacts(message: str, leak: str) -> None:
@@ -66,3 +67,10 @@ def test_log_lines_never_carry_contacts(message: str, leak: str) -> None:
     line = JsonFormatter().format(record)
     assert leak not in line
     assert "+12065550123" not in line
+
+
+def test_redaction_leaves_timestamps_and_ids_alone() -> None:
+    from aiqleads.observability.logging import redact
+
+    text = "at 2026-11-26 12:12:17.330394 lead 7129300520 took 12.5 ms"
+    assert redact(text) == text

@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-_PHONE = re.compile(r"\+?\d[\d\s().-]{8,}\d")
+# North American shapes (206-555-0123, (206) 555.0123, 2065550123) and E.164; not timestamps.
+_PHONE = re.compile(r"\+\d{10,15}\b|(?<!\d)(?:1[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]\d{4}(?!\d)")
 _SENSITIVE_KEYS = {"owner_name", "owner_phone", "owner_email", "password", "phone", "email"}
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
