@@ -277,5 +277,18 @@ async def _load_with_progress(
     console.print(f"loaded {n} sample leads")
 
 
+# --- ingestion (the commands live in aiqleads.ingestion.cli) ----------------------------------
+
+
+def _add_ingestion_commands() -> None:
+    from aiqleads.ingestion.cli import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_add_ingestion_commands()
+
+
 if __name__ == "__main__":
     main()

@@ -72,6 +72,42 @@ class PricingPolicy(BaseModel):
     currency: str = "USD"
 
 
+INGEST_STAGES = ("parse", "normalize", "validate", "dedupe", "geocode", "enrich", "store")
+# Stages without which no lead can be stored; the others may be left out of the list.
+_REQUIRED_STAGES = ("parse", "normalize", "store")
+
+
+class IngestSettings(BaseModel):
+    """The ingestion pipeline. `stages` is its order; a stage left out is switched off."""
+
+    stages: list[str] = Field(default_factory=lambda: list(INGEST_STAGES))
+    batch_size: int = Field(default=2000, ge=1, le=10_000)  # records per committed transaction
+    dedupe_radius_m: float = 30.0
+    dedupe_price_tolerance: float = 0.05  # asking prices within 5 % count as the same listing
+    # Prices outside these bounds are typing errors or placeholders, not listings.
+    min_sale_price_cents: int = 1_000_00
+    max_sale_price_cents: int = 1_000_000_000_00
+    min_rent_cents: int = 50_00
+    max_rent_cents: int = 200_000_00
+    crawl_timeout_seconds: int = 3600
+
+    @model_validator(mode="after")
+    def _check_order(self) -> IngestSettings:
+        unknown = [s for s in self.stages if s not in INGEST_STAGES]
+        if unknown:
+            raise ValueError(f"unknown ingest stages {unknown}; known: {list(INGEST_STAGES)}")
+        if len(set(self.stages)) != len(self.stages):
+            raise ValueError("an ingest stage is listed twice")
+        missing = [s for s in _REQUIRED_STAGES if s not in self.stages]
+        if missing:
+            raise ValueError(f"ingest stages {missing} cannot be switched off")
+        if self.stages[0] != "parse" or self.stages[-1] != "store":
+            raise ValueError("ingest stages must start with parse and end with store")
+        if self.stages[1] != "normalize":
+            raise ValueError("normalize must follow parse: every later stage reads its output")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="AIQ_", env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -106,6 +142,7 @@ class Settings(BaseSettings):
 
     tiers: dict[str, TierPolicy] = Field(default_factory=_default_tiers)
     pricing: PricingPolicy = Field(default_factory=PricingPolicy)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
 
     @field_validator("tiers", mode="before")
     @classmethod

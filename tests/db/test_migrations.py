@@ -7,7 +7,17 @@ from aiqleads.db import migrate
 from aiqleads.db.engine import create_engine
 from tests.conftest import Backend
 
-TABLES = {"accounts", "api_keys", "refresh_tokens", "leads", "purchases", "data_versions"}
+TABLES = {
+    "accounts",
+    "api_keys",
+    "refresh_tokens",
+    "leads",
+    "purchases",
+    "data_versions",
+    "lead_sources",
+    "lead_price_history",
+    "quarantine",
+}
 
 
 def _tables(conn: Connection) -> set[str]:

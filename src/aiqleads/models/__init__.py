@@ -4,7 +4,20 @@ from aiqleads.models.account import Account
 from aiqleads.models.api_key import ApiKey
 from aiqleads.models.data_version import DataVersion
 from aiqleads.models.lead import Lead
+from aiqleads.models.lead_price_history import LeadPriceHistory
+from aiqleads.models.lead_source import LeadSource
 from aiqleads.models.purchase import Purchase
+from aiqleads.models.quarantine import Quarantine
 from aiqleads.models.refresh_token import RefreshToken
 
-__all__ = ["Account", "ApiKey", "DataVersion", "Lead", "Purchase", "RefreshToken"]
+__all__ = [
+    "Account",
+    "ApiKey",
+    "DataVersion",
+    "Lead",
+    "LeadPriceHistory",
+    "LeadSource",
+    "Purchase",
+    "Quarantine",
+    "RefreshToken",
+]

@@ -24,6 +24,7 @@ class Lead(Base):
         Index("ix_leads_lat_lon", "latitude", "longitude"),
         Index("ix_leads_h3_r8", "h3_r8"),
         Index("ix_leads_metro_status", "metro", "status"),
+        Index("ix_leads_address_key", "address_key"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -53,6 +54,8 @@ class Lead(Base):
     longitude: Mapped[float | None] = mapped_column(Float)
     geocode_precision: Mapped[str] = mapped_column(String(16), default="none")
     metro: Mapped[str | None] = mapped_column(String(32))  # slug from aiqleads.metros
+    # "9163 nw 26th st|o31|33322" (normalize.address.address_key): cross-source dedupe matches it.
+    address_key: Mapped[str | None] = mapped_column(String(300))
     h3_r7: Mapped[int | None] = mapped_column(BigInteger)
     h3_r8: Mapped[int | None] = mapped_column(BigInteger)
     h3_r9: Mapped[int | None] = mapped_column(BigInteger)

@@ -26,7 +26,9 @@ HTTP_IN_FLIGHT = Gauge(
     multiprocess_mode="livesum",
 )
 LOGINS = Counter(
-    "aiq_logins_total", "Password logins by outcome (ok, wrong_password, unknown_account, locked, inactive).", ["outcome"]
+    "aiq_logins_total",
+    "Password logins by outcome (ok, wrong_password, unknown_account, locked, inactive).",
+    ["outcome"],
 )
 LEADS_LOADED = Counter(
     "aiq_leads_loaded_total", "Leads written by the bulk loader, by source.", ["source"]

@@ -1,0 +1,38 @@
+"""Which records of a batch the database already holds, and which of those did not change."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aiqleads.config import Settings
+from aiqleads.ingestion import repository
+from aiqleads.ingestion.batch import Batch, Outcome
+from aiqleads.ingestion.rows import content_hash, phone_hmac
+
+
+async def resolve_known(batch: Batch, session: AsyncSession, settings: Settings) -> None:
+    """Hash each live lead, load what is stored under its (source, source_ref) with one query per
+    source, and settle the items whose content is the same as last time. Runs once per batch."""
+    if batch.known_loaded:
+        return
+    batch.known_loaded = True
+    live = batch.live()
+    for item in live:
+        assert item.lead is not None
+        item.content_hash = content_hash(item.lead)
+        item.phone_hmac = phone_hmac(settings, item.lead)
+    # The same record twice in one batch (overlapping pages): the last sighting wins.
+    last = {item.raw_pair(): item for item in live}
+    found = await repository.known_for(session, last)
+    for item in live:
+        pair = item.raw_pair()
+        if last[pair] is not item:
+            item.outcome = Outcome.UNCHANGED
+            continue
+        item.known = found.get(pair)
+        if item.known is None:
+            continue
+        if item.known.content_hash == item.content_hash:
+            item.outcome = Outcome.UNCHANGED
+        elif not item.known.primary:  # a source merged into another lead earlier: fill it again
+            item.merge_into, item.merge_metro = item.known.lead_id, item.known.metro

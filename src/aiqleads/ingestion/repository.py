@@ -1,0 +1,357 @@
+"""All SQL of ingestion. SQLite and PostgreSQL differ only here (proximity and upserts)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Row, Table, bindparam, case, func, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aiqleads.ingestion.batch import Known, QuarantineEntry
+from aiqleads.ingestion.rows import FILLABLE
+from aiqleads.kit.distance import degree_box
+from aiqleads.models import Lead, LeadPriceHistory, LeadSource, Quarantine
+
+leads = cast(Table, Lead.__table__)
+sources = cast(Table, LeadSource.__table__)
+history = cast(Table, LeadPriceHistory.__table__)
+quarantine = cast(Table, Quarantine.__table__)
+
+# Bound parameters per statement stay far below SQLite's 32,766 and asyncpg's 32,767.
+_CHUNK = 1000
+_POINT = ("latitude", "longitude", "geocode_precision", "h3_r7", "h3_r8", "h3_r9")
+
+Pair = tuple[str, str]  # (source, source_ref)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A stored lead that a new record might be another sighting of."""
+
+    id: int
+    address_key: str | None
+    owner_phone_hmac: str | None
+    latitude: float | None
+    longitude: float | None
+    geocode_precision: str
+    bedrooms: int | None
+    bathrooms: float | None
+    asking_price_cents: int | None
+    metro: str | None
+
+
+_CANDIDATE_COLUMNS = (
+    leads.c.id,
+    leads.c.address_key,
+    leads.c.owner_phone_hmac,
+    leads.c.latitude,
+    leads.c.longitude,
+    leads.c.geocode_precision,
+    leads.c.bedrooms,
+    leads.c.bathrooms,
+    leads.c.asking_price_cents,
+    leads.c.metro,
+)
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+def _insert(session: AsyncSession, table: Table) -> postgresql.Insert | sqlite.Insert:
+    return (postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert)(table)
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def _by_source(pairs: Iterable[Pair]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for source, ref in pairs:
+        grouped[source].append(ref)
+    return grouped
+
+
+def _known(row: Row[Any], *, content_hash: str | None, price: int | None, primary: bool) -> Known:
+    return Known(
+        lead_id=row.id,
+        content_hash=content_hash,
+        asking_price_cents=price,
+        primary=primary,
+        metro=row.metro,
+        latitude=row.latitude,
+        longitude=row.longitude,
+        geocode_precision=row.geocode_precision,
+        h3_cells=(row.h3_r7, row.h3_r8, row.h3_r9),
+    )
+
+
+async def known_for(session: AsyncSession, pairs: Iterable[Pair]) -> dict[Pair, Known]:
+    """The stored lead of each (source, source_ref): by provenance, else by the lead's own key."""
+    found: dict[Pair, Known] = {}
+    point_cols = [leads.c[c] for c in _POINT]
+    lead_cols = (leads.c.id, leads.c.metro, leads.c.source, leads.c.source_ref, *point_cols)
+    grouped = _by_source(pairs)
+    for source, refs in grouped.items():
+        for chunk in _chunks(refs):
+            stmt = (
+                select(sources.c.source_ref.label("ref"), sources.c.content_hash)
+                .add_columns(sources.c.asking_price_cents.label("seen_price"), *lead_cols)
+                .join(leads, leads.c.id == sources.c.lead_id)
+                .where(sources.c.source == source, sources.c.source_ref.in_(chunk))
+            )
+            for row in await session.execute(stmt):
+                primary = (row.source, row.source_ref) == (source, row.ref)
+                found[(source, row.ref)] = _known(
+                    row, content_hash=row.content_hash, price=row.seen_price, primary=primary
+                )
+    missing = _by_source(p for p in _pairs(grouped) if p not in found)
+    for source, refs in missing.items():
+        for chunk in _chunks(refs):
+            lead_stmt = select(*lead_cols, leads.c.asking_price_cents).where(
+                leads.c.source == source, leads.c.source_ref.in_(chunk)
+            )
+            for row in await session.execute(lead_stmt):
+                found[(source, row.source_ref)] = _known(
+                    row, content_hash=None, price=row.asking_price_cents, primary=True
+                )
+    return found
+
+
+def _pairs(grouped: dict[str, list[str]]) -> Iterable[Pair]:
+    return ((s, r) for s, refs in grouped.items() for r in refs)
+
+
+async def refresh_statistics(session: AsyncSession) -> None:
+    """PostgreSQL plans the batch queries from table statistics; during a bulk load they lag far
+    behind (autovacuum analyses late), and plans made for an empty table scan a full one."""
+    if _dialect(session) == "postgresql":
+        await session.execute(text("ANALYZE leads, lead_sources"))
+
+
+async def lead_ids(session: AsyncSession, pairs: Iterable[Pair]) -> dict[Pair, int]:
+    found: dict[Pair, int] = {}
+    for source, refs in _by_source(pairs).items():
+        for chunk in _chunks(refs):
+            stmt = select(leads.c.source_ref, leads.c.id).where(
+                leads.c.source == source, leads.c.source_ref.in_(chunk)
+            )
+            found.update({(source, ref): lead_id for ref, lead_id in await session.execute(stmt)})
+    return found
+
+
+def _candidate(row: Row[Any, *tuple[Any, ...]]) -> Candidate:
+    return Candidate(*(row[i] for i in range(len(_CANDIDATE_COLUMNS))))
+
+
+async def candidates_by_address(session: AsyncSession, keys: Sequence[str]) -> list[Candidate]:
+    out: list[Candidate] = []
+    for chunk in _chunks(sorted(set(keys))):
+        stmt = select(*_CANDIDATE_COLUMNS).where(leads.c.address_key.in_(chunk))
+        out.extend(_candidate(r) for r in await session.execute(stmt))
+    return out
+
+
+async def candidates_by_phone(session: AsyncSession, hmacs: Sequence[str]) -> list[Candidate]:
+    out: list[Candidate] = []
+    for chunk in _chunks(sorted(set(hmacs))):
+        stmt = select(*_CANDIDATE_COLUMNS).where(leads.c.owner_phone_hmac.in_(chunk))
+        out.extend(_candidate(r) for r in await session.execute(stmt))
+    return out
+
+
+_CANDIDATE_SQL = ", ".join(f"l.{c.name}" for c in _CANDIDATE_COLUMNS)
+
+
+async def candidates_near(
+    session: AsyncSession, points: Sequence[tuple[int, float, float]], radius_m: float
+) -> list[tuple[int, Candidate]]:
+    """(point index, stored lead with an exact point within radius_m) for each point given.
+
+    PostgreSQL answers with ST_DWithin on geography (the GiST index on geom::geography); SQLite
+    with a degree box per point on ix_leads_lat_lon, which the caller narrows by haversine.
+    """
+    out: list[tuple[int, Candidate]] = []
+    postgres = _dialect(session) == "postgresql"
+    for chunk in _chunks(points):
+        if postgres:
+            stmt = text(
+                f"SELECT p.i, {_CANDIDATE_SQL} FROM unnest(CAST(:idx AS int[]),"  # noqa: S608
+                " CAST(:lat AS float8[]), CAST(:lon AS float8[])) AS p(i, lat, lon)"
+                " JOIN leads l ON ST_DWithin(l.geom::geography,"
+                " ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326)::geography, :radius)"
+                " WHERE l.geocode_precision = 'exact'"
+            )
+            params: dict[str, Any] = {
+                "idx": [p[0] for p in chunk],
+                "lat": [p[1] for p in chunk],
+                "lon": [p[2] for p in chunk],
+                "radius": radius_m,
+            }
+        else:
+            values, params = [], {}
+            for n, (i, lat, lon) in enumerate(chunk):
+                box = degree_box(lat, lon, radius_m)
+                values.append(f"(:i{n}, :a{n}, :b{n}, :c{n}, :d{n})")
+                params.update({f"i{n}": i, f"a{n}": box[0], f"b{n}": box[1]})
+                params.update({f"c{n}": box[2], f"d{n}": box[3]})
+            stmt = text(
+                f"WITH p(i, lat_lo, lat_hi, lon_lo, lon_hi) AS (VALUES {', '.join(values)})"  # noqa: S608
+                f" SELECT p.i, {_CANDIDATE_SQL} FROM p JOIN leads l INDEXED BY ix_leads_lat_lon"
+                " ON l.latitude BETWEEN p.lat_lo AND p.lat_hi"
+                " AND l.longitude BETWEEN p.lon_lo AND p.lon_hi"
+                " WHERE l.geocode_precision = 'exact'"
+            )
+        for row in await session.execute(stmt, params):
+            out.append((row[0], Candidate(*row[1:])))
+    return out
+
+
+async def fill_leads(
+    session: AsyncSession, updates: Sequence[tuple[int, dict[str, Any]]], *, now: datetime
+) -> None:
+    """Merge other sightings into stored leads: fill empty columns, upgrade a ZIP-centroid point
+    to an exact one; identity, status and everything already known stay as they are."""
+    if not updates:
+        return
+    upgrade = (leads.c.geocode_precision != "exact") & (bindparam("p_geocode_precision") == "exact")
+    values: dict[str, Any] = {
+        c: func.coalesce(leads.c[c], bindparam(f"p_{c}", type_=leads.c[c].type)) for c in FILLABLE
+    }
+    for c in _POINT:
+        values[c] = case((upgrade, bindparam(f"p_{c}", type_=leads.c[c].type)), else_=leads.c[c])
+    values["updated_at"] = bindparam("p_now", type_=leads.c.updated_at.type)
+    stmt = update(leads).where(leads.c.id == bindparam("p_id")).values(values)
+    params = [
+        {"p_id": lead_id, "p_now": now, **{f"p_{c}": row[c] for c in (*FILLABLE, *_POINT)}}
+        for lead_id, row in sorted(updates, key=lambda u: u[0])  # fixed lock order
+    ]
+    await session.execute(stmt, params)
+
+
+async def upsert_sources(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    stmt = _insert(session, sources)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["source", "source_ref"],
+        set_={
+            c: stmt.excluded[c]
+            for c in (
+                "lead_id",
+                "source_url",
+                "content_hash",
+                "asking_price_cents",
+                "match_rule",
+                "last_seen_at",
+            )
+        },
+    )
+    await session.execute(stmt, list(rows))
+
+
+async def add_price_observations(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        stmt = _insert(session, history).on_conflict_do_nothing()
+        await session.execute(stmt, list(rows))
+
+
+# --- quarantine --------------------------------------------------------------------------------
+
+
+async def add_quarantine(
+    session: AsyncSession,
+    entries: Sequence[tuple[QuarantineEntry, str]],
+    *,
+    metro: str | None,
+    now: datetime,
+) -> None:
+    """New rows; the same bad input seen again (same payload hash) adds nothing."""
+    if not entries:
+        return
+    rows = [
+        {
+            "source": e.source[:32],
+            "source_ref": e.source_ref[:128] if e.source_ref else None,
+            "metro": metro,
+            "stage": e.stage,
+            "reason": e.reason,
+            "reasons": e.reasons,
+            "raw": e.raw,
+            "payload_hash": digest,
+            "attempts": 1,
+            "created_at": now,
+            "retried_at": None,
+            "resolved_at": None,
+        }
+        for e, digest in entries
+    ]
+    await session.execute(_insert(session, quarantine).on_conflict_do_nothing(), rows)
+
+
+async def record_retry_failures(
+    session: AsyncSession, entries: Sequence[QuarantineEntry], *, now: datetime
+) -> None:
+    if not entries:
+        return
+    stmt = (
+        update(quarantine)
+        .where(quarantine.c.id == bindparam("q_id"))
+        .values(
+            attempts=quarantine.c.attempts + 1,
+            reasons=bindparam("q_reasons", type_=quarantine.c.reasons.type),
+            reason=bindparam("q_reason"),
+            stage=bindparam("q_stage"),
+            retried_at=bindparam("q_now", type_=quarantine.c.retried_at.type),
+        )
+    )
+    params = [
+        {
+            "q_id": e.retry_of,
+            "q_reasons": e.reasons,
+            "q_reason": e.reason,
+            "q_stage": e.stage,
+            "q_now": now,
+        }
+        for e in entries
+    ]
+    await session.execute(stmt, params)
+
+
+async def resolve_quarantine(session: AsyncSession, ids: Sequence[int], *, now: datetime) -> None:
+    for chunk in _chunks(sorted(ids)):
+        await session.execute(
+            update(quarantine)
+            .where(quarantine.c.id.in_(chunk))
+            .values(resolved_at=now, retried_at=now)
+        )
+
+
+async def list_quarantine(
+    session: AsyncSession,
+    *,
+    source: str | None = None,
+    reason: str | None = None,
+    row_id: int | None = None,
+    include_resolved: bool = False,
+    limit: int | None = None,
+) -> list[Quarantine]:
+    stmt = select(Quarantine).order_by(Quarantine.id)
+    if source is not None:
+        stmt = stmt.where(Quarantine.source == source)
+    if reason is not None:
+        stmt = stmt.where(Quarantine.reason == reason)
+    if row_id is not None:
+        stmt = stmt.where(Quarantine.id == row_id)
+    if not include_resolved:
+        stmt = stmt.where(Quarantine.resolved_at.is_(None))
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list((await session.scalars(stmt)).all())

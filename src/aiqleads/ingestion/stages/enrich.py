@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aiqleads.ingestion.batch import Batch
+from aiqleads.ingestion.stages.base import Stage
+from aiqleads.leads.pricing import RULES_VERSION, LeadSignals, lead_price_cents, quality_score
+
+
+class EnrichStage(Stage):
+    """Quality score (rules-1) and the lead's price. H3 cells come from normalize and the metro
+    from the store's upsert, which derives it from the point."""
+
+    name = "enrich"
+
+    async def process(self, batch: Batch, session: AsyncSession) -> None:
+        for item in batch.live():
+            lead = item.lead
+            assert lead is not None
+            if item.merge_into is not None or item.merge_into_item is not None:
+                continue  # only fills another lead's gaps; that lead keeps its own score
+            facts = (
+                lead.bedrooms,
+                lead.bathrooms,
+                lead.living_area_sqft,
+                lead.lot_sqft,
+                lead.year_built,
+            )
+            precision = item.columns.get("geocode_precision", lead.geocode_precision)
+            signals = LeadSignals(
+                has_owner_name=lead.owner_name is not None,
+                has_owner_phone=lead.owner_phone is not None,
+                has_owner_email=lead.owner_email is not None,
+                has_exact_location=precision == "exact",
+                facts_present=sum(f is not None for f in facts),
+                has_asking_price=lead.asking_price_cents is not None,
+                listed_at=lead.listed_at,
+            )
+            score = quality_score(signals, batch.now)
+            item.columns.update(
+                score=score,
+                model_version=RULES_VERSION,
+                price_cents=lead_price_cents(score, self.settings.pricing),
+                price_currency=self.settings.pricing.currency,
+            )

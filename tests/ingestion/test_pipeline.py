@@ -1,0 +1,260 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from tests.ingestion.conftest import COPIED, kc_document
+
+from aiqleads.config import IngestSettings
+from aiqleads.db.engine import transaction
+from aiqleads.ingestion.batch import Batch
+from aiqleads.ingestion.documents import Document
+from aiqleads.ingestion.pipeline import Pipeline
+from aiqleads.ingestion.stages.store import StoreStage
+from aiqleads.kit.clock import FrozenClock
+from aiqleads.leads import versions
+from aiqleads.models import DataVersion, Lead, LeadPriceHistory, LeadSource, Quarantine
+
+MakePipeline = Callable[..., Pipeline]
+Sessions = async_sessionmaker[AsyncSession]
+
+
+async def _count(sessions: Sessions, model: Any) -> int:
+    async with transaction(sessions) as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def _snapshot(sessions: Sessions) -> tuple[list[Any], list[Any], list[Any]]:
+    async with transaction(sessions) as session:
+        leads = (await session.execute(select(Lead).order_by(Lead.id))).scalars().all()
+        rows = [(x.id, x.source_ref, x.updated_at, x.asking_price_cents, x.score) for x in leads]
+        dv = (await session.execute(select(DataVersion.scope, DataVersion.version))).all()
+        hist = (await session.execute(select(LeadPriceHistory.id))).all()
+        return rows, sorted(dv), hist
+
+
+async def test_king_county_slice_creates_leads_and_rerun_changes_nothing(
+    sessions: Sessions, make_pipeline: MakePipeline, clock: FrozenClock
+) -> None:
+    # Given 300 real King County sales
+    pipeline = make_pipeline(batch_size=120)
+    # When ingested
+    first = await pipeline.run(sessions, [kc_document(300)], metro="seattle", now=clock.now())
+    # Then every record is a lead or a merge, each with provenance and a first price
+    assert first.read == 300
+    assert first.outcomes["created"] + first.outcomes["merged"] == 300
+    assert await _count(sessions, Lead) == first.outcomes["created"]
+    assert await _count(sessions, LeadSource) == 300
+    assert await _count(sessions, LeadPriceHistory) > 0
+    async with transaction(sessions) as session:
+        assert await versions.current(session, "seattle") > 0
+    before = await _snapshot(sessions)
+    # When the same file is ingested again, later
+    clock.advance(timedelta(hours=1))
+    again = await pipeline.run(sessions, [kc_document(300)], metro="seattle", now=clock.now())
+    # Then nothing changed: no row, no timestamp, no data version
+    assert again.outcomes["unchanged"] == 300
+    assert again.outcomes["created"] == again.outcomes["updated"] == 0
+    assert await _snapshot(sessions) == before
+
+
+async def test_a_price_change_updates_the_lead_and_lands_in_history(
+    sessions: Sessions, make_pipeline: MakePipeline, clock: FrozenClock
+) -> None:
+    pipeline = make_pipeline()
+    await pipeline.run(sessions, [kc_document(5)], metro=None, now=clock.now())
+
+    def cheaper(lines: list[str]) -> None:  # the first home's price 221900 → 199000
+        lines[1] = lines[1].replace(",221900,", ",199000,")
+
+    clock.advance(timedelta(days=1))
+    summary = await pipeline.run(
+        sessions, [kc_document(5, edit=cheaper)], metro=None, now=clock.now()
+    )
+    assert summary.outcomes["updated"] == 1 and summary.outcomes["unchanged"] == 4
+    async with transaction(sessions) as session:
+        lead = await session.scalar(select(Lead).where(Lead.source_ref.like("7129300520:%")))
+        assert lead is not None and lead.asking_price_cents == 19_900_000
+        prices = (
+            await session.scalars(
+                select(LeadPriceHistory.asking_price_cents)
+                .where(LeadPriceHistory.lead_id == lead.id)
+                .order_by(LeadPriceHistory.observed_at)
+            )
+        ).all()
+    assert list(prices) == [22_190_000, 19_900_000]
+
+
+async def test_real_fixtures_end_to_end(
+    sessions: Sessions,
+    make_pipeline: MakePipeline,
+    clock: FrozenClock,
+    shared_bytes: Callable[[str], bytes],
+) -> None:
+    # Given real saved pages and feeds from four sources
+    documents = [
+        Document(p.name, "craigslist", p.read_bytes())
+        for p in sorted((COPIED / "craigslist").glob("*.htm*"))
+    ] + [
+        Document(
+            "jsonsearch",
+            "craigslist",
+            (COPIED / "craigslist" / "apa_seattle_2014_jsonsearch.json").read_bytes(),
+        ),
+        Document(
+            "zillow search",
+            "zillow",
+            shared_bytes("listing_fixtures/scrapfly-scrapers/zillow-scraper/results/search.json"),
+        ),
+        Document(
+            "mlsgrid",
+            "reso",
+            shared_bytes("reso/sparkapi_spark_api_spec_fixtures_listings_multiple.json"),
+        ),
+    ]
+    pipeline = make_pipeline()
+    # When ingested
+    summary = await pipeline.run(sessions, documents, metro=None, now=clock.now())
+    # Then every record is accounted for, and each source produced leads
+    stored = summary.outcomes["created"] + summary.outcomes["merged"]
+    assert (
+        stored + summary.quarantined == summary.read + summary.quarantined_by_reason["parse_error"]
+    )
+    async with transaction(sessions) as session:
+        by_source = dict(
+            (await session.execute(select(Lead.source, func.count()).group_by(Lead.source))).all()
+        )
+    assert by_source.keys() >= {"craigslist", "zillow", "reso"}, by_source
+    assert sum(by_source.values()) == summary.outcomes["created"]
+    # And a second run is a no-op
+    again = await pipeline.run(sessions, documents, metro=None, now=clock.now())
+    assert again.outcomes["unchanged"] == stored
+    assert await _count(sessions, Quarantine) == summary.quarantined
+
+
+@pytest.mark.parametrize(
+    ("source", "body", "reason"),
+    [
+        ("reso", b"", "parse_error"),
+        ("reso", b'{"value": [{"ListingKey": "1", "ListPrice"', "parse_error"),
+        ("zillow", b"<html>not a search page</html>", "parse_error"),
+        ("king_county_sales", b"id,date,price\n1,2", "parse_error"),
+        ("craigslist", b"\x00\xff\xfe garbage", "parse_error"),
+    ],
+)
+async def test_malformed_truncated_and_empty_documents_are_quarantined(
+    sessions: Sessions,
+    make_pipeline: MakePipeline,
+    clock: FrozenClock,
+    source: str,
+    body: bytes,
+    reason: str,
+) -> None:
+    summary = await make_pipeline().run(
+        sessions, [Document("bad", source, body)], metro=None, now=clock.now()
+    )
+    assert summary.quarantined_by_reason == {reason: 1}
+    async with transaction(sessions) as session:
+        row = (await session.scalars(select(Quarantine))).one()
+    assert row.stage == "parse" and row.source == source
+    assert row.raw["document"]["size"] == len(body) and row.reasons[0].startswith(reason)
+
+
+async def test_bad_records_inside_a_good_document_are_quarantined_with_reasons(
+    sessions: Sessions, make_pipeline: MakePipeline, clock: FrozenClock
+) -> None:
+    def damage(lines: list[str]) -> None:
+        lines[2] = "1,2,3\n"  # too few columns: the parser rejects it
+        lines[3] = lines[3].replace(",47.", ",0.").replace(",-122.", ",0.")  # (0, 0) point
+        lines[3] = lines[3].replace(",98", ",00")  # and no usable ZIP: cannot be placed
+
+    summary = await make_pipeline().run(
+        sessions, [kc_document(10, edit=damage)], metro="seattle", now=clock.now()
+    )
+    assert summary.read == 10
+    assert summary.quarantined == 2
+    assert summary.quarantined_by_reason["parse_rejected"] == 1
+    assert summary.outcomes["created"] + summary.outcomes["merged"] == 8
+    assert await _count(sessions, Quarantine) == 2
+
+
+class _DiesAfter(StoreStage):
+    """A store that commits `n` batches and then fails, like a process killed mid-run."""
+
+    batches_left = 2
+
+    async def process(self, batch: Batch, session: AsyncSession) -> None:
+        await super().process(batch, session)
+        self.batches_left -= 1
+        if self.batches_left < 0:
+            raise RuntimeError("killed")
+
+
+async def test_a_run_killed_mid_batch_is_completed_by_a_rerun(
+    sessions: Sessions, make_pipeline: MakePipeline, clock: FrozenClock
+) -> None:
+    # Given a run that dies in its third batch of 50
+    full = make_pipeline(batch_size=50)
+    dying = Pipeline(
+        full.settings, [*full.stages[:-1], _DiesAfter(full.settings, full.stages[-1].cipher)]
+    )
+    with pytest.raises(RuntimeError, match="killed"):
+        await dying.run(sessions, [kc_document(200)], metro=None, now=clock.now())
+    assert await _count(sessions, LeadSource) == 100  # two batches committed, the third not
+    # When the run is repeated
+    summary = await full.run(sessions, [kc_document(200)], metro=None, now=clock.now())
+    # Then it completes exactly the full set
+    assert summary.outcomes["unchanged"] == 100
+    assert await _count(sessions, LeadSource) == 200
+    async with transaction(sessions) as session:
+        refs = (await session.scalars(select(LeadSource.source_ref))).all()
+    assert len(set(refs)) == 200
+
+
+async def test_two_concurrent_ingests_of_one_file_leave_no_duplicates(
+    sessions: Sessions, make_pipeline: MakePipeline, clock: FrozenClock
+) -> None:
+    a, b = make_pipeline(batch_size=40), make_pipeline(batch_size=40)
+    await asyncio.gather(
+        a.run(sessions, [kc_document(120)], metro=None, now=clock.now()),
+        b.run(sessions, [kc_document(120)], metro=None, now=clock.now()),
+    )
+    assert await _count(sessions, LeadSource) == 120
+    async with transaction(sessions) as session:
+        pairs = (await session.execute(select(Lead.source, Lead.source_ref))).all()
+    assert len(pairs) == len(set(pairs))
+    alone = await make_pipeline().run(sessions, [kc_document(120)], metro=None, now=clock.now())
+    assert alone.outcomes["unchanged"] == 120
+
+
+async def test_switched_off_stages_still_store_leads(
+    sessions: Sessions, make_pipeline: MakePipeline, clock: FrozenClock
+) -> None:
+    pipeline = make_pipeline(stages=["parse", "normalize", "store"])
+    assert pipeline.stage_names == ["normalize", "store"]
+    summary = await pipeline.run(sessions, [kc_document(20)], metro=None, now=clock.now())
+    assert summary.outcomes["created"] == 20  # no cross-source dedupe: every record a lead
+    async with transaction(sessions) as session:
+        scores = (await session.scalars(select(Lead.score))).all()
+    assert set(scores) == {None}  # enrich off: no score, the base price
+
+
+@pytest.mark.parametrize(
+    "stages",
+    [
+        ["normalize", "parse", "store"],
+        ["parse", "normalize"],
+        ["parse", "normalize", "validate", "validate", "store"],
+        ["parse", "normalize", "teleport", "store"],
+        ["parse", "dedupe", "normalize", "store"],
+    ],
+)
+def test_stage_orders_that_cannot_work_are_refused(stages: list[str]) -> None:
+    with pytest.raises(ValidationError):
+        IngestSettings(stages=stages)
