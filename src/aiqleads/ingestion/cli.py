@@ -203,18 +203,25 @@ def quarantine_list(
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    table = Table("id", "source", "ref", "stage", "reason", "attempts", "detail")
-    for r in rows:
-        detail = r["reasons"][0] if r["reasons"] else ""
-        table.add_row(
+    # One line per row: every column but the detail keeps its full width, the detail is cut.
+    cells = [
+        (
             str(r["id"]),
             r["source"],
             r["source_ref"] or "",
-            r["stage"],
             r["reason"],
             str(r["attempts"]),
-            detail[:80],
+            (r["reasons"][0] if r["reasons"] else "").removeprefix(f"{r['reason']}: "),
         )
+        for r in rows
+    ]
+    table = Table(expand=True)
+    for i, name in enumerate(("id", "source", "ref", "reason", "tries")):
+        width = max([len(name), *(len(c[i]) for c in cells)])
+        table.add_column(name, no_wrap=True, min_width=width)
+    table.add_column("detail", no_wrap=True, overflow="ellipsis")
+    for c in cells:
+        table.add_row(*c)
     console.print(table)
     console.print(f"{len(rows)} rows")
 
