@@ -18,6 +18,7 @@ from aiqleads.config import Settings, get_settings
 from aiqleads.db.engine import create_engine, session_factory
 from aiqleads.deps import AppState
 from aiqleads.errors import install_error_handlers
+from aiqleads.geo.routes import router as geo_router
 from aiqleads.health import router as health_router
 from aiqleads.kit.clock import Clock, SystemClock
 from aiqleads.kit.crypto import FieldCipher
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(auth_router)
     app.include_router(admin_accounts_router)
     app.include_router(leads_router)
+    app.include_router(geo_router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

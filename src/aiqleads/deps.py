@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -15,6 +15,7 @@ from aiqleads.auth import service as auth_service
 from aiqleads.auth.principal import Principal
 from aiqleads.config import Settings
 from aiqleads.errors import Forbidden, Unauthorized
+from aiqleads.kit.cache import ByteCache, build_cache
 from aiqleads.kit.clock import Clock
 from aiqleads.kit.crypto import FieldCipher
 
@@ -29,6 +30,11 @@ class AppState:
     clock: Clock
     cipher: FieldCipher
     redis: Redis | None = None
+    # Built from `redis` (shared) or in-process, so the lifespan need not know about caching.
+    cache: ByteCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.cache = build_cache(self.redis, max_entries=self.settings.geo_cache_max_entries)
 
 
 def get_state(request: Request) -> AppState:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import csv
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 from numpy.typing import NDArray
+
+from aiqleads.config import Settings
+from tests.conftest import Backend
 
 # tests/geo/conftest.py → repository root is two levels up; shared data sits beside the repo.
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
@@ -61,3 +65,10 @@ def king_county(shared_data: Path) -> Points:
 def dallas_rentals(shared_data: Path) -> Points:
     path = _require(shared_data / "tabular" / "craigslist_housing_asl7168" / "dallas_complete.csv")
     return _read(path, "latitude", "longitude", "price", None)
+
+
+@pytest.fixture
+def settings(backend: Backend) -> Settings:
+    # Redis outlives the per-test table truncation, after which data versions start again from
+    # the same numbers: a fresh namespace per test keeps an earlier test's entries from matching.
+    return backend.settings(cache_namespace=f"aiq-test-{uuid.uuid4().hex}")

@@ -97,3 +97,17 @@ def test_square_grid_counts_and_cell_size(king_county) -> None:  # type: ignore[
     # each side is 2 km on the ground (to within the projection's distortion)
     sides = haversine_m(ring[:-1, 1], ring[:-1, 0], ring[1:, 1], ring[1:, 0])
     np.testing.assert_allclose(sides, 2000.0, rtol=2e-4)
+
+
+def test_h3_heatmap_json_is_h3_heatmap_encoded(king_county) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from aiqleads.geo.heatmap import h3_heatmap_json
+
+    cells = cells_for_points(king_county.lat[:3000], king_county.lon[:3000], 9)
+    agg = aggregate_cells(cells, king_county.price[:3000])
+    for value in ("count", "sum", "mean"):
+        expected = h3_heatmap(agg, value)  # type: ignore[arg-type]
+        expected["total_leads"] = 3000
+        fast = json.loads(h3_heatmap_json(agg, value, total_leads=3000))  # type: ignore[arg-type]
+        assert fast == json.loads(json.dumps(expected))

@@ -128,3 +128,52 @@ def penetration_geojson(
         props["class"] = cls
         feats.append(feature(geom, props, fid=str(row.region)))
     return feature_collection(feats, metric=metric, legend=legend(values, k))
+
+
+def penetration_from_counts(
+    region_keys: ArrayLike,
+    statuses: Sequence[str],
+    bought_by_agent: ArrayLike,
+    counts: ArrayLike,
+) -> list[RegionPenetration]:
+    """``penetration_by_region`` for rows already grouped by (region, status, mine), as a
+    database GROUP BY returns them; integer region keys, negative = outside every region.
+
+    Vectorised over the groups, so the cost does not grow with the number of leads.
+    """
+    keys = np.asarray(region_keys, dtype=np.int64).reshape(-1)
+    st = np.asarray(list(statuses), dtype=object).reshape(-1)
+    mine = np.asarray(bought_by_agent, dtype=bool).reshape(-1)
+    n = np.asarray(counts, dtype=np.int64).reshape(-1)
+    if not keys.size == st.size == mine.size == n.size:
+        raise ValueError("region_keys, statuses, bought_by_agent and counts differ in length")
+    keep = keys >= 0
+    keys, st, mine, n = keys[keep], st[keep], mine[keep], n[keep]
+    uniq, inverse = np.unique(keys, return_inverse=True)
+
+    def per_region(mask: np.ndarray[Any, np.dtype[np.bool_]]) -> list[int]:
+        sums = np.bincount(inverse, weights=np.where(mask, n, 0), minlength=uniq.size)
+        return [int(c) for c in sums]
+
+    sold = st == "sold"
+    n_off, n_open, n_sold, n_mine = (
+        per_region(m)
+        for m in (
+            np.isin(st, list(OFFERED_STATUSES)),
+            np.isin(st, list(OPEN_STATUSES)),
+            sold,
+            sold & mine,
+        )
+    )
+    return [
+        RegionPenetration(
+            region=int(key),
+            offered=n_off[r],
+            available_now=n_open[r],
+            sold=n_sold[r],
+            bought_by_agent=n_mine[r],
+            agent_penetration=n_mine[r] / n_off[r] if n_off[r] else None,
+            market_penetration=n_sold[r] / n_off[r] if n_off[r] else None,
+        )
+        for r, key in enumerate(uniq.tolist())
+    ]

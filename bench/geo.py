@@ -1,0 +1,425 @@
+"""Benchmark of the geo analytics service on stored leads; prints one JSON document.
+
+For each database (SQLite file, PostgreSQL/PostGIS) and size, a child process creates a fresh
+database, bulk-loads synthetic leads in one metro (King County sale locations resampled with
+300 m jitter, fixed seed: see geo_algorithms.synthetic_points), then times through the service
+layer (the code behind the HTTP routes: SQL, algorithm, GeoJSON encoding, cache):
+
+* heatmap (H3 res 8, GROUP BY the stored column) cold, then warm (median of 50 cache hits);
+* clusters cold (DBSCAN eps 250 m, min_samples 10, with hulls and summaries);
+* penetration (ZIP polygons and H3 res 8) and competitors (radius 1 km around 200 purchases);
+* on PostgreSQL, PostGIS ST_ClusterDBSCAN on the same points (UTM metres), and at <= 100k
+  scikit-learn's haversine DBSCAN, with the adjusted Rand index against ours;
+* peak RSS of the measuring child (the data is generated and loaded in another process), and
+  the tracemalloc peak of the clustering call.
+
+    .venv/bin/python bench/geo.py --sizes 100000 1000000 --postgres-url postgresql+asyncpg://…
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import resource
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from geo_algorithms import synthetic_points
+
+METRO = "seattle"
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+COLUMNS = (
+    "public_id", "source", "source_ref", "kind", "status", "currency", "geocode_precision",
+    "latitude", "longitude", "metro", "h3_r7", "h3_r8", "h3_r9", "asking_price_cents", "score",
+    "listing_office", "listed_at", "published_at", "first_seen_at", "updated_at", "price_cents",
+    "price_currency",
+)  # fmt: skip
+OFFICES = ("Windermere", "Redfin", "Compass", "John L. Scott", "Keller Williams", "eXp")
+_SQLITE_TS = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a naive UTC datetime in SQLite
+N_MINE, SOLD_SHARE, LISTED_SHARE = 200, 0.02, 0.2
+
+
+def _leads(n: int) -> tuple[list[tuple[Any, ...]], np.ndarray, np.ndarray]:
+    from aiqleads.geo.heatmap import cells_for_points
+
+    lat, lon = synthetic_points(n)
+    rng = np.random.default_rng(7)
+    price = np.round(rng.lognormal(13.1, 0.5, n)) * 100
+    score = rng.uniform(0, 1, n)
+    office = rng.integers(0, len(OFFICES), n)
+    listed = rng.uniform(0, 1, n) < LISTED_SHARE
+    r7, r8, r9 = (cells_for_points(lat, lon, res) for res in (7, 8, 9))
+    t = NOW - timedelta(days=1)
+    rows = [
+        (
+            uuid.uuid4(), "bench", f"b{i}", "for_sale", "available", "USD", "exact",
+            float(lat[i]), float(lon[i]), METRO, int(r7[i]), int(r8[i]), int(r9[i]),
+            int(price[i]), float(score[i]), OFFICES[office[i]] if listed[i] else None,
+            t, t, t, t, 2000, "USD",
+        )
+        for i in range(n)
+    ]  # fmt: skip
+    return rows, lat, lon
+
+
+async def _fresh_postgres(admin_url: str, name: str) -> str:
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from aiqleads.config import Settings
+    from aiqleads.db.engine import create_engine
+
+    engine = create_engine(Settings(database_url=admin_url), isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    await engine.dispose()
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+async def _drop_postgres(admin_url: str, name: str) -> None:
+    from sqlalchemy import text
+
+    from aiqleads.config import Settings
+    from aiqleads.db.engine import create_engine
+
+    engine = create_engine(Settings(database_url=admin_url), isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    await engine.dispose()
+
+
+async def _load(engine: Any, url: str, rows: list[tuple[Any, ...]]) -> float:
+    """Bulk load: COPY on PostgreSQL, executemany on SQLite. Returns seconds."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    t0 = time.perf_counter()
+    if engine.dialect.name == "postgresql":
+        u = make_url(url)
+        conn = await asyncpg.connect(
+            host=u.host, port=u.port, user=u.username, password=u.password, database=u.database
+        )
+        try:
+            await conn.copy_records_to_table("leads", records=rows, columns=list(COLUMNS))
+            await conn.execute("ANALYZE leads")
+        finally:
+            await conn.close()
+    else:
+        path = url.split("///", 1)[1]
+        with sqlite3.connect(path) as conn:
+            marks = ",".join("?" * len(COLUMNS))
+            conn.executemany(
+                f"INSERT INTO leads ({','.join(COLUMNS)}) VALUES ({marks})",  # noqa: S608
+                [
+                    (r[0].hex, *r[1:16], *(x.strftime(_SQLITE_TS) for x in r[16:20]), *r[20:])
+                    for r in rows
+                ],
+            )  # fmt: skip
+            conn.execute("ANALYZE")
+    return time.perf_counter() - t0
+
+
+async def _setup_market(sessions: Any, n: int) -> tuple[Any, Any]:
+    """An enterprise agent who bought N_MINE leads, another buyer with the rest of the sales,
+    and the metro's data version."""
+    from sqlalchemy import insert, select, update
+
+    from aiqleads.auth import service as auth_service
+    from aiqleads.auth.principal import Principal
+    from aiqleads.db.engine import transaction
+    from aiqleads.leads import versions
+    from aiqleads.models import Lead, Purchase
+    from aiqleads.models.enums import Role, Tier
+
+    rng = np.random.default_rng(3)
+    sold = np.sort(rng.choice(np.arange(1, n + 1), max(N_MINE + 1, int(n * SOLD_SHARE)), False))
+    async with transaction(sessions) as s:
+        accounts = [
+            await auth_service.create_account(
+                s, email=f"{who}@bench.example", password="bench password 1", role=role,
+                tier=Tier.ENTERPRISE, now=NOW,
+            )
+            for who, role in (("me", Role.AGENT), ("other", Role.AGENT), ("admin", Role.ADMIN))
+        ]  # fmt: skip
+        await s.flush()
+        ids = (await s.scalars(select(Lead.id).order_by(Lead.id))).all()
+        lead_ids = [ids[i - 1] for i in sold.tolist()]
+        await s.execute(update(Lead).where(Lead.id.in_(lead_ids)).values(status="sold"))
+        await s.execute(
+            insert(Purchase),
+            [
+                {"lead_id": lid, "account_id": accounts[0 if k < N_MINE else 1].id,
+                 "price_cents": 2000, "currency": "USD", "purchased_at": NOW}
+                for k, lid in enumerate(lead_ids)
+            ],
+        )  # fmt: skip
+        await versions.bump(s, [METRO], now=NOW)
+    me, _, admin = (Principal.of(a) for a in accounts)
+    return me, admin
+
+
+def _ari(a: np.ndarray, b: np.ndarray) -> float:
+    from sklearn.metrics import adjusted_rand_score
+
+    return float(adjusted_rand_score(a, b))
+
+
+async def _prepare(db: str, n: int, postgres_url: str | None) -> dict[str, Any]:
+    """Create and fill the database (in its own process: the generated rows' memory must not
+    count towards the service's peak)."""
+    from aiqleads.config import Settings
+    from aiqleads.db import migrate
+    from aiqleads.db.engine import create_engine, session_factory
+
+    if db == "postgres":
+        assert postgres_url is not None
+        url = await _fresh_postgres(postgres_url, f"aiq_bench_{n}")
+    else:
+        url = f"sqlite+aiosqlite:///{tempfile.mkdtemp(prefix='aiq-bench-')}/bench.db"
+    engine = create_engine(Settings(database_url=url))
+    await migrate.upgrade(engine)
+    t0 = time.perf_counter()
+    rows, _, _ = _leads(n)
+    out: dict[str, Any] = {"url": url, "generate_s": round(time.perf_counter() - t0, 3)}
+    out["load_s"] = round(await _load(engine, url, rows), 3)
+    out["load_rows_per_s"] = round(n / out["load_s"])
+    del rows
+    await _setup_market(session_factory(engine), n)
+    await engine.dispose()
+    return out
+
+
+async def _principals(sessions: Any) -> tuple[Any, Any]:
+    from sqlalchemy import select
+
+    from aiqleads.auth.principal import Principal
+    from aiqleads.models import Account
+
+    async with sessions() as s:
+        found = {a.email: a for a in (await s.scalars(select(Account))).all()}
+    return Principal.of(found["me@bench.example"]), Principal.of(found["admin@bench.example"])
+
+
+async def _run(db: str, n: int, url: str, redis_url: str | None) -> dict[str, Any]:
+    from redis.asyncio import Redis
+    from sqlalchemy import text
+
+    from aiqleads.config import Settings
+    from aiqleads.db.engine import create_engine, session_factory
+    from aiqleads.geo import service
+    from aiqleads.geo.filters import Area, LeadFilter, Visibility
+    from aiqleads.geo.repository import utm_srid
+    from aiqleads.kit.cache import build_cache
+    from aiqleads.metros import get_metro
+
+    redis_url = redis_url if db == "postgres" else None  # SQLite runs use the in-process cache
+    settings = Settings(
+        database_url=url, redis_url=redis_url, cache_namespace=f"bench-{uuid.uuid4().hex}"
+    )
+    engine = create_engine(settings)
+    sessions = session_factory(engine)
+    out: dict[str, Any] = {"database": db, "n": n}
+    me, admin = await _principals(sessions)
+    out["rss_before_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+    redis = Redis.from_url(redis_url) if redis_url else None
+    ctx = service.GeoContext(settings=settings, cache=build_cache(redis), now=NOW)
+    out["cache"] = ctx.cache.name
+    filt = LeadFilter(area=Area(metro=get_metro(METRO)))
+
+    async def timed(fn: Any, **kw: Any) -> tuple[float, bytes]:
+        async with sessions() as s:
+            t = time.perf_counter()
+            body = await fn(s, **kw)
+            return (time.perf_counter() - t) * 1000, body
+
+    def fresh() -> service.GeoContext:
+        # A new namespace: the next answer is a cache miss, as after a write to the metro.
+        ns = f"bench-{uuid.uuid4().hex}"
+        return service.GeoContext(
+            settings.model_copy(update={"cache_namespace": ns}), ctx.cache, NOW
+        )
+
+    async def cold(fn: Any, runs: int, **kw: Any) -> tuple[float, bytes]:
+        times, body = [], b""
+        for _ in range(runs):
+            ms, body = await timed(fn, **{**kw, "ctx": fresh()})
+            times.append(ms)
+        return statistics.median(times), body
+
+    hm = {"filt": filt, "resolution": 8, "zoom": None, "weight": "count", "grid": "h3"}
+    hm.update(cell_size_m=500.0, ctx=ctx)
+    # The very first request of the process also pays for connecting and compiling SQL.
+    out["first_request_heatmap_ms"] = round(
+        (await timed(service.heatmap, principal=admin, **hm))[0], 1
+    )
+    cold_ms, body = await cold(service.heatmap, 7, principal=admin, **hm)
+    warm = [(await timed(service.heatmap, principal=admin, **hm))[0] for _ in range(50)]
+    doc = json.loads(body)
+    assert doc["total_leads"] == n - int(max(N_MINE + 1, n * SOLD_SHARE)), doc["total_leads"]
+    out["heatmap_cold_ms_median"] = round(cold_ms, 1)
+    out["heatmap_warm_ms_median"] = round(statistics.median(warm), 3)
+    out["heatmap_warm_ms_p95"] = round(sorted(warm)[int(0.95 * len(warm)) - 1], 3)
+    out["heatmap_cells"] = len(doc["features"])
+    res6, _ = await cold(service.heatmap, 3, principal=admin, **{**hm, "resolution": 6})
+    out["heatmap_res6_cold_ms_median"] = round(res6, 1)
+    wsum, _ = await cold(
+        service.heatmap, 3, principal=admin, **{**hm, "weight": "asking_price_sum"}
+    )
+    out["heatmap_price_sum_cold_ms_median"] = round(wsum, 1)
+
+    cl = {"principal": admin, "filt": filt, "eps_m": 250.0, "min_samples": 10, "algorithm": "grid"}
+    tracemalloc.start()
+    await timed(service.clusters, **cl, ctx=fresh())
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    ms, body = await cold(service.clusters, 3, **cl)
+    doc = json.loads(body)
+    out["clusters_cold_ms_median"] = round(ms, 1)
+    out["clusters_tracemalloc_peak_mb"] = round(peak / 2**20, 1)
+    out["clusters_n"] = doc["n_clusters"]
+    out["clusters_noise"] = doc["noise_count"]
+    # Peak so far: data access, heatmaps and clustering, before the peers' comparisons.
+    out["rss_after_clusters_mb"] = round(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
+    )
+    warm_c = [(await timed(service.clusters, **cl, ctx=ctx))[0] for _ in range(20)]
+    out["clusters_warm_ms_median"] = round(statistics.median(warm_c), 3)
+
+    vis = Visibility(None, None, "admin")
+    async with sessions() as s:
+        pts, ours = await service.cluster_labels(
+            s, filt, vis, eps_m=250.0, min_samples=10, algorithm="grid"
+        )
+    if db == "postgres":
+        srid = utm_srid(*get_metro(METRO).centre)
+        sql = text(
+            "SELECT count(DISTINCT c) FROM (SELECT ST_ClusterDBSCAN("
+            "ST_Transform(geom, CAST(:srid AS integer)), 250, 10) OVER () AS c FROM leads"
+            " WHERE metro = :m AND status IN ('available', 'held')) t"
+        )
+        async with sessions() as s:
+            times = []
+            for _ in range(3):
+                t = time.perf_counter()
+                await s.execute(sql, {"srid": srid, "m": METRO})
+                times.append((time.perf_counter() - t) * 1000)
+            out["postgis_cluster_dbscan_ms_median"] = round(statistics.median(times), 1)
+            _, theirs = await service.cluster_labels(
+                s, filt, vis, eps_m=250.0, min_samples=10, algorithm="postgis"
+            )
+        out["postgis_ari_vs_ours"] = round(_ari(ours, theirs), 5)
+    if n <= 100_000:
+        from sklearn.cluster import DBSCAN
+
+        from aiqleads.geo.projection import EARTH_RADIUS_M
+
+        t = time.perf_counter()
+        sk = DBSCAN(eps=250.0 / EARTH_RADIUS_M, min_samples=10, metric="haversine").fit(
+            np.radians(np.column_stack((pts.lat, pts.lon)))
+        )
+        out["sklearn_dbscan_ms"] = round((time.perf_counter() - t) * 1000, 1)
+        out["sklearn_ari_vs_ours"] = round(_ari(ours, sk.labels_), 5)
+    del pts, ours
+
+    for level in ("zip", "h3"):
+        ms, body = await cold(
+            service.penetration, 3, principal=me, filt=filt, level=level, resolution=8,
+            metric="market",
+        )  # fmt: skip
+        out[f"penetration_{level}_cold_ms_median"] = round(ms, 1)
+        out[f"penetration_{level}_regions"] = len(json.loads(body)["features"])
+    ms, body = await cold(
+        service.competitors, 3, principal=me, filt=filt, radius_m=1000.0, point=None, top_n=5
+    )
+    out["competitors_cold_ms_median"] = round(ms, 1)
+    out["competitors_path"] = "python (more than 20 query points)"
+    doc = json.loads(body)
+    out["competitors_query_points"] = sum(
+        1 for f in doc["features"] if f["properties"]["layer"] == "lead"
+    )
+    if db == "postgres":
+        ms, _ = await cold(
+            service.competitors, 3, principal=me, filt=filt, radius_m=1000.0, point=None,
+            top_n=5, use_postgis=True,
+        )  # fmt: skip
+        out["competitors_postgis_path_cold_ms_median"] = round(ms, 1)
+
+    point = get_metro(METRO).centre
+    for path in ("postgis", "python") if db == "postgres" else ("python",):
+        ms, _ = await cold(
+            service.competitors, 3, principal=me, filt=filt, radius_m=1000.0, point=point,
+            top_n=5, use_postgis=path == "postgis",
+        )  # fmt: skip
+        out[f"competitors_one_point_{path}_cold_ms_median"] = round(ms, 1)
+
+    out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    if redis is not None:
+        await redis.aclose()
+    await engine.dispose()
+    return out
+
+
+def _child(step: str, args: tuple[Any, ...], queue: Any) -> None:
+    try:
+        queue.put(asyncio.run(_prepare(*args) if step == "prepare" else _run(*args)))
+    except Exception as exc:  # a failed case is reported, not fatal to the others
+        queue.put({"error": f"{type(exc).__name__}: {exc}"})
+
+
+def _in_child(ctx: Any, step: str, *args: Any) -> dict[str, Any]:
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_child, args=(step, args, queue))
+    proc.start()
+    result: dict[str, Any] = queue.get()
+    proc.join()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--databases", nargs="+", default=["sqlite", "postgres"])
+    parser.add_argument("--postgres-url", default=os.environ.get("AIQ_TEST_POSTGRES_URL"))
+    parser.add_argument("--redis-url", default=os.environ.get("AIQ_TEST_REDIS_URL"))
+    parser.add_argument(
+        "--sqlite-max", type=int, default=100_000, help="skip SQLite above this size"
+    )
+    args = parser.parse_args()
+    results = []
+    ctx = mp.get_context("spawn")  # a clean process per case: peak memory does not mix
+    for n in args.sizes:
+        for db in args.databases:
+            if db == "postgres" and not args.postgres_url:
+                continue
+            if db == "sqlite" and n > args.sqlite_max:
+                continue
+            loaded = _in_child(ctx, "prepare", db, n, args.postgres_url)
+            result = {"database": db, "n": n, **loaded}
+            if "error" not in loaded:
+                result = {**_in_child(ctx, "run", db, n, loaded["url"], args.redis_url), **loaded}
+            result.pop("url", None)
+            if db == "postgres":
+                asyncio.run(_drop_postgres(args.postgres_url, f"aiq_bench_{n}"))
+            results.append(result)
+            print(json.dumps(result), file=sys.stderr)
+    print(json.dumps({"benchmark": "geo_service", "metro": METRO, "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""Cache keys for geo answers, and the get-or-compute step with its hit/miss counters.
+
+A key is `{namespace}:geo:{FORMAT}:{endpoint}:{scope@version,…}:{visibility}:{edge}:{digest}`:
+
+* the data version of every scope the area touches (leads.versions, bumped by each lead write),
+  so a new or changed lead invalidates its own metro's answers at once and no other metro's;
+* the visibility class (admin, tier, or account when "my" purchases shape the answer);
+* for agents in a priority window, the newest visible publication instant, so an answer goes
+  stale exactly when a lead leaves the window (no write happens then);
+* a digest of the normalised query (filters and endpoint parameters, sorted JSON).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aiqleads.geo import repository
+from aiqleads.geo.filters import LeadFilter, Visibility
+from aiqleads.kit.cache import ByteCache
+from aiqleads.observability.metrics import GEO_CACHE_HITS, GEO_CACHE_MISSES, GEO_COMPUTE_SECONDS
+
+FORMAT = "v1"  # bump when the shape of an answer changes, so old entries are never served
+
+
+def query_digest(filt: LeadFilter, params: dict[str, Any]) -> str:
+    text = json.dumps({"f": filt.key(), "p": params}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+async def build_key(
+    session: AsyncSession,
+    *,
+    namespace: str,
+    endpoint: str,
+    filt: LeadFilter,
+    vis: Visibility,
+    params: dict[str, Any],
+) -> str:
+    versions = await repository.data_versions(session, filt.area.scopes())
+    scopes = ",".join(f"{scope}@{version}" for scope, version in sorted(versions.items()))
+    edge = "-"
+    if vis.visible_before is not None:
+        found = await repository.visible_edge(session, vis.visible_before)
+        edge = found.isoformat() if found else "none"
+    digest = query_digest(filt, params)
+    return f"{namespace}:geo:{FORMAT}:{endpoint}:{scopes}:{vis.cache_class}:{edge}:{digest}"
+
+
+async def get_or_compute(
+    cache: ByteCache,
+    key: str,
+    *,
+    endpoint: str,
+    ttl_seconds: float,
+    compute: Callable[[], Awaitable[bytes]],
+) -> bytes:
+    """The stored bytes, or compute, store and return them; counts hits and misses."""
+    found = await cache.get(key)
+    if found is not None:
+        GEO_CACHE_HITS.labels(endpoint).inc()
+        return found
+    GEO_CACHE_MISSES.labels(endpoint).inc()
+    started = time.perf_counter()
+    body = await compute()
+    GEO_COMPUTE_SECONDS.labels(endpoint).observe(time.perf_counter() - started)
+    await cache.set(key, body, ttl_seconds=ttl_seconds)
+    return body

@@ -1,0 +1,112 @@
+"""Map analytics endpoints. Each parses its parameters, calls one service and returns the
+service's pre-encoded GeoJSON bytes as they are (a cache hit never re-encodes)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from aiqleads.deps import CurrentPrincipal, DbSession, State
+from aiqleads.geo import service
+from aiqleads.geo.schemas import (
+    MAX_CLUSTER_BBOX_DEGREES,
+    ClusterParams,
+    CompetitorParams,
+    HeatmapParams,
+    PenetrationParams,
+)
+
+router = APIRouter(prefix="/api/v1/geo", tags=["geo"])
+GEOJSON = "application/geo+json"
+
+
+def _ctx(state: State) -> service.GeoContext:
+    return service.GeoContext(settings=state.settings, cache=state.cache, now=state.clock.now())
+
+
+@router.get("/heatmap", response_class=Response)
+async def heatmap(
+    q: Annotated[HeatmapParams, Query()],
+    principal: CurrentPrincipal,
+    session: DbSession,
+    state: State,
+) -> Response:
+    """Leads per H3 cell (`resolution` 5–10, or derived from `zoom`), weighted by `weight`, or per
+    square cell of `cell_size_m`. Members: `legend` (min, max, total, breaks), `total_leads`."""
+    body = await service.heatmap(
+        session,
+        principal,
+        filt=q.to_filter(),
+        resolution=q.resolution,
+        zoom=q.zoom,
+        weight=q.weight,
+        grid=q.grid,
+        cell_size_m=q.cell_size_m,
+        ctx=_ctx(state),
+    )
+    return Response(body, media_type=GEOJSON)
+
+
+@router.get("/clusters", response_class=Response)
+async def clusters(
+    q: Annotated[ClusterParams, Query()],
+    principal: CurrentPrincipal,
+    session: DbSession,
+    state: State,
+) -> Response:
+    """DBSCAN clusters (`eps_m` metres, `min_samples`): hull, centroid, size, area, density,
+    median asking price per cluster; `noise_count`, `n_clusters` and a size `legend`."""
+    body = await service.clusters(
+        session,
+        principal,
+        filt=q.to_filter(max_bbox_degrees=MAX_CLUSTER_BBOX_DEGREES),
+        eps_m=q.eps_m,
+        min_samples=q.min_samples,
+        algorithm=q.algorithm,
+        ctx=_ctx(state),
+    )
+    return Response(body, media_type=GEOJSON)
+
+
+@router.get("/penetration", response_class=Response)
+async def penetration(
+    q: Annotated[PenetrationParams, Query()],
+    principal: CurrentPrincipal,
+    session: DbSession,
+    state: State,
+) -> Response:
+    """Per ZIP (Census ZCTA) or H3 cell: offered, available now, sold, bought by me, my and the
+    marketplace's penetration, and the quantile `class` of `metric` with its `legend`."""
+    body = await service.penetration(
+        session,
+        principal,
+        filt=q.to_filter(),
+        level=q.level,
+        resolution=q.resolution,
+        metric=q.metric,
+        ctx=_ctx(state),
+    )
+    return Response(body, media_type=GEOJSON)
+
+
+@router.get("/competitors", response_class=Response)
+async def competitors(
+    q: Annotated[CompetitorParams, Query()],
+    principal: CurrentPrincipal,
+    session: DbSession,
+    state: State,
+) -> Response:
+    """Around my purchased leads (or `lat`/`lon`): competitors within `radius_m`, nearest
+    distance, `top_offices`; per H3 cell (res 8) the competition intensity."""
+    body = await service.competitors(
+        session,
+        principal,
+        filt=q.to_filter(),
+        radius_m=q.radius_m,
+        point=q.point(),
+        top_n=q.top_n,
+        ctx=_ctx(state),
+    )
+    return Response(body, media_type=GEOJSON)

@@ -1,0 +1,105 @@
+"""GET /api/v1/geo/clusters against scikit-learn's DBSCAN and PostGIS ST_ClusterDBSCAN."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from sklearn.cluster import DBSCAN
+from sklearn.metrics import adjusted_rand_score
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from aiqleads.config import Settings
+from aiqleads.geo import service
+from aiqleads.geo.filters import Area, LeadFilter, Visibility
+from aiqleads.geo.projection import EARTH_RADIUS_M
+from aiqleads.kit.clock import FrozenClock
+from aiqleads.kit.crypto import FieldCipher
+from aiqleads.metros import get_metro
+from tests.conftest import Backend
+from tests.geo.api_helpers import admin, geo
+from tests.geo.leads_data import dallas_rows, king_county_rows, load
+
+ADMIN = Visibility(None, None, "admin")
+
+
+def sklearn_labels(lat: np.ndarray, lon: np.ndarray, eps_m: float, min_samples: int) -> np.ndarray:
+    X = np.radians(np.column_stack((lat, lon)))
+    model = DBSCAN(eps=eps_m / EARTH_RADIUS_M, min_samples=min_samples, metric="haversine")
+    labels: np.ndarray = model.fit(X).labels_
+    return labels
+
+
+@pytest.mark.parametrize(
+    ("dataset", "metro", "eps_m", "min_samples"),
+    [
+        ("king_county", "seattle", 250.0, 5),
+        ("dallas", "dallas", 1500.0, 4),
+    ],
+)
+async def test_clusters_agree_with_scikit_learn_on_real_points(
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+    shared_data: Path,
+    dataset: str,
+    metro: str,
+    eps_m: float,
+    min_samples: int,
+) -> None:
+    # Given real points stored as leads
+    if dataset == "king_county":
+        rows = king_county_rows(shared_data, settings, cipher, now=clock.now(), every=4)
+    else:
+        rows = dallas_rows(shared_data, settings, cipher, now=clock.now())
+    await load(sessions, rows)
+    headers = await admin(client, sessions, clock)
+
+    # When clustered through the service (labels) and the endpoint (summaries)
+    filt = LeadFilter(area=Area(metro=get_metro(metro)))
+    async with sessions() as session:
+        pts, labels = await service.cluster_labels(
+            session, filt, ADMIN, eps_m=eps_m, min_samples=min_samples, algorithm="grid"
+        )
+    body = await geo(client, "clusters", headers, metro=metro, eps_m=eps_m, min_samples=min_samples)
+
+    # Then the partition is scikit-learn's, and the summaries describe it
+    expected = sklearn_labels(pts.lat, pts.lon, eps_m, min_samples)
+    assert adjusted_rand_score(expected, labels) >= 0.99
+    n_clusters = int(expected.max()) + 1
+    assert body["n_clusters"] == len(body["features"]) == n_clusters > 2
+    assert body["noise_count"] == int(np.count_nonzero(labels < 0))
+    assert sum(f["properties"]["size"] for f in body["features"]) + body["noise_count"] == len(
+        pts.lat
+    )
+    assert body["n_points"] == len(pts.lat)
+
+
+async def test_postgis_cluster_path_matches_the_python_path(
+    backend: Backend,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+    shared_data: Path,
+) -> None:
+    if backend.name != "postgres":
+        pytest.skip("ST_ClusterDBSCAN needs PostGIS")
+    rows = king_county_rows(shared_data, settings, cipher, now=clock.now(), every=4)
+    await load(sessions, rows)
+    filt = LeadFilter(area=Area(metro=get_metro("seattle")))
+    async with sessions() as session:
+        runs = [
+            await service.cluster_labels(
+                session, filt, ADMIN, eps_m=250.0, min_samples=5, algorithm=algorithm
+            )
+            for algorithm in ("grid", "postgis")
+        ]
+    (py_pts, py_labels), (sql_pts, sql_labels) = runs
+    assert np.array_equal(py_pts.ids, sql_pts.ids)
+    assert adjusted_rand_score(py_labels, sql_labels) >= 0.99
+    assert py_labels.max() == sql_labels.max()
