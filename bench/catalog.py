@@ -97,6 +97,7 @@ def generate(n: int, seed: int = 1) -> Iterator[tuple[Any, ...]]:
             "asking_price_cents": rng.randrange(150_000, 2_000_000) * 100,
             "currency": "USD",
             "street_address": f"{i} Bench St",
+            "address_key": f"{i} bench st||{z}",
             "unit": None,
             "city": city,
             "state": "WA",
