@@ -223,7 +223,8 @@ async def _run(db: str, n: int, url: str, redis_url: str | None) -> dict[str, An
     from aiqleads.db.engine import create_engine, session_factory
     from aiqleads.geo import service
     from aiqleads.geo.filters import Area, LeadFilter, Visibility
-    from aiqleads.geo.repository import utm_srid
+    from aiqleads.geo.repository.clusters import utm_srid
+    from aiqleads.geo.service.clusters_answer import cluster_labels
     from aiqleads.kit.cache import build_cache
     from aiqleads.metros import get_metro
 
@@ -303,7 +304,7 @@ async def _run(db: str, n: int, url: str, redis_url: str | None) -> dict[str, An
 
     vis = Visibility(None, None, "admin")
     async with sessions() as s:
-        pts, ours = await service.cluster_labels(
+        pts, ours = await cluster_labels(
             s, filt, vis, eps_m=250.0, min_samples=10, algorithm="grid"
         )
     if db == "postgres":
@@ -320,7 +321,7 @@ async def _run(db: str, n: int, url: str, redis_url: str | None) -> dict[str, An
                 await s.execute(sql, {"srid": srid, "m": METRO})
                 times.append((time.perf_counter() - t) * 1000)
             out["postgis_cluster_dbscan_ms_median"] = round(statistics.median(times), 1)
-            _, theirs = await service.cluster_labels(
+            _, theirs = await cluster_labels(
                 s, filt, vis, eps_m=250.0, min_samples=10, algorithm="postgis"
             )
         out["postgis_ari_vs_ours"] = round(_ari(ours, theirs), 5)

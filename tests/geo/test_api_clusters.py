@@ -12,9 +12,9 @@ from sklearn.metrics import adjusted_rand_score
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aiqleads.config import Settings
-from aiqleads.geo import service
 from aiqleads.geo.filters import Area, LeadFilter, Visibility
 from aiqleads.geo.projection import EARTH_RADIUS_M
+from aiqleads.geo.service.clusters_answer import cluster_labels
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher
 from aiqleads.metros import get_metro
@@ -62,7 +62,7 @@ async def test_clusters_agree_with_scikit_learn_on_real_points(
     # When clustered through the service (labels) and the endpoint (summaries)
     filt = LeadFilter(area=Area(metro=get_metro(metro)))
     async with sessions() as session:
-        pts, labels = await service.cluster_labels(
+        pts, labels = await cluster_labels(
             session, filt, ADMIN, eps_m=eps_m, min_samples=min_samples, algorithm="grid"
         )
     body = await geo(client, "clusters", headers, metro=metro, eps_m=eps_m, min_samples=min_samples)
@@ -94,7 +94,7 @@ async def test_postgis_cluster_path_matches_the_python_path(
     filt = LeadFilter(area=Area(metro=get_metro("seattle")))
     async with sessions() as session:
         runs = [
-            await service.cluster_labels(
+            await cluster_labels(
                 session, filt, ADMIN, eps_m=250.0, min_samples=5, algorithm=algorithm
             )
             for algorithm in ("grid", "postgis")

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aiqleads.config import Settings
-from aiqleads.geo import service
 from aiqleads.geo.filters import Area, LeadFilter, Visibility
 from aiqleads.geo.projection import haversine_m
+from aiqleads.geo.service.competitors_answer import competitor_counts
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher
 from aiqleads.metros import get_metro
@@ -136,7 +136,7 @@ async def test_postgis_radius_path_matches_the_python_path(
     lon = np.array([r["longitude"] for r in q])
     async with sessions() as session:
         answers = [
-            await service.competitor_counts(
+            await competitor_counts(
                 session,
                 filt,
                 vis,

@@ -20,8 +20,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiqleads.geo import repository
 from aiqleads.geo.filters import LeadFilter, Visibility
+from aiqleads.geo.repository.cache_inputs import data_versions, visible_edge
 from aiqleads.kit.cache import ByteCache
 from aiqleads.observability.metrics import GEO_CACHE_HITS, GEO_CACHE_MISSES, GEO_COMPUTE_SECONDS
 
@@ -42,11 +42,11 @@ async def build_key(
     vis: Visibility,
     params: dict[str, Any],
 ) -> str:
-    versions = await repository.data_versions(session, filt.area.scopes())
+    versions = await data_versions(session, filt.area.scopes())
     scopes = ",".join(f"{scope}@{version}" for scope, version in sorted(versions.items()))
     edge = "-"
     if vis.visible_before is not None:
-        found = await repository.visible_edge(session, vis.visible_before)
+        found = await visible_edge(session, vis.visible_before)
         edge = found.isoformat() if found else "none"
     digest = query_digest(filt, params)
     return f"{namespace}:geo:{FORMAT}:{endpoint}:{scopes}:{vis.cache_class}:{edge}:{digest}"

@@ -1,0 +1,45 @@
+"""The clusters' PostGIS query: ST_ClusterDBSCAN labels for the visible points."""
+
+from __future__ import annotations
+
+import math
+
+from sqlalchemy import BigInteger, Float, cast, func, literal, literal_column
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from aiqleads.geo.filters import LeadFilter, Visibility
+from aiqleads.geo.repository.binary_copy import copy_numeric
+from aiqleads.geo.repository.common import IntArray, leads
+from aiqleads.geo.repository.points import LeadPoints, points_stmt
+
+
+def utm_srid(lat: float, lon: float) -> int:
+    """EPSG code of the WGS84 UTM zone holding the point (326xx north, 327xx south)."""
+    zone = min(math.floor((lon + 180.0) / 6.0) + 1, 60)
+    return (32600 if lat >= 0 else 32700) + zone
+
+
+async def postgis_dbscan(
+    session: AsyncSession, f: LeadFilter, vis: Visibility, *, eps_m: float, min_samples: int
+) -> tuple[LeadPoints, IntArray]:
+    """The visible points and their ST_ClusterDBSCAN labels (-1 = noise), ordered by id.
+
+    ST_ClusterDBSCAN measures in the units of its input's SRID. On geometry(4326) that would be
+    degrees, so the points are first transformed to the UTM zone of the area's centre (metres;
+    the scale error within a zone is at most 0.04 %, 0.4 m at eps 1 km). Labels are PostGIS's
+    own numbering: compare partitions, not label values.
+    """
+    lat0, lon0 = f.area.centre
+    geom = func.ST_Transform(literal_column("leads.geom"), utm_srid(lat0, lon0))
+    label = func.ST_ClusterDBSCAN(geom, literal(eps_m), literal(min_samples)).over()
+    stmt = points_stmt(f, vis, cast(func.coalesce(label, -1), BigInteger))
+    nan: ColumnElement[float] = literal_column("'NaN'::float8")
+    cols = list(stmt.selected_columns)
+    # Same columns as `points`, made NULL-free for the fixed-width COPY.
+    cols[3] = func.coalesce(cast(leads.c.asking_price_cents, Float) / 100.0, nan)
+    cols[4] = func.coalesce(leads.c.score, nan)
+    stmt = stmt.with_only_columns(*cols)
+    fields = [("id", "i8"), ("lat", "f8"), ("lon", "f8"), ("price", "f8"), ("score", "f8")]
+    c = await copy_numeric(session, stmt, [*fields, ("label", "i8")])
+    return LeadPoints(c["id"], c["lat"], c["lon"], c["price"], c["score"]), c["label"]
