@@ -58,9 +58,15 @@ def _range_column(name: str, sort: SortKey, dialect: str) -> ColumnElement[Any]:
 
 
 def _bbox_condition(bbox: BBox, sort: SortKey, dialect: str) -> list[ColumnElement[bool]]:
+    if dialect == "postgresql":
+        # The PostGIS point: the covering index of migration 0004 holds it, and PostGIS keeps
+        # statistics for it, so the planner chooses well between walking the sort order and
+        # the GiST index.
+        envelope = func.ST_MakeEnvelope(
+            bbox.min_lon, bbox.min_lat, bbox.max_lon, bbox.max_lat, 4326
+        )
+        return [literal_column("leads.geom").op("&&")(envelope)]
     small = bbox.max_lat - bbox.min_lat <= _SQLITE_SMALL_BBOX_DEGREES
-    # Plain latitude/longitude on PostgreSQL too (not the PostGIS point): the covering index of
-    # migration 0004 holds them, so the box is tested inside an index-only scan.
     lat = leads.c.latitude if small else _range_column("latitude", sort, dialect)
     lon = leads.c.longitude if small else _range_column("longitude", sort, dialect)
     return [lat.between(bbox.min_lat, bbox.max_lat), lon.between(bbox.min_lon, bbox.max_lon)]
