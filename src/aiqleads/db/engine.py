@@ -37,6 +37,14 @@ def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
+    # asyncpg prepares every statement, and after five runs PostgreSQL may switch to a generic
+    # plan that cannot see the values: a map box then walks the GiST index and sorts 30k rows
+    # (100 ms at 1M leads) where the custom plan takes 2-8 ms. Planning each time costs well
+    # under a millisecond.
+    connect_args = kwargs.setdefault("connect_args", {})
+    connect_args.setdefault("server_settings", {}).setdefault(
+        "plan_cache_mode", "force_custom_plan"
+    )
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
     kwargs.setdefault("pool_pre_ping", True)
