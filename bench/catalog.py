@@ -171,7 +171,8 @@ async def load_postgres(url: str, n: int) -> None:
     try:
         await conn.execute("VACUUM (ANALYZE) leads")
         visible = await conn.fetchval(
-            "SELECT relallvisible::float / greatest(relpages, 1) FROM pg_class WHERE relname = 'leads'"
+            "SELECT relallvisible::float / greatest(relpages, 1) FROM pg_class"
+            " WHERE relname = 'leads'"
         )
         if visible < 0.99:
             raise RuntimeError(f"only {visible:.0%} of leads pages are all-visible after VACUUM")
