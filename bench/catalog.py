@@ -38,6 +38,7 @@ from sqlalchemy.engine import make_url
 
 from aiqleads.config import Settings
 from aiqleads.db import migrate
+from aiqleads.db.databases import recreate_database
 from aiqleads.db.engine import create_engine, session_factory, transaction
 from aiqleads.ingestion.normalize.coordinates import _zip_table
 from aiqleads.kit.crypto import FieldCipher, blind_index, generate_key
@@ -353,15 +354,7 @@ async def run_case(backend: str, n: int, args: argparse.Namespace, workdir: Path
         sqlite_path = workdir / f"bench_{n}.db"
         url = f"sqlite+aiosqlite:///{sqlite_path}"
     else:
-        admin = create_engine(
-            Settings(database_url=args.postgres_url), isolation_level="AUTOCOMMIT"
-        )
-        name = f"aiq_bench_{n}_{os.getpid()}"
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-        await admin.dispose()
-        url = make_url(args.postgres_url).set(database=name).render_as_string(hide_password=False)
+        url = await recreate_database(args.postgres_url, f"aiq_bench_{n}_{os.getpid()}")
     settings = Settings(database_url=url, secret_key=SECRET, encryption_keys=KEYS)
     load_s = await prepare(settings, n, sqlite_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIQ_")}

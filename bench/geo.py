@@ -76,33 +76,6 @@ def _leads(n: int) -> tuple[list[tuple[Any, ...]], np.ndarray, np.ndarray]:
     return rows, lat, lon
 
 
-async def _fresh_postgres(admin_url: str, name: str) -> str:
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
-
-    from aiqleads.config import Settings
-    from aiqleads.db.engine import create_engine
-
-    engine = create_engine(Settings(database_url=admin_url), isolation_level="AUTOCOMMIT")
-    async with engine.connect() as conn:
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    await engine.dispose()
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-
-
-async def _drop_postgres(admin_url: str, name: str) -> None:
-    from sqlalchemy import text
-
-    from aiqleads.config import Settings
-    from aiqleads.db.engine import create_engine
-
-    engine = create_engine(Settings(database_url=admin_url), isolation_level="AUTOCOMMIT")
-    async with engine.connect() as conn:
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-    await engine.dispose()
-
-
 async def _load(engine: Any, url: str, rows: list[tuple[Any, ...]]) -> float:
     """Bulk load: COPY on PostgreSQL, executemany on SQLite. Returns seconds."""
     import asyncpg
@@ -184,11 +157,12 @@ async def _prepare(db: str, n: int, postgres_url: str | None) -> dict[str, Any]:
     count towards the service's peak)."""
     from aiqleads.config import Settings
     from aiqleads.db import migrate
+    from aiqleads.db.databases import recreate_database
     from aiqleads.db.engine import create_engine, session_factory
 
     if db == "postgres":
         assert postgres_url is not None
-        url = await _fresh_postgres(postgres_url, f"aiq_bench_{n}")
+        url = await recreate_database(postgres_url, f"aiq_bench_{n}")
     else:
         url = f"sqlite+aiosqlite:///{tempfile.mkdtemp(prefix='aiq-bench-')}/bench.db"
     engine = create_engine(Settings(database_url=url))
@@ -416,7 +390,9 @@ def main() -> None:
                 result = {**_in_child(ctx, "run", db, n, loaded["url"], args.redis_url), **loaded}
             result.pop("url", None)
             if db == "postgres":
-                asyncio.run(_drop_postgres(args.postgres_url, f"aiq_bench_{n}"))
+                from aiqleads.db.databases import drop_database
+
+                asyncio.run(drop_database(args.postgres_url, f"aiq_bench_{n}"))
             results.append(result)
             print(json.dumps(result), file=sys.stderr)
     print(json.dumps({"benchmark": "geo_service", "metro": METRO, "results": results}, indent=2))

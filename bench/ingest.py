@@ -26,11 +26,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-
 from aiqleads.config import Settings
 from aiqleads.db import migrate
+from aiqleads.db.databases import drop_database, recreate_database
 from aiqleads.db.engine import create_engine, session_factory
 from aiqleads.ingestion.documents import Document
 from aiqleads.ingestion.evaluation import evaluate, labelled_pairs
@@ -94,23 +92,12 @@ async def one_database(url: str, data: bytes, records: int) -> dict[str, Any]:
 BENCH_DB = "aiq_bench_ingest"
 
 
-async def _admin(admin_url: str, statement: str) -> None:
-    engine = create_engine(Settings(database_url=admin_url), isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
 async def on_postgres(admin_url: str, data: bytes, records: int) -> dict[str, Any]:
-    await _admin(admin_url, f'DROP DATABASE IF EXISTS "{BENCH_DB}"')
-    await _admin(admin_url, f'CREATE DATABASE "{BENCH_DB}"')
-    url = make_url(admin_url).set(database=BENCH_DB).render_as_string(hide_password=False)
+    url = await recreate_database(admin_url, BENCH_DB)
     try:
         return await one_database(url, data, records)
     finally:
-        await _admin(admin_url, f'DROP DATABASE IF EXISTS "{BENCH_DB}"')
+        await drop_database(admin_url, BENCH_DB)
 
 
 async def main(argv: list[str]) -> dict[str, Any]:

@@ -14,13 +14,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from aiqleads.app import create_app
 from aiqleads.config import Environment, Settings
 from aiqleads.db import migrate
 from aiqleads.db.base import Base
+from aiqleads.db.databases import recreate_database
 from aiqleads.db.engine import create_engine, session_factory
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher, generate_key
@@ -56,15 +56,6 @@ class Backend:
         return Settings(**values)  # type: ignore[arg-type]
 
 
-async def _fresh_postgres_database(admin_url: str, name: str) -> str:
-    engine = create_engine(Settings(database_url=admin_url), isolation_level="AUTOCOMMIT")
-    async with engine.connect() as conn:
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    await engine.dispose()
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-
-
 @pytest.fixture(scope="session", params=BACKENDS)
 async def backend(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -75,7 +66,7 @@ async def backend(
         return
     assert _POSTGRES_URL is not None
     name = f"aiq_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    yield Backend("postgres", await _fresh_postgres_database(_POSTGRES_URL, name), _REDIS_URL)
+    yield Backend("postgres", await recreate_database(_POSTGRES_URL, name), _REDIS_URL)
 
 
 @pytest.fixture(scope="session")

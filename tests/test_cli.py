@@ -16,7 +16,8 @@ import httpx
 import pytest
 
 from aiqleads.db import migrate
-from tests.conftest import _POSTGRES_URL, Backend, _fresh_postgres_database
+from aiqleads.db.databases import recreate_database
+from tests.conftest import _POSTGRES_URL, Backend
 
 AIQLEADS = [sys.executable, "-m", "aiqleads"]
 
@@ -50,7 +51,7 @@ def server_env(backend: Backend, tmp_path: Path) -> Iterator[dict[str, str]]:
     import asyncio
 
     assert _POSTGRES_URL is not None
-    url = asyncio.run(_fresh_postgres_database(_POSTGRES_URL, f"aiq_cli_{uuid.uuid4().hex[:8]}"))
+    url = asyncio.run(recreate_database(_POSTGRES_URL, f"aiq_cli_{uuid.uuid4().hex[:8]}"))
     yield _env(url, backend.redis_url)
 
 
