@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from aiqleads.auth import service as auth_service
 from aiqleads.config import Settings
 from aiqleads.db.engine import transaction
+from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher, blind_index
 from aiqleads.kit.h3cells import cells_for
 from aiqleads.leads import store
@@ -136,3 +137,22 @@ async def record_purchase(
             )
         )
         await session.execute(update(Lead).where(Lead.id == lead_id).values(status="sold"))
+
+
+async def agent(
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    tier: Tier = Tier.ENTERPRISE,
+) -> tuple[Account, dict[str, str]]:
+    """A new agent account and the headers of its signed-in session."""
+    account = await make_account(sessions, now=clock.now(), tier=tier)
+    return account, await login(client, account.email)
+
+
+async def admin(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> dict[str, str]:
+    """The headers of a new admin's signed-in session."""
+    account = await make_account(sessions, now=clock.now(), role=Role.ADMIN, tier=Tier.ENTERPRISE)
+    return await login(client, account.email)

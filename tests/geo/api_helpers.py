@@ -6,31 +6,11 @@ from typing import Any
 
 import httpx
 from prometheus_client import REGISTRY
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from aiqleads.kit.clock import FrozenClock
-from aiqleads.models import Account
-from aiqleads.models.enums import Role, Tier
-from tests.factories import login, make_account
+from tests.factories import admin, agent
 
 GEO = "/api/v1/geo"
-
-
-async def agent(
-    client: httpx.AsyncClient,
-    sessions: async_sessionmaker[AsyncSession],
-    clock: FrozenClock,
-    tier: Tier = Tier.ENTERPRISE,
-) -> tuple[Account, dict[str, str]]:
-    account = await make_account(sessions, now=clock.now(), tier=tier)
-    return account, await login(client, account.email)
-
-
-async def admin(
-    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
-) -> dict[str, str]:
-    account = await make_account(sessions, now=clock.now(), role=Role.ADMIN, tier=Tier.ENTERPRISE)
-    return await login(client, account.email)
+__all__ = ["GEO", "admin", "agent", "counter", "geo", "hits", "misses"]
 
 
 async def geo(

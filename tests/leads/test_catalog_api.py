@@ -12,23 +12,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from aiqleads.config import Settings
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher
-from aiqleads.models.enums import Role, Tier
-from tests.factories import insert_leads, lead_row, login, make_account, record_purchase
+from aiqleads.models.enums import Tier
+from tests.factories import (
+    admin,
+    agent,
+    insert_leads,
+    lead_row,
+    login,
+    make_account,
+    record_purchase,
+)
 
 LEADS = "/api/v1/leads"
 EXACT_KEYS = {"street_address", "unit", "latitude", "longitude", "owner", "source_url", "title"}
-
-
-async def _agent(
-    client: httpx.AsyncClient, sessions: Any, clock: FrozenClock, tier: Tier
-) -> tuple[Any, dict[str, str]]:
-    account = await make_account(sessions, now=clock.now(), tier=tier)
-    return account, await login(client, account.email)
-
-
-async def _admin(client: httpx.AsyncClient, sessions: Any, clock: FrozenClock) -> dict[str, str]:
-    account = await make_account(sessions, now=clock.now(), role=Role.ADMIN, tier=Tier.ENTERPRISE)
-    return await login(client, account.email)
 
 
 async def _all_pages(
@@ -69,7 +65,7 @@ async def test_preview_hides_exact_location_and_contact(
         longitude=-122.3012345,
     )
     await insert_leads(sessions, [row])
-    _, headers = await _agent(client, sessions, clock, Tier.PRO)
+    _, headers = await agent(client, sessions, clock, Tier.PRO)
     # When a pro agent lists and opens it
     listed = (await client.get(LEADS, headers=headers)).json()["items"]
     opened = (await client.get(f"{LEADS}/{row['public_id']}", headers=headers)).json()
@@ -120,8 +116,8 @@ async def test_contacts_are_ciphertext_at_rest_and_plaintext_for_admin_and_buyer
         assert value.startswith("t2:")
         assert plain not in value
     # An admin sees them in clear
-    admin = await _admin(client, sessions, clock)
-    full = (await client.get(f"{LEADS}/{row['public_id']}", headers=admin)).json()
+    admin_headers = await admin(client, sessions, clock)
+    full = (await client.get(f"{LEADS}/{row['public_id']}", headers=admin_headers)).json()
     assert full["access"] == "full"
     assert full["owner"] == {
         "name": "Pat Owner",
@@ -129,8 +125,8 @@ async def test_contacts_are_ciphertext_at_rest_and_plaintext_for_admin_and_buyer
         "email": "pat@example.com",
     }
     # The buyer sees them too, with the price paid; another agent gets 404 for a sold lead
-    buyer, buyer_headers = await _agent(client, sessions, clock, Tier.BASIC)
-    _, other_headers = await _agent(client, sessions, clock, Tier.BASIC)
+    buyer, buyer_headers = await agent(client, sessions, clock, Tier.BASIC)
+    _, other_headers = await agent(client, sessions, clock, Tier.BASIC)
     await record_purchase(
         sessions, lead_public_id=row["public_id"], account=buyer, now=clock.now(), price_cents=1234
     )
@@ -284,7 +280,7 @@ async def test_every_sort_pages_without_duplicates_or_gaps(
     rows = _catalog(settings, cipher, clock)
     await insert_leads(sessions, rows)
     ids = await _internal_ids(sessions)
-    _, headers = await _agent(client, sessions, clock, Tier.ENTERPRISE)
+    _, headers = await agent(client, sessions, clock, Tier.ENTERPRISE)
     # When paging 7 at a time
     got = [i["id"] for i in await _all_pages(client, headers, {"sort": sort, "limit": 7})]
     # Then the concatenated pages are exactly the expected order
@@ -318,7 +314,7 @@ async def test_filters_return_exactly_the_matching_leads(
 ) -> None:
     rows = _catalog(settings, cipher, clock)
     await insert_leads(sessions, rows)
-    _, headers = await _agent(client, sessions, clock, Tier.ENTERPRISE)
+    _, headers = await agent(client, sessions, clock, Tier.ENTERPRISE)
     query = dict(params)
     if query.get("listed_since") == "days-10":
         since = clock.now() - timedelta(days=10)
@@ -339,19 +335,21 @@ async def test_admin_sees_every_status_and_agents_cannot_ask_for_hidden_ones(
 ) -> None:
     rows = _catalog(settings, cipher, clock)
     await insert_leads(sessions, rows)
-    admin = await _admin(client, sessions, clock)
-    withdrawn = await _all_pages(client, admin, {"status": "withdrawn"})
+    admin_headers = await admin(client, sessions, clock)
+    withdrawn = await _all_pages(client, admin_headers, {"status": "withdrawn"})
     assert {i["id"] for i in withdrawn} == {
         str(r["public_id"]) for r in rows if r["status"] == "withdrawn"
     }
     assert all(i["access"] == "full" for i in withdrawn)
-    assert len(await _all_pages(client, admin, {"limit": 200})) == 60
-    _, agent = await _agent(client, sessions, clock, Tier.BASIC)
-    res = await client.get(LEADS, params={"status": "withdrawn"}, headers=agent)
+    assert len(await _all_pages(client, admin_headers, {"limit": 200})) == 60
+    _, agent_headers = await agent(client, sessions, clock, Tier.BASIC)
+    res = await client.get(LEADS, params={"status": "withdrawn"}, headers=agent_headers)
     assert res.status_code == 422
     assert res.json()["detail"][0]["field"] == "status"
     hidden = next(r for r in rows if r["status"] == "withdrawn")
-    assert (await client.get(f"{LEADS}/{hidden['public_id']}", headers=agent)).status_code == 404
+    assert (
+        await client.get(f"{LEADS}/{hidden['public_id']}", headers=agent_headers)
+    ).status_code == 404
 
 
 BAD_PARAMS: list[tuple[dict[str, Any], str]] = [
@@ -381,7 +379,7 @@ BAD_PARAMS: list[tuple[dict[str, Any], str]] = [
 async def test_bad_parameters_are_422_naming_the_field(
     client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
 ) -> None:
-    _, headers = await _agent(client, sessions, clock, Tier.BASIC)
+    _, headers = await agent(client, sessions, clock, Tier.BASIC)
     for params, field in BAD_PARAMS:
         res = await client.get(LEADS, params=params, headers=headers)
         assert res.status_code == 422, (params, res.text)
@@ -404,7 +402,7 @@ async def test_a_cursor_from_another_sort_or_tampered_is_refused(
     cipher: FieldCipher,
 ) -> None:
     await insert_leads(sessions, _catalog(settings, cipher, clock))
-    _, headers = await _agent(client, sessions, clock, Tier.ENTERPRISE)
+    _, headers = await agent(client, sessions, clock, Tier.ENTERPRISE)
     cursor = (await client.get(LEADS, params={"limit": 5}, headers=headers)).json()["next_cursor"]
     res = await client.get(
         LEADS, params={"limit": 5, "cursor": cursor, "sort": "price"}, headers=headers
@@ -433,7 +431,7 @@ async def test_small_bounding_box_finds_exactly_the_leads_inside(
     east = lead_row(settings, cipher, now=clock.now(), latitude=47.61, longitude=-122.326)
     north = lead_row(settings, cipher, now=clock.now(), latitude=47.628, longitude=-122.33)
     await insert_leads(sessions, [inside, east, north])
-    _, headers = await _agent(client, sessions, clock, Tier.ENTERPRISE)
+    _, headers = await agent(client, sessions, clock, Tier.ENTERPRISE)
     # When searching a box of about 150 m around the first, then one of about 5 km
     tight = await _all_pages(client, headers, {"bbox": "-122.331,47.6095,-122.329,47.6105"})
     wide = await _all_pages(client, headers, {"bbox": "-122.36,47.59,-122.30,47.64"})
