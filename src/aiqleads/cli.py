@@ -6,13 +6,15 @@ import asyncio
 import os
 import secrets
 import tempfile
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
+from datetime import datetime
 from typing import Any, TypeVar
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aiqleads.config import Environment, Settings, get_settings
 from aiqleads.db import migrate
@@ -224,7 +226,6 @@ async def _prepare_demo(settings: Settings) -> list[tuple[str, str, str, str]]:
     from aiqleads.auth import service
     from aiqleads.auth.passwords import hash_password
     from aiqleads.leads import repository as leads
-    from aiqleads.sample.kc_sales import load_sample
 
     engine = create_engine(settings)
     sessions = session_factory(engine)
@@ -235,7 +236,7 @@ async def _prepare_demo(settings: Settings) -> list[tuple[str, str, str, str]]:
         async with transaction(sessions) as session:
             empty = await leads.count(session) == 0
         if empty:
-            await _load_with_progress(sessions, settings, now, load_sample)
+            await _load_with_progress(sessions, settings, now)
         else:
             console.print("leads present: sample not reloaded")
         out = []
@@ -257,8 +258,10 @@ async def _prepare_demo(settings: Settings) -> list[tuple[str, str, str, str]]:
 
 
 async def _load_with_progress(
-    sessions: Any, settings: Settings, now: Any, load_sample: Callable[..., Awaitable[int]]
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, now: datetime
 ) -> None:
+    from aiqleads.sample.kc_sales import load_sample
+
     columns = (
         TextColumn("loading King County sample"),
         BarColumn(),

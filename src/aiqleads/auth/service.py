@@ -19,7 +19,15 @@ from aiqleads.auth.principal import Principal
 from aiqleads.auth.tokens import TokenError, TokenType, make_token, read_token
 from aiqleads.config import Settings
 from aiqleads.db.engine import side_transaction
-from aiqleads.errors import AppError, Conflict, ErrorCode, Forbidden, InvalidInput, Unauthorized
+from aiqleads.errors import (
+    AppError,
+    Conflict,
+    ErrorCode,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Unauthorized,
+)
 from aiqleads.models import Account, ApiKey, RefreshToken
 from aiqleads.models.enums import Role, Tier
 from aiqleads.observability.metrics import LOGINS
@@ -70,7 +78,7 @@ async def create_account(
     if custom_cart_limit is not None and (custom_cart_limit < 1 or tier is not Tier.ENTERPRISE):
         raise InvalidInput("custom_cart_limit", "only enterprise accounts, and at least 1")
     if await repository.account_by_email(session, address) is not None:
-        raise Conflict(f"an account with e-mail {address} exists", code=ErrorCode.CONFLICT)
+        raise Conflict(f"an account with e-mail {address} exists")
     account = Account(
         public_id=uuid.uuid4(),
         email=address,
@@ -233,7 +241,7 @@ async def revoke_api_key(
 ) -> ApiKey:
     key = await repository.api_key_by_prefix(session, prefix)
     if key is None or (key.account_id != principal.account_id and not principal.is_admin):
-        raise AppError("no such API key", status=404, code=ErrorCode.NOT_FOUND)
+        raise NotFound("no such API key")
     if key.revoked_at is None:
         key.revoked_at = now
         await session.flush()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -113,7 +114,7 @@ async def get_lead(
 async def _present(
     session: AsyncSession,
     principal: Principal,
-    rows: list[Row[Any]] | Any,
+    rows: Sequence[Row[Any]],
     *,
     settings: Settings,
     cipher: FieldCipher,
