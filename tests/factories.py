@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aiqleads.auth import service as auth_service
@@ -15,10 +16,9 @@ from aiqleads.config import Settings
 from aiqleads.db.engine import transaction
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher, blind_index
-from aiqleads.kit.h3cells import cells_for
-from aiqleads.leads import store
-from aiqleads.models import Account, Purchase
-from aiqleads.models.enums import Role, Tier
+from aiqleads.leads import writes
+from aiqleads.models import Account, Lead, Purchase
+from aiqleads.models.enums import LeadStatus, Role, Tier
 
 PASSWORD = "correct horse battery"
 _seq = itertools.count(1)
@@ -50,21 +50,35 @@ async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD)
     return {"Authorization": f"Bearer {res.json()['access_token']}"}
 
 
+# Statuses a test may ask for: those a source reports, as its listing status (leads.status),
+# and the marketplace's own, set through the write path after the insert.
+_MARKETPLACE = {"held": LeadStatus.HELD, "new": LeadStatus.NEW}
+_LISTING_FOR = {
+    "available": None,
+    "pending": "Pending",
+    "withdrawn": "Withdrawn",
+    "expired": "Expired",
+    "sold": "Closed",
+}
+
+
 def lead_row(
     settings: Settings, cipher: FieldCipher, *, now: datetime, **overrides: Any
 ) -> dict[str, Any]:
+    """A row for `leads.writes.upsert`. Overrides may also name `status` (written as the
+    listing status a source would report) and `published_at`; `insert_leads` sets
+    `public_id`."""
     n = next(_seq)
     lat = overrides.pop("latitude", 47.6 + (n % 100) * 0.001)
     lon = overrides.pop("longitude", -122.3 - (n % 100) * 0.001)
-    r7, r8, r9 = cells_for(lat, lon)
     owner_phone = overrides.pop("owner_phone", f"+1206555{100 + n % 100:04d}")
+    status = overrides.pop("status", "available")
     row: dict[str, Any] = {
-        "public_id": uuid.uuid4(),
         "source": "test",
         "source_ref": f"ref-{n}",
         "source_url": f"https://listings.example.com/{n}",
         "kind": "for_sale",
-        "status": "available",
+        "listing_status": _LISTING_FOR.get(status),
         "title": f"Test home {n}",
         "property_type": "single_family",
         "bedrooms": 3,
@@ -79,12 +93,10 @@ def lead_row(
         "city": "Seattle",
         "state": "WA",
         "zip_code": "98101",
+        "address_key": None,
         "latitude": lat,
         "longitude": lon,
         "geocode_precision": "exact",
-        "h3_r7": r7,
-        "h3_r8": r8,
-        "h3_r9": r9,
         "owner_name_enc": cipher.encrypt(overrides.pop("owner_name", f"Owner {n}")),
         "owner_phone_enc": cipher.encrypt(owner_phone),
         "owner_email_enc": cipher.encrypt(overrides.pop("owner_email", f"owner{n}@example.com")),
@@ -93,23 +105,43 @@ def lead_row(
         "listing_office": None,
         "listed_at": now - timedelta(days=3),
         "published_at": now - timedelta(hours=2),
-        "first_seen_at": now - timedelta(hours=2),
-        "updated_at": now - timedelta(hours=2),
         "score": 0.6,
         "model_version": "rules-1",
         "price_cents": 2000,
         "price_currency": "USD",
     }
     row.update(overrides)
+    if status in _MARKETPLACE:
+        row["_status"] = _MARKETPLACE[status]
     return row
 
 
 async def insert_leads(
-    sessions: async_sessionmaker[AsyncSession], rows: list[dict[str, Any]]
+    sessions: async_sessionmaker[AsyncSession],
+    rows: list[dict[str, Any]],
+    *,
+    now: datetime | None = None,
 ) -> None:
-    now = max(r["updated_at"] for r in rows)
+    """Store the rows through the write path and set each row's `public_id`."""
+    when = now or max(r["published_at"] for r in rows)
+    later = {(r["source"], r["source_ref"]): r.pop("_status") for r in rows if "_status" in r}
     async with transaction(sessions) as session:
-        await store.upsert_leads(session, rows, now=now)
+        ids = await writes.upsert(session, rows, now=when, cause="test")
+        for key, status in later.items():
+            await writes.set_status(
+                session,
+                [ids[key]],
+                status,
+                now=when,
+                cause="test",
+                only_from=[LeadStatus.AVAILABLE],
+            )
+        found = await session.execute(
+            select(Lead.id, Lead.public_id).where(Lead.id.in_(list(ids.values())))
+        )
+        public = {lead_id: public_id for lead_id, public_id in found}
+    for row in rows:
+        row["public_id"] = public[ids[(row["source"], row["source_ref"])]]
 
 
 async def record_purchase(
@@ -120,10 +152,8 @@ async def record_purchase(
     now: datetime,
     price_cents: int = 2000,
 ) -> None:
-    from sqlalchemy import select, update
-
-    from aiqleads.models import Lead
-
+    """A sale as checkout will record it: the purchase row, the lead sold through the write
+    path."""
     async with transaction(sessions) as session:
         lead_id = await session.scalar(select(Lead.id).where(Lead.public_id == lead_public_id))
         assert lead_id is not None
@@ -136,7 +166,15 @@ async def record_purchase(
                 purchased_at=now,
             )
         )
-        await session.execute(update(Lead).where(Lead.id == lead_id).values(status="sold"))
+        sold = await writes.set_status(
+            session,
+            [lead_id],
+            LeadStatus.SOLD,
+            now=now,
+            cause="purchase",
+            only_from=(LeadStatus.AVAILABLE, LeadStatus.HELD),
+        )
+        assert sold == [lead_id]
 
 
 async def agent(

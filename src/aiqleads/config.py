@@ -78,7 +78,8 @@ _REQUIRED_STAGES = ("parse", "normalize", "store")
 
 
 class IngestSettings(BaseModel):
-    """The ingestion pipeline. `stages` is its order; a stage left out is switched off."""
+    """The ingestion pipeline. `stages` lists the stages switched on, in the order of
+    `INGEST_STAGES`; parse, normalize and store cannot be switched off."""
 
     stages: list[str] = Field(default_factory=lambda: list(INGEST_STAGES))
     batch_size: int = Field(default=2000, ge=1, le=10_000)  # records per committed transaction
@@ -101,10 +102,10 @@ class IngestSettings(BaseModel):
         missing = [s for s in _REQUIRED_STAGES if s not in self.stages]
         if missing:
             raise ValueError(f"ingest stages {missing} cannot be switched off")
-        if self.stages[0] != "parse" or self.stages[-1] != "store":
-            raise ValueError("ingest stages must start with parse and end with store")
-        if self.stages[1] != "normalize":
-            raise ValueError("normalize must follow parse: every later stage reads its output")
+        # Each stage reads what the earlier ones made (normalize's typed lead, geocode's point
+        # for enrich's score), so stages may be switched off but never reordered.
+        if self.stages != [s for s in INGEST_STAGES if s in self.stages]:
+            raise ValueError(f"ingest stages must keep the order {list(INGEST_STAGES)}")
         return self
 
 
@@ -133,6 +134,9 @@ class Settings(BaseSettings):
 
     catalog_page_max: int = 200
     catalog_page_default: int = 50
+    # The fewest leads an aggregate shown to an agent may cover when it says more than the
+    # leads' previews (scores, offices, other buyers' sales); smaller ones are withheld.
+    disclosure_min_leads: int = Field(default=5, ge=2, le=1000)
 
     # Analytics cache: Redis when redis_url is set, else in-process. Keys carry per-metro data
     # versions, so the TTL only bounds memory and staleness after an out-of-band DB change.

@@ -18,6 +18,7 @@ from aiqleads.errors import Forbidden, Unauthorized
 from aiqleads.kit.cache import ByteCache, build_cache
 from aiqleads.kit.clock import Clock
 from aiqleads.kit.crypto import FieldCipher
+from aiqleads.leads.visibility import Viewer, viewer_for
 
 
 @dataclass
@@ -89,3 +90,11 @@ async def get_admin(principal: CurrentPrincipal) -> Principal:
 
 
 CurrentAdmin = Annotated[Principal, Depends(get_admin)]
+
+
+async def get_viewer(principal: CurrentPrincipal, state: State) -> Viewer:
+    """The principal as a reader of leads: tier window and discount at this request's time."""
+    return viewer_for(principal, state.settings, state.clock.now())
+
+
+CurrentViewer = Annotated[Viewer, Depends(get_viewer)]

@@ -17,6 +17,7 @@ TABLES = {
     "lead_sources",
     "lead_price_history",
     "quarantine",
+    "lead_status_history",
 }
 
 

@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 from prometheus_client import REGISTRY
 
+from aiqleads.app import create_app
+from aiqleads.config import Settings
+from aiqleads.kit.clock import Clock
 from tests.factories import admin, agent
 
 GEO = "/api/v1/geo"
-__all__ = ["GEO", "admin", "agent", "counter", "geo", "hits", "misses"]
+__all__ = ["GEO", "admin", "agent", "client_with", "counter", "geo", "hits", "misses"]
+
+
+@asynccontextmanager
+async def client_with(
+    settings: Settings, clock: Clock, **overrides: Any
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of an app whose settings differ from the test's by `overrides`."""
+    app = create_app(settings.model_copy(update=overrides), clock=clock)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            yield c
 
 
 async def geo(

@@ -12,17 +12,20 @@ from sklearn.metrics import adjusted_rand_score
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aiqleads.config import Settings
-from aiqleads.geo.filters import Area, LeadFilter, Visibility
 from aiqleads.geo.projection import EARTH_RADIUS_M
 from aiqleads.geo.service.clusters_answer import cluster_labels
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher
+from aiqleads.leads.filters import Area, LeadFilter
+from aiqleads.leads.visibility import Viewer
 from aiqleads.metros import get_metro
+from aiqleads.models.enums import LeadStatus, Tier
 from tests.conftest import Backend
 from tests.geo.api_helpers import admin, geo
 from tests.geo.leads_data import dallas_rows, king_county_rows, load
 
-ADMIN = Visibility(None, None, "admin")
+ADMIN = Viewer(0, True, Tier.ENTERPRISE, None, 0)
+STATUSES = (LeadStatus.AVAILABLE, LeadStatus.HELD)
 
 
 def sklearn_labels(lat: np.ndarray, lon: np.ndarray, eps_m: float, min_samples: int) -> np.ndarray:
@@ -63,7 +66,7 @@ async def test_clusters_agree_with_scikit_learn_on_real_points(
     filt = LeadFilter(area=Area(metro=get_metro(metro)))
     async with sessions() as session:
         pts, labels = await cluster_labels(
-            session, filt, ADMIN, eps_m=eps_m, min_samples=min_samples, algorithm="grid"
+            session, ADMIN, filt, STATUSES, eps_m=eps_m, min_samples=min_samples, algorithm="grid"
         )
     body = await geo(client, "clusters", headers, metro=metro, eps_m=eps_m, min_samples=min_samples)
 
@@ -95,7 +98,7 @@ async def test_postgis_cluster_path_matches_the_python_path(
     async with sessions() as session:
         runs = [
             await cluster_labels(
-                session, filt, ADMIN, eps_m=250.0, min_samples=5, algorithm=algorithm
+                session, ADMIN, filt, STATUSES, eps_m=250.0, min_samples=5, algorithm=algorithm
             )
             for algorithm in ("grid", "postgis")
         ]

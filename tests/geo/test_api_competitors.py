@@ -2,31 +2,44 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
+import h3
 import httpx
 import numpy as np
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aiqleads.config import Settings
-from aiqleads.geo.filters import Area, LeadFilter, Visibility
+from aiqleads.geo.disclosure import distance_band
 from aiqleads.geo.projection import haversine_m
 from aiqleads.geo.service.competitors_answer import competitor_counts
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher
+from aiqleads.kit.h3cells import cell_center, cells_for
+from aiqleads.leads.filters import Area, LeadFilter
+from aiqleads.leads.visibility import Viewer
 from aiqleads.metros import get_metro
+from aiqleads.models.enums import Role, Tier
 from tests.conftest import Backend
-from tests.factories import insert_leads, lead_row, make_account, record_purchase
+from tests.factories import insert_leads, lead_row, login, make_account, record_purchase
 from tests.geo.api_helpers import agent, geo
 from tests.geo.leads_data import king_county_rows, load
 
 OFFICES = ["Windermere", "Redfin", "Compass", "John L. Scott", "Keller Williams"]
 
 
+def _preview(r: dict[str, Any]) -> tuple[float, float]:
+    return cell_center(cells_for(r["latitude"], r["longitude"])[1])
+
+
+@pytest.mark.parametrize("role", [Role.ADMIN, Role.AGENT])
 async def test_competitors_match_brute_force(
+    role: Role,
     client: httpx.AsyncClient,
     sessions: async_sessionmaker[AsyncSession],
     clock: FrozenClock,
@@ -42,7 +55,8 @@ async def test_competitors_match_brute_force(
         if rng.random() < 0.2:
             r["listing_office"] = rng.choice(OFFICES)
     await load(sessions, rows)
-    me, headers = await agent(client, sessions, clock)
+    me = await make_account(sessions, now=now, role=role)
+    headers = await login(client, me.email)
     other = await make_account(sessions, now=now)
     mine, theirs = rows[:40:4], rows[41:240:3]
     for r in mine:
@@ -53,7 +67,10 @@ async def test_competitors_match_brute_force(
     # When my competitors within 1.5 km are asked for
     body = await geo(client, "competitors", headers, metro="seattle", radius_m=1500)
 
-    # Then every count, nearest distance and the top brokerages match brute force
+    # Then every count, nearest distance and the top brokerages match brute force: over the
+    # exact points for an admin; for an agent over the competitors' preview cells, with
+    # distances in bands and counts and offices under 5 withheld
+    exact, k = role is Role.ADMIN, 1 if role is Role.ADMIN else 5
     my_ids = {r["public_id"] for r in mine}
     their_ids = {r["public_id"] for r in theirs}
     comps = [
@@ -61,8 +78,9 @@ async def test_competitors_match_brute_force(
         for r in rows
         if r["public_id"] not in my_ids and (r["listing_office"] or r["public_id"] in their_ids)
     ]
-    c_lat = np.array([r["latitude"] for r in comps])
-    c_lon = np.array([r["longitude"] for r in comps])
+    where = [(r["latitude"], r["longitude"]) if exact else _preview(r) for r in comps]
+    c_lat = np.array([p[0] for p in where])
+    c_lon = np.array([p[1] for p in where])
     leads = {
         f["properties"]["lead_id"]: f
         for f in body["features"]
@@ -73,15 +91,26 @@ async def test_competitors_match_brute_force(
     for r in mine:
         d = haversine_m(r["latitude"], r["longitude"], c_lat, c_lon)
         props = leads[str(r["public_id"])]["properties"]
-        assert props["competitors"] == int(np.count_nonzero(d <= 1500))
-        assert props["nearest_m"] == pytest.approx(float(d.min()), abs=1e-3)
+        n = int(np.count_nonzero(d <= 1500))
+        assert props["competitors"] == (n if n >= k else None)
+        if exact:
+            assert props["nearest_m"] == pytest.approx(float(d.min()), abs=1e-3)
+        else:
+            assert "nearest_m" not in props
+            assert props["nearest_band"] == distance_band(float(d.min()))
         near_any.update(np.flatnonzero(d <= 1500).tolist())
     tally = Counter(comps[i]["listing_office"] for i in near_any if comps[i]["listing_office"])
-    expected_top = sorted(tally.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
-    assert [(t["office"], t["count"]) for t in body["top_offices"]] == expected_top
-    cells = [f for f in body["features"] if f["properties"]["layer"] == "cell"]
-    assert sum(f["properties"]["competitors"] for f in cells) == len(comps)
-    assert sum(f["properties"]["my_leads"] for f in cells) == len(mine)
+    top = sorted(tally.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+    expected_top = [{"office": o, "count": n} for o, n in top if n >= k]
+    if any(n < k for _, n in top):
+        expected_top.append({"office": None, "count": sum(n for _, n in top if n < k)})
+    assert body["top_offices"] == expected_top
+    cells = [f["properties"] for f in body["features"] if f["properties"]["layer"] == "cell"]
+    per_cell = Counter(cells_for(r["latitude"], r["longitude"])[1] for r in comps)
+    for c in cells:
+        n = per_cell.get(h3.str_to_int(c["cell"]), 0)
+        assert c["competitors"] == (n if n >= k else None)
+    assert sum(c["my_leads"] for c in cells) == len(mine)
 
 
 async def test_competitors_around_a_given_point(
@@ -106,14 +135,20 @@ async def test_competitors_around_a_given_point(
         client, "competitors", headers, metro="seattle", radius_m=500, lat=47.61, lon=-122.33
     )
 
+    # Then an agent learns that fewer than 5 compete, the band of the nearest one's cell, and
+    # no office name (one listing is not a group)
     [point] = [f for f in body["features"] if f["properties"]["layer"] == "lead"]
-    assert point["properties"]["competitors"] == 1
-    expected = float(haversine_m(47.61, -122.33, 47.6101, -122.3301))
-    assert point["properties"]["nearest_m"] == pytest.approx(expected, abs=1e-3)
-    assert body["top_offices"] == [{"office": "Redfin", "count": 1}]
+    assert point["properties"]["competitors"] is None
+    centre = cell_center(cells_for(47.6101, -122.3301)[1])
+    expected = float(haversine_m(47.61, -122.33, *centre))
+    assert point["properties"]["nearest_band"] == distance_band(expected)
+    assert body["top_offices"] == [{"office": None, "count": 1}]
+    assert "Redfin" not in json.dumps(body)
 
 
+@pytest.mark.parametrize("exact", [True, False], ids=["exact", "preview"])
 async def test_postgis_radius_path_matches_the_python_path(
+    exact: bool,
     backend: Backend,
     sessions: async_sessionmaker[AsyncSession],
     clock: FrozenClock,
@@ -130,7 +165,7 @@ async def test_postgis_radius_path_matches_the_python_path(
     await load(sessions, rows)
     me = await make_account(sessions, now=clock.now())
     filt = LeadFilter(area=Area(metro=get_metro("seattle")))
-    vis = Visibility(me.id, None, f"account:{me.id}")
+    viewer = Viewer(me.id, exact, Tier.ENTERPRISE, None, 0)
     q = rows[::97]
     lat = np.array([r["latitude"] for r in q])
     lon = np.array([r["longitude"] for r in q])
@@ -138,9 +173,8 @@ async def test_postgis_radius_path_matches_the_python_path(
         answers = [
             await competitor_counts(
                 session,
+                viewer,
                 filt,
-                vis,
-                account_id=me.id,
                 lat=lat,
                 lon=lon,
                 radius_m=800.0,

@@ -16,7 +16,7 @@ from aiqleads.kit.crypto import FieldCipher
 from aiqleads.kit.h3cells import cell_hex, cells_for
 from aiqleads.models.enums import Tier
 from tests.factories import insert_leads, lead_row, make_account, record_purchase
-from tests.geo.api_helpers import agent, geo
+from tests.geo.api_helpers import agent, client_with, geo
 
 A = (47.6101, -122.3331)  # downtown Seattle
 B = (47.6690, -122.3840)  # Ballard
@@ -33,9 +33,19 @@ async def _fixture(
     the basic tier's window). At B: available, held, new (not offered), sold to another."""
     now = clock.now()
 
+    # A's leads carry their ZIP (grouped by it); B's carry none (placed by point in polygon).
+    zips = {A: zip_codes_for_points("seattle", [A[0]], [A[1]])[0], B: None}
+
     def at(p: tuple[float, float], status: str, **kw: Any) -> dict[str, Any]:
         return lead_row(
-            settings, cipher, now=now, latitude=p[0], longitude=p[1], status=status, **kw
+            settings,
+            cipher,
+            now=now,
+            latitude=p[0],
+            longitude=p[1],
+            status=status,
+            zip_code=zips[p],
+            **kw,
         )
 
     fresh = now - timedelta(minutes=5)
@@ -74,8 +84,15 @@ async def test_penetration_matches_a_hand_count(
     level: str,
 ) -> None:
     headers = await _fixture(client, sessions, clock, settings, cipher)
+    params = {"metro": "seattle", "level": level, "metric": "agent"}
 
-    body = await geo(client, "penetration", headers, metro="seattle", level=level, metric="agent")
+    # With the default group size (5), regions of 3 offered leads are withheld from an agent
+    withheld = await geo(client, "penetration", headers, **params)
+    assert withheld["features"] == []
+    assert (withheld["withheld_regions"], withheld["withheld_leads"]) == (2, 6)
+    # With groups of 3 allowed, the agent sees the hand count
+    async with client_with(settings, clock, disclosure_min_leads=3) as small_groups:
+        body = await geo(small_groups, "penetration", headers, **params)
 
     if level == "zip":
         keys = dict(

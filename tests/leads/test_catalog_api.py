@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from aiqleads.config import Settings
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher
+from aiqleads.kit.h3cells import cell_center, cells_for
+from aiqleads.leads.scores import score_bucket
 from aiqleads.models.enums import Tier
 from tests.factories import (
     admin,
@@ -208,12 +210,17 @@ def _catalog(settings: Settings, cipher: FieldCipher, clock: FrozenClock) -> lis
     return rows
 
 
+def _preview_centre(row: dict[str, Any]) -> tuple[float, float]:
+    return cell_center(cells_for(row["latitude"], row["longitude"])[1])
+
+
 def _matches(row: dict[str, Any], p: dict[str, Any]) -> bool:
-    if row["status"] != "available":
+    if row["listing_status"] is not None:
         return False
-    if "bbox" in p:
+    if "bbox" in p:  # agents' boxes hold the leads whose preview cell's centre is inside
         x0, y0, x1, y1 = (float(v) for v in p["bbox"].split(","))
-        if not (y0 <= row["latitude"] <= y1 and x0 <= row["longitude"] <= x1):
+        lat, lon = _preview_centre(row)
+        if not (y0 <= lat <= y1 and x0 <= lon <= x1):
             return False
     if "zip" in p and row["zip_code"] not in p["zip"]:
         return False
@@ -233,27 +240,25 @@ def _matches(row: dict[str, Any], p: dict[str, Any]) -> bool:
     return not ("listed_since" in p and row["listed_at"] < p["_since"])
 
 
-def _expected_order(rows: list[dict[str, Any]], sort: str, ids: dict[Any, int]) -> list[str]:
-    col = {
-        "published_at": "published_at",
-        "asking_price": "asking_price_cents",
-        "price": "price_cents",
-        "score": "score",
-    }[sort.lstrip("-")]
+def _expected_order(rows: list[dict[str, Any]], sort: str) -> list[str]:
+    """An agent's order: by the sort key, NULLs last, ties by public id in the same direction;
+    scores by bucket ("A" best), never by the exact score."""
+    name = sort.lstrip("-")
     desc = sort.startswith("-")
-    present = [r for r in rows if r[col] is not None]
-    missing = [r for r in rows if r[col] is None]
-    present.sort(key=lambda r: (r[col], ids[r["public_id"]]), reverse=desc)
-    missing.sort(key=lambda r: ids[r["public_id"]], reverse=desc)
+    if name == "score":  # the bucket's letter ascending is the score descending
+        desc = not desc
+
+    def key(r: dict[str, Any]) -> Any:
+        if name == "score":
+            return score_bucket(r["score"])
+        col = {"published_at": "published_at", "asking_price": "asking_price_cents"}.get(name)
+        return r[col or "price_cents"]
+
+    present = [r for r in rows if key(r) is not None]
+    missing = [r for r in rows if key(r) is None]
+    present.sort(key=lambda r: (key(r), r["public_id"]), reverse=desc)
+    missing.sort(key=lambda r: r["public_id"], reverse=desc)
     return [str(r["public_id"]) for r in present + missing]
-
-
-async def _internal_ids(sessions: async_sessionmaker[AsyncSession]) -> dict[Any, int]:
-    import uuid
-
-    async with sessions() as session:
-        rows = (await session.execute(text("SELECT public_id, id FROM leads"))).all()
-    return {uuid.UUID(str(p)) if not isinstance(p, uuid.UUID) else p: i for p, i in rows}
 
 
 @pytest.mark.parametrize(
@@ -279,12 +284,11 @@ async def test_every_sort_pages_without_duplicates_or_gaps(
 ) -> None:
     rows = _catalog(settings, cipher, clock)
     await insert_leads(sessions, rows)
-    ids = await _internal_ids(sessions)
     _, headers = await agent(client, sessions, clock, Tier.ENTERPRISE)
     # When paging 7 at a time
     got = [i["id"] for i in await _all_pages(client, headers, {"sort": sort, "limit": 7})]
     # Then the concatenated pages are exactly the expected order
-    expected = _expected_order([r for r in rows if r["status"] == "available"], sort, ids)
+    expected = _expected_order([r for r in rows if r["listing_status"] is None], sort)
     assert got == expected
 
 
@@ -338,7 +342,7 @@ async def test_admin_sees_every_status_and_agents_cannot_ask_for_hidden_ones(
     admin_headers = await admin(client, sessions, clock)
     withdrawn = await _all_pages(client, admin_headers, {"status": "withdrawn"})
     assert {i["id"] for i in withdrawn} == {
-        str(r["public_id"]) for r in rows if r["status"] == "withdrawn"
+        str(r["public_id"]) for r in rows if r["listing_status"] == "Withdrawn"
     }
     assert all(i["access"] == "full" for i in withdrawn)
     assert len(await _all_pages(client, admin_headers, {"limit": 200})) == 60
@@ -346,7 +350,7 @@ async def test_admin_sees_every_status_and_agents_cannot_ask_for_hidden_ones(
     res = await client.get(LEADS, params={"status": "withdrawn"}, headers=agent_headers)
     assert res.status_code == 422
     assert res.json()["detail"][0]["field"] == "status"
-    hidden = next(r for r in rows if r["status"] == "withdrawn")
+    hidden = next(r for r in rows if r["listing_status"] == "Withdrawn")
     assert (
         await client.get(f"{LEADS}/{hidden['public_id']}", headers=agent_headers)
     ).status_code == 404
@@ -426,15 +430,22 @@ async def test_small_bounding_box_finds_exactly_the_leads_inside(
     settings: Settings,
     cipher: FieldCipher,
 ) -> None:
-    # Given a lead at a known point, one 300 m east of it and one 2 km north
+    # Given a lead, one in the neighbouring preview cell to the east and one 2 km north
     inside = lead_row(settings, cipher, now=clock.now(), latitude=47.61, longitude=-122.33)
-    east = lead_row(settings, cipher, now=clock.now(), latitude=47.61, longitude=-122.326)
+    lat0, lon0 = _preview_centre(inside)
+    east = lead_row(settings, cipher, now=clock.now(), latitude=lat0, longitude=lon0 + 0.012)
     north = lead_row(settings, cipher, now=clock.now(), latitude=47.628, longitude=-122.33)
     await insert_leads(sessions, [inside, east, north])
+    assert _preview_centre(east) != (lat0, lon0)
     _, headers = await agent(client, sessions, clock, Tier.ENTERPRISE)
-    # When searching a box of about 150 m around the first, then one of about 5 km
-    tight = await _all_pages(client, headers, {"bbox": "-122.331,47.6095,-122.329,47.6105"})
+    # When searching a box of about 150 m around the first lead's preview cell centre (not
+    # around its exact point), then a box around its exact point only, then one of about 5 km
+    box = f"{lon0 - 0.001},{lat0 - 0.0005},{lon0 + 0.001},{lat0 + 0.0005}"
+    tight = await _all_pages(client, headers, {"bbox": box})
+    exact = await _all_pages(client, headers, {"bbox": "-122.3301,47.6099,-122.3299,47.6101"})
     wide = await _all_pages(client, headers, {"bbox": "-122.36,47.59,-122.30,47.64"})
-    # Then the small box holds only it and the large one all three
+    # Then the small box holds only it, the box around the exact point nothing (unless the
+    # centre happens to lie in it), and the large one all three
     assert [i["id"] for i in tight] == [str(inside["public_id"])]
+    assert exact == [] or [i["id"] for i in exact] == [str(inside["public_id"])]
     assert len(wide) == 3

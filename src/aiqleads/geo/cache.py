@@ -16,16 +16,17 @@ import hashlib
 import json
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiqleads.geo.filters import LeadFilter, Visibility
 from aiqleads.geo.repository.cache_inputs import data_versions, visible_edge
 from aiqleads.kit.cache import ByteCache
+from aiqleads.leads.filters import LeadFilter
 from aiqleads.observability.metrics import GEO_CACHE_HITS, GEO_CACHE_MISSES, GEO_COMPUTE_SECONDS
 
-FORMAT = "v1"  # bump when the shape of an answer changes, so old entries are never served
+FORMAT = "v2"  # bump when the shape of an answer changes, so old entries are never served
 
 
 def query_digest(filt: LeadFilter, params: dict[str, Any]) -> str:
@@ -39,17 +40,20 @@ async def build_key(
     namespace: str,
     endpoint: str,
     filt: LeadFilter,
-    vis: Visibility,
+    cache_class: str,
+    visible_before: datetime | None,
     params: dict[str, Any],
 ) -> str:
+    """The key of one answer; `cache_class` names everyone who gets the same answer ("admin",
+    "tier:basic", "account:42"), `visible_before` the viewer's priority-window cutoff."""
     versions = await data_versions(session, filt.area.scopes())
     scopes = ",".join(f"{scope}@{version}" for scope, version in sorted(versions.items()))
     edge = "-"
-    if vis.visible_before is not None:
-        found = await visible_edge(session, vis.visible_before)
+    if visible_before is not None:
+        found = await visible_edge(session, visible_before)
         edge = found.isoformat() if found else "none"
     digest = query_digest(filt, params)
-    return f"{namespace}:geo:{FORMAT}:{endpoint}:{scopes}:{vis.cache_class}:{edge}:{digest}"
+    return f"{namespace}:geo:{FORMAT}:{endpoint}:{scopes}:{cache_class}:{edge}:{digest}"
 
 
 async def get_or_compute(

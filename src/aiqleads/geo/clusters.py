@@ -14,9 +14,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import h3
 import numpy as np
 import shapely
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 from scipy.spatial import ConvexHull, QhullError
 
 from aiqleads.geo.geojson import GeoJSON, feature, feature_collection, geometry_to_geojson
@@ -80,9 +81,19 @@ def _to_lonlat(geom: shapely.Geometry, proj: LocalProjection) -> shapely.Geometr
 
 
 def summarize_clusters(
-    lat: ArrayLike, lon: ArrayLike, labels: ArrayLike, price: ArrayLike | None = None
+    lat: ArrayLike,
+    lon: ArrayLike,
+    labels: ArrayLike,
+    price: ArrayLike | None = None,
+    *,
+    cells: ArrayLike | None = None,
 ) -> ClusterSummary:
-    """Summaries for labels 0..k-1 (noise = -1). ``price`` may hold NaN for unknown prices."""
+    """Summaries for labels 0..k-1 (noise = -1). ``price`` may hold NaN for unknown prices.
+
+    With ``cells`` (the H3 cell of each point, when points stand for cells), a cluster's hull
+    and area are those of its cells' outlines, not of the points: a cluster of one cell is that
+    cell, never a point.
+    """
     lat_a, lon_a = validate_latlon(lat, lon)
     lab = np.asarray(labels, dtype=np.int64).reshape(-1)
     if lab.size != lat_a.size:
@@ -90,29 +101,51 @@ def summarize_clusters(
     price_a = None if price is None else as_float_array(price)
     if price_a is not None and price_a.size != lat_a.size:
         raise ValueError("price and points differ in length")
+    cells_a = None if cells is None else np.asarray(cells, dtype=np.int64).reshape(-1)
+    if cells_a is not None and cells_a.size != lat_a.size:
+        raise ValueError("cells and points differ in length")
 
     member = np.flatnonzero(lab >= 0)
     order = member[np.argsort(lab[member], kind="stable")]
     ids, starts = np.unique(lab[order], return_index=True)
     groups = np.split(order, starts[1:]) if order.size else []
     out = [
-        _summarize_one(int(cid), lat_a[idx], lon_a[idx], None if price_a is None else price_a[idx])
+        _summarize_one(
+            int(cid),
+            lat_a[idx],
+            lon_a[idx],
+            None if price_a is None else price_a[idx],
+            None if cells_a is None else cells_a[idx],
+        )
         for cid, idx in zip(ids, groups, strict=True)
     ]
     return ClusterSummary(clusters=out, noise_count=int(np.count_nonzero(lab < 0)))
 
 
+def _cell_vertices(cells: NDArray[np.int64]) -> tuple[FloatArray, FloatArray]:
+    ring = [p for c in np.unique(cells).tolist() for p in h3.api.basic_int.cell_to_boundary(c)]
+    return np.array([p[0] for p in ring]), np.array([p[1] for p in ring])
+
+
 def _summarize_one(
-    cid: int, lat: FloatArray, lon: FloatArray, price: FloatArray | None
+    cid: int,
+    lat: FloatArray,
+    lon: FloatArray,
+    price: FloatArray | None,
+    cells: NDArray[np.int64] | None,
 ) -> ClusterInfo:
-    hull, proj = hull_in_metres(lat, lon)
+    centre = LocalProjection.fit(lat, lon)
+    if cells is None:
+        hull, proj = hull_in_metres(lat, lon)
+    else:
+        hull, proj = hull_in_metres(*_cell_vertices(cells))
     area_km2 = float(hull.area) / 1e6 if isinstance(hull, shapely.Polygon) else 0.0
     known = price[np.isfinite(price)] if price is not None else np.empty(0)
     return ClusterInfo(
         cluster_id=cid,
         size=int(lat.size),
-        centroid_lat=proj.lat0,
-        centroid_lon=proj.lon0,
+        centroid_lat=centre.lat0,
+        centroid_lon=centre.lon0,
         hull=geometry_to_geojson(_to_lonlat(hull, proj)),
         area_km2=area_km2,
         density_per_km2=lat.size / area_km2 if area_km2 > 0.0 else None,

@@ -31,8 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-EARTH_RADIUS_M = 6_371_008.8
-"""Mean Earth radius (IUGG). Haversine distances and projections share it."""
+from aiqleads.kit.distance import EARTH_RADIUS_M as EARTH_RADIUS_M  # one radius (IUGG mean)
 
 # Relative slack for floating-point rounding in the projection (errors are ~1e-15 relative).
 _FP_SLACK = 1e-9

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from aiqleads.deps import CurrentPrincipal, DbSession, State
+from aiqleads.deps import CurrentViewer, DbSession, State
 from aiqleads.geo import service
 from aiqleads.geo.schemas import (
     MAX_CLUSTER_BBOX_DEGREES,
@@ -29,15 +29,16 @@ def _ctx(state: State) -> service.GeoContext:
 @router.get("/heatmap", response_class=Response)
 async def heatmap(
     q: Annotated[HeatmapParams, Query()],
-    principal: CurrentPrincipal,
+    viewer: CurrentViewer,
     session: DbSession,
     state: State,
 ) -> Response:
-    """Leads per H3 cell (`resolution` 5–10, or derived from `zoom`), weighted by `weight`, or per
-    square cell of `cell_size_m`. Members: `legend` (min, max, total, breaks), `total_leads`."""
+    """Leads per H3 cell (`resolution` 5–10, agents up to 8; or derived from `zoom`), weighted by
+    `weight`, or per square cell of `cell_size_m`. Members: `legend` (min, max, total, breaks),
+    `total_leads`, `withheld_cells` (score means over too few leads), `location_basis`."""
     body = await service.heatmap(
         session,
-        principal,
+        viewer,
         filt=q.to_filter(),
         resolution=q.resolution,
         zoom=q.zoom,
@@ -52,15 +53,16 @@ async def heatmap(
 @router.get("/clusters", response_class=Response)
 async def clusters(
     q: Annotated[ClusterParams, Query()],
-    principal: CurrentPrincipal,
+    viewer: CurrentViewer,
     session: DbSession,
     state: State,
 ) -> Response:
     """DBSCAN clusters (`eps_m` metres, `min_samples`): hull, centroid, size, area, density,
-    median asking price per cluster; `noise_count`, `n_clusters` and a size `legend`."""
+    median asking price per cluster; `noise_count`, `n_clusters`, a size `legend`, and
+    `effective_eps_m` (agents cluster preview cells: at least the cell spacing)."""
     body = await service.clusters(
         session,
-        principal,
+        viewer,
         filt=q.to_filter(max_bbox_degrees=MAX_CLUSTER_BBOX_DEGREES),
         eps_m=q.eps_m,
         min_samples=q.min_samples,
@@ -73,15 +75,16 @@ async def clusters(
 @router.get("/penetration", response_class=Response)
 async def penetration(
     q: Annotated[PenetrationParams, Query()],
-    principal: CurrentPrincipal,
+    viewer: CurrentViewer,
     session: DbSession,
     state: State,
 ) -> Response:
     """Per ZIP (Census ZCTA) or H3 cell: offered, available now, sold, bought by me, my and the
-    marketplace's penetration, and the quantile `class` of `metric` with its `legend`."""
+    marketplace's penetration, and the quantile `class` of `metric` with its `legend`;
+    `withheld_regions` / `withheld_leads` for regions too small to show an agent."""
     body = await service.penetration(
         session,
-        principal,
+        viewer,
         filt=q.to_filter(),
         level=q.level,
         resolution=q.resolution,
@@ -94,15 +97,16 @@ async def penetration(
 @router.get("/competitors", response_class=Response)
 async def competitors(
     q: Annotated[CompetitorParams, Query()],
-    principal: CurrentPrincipal,
+    viewer: CurrentViewer,
     session: DbSession,
     state: State,
 ) -> Response:
-    """Around my purchased leads (or `lat`/`lon`): competitors within `radius_m`, nearest
-    distance, `top_offices`; per H3 cell (res 8) the competition intensity."""
+    """Around my purchased leads (or `lat`/`lon`): competitors within `radius_m`, the nearest
+    one (agents: `nearest_band`), `top_offices`; per H3 cell (res 8) the competition intensity.
+    Counts and offices under the disclosure group size are withheld for agents."""
     body = await service.competitors(
         session,
-        principal,
+        viewer,
         filt=q.to_filter(),
         radius_m=q.radius_m,
         point=q.point(),

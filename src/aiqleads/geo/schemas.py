@@ -8,72 +8,33 @@ no response model; their members are described on each route.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from aiqleads.errors import InvalidInput
-from aiqleads.geo.filters import Area, LeadFilter
-from aiqleads.kit.clock import as_utc
-from aiqleads.leads.query import BBox
-from aiqleads.metros import UnknownMetroError, get_metro
-from aiqleads.models.enums import LeadKind, LeadStatus
+from aiqleads.leads.filters import MAX_BBOX_DEGREES, LeadFilter
+from aiqleads.leads.schemas import LeadFilterParams
 
-MAX_DOLLARS = 1_000_000_000
 MAX_CLUSTER_BBOX_DEGREES = 2.0  # DBSCAN answers stay bounded; a metro is always allowed
 
 
-class GeoFilterParams(BaseModel):
-    """The common lead filters. `bbox` or `metro` is required so every answer stays bounded."""
+class GeoFilterParams(LeadFilterParams):
+    """The catalog's filters; `bbox` or `metro` is required so every answer stays bounded."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    metro: str | None = Field(default=None, max_length=40, description="metro slug")
-    bbox: str | None = Field(
-        default=None, max_length=100, description="min_lon,min_lat,max_lon,max_lat"
-    )
-    kind: list[LeadKind] = Field(default_factory=list)
-    status: list[LeadStatus] = Field(default_factory=list)
-    price_min: int | None = Field(default=None, ge=0, le=MAX_DOLLARS, description="USD")
-    price_max: int | None = Field(default=None, ge=0, le=MAX_DOLLARS, description="USD")
-    listed_since: datetime | None = None
-
-    def to_filter(self, *, max_bbox_degrees: float | None = None) -> LeadFilter:
+    def to_filter(self, *, max_bbox_degrees: float = MAX_BBOX_DEGREES) -> LeadFilter:
         if self.metro is None and self.bbox is None:
             raise InvalidInput("bbox", "give bbox or metro, so the answer stays bounded")
-        try:
-            metro = get_metro(self.metro) if self.metro is not None else None
-        except UnknownMetroError as exc:
-            raise InvalidInput("metro", str(exc)) from None
-        bbox = BBox.parse(self.bbox) if self.bbox is not None else None
-        if bbox is not None and max_bbox_degrees is not None:
-            width, height = bbox.max_lon - bbox.min_lon, bbox.max_lat - bbox.min_lat
-            if max(width, height) > max_bbox_degrees:
-                raise InvalidInput(
-                    "bbox", f"may span at most {max_bbox_degrees} degrees each way here"
-                )
-        if (
-            self.price_min is not None
-            and self.price_max is not None
-            and self.price_min > self.price_max
-        ):
-            raise InvalidInput("price_min", "must not exceed price_max")
-        return LeadFilter(
-            area=Area(metro=metro, bbox=bbox),
-            kinds=tuple(sorted(set(self.kind))),
-            statuses=tuple(sorted(set(self.status))),
-            price_min_cents=None if self.price_min is None else self.price_min * 100,
-            price_max_cents=None if self.price_max is None else self.price_max * 100,
-            listed_since=None if self.listed_since is None else as_utc(self.listed_since),
-        )
+        return super().to_filter(max_bbox_degrees=max_bbox_degrees)
 
 
 Weight = Literal["count", "asking_price_sum", "score_mean"]
 
 
 class HeatmapParams(GeoFilterParams):
-    resolution: int | None = Field(default=None, ge=5, le=10, description="H3 resolution")
+    resolution: int | None = Field(
+        default=None, ge=5, le=10, description="H3 resolution (agents: at most 8)"
+    )
     zoom: float | None = Field(default=None, ge=0, le=22, description="map zoom, if no resolution")
     weight: Weight = "count"
     grid: Literal["h3", "square"] = "h3"
@@ -90,7 +51,9 @@ class ClusterParams(GeoFilterParams):
 
 class PenetrationParams(GeoFilterParams):
     level: Literal["zip", "h3"] = "zip"
-    resolution: int = Field(default=8, ge=7, le=9, description="level=h3: stored resolutions")
+    resolution: int = Field(
+        default=8, ge=7, le=9, description="level=h3: stored resolutions (agents: 7 or 8)"
+    )
     metric: Literal["market", "agent"] = Field(default="market", description="classed metric")
 
 

@@ -37,7 +37,6 @@ class Known:
     latitude: float | None
     longitude: float | None
     geocode_precision: str
-    h3_cells: tuple[int | None, int | None, int | None]
 
 
 @dataclass(slots=True)
@@ -91,6 +90,10 @@ class Batch:
 
     def live(self) -> list[Item]:
         return [i for i in self.items if not i.settled]
+
+    def sources(self) -> str:
+        """The sources of the batch's records, for the status history ("craigslist,redfin")."""
+        return ",".join(sorted({i.raw.source for i in self.items if i.raw.source}))
 
     def drop(self, item: Item, stage: str, reasons: list[str], raw: dict[str, Any]) -> None:
         item.outcome = Outcome.QUARANTINED

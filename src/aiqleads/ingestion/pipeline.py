@@ -18,6 +18,7 @@ from aiqleads.db.engine import transaction
 from aiqleads.ingestion import repository
 from aiqleads.ingestion.batch import Batch, Item, Outcome, QuarantineEntry
 from aiqleads.ingestion.documents import Document
+from aiqleads.ingestion.known import resolve_known
 from aiqleads.ingestion.parsers.registry import get_parser
 from aiqleads.ingestion.payloads import document_payload, dumpable, rejected_payload
 from aiqleads.ingestion.records import ParseError, RawRecord, Rejected
@@ -133,6 +134,8 @@ class Pipeline:
         timings: dict[str, float] = {}
         async with transaction(sessions) as session:
             for stage in self.stages:
+                if stage.needs_known:
+                    await resolve_known(batch, session, self.settings)
                 before = len(batch.quarantine)
                 live = len(batch.live())
                 clock = time.perf_counter()

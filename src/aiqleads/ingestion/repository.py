@@ -8,23 +8,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, case, func, select, text, update
+from sqlalchemy import Row, Table, bindparam, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.ingestion.batch import Known, QuarantineEntry
-from aiqleads.ingestion.rows import FILLABLE
 from aiqleads.kit.distance import degree_box
-from aiqleads.models import Lead, LeadPriceHistory, LeadSource, Quarantine
+from aiqleads.models import Lead, LeadSource, Quarantine
 
 leads = cast(Table, Lead.__table__)
 sources = cast(Table, LeadSource.__table__)
-history = cast(Table, LeadPriceHistory.__table__)
 quarantine = cast(Table, Quarantine.__table__)
 
 # Bound parameters per statement stay far below SQLite's 32,766 and asyncpg's 32,767.
 _CHUNK = 1000
-_POINT = ("latitude", "longitude", "geocode_precision", "h3_r7", "h3_r8", "h3_r9")
+_POINT = ("latitude", "longitude", "geocode_precision")
 
 Pair = tuple[str, str]  # (source, source_ref)
 
@@ -89,7 +87,6 @@ def _known(row: Row[Any], *, content_hash: str | None, price: int | None, primar
         latitude=row.latitude,
         longitude=row.longitude,
         geocode_precision=row.geocode_precision,
-        h3_cells=(row.h3_r7, row.h3_r8, row.h3_r9),
     )
 
 
@@ -134,17 +131,6 @@ async def refresh_statistics(session: AsyncSession) -> None:
     behind (autovacuum analyses late), and plans made for an empty table scan a full one."""
     if _dialect(session) == "postgresql":
         await session.execute(text("ANALYZE leads, lead_sources"))
-
-
-async def lead_ids(session: AsyncSession, pairs: Iterable[Pair]) -> dict[Pair, int]:
-    found: dict[Pair, int] = {}
-    for source, refs in _by_source(pairs).items():
-        for chunk in _chunks(refs):
-            stmt = select(leads.c.source_ref, leads.c.id).where(
-                leads.c.source == source, leads.c.source_ref.in_(chunk)
-            )
-            found.update({(source, ref): lead_id for ref, lead_id in await session.execute(stmt)})
-    return found
 
 
 def _candidate(row: Row[Any, *tuple[Any, ...]]) -> Candidate:
@@ -214,28 +200,6 @@ async def candidates_near(
     return out
 
 
-async def fill_leads(
-    session: AsyncSession, updates: Sequence[tuple[int, dict[str, Any]]], *, now: datetime
-) -> None:
-    """Merge other sightings into stored leads: fill empty columns, upgrade a ZIP-centroid point
-    to an exact one; identity, status and everything already known stay as they are."""
-    if not updates:
-        return
-    upgrade = (leads.c.geocode_precision != "exact") & (bindparam("p_geocode_precision") == "exact")
-    values: dict[str, Any] = {
-        c: func.coalesce(leads.c[c], bindparam(f"p_{c}", type_=leads.c[c].type)) for c in FILLABLE
-    }
-    for c in _POINT:
-        values[c] = case((upgrade, bindparam(f"p_{c}", type_=leads.c[c].type)), else_=leads.c[c])
-    values["updated_at"] = bindparam("p_now", type_=leads.c.updated_at.type)
-    stmt = update(leads).where(leads.c.id == bindparam("p_id")).values(values)
-    params = [
-        {"p_id": lead_id, "p_now": now, **{f"p_{c}": row[c] for c in (*FILLABLE, *_POINT)}}
-        for lead_id, row in sorted(updates, key=lambda u: u[0])  # fixed lock order
-    ]
-    await session.execute(stmt, params)
-
-
 async def upsert_sources(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
@@ -255,12 +219,6 @@ async def upsert_sources(session: AsyncSession, rows: Sequence[dict[str, Any]]) 
         },
     )
     await session.execute(stmt, list(rows))
-
-
-async def add_price_observations(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        stmt = _insert(session, history).on_conflict_do_nothing()
-        await session.execute(stmt, list(rows))
 
 
 # --- quarantine --------------------------------------------------------------------------------

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import h3
 
-STORED_RESOLUTIONS = (7, 8, 9)
 PREVIEW_RESOLUTION = 8  # about 0.7 km²: what an agent sees of a lead before buying it
 
 
 def cells_for(lat: float, lon: float) -> tuple[int, int, int]:
-    """The cells containing the point at resolutions 7, 8 and 9.
+    """(r7, r8, r9) of a point: r8 and r9 are the cells containing it; r7 is r8's parent.
 
-    Each is indexed directly: H3 cells do not nest exactly, so the parent of the resolution-9
-    cell is not always the resolution-7 cell that contains the point.
+    H3 cells do not nest exactly, so the resolution-7 cell containing the point is not always the
+    parent of its resolution-8 cell. Taking the parent makes every coarser cell a function of the
+    preview cell alone, which is what the disclosure rule needs: an answer at resolution 7 or
+    coarser cannot move when the exact point moves inside its preview cell.
     """
-    r7, r8, r9 = (h3.str_to_int(h3.latlng_to_cell(lat, lon, res)) for res in STORED_RESOLUTIONS)
-    return int(r7), int(r8), int(r9)
+    r8 = h3.latlng_to_cell(lat, lon, PREVIEW_RESOLUTION)
+    r9 = h3.latlng_to_cell(lat, lon, PREVIEW_RESOLUTION + 1)
+    r7 = h3.cell_to_parent(r8, PREVIEW_RESOLUTION - 1)
+    return int(h3.str_to_int(r7)), int(h3.str_to_int(r8)), int(h3.str_to_int(r9))
 
 
 def cell_hex(cell: int) -> str:
@@ -23,5 +26,6 @@ def cell_hex(cell: int) -> str:
 
 
 def cell_center(cell: int) -> tuple[float, float]:
+    """(lat, lon) of the cell's centre, in degrees."""
     lat, lon = h3.cell_to_latlng(h3.int_to_str(cell))
     return float(lat), float(lon)

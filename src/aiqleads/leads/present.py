@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Row
 
 from aiqleads.kit.crypto import FieldCipher
-from aiqleads.kit.h3cells import PREVIEW_RESOLUTION, cell_center, cell_hex
+from aiqleads.kit.h3cells import PREVIEW_RESOLUTION, cell_hex
 from aiqleads.kit.money import Money
 from aiqleads.leads.schemas import (
     ApproxLocation,
@@ -17,16 +17,12 @@ from aiqleads.leads.schemas import (
     OwnerContact,
     PropertyFacts,
 )
+from aiqleads.leads.scores import UNSCORED
 from aiqleads.models.enums import LeadKind, LeadStatus
 
-# Score buckets shown before purchase: coarse on purpose, the exact score is for buyers.
-_BUCKETS = ((0.75, "A"), (0.5, "B"), (0.25, "C"), (0.0, "D"))
 
-
-def score_bucket(score: float | None) -> str:
-    if score is None:
-        return "unscored"
-    return next((label for floor, label in _BUCKETS if score >= floor), "D")
+def _bucket(r: Any) -> str:
+    return r.score_bucket or UNSCORED
 
 
 def _money(cents: int | None, currency: str) -> MoneyOut | None:
@@ -47,12 +43,11 @@ def _facts(r: Any) -> PropertyFacts:
 def _location(r: Any) -> ApproxLocation | None:
     if r.h3_r8 is None:
         return None
-    lat, lon = cell_center(r.h3_r8)
     return ApproxLocation(
         h3_cell=cell_hex(r.h3_r8),
         resolution=PREVIEW_RESOLUTION,
-        center_lat=round(lat, 6),
-        center_lon=round(lon, 6),
+        center_lat=round(r.preview_latitude, 6),
+        center_lon=round(r.preview_longitude, 6),
     )
 
 
@@ -72,7 +67,7 @@ def preview(r: Row[Any], *, discount_percent: int) -> LeadPreview:
         facts=_facts(r),
         asking_price=_money(r.asking_price_cents, r.currency),
         location=_location(r),
-        score_bucket=score_bucket(r.score),
+        score_bucket=_bucket(r),
         price=price_for(r, discount_percent),
         listed_at=r.listed_at,
         published_at=r.published_at,
@@ -97,7 +92,7 @@ def full(r: Row[Any], *, cipher: FieldCipher, price: MoneyOut) -> LeadFull:
         asking_price=_money(r.asking_price_cents, r.currency),
         location=_location(r),
         score=r.score,
-        score_bucket=score_bucket(r.score),
+        score_bucket=_bucket(r),
         model_version=r.model_version,
         price=price,
         owner=OwnerContact(

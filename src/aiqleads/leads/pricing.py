@@ -4,6 +4,9 @@
 records its own version in `model_version`. Demand and market multipliers are 1.0 until the
 behaviour and market features exist; they are parameters, not constants, so callers that have
 them can pass them now.
+
+The price is shown in every preview, so it may depend on the score only through the score's
+bucket (`leads.scores`): priced from the exact score, it would give the exact score away.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from aiqleads.config import PricingPolicy
+from aiqleads.leads.scores import BUCKET_MIDPOINT, score_bucket
 
 RULES_VERSION = "rules-1"
 _FRESH = timedelta(days=30)
@@ -56,7 +60,14 @@ def quality_multiplier(score: float) -> float:
 
 
 def lead_price_cents(
-    score: float, policy: PricingPolicy, *, demand: float = 1.0, market: float = 1.0
+    score: float | None, policy: PricingPolicy, *, demand: float = 1.0, market: float = 1.0
 ) -> int:
-    raw = policy.base_cents * quality_multiplier(score) * demand * market
+    """Base × quality × demand × market, clamped to the policy's bounds (integer cents).
+
+    Quality is the multiplier of the middle of the score's bucket (an unscored lead counts as
+    1.0), so two leads in one bucket cost the same until demand and market tell them apart.
+    """
+    bucket = score_bucket(score)
+    quality = 1.0 if bucket is None else quality_multiplier(BUCKET_MIDPOINT[bucket])
+    raw = policy.base_cents * quality * demand * market
     return int(min(max(round(raw), policy.min_cents), policy.max_cents))

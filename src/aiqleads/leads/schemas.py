@@ -7,9 +7,71 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
+from aiqleads.errors import InvalidInput
+from aiqleads.kit.clock import as_utc
+from aiqleads.leads.filters import MAX_BBOX_DEGREES, MAX_DOLLARS, MAX_ZIPS, Area, BBox, LeadFilter
+from aiqleads.leads.query import SortKey
+from aiqleads.metros import UnknownMetroError, get_metro
 from aiqleads.models.enums import LeadKind, LeadStatus
+
+
+class LeadFilterParams(BaseModel):
+    """The lead filters as query parameters, shared by the catalog and every map layer.
+
+    Bounds pydantic can state are declared here, so FastAPI answers 422 naming the field;
+    checks across fields raise `InvalidInput` from `to_filter`.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    metro: str | None = Field(default=None, max_length=40, description="metro slug")
+    bbox: str | None = Field(
+        default=None, max_length=100, description="min_lon,min_lat,max_lon,max_lat (WGS84)"
+    )
+    zip: list[str] = Field(
+        default_factory=list, max_length=MAX_ZIPS, description="repeatable 5-digit ZIP"
+    )
+    city: str | None = Field(default=None, min_length=1, max_length=100, description="any case")
+    kind: list[LeadKind] = Field(default_factory=list)
+    status: list[LeadStatus] = Field(default_factory=list)
+    price_min: int | None = Field(
+        default=None, ge=0, le=MAX_DOLLARS, description="asking price, USD"
+    )
+    price_max: int | None = Field(
+        default=None, ge=0, le=MAX_DOLLARS, description="asking price, USD"
+    )
+    beds_min: int | None = Field(default=None, ge=0, le=50)
+    baths_min: float | None = Field(default=None, ge=0, le=50)
+    listed_since: datetime | None = None
+
+    def to_filter(self, *, max_bbox_degrees: float = MAX_BBOX_DEGREES) -> LeadFilter:
+        """The filter; raises InvalidInput naming the field for an unknown metro, a malformed
+        or oversized bbox, a bad ZIP or an inverted price range."""
+        try:
+            metro = get_metro(self.metro) if self.metro is not None else None
+        except UnknownMetroError as exc:
+            raise InvalidInput("metro", str(exc)) from None
+        bbox = BBox.parse(self.bbox, max_degrees=max_bbox_degrees) if self.bbox else None
+        return LeadFilter(
+            area=Area(metro=metro, bbox=bbox),
+            zips=tuple(sorted(set(self.zip))),
+            city=self.city,
+            kinds=tuple(sorted(set(self.kind))),
+            statuses=tuple(sorted(set(self.status))),
+            price_min_cents=None if self.price_min is None else self.price_min * 100,
+            price_max_cents=None if self.price_max is None else self.price_max * 100,
+            beds_min=self.beds_min,
+            baths_min=self.baths_min,
+            listed_since=None if self.listed_since is None else as_utc(self.listed_since),
+        )
+
+
+class CatalogParams(LeadFilterParams):
+    sort: SortKey = Field(default=SortKey.NEWEST, description="a field, '-' first for descending")
+    limit: int | None = Field(default=None, ge=1, description="page size")
+    cursor: str | None = Field(default=None, max_length=2000, description="from next_cursor")
 
 
 class MoneyOut(BaseModel):

@@ -1,128 +1,113 @@
-"""The lead catalog: who sees which leads, and how much of each."""
+"""The lead catalog: which leads a caller finds, in what order, and how much of each it sees."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiqleads.auth.principal import Principal
-from aiqleads.config import Settings
 from aiqleads.errors import InvalidInput, NotFound
 from aiqleads.kit.clock import as_utc
 from aiqleads.kit.crypto import FieldCipher
 from aiqleads.kit.cursor import InvalidCursor, decode_cursor, encode_cursor
 from aiqleads.leads import present, repository
-from aiqleads.leads.query import CatalogQuery, SortKey
+from aiqleads.leads.query import CatalogQuery, Order, order_for
 from aiqleads.leads.schemas import LeadFull, LeadPage, LeadPreview, MoneyOut
+from aiqleads.leads.status import AGENT_STATUSES, ON_MARKET
+from aiqleads.leads.visibility import Viewer
 from aiqleads.models.enums import LeadStatus
 
-ON_MARKET = (LeadStatus.AVAILABLE, LeadStatus.HELD)
+
+def statuses_for(viewer: Viewer, asked: Sequence[LeadStatus]) -> tuple[LeadStatus, ...]:
+    """The statuses a search covers: those asked, else available (agents) or all (admins).
+    Raises InvalidInput("status") when an agent asks for one it may not see."""
+    statuses = tuple(asked) or (tuple(LeadStatus) if viewer.is_admin else (LeadStatus.AVAILABLE,))
+    if not viewer.is_admin:
+        refused = sorted(s.value for s in statuses if s not in AGENT_STATUSES)
+        if refused:
+            raise InvalidInput("status", f"agents may list available, held or sold; not {refused}")
+    return statuses
 
 
-def visible_before(principal: Principal, settings: Settings, now: datetime) -> datetime | None:
-    """Leads published after this instant are still in another tier's priority window."""
-    if principal.is_admin:
-        return None
-    delay = settings.tiers[principal.tier.value].priority_delay_minutes
-    return now - timedelta(minutes=delay)
+def _basis(viewer: Viewer) -> str:
+    return "exact" if viewer.exact else "preview"
 
 
-def discount_percent(principal: Principal, settings: Settings) -> int:
-    return 0 if principal.is_admin else settings.tiers[principal.tier.value].discount_percent
-
-
-def _cursor_position(q: CatalogQuery, secret: str, raw: str) -> tuple[Any, int]:
+def _position(
+    q: CatalogQuery, viewer: Viewer, order: Order, secret: str, raw: str
+) -> tuple[Any, uuid.UUID]:
     try:
         values = decode_cursor(secret, raw)
     except InvalidCursor as exc:
         raise InvalidInput("cursor", str(exc)) from exc
-    if len(values) != 3 or values[0] != q.sort.value or not isinstance(values[2], int):
+    if len(values) != 4 or values[0] != q.sort.value or values[1] != _basis(viewer):
         raise InvalidInput("cursor", "cursor belongs to a different sort order; start again")
-    value = values[1]
-    if value is not None and q.sort in (SortKey.NEWEST, SortKey.OLDEST):
-        value = as_utc(datetime.fromisoformat(str(value)))
-    return value, values[2]
+    value = values[2]
+    try:
+        if value is not None and order.column == "published_at":
+            value = as_utc(datetime.fromisoformat(str(value)))
+        return value, uuid.UUID(str(values[3]))
+    except ValueError as exc:  # a cursor of an older format
+        raise InvalidInput("cursor", "cursor is not of this server's format") from exc
 
 
-def _next_cursor(q: CatalogQuery, secret: str, last: Row[Any]) -> str:
-    value = getattr(last, q.sort.column)
+def _next_cursor(q: CatalogQuery, viewer: Viewer, order: Order, secret: str, last: Any) -> str:
+    value = getattr(last, order.column)
     if isinstance(value, datetime):
         value = as_utc(value).isoformat()
-    return encode_cursor(secret, [q.sort.value, value, last.id])
+    return encode_cursor(secret, [q.sort.value, _basis(viewer), value, str(last.public_id)])
 
 
 async def search_catalog(
     session: AsyncSession,
-    principal: Principal,
+    viewer: Viewer,
     *,
     query: CatalogQuery,
     cursor: str | None,
-    settings: Settings,
+    secret: str,
     cipher: FieldCipher,
-    now: datetime,
 ) -> LeadPage:
-    statuses = query.statuses or (
-        tuple(LeadStatus) if principal.is_admin else (LeadStatus.AVAILABLE,)
-    )
-    if not principal.is_admin:
-        allowed = {*ON_MARKET, LeadStatus.SOLD}
-        refused = [s.value for s in statuses if s not in allowed]
-        if refused:
-            raise InvalidInput("status", f"agents may list available, held or sold; not {refused}")
-    position = _cursor_position(query, settings.secret_key, cursor) if cursor else None
+    """One page of the leads the viewer may see under the query, and the cursor to the next.
+    Raises InvalidInput for a status the viewer may not ask for or a cursor not issued here."""
+    statuses = statuses_for(viewer, query.filter.statuses)
+    order = order_for(query.sort, exact=viewer.exact)
+    after = _position(query, viewer, order, secret, cursor) if cursor else None
     rows = await repository.search(
-        session,
-        query,
-        statuses=statuses,
-        visible_before=visible_before(principal, settings, now),
-        buyer_id=None if principal.is_admin else principal.account_id,
-        cursor=position,
+        session, viewer, query, order=order, statuses=statuses, after=after
     )
     page, more = rows[: query.limit], len(rows) > query.limit
-    items = await _present(session, principal, page, settings=settings, cipher=cipher)
-    next_cursor = _next_cursor(query, settings.secret_key, page[-1]) if more and page else None
+    items = await _present(session, viewer, page, cipher=cipher)
+    next_cursor = _next_cursor(query, viewer, order, secret, page[-1]) if more and page else None
     return LeadPage(items=items, next_cursor=next_cursor)
 
 
 async def get_lead(
-    session: AsyncSession,
-    principal: Principal,
-    *,
-    public_id: uuid.UUID,
-    settings: Settings,
-    cipher: FieldCipher,
-    now: datetime,
+    session: AsyncSession, viewer: Viewer, *, public_id: uuid.UUID, cipher: FieldCipher
 ) -> LeadPreview | LeadFull:
+    """The full record for its buyer and admins, else the preview of a lead on the market and
+    past the viewer's priority window. Raises NotFound otherwise (not 403: an agent must not
+    learn that a lead exists before its window opens)."""
     row = await repository.by_public_id(session, public_id)
     if row is None:
         raise NotFound("no such lead")
-    [item] = await _present(session, principal, [row], settings=settings, cipher=cipher)
+    [item] = await _present(session, viewer, [row], cipher=cipher)
     if isinstance(item, LeadPreview):
-        cutoff = visible_before(principal, settings, now)
-        in_window = cutoff is not None and row.published_at > cutoff
+        in_window = viewer.visible_before is not None and row.published_at > viewer.visible_before
         if row.status not in ON_MARKET or in_window:
-            # Not 403: an agent must not learn that a lead exists before its window opens.
             raise NotFound("no such lead")
     return item
 
 
 async def _present(
-    session: AsyncSession,
-    principal: Principal,
-    rows: Sequence[Row[Any]],
-    *,
-    settings: Settings,
-    cipher: FieldCipher,
+    session: AsyncSession, viewer: Viewer, rows: Sequence[Row[Any]], *, cipher: FieldCipher
 ) -> list[LeadPreview | LeadFull]:
-    if principal.is_admin:
+    if viewer.is_admin:
         return [present.full(r, cipher=cipher, price=present.price_for(r, 0)) for r in rows]
-    paid = await repository.prices_paid(session, [r.id for r in rows], principal.account_id)
-    discount = discount_percent(principal, settings)
+    paid = await repository.prices_paid(session, [r.id for r in rows], viewer.account_id)
     out: list[LeadPreview | LeadFull] = []
     for r in rows:
         if r.id in paid:
@@ -131,5 +116,5 @@ async def _present(
                 present.full(r, cipher=cipher, price=MoneyOut(cents=cents, currency=currency))
             )
         else:
-            out.append(present.preview(r, discount_percent=discount))
+            out.append(present.preview(r, discount_percent=viewer.discount_percent))
     return out

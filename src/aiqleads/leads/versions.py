@@ -10,19 +10,10 @@ from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiqleads.metros import metro_for_point
+from aiqleads.leads.filters import OUTSIDE_METROS
 from aiqleads.models import DataVersion
 
 versions = cast(Table, DataVersion.__table__)
-OUTSIDE_METROS = "other"
-
-
-def scope_for(lat: float | None, lon: float | None) -> str | None:
-    """The metro slug of a point, None when there is no point or it lies in no metro."""
-    if lat is None or lon is None:
-        return None
-    metro = metro_for_point(lat, lon)
-    return None if metro is None else metro.slug
 
 
 async def bump(session: AsyncSession, scopes: Iterable[str | None], *, now: datetime) -> None:

@@ -6,6 +6,7 @@ from aiqleads.models.data_version import DataVersion
 from aiqleads.models.lead import Lead
 from aiqleads.models.lead_price_history import LeadPriceHistory
 from aiqleads.models.lead_source import LeadSource
+from aiqleads.models.lead_status_history import LeadStatusHistory
 from aiqleads.models.purchase import Purchase
 from aiqleads.models.quarantine import Quarantine
 from aiqleads.models.refresh_token import RefreshToken
@@ -17,6 +18,7 @@ __all__ = [
     "Lead",
     "LeadPriceHistory",
     "LeadSource",
+    "LeadStatusHistory",
     "Purchase",
     "Quarantine",
     "RefreshToken",

@@ -25,9 +25,16 @@ class LeadKind(StrEnum):
 
 
 class LeadStatus(StrEnum):
+    """The lead's place in the marketplace (DESIGN.md section 2); `leads.status` owns the rules.
+
+    `pending` is the source's "pending / under contract": off the market for now, not sellable,
+    back to `available` if the source reports the listing active again.
+    """
+
     NEW = "new"
     AVAILABLE = "available"
     HELD = "held"
+    PENDING = "pending"
     SOLD = "sold"
     WITHDRAWN = "withdrawn"
     EXPIRED = "expired"

@@ -10,18 +10,28 @@ from aiqleads.db.base import Base, BigIntPK, UTCDateTime
 
 
 class Lead(Base):
-    """A property or owner lead. On PostgreSQL the table also has a generated PostGIS `geom`
-    column (see the migration); it is not mapped here because only geo SQL reads it."""
+    """A property or owner lead. Only `aiqleads.leads.writes` writes this table.
+
+    Two locations: the exact point (latitude, longitude, h3_r9), shown to the buyer and admins,
+    and the preview cell (h3_r8, its centre in preview_latitude/longitude, and its parent h3_r7),
+    from which every answer to an agent who has not bought the lead is computed. On PostgreSQL
+    the table also has generated PostGIS points `geom` (exact) and `preview_geom` (cell centre);
+    they are not mapped here because only geo and catalog SQL reads them.
+    """
 
     __tablename__ = "leads"
     __table_args__ = (
         UniqueConstraint("source", "source_ref", name="uq_leads_source"),
-        Index("ix_leads_status_published", "status", "published_at", "id"),
-        Index("ix_leads_status_price", "status", "price_cents", "id"),
-        Index("ix_leads_status_asking", "status", "asking_price_cents", "id"),
-        Index("ix_leads_zip_published", "zip_code", "published_at", "id"),
-        Index("ix_leads_city", "city"),
+        # Every sort order ends with the public id: a random, public tie-breaker (never the row
+        # id, whose order would tell when a lead was stored).
+        Index("ix_leads_status_published", "status", "published_at", "public_id"),
+        Index("ix_leads_status_price", "status", "price_cents", "public_id"),
+        Index("ix_leads_status_asking", "status", "asking_price_cents", "public_id"),
+        Index("ix_leads_status_bucket", "status", "score_bucket", "public_id"),
+        Index("ix_leads_zip_published", "zip_code", "published_at", "public_id"),
+        Index("ix_leads_city_key", "city_key"),
         Index("ix_leads_lat_lon", "latitude", "longitude"),
+        Index("ix_leads_preview_lat_lon", "preview_latitude", "preview_longitude"),
         Index("ix_leads_h3_r8", "h3_r8"),
         Index("ix_leads_metro_status", "metro", "status"),
         Index("ix_leads_address_key", "address_key"),
@@ -34,6 +44,8 @@ class Lead(Base):
     source_url: Mapped[str | None] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))
+    # The source's own status in RESO StandardStatus terms ("Active", "Pending", "Closed"…).
+    listing_status: Mapped[str | None] = mapped_column(String(24))
     title: Mapped[str | None] = mapped_column(Text)
 
     property_type: Mapped[str | None] = mapped_column(String(40))
@@ -48,17 +60,20 @@ class Lead(Base):
     street_address: Mapped[str | None] = mapped_column(String(200))
     unit: Mapped[str | None] = mapped_column(String(40))
     city: Mapped[str | None] = mapped_column(String(100))
+    city_key: Mapped[str | None] = mapped_column(String(100))  # kit.places.city_key(city)
     state: Mapped[str | None] = mapped_column(String(2))
     zip_code: Mapped[str | None] = mapped_column(String(5))
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     geocode_precision: Mapped[str] = mapped_column(String(16), default="none")
-    metro: Mapped[str | None] = mapped_column(String(32))  # slug from aiqleads.metros
+    preview_latitude: Mapped[float | None] = mapped_column(Float)
+    preview_longitude: Mapped[float | None] = mapped_column(Float)
+    metro: Mapped[str | None] = mapped_column(String(32))  # of the preview cell's centre
     # "9163 nw 26th st|o31|33322" (normalize.address.address_key): cross-source dedupe matches it.
     address_key: Mapped[str | None] = mapped_column(String(300))
-    h3_r7: Mapped[int | None] = mapped_column(BigInteger)
-    h3_r8: Mapped[int | None] = mapped_column(BigInteger)
-    h3_r9: Mapped[int | None] = mapped_column(BigInteger)
+    h3_r7: Mapped[int | None] = mapped_column(BigInteger)  # the parent of h3_r8
+    h3_r8: Mapped[int | None] = mapped_column(BigInteger)  # the preview cell
+    h3_r9: Mapped[int | None] = mapped_column(BigInteger)  # of the exact point
 
     # Owner contact, encrypted ("key_id:token"); never logged, only shown to the buyer or an admin.
     owner_name_enc: Mapped[str | None] = mapped_column(Text)
@@ -75,6 +90,7 @@ class Lead(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     score: Mapped[float | None] = mapped_column(Float)
+    score_bucket: Mapped[str | None] = mapped_column(String(8))  # what agents see of the score
     model_version: Mapped[str | None] = mapped_column(String(40))
     price_cents: Mapped[int] = mapped_column(Integer)
     price_currency: Mapped[str] = mapped_column(String(3), default="USD")

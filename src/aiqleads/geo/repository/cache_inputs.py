@@ -9,13 +9,12 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiqleads.geo.filters import OFFERED
 from aiqleads.geo.repository.common import leads
+from aiqleads.leads.status import OFFERED
+from aiqleads.leads.versions import versions
 
 
 async def data_versions(session: AsyncSession, scopes: Sequence[str]) -> dict[str, int]:
-    from aiqleads.leads.versions import versions
-
     rows = await session.execute(
         select(versions.c.scope, versions.c.version).where(versions.c.scope.in_(list(scopes)))
     )

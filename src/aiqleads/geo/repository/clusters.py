@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
-from sqlalchemy import BigInteger, Float, cast, func, literal, literal_column
+from sqlalchemy import BigInteger, cast, func, literal
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
 
-from aiqleads.geo.filters import LeadFilter, Visibility
 from aiqleads.geo.repository.binary_copy import copy_numeric
-from aiqleads.geo.repository.common import IntArray, leads
-from aiqleads.geo.repository.points import LeadPoints, points_stmt
+from aiqleads.geo.repository.common import IntArray
+from aiqleads.geo.repository.points import LeadPoints, copyable, points_stmt
+from aiqleads.leads.filters import LeadFilter
+from aiqleads.leads.visibility import Viewer, location
+from aiqleads.models.enums import LeadStatus
 
 
 def utm_srid(lat: float, lon: float) -> int:
@@ -21,7 +23,13 @@ def utm_srid(lat: float, lon: float) -> int:
 
 
 async def postgis_dbscan(
-    session: AsyncSession, f: LeadFilter, vis: Visibility, *, eps_m: float, min_samples: int
+    session: AsyncSession,
+    viewer: Viewer,
+    f: LeadFilter,
+    statuses: Sequence[LeadStatus],
+    *,
+    eps_m: float,
+    min_samples: int,
 ) -> tuple[LeadPoints, IntArray]:
     """The visible points and their ST_ClusterDBSCAN labels (-1 = noise), ordered by id.
 
@@ -31,15 +39,11 @@ async def postgis_dbscan(
     own numbering: compare partitions, not label values.
     """
     lat0, lon0 = f.area.centre
-    geom = func.ST_Transform(literal_column("leads.geom"), utm_srid(lat0, lon0))
+    geom = func.ST_Transform(location(viewer).geom, utm_srid(lat0, lon0))
     label = func.ST_ClusterDBSCAN(geom, literal(eps_m), literal(min_samples)).over()
-    stmt = points_stmt(f, vis, cast(func.coalesce(label, -1), BigInteger))
-    nan: ColumnElement[float] = literal_column("'NaN'::float8")
-    cols = list(stmt.selected_columns)
-    # Same columns as `points`, made NULL-free for the fixed-width COPY.
-    cols[3] = func.coalesce(cast(leads.c.asking_price_cents, Float) / 100.0, nan)
-    cols[4] = func.coalesce(leads.c.score, nan)
-    stmt = stmt.with_only_columns(*cols)
+    stmt = copyable(
+        points_stmt(session, viewer, f, statuses, cast(func.coalesce(label, -1), BigInteger))
+    )
     fields = [("id", "i8"), ("lat", "f8"), ("lon", "f8"), ("price", "f8"), ("score", "f8")]
     c = await copy_numeric(session, stmt, [*fields, ("label", "i8")])
     return LeadPoints(c["id"], c["lat"], c["lon"], c["price"], c["score"]), c["label"]

@@ -5,27 +5,32 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Float, Integer, and_, column, func, literal_column, or_, select, values
+from sqlalchemy import Float, Integer, and_, column, func, or_, select, values
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from aiqleads.geo.filters import OFFERED, LeadFilter, Visibility
-from aiqleads.geo.projection import EARTH_RADIUS_M
 from aiqleads.geo.repository.common import (
     FloatArray,
     IntArray,
-    bbox_conds,
-    filter_conds,
+    dialect,
     floats,
     ints,
     leads,
-    market_cond,
-    mine_cond,
     purchases,
+)
+from aiqleads.kit.distance import EARTH_RADIUS_M
+from aiqleads.leads.filters import Area, BBox, LeadFilter
+from aiqleads.leads.status import OFFERED
+from aiqleads.leads.visibility import (
+    Viewer,
+    filter_conditions,
+    location,
+    market_condition,
+    mine,
 )
 
 _VALUES_CHUNK = 2000  # query points per VALUES list: 3 binds each stays far below asyncpg's 32k
@@ -49,23 +54,24 @@ def expand_bounds(
 
 
 def _competitor_cond(
-    t: Any, f: LeadFilter, vis: Visibility, *, account_id: int, radius_m: float
+    t: Any, viewer: Viewer, f: LeadFilter, *, radius_m: float, dialect: str
 ) -> ColumnElement[bool]:
     """Competitor points: leads carrying a listing agent or office (sources that publish them),
-    and leads other buyers purchased (anonymised); never the caller's own purchases."""
+    and leads other buyers purchased (anonymised); never the caller's own purchases. The area
+    grows by the radius, so competitors just outside it count."""
     listed = and_(
         or_(t.c.listing_agent.is_not(None), t.c.listing_office.is_not(None)),
-        market_cond(t, OFFERED, vis),
+        market_condition(viewer, OFFERED, t),
     )
-    others = select(purchases.c.lead_id).where(purchases.c.account_id != account_id)
+    others = select(purchases.c.lead_id).where(purchases.c.account_id != viewer.account_id)
     bought_by_others = t.c.id.in_(others)
-    if vis.visible_before is not None:
-        bought_by_others = and_(bought_by_others, t.c.published_at <= vis.visible_before)
+    if viewer.visible_before is not None:
+        bought_by_others = and_(bought_by_others, t.c.published_at <= viewer.visible_before)
+    grown = replace(f, area=Area(bbox=BBox(*expand_bounds(f.area.bounds, radius_m))))
     return and_(
         or_(listed, bought_by_others),
-        ~mine_cond(t, account_id),
-        *filter_conds(t, f, area=False),
-        *bbox_conds(t, expand_bounds(f.area.bounds, radius_m)),
+        ~mine(t, viewer.account_id),
+        *filter_conditions(viewer, grown, dialect=dialect, t=t),
     )
 
 
@@ -82,10 +88,12 @@ class CompetitorPoints:
 
 
 async def competitor_points(
-    session: AsyncSession, f: LeadFilter, vis: Visibility, *, account_id: int, radius_m: float
+    session: AsyncSession, viewer: Viewer, f: LeadFilter, *, radius_m: float
 ) -> CompetitorPoints:
-    cond = _competitor_cond(leads, f, vis, account_id=account_id, radius_m=radius_m)
-    stmt = select(leads.c.latitude, leads.c.longitude, _office(leads), leads.c.h3_r8).where(cond)
+    """The competitors of the area grown by the radius, at the viewer's locations."""
+    cond = _competitor_cond(leads, viewer, f, radius_m=radius_m, dialect=dialect(session))
+    loc = location(viewer)
+    stmt = select(loc.lat, loc.lon, _office(leads), leads.c.h3_r8).where(cond)
     rows = (await session.execute(stmt.order_by(leads.c.id))).all()
     cells = np.fromiter(
         (-1 if r[3] is None else r[3] for r in rows), dtype=np.int64, count=len(rows)
@@ -94,10 +102,10 @@ async def competitor_points(
 
 
 async def competitor_cells(
-    session: AsyncSession, f: LeadFilter, vis: Visibility, *, account_id: int, radius_m: float
+    session: AsyncSession, viewer: Viewer, f: LeadFilter, *, radius_m: float
 ) -> IntArray:
-    """h3 res-8 cell of every competitor point (for per-cell intensity on both databases)."""
-    cond = _competitor_cond(leads, f, vis, account_id=account_id, radius_m=radius_m)
+    """h3 res-8 (preview) cell of every competitor (per-cell intensity on both databases)."""
+    cond = _competitor_cond(leads, viewer, f, radius_m=radius_m, dialect=dialect(session))
     rows = (
         await session.execute(select(leads.c.h3_r8).where(cond, leads.c.h3_r8.is_not(None)))
     ).all()
@@ -112,11 +120,16 @@ class MyLeads:
     cells: IntArray
 
 
-async def my_purchased_leads(session: AsyncSession, f: LeadFilter, *, account_id: int) -> MyLeads:
-    """The caller's purchased leads in the area (status filters do not apply: they are sold)."""
+async def my_purchased_leads(session: AsyncSession, viewer: Viewer, f: LeadFilter) -> MyLeads:
+    """The caller's purchased leads in the area, at their exact points (the caller bought them;
+    status filters do not apply: they are sold)."""
     stmt = (
         select(leads.c.public_id, leads.c.latitude, leads.c.longitude, leads.c.h3_r8)
-        .where(mine_cond(leads, account_id), *filter_conds(leads, f))
+        .where(
+            mine(leads, viewer.account_id),
+            leads.c.latitude.is_not(None),
+            *filter_conditions(viewer, f, dialect=dialect(session), located=True),
+        )
         .order_by(leads.c.id)
     )
     rows = (await session.execute(stmt)).all()
@@ -135,10 +148,9 @@ class RadiusAnswer:
 
 async def postgis_competitors(
     session: AsyncSession,
+    viewer: Viewer,
     f: LeadFilter,
-    vis: Visibility,
     *,
-    account_id: int,
     lat: FloatArray,
     lon: FloatArray,
     radius_m: float,
@@ -146,14 +158,15 @@ async def postgis_competitors(
 ) -> RadiusAnswer:
     """Counts with ST_DWithin, nearest with the KNN operator, both on geography.
 
+    Distances are to the viewer's locations of the competitors (preview cells for agents).
     `use_spheroid => false` measures on the sphere of PostGIS's mean radius (6,371,008.77 m),
     the same great circle the Python path uses (6,371,008.8 m: 5 micrometres apart at 1 km),
-    so both paths agree on every count. The geography expression matches the GiST index
-    `ix_leads_geog` on (geom::geography).
+    so both paths agree on every count. The geography expression matches the GiST indexes
+    `ix_leads_geog` / `ix_leads_preview_geog`.
     """
     c = leads.alias("c")
-    cond = _competitor_cond(c, f, vis, account_id=account_id, radius_m=radius_m)
-    cg: ColumnElement[Any] = literal_column("(c.geom::geography)")
+    cond = _competitor_cond(c, viewer, f, radius_m=radius_m, dialect=dialect(session))
+    cg = location(viewer, c).geog
     count = np.zeros(lat.size, dtype=np.int64)
     nearest = np.full(lat.size, np.inf)
     near_offices: dict[int, str] = {}  # competitor id -> office, within the radius of any point

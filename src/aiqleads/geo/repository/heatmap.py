@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import Float, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiqleads.geo.filters import LeadFilter, Visibility
 from aiqleads.geo.repository.common import (
     H3_COLUMNS,
     FloatArray,
     IntArray,
-    filter_conds,
+    dialect,
     floats,
     ints,
     leads,
-    visible_cond,
 )
+from aiqleads.geo.repository.points import score_for
+from aiqleads.leads.filters import LeadFilter
+from aiqleads.leads.visibility import Viewer, visible_leads
+from aiqleads.models.enums import LeadStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,30 +37,35 @@ class CellGroups:
 
 
 async def cell_groups(
-    session: AsyncSession, f: LeadFilter, vis: Visibility, res: int, *, weighted: bool = True
+    session: AsyncSession,
+    viewer: Viewer,
+    f: LeadFilter,
+    statuses: Sequence[LeadStatus],
+    res: int,
+    *,
+    weighted: bool = True,
 ) -> CellGroups:
     """GROUP BY the stored h3 column: no H3 indexing at query time. Without `weighted` only
-    counts are computed (the sums cost a third of the query)."""
+    counts are computed (the sums cost a third of the query). Resolutions 7 and 8 are
+    functions of the preview cell; 9 is of the exact point (admins only, the caller checks)."""
     col = leads.c[H3_COLUMNS[res]]
     # SQLite would walk the h3 index to get groups in order and fetch every row through it
     # (2.5x slower than scanning the metro's rows); grouping on `col + 0` keeps its planner
     # on the filter's index. PostgreSQL hash-aggregates either way.
-    key = col + 0 if session.get_bind().dialect.name == "sqlite" else col
+    key = col + 0 if dialect(session) == "sqlite" else col
+    score = score_for(viewer)
     sums = (
         (
             cast(func.sum(leads.c.asking_price_cents), Float),
             func.count(leads.c.asking_price_cents),
-            cast(func.sum(leads.c.score), Float),
-            func.count(leads.c.score),
+            cast(func.sum(score), Float),
+            func.count(score),
         )
         if weighted
         else ()
     )
-    stmt = (
-        select(key, func.count(), *sums)
-        .where(visible_cond(leads, f.statuses, vis), col.is_not(None), *filter_conds(leads, f))
-        .group_by(key)
-    )
+    conds = visible_leads(viewer, f, statuses, dialect=dialect(session), located=True)
+    stmt = select(key, func.count(), *sums).where(*conds, col.is_not(None)).group_by(key)
     rows = (await session.execute(stmt)).all()
     cells, count = ints(rows, 0), ints(rows, 1)
     if not weighted:

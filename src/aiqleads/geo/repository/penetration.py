@@ -1,38 +1,47 @@
-"""Penetration's queries: offered leads by region key, status and "bought by me"."""
+"""Penetration's queries: offered leads by region (H3 cell or ZIP), marketplace status, and
+"bought by me".
+
+A lead's status here is its marketplace status: `sold` only when a buyer bought it on the
+marketplace; a listing its source reports closed (status sold, no purchase) counts as `closed`,
+which is not part of the supply penetration measures.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import BigInteger, Select, case, cast, func, select
+from sqlalchemy import BigInteger, Select, case, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from aiqleads.geo.filters import LeadFilter, Visibility
 from aiqleads.geo.repository.binary_copy import copy_numeric
 from aiqleads.geo.repository.common import (
     H3_COLUMNS,
     FloatArray,
     IntArray,
-    filter_conds,
+    dialect,
     floats,
     ints,
     is_postgis,
     leads,
-    market_cond,
     purchases,
 )
+from aiqleads.leads.filters import LeadFilter
+from aiqleads.leads.visibility import Viewer, location, market_leads
 from aiqleads.models.enums import LeadStatus
+
+STATUS_CODES: tuple[str, ...] = (*(s.value for s in LeadStatus), "closed")  # code -> status
 
 
 @dataclass(frozen=True, slots=True)
 class StatusGroups:
     """Grouped rows (region key, status, bought by me) with their lead counts."""
 
-    keys: IntArray
+    keys: list[Any]
     statuses: list[str]
     mine: NDArray[np.bool_]
     count: IntArray
@@ -42,27 +51,56 @@ def _mine_flag(account_id: int) -> ColumnElement[int]:
     return case((purchases.c.account_id == account_id, 1), else_=0)
 
 
+def _market_status() -> ColumnElement[str]:
+    return case(
+        (purchases.c.lead_id.is_not(None), LeadStatus.SOLD.value),
+        (leads.c.status == LeadStatus.SOLD.value, "closed"),
+        else_=leads.c.status,
+    )
+
+
 def _with_purchases(stmt: Select[Any]) -> Select[Any]:
     return stmt.select_from(leads.outerjoin(purchases, purchases.c.lead_id == leads.c.id))
 
 
-async def status_groups_by_cell(
-    session: AsyncSession, f: LeadFilter, vis: Visibility, *, res: int, account_id: int
+async def _groups(
+    session: AsyncSession, key: ColumnElement[Any], conds: list[ColumnElement[bool]], me: int
 ) -> StatusGroups:
-    col = leads.c[H3_COLUMNS[res]]
-    mine = _mine_flag(account_id)
+    status, mine = _market_status(), _mine_flag(me)
     stmt = _with_purchases(
-        select(col, leads.c.status, mine, func.count())
-        .where(market_cond(leads, f.statuses, vis), col.is_not(None), *filter_conds(leads, f))
-        .group_by(col, leads.c.status, mine)
+        select(key, status, mine, func.count()).where(*conds).group_by(key, status, mine)
     )
     rows = (await session.execute(stmt)).all()
     return StatusGroups(
-        ints(rows, 0), [r[1] for r in rows], ints(rows, 2).astype(bool), ints(rows, 3)
+        [r[0] for r in rows], [r[1] for r in rows], ints(rows, 2).astype(bool), ints(rows, 3)
     )
 
 
-STATUS_CODES: tuple[str, ...] = tuple(s.value for s in LeadStatus)  # status_code -> status
+async def status_groups_by_cell(
+    session: AsyncSession,
+    viewer: Viewer,
+    f: LeadFilter,
+    statuses: Sequence[LeadStatus],
+    *,
+    res: int,
+) -> StatusGroups:
+    col = leads.c[H3_COLUMNS[res]]
+    conds = market_leads(viewer, f, statuses, dialect=dialect(session))
+    return await _groups(session, col, [*conds, col.is_not(None)], viewer.account_id)
+
+
+async def status_groups_by_zip(
+    session: AsyncSession,
+    viewer: Viewer,
+    f: LeadFilter,
+    statuses: Sequence[LeadStatus],
+    *,
+    zips: Sequence[str],
+) -> StatusGroups:
+    """Groups of the leads whose ZIP (a preview field) is one of `zips`."""
+    conds = market_leads(viewer, f, statuses, dialect=dialect(session))
+    in_zips = leads.c.zip_code.in_(sorted(set(zips)))
+    return await _groups(session, leads.c.zip_code, [*conds, in_zips], viewer.account_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,16 +111,29 @@ class StatusPoints:
     mine: NDArray[np.bool_]
 
 
-async def status_points(
-    session: AsyncSession, f: LeadFilter, vis: Visibility, *, account_id: int
+async def status_points_without_zip(
+    session: AsyncSession,
+    viewer: Viewer,
+    f: LeadFilter,
+    statuses: Sequence[LeadStatus],
+    *,
+    zips: Sequence[str],
 ) -> StatusPoints:
+    """The leads whose ZIP is unknown or none of `zips`, at the viewer's location, to be placed
+    in a ZIP region by point-in-polygon."""
+    loc = location(viewer)
     # Statuses travel as small integers: fixed width for COPY, and no string per lead.
-    code = case(*((leads.c.status == name, i) for i, name in enumerate(STATUS_CODES)), else_=-1)
-    mine = _mine_flag(account_id)
+    status = _market_status()
+    code = case(*((status == name, i) for i, name in enumerate(STATUS_CODES)), else_=-1)
+    outside = or_(leads.c.zip_code.is_(None), leads.c.zip_code.not_in(sorted(set(zips))))
+    conds = market_leads(viewer, f, statuses, dialect=dialect(session))
     stmt = _with_purchases(
         select(
-            leads.c.latitude, leads.c.longitude, cast(code, BigInteger), cast(mine, BigInteger)
-        ).where(market_cond(leads, f.statuses, vis), *filter_conds(leads, f))
+            loc.lat,
+            loc.lon,
+            cast(code, BigInteger),
+            cast(_mine_flag(viewer.account_id), BigInteger),
+        ).where(*conds, outside)
     )
     if is_postgis(session):
         fields = [("lat", "f8"), ("lon", "f8"), ("code", "i8"), ("mine", "i8")]

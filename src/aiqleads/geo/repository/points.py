@@ -1,5 +1,6 @@
-"""The visible lead points of a filter, for the algorithms that work on points. PostgreSQL
-sends them through binary COPY; SQLite through ordinary rows."""
+"""The visible lead points of a filter, for the algorithms that work on points, each at the
+location the viewer may use (exact for admins, the preview cell's centre for agents).
+PostgreSQL sends them through binary COPY; SQLite through ordinary rows."""
 
 from __future__ import annotations
 
@@ -7,22 +8,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Float, Select, cast, func, literal_column, select
+from sqlalchemy import Float, Select, case, cast, func, literal, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from aiqleads.geo.filters import LeadFilter, Visibility
 from aiqleads.geo.repository.binary_copy import copy_numeric
 from aiqleads.geo.repository.common import (
     FloatArray,
     IntArray,
-    filter_conds,
+    dialect,
     floats,
     ints,
     is_postgis,
     leads,
-    visible_cond,
 )
+from aiqleads.leads.filters import LeadFilter
+from aiqleads.leads.scores import BUCKET_MIDPOINT
+from aiqleads.leads.visibility import Viewer, location, visible_leads
+from aiqleads.models.enums import LeadStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,14 +36,33 @@ class LeadPoints:
     lat: FloatArray
     lon: FloatArray
     price: FloatArray  # asking price in USD, NaN when unknown
-    score: FloatArray  # NaN when unscored
+    score: FloatArray  # NaN when unscored; for agents the middle of the score's bucket
 
 
-def points_stmt(f: LeadFilter, vis: Visibility, *extra: Any) -> Select[Any]:
-    cols = (leads.c.id, leads.c.latitude, leads.c.longitude, leads.c.asking_price_cents)
+def score_for(viewer: Viewer) -> ColumnElement[Any]:
+    """The score a viewer's aggregates may use: exact for admins, the bucket's midpoint for
+    agents (an aggregate of exact scores would give a single lead's score away)."""
+    if viewer.exact:
+        exact: ColumnElement[Any] = leads.c.score
+        return exact
+    return case(
+        *((leads.c.score_bucket == label, literal(mid)) for label, mid in BUCKET_MIDPOINT.items()),
+        else_=None,
+    )
+
+
+def points_stmt(
+    session: AsyncSession,
+    viewer: Viewer,
+    f: LeadFilter,
+    statuses: Sequence[LeadStatus],
+    *extra: Any,
+) -> Select[Any]:
+    loc = location(viewer)
+    cols = (leads.c.id, loc.lat, loc.lon, leads.c.asking_price_cents, score_for(viewer))
     return (
-        select(*cols, leads.c.score, *extra)
-        .where(visible_cond(leads, f.statuses, vis), *filter_conds(leads, f))
+        select(*cols, *extra)
+        .where(*visible_leads(viewer, f, statuses, dialect=dialect(session), located=True))
         .order_by(leads.c.id)
     )
 
@@ -55,26 +77,25 @@ def _lead_points(rows: Sequence[Any]) -> LeadPoints:
     )
 
 
-async def points(session: AsyncSession, f: LeadFilter, vis: Visibility) -> LeadPoints:
+async def points(
+    session: AsyncSession, viewer: Viewer, f: LeadFilter, statuses: Sequence[LeadStatus]
+) -> LeadPoints:
+    stmt = points_stmt(session, viewer, f, statuses)
     if is_postgis(session):
-        return await _points_by_copy(session, f, vis)
-    return _lead_points((await session.execute(points_stmt(f, vis))).all())
+        return await _points_by_copy(session, stmt)
+    return _lead_points((await session.execute(stmt)).all())
 
 
-async def _points_by_copy(session: AsyncSession, f: LeadFilter, vis: Visibility) -> LeadPoints:
-    # NULL prices and scores become NaN in SQL, so every field is fixed width.
+def copyable(stmt: Select[Any]) -> Select[Any]:
+    """The points statement with NULL prices and scores as NaN, so every field is fixed width."""
     nan: ColumnElement[float] = literal_column("'NaN'::float8")
-    stmt = (
-        select(
-            leads.c.id,
-            leads.c.latitude,
-            leads.c.longitude,
-            func.coalesce(cast(leads.c.asking_price_cents, Float) / 100.0, nan),
-            func.coalesce(leads.c.score, nan),
-        )
-        .where(visible_cond(leads, f.statuses, vis), *filter_conds(leads, f))
-        .order_by(leads.c.id)
-    )
+    cols = list(stmt.selected_columns)
+    cols[3] = func.coalesce(cast(leads.c.asking_price_cents, Float) / 100.0, nan)
+    cols[4] = func.coalesce(cast(cols[4], Float), nan)
+    return stmt.with_only_columns(*cols)
+
+
+async def _points_by_copy(session: AsyncSession, stmt: Select[Any]) -> LeadPoints:
     fields = [("id", "i8"), ("lat", "f8"), ("lon", "f8"), ("price", "f8"), ("score", "f8")]
-    c = await copy_numeric(session, stmt, fields)
+    c = await copy_numeric(session, copyable(stmt), fields)
     return LeadPoints(c["id"], c["lat"], c["lon"], c["price"], c["score"])

@@ -1,34 +1,47 @@
 """The clusters answer: DBSCAN over the visible points (our grid DBSCAN or PostGIS's
-ST_ClusterDBSCAN, same partition), summarised per cluster."""
+ST_ClusterDBSCAN, same partition), summarised per cluster.
+
+For agents every lead stands at its preview cell's centre, so clustering the points is DBSCAN
+over cells weighted by their lead counts; the radius is at least the spacing of neighbouring
+cells (else no two cells could ever link), hulls are the outlines of the member cells, and a
+cluster of fewer than `min_group` leads counts as noise.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import anyio.to_thread
+import h3
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiqleads.auth.principal import Principal
 from aiqleads.errors import InvalidInput
 from aiqleads.geo.clusters import summarize_clusters
 from aiqleads.geo.dbscan import dbscan
-from aiqleads.geo.filters import ON_MARKET, LeadFilter, Visibility
+from aiqleads.geo.disclosure import cell_link_m
 from aiqleads.geo.legend import legend
 from aiqleads.geo.repository.clusters import postgis_dbscan
 from aiqleads.geo.repository.common import is_postgis
 from aiqleads.geo.repository.points import LeadPoints, points
 from aiqleads.geo.service.common import (
     GeoContext,
+    basis,
     cached_answer,
     checked_statuses,
     encode,
-    visibility,
 )
+from aiqleads.kit.h3cells import PREVIEW_RESOLUTION
+from aiqleads.leads.filters import LeadFilter
+from aiqleads.leads.status import ON_MARKET
+from aiqleads.leads.visibility import Viewer
 from aiqleads.models.enums import LeadStatus
 
+IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
-def renumber(labels: np.ndarray[Any, np.dtype[np.int64]]) -> np.ndarray[Any, np.dtype[np.int64]]:
+
+def renumber(labels: IntArray) -> IntArray:
     """Clusters 0, 1, … in order of their first point; noise stays -1 (makes labels comparable
     between algorithms that number clusters differently)."""
     out = np.full(labels.size, -1, dtype=np.int64)
@@ -42,29 +55,59 @@ def renumber(labels: np.ndarray[Any, np.dtype[np.int64]]) -> np.ndarray[Any, np.
     return out
 
 
+def drop_small(labels: IntArray, min_size: int) -> IntArray:
+    """Clusters of fewer than `min_size` points become noise; the rest are renumbered."""
+    member = labels >= 0
+    if not member.any():
+        return labels
+    sizes = np.bincount(labels[member])
+    small = np.zeros(labels.size, dtype=bool)
+    small[member] = sizes[labels[member]] < min_size
+    return renumber(np.where(small, -1, labels))
+
+
 async def cluster_labels(
     session: AsyncSession,
+    viewer: Viewer,
     filt: LeadFilter,
-    vis: Visibility,
+    statuses: Sequence[LeadStatus],
     *,
     eps_m: float,
     min_samples: int,
     algorithm: Literal["grid", "postgis"],
-) -> tuple[LeadPoints, np.ndarray[Any, np.dtype[np.int64]]]:
-    """The visible points and their DBSCAN labels, by either path (same partition)."""
+) -> tuple[LeadPoints, IntArray]:
+    """The visible points (at the viewer's locations) and their DBSCAN labels, by either path
+    (same partition)."""
     if algorithm == "postgis":
         if not is_postgis(session):
             raise InvalidInput("algorithm", "postgis needs the PostgreSQL database; use grid")
-        pts, labels = await postgis_dbscan(session, filt, vis, eps_m=eps_m, min_samples=min_samples)
+        pts, labels = await postgis_dbscan(
+            session, viewer, filt, statuses, eps_m=eps_m, min_samples=min_samples
+        )
         return pts, renumber(labels)
-    pts = await points(session, filt, vis)
+    pts = await points(session, viewer, filt, statuses)
     result = await anyio.to_thread.run_sync(lambda: dbscan(pts.lat, pts.lon, eps_m, min_samples))
     return pts, result.labels
 
 
+def _preview_cells(pts: LeadPoints) -> IntArray:
+    """The cell of each point, when every point is a preview cell's centre (indexed once per
+    distinct centre)."""
+    if pts.lat.size == 0:
+        return np.empty(0, dtype=np.int64)
+    centres, inverse = np.unique(np.column_stack((pts.lat, pts.lon)), axis=0, return_inverse=True)
+    cells = np.fromiter(
+        (h3.api.basic_int.latlng_to_cell(la, lo, PREVIEW_RESOLUTION) for la, lo in centres),
+        dtype=np.int64,
+        count=centres.shape[0],
+    )
+    out: IntArray = cells[inverse.reshape(-1)]
+    return out
+
+
 async def clusters(
     session: AsyncSession,
-    principal: Principal,
+    viewer: Viewer,
     *,
     filt: LeadFilter,
     eps_m: float,
@@ -72,29 +115,49 @@ async def clusters(
     algorithm: Literal["grid", "postgis"],
     ctx: GeoContext,
 ) -> bytes:
-    filt = checked_statuses(principal, filt, ON_MARKET)
-    vis = visibility(principal, ctx.settings, ctx.now, personal=LeadStatus.SOLD in filt.statuses)
+    """DBSCAN clusters as encoded GeoJSON (see the route for the members). Raises InvalidInput
+    for a status the viewer may not ask for, or postgis on SQLite."""
+    statuses = checked_statuses(viewer, filt, ON_MARKET)
+    used_eps = eps_m if viewer.exact else max(eps_m, cell_link_m(*filt.area.centre))
+    min_size = 1 if viewer.exact else ctx.min_group
     params = {"eps_m": eps_m, "min_samples": min_samples, "algorithm": algorithm}
 
     async def compute() -> bytes:
         pts, labels = await cluster_labels(
-            session, filt, vis, eps_m=eps_m, min_samples=min_samples, algorithm=algorithm
+            session,
+            viewer,
+            filt,
+            statuses,
+            eps_m=used_eps,
+            min_samples=min_samples,
+            algorithm=algorithm,
         )
 
         def build() -> bytes:
-            summary = summarize_clusters(pts.lat, pts.lon, labels, pts.price)
+            kept = drop_small(labels, min_size)
+            cells = None if viewer.exact else _preview_cells(pts)
+            summary = summarize_clusters(pts.lat, pts.lon, kept, pts.price, cells=cells)
             doc = summary.to_geojson()
             sizes = [c.size for c in summary.clusters]
             doc.update(
                 params,
+                effective_eps_m=round(used_eps, 1),
                 n_points=int(pts.lat.size),
                 n_clusters=len(sizes),
                 legend=legend(sizes),
+                **basis(viewer),
             )
             return encode(doc)
 
         return await anyio.to_thread.run_sync(build)
 
     return await cached_answer(
-        session, ctx, endpoint="clusters", filt=filt, vis=vis, params=params, compute=compute
+        session,
+        ctx,
+        endpoint="clusters",
+        filt=filt,
+        viewer=viewer,
+        personal=LeadStatus.SOLD in statuses,
+        params=params,
+        compute=compute,
     )

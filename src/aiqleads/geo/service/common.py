@@ -1,34 +1,39 @@
-"""What every geo answer shares: the call context, who sees what, which statuses a caller may
-ask for, the JSON encoding, and the cached get-or-compute of the encoded answer."""
+"""What every geo answer shares: the call context, which statuses a caller may ask for, the JSON
+encoding, and the cached get-or-compute of the encoded answer."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiqleads.auth.principal import Principal
 from aiqleads.config import Settings
 from aiqleads.errors import InvalidInput
 from aiqleads.geo.cache import build_key, get_or_compute
-from aiqleads.geo.filters import AGENT_STATUSES, LeadFilter, Visibility
 from aiqleads.geo.geojson import GeoJSON
 from aiqleads.kit.cache import ByteCache
-from aiqleads.leads.service import visible_before
+from aiqleads.leads.filters import LeadFilter
+from aiqleads.leads.status import AGENT_STATUSES
+from aiqleads.leads.visibility import Viewer
 from aiqleads.models.enums import LeadStatus
 
 
 @dataclass(frozen=True, slots=True)
 class GeoContext:
-    """What every geo call needs besides the session and the caller."""
+    """What every geo call needs besides the session and the viewer."""
 
     settings: Settings
     cache: ByteCache
     now: datetime
+
+    @property
+    def min_group(self) -> int:
+        """The fewest leads an aggregate shown to an agent may cover (`geo.disclosure`)."""
+        return self.settings.disclosure_min_leads
 
 
 def encode(doc: GeoJSON) -> bytes:
@@ -36,28 +41,33 @@ def encode(doc: GeoJSON) -> bytes:
     return json.dumps(doc, separators=(",", ":"), allow_nan=False).encode()
 
 
-def visibility(
-    principal: Principal, settings: Settings, now: datetime, *, personal: bool
-) -> Visibility:
-    """`personal`: the answer depends on the caller's own purchases, so it is cached per account."""
-    if principal.is_admin:
-        return Visibility(None, None, "admin")
-    cutoff = visible_before(principal, settings, now)
-    cls = f"account:{principal.account_id}" if personal else f"tier:{principal.tier.value}"
-    return Visibility(principal.account_id, cutoff, cls)
+def basis(viewer: Viewer) -> dict[str, Any]:
+    """How the answer places leads, so a client can label it: exact points, or preview cells
+    with the smallest group an aggregate shows."""
+    return {"location_basis": "exact" if viewer.exact else "preview_cell"}
 
 
 def checked_statuses(
-    principal: Principal, filt: LeadFilter, default: tuple[LeadStatus, ...]
-) -> LeadFilter:
+    viewer: Viewer, filt: LeadFilter, default: tuple[LeadStatus, ...]
+) -> tuple[LeadStatus, ...]:
+    """The statuses asked for, else `default`. Raises InvalidInput("status") when an agent asks
+    for one it may not see."""
     statuses = filt.statuses or default
-    if not principal.is_admin:
+    if not viewer.is_admin:
         refused = sorted(s.value for s in statuses if s not in AGENT_STATUSES)
         if refused:
             raise InvalidInput(
                 "status", f"agents may ask for available, held or sold; not {refused}"
             )
-    return replace(filt, statuses=statuses)
+    return tuple(sorted(set(statuses)))
+
+
+def cache_class(viewer: Viewer, *, personal: bool) -> str:
+    """Everyone who gets the same answer. `personal`: the answer depends on the caller's own
+    purchases, so it is cached per account."""
+    if viewer.is_admin:
+        return "admin"
+    return f"account:{viewer.account_id}" if personal else f"tier:{viewer.tier.value}"
 
 
 async def cached_answer(
@@ -66,7 +76,8 @@ async def cached_answer(
     *,
     endpoint: str,
     filt: LeadFilter,
-    vis: Visibility,
+    viewer: Viewer,
+    personal: bool,
     params: dict[str, Any],
     compute: Callable[[], Any],
 ) -> bytes:
@@ -75,8 +86,9 @@ async def cached_answer(
         namespace=ctx.settings.cache_namespace,
         endpoint=endpoint,
         filt=filt,
-        vis=vis,
-        params=params,
+        cache_class=cache_class(viewer, personal=personal),
+        visible_before=viewer.visible_before,
+        params={**params, "min_group": None if viewer.exact else ctx.min_group},
     )
     return await get_or_compute(
         ctx.cache,

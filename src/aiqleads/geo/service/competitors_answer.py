@@ -11,10 +11,9 @@ import h3
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiqleads.auth.principal import Principal
-from aiqleads.geo.competitors import competition_by_cell, competitors_near
-from aiqleads.geo.filters import OFFERED, LeadFilter, Visibility
-from aiqleads.geo.geojson import feature, feature_collection
+from aiqleads.geo.competitors import CellCompetition, competition_by_cell, competitors_near
+from aiqleads.geo.disclosure import distance_band
+from aiqleads.geo.geojson import GeoJSON, feature, feature_collection
 from aiqleads.geo.heatmap import cell_polygon, cells_for_points
 from aiqleads.geo.legend import legend
 from aiqleads.geo.repository.common import is_postgis
@@ -27,11 +26,14 @@ from aiqleads.geo.repository.competitors import (
 )
 from aiqleads.geo.service.common import (
     GeoContext,
+    basis,
     cached_answer,
     checked_statuses,
     encode,
-    visibility,
 )
+from aiqleads.leads.filters import LeadFilter
+from aiqleads.leads.status import OFFERED
+from aiqleads.leads.visibility import Viewer
 
 CELL_RESOLUTION = 8  # competition intensity per stored res-8 cell (about 0.7 km²)
 # PostGIS answers a few radius queries from its GiST index about as fast as, and at scale
@@ -50,22 +52,21 @@ class _Queries:
 
 
 async def _query_points(
-    session: AsyncSession, filt: LeadFilter, point: tuple[float, float] | None, account_id: int
+    session: AsyncSession, viewer: Viewer, filt: LeadFilter, point: tuple[float, float] | None
 ) -> _Queries:
     if point is not None:
         lat, lon = np.array([point[0]]), np.array([point[1]])
         return _Queries([None], lat, lon, cells_for_points(lat, lon, CELL_RESOLUTION))
-    mine = await my_purchased_leads(session, filt, account_id=account_id)
+    mine = await my_purchased_leads(session, viewer, filt)
     ids: list[str | None] = list(mine.public_ids)
     return _Queries(ids, mine.lat, mine.lon, mine.cells)
 
 
 async def competitor_counts(
     session: AsyncSession,
+    viewer: Viewer,
     filt: LeadFilter,
-    vis: Visibility,
     *,
-    account_id: int,
     lat: np.ndarray[Any, np.dtype[np.float64]],
     lon: np.ndarray[Any, np.dtype[np.float64]],
     radius_m: float,
@@ -77,18 +78,11 @@ async def competitor_counts(
     are loaded and searched with a k-d tree (exact haversine either way)."""
     if use_postgis:
         answer = await postgis_competitors(
-            session,
-            filt,
-            vis,
-            account_id=account_id,
-            lat=lat,
-            lon=lon,
-            radius_m=radius_m,
-            top_n=top_n,
+            session, viewer, filt, lat=lat, lon=lon, radius_m=radius_m, top_n=top_n
         )
-        cells = await competitor_cells(session, filt, vis, account_id=account_id, radius_m=radius_m)
+        cells = await competitor_cells(session, viewer, filt, radius_m=radius_m)
         return answer, cells
-    comps = await competitor_points(session, filt, vis, account_id=account_id, radius_m=radius_m)
+    comps = await competitor_points(session, viewer, filt, radius_m=radius_m)
     near = await anyio.to_thread.run_sync(
         lambda: competitors_near(
             lat, lon, comps.lat, comps.lon, radius_m, offices=comps.offices, top_n=top_n
@@ -98,9 +92,60 @@ async def competitor_counts(
     return answer, comps.cells[comps.cells >= 0]
 
 
+def _offices(top: list[tuple[str, int]], min_group: int) -> list[dict[str, Any]]:
+    """The top offices; for agents (`min_group` > 1) an office with fewer competitor listings
+    is not named, its listings are counted under "other offices" (office None)."""
+    named = [{"office": o, "count": n} for o, n in top if n >= min_group]
+    other = sum(n for _, n in top if n < min_group)
+    return [*named, {"office": None, "count": other}] if other else named
+
+
+def _count(n: int, min_group: int) -> int | None:
+    """A competitor count, or None when fewer than `min_group` (which competitors those are
+    is not derivable from the previews, so small counts are withheld)."""
+    return int(n) if n >= min_group else None
+
+
+def _features(
+    q: _Queries, answer: RadiusAnswer, cells: CellCompetition, *, exact: bool, min_group: int
+) -> list[GeoJSON]:
+    feats = []
+    for lead_id, la, lo, n, d in zip(
+        q.ids, q.lat, q.lon, answer.count, answer.nearest_m, strict=True
+    ):
+        props: dict[str, Any] = {
+            "layer": "lead",
+            "lead_id": lead_id,
+            "competitors": _count(int(n), min_group),
+        }
+        if exact:
+            props["nearest_m"] = None if not np.isfinite(d) else float(d)
+        else:
+            props["nearest_band"] = distance_band(float(d))
+        feats.append(feature({"type": "Point", "coordinates": [float(lo), float(la)]}, props))
+    for i, cell in enumerate(cells.cells.tolist()):
+        n = int(cells.competitors[i])
+        shown = n >= min_group
+        per_lead = float(cells.per_lead[i])
+        feats.append(
+            feature(
+                cell_polygon(cell),
+                {
+                    "layer": "cell",
+                    "cell": h3.int_to_str(cell),
+                    "competitors": n if shown else None,
+                    "my_leads": int(cells.leads[i]),
+                    "per_km2": float(cells.per_km2[i]) if shown else None,
+                    "per_lead": per_lead if shown and np.isfinite(per_lead) else None,
+                },
+            )
+        )
+    return feats
+
+
 async def competitors(
     session: AsyncSession,
-    principal: Principal,
+    viewer: Viewer,
     *,
     filt: LeadFilter,
     radius_m: float,
@@ -109,22 +154,23 @@ async def competitors(
     ctx: GeoContext,
     use_postgis: bool | None = None,
 ) -> bytes:
-    filt = checked_statuses(principal, filt, OFFERED)
-    vis = visibility(principal, ctx.settings, ctx.now, personal=True)
+    """Competition around the caller's purchased leads (or one point) as encoded GeoJSON (see
+    the route for the members). For agents competitors stand at their preview cells, nearest
+    distances come in bands, and counts and offices under `min_group` are withheld."""
+    checked_statuses(viewer, filt, OFFERED)
     params = {"radius_m": radius_m, "point": list(point) if point else None, "top_n": top_n}
-    me = principal.account_id
+    min_group = 1 if viewer.exact else ctx.min_group
 
     async def compute() -> bytes:
-        q = await _query_points(session, filt, point, me)
+        q = await _query_points(session, viewer, filt, point)
         postgis = use_postgis
         if postgis is None:
             small = q.lat.size <= POSTGIS_MAX_QUERY_POINTS
             postgis = small and is_postgis(session)
         answer, comp_cells = await competitor_counts(
             session,
+            viewer,
             filt,
-            vis,
-            account_id=me,
             lat=q.lat,
             lon=q.lon,
             radius_m=radius_m,
@@ -133,48 +179,30 @@ async def competitors(
         )
 
         def build() -> bytes:
-            feats = [
-                feature(
-                    {"type": "Point", "coordinates": [float(lo), float(la)]},
-                    {
-                        "layer": "lead",
-                        "lead_id": lead_id,
-                        "competitors": int(n),
-                        "nearest_m": None if not np.isfinite(d) else float(d),
-                    },
-                )
-                for lead_id, la, lo, n, d in zip(
-                    q.ids, q.lat, q.lon, answer.count, answer.nearest_m, strict=True
-                )
-            ]
             cells = competition_by_cell(comp_cells, q.cells[q.cells >= 0])
-            for i, cell in enumerate(cells.cells.tolist()):
-                per_lead = float(cells.per_lead[i])
-                feats.append(
-                    feature(
-                        cell_polygon(cell),
-                        {
-                            "layer": "cell",
-                            "cell": h3.int_to_str(cell),
-                            "competitors": int(cells.competitors[i]),
-                            "my_leads": int(cells.leads[i]),
-                            "per_km2": float(cells.per_km2[i]),
-                            "per_lead": per_lead if np.isfinite(per_lead) else None,
-                        },
-                    )
-                )
+            feats = _features(q, answer, cells, exact=viewer.exact, min_group=min_group)
+            shown_counts = [c for c in answer.count.tolist() if c >= min_group]
+            shown_density = cells.per_km2[cells.competitors >= min_group]
             doc = feature_collection(
                 feats,
                 radius_m=radius_m,
                 cell_resolution=CELL_RESOLUTION,
-                top_offices=[{"office": o, "count": n} for o, n in answer.top_offices],
-                legend=legend(answer.count),
-                cell_legend=legend(cells.per_km2),
+                top_offices=_offices(answer.top_offices, min_group),
+                legend=legend(shown_counts),
+                cell_legend=legend(shown_density),
+                **basis(viewer),
             )
             return encode(doc)
 
         return await anyio.to_thread.run_sync(build)
 
     return await cached_answer(
-        session, ctx, endpoint="competitors", filt=filt, vis=vis, params=params, compute=compute
+        session,
+        ctx,
+        endpoint="competitors",
+        filt=filt,
+        viewer=viewer,
+        personal=True,
+        params=params,
+        compute=compute,
     )

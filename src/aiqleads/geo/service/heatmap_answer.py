@@ -9,9 +9,8 @@ import anyio.to_thread
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiqleads.auth.principal import Principal
 from aiqleads.errors import InvalidInput
-from aiqleads.geo.filters import ON_MARKET, LeadFilter
+from aiqleads.geo.disclosure import check_resolution
 from aiqleads.geo.heatmap import (
     CellAggregate,
     Value,
@@ -27,11 +26,15 @@ from aiqleads.geo.repository.heatmap import CellGroups, cell_groups
 from aiqleads.geo.repository.points import LeadPoints, points
 from aiqleads.geo.service.common import (
     GeoContext,
+    basis,
     cached_answer,
     checked_statuses,
     encode,
-    visibility,
 )
+from aiqleads.kit.h3cells import PREVIEW_RESOLUTION
+from aiqleads.leads.filters import LeadFilter
+from aiqleads.leads.status import ON_MARKET
+from aiqleads.leads.visibility import Viewer
 from aiqleads.models.enums import LeadStatus
 
 DEFAULT_RESOLUTION = 8
@@ -78,7 +81,10 @@ def _group_points(pts: LeadPoints, res: int) -> CellGroups:
     )
 
 
-def _aggregate(groups: CellGroups, weight: str) -> CellAggregate:
+def _aggregate(groups: CellGroups, weight: str, min_scored: int) -> CellAggregate:
+    """The cells' values for `weight`. A score mean needs `min_scored` scored leads in the cell
+    (1 for admins; `min_group` for agents, whose means come from buckets), else it is withheld:
+    NaN, which leaves the cell out of the answer."""
     if weight == "count":
         return CellAggregate(groups.cells, groups.count, None, None)
     total, known = (
@@ -86,13 +92,26 @@ def _aggregate(groups: CellGroups, weight: str) -> CellAggregate:
         if weight == "asking_price_sum"
         else (groups.score_sum, groups.score_n)
     )
-    mean = np.divide(total, known, out=np.full(total.size, np.nan), where=known > 0)
+    enough = known >= (min_scored if weight == "score_mean" else 1)
+    mean = np.divide(total, known, out=np.full(total.size, np.nan), where=enough & (known > 0))
     return CellAggregate(groups.cells, groups.count, total.astype(np.float64), mean)
+
+
+def _resolution(viewer: Viewer, resolution: int | None, zoom: float | None, lat0: float) -> int:
+    """The grid asked for, else the zoom's, capped at the preview resolution for agents (a map
+    zoomed in further still shows preview cells to them)."""
+    if resolution is not None:
+        check_resolution(viewer, resolution, "resolution")
+        return resolution
+    if zoom is None:
+        return DEFAULT_RESOLUTION
+    res = zoom_to_resolution(zoom, latitude=lat0)
+    return res if viewer.exact else min(res, PREVIEW_RESOLUTION)
 
 
 async def heatmap(
     session: AsyncSession,
-    principal: Principal,
+    viewer: Viewer,
     *,
     filt: LeadFilter,
     resolution: int | None,
@@ -102,45 +121,64 @@ async def heatmap(
     cell_size_m: float,
     ctx: GeoContext,
 ) -> bytes:
-    filt = checked_statuses(principal, filt, ON_MARKET)
-    vis = visibility(principal, ctx.settings, ctx.now, personal=LeadStatus.SOLD in filt.statuses)
+    """Leads per cell as encoded GeoJSON (see the route for the members). Agents get grids of
+    resolution 8 or coarser built from preview cells, and score means from score buckets over
+    at least `min_group` scored leads. Raises InvalidInput for a weight the grid cannot carry,
+    a status the viewer may not ask for, or (agents) a finer resolution."""
+    statuses = checked_statuses(viewer, filt, ON_MARKET)
     lat0, lon0 = filt.area.centre
     if grid == "square":
         if weight != "count":
             raise InvalidInput("weight", "the square grid counts leads; use grid=h3 for weights")
         params: dict[str, Any] = {"grid": "square", "cell_size_m": cell_size_m}
     else:
-        res = resolution
-        if res is None:
-            res = DEFAULT_RESOLUTION if zoom is None else zoom_to_resolution(zoom, latitude=lat0)
+        res = _resolution(viewer, resolution, zoom, lat0)
         params = {"grid": "h3", "resolution": res, "weight": weight}
+    min_scored = 1 if viewer.exact else ctx.min_group
 
     async def compute() -> bytes:
         if grid == "square":
-            pts = await points(session, filt, vis)
+            pts = await points(session, viewer, filt, statuses)
             proj = LocalProjection.around(lat0, lon0)  # fixed per area: cells do not shift
             doc = await anyio.to_thread.run_sync(
                 lambda: square_grid(pts.lat, pts.lon, cell_size_m, projection=proj)
             )
-            doc["total_leads"] = int(pts.lat.size)
+            doc.update(total_leads=int(pts.lat.size), **basis(viewer))
             return encode(doc)
         res = int(params["resolution"])
         weighted = weight != "count"
         if res in H3_COLUMNS:
-            groups = await cell_groups(session, filt, vis, res, weighted=weighted)
+            groups = await cell_groups(session, viewer, filt, statuses, res, weighted=weighted)
         elif res < min(H3_COLUMNS):
-            stored = await cell_groups(session, filt, vis, 7, weighted=weighted)
+            stored = await cell_groups(session, viewer, filt, statuses, 7, weighted=weighted)
             groups = _regroup(stored, res)
         else:
-            groups = _group_points(await points(session, filt, vis), res)
+            groups = _group_points(await points(session, viewer, filt, statuses), res)
 
         def build() -> bytes:
-            agg, total = _aggregate(groups, weight), int(groups.count.sum())
+            agg, total = _aggregate(groups, weight, min_scored), int(groups.count.sum())
             value = _WEIGHT_VALUE[weight]
-            return h3_heatmap_json(agg, value, resolution=res, weight=weight, total_leads=total)
+            shown = int(np.count_nonzero(np.isfinite(agg.values(value))))
+            return h3_heatmap_json(
+                agg,
+                value,
+                resolution=res,
+                weight=weight,
+                total_leads=total,
+                withheld_cells=int(agg.cells.size) - shown,
+                **basis(viewer),
+            )
 
         return await anyio.to_thread.run_sync(build)
 
+    personal = LeadStatus.SOLD in statuses
     return await cached_answer(
-        session, ctx, endpoint="heatmap", filt=filt, vis=vis, params=params, compute=compute
+        session,
+        ctx,
+        endpoint="heatmap",
+        filt=filt,
+        viewer=viewer,
+        personal=personal,
+        params=params,
+        compute=compute,
     )

@@ -1,5 +1,11 @@
 """The penetration answer: offered, sold and bought-by-me leads per ZIP (ZCTA polygons) or
-per H3 cell, with the market's and the caller's penetration."""
+per H3 cell, with the market's and the caller's penetration.
+
+A lead's ZIP region is its ZIP (a preview field) when that ZCTA is one of the metro's, else the
+ZCTA holding the lead's location (the preview cell's centre for agents). Sales by every buyer
+count, so for agents a region covering fewer than `min_group` offered leads is withheld (its
+count of other buyers' sales is not theirs to see one by one); the answer says how many.
+"""
 
 from __future__ import annotations
 
@@ -12,24 +18,39 @@ import h3
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiqleads.auth.principal import Principal
 from aiqleads.errors import InvalidInput
-from aiqleads.geo.boundaries import BoundariesUnavailableError, assign_points, load_zip_regions
-from aiqleads.geo.filters import OFFERED, LeadFilter
+from aiqleads.geo.boundaries import (
+    BoundariesUnavailableError,
+    ZipRegions,
+    assign_points,
+    load_zip_regions,
+)
+from aiqleads.geo.disclosure import check_resolution
 from aiqleads.geo.heatmap import cell_polygon
-from aiqleads.geo.penetration import penetration_from_counts, penetration_geojson
+from aiqleads.geo.penetration import (
+    RegionPenetration,
+    penetration_from_counts,
+    penetration_geojson,
+)
 from aiqleads.geo.repository.penetration import (
     STATUS_CODES,
+    StatusGroups,
     status_groups_by_cell,
-    status_points,
+    status_groups_by_zip,
+    status_points_without_zip,
 )
 from aiqleads.geo.service.common import (
     GeoContext,
+    basis,
     cached_answer,
     checked_statuses,
     encode,
-    visibility,
 )
+from aiqleads.leads.filters import LeadFilter
+from aiqleads.leads.status import OFFERED
+from aiqleads.leads.visibility import Viewer
+
+IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
 
 def _key(region: Hashable) -> int:
@@ -37,7 +58,7 @@ def _key(region: Hashable) -> int:
     return region
 
 
-def _zip_regions(filt: LeadFilter) -> Any:
+def _zip_regions(filt: LeadFilter) -> ZipRegions:
     metro = filt.area.home_metro
     if metro is None:
         raise InvalidInput("bbox", "lies in no metro, so there are no ZIP regions; use level=h3")
@@ -49,10 +70,10 @@ def _zip_regions(filt: LeadFilter) -> Any:
         ) from None
 
 
-def _group_zip(
-    zip_index: np.ndarray[Any, Any], status_code: np.ndarray[Any, Any], mine: np.ndarray[Any, Any]
-) -> tuple[np.ndarray[Any, Any], list[str], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """(zip, status, mine) groups with counts, like the GROUP BY of the h3 level."""
+def _point_groups(
+    zip_index: IntArray, status_code: IntArray, mine: np.ndarray[Any, Any]
+) -> tuple[IntArray, list[str], np.ndarray[Any, Any], IntArray]:
+    """(zip, status, mine) groups with counts, like the GROUP BY of the other leads."""
     combo = np.column_stack((zip_index, status_code, mine.astype(np.int64)))
     if combo.size == 0:
         return np.empty(0, np.int64), [], np.empty(0, bool), np.empty(0, np.int64)
@@ -61,9 +82,20 @@ def _group_zip(
     return uniq[:, 0], names, uniq[:, 2].astype(bool), counts
 
 
+def _shown(
+    rows: list[RegionPenetration], min_offered: int
+) -> tuple[list[RegionPenetration], dict[str, int]]:
+    kept = [r for r in rows if r.offered >= min_offered]
+    withheld = [r for r in rows if r.offered < min_offered]
+    return kept, {
+        "withheld_regions": len(withheld),
+        "withheld_leads": sum(r.offered for r in withheld),
+    }
+
+
 async def penetration(
     session: AsyncSession,
-    principal: Principal,
+    viewer: Viewer,
     *,
     filt: LeadFilter,
     level: Literal["zip", "h3"],
@@ -71,43 +103,67 @@ async def penetration(
     metric: Literal["market", "agent"],
     ctx: GeoContext,
 ) -> bytes:
-    filt = checked_statuses(principal, filt, OFFERED)
-    # Sales by every buyer count (that is the marketplace's penetration), but an agent still
-    # sees nothing inside its tier window; "bought by me" makes the answer per account.
-    vis = visibility(principal, ctx.settings, ctx.now, personal=True)
+    """Penetration per region as encoded GeoJSON (see the route for the members). Raises
+    InvalidInput for an area without ZIP polygons, a status the viewer may not ask for, or
+    (agents) a resolution finer than the preview cell."""
+    statuses = checked_statuses(viewer, filt, OFFERED)
+    if level == "h3":
+        check_resolution(viewer, resolution, "resolution")
     regions = _zip_regions(filt) if level == "zip" else None
     params = {"level": level, "resolution": resolution if level == "h3" else None, "metric": metric}
-    me = principal.account_id
+    min_offered = 0 if viewer.exact else ctx.min_group
 
     async def compute() -> bytes:
         if regions is None:
-            g = await status_groups_by_cell(session, filt, vis, res=resolution, account_id=me)
+            g = await status_groups_by_cell(session, viewer, filt, statuses, res=resolution)
 
             def build_h3() -> bytes:
-                rows = [
-                    replace(r, region=h3.int_to_str(_key(r.region)))
-                    for r in penetration_from_counts(g.keys, g.statuses, g.mine, g.count)
-                ]
-                doc = penetration_geojson(
-                    rows, lambda cell: cell_polygon(h3.str_to_int(str(cell))), metric=metric
+                keys = np.array(g.keys, dtype=np.int64)
+                rows, withheld = _shown(
+                    penetration_from_counts(keys, g.statuses, g.mine, g.count), min_offered
                 )
-                return encode({**doc, **params})
+                named = [replace(r, region=h3.int_to_str(_key(r.region))) for r in rows]
+                doc = penetration_geojson(
+                    named, lambda cell: cell_polygon(h3.str_to_int(str(cell))), metric=metric
+                )
+                return encode({**doc, **params, **withheld, **basis(viewer)})
 
             return await anyio.to_thread.run_sync(build_h3)
-        pts = await status_points(session, filt, vis, account_id=me)
+        by_zip = await status_groups_by_zip(session, viewer, filt, statuses, zips=regions.zips)
+        pts = await status_points_without_zip(session, viewer, filt, statuses, zips=regions.zips)
 
         def build_zip() -> bytes:
-            idx = assign_points(regions, pts.lat, pts.lon)
-            keys, statuses, mine, counts = _group_zip(idx, pts.status_code, pts.mine)
-            rows = [
-                replace(r, region=regions.zips[_key(r.region)])
-                for r in penetration_from_counts(keys, statuses, mine, counts)
-            ]
-            doc = penetration_geojson(rows, lambda z: regions.geojson(str(z)), metric=metric)
-            return encode({**doc, **params, "metro": regions.metro})
+            keys, names, mine, counts = _combine(regions, by_zip, pts)
+            rows, withheld = _shown(penetration_from_counts(keys, names, mine, counts), min_offered)
+            named = [replace(r, region=regions.zips[_key(r.region)]) for r in rows]
+            doc = penetration_geojson(named, lambda z: regions.geojson(str(z)), metric=metric)
+            return encode({**doc, **params, **withheld, "metro": regions.metro, **basis(viewer)})
 
         return await anyio.to_thread.run_sync(build_zip)
 
     return await cached_answer(
-        session, ctx, endpoint="penetration", filt=filt, vis=vis, params=params, compute=compute
+        session,
+        ctx,
+        endpoint="penetration",
+        filt=filt,
+        viewer=viewer,
+        personal=True,  # "bought by me" makes every answer the caller's own
+        params=params,
+        compute=compute,
+    )
+
+
+def _combine(
+    regions: ZipRegions, by_zip: StatusGroups, pts: Any
+) -> tuple[IntArray, list[str], np.ndarray[Any, Any], IntArray]:
+    """The ZIP groups and the point-placed groups as one set of (region index, status, mine,
+    count) rows."""
+    zip_keys = np.array([regions.index_of(str(z)) for z in by_zip.keys], dtype=np.int64)
+    idx = assign_points(regions, pts.lat, pts.lon)
+    p_keys, p_names, p_mine, p_counts = _point_groups(idx, pts.status_code, pts.mine)
+    return (
+        np.concatenate([zip_keys, p_keys]),
+        [*by_zip.statuses, *p_names],
+        np.concatenate([by_zip.mine, p_mine]),
+        np.concatenate([by_zip.count, p_counts]),
     )

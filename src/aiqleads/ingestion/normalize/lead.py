@@ -83,6 +83,7 @@ class NormalizedLead:
     listing_office: str | None
     listed_at: datetime | None
     address_key: str | None
+    listing_status: str | None = None  # RESO StandardStatus of the source's status
     # Not a column: what was dropped or guessed ("price_missing", "coordinates_swapped"), for the
     # validate stage's counters and the quarantine report.
     notes: tuple[str, ...] = ()

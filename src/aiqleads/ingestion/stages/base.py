@@ -13,7 +13,12 @@ from aiqleads.kit.crypto import FieldCipher
 
 
 class Stage(ABC):
+    """One record stage. `needs_known`: the stage reads what the database already holds for each
+    record (`Item.known`); the pipeline looks it up before the first stage that says so, so it
+    is there whichever stages are switched on."""
+
     name: ClassVar[str]
+    needs_known: ClassVar[bool] = False
 
     def __init__(self, settings: Settings, cipher: FieldCipher) -> None:
         self.settings = settings

@@ -8,7 +8,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.ingestion import repository
 from aiqleads.ingestion.batch import Batch, Item, Outcome
-from aiqleads.ingestion.known import resolve_known
 from aiqleads.ingestion.matching import Listing, MatchPolicy, match_rule
 from aiqleads.ingestion.repository import Candidate
 from aiqleads.ingestion.stages.base import Stage
@@ -87,6 +86,7 @@ class DedupeStage(Stage):
     into it (see `matching` for the rules)."""
 
     name = "dedupe"
+    needs_known = True
 
     @property
     def policy(self) -> MatchPolicy:
@@ -124,7 +124,6 @@ class DedupeStage(Stage):
         ]
 
     async def process(self, batch: Batch, session: AsyncSession) -> None:
-        await resolve_known(batch, session, self.settings)
         new = [(i, listing_of(i)) for i in batch.live() if i.known is None]
         if not new:
             return

@@ -14,6 +14,7 @@ class GeocodeStage(Stage):
     """
 
     name = "geocode"
+    needs_known = True
 
     async def process(self, batch: Batch, session: AsyncSession) -> None:
         for item in batch.live():
@@ -21,13 +22,12 @@ class GeocodeStage(Stage):
             known = item.known
             precision = item.lead.geocode_precision
             if known is not None and known.geocode_precision == "exact" and precision != "exact":
+                # The write path keeps the stored point anyway; taking it here too lets the
+                # later stages (dedupe, the score) see where the lead really is.
                 item.columns.update(
                     latitude=known.latitude,
                     longitude=known.longitude,
                     geocode_precision=known.geocode_precision,
-                    h3_r7=known.h3_cells[0],
-                    h3_r8=known.h3_cells[1],
-                    h3_r9=known.h3_cells[2],
                 )
                 precision = "exact"
             batch.note(f"geocode_{precision}")

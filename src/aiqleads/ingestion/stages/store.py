@@ -6,51 +6,41 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.ingestion import repository
 from aiqleads.ingestion.batch import Batch, Item, Outcome
-from aiqleads.ingestion.known import resolve_known
 from aiqleads.ingestion.payloads import payload_hash
-from aiqleads.ingestion.rows import FILLABLE, fill_empty, lead_row
+from aiqleads.ingestion.rows import fill_empty, lead_row
 from aiqleads.ingestion.stages.base import Stage
-from aiqleads.leads import store, versions
+from aiqleads.leads import writes
 
 
 class StoreStage(Stage):
-    """Writes the batch with bulk statements, in the batch's one transaction: new and changed
-    leads (the upsert, which bumps metro data versions), merges into stored leads, provenance,
-    price observations, and the quarantine."""
+    """Writes the batch through the leads' one write path, in the batch's one transaction: new
+    and changed leads, merges into stored leads, price observations (`leads.writes`, which also
+    keeps status history and data versions), then provenance and the quarantine."""
 
     name = "store"
+    needs_known = True
 
-    def _row(self, item: Item, batch: Batch) -> dict[str, Any]:
+    def _row(self, item: Item) -> dict[str, Any]:
         assert item.lead is not None
         row = lead_row(
-            item.lead,
-            settings=self.settings,
-            cipher=self.cipher,
-            phone_hmac=item.phone_hmac,
-            now=batch.now,
+            item.lead, settings=self.settings, cipher=self.cipher, phone_hmac=item.phone_hmac
         )
         row.update(item.columns)
         return row
 
     async def process(self, batch: Batch, session: AsyncSession) -> None:
-        await resolve_known(batch, session, self.settings)
         live = batch.live()
-        rows = {id(item): self._row(item, batch) for item in live}
+        rows = {id(item): self._row(item) for item in live}
         for item in live:
             if item.merge_into_item is not None:
                 fill_empty(rows[id(item.merge_into_item)], rows[id(item)])
         primaries = [i for i in live if i.merge_into is None and i.merge_into_item is None]
-        await store.upsert_leads(
-            session, [rows[id(i)] for i in primaries], now=batch.now, keep_when_null=FILLABLE
+        cause = f"ingest:{batch.sources()}"
+        ids = await writes.upsert(
+            session, [rows[id(i)] for i in primaries], now=batch.now, cause=cause
         )
-        ids = await repository.lead_ids(session, [i.raw_pair() for i in primaries])
-
-        fills = [(i.merge_into, rows[id(i)]) for i in live if i.merge_into is not None]
-        await repository.fill_leads(session, fills, now=batch.now)
-        if fills:
-            await versions.bump(
-                session, {i.merge_metro for i in live if i.merge_into is not None}, now=batch.now
-            )
+        sightings = [(i.merge_into, rows[id(i)]) for i in live if i.merge_into is not None]
+        await writes.merge(session, sightings, now=batch.now, cause=cause)
 
         provenance, prices = [], []
         for item in live:
@@ -85,7 +75,7 @@ class StoreStage(Stage):
             elif item.outcome is Outcome.MERGED and item.known is not None:
                 item.outcome = Outcome.UPDATED
         await repository.upsert_sources(session, provenance)
-        await repository.add_price_observations(session, prices)
+        await writes.add_prices(session, prices)
         await self._quarantine(batch, session)
 
     @staticmethod

@@ -1,0 +1,440 @@
+"""The one write path of the leads table: insert, update, merge, status changes, price history.
+
+Every writer (ingestion, the demo through it, later the cart and checkout) calls these; nothing
+else writes `leads`. Each function works in the caller's transaction and, in that same
+transaction, records the lead's status history and bumps the data version of every metro it
+touched, so caches keyed on the versions never serve an answer older than the data.
+
+What the write path derives itself, so no caller can get it wrong:
+
+* the location: H3 cells of the exact point (resolutions 8 and 9), the preview cell's parent
+  (resolution 7), the preview cell's centre, and the metro of that centre;
+* a stored exact point is never replaced by a coarser one (a source that drops a listing's
+  coordinates in a later crawl does not move the lead to its ZIP's centre), and a coarse one is
+  upgraded when an exact one arrives;
+* `city_key` from `city`, `score_bucket` from `score`, and a random public id on insert;
+* the status, from the source's listing status (`leads.status`), except that a lead someone
+  bought keeps its status whatever a source says later, and a held lead stays held while its
+  source still reports it active.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+import h3
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aiqleads.kit.h3cells import PREVIEW_RESOLUTION
+from aiqleads.kit.places import city_key
+from aiqleads.leads import versions
+from aiqleads.leads.scores import score_bucket
+from aiqleads.leads.status import status_for_listing
+from aiqleads.metros import metro_for_point
+from aiqleads.models import Lead, LeadPriceHistory, LeadStatusHistory, Purchase
+from aiqleads.models.enums import LeadStatus
+
+leads = cast(Table, Lead.__table__)
+purchases = cast(Table, Purchase.__table__)
+status_history = cast(Table, LeadStatusHistory.__table__)
+price_history = cast(Table, LeadPriceHistory.__table__)
+
+Key = tuple[str, str]  # (source, source_ref)
+
+# Columns a later sighting may fill in when the lead's own source left them empty.
+FILLABLE = (
+    "source_url",
+    "title",
+    "property_type",
+    "bedrooms",
+    "bathrooms",
+    "living_area_sqft",
+    "lot_sqft",
+    "year_built",
+    "asking_price_cents",
+    "street_address",
+    "unit",
+    "city",
+    "city_key",
+    "state",
+    "zip_code",
+    "address_key",
+    "owner_name_enc",
+    "owner_phone_enc",
+    "owner_email_enc",
+    "owner_phone_hmac",
+    "listing_agent",
+    "listing_office",
+    "listed_at",
+)
+# The location, derived together from one point: replaced together or not at all.
+LOCATION = (
+    "latitude",
+    "longitude",
+    "geocode_precision",
+    "h3_r7",
+    "h3_r8",
+    "h3_r9",
+    "preview_latitude",
+    "preview_longitude",
+    "metro",
+)
+# What a caller gives; everything else is derived here.
+GIVEN = (
+    "source",
+    "source_ref",
+    "kind",
+    "listing_status",
+    "currency",
+    "latitude",
+    "longitude",
+    "geocode_precision",
+    "score",
+    "model_version",
+    "price_cents",
+    "price_currency",
+    *(c for c in FILLABLE if c != "city_key"),
+)
+# Written on insert only: identity, first sighting and the marketplace's publication instant.
+_INSERT_ONLY = ("id", "public_id", "first_seen_at", "published_at")
+_EXACT = "exact"
+# Listing statuses that say something about the market (see leads.status).
+_INFORMATIVE = tuple(
+    s
+    for s in (
+        "Active",
+        "Active Under Contract",
+        "Canceled",
+        "Closed",
+        "Coming Soon",
+        "Delete",
+        "Expired",
+        "Hold",
+        "Pending",
+        "Withdrawn",
+    )
+    if status_for_listing(s) is not None
+)
+_CHUNK = 1000  # keys per IN list: far below SQLite's and asyncpg's bound-parameter limits
+
+
+def derived_location(lat: float | None, lon: float | None) -> dict[str, Any]:
+    """The location columns of a point (see the module docstring); all None without a point."""
+    if lat is None or lon is None:
+        return dict.fromkeys(
+            ("h3_r7", "h3_r8", "h3_r9", "preview_latitude", "preview_longitude", "metro")
+        )
+    r8 = h3.latlng_to_cell(lat, lon, PREVIEW_RESOLUTION)
+    r9 = h3.latlng_to_cell(lat, lon, PREVIEW_RESOLUTION + 1)
+    centre_lat, centre_lon = h3.cell_to_latlng(r8)
+    metro = metro_for_point(centre_lat, centre_lon)
+    return {
+        "h3_r7": int(h3.str_to_int(h3.cell_to_parent(r8, PREVIEW_RESOLUTION - 1))),
+        "h3_r8": int(h3.str_to_int(r8)),
+        "h3_r9": int(h3.str_to_int(r9)),
+        "preview_latitude": float(centre_lat),
+        "preview_longitude": float(centre_lon),
+        "metro": None if metro is None else metro.slug,
+    }
+
+
+def _full_row(given: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    missing = [c for c in GIVEN if c not in given]
+    if missing:
+        raise ValueError(f"lead row lacks {missing}")
+    row = {c: given[c] for c in GIVEN}
+    if row["latitude"] is None or row["longitude"] is None:
+        row["latitude"] = row["longitude"] = None
+        row["geocode_precision"] = "none"
+    row.update(derived_location(row["latitude"], row["longitude"]))
+    status = status_for_listing(row["listing_status"])
+    row.update(
+        public_id=uuid.uuid4(),
+        status=(status or LeadStatus.AVAILABLE).value,
+        city_key=city_key(row["city"]) if row["city"] else None,
+        score_bucket=score_bucket(row["score"]),
+        published_at=given.get("published_at") or now,
+        first_seen_at=now,
+        updated_at=now,
+    )
+    return row
+
+
+# --- SQL pieces shared by insert-or-update and merge ------------------------------------------
+
+
+def _bought(t: Any) -> ColumnElement[bool]:
+    cond: ColumnElement[bool] = t.c.id.in_(select(purchases.c.lead_id))
+    return cond
+
+
+def _status_rule(
+    stored: Any, new_status: ColumnElement[Any], new_listing: ColumnElement[Any]
+) -> ColumnElement[Any]:
+    """The status after a source reported `new_listing` (mapped to `new_status`)."""
+    # Constants written into the SQL: an IN list of bound values cannot run in executemany.
+    informative = or_(*(new_listing == literal_column(f"'{v}'") for v in _INFORMATIVE))
+    return case(
+        (new_listing.is_(None) | ~informative, stored.c.status),
+        (_bought(stored), stored.c.status),
+        (
+            and_(
+                stored.c.status == LeadStatus.HELD.value,
+                new_status == LeadStatus.AVAILABLE.value,
+            ),
+            stored.c.status,
+        ),
+        else_=new_status,
+    )
+
+
+def _keep_exact(stored: Any, new_precision: ColumnElement[Any]) -> ColumnElement[bool]:
+    """True where the stored point is exact and the new one is not: keep the stored location."""
+    return and_(stored.c.geocode_precision == _EXACT, new_precision != _EXACT)
+
+
+def _upsert_statement(dialect: str) -> Any:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(leads)
+    new = stmt.excluded
+    keep = _keep_exact(leads, new.geocode_precision)
+    sets: dict[str, Any] = {}
+    for c in leads.columns:
+        if c.name in _INSERT_ONLY:
+            continue
+        if c.name in FILLABLE:
+            sets[c.name] = func.coalesce(new[c.name], c)
+        elif c.name in LOCATION:
+            sets[c.name] = case((keep, c), else_=new[c.name])
+        else:
+            sets[c.name] = new[c.name]
+    sets["listing_status"] = func.coalesce(new.listing_status, leads.c.listing_status)
+    sets["status"] = _status_rule(leads, new.status, new.listing_status)
+    return stmt.on_conflict_do_update(index_elements=["source", "source_ref"], set_=sets)
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    id: int
+    status: str
+    metro: str | None
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+async def _stored_by_key(session: AsyncSession, keys: Sequence[Key]) -> dict[Key, _Stored]:
+    found: dict[Key, _Stored] = {}
+    by_source: dict[str, list[str]] = {}
+    for source, ref in sorted(set(keys)):
+        by_source.setdefault(source, []).append(ref)
+    for source, refs in by_source.items():
+        for chunk in _chunks(refs):
+            stmt = select(
+                leads.c.source, leads.c.source_ref, leads.c.id, leads.c.status, leads.c.metro
+            ).where(leads.c.source == source, leads.c.source_ref.in_(chunk))
+            for r in await session.execute(stmt):
+                found[(r.source, r.source_ref)] = _Stored(r.id, r.status, r.metro)
+    return found
+
+
+async def _stored_by_id(session: AsyncSession, ids: Collection[int]) -> dict[int, _Stored]:
+    found: dict[int, _Stored] = {}
+    for chunk in _chunks(sorted(set(ids))):
+        stmt = select(leads.c.id, leads.c.status, leads.c.metro).where(leads.c.id.in_(chunk))
+        for r in await session.execute(stmt):
+            found[r.id] = _Stored(r.id, r.status, r.metro)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    lead_id: int
+    before: str | None
+    after: str
+    listing_status: str | None
+
+
+async def _record(
+    session: AsyncSession,
+    changes: Sequence[_Change],
+    metros: Iterable[str | None],
+    *,
+    cause: str,
+    now: datetime,
+) -> None:
+    rows = [
+        {
+            "lead_id": c.lead_id,
+            "status_from": c.before,
+            "status_to": c.after,
+            "listing_status": c.listing_status,
+            "cause": cause[:48],
+            "changed_at": now,
+        }
+        for c in changes
+        if c.before != c.after
+    ]
+    if rows:
+        await session.execute(status_history.insert(), rows)
+    await versions.bump(session, metros, now=now)
+
+
+# --- the write functions -----------------------------------------------------------------------
+
+
+async def upsert(
+    session: AsyncSession,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    now: datetime,
+    cause: str,
+) -> dict[Key, int]:
+    """Insert new leads and update known ones (keyed on source and source_ref); returns the
+    lead id of every row's key.
+
+    Each row gives the columns in `GIVEN` (and may give `published_at`, an instant in the past
+    for historical records); the rest is derived (see the module docstring). On update, a
+    fillable column keeps its stored value when the row's is None, and identity, first sighting
+    and publication stay. `cause` ("ingest:craigslist") goes into the status history.
+    Raises ValueError when a row lacks a given column.
+    """
+    if not rows:
+        return {}
+    # One row per key, the last one winning: one INSERT may not update a row twice.
+    last = {(r["source"], r["source_ref"]): r for r in rows}
+    full = [_full_row(r, now) for r in last.values()]
+    keys = list(last)
+    before = await _stored_by_key(session, keys)
+    dialect = session.get_bind().dialect.name
+    stmt = _upsert_statement(dialect).returning(
+        leads.c.id, leads.c.source, leads.c.source_ref, leads.c.status, leads.c.metro
+    )
+    result = await session.execute(stmt, full)
+    written = result.all()
+    listing = {k: r["listing_status"] for k, r in zip(keys, full, strict=True)}
+    ids: dict[Key, int] = {}
+    changes: list[_Change] = []
+    metros: set[str | None] = set()
+    for r in written:
+        key = (r.source, r.source_ref)
+        ids[key] = r.id
+        old = before.get(key)
+        changes.append(_Change(r.id, old.status if old else None, r.status, listing[key]))
+        metros.add(r.metro)
+        if old is not None:
+            metros.add(old.metro)
+    await _record(session, changes, metros, cause=cause, now=now)
+    return ids
+
+
+async def merge(
+    session: AsyncSession,
+    sightings: Sequence[tuple[int, Mapping[str, Any]]],
+    *,
+    now: datetime,
+    cause: str,
+) -> None:
+    """Merge other sightings (rows as for `upsert`) into stored leads, given by id.
+
+    Empty fillable columns are filled; a coarse location is upgraded by an exact one; the status
+    follows the sighting's listing status by the same rule as `upsert`; identity, and everything
+    already known, stay. Leads are updated in id order, so two writers cannot deadlock.
+    """
+    if not sightings:
+        return
+    ordered = sorted(((lead_id, _full_row(r, now)) for lead_id, r in sightings), key=lambda s: s[0])
+    before = await _stored_by_id(session, [lead_id for lead_id, _ in ordered])
+    new_precision: ColumnElement[Any] = bindparam("p_geocode_precision")
+    upgrade = and_(leads.c.geocode_precision != _EXACT, new_precision == _EXACT)
+    values: dict[str, Any] = {
+        c: func.coalesce(leads.c[c], bindparam(f"p_{c}", type_=leads.c[c].type)) for c in FILLABLE
+    }
+    for c in LOCATION:
+        values[c] = case((upgrade, bindparam(f"p_{c}", type_=leads.c[c].type)), else_=leads.c[c])
+    new_listing = bindparam("p_listing_status", type_=leads.c.listing_status.type)
+    values["listing_status"] = func.coalesce(new_listing, leads.c.listing_status)
+    values["status"] = _status_rule(
+        leads, bindparam("p_status", type_=leads.c.status.type), new_listing
+    )
+    values["updated_at"] = bindparam("p_now", type_=leads.c.updated_at.type)
+    stmt = update(leads).where(leads.c.id == bindparam("p_id")).values(values)
+    columns = (*FILLABLE, *LOCATION, "listing_status", "status")
+    params = [
+        {"p_id": lead_id, "p_now": now, **{f"p_{c}": row[c] for c in columns}}
+        for lead_id, row in ordered
+    ]
+    await session.execute(stmt, params)
+    after = await _stored_by_id(session, before)
+    listing = {lead_id: row["listing_status"] for lead_id, row in ordered}
+    changes = [
+        _Change(i, before[i].status, after[i].status, listing[i]) for i in after if i in before
+    ]
+    metros = {s.metro for s in (*before.values(), *after.values())}
+    await _record(session, changes, metros, cause=cause, now=now)
+
+
+async def set_status(
+    session: AsyncSession,
+    lead_ids: Collection[int],
+    status: LeadStatus,
+    *,
+    now: datetime,
+    cause: str,
+    only_from: Sequence[LeadStatus],
+) -> list[int]:
+    """Move leads to `status` if, and only if, their status is one of `only_from`.
+
+    Each move is one conditional UPDATE (`WHERE id = :id AND status = :from`) whose row count
+    says whether this caller won: two callers racing for a lead cannot both win, on SQLite
+    (which ignores row locks) as on PostgreSQL. Leads are taken in id order, the fixed lock order
+    that keeps two writers from deadlocking. Returns the ids changed.
+    """
+    changed: list[int] = []
+    metros: set[str | None] = set()
+    history: list[_Change] = []
+    for lead_id in sorted(set(lead_ids)):
+        for before in only_from:
+            stmt = (
+                update(leads)
+                .where(leads.c.id == lead_id, leads.c.status == before.value)
+                .values(status=status.value, updated_at=now)
+                .returning(leads.c.metro)
+            )
+            found = (await session.execute(stmt)).first()
+            if found is not None:
+                changed.append(lead_id)
+                metros.add(found[0])
+                history.append(_Change(lead_id, before.value, status.value, None))
+                break
+    if changed:
+        await _record(session, history, metros, cause=cause, now=now)
+    return changed
+
+
+async def add_prices(session: AsyncSession, observations: Sequence[Mapping[str, Any]]) -> None:
+    """Append asking-price observations: {lead_id, source, asking_price_cents, currency,
+    observed_at}. The same observation twice (two runs racing over one file) is recorded once."""
+    if not observations:
+        return
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    await session.execute(insert(price_history).on_conflict_do_nothing(), list(observations))

@@ -1,0 +1,338 @@
+"""The one write path of leads: identity, derived location, status from the source, history,
+data versions, merges and conditional status changes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import h3
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from aiqleads.config import Settings
+from aiqleads.db.engine import transaction
+from aiqleads.kit.clock import FrozenClock
+from aiqleads.kit.crypto import FieldCipher
+from aiqleads.leads import versions, writes
+from aiqleads.models import Lead, LeadStatusHistory
+from aiqleads.models.enums import LeadStatus
+from tests.factories import insert_leads, lead_row, make_account, record_purchase
+
+
+async def _lead(sessions: async_sessionmaker[AsyncSession]) -> Lead:
+    async with sessions() as session:
+        [lead] = (await session.execute(select(Lead))).scalars().all()
+        return lead
+
+
+async def _history(sessions: async_sessionmaker[AsyncSession]) -> list[tuple[Any, ...]]:
+    async with sessions() as session:
+        rows = await session.execute(
+            select(
+                LeadStatusHistory.status_from,
+                LeadStatusHistory.status_to,
+                LeadStatusHistory.listing_status,
+                LeadStatusHistory.cause,
+            ).order_by(LeadStatusHistory.id)
+        )
+        return [tuple(r) for r in rows]
+
+
+async def test_upsert_is_keyed_on_source_and_ref_and_keeps_identity(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    # Given a stored lead
+    row = lead_row(settings, cipher, now=clock.now(), source_ref="same", asking_price_cents=100)
+    await insert_leads(sessions, [row])
+    first = await _lead(sessions)
+    # When the same (source, source_ref) arrives again a day later with a new price
+    clock.advance(timedelta(days=1))
+    again = {**row, "asking_price_cents": 200, "published_at": clock.now()}
+    await insert_leads(sessions, [again], now=clock.now())
+    # Then there is still one lead, with the new facts but its first identity and times
+    lead = await _lead(sessions)
+    assert lead.public_id == first.public_id
+    assert lead.asking_price_cents == 200
+    assert lead.first_seen_at == first.first_seen_at
+    assert lead.published_at == first.published_at
+    assert lead.updated_at == clock.now()
+
+
+async def test_public_ids_are_random_not_derived_from_the_source(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    rows = [lead_row(settings, cipher, now=clock.now()) for _ in range(20)]
+    await insert_leads(sessions, rows)
+    ids = [r["public_id"] for r in rows]
+    assert len(set(ids)) == 20
+    assert all(i.version == 4 for i in ids)
+    for r in rows:
+        for name in (f"aiqleads:{r['source']}:{r['source_ref']}", r["source_ref"]):
+            assert r["public_id"] != uuid.uuid5(uuid.NAMESPACE_URL, name)
+
+
+async def test_location_is_derived_from_the_point_and_the_preview_cell(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    await insert_leads(
+        sessions,
+        [lead_row(settings, cipher, now=clock.now(), latitude=47.61234, longitude=-122.33456)],
+    )
+    lead = await _lead(sessions)
+    r8 = h3.latlng_to_cell(47.61234, -122.33456, 8)
+    assert lead.h3_r8 == h3.str_to_int(r8)
+    assert lead.h3_r9 == h3.str_to_int(h3.latlng_to_cell(47.61234, -122.33456, 9))
+    assert lead.h3_r7 == h3.str_to_int(h3.cell_to_parent(r8, 7))
+    assert (lead.preview_latitude, lead.preview_longitude) == pytest.approx(h3.cell_to_latlng(r8))
+    assert lead.metro == "seattle"
+    assert (lead.latitude, lead.longitude) == (47.61234, -122.33456)
+
+
+async def test_derived_columns_city_key_and_score_bucket(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    await insert_leads(
+        sessions, [lead_row(settings, cipher, now=clock.now(), city="McKinney", score=0.8)]
+    )
+    lead = await _lead(sessions)
+    assert (lead.city, lead.city_key, lead.score_bucket) == ("McKinney", "mckinney", "A")
+
+
+async def test_an_exact_point_is_never_replaced_by_a_coarser_one(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    # Given a lead stored at its exact point
+    row = lead_row(settings, cipher, now=clock.now(), latitude=47.6101, longitude=-122.3301)
+    await insert_leads(sessions, [row])
+    before = await _lead(sessions)
+    # When its source sends it again known only to its ZIP's centre
+    coarse = {
+        **row,
+        "latitude": 47.6115,
+        "longitude": -122.3370,
+        "geocode_precision": "zip_centroid",
+    }
+    await insert_leads(sessions, [coarse], now=clock.now())
+    # Then the lead keeps its exact point and every cell derived from it
+    after = await _lead(sessions)
+    columns = ("latitude", "longitude", "geocode_precision", "h3_r8", "preview_latitude")
+    assert [getattr(after, c) for c in columns] == [getattr(before, c) for c in columns]
+    # And an exact point does replace a coarse one
+    await insert_leads(sessions, [{**row, "latitude": 47.6102}], now=clock.now())
+    assert (await _lead(sessions)).latitude == 47.6102
+
+
+@pytest.mark.parametrize(
+    ("listing", "status"),
+    [
+        ("Active", "available"),
+        ("Coming Soon", "available"),
+        ("Pending", "pending"),
+        ("Active Under Contract", "pending"),
+        ("Closed", "sold"),
+        ("Expired", "expired"),
+        ("Canceled", "expired"),
+        ("Withdrawn", "withdrawn"),
+        ("Hold", "withdrawn"),
+    ],
+)
+async def test_status_follows_the_source_and_is_kept_in_history(
+    listing: str,
+    status: str,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    # Given an available lead
+    row = lead_row(settings, cipher, now=clock.now())
+    await insert_leads(sessions, [row])
+    # When its source reports a listing status, then active again
+    await insert_leads(sessions, [{**row, "listing_status": listing}], now=clock.now())
+    changed = (await _lead(sessions)).status
+    await insert_leads(sessions, [{**row, "listing_status": "Active"}], now=clock.now())
+    # Then the status follows, and every change is in the history with its cause
+    assert changed == status
+    assert (await _lead(sessions)).status == "available"
+    expected = [(None, "available", None, "test")]
+    if status != "available":
+        expected += [
+            ("available", status, listing, "test"),
+            (status, "available", "Active", "test"),
+        ]
+    assert await _history(sessions) == expected
+
+
+async def test_a_source_that_says_nothing_keeps_the_status(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    row = lead_row(settings, cipher, now=clock.now(), status="pending")
+    await insert_leads(sessions, [row])
+    # A source without a status keeps the last one it gave; "Incomplete" (an MLS draft) is
+    # recorded but says nothing about the market
+    for listing, recorded in ((None, "Pending"), ("Incomplete", "Incomplete")):
+        await insert_leads(sessions, [{**row, "listing_status": listing}], now=clock.now())
+        lead = await _lead(sessions)
+        assert (lead.status, lead.listing_status) == ("pending", recorded)
+
+
+async def test_a_bought_lead_keeps_that_fact_whatever_the_source_says(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    row = lead_row(settings, cipher, now=clock.now())
+    await insert_leads(sessions, [row])
+    buyer = await make_account(sessions, now=clock.now())
+    await record_purchase(sessions, lead_public_id=row["public_id"], account=buyer, now=clock.now())
+    for listing in ("Expired", "Active", "Withdrawn"):
+        await insert_leads(sessions, [{**row, "listing_status": listing}], now=clock.now())
+        assert (await _lead(sessions)).status == "sold"
+    assert [h[:2] for h in await _history(sessions)] == [(None, "available"), ("available", "sold")]
+
+
+async def test_a_held_lead_stays_held_while_active_and_leaves_the_market_when_not(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    row = lead_row(settings, cipher, now=clock.now())
+    await insert_leads(sessions, [row])
+    lead_id = (await _lead(sessions)).id
+    async with transaction(sessions) as session:
+        held = await writes.set_status(
+            session,
+            [lead_id],
+            LeadStatus.HELD,
+            now=clock.now(),
+            cause="hold",
+            only_from=[LeadStatus.AVAILABLE],
+        )
+    assert held == [lead_id]
+    await insert_leads(sessions, [{**row, "listing_status": "Active"}], now=clock.now())
+    assert (await _lead(sessions)).status == "held"
+    await insert_leads(sessions, [{**row, "listing_status": "Pending"}], now=clock.now())
+    assert (await _lead(sessions)).status == "pending"
+
+
+async def test_set_status_is_conditional_so_only_one_caller_wins(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    await insert_leads(sessions, [lead_row(settings, cipher, now=clock.now())])
+    lead_id = (await _lead(sessions)).id
+    wins = []
+    for _ in range(2):
+        async with transaction(sessions) as session:
+            wins.append(
+                await writes.set_status(
+                    session,
+                    [lead_id],
+                    LeadStatus.HELD,
+                    now=clock.now(),
+                    cause="hold",
+                    only_from=[LeadStatus.AVAILABLE],
+                )
+            )
+    assert wins == [[lead_id], []]
+    assert (await _history(sessions))[-1] == ("available", "held", None, "hold")
+
+
+async def test_writes_bump_only_their_metro_version(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    async with sessions() as session:
+        assert await versions.current(session, "seattle") == 0
+    await insert_leads(sessions, [lead_row(settings, cipher, now=clock.now())])
+    vegas = lead_row(settings, cipher, now=clock.now(), latitude=36.17, longitude=-115.14)
+    await insert_leads(sessions, [vegas])
+    await insert_leads(sessions, [{**vegas, "listing_status": "Pending"}], now=clock.now())
+    async with transaction(sessions) as session:
+        assert await versions.current(session, "seattle") == 1
+        assert await versions.current(session, "las_vegas") == 2
+        assert await versions.current(session, "phoenix") == 0
+        assert await session.scalar(select(func.count()).select_from(Lead)) == 2
+
+
+async def test_merge_fills_gaps_upgrades_the_point_and_follows_the_status(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    # Given a lead known only to its ZIP, without bedrooms
+    row = lead_row(
+        settings,
+        cipher,
+        now=clock.now(),
+        bedrooms=None,
+        title="Mine",
+        latitude=47.6115,
+        longitude=-122.337,
+        geocode_precision="zip_centroid",
+    )
+    await insert_leads(sessions, [row])
+    lead_id = (await _lead(sessions)).id
+    # When another source's sighting with an exact point, bedrooms, another title and a
+    # pending status is merged into it
+    other = lead_row(
+        settings,
+        cipher,
+        now=clock.now(),
+        source="other",
+        bedrooms=4,
+        title="Theirs",
+        latitude=47.6101,
+        longitude=-122.3301,
+        listing_status="Pending",
+    )
+    async with transaction(sessions) as session:
+        await writes.merge(session, [(lead_id, other)], now=clock.now(), cause="ingest:other")
+    # Then the gap is filled, what was known stays, the point is upgraded, the status follows
+    lead = await _lead(sessions)
+    assert (lead.bedrooms, lead.title) == (4, "Mine")
+    assert (lead.latitude, lead.geocode_precision) == (47.6101, "exact")
+    assert lead.h3_r8 == h3.str_to_int(h3.latlng_to_cell(47.6101, -122.3301, 8))
+    assert lead.status == "pending"
+    assert (await _history(sessions))[-1] == ("available", "pending", "Pending", "ingest:other")
+
+
+async def test_a_row_without_a_given_column_is_refused(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    row = lead_row(settings, cipher, now=clock.now())
+    del row["kind"]
+    async with transaction(sessions) as session:
+        with pytest.raises(ValueError, match="kind"):
+            await writes.upsert(session, [row], now=clock.now(), cause="test")
