@@ -44,6 +44,14 @@ def test_good_point_in_the_metro_is_kept() -> None:
     assert check_coordinates("47.5112", "-122.257", metro=SEATTLE) == Point(47.5112, -122.257)
 
 
+@pytest.mark.parametrize(
+    ("lat", "lon"),
+    [("4.75112E+01", "-1.22257E+02"), ("4.75112e1", "-1.22257e2"), (4.75112e1, -1.22257e2)],
+)
+def test_points_in_scientific_notation_are_read_whole(lat: object, lon: object) -> None:
+    assert check_coordinates(lat, lon, metro=SEATTLE) == Point(47.5112, -122.257)
+
+
 def test_swapped_point_is_corrected_only_when_unambiguous() -> None:
     assert check_coordinates(-122.257, 47.5112, metro=SEATTLE) == Point(47.5112, -122.257, True)
     assert check_coordinates(-122.257, 47.5112) == Point(47.5112, -122.257, True)
@@ -63,6 +71,13 @@ def test_swapped_point_is_corrected_only_when_unambiguous() -> None:
         (0, 0, "coordinates_null_island"),
         (95.0, 200.0, "coordinates_out_of_range"),
         (40.7, -74.0, "coordinates_out_of_metro"),
+        ("1e400", "-122.3", "coordinates_unparseable"),  # float() would give inf
+        ("4.7e99999", "-122.3", "coordinates_unparseable"),
+        ("47.6e", "-122.3", "coordinates_unparseable"),
+        ("4_7.6", "-122.3", "coordinates_unparseable"),  # float() would read 47.6
+        ("infinity", "-122.3", "coordinates_unparseable"),
+        pytest.param(10**400, -122.3, "coordinates_unparseable", id="huge-int"),  # no OverflowError
+        ("1e-9", "1e-9", "coordinates_out_of_metro"),
     ],
 )
 def test_bad_points_are_reasons(lat: object, lon: object, code: str) -> None:

@@ -7,6 +7,7 @@ records which (`geocode_precision`), so maps and dedupe know how far to trust it
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal
@@ -21,6 +22,9 @@ GeocodePrecision = Literal["exact", "zip_centroid", "none"]
 # The 50 states, DC and the territories fit in this box; used to decide a swap with no metro.
 _US_LAT = (13.0, 72.0)
 _US_LON = (-180.0, -64.0)
+# A decimal degree as text, scientific notation included ("-1.22257E+02" is how a spreadsheet may
+# write a longitude). Stricter than float(), which also takes "4_7.5", "infinity" and "nan".
+_DEGREES_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,4})?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,13 +37,17 @@ class Point:
 def _as_float(raw: Any) -> float | None:
     if isinstance(raw, bool):
         return None
-    if isinstance(raw, int | float):
+    if isinstance(raw, float):
+        value = raw
+    elif isinstance(raw, int):
+        if abs(raw) > 360:  # no angle; and float() of a huge int raises OverflowError
+            return None
         value = float(raw)
     elif isinstance(raw, str):
-        try:
-            value = float(raw.strip())
-        except ValueError:
+        text = raw.strip()
+        if not _DEGREES_RE.fullmatch(text):
             return None
+        value = float(text)  # an exponent too large gives inf, refused below
     else:
         return None
     return value if math.isfinite(value) else None
