@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from aiqleads.errors import InvalidInput
+from aiqleads.kit.places import display_city
 from aiqleads.models.enums import LeadKind, LeadStatus
 
 _ZIP = re.compile(r"^\d{5}$")
@@ -98,5 +99,9 @@ class CatalogQuery:
 
 
 def canonical_city(city: str) -> str:
-    """One spelling per city, used both when storing and when filtering ("SEATTLE" → "Seattle")."""
-    return " ".join(w.capitalize() for w in city.split())
+    """Deprecated: `kit.places.display_city`, kept only for `sample/kc_sales.py`, which goes.
+
+    It used to capitalise each word, so "McKinney" became "Mckinney" and the catalog filter
+    missed leads stored as "McKinney". Filters should match on `kit.places.city_key`.
+    """
+    return display_city(city) or city

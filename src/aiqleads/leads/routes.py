@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query
 from aiqleads.deps import CurrentPrincipal, DbSession, State
 from aiqleads.errors import InvalidInput
 from aiqleads.kit.clock import as_utc
+from aiqleads.kit.places import display_city
 from aiqleads.leads import service
-from aiqleads.leads.query import BBox, CatalogQuery, SortKey, canonical_city
+from aiqleads.leads.query import BBox, CatalogQuery, SortKey
 from aiqleads.leads.schemas import LeadFull, LeadPage, LeadPreview
 from aiqleads.models.enums import LeadKind, LeadStatus
 
@@ -50,7 +51,7 @@ async def list_leads(
     query = CatalogQuery(
         bbox=BBox.parse(bbox) if bbox else None,
         zips=tuple(zip or ()),
-        city=canonical_city(city) if city else None,
+        city=display_city(city),
         kinds=tuple(kind or ()),
         statuses=tuple(status or ()),
         price_min_cents=None if price_min is None else price_min * 100,

@@ -12,8 +12,10 @@ from aiqleads.ingestion.normalize.coordinates import (
     check_coordinates,
     h3_cells,
     zip_centroid,
+    zip_info,
 )
 from aiqleads.ingestion.normalize.reasons import Reason
+from aiqleads.kit.places import city_key
 from aiqleads.metros import get_metro
 
 SEATTLE = get_metro("seattle")
@@ -33,6 +35,28 @@ def test_zip_centroids_match_the_exported_zipcodes_table(shared_path) -> None:
         if zip_centroid(row["zip_code"]) != (float(row["lat"]), float(row["long"]))
     ]
     assert wrong == []
+
+
+@pytest.mark.parametrize(
+    ("zip5", "city", "same_as"),
+    [
+        ("75069", "McKinney", "McKinney"),  # the zipcodes package says "Mckinney"
+        ("75115", "Desoto", "DeSoto"),  # USPS capitals lost the inner capital: the key agrees
+        ("27101", "Winston Salem", "Winston-Salem"),  # USPS writes no punctuation
+        ("63366", "O Fallon", "O'Fallon"),
+        ("83814", "Coeur D Alene", "Coeur d'Alene"),
+        ("63101", "Saint Louis", "St. Louis"),
+        ("29451", "Isle of Palms", "Isle of Palms"),  # the package says "Isle Of Palms"
+        ("98101", "Seattle", "SEATTLE"),
+    ],
+)
+def test_zip_city_names_are_displayed_and_keyed_like_source_cities(
+    zip5: str, city: str, same_as: str
+) -> None:
+    info = zip_info(zip5)
+    assert info is not None
+    assert info.city == city
+    assert city_key(info.city) == city_key(same_as)
 
 
 def test_unknown_zip_has_no_centroid() -> None:

@@ -16,6 +16,7 @@ import zipcodes
 
 from aiqleads.ingestion.normalize.reasons import Reason, clip, is_blank
 from aiqleads.kit.h3cells import cells_for
+from aiqleads.kit.places import display_city
 from aiqleads.metros import Metro
 
 GeocodePrecision = Literal["exact", "zip_centroid", "none"]
@@ -90,7 +91,7 @@ def check_coordinates(lat_raw: Any, lon_raw: Any, *, metro: Metro | None = None)
 class ZipInfo:
     lat: float
     lon: float
-    city: str
+    city: str  # USPS's preferred name, in our display spelling ("McKinney", "Isle of Palms")
     state: str
 
 
@@ -103,11 +104,20 @@ def _zip_table() -> dict[str, ZipInfo]:
     for row in rows:
         try:
             table[row["zip_code"]] = ZipInfo(
-                float(row["lat"]), float(row["long"]), row["city"], row["state"]
+                float(row["lat"]), float(row["long"]), _city(row["city"]), row["state"]
             )
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, AttributeError):
             continue  # a row without a usable centroid is as good as an unknown ZIP
     return table
+
+
+def _city(usps: str) -> str:
+    # USPS lists cities in capitals ("MCKINNEY"); the zipcodes package capitalises each word
+    # ("Mckinney", "Isle Of Palms", "Winston-salem"). Read back as the capitals they were, they
+    # get the same title case as any source's all-caps city. USPS has no punctuation, so
+    # "Winston Salem" and "O Fallon" stay as USPS writes them: `city_key` matches them to
+    # "Winston-Salem" and "O'Fallon".
+    return display_city(usps.upper()) or usps
 
 
 def zip_info(zip5: str) -> ZipInfo | None:
