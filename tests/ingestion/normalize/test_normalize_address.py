@@ -140,6 +140,19 @@ def test_cities_keep_a_source_spelling_and_fix_one_case_text(
     assert normalize_city(raw) == expected
 
 
+def test_address_key_without_a_zip_matches_spellings_of_the_city() -> None:
+    # given one building written by two sources, neither giving a ZIP
+    keys = {
+        address_key("5 Elm St", None, zip5=None, city=city, state="MO")
+        for city in ("St. Louis", "SAINT LOUIS", "Saint Louis")
+    }
+    # then one key, so dedupe sees one property
+    assert keys == {"5 elm st||saint louis mo"}
+    assert address_key("2 Oak St", None, zip5=None, city="Winston-Salem", state="NC") == (
+        address_key("2 Oak St", None, zip5=None, city="WINSTON SALEM", state="NC")
+    )
+
+
 @pytest.mark.parametrize(
     ("line", "city"),
     [

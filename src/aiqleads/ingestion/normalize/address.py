@@ -23,7 +23,7 @@ from aiqleads.ingestion.normalize.usps import (
     STREET_TYPES,
     UNIT_TYPES,
 )
-from aiqleads.kit.places import display_city, title_case_place
+from aiqleads.kit.places import city_key, display_city, title_case_place
 
 # Longer "addresses" are descriptions pasted into the wrong field; the tagger would waste time.
 _MAX_LINE = 200
@@ -325,7 +325,9 @@ def address_key(
     Street and unit are already in USPS abbreviations (from `normalize_street` or
     `parse_address`); here they lose case and punctuation. The unit keeps its own slot without
     its designator, so "APT 4", "Unit 4" and "#4" agree, and a building still matches its units
-    by the first slot. The locality is the ZIP, else "city st"; without a street there is no key.
+    by the first slot. The locality is the ZIP, else "city st" with the city as
+    `kit.places.city_key` writes it (so "St. Louis" and "SAINT LOUIS" agree); without a street
+    there is no key.
     """
     if not street:
         return None
@@ -335,7 +337,7 @@ def address_key(
     if zip5:
         locality = zip5
     elif city and state:
-        locality = f"{_KEY_DROP_RE.sub('', city.lower()).strip()} {state.lower()}"
+        locality = f"{city_key(city)} {state.lower()}"
     else:
         return None
     unit_key = ""
