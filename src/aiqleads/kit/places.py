@@ -18,8 +18,8 @@ import unicodedata
 _LOWER_INSIDE = frozenset({"of", "on", "the", "in", "by", "and", "du", "de", "del"})
 _APOSTROPHES = "'’"  # ASCII and typographic
 _INITIALS_RE = re.compile(r"(?:\w\.){2,}")  # "D.C."
-# The abbreviations a city name uses for its first word or a word inside it, USPS Publication 28
-# and common usage: "St. Louis" is "Saint Louis" on USPS's list.
+# Abbreviated words in city names, written out as USPS's city list spells them: sources write
+# "St. Louis", "Ft. Worth", "Mt. Vernon"; USPS "SAINT LOUIS", "FORT WORTH", "MOUNT VERNON".
 _KEY_ABBREVIATIONS = {"st": "saint", "ste": "sainte", "ft": "fort", "mt": "mount"}
 # USPS writes an elision as two words ("O FALLON", "COEUR D ALENE") and a possessive as one
 # ("SAINT MARYS"); the key does the same, then any other punctuation separates words.
