@@ -41,6 +41,33 @@ class LeadStatus(StrEnum):
     RETURNED = "returned"
 
 
+class ListingStatus(StrEnum):
+    """The source's listing status as RESO Data Dictionary 2.0 `StandardStatus`.
+
+    Values are the lookups' display names (the `RESO.OData.Metadata.StandardName` annotation of
+    `org.reso.metadata.enums.StandardStatus`; OData servers send the member names, such as
+    "ActiveUnderContract"). Meanings, from the Data Dictionary: Active, on market, no offer
+    accepted; Active Under Contract, an offer accepted, still on market; Pending, an offer
+    accepted, no longer on market; Closed, the purchase fulfilled or the lease executed; Coming
+    Soon, a contract signed, not yet on market; Hold, off market for now, expected back;
+    Withdrawn, off market, the contract still in force; Expired, the contract expired; Canceled,
+    the contract terminated; Delete, the contract never valid; Incomplete, not yet published.
+    This is what the source says about the listing, not whether we sell the lead (LeadStatus).
+    """
+
+    ACTIVE = "Active"
+    ACTIVE_UNDER_CONTRACT = "Active Under Contract"
+    CANCELED = "Canceled"
+    CLOSED = "Closed"
+    COMING_SOON = "Coming Soon"
+    DELETE = "Delete"
+    EXPIRED = "Expired"
+    HOLD = "Hold"
+    INCOMPLETE = "Incomplete"
+    PENDING = "Pending"
+    WITHDRAWN = "Withdrawn"
+
+
 class GeocodePrecision(StrEnum):
     EXACT = "exact"
     ZIP_CENTROID = "zip_centroid"

@@ -19,9 +19,9 @@ from aiqleads.db.engine import transaction
 from aiqleads.ingestion.normalize.coordinates import zip_info
 from aiqleads.kit.crypto import FieldCipher, blind_index
 from aiqleads.kit.h3cells import cells_for
+from aiqleads.kit.places import city_key as canonical_city
 from aiqleads.leads import writes as store
 from aiqleads.leads.pricing import RULES_VERSION, LeadSignals, lead_price_cents, quality_score
-from aiqleads.kit.places import city_key as canonical_city
 from aiqleads.models.enums import GeocodePrecision, LeadKind, LeadStatus
 from aiqleads.observability.metrics import LEADS_LOADED
 from aiqleads.sample.fictional_owners import fictional_owner
@@ -148,7 +148,7 @@ async def _flush(
     now: datetime,
 ) -> int:
     async with transaction(sessions) as session:
-        await store.upsert(session, batch, now=now, cause='demo')
+        await store.upsert(session, batch, now=now, cause="demo")
     if progress is not None:
         progress(len(batch))
     return len(batch)

@@ -9,6 +9,7 @@ import pytest
 from aiqleads.ingestion.normalize.address import (
     ParsedAddress,
     address_key,
+    normalize_city,
     normalize_state,
     normalize_street,
     normalize_unit,
@@ -103,6 +104,8 @@ def test_repeated_labels_give_a_best_effort_flagged_as_guessed() -> None:
         ("12 Lake Shore Drive Unit 3B", "12 Lake Shore Dr", "UNIT 3B"),
         ("123 Main St #4", "123 Main St", "#4"),
         ("77 McKinney Avenue, Apt. 12", "77 McKinney Ave", "APT 12"),
+        ("77 MCKINNEY AVE", "77 McKinney Ave", None),
+        ("12 O'CONNOR ST", "12 O'Connor St", None),
     ],
 )
 def test_street_parts_are_normalised_without_usaddress(
@@ -111,6 +114,58 @@ def test_street_parts_are_normalised_without_usaddress(
     parts = normalize_street(raw)
     assert not isinstance(parts, Reason)
     assert (parts.street, parts.unit) == (street, unit)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("McKinney", "McKinney"),
+        ("DeSoto", "DeSoto"),
+        ("Winston-Salem", "Winston-Salem"),
+        ("MCKINNEY", "McKinney"),
+        ("seattle", "Seattle"),
+        ("  san   antonio ", "San Antonio"),
+        ("COEUR D'ALENE", "Coeur d'Alene"),
+        ("St. Louis,", "St. Louis"),  # the comma frames it; the period is part of it
+        ("(Seattle)", "Seattle"),
+        ("N/A", None),
+        ("", None),
+        (None, None),
+        (98101, None),
+    ],
+)
+def test_cities_keep_a_source_spelling_and_fix_one_case_text(
+    raw: object, expected: str | None
+) -> None:
+    assert normalize_city(raw) == expected
+
+
+def test_address_key_without_a_zip_matches_spellings_of_the_city() -> None:
+    # given one building written by two sources, neither giving a ZIP
+    keys = {
+        address_key("5 Elm St", None, zip5=None, city=city, state="MO")
+        for city in ("St. Louis", "SAINT LOUIS", "Saint Louis")
+    }
+    # then one key, so dedupe sees one property
+    assert keys == {"5 elm st||saint louis mo"}
+    assert address_key("2 Oak St", None, zip5=None, city="Winston-Salem", state="NC") == (
+        address_key("2 Oak St", None, zip5=None, city="WINSTON SALEM", state="NC")
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "city"),
+    [
+        ("100 MCKINNEY AVE, MCKINNEY, TX 75069", "McKinney"),  # the comma shape
+        ("100 Main St DeSoto TX 75115", "DeSoto"),  # through usaddress
+        ("2 Oak St, Winston-Salem, NC 27101", "Winston-Salem"),
+        ("5 Elm St, ST. LOUIS, MO 63101", "St. Louis"),
+    ],
+)
+def test_one_line_addresses_keep_the_city_spelling(line: str, city: str) -> None:
+    parsed = parse_address(line)
+    assert isinstance(parsed, ParsedAddress)
+    assert parsed.city == city
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,10 @@ from aiqleads.ingestion.normalize.coordinates import (
     check_coordinates,
     h3_cells,
     zip_centroid,
+    zip_info,
 )
 from aiqleads.ingestion.normalize.reasons import Reason
+from aiqleads.kit.places import city_key
 from aiqleads.metros import get_metro
 
 SEATTLE = get_metro("seattle")
@@ -35,6 +37,28 @@ def test_zip_centroids_match_the_exported_zipcodes_table(shared_path) -> None:
     assert wrong == []
 
 
+@pytest.mark.parametrize(
+    ("zip5", "city", "same_as"),
+    [
+        ("75069", "McKinney", "McKinney"),  # the zipcodes package says "Mckinney"
+        ("75115", "Desoto", "DeSoto"),  # USPS capitals lost the inner capital: the key agrees
+        ("27101", "Winston Salem", "Winston-Salem"),  # USPS writes no punctuation
+        ("63366", "O Fallon", "O'Fallon"),
+        ("83814", "Coeur D Alene", "Coeur d'Alene"),
+        ("63101", "Saint Louis", "St. Louis"),
+        ("29451", "Isle of Palms", "Isle of Palms"),  # the package says "Isle Of Palms"
+        ("98101", "Seattle", "SEATTLE"),
+    ],
+)
+def test_zip_city_names_are_displayed_and_keyed_like_source_cities(
+    zip5: str, city: str, same_as: str
+) -> None:
+    info = zip_info(zip5)
+    assert info is not None
+    assert info.city == city
+    assert city_key(info.city) == city_key(same_as)
+
+
 def test_unknown_zip_has_no_centroid() -> None:
     assert zip_centroid("00000") is None
     assert zip_centroid("abc") is None
@@ -42,6 +66,14 @@ def test_unknown_zip_has_no_centroid() -> None:
 
 def test_good_point_in_the_metro_is_kept() -> None:
     assert check_coordinates("47.5112", "-122.257", metro=SEATTLE) == Point(47.5112, -122.257)
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon"),
+    [("4.75112E+01", "-1.22257E+02"), ("4.75112e1", "-1.22257e2"), (4.75112e1, -1.22257e2)],
+)
+def test_points_in_scientific_notation_are_read_whole(lat: object, lon: object) -> None:
+    assert check_coordinates(lat, lon, metro=SEATTLE) == Point(47.5112, -122.257)
 
 
 def test_swapped_point_is_corrected_only_when_unambiguous() -> None:
@@ -63,6 +95,13 @@ def test_swapped_point_is_corrected_only_when_unambiguous() -> None:
         (0, 0, "coordinates_null_island"),
         (95.0, 200.0, "coordinates_out_of_range"),
         (40.7, -74.0, "coordinates_out_of_metro"),
+        ("1e400", "-122.3", "coordinates_unparseable"),  # float() would give inf
+        ("4.7e99999", "-122.3", "coordinates_unparseable"),
+        ("47.6e", "-122.3", "coordinates_unparseable"),
+        ("4_7.6", "-122.3", "coordinates_unparseable"),  # float() would read 47.6
+        ("infinity", "-122.3", "coordinates_unparseable"),
+        pytest.param(10**400, -122.3, "coordinates_unparseable", id="huge-int"),  # no OverflowError
+        ("1e-9", "1e-9", "coordinates_out_of_metro"),
     ],
 )
 def test_bad_points_are_reasons(lat: object, lon: object, code: str) -> None:

@@ -23,6 +23,7 @@ from aiqleads.ingestion.normalize.usps import (
     STREET_TYPES,
     UNIT_TYPES,
 )
+from aiqleads.kit.places import city_key, display_city, title_case_place
 
 # Longer "addresses" are descriptions pasted into the wrong field; the tagger would waste time.
 _MAX_LINE = 200
@@ -79,11 +80,12 @@ def _clean(token: str) -> str:
 
 
 def _name_case(token: str) -> str:
-    # "26TH" → "26th"; "MAIN" → "Main"; mixed case such as "McKinney" is kept as written.
+    # "26TH" → "26th"; "MAIN" → "Main"; "MCKINNEY" → "McKinney"; "O'CONNOR" → "O'Connor";
+    # mixed case such as "McKinney" is kept as written.
     if token[:1].isdigit():
         return token.lower()
     if token.isupper() or token.islower():
-        return "-".join(part.capitalize() for part in token.split("-"))
+        return title_case_place(token)
     return token
 
 
@@ -236,7 +238,7 @@ def _parse_line(line: str) -> ParsedAddress | Reason:
     unit_raw = _join(parts, "OccupancyType", "OccupancyIdentifier") or _join(
         parts, "SubaddressType", "SubaddressIdentifier"
     )
-    city = _name_words(_join(parts, "PlaceName"))
+    city = normalize_city(_join(parts, "PlaceName"))
     state = normalize_state(parts.get("StateName"))
     zip_value = normalize_zip(parts.get("ZipCode"))
     zip5 = zip_value if isinstance(zip_value, str) else None
@@ -284,7 +286,7 @@ def _parse_simple(line: str) -> ParsedAddress | None:
     return ParsedAddress(
         street=street.street,
         unit=street.unit,
-        city=_name_words(match["city"]),
+        city=normalize_city(match["city"]),
         state=state,
         zip5=match["zip"][:5] if match["zip"] else None,
         number=street.number,
@@ -323,7 +325,9 @@ def address_key(
     Street and unit are already in USPS abbreviations (from `normalize_street` or
     `parse_address`); here they lose case and punctuation. The unit keeps its own slot without
     its designator, so "APT 4", "Unit 4" and "#4" agree, and a building still matches its units
-    by the first slot. The locality is the ZIP, else "city st"; without a street there is no key.
+    by the first slot. The locality is the ZIP, else "city st" with the city as
+    `kit.places.city_key` writes it (so "St. Louis" and "SAINT LOUIS" agree); without a street
+    there is no key.
     """
     if not street:
         return None
@@ -333,7 +337,7 @@ def address_key(
     if zip5:
         locality = zip5
     elif city and state:
-        locality = f"{_KEY_DROP_RE.sub('', city.lower()).strip()} {state.lower()}"
+        locality = f"{city_key(city)} {state.lower()}"
     else:
         return None
     unit_key = ""
@@ -343,8 +347,17 @@ def address_key(
     return f"{street_key}|{unit_key}|{locality}"
 
 
+# Punctuation that frames a city in a line ("Seattle,", "(Seattle)") but is no part of it; a
+# final "." or "'" may be ("Washington D.C.", "Land O'").
+_CITY_EDGE_PUNCT = ',;:()"'
+
+
 def normalize_city(raw: Any) -> str | None:
-    """ "SEATTLE" / "seattle" → "Seattle"; mixed case as written; blanks → None."""
+    """A city as stored: `kit.places.display_city` of the text without framing punctuation.
+
+    "SEATTLE" / "seattle" → "Seattle", "MCKINNEY" → "McKinney"; mixed case as the source wrote
+    it ("McKinney", "DeSoto"); blanks and placeholders ("N/A") → None.
+    """
     if is_blank(raw) or not isinstance(raw, str):
         return None
-    return _name_words(raw.strip(_EDGE_PUNCT + " "))
+    return display_city(raw.strip(_CITY_EDGE_PUNCT + " \t\r\n"))

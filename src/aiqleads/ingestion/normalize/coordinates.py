@@ -7,6 +7,7 @@ records which (`geocode_precision`), so maps and dedupe know how far to trust it
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal
@@ -15,12 +16,16 @@ import zipcodes
 
 from aiqleads.ingestion.normalize.reasons import Reason, clip, is_blank
 from aiqleads.kit.h3cells import cells_for
+from aiqleads.kit.places import display_city
 from aiqleads.metros import Metro
 
 GeocodePrecision = Literal["exact", "zip_centroid", "none"]
 # The 50 states, DC and the territories fit in this box; used to decide a swap with no metro.
 _US_LAT = (13.0, 72.0)
 _US_LON = (-180.0, -64.0)
+# A decimal degree as text, scientific notation included ("-1.22257E+02" is how a spreadsheet may
+# write a longitude). Stricter than float(), which also takes "4_7.5", "infinity" and "nan".
+_DEGREES_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,4})?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,13 +38,17 @@ class Point:
 def _as_float(raw: Any) -> float | None:
     if isinstance(raw, bool):
         return None
-    if isinstance(raw, int | float):
+    if isinstance(raw, float):
+        value = raw
+    elif isinstance(raw, int):
+        if abs(raw) > 360:  # no angle; and float() of a huge int raises OverflowError
+            return None
         value = float(raw)
     elif isinstance(raw, str):
-        try:
-            value = float(raw.strip())
-        except ValueError:
+        text = raw.strip()
+        if not _DEGREES_RE.fullmatch(text):
             return None
+        value = float(text)  # an exponent too large gives inf, refused below
     else:
         return None
     return value if math.isfinite(value) else None
@@ -82,7 +91,7 @@ def check_coordinates(lat_raw: Any, lon_raw: Any, *, metro: Metro | None = None)
 class ZipInfo:
     lat: float
     lon: float
-    city: str
+    city: str  # USPS's preferred name, in our display spelling ("McKinney", "Isle of Palms")
     state: str
 
 
@@ -95,11 +104,20 @@ def _zip_table() -> dict[str, ZipInfo]:
     for row in rows:
         try:
             table[row["zip_code"]] = ZipInfo(
-                float(row["lat"]), float(row["long"]), row["city"], row["state"]
+                float(row["lat"]), float(row["long"]), _city(row["city"]), row["state"]
             )
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, AttributeError):
             continue  # a row without a usable centroid is as good as an unknown ZIP
     return table
+
+
+def _city(usps: str) -> str:
+    # USPS lists cities in capitals ("MCKINNEY"); the zipcodes package capitalises each word
+    # ("Mckinney", "Isle Of Palms", "Winston-salem"). Read back as the capitals they were, they
+    # get the same title case as any source's all-caps city. USPS has no punctuation, so
+    # "Winston Salem" and "O Fallon" stay as USPS writes them: `city_key` matches them to
+    # "Winston-Salem" and "O'Fallon".
+    return display_city(usps.upper()) or usps
 
 
 def zip_info(zip5: str) -> ZipInfo | None:

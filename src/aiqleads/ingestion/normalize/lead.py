@@ -43,8 +43,10 @@ from aiqleads.ingestion.normalize.facts import (
 from aiqleads.ingestion.normalize.money import Price, parse_price
 from aiqleads.ingestion.normalize.phone import first_phone, phones_in_text
 from aiqleads.ingestion.normalize.reasons import Reason
+from aiqleads.ingestion.normalize.status import parse_listing_status
 from aiqleads.ingestion.records import RawRecord
 from aiqleads.metros import Metro, get_metro
+from aiqleads.models.enums import ListingStatus
 
 _SALE_KINDS = ("fsbo", "for_sale")
 
@@ -54,6 +56,9 @@ class NormalizedLead:
     source: str
     source_ref: str
     kind: Kind
+    # What the source says of the listing (RESO StandardStatus), None when it says nothing we
+    # know; the leads package decides from it whether the lead is still for sale.
+    listing_status: ListingStatus | None
     title: str | None
     description: str | None
     source_url: str | None
@@ -83,7 +88,6 @@ class NormalizedLead:
     listing_office: str | None
     listed_at: datetime | None
     address_key: str | None
-    listing_status: str | None = None  # RESO StandardStatus of the source's status
     # Not a column: what was dropped or guessed ("price_missing", "coordinates_swapped"), for the
     # validate stage's counters and the quarantine report.
     notes: tuple[str, ...] = ()
@@ -228,6 +232,8 @@ def normalize(
         fatal.append(str(Reason("source_ref_missing", "")))
 
     kind = normalize_kind(record.kind, is_fsbo=record.is_fsbo)
+    listing_status = parse_listing_status(record.status)
+    _note(notes, listing_status)
     price = parse_price(record.price)
     if isinstance(price, Price) and price.period is not None and kind == "other":
         kind = "for_rent"  # "$2,150/mo" says what the source did not
@@ -259,6 +265,7 @@ def normalize(
         source=source,
         source_ref=source_ref,
         kind=kind,
+        listing_status=listing_status if isinstance(listing_status, ListingStatus) else None,
         title=clean_text(record.title),
         description=_description(record.description),
         source_url=_url(record.url, notes),

@@ -30,9 +30,12 @@ class Price:
 
 
 def parse_price(raw: Any) -> Price | Reason:
-    """ "$1,149,000", "1300", 1149000.0, "$2,150/mo", "$1.2M" → Price; anything else → reason.
+    """ "$1,149,000", "1300", 1149000.0, "1.23E+06", "$2,150/mo", "$1.2M" → Price, in cents.
 
-    Tiny amounts ("$0", "$1": "call for price") are placeholders and get their own reason.
+    Anything else is a reason: the reader's (`numbers.leading_decimal`: price_missing,
+    price_unparseable, price_negative, price_out_of_range) or this function's own: price_currency
+    (not dollars), price_range ("$1,200 - $1,500"), price_placeholder (under $10: "$0", "$1",
+    "call for price") and price_absurd (over $500M).
     """
     if isinstance(raw, str) and any(mark in raw.lower() for mark in _FOREIGN):
         return Reason("price_currency", clip(raw))

@@ -32,5 +32,9 @@ def is_blank(raw: Any) -> bool:
 
 def clip(raw: Any, limit: int = 60) -> str:
     """A short repr of a raw value for a reason's detail, so one huge field cannot bloat it."""
+    if isinstance(raw, int) and raw.bit_length() > 256:
+        # repr() of an int over 4,300 digits raises ValueError (CPython's int/str limit).
+        digits = int(raw.bit_length() * math.log10(2))
+        return f"<{'negative ' if raw < 0 else ''}integer of ~{digits} digits>"
     text = repr(raw)
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -26,6 +26,10 @@ import h3
 import sqlalchemy as sa
 from alembic import op
 
+# The one definition of each derived value; a later change to them is a migration of its own.
+from aiqleads.kit.places import city_key
+from aiqleads.metros import metro_for_point
+
 revision = "0006"
 down_revision = "0005"
 branch_labels = None
@@ -121,8 +125,6 @@ def _bucket(score: float | None) -> str | None:
 
 
 def _metro_of(lat: float, lon: float) -> str | None:
-    from aiqleads.metros import metro_for_point  # data only: the metro boxes
-
     metro = metro_for_point(lat, lon)
     return None if metro is None else metro.slug
 
@@ -131,7 +133,7 @@ def _derived(row: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
         "i": row.id,
         "public_id": uuid.uuid4(),
-        "city_key": " ".join(row.city.split()).casefold() if row.city else None,
+        "city_key": city_key(row.city) if row.city else None,
         "score_bucket": _bucket(row.score),
         "h3_r7": None,
         "h3_r8": None,
