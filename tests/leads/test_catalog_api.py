@@ -14,7 +14,7 @@ from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher
 from aiqleads.kit.h3cells import cell_center, cells_for
 from aiqleads.leads.scores import score_bucket
-from aiqleads.models.enums import Tier
+from aiqleads.models.enums import LeadStatus, Tier
 from tests.factories import (
     admin,
     agent,
@@ -345,7 +345,8 @@ async def test_admin_sees_every_status_and_agents_cannot_ask_for_hidden_ones(
         str(r["public_id"]) for r in rows if r["listing_status"] == "Withdrawn"
     }
     assert all(i["access"] == "full" for i in withdrawn)
-    assert len(await _all_pages(client, admin_headers, {"limit": 200})) == 60
+    every = [s.value for s in LeadStatus]
+    assert len(await _all_pages(client, admin_headers, {"limit": 200, "status": every})) == 60
     _, agent_headers = await agent(client, sessions, clock, Tier.BASIC)
     res = await client.get(LEADS, params={"status": "withdrawn"}, headers=agent_headers)
     assert res.status_code == 422

@@ -23,9 +23,10 @@ from aiqleads.models.enums import LeadStatus
 
 
 def statuses_for(viewer: Viewer, asked: Sequence[LeadStatus]) -> tuple[LeadStatus, ...]:
-    """The statuses a search covers: those asked, else available (agents) or all (admins).
-    Raises InvalidInput("status") when an agent asks for one it may not see."""
-    statuses = tuple(asked) or (tuple(LeadStatus) if viewer.is_admin else (LeadStatus.AVAILABLE,))
+    """The statuses a search covers: those asked, else the leads on the market (the map layers'
+    default too, so both count the same leads). Raises InvalidInput("status") when an agent
+    asks for one it may not see."""
+    statuses = tuple(asked) or ON_MARKET
     if not viewer.is_admin:
         refused = sorted(s.value for s in statuses if s not in AGENT_STATUSES)
         if refused:

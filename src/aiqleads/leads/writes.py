@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-import h3
 from sqlalchemy import (
     ColumnElement,
     Table,
@@ -42,7 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiqleads.kit.h3cells import PREVIEW_RESOLUTION
+from aiqleads.kit.h3cells import cell_center, cells_for
 from aiqleads.kit.places import city_key
 from aiqleads.leads import versions
 from aiqleads.leads.scores import score_bucket
@@ -141,16 +140,15 @@ def derived_location(lat: float | None, lon: float | None) -> dict[str, Any]:
         return dict.fromkeys(
             ("h3_r7", "h3_r8", "h3_r9", "preview_latitude", "preview_longitude", "metro")
         )
-    r8 = h3.latlng_to_cell(lat, lon, PREVIEW_RESOLUTION)
-    r9 = h3.latlng_to_cell(lat, lon, PREVIEW_RESOLUTION + 1)
-    centre_lat, centre_lon = h3.cell_to_latlng(r8)
+    r7, r8, r9 = cells_for(lat, lon)
+    centre_lat, centre_lon = cell_center(r8)
     metro = metro_for_point(centre_lat, centre_lon)
     return {
-        "h3_r7": int(h3.str_to_int(h3.cell_to_parent(r8, PREVIEW_RESOLUTION - 1))),
-        "h3_r8": int(h3.str_to_int(r8)),
-        "h3_r9": int(h3.str_to_int(r9)),
-        "preview_latitude": float(centre_lat),
-        "preview_longitude": float(centre_lon),
+        "h3_r7": r7,
+        "h3_r8": r8,
+        "h3_r9": r9,
+        "preview_latitude": centre_lat,
+        "preview_longitude": centre_lon,
         "metro": None if metro is None else metro.slug,
     }
 

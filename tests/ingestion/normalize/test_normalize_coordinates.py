@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import csv
 
-import h3
 import pytest
 
 from aiqleads.ingestion.normalize.coordinates import (
     Point,
     check_coordinates,
-    h3_cells,
     zip_centroid,
     zip_info,
 )
@@ -119,11 +117,3 @@ def test_without_a_metro_only_us_points_pass() -> None:
     assert check_coordinates(40.7, -74.0) == Point(40.7, -74.0)
     result = check_coordinates(51.5, -0.12)
     assert isinstance(result, Reason) and result.code == "coordinates_outside_us"
-
-
-def test_h3_cells_are_ints_at_resolutions_7_8_9_nested() -> None:
-    r7, r8, r9 = h3_cells(47.5112, -122.257)
-    assert all(isinstance(c, int) and 0 < c < 2**63 for c in (r7, r8, r9))
-    assert [h3.get_resolution(h3.int_to_str(c)) for c in (r7, r8, r9)] == [7, 8, 9]
-    assert h3.cell_to_parent(h3.int_to_str(r9), 8) == h3.int_to_str(r8)
-    assert h3.cell_to_parent(h3.int_to_str(r8), 7) == h3.int_to_str(r7)

@@ -61,7 +61,6 @@ def test_fsbo_post_with_one_line_address_and_contacts() -> None:
     )  # fmt: skip
     assert result.geocode_precision == "zip_centroid"
     assert (result.latitude, result.longitude) == (47.4924, -122.2359)
-    assert result.h3_r8 is not None and result.h3_r9 is not None
     assert result.owner_phone == "+12064676348"
     assert result.owner_email == "Owner@example.com"
     assert result.owner_name == "Ann Lee"
@@ -138,7 +137,7 @@ def test_street_with_city_and_state_is_enough_without_point_or_zip() -> None:
     result = lead(normalize(record, metro="seattle", now=NOW))
     assert (result.street_address, result.city, result.state) == ("100 N Main St", "Seattle", "WA")
     assert result.geocode_precision == "none"
-    assert (result.latitude, result.h3_r7) == (None, None)
+    assert (result.latitude, result.longitude) == (None, None)
     assert result.address_key == "100 n main st||seattle wa"
 
 
