@@ -265,7 +265,10 @@ def _ingest_bundled_sources(settings: Settings) -> None:
     console.print("quarantined records and their reasons: aiqleads quarantine list")
     # The leads were published just now, so each tier's priority window applies to them too.
     windows = ", ".join(
-        f"{tier} after {policy.priority_delay_minutes} min" for tier, policy in tuned.tiers.items()
+        f"{tier} after {p.priority_delay_minutes} min"
+        if p.priority_delay_minutes
+        else f"{tier} now"
+        for tier, p in tuned.tiers.items()
     )
     console.print(f"agents see these new leads by tier: {windows}")
 
