@@ -14,7 +14,7 @@ from aiqleads.config import IngestSettings, Settings
 from aiqleads.ingestion.documents import Document
 from aiqleads.ingestion.pipeline import Pipeline
 from aiqleads.kit.crypto import FieldCipher
-from aiqleads.sample.kc_sales import SAMPLE_FILE
+from aiqleads.sample.sources import KING_COUNTY_SALES
 
 SHARED_DATA = (Path(__file__).resolve().parents[2].parent / "shared" / "data").resolve()
 COPIED = Path(__file__).resolve().parents[1] / "fixtures" / "listings"
@@ -22,7 +22,7 @@ COPIED = Path(__file__).resolve().parents[1] / "fixtures" / "listings"
 
 def kc_lines(n: int) -> list[str]:
     """The header and the first n data lines of the bundled King County sales."""
-    with gzip.open(SAMPLE_FILE, "rt", encoding="utf-8") as f:
+    with gzip.open(KING_COUNTY_SALES, "rt", encoding="utf-8") as f:
         return [next(f) for _ in range(n + 1)]
 
 
