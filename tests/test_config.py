@@ -51,6 +51,10 @@ def test_demo_owners_is_a_known_stage_that_no_default_runs() -> None:
     assert "demo_owners" not in INGEST_STAGES
     allowed = ["parse", "normalize", "validate", "demo_owners", "enrich", "store"]
     assert IngestSettings(stages=allowed).stages == allowed
-    # The order rules hold for it too: it reads normalize's output
-    with pytest.raises(ValidationError, match="normalize must follow parse"):
-        IngestSettings(stages=["parse", "demo_owners", "normalize", "store"])
+    # The order rules hold for it too: it reads normalize's output, and enrich reads its contact
+    for wrong in (
+        ["parse", "demo_owners", "normalize", "store"],
+        ["parse", "normalize", "enrich", "demo_owners", "store"],
+    ):
+        with pytest.raises(ValidationError, match="must keep the order"):
+            IngestSettings(stages=wrong)
