@@ -450,3 +450,34 @@ async def test_small_bounding_box_finds_exactly_the_leads_inside(
     assert [i["id"] for i in tight] == [str(inside["public_id"])]
     assert exact == [] or [i["id"] for i in exact] == [str(inside["public_id"])]
     assert len(wide) == 3
+
+
+@pytest.mark.parametrize(
+    ("stored", "asked"),
+    [
+        ("McKinney", ["McKinney", "mckinney", "MCKINNEY", "  mckinney "]),
+        ("DeSoto", ["DeSoto", "desoto", "DESOTO"]),
+        ("Winston-Salem", ["Winston-Salem", "winston-salem", "WINSTON SALEM"]),
+        ("St. Louis", ["St. Louis", "saint louis", "ST LOUIS"]),
+        ("O'Fallon", ["O'Fallon", "o fallon", "O'FALLON"]),
+    ],
+)
+async def test_a_city_is_found_however_it_is_written(
+    stored: str,
+    asked: list[str],
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    # Given a lead stored with the city as its source spells it, and one elsewhere
+    row = lead_row(settings, cipher, now=clock.now(), city=stored)
+    other = lead_row(settings, cipher, now=clock.now(), city="Seattle")
+    await insert_leads(sessions, [row, other])
+    _, headers = await agent(client, sessions, clock, Tier.ENTERPRISE)
+    # When searched by any of its spellings, it alone is found, with its own spelling
+    for city in asked:
+        items = await _all_pages(client, headers, {"city": city})
+        assert [i["id"] for i in items] == [str(row["public_id"])], city
+        assert items[0]["city"] == stored
