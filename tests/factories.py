@@ -177,6 +177,27 @@ async def record_purchase(
         assert sold == [lead_id]
 
 
+async def catalog_pages(
+    client: httpx.AsyncClient, headers: dict[str, str], params: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Every item of a catalog search, following `next_cursor` page by page."""
+    items: list[dict[str, Any]] = []
+    cursor = None
+    for _ in range(1000):
+        page = await client.get(
+            "/api/v1/leads",
+            params={**params, **({"cursor": cursor} if cursor else {})},
+            headers=headers,
+        )
+        assert page.status_code == 200, page.text
+        body = page.json()
+        items += body["items"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return items
+    raise AssertionError("pagination did not end")
+
+
 async def agent(
     client: httpx.AsyncClient,
     sessions: async_sessionmaker[AsyncSession],

@@ -18,7 +18,14 @@ from aiqleads.ingestion.pipeline import Pipeline
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher
 from aiqleads.models.enums import Role, Tier
-from tests.factories import insert_leads, lead_row, login, make_account, record_purchase
+from tests.factories import (
+    catalog_pages,
+    insert_leads,
+    lead_row,
+    login,
+    make_account,
+    record_purchase,
+)
 
 LEADS = "/api/v1/leads"
 GEO = "/api/v1/geo"
@@ -27,19 +34,7 @@ GEO = "/api/v1/geo"
 async def _catalog_count(
     client: httpx.AsyncClient, headers: dict[str, str], params: dict[str, Any]
 ) -> int:
-    total, cursor = 0, None
-    while True:
-        page = await client.get(
-            LEADS,
-            params={**params, "limit": 200, **({"cursor": cursor} if cursor else {})},
-            headers=headers,
-        )
-        assert page.status_code == 200, page.text
-        body = page.json()
-        total += len(body["items"])
-        cursor = body["next_cursor"]
-        if cursor is None:
-            return total
+    return len(await catalog_pages(client, headers, {**params, "limit": 200}))
 
 
 async def _geo(
