@@ -27,8 +27,8 @@ class DemoOwnersStage(Stage):
     It needs the known-record lookup to have run first, so the content hash ("nothing changed
     since last run") and the phone blind index are those of what the source said: a re-run
     stays unchanged, and a fictional phone gets no blind index, so phone matching never takes
-    two homes for one because they drew the same of the hundred fictional numbers. A record that only merges into
-    another lead is left alone: that lead has an owner of its own.
+    two homes for one because they drew the same of the hundred fictional numbers. A record
+    that only merges into another lead is left alone: that lead has an owner of its own.
     """
 
     name = "demo_owners"
