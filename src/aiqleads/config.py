@@ -157,6 +157,9 @@ class Settings(BaseSettings):
     geo_cache_max_entries: int = Field(default=1024, ge=1)
 
     tiers: dict[str, TierPolicy] = Field(default_factory=_default_tiers)
+    # How long a process may use the tier policies it read before reading them again (an
+    # admin's change reaches every other process within this time).
+    tier_policy_ttl_seconds: float = Field(default=5.0, ge=0, le=3600)
     pricing: PricingPolicy = Field(default_factory=PricingPolicy)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
 

@@ -18,6 +18,9 @@ TABLES = {
     "lead_price_history",
     "quarantine",
     "lead_status_history",
+    "holds",
+    "tier_policies",
+    "lead_events",
 }
 
 

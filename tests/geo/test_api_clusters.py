@@ -20,11 +20,11 @@ from aiqleads.leads.filters import Area, LeadFilter
 from aiqleads.leads.visibility import Viewer
 from aiqleads.metros import get_metro
 from aiqleads.models.enums import LeadStatus, Tier
-from tests.conftest import Backend
+from tests.conftest import T0, Backend
 from tests.geo.api_helpers import admin, geo
 from tests.geo.leads_data import dallas_rows, king_county_rows, load
 
-ADMIN = Viewer(0, True, Tier.ENTERPRISE, None, 0)
+ADMIN = Viewer(0, True, Tier.ENTERPRISE, None, 0, T0)
 STATUSES = (LeadStatus.AVAILABLE, LeadStatus.HELD)
 
 

@@ -165,7 +165,7 @@ async def test_postgis_radius_path_matches_the_python_path(
     await load(sessions, rows)
     me = await make_account(sessions, now=clock.now())
     filt = LeadFilter(area=Area(metro=get_metro("seattle")))
-    viewer = Viewer(me.id, exact, Tier.ENTERPRISE, None, 0)
+    viewer = Viewer(me.id, exact, Tier.ENTERPRISE, None, 0, clock.now())
     q = rows[::97]
     lat = np.array([r["latitude"] for r in q])
     lon = np.array([r["longitude"] for r in q])

@@ -98,7 +98,7 @@ async def get_lead(
     [item] = await _present(session, viewer, [row], cipher=cipher)
     if isinstance(item, LeadPreview):
         in_window = viewer.visible_before is not None and row.published_at > viewer.visible_before
-        if row.status not in ON_MARKET or in_window:
+        if present.shown_status(row, viewer.now) not in ON_MARKET or in_window:
             raise NotFound("no such lead")
     return item
 
@@ -107,15 +107,17 @@ async def _present(
     session: AsyncSession, viewer: Viewer, rows: Sequence[Row[Any]], *, cipher: FieldCipher
 ) -> list[LeadPreview | LeadFull]:
     if viewer.is_admin:
-        return [present.full(r, cipher=cipher, price=present.price_for(r, 0)) for r in rows]
+        return [
+            present.full(r, cipher=cipher, price=present.price_for(r, 0), now=viewer.now)
+            for r in rows
+        ]
     paid = await repository.prices_paid(session, [r.id for r in rows], viewer.account_id)
     out: list[LeadPreview | LeadFull] = []
     for r in rows:
         if r.id in paid:
             cents, currency = paid[r.id]
-            out.append(
-                present.full(r, cipher=cipher, price=MoneyOut(cents=cents, currency=currency))
-            )
+            paid_price = MoneyOut(cents=cents, currency=currency)
+            out.append(present.full(r, cipher=cipher, price=paid_price, now=viewer.now))
         else:
-            out.append(present.preview(r, discount_percent=viewer.discount_percent))
+            out.append(present.preview(r, discount_percent=viewer.discount_percent, now=viewer.now))
     return out

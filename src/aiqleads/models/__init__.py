@@ -3,23 +3,29 @@
 from aiqleads.models.account import Account
 from aiqleads.models.api_key import ApiKey
 from aiqleads.models.data_version import DataVersion
+from aiqleads.models.hold import Hold
 from aiqleads.models.lead import Lead
+from aiqleads.models.lead_event import LeadEvent
 from aiqleads.models.lead_price_history import LeadPriceHistory
 from aiqleads.models.lead_source import LeadSource
 from aiqleads.models.lead_status_history import LeadStatusHistory
 from aiqleads.models.purchase import Purchase
 from aiqleads.models.quarantine import Quarantine
 from aiqleads.models.refresh_token import RefreshToken
+from aiqleads.models.tier_policy import TierPolicyRow
 
 __all__ = [
     "Account",
     "ApiKey",
     "DataVersion",
+    "Hold",
     "Lead",
+    "LeadEvent",
     "LeadPriceHistory",
     "LeadSource",
     "LeadStatusHistory",
     "Purchase",
     "Quarantine",
     "RefreshToken",
+    "TierPolicyRow",
 ]
