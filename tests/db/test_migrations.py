@@ -19,6 +19,7 @@ TABLES = {
     "quarantine",
     "lead_status_history",
     "holds",
+    "cart_locks",
     "tier_policies",
     "lead_events",
 }

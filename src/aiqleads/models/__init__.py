@@ -2,6 +2,7 @@
 
 from aiqleads.models.account import Account
 from aiqleads.models.api_key import ApiKey
+from aiqleads.models.cart_lock import CartLock
 from aiqleads.models.data_version import DataVersion
 from aiqleads.models.hold import Hold
 from aiqleads.models.lead import Lead
@@ -17,6 +18,7 @@ from aiqleads.models.tier_policy import TierPolicyRow
 __all__ = [
     "Account",
     "ApiKey",
+    "CartLock",
     "DataVersion",
     "Hold",
     "Lead",

@@ -2,7 +2,8 @@
 
 * `leads.held_by` / `leads.held_until`: the current hold of a lead, taken with one conditional
   UPDATE; a hold past `held_until` counts as none for every reader at once;
-* `holds`: each hold's record (price fixed when taken, extensions, how it ended);
+* `holds`: each hold's record (price fixed when taken, extensions, how it ended), and
+  `cart_locks`, the row each cart change of an account writes first;
 * `tier_policies`: an admin's setting of a tier's policy (the settings are the defaults);
 * `lead_events`: the append-only event log (view, hold, release, extend, expire, purchase,
   return).
@@ -76,6 +77,19 @@ def upgrade() -> None:
     op.create_index("ix_holds_lead", "holds", ["lead_id", "taken_at"])
 
     op.create_table(
+        "cart_locks",
+        sa.Column(
+            "account_id",
+            sa.BigInteger(),
+            sa.ForeignKey(
+                "accounts.id", ondelete="CASCADE", name="fk_cart_locks_account_id_accounts"
+            ),
+            primary_key=True,
+        ),
+        sa.Column("locked_at", TS, nullable=False),
+    )
+
+    op.create_table(
         "tier_policies",
         sa.Column("tier", sa.String(16), primary_key=True),
         *(
@@ -119,6 +133,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("lead_events")
     op.drop_table("tier_policies")
+    op.drop_table("cart_locks")
     op.drop_table("holds")
     op.drop_index("ix_leads_status_held_until", table_name="leads")
     op.drop_index("ix_leads_held_by", table_name="leads")
