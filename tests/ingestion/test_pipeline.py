@@ -95,7 +95,6 @@ async def test_real_fixtures_end_to_end(
     sessions: Sessions,
     make_pipeline: MakePipeline,
     clock: FrozenClock,
-    shared_bytes: Callable[[str], bytes],
 ) -> None:
     # Given real saved pages and feeds from four sources
     documents = [
@@ -110,12 +109,12 @@ async def test_real_fixtures_end_to_end(
         Document(
             "zillow search",
             "zillow",
-            shared_bytes("listing_fixtures/scrapfly-scrapers/zillow-scraper/results/search.json"),
+            (COPIED / "scrapfly" / "zillow_search.json").read_bytes(),
         ),
         Document(
-            "mlsgrid",
+            "spark",
             "reso",
-            shared_bytes("reso/sparkapi_spark_api_spec_fixtures_listings_multiple.json"),
+            (COPIED / "reso" / "spark_listings_multiple.json").read_bytes(),
         ),
     ]
     pipeline = make_pipeline()
