@@ -63,9 +63,10 @@ async def hold(
     lead_ids: list[uuid.UUID],
     all_or_nothing: bool,
 ) -> HoldAnswer:
-    """Hold each lead (first come, in the order given, duplicates once) and say per lead what
-    happened. Ids beyond the tier's bulk limit are refused `bulk_limit_exceeded`. With
-    `all_or_nothing`, one refusal undoes every hold of the request."""
+    """Hold each lead (duplicates once) and say per lead, in the order given, what happened.
+    Ids beyond the tier's bulk limit are refused `bulk_limit_exceeded`. Leads are taken in the
+    order of their rows, so when the cart limit stops a request part-way the refused ones are
+    the later in that order. With `all_or_nothing`, one refusal undoes every hold of it."""
     now = viewer.now
     await repository.lock_cart(session, viewer.account_id, now=now)
     ids = list(dict.fromkeys(lead_ids))
@@ -74,15 +75,18 @@ async def hold(
     live = await repository.live_count(session, viewer.account_id, now=now)
     limit = cart_limit(policy, custom_limit)
     until = now + timedelta(minutes=policy.hold_minutes)
-    results: list[HoldResult] = []
+    found: dict[uuid.UUID, HoldResult] = {}
     savepoint = await session.begin_nested()
     try:
-        for lead_id in within:
+        # Leads are taken in the order of their rows, whatever order the request gives: two
+        # bulk requests then never wait on each other's rows in a cycle (no deadlock).
+        for lead_id in sorted(within, key=lambda i: states[i].id if i in states else -1):
             result, new = await _hold_one(
                 session, viewer, states.get(lead_id), lead_id, live=live, limit=limit, until=until
             )
             live += new
-            results.append(result)
+            found[lead_id] = result
+        results = [found[i] for i in within]
         results += [
             HoldResult(lead_id=i, held=False, refused=Refusal.BULK_LIMIT_EXCEEDED) for i in beyond
         ]
