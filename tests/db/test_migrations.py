@@ -18,6 +18,8 @@ TABLES = {
     "lead_price_history",
     "quarantine",
     "lead_status_history",
+    "sandbox_payments",
+    "sandbox_refunds",
 }
 
 

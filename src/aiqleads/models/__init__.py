@@ -10,6 +10,8 @@ from aiqleads.models.lead_status_history import LeadStatusHistory
 from aiqleads.models.purchase import Purchase
 from aiqleads.models.quarantine import Quarantine
 from aiqleads.models.refresh_token import RefreshToken
+from aiqleads.models.sandbox_payment import SandboxPayment
+from aiqleads.models.sandbox_refund import SandboxRefund
 
 __all__ = [
     "Account",
@@ -22,4 +24,6 @@ __all__ = [
     "Purchase",
     "Quarantine",
     "RefreshToken",
+    "SandboxPayment",
+    "SandboxRefund",
 ]
