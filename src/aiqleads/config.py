@@ -5,14 +5,15 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Development defaults. Production refuses to start with any of them (see `_refuse_defaults`).
 DEV_SECRET_KEY = "dev-secret-key-change-me-0123456789abcdef"  # noqa: S105 (dev only)
 DEV_ENCRYPTION_KEYS = "dev1:ZGV2LWtleS1ub3QtZm9yLXByb2R1Y3Rpb24tdXNlISE="
+DEV_SANDBOX_WEBHOOK_SECRET = "whsec_sandbox_development_only"  # noqa: S105 (signs fake payments)
 
 
 class Environment(StrEnum):
@@ -121,6 +122,37 @@ class IngestSettings(BaseModel):
         return self
 
 
+class PaymentSettings(BaseModel):
+    """The payment gateway (`payments.gateways`): `sandbox` (default, no network, fake money)
+    or `stripe`. Environment: AIQ_PAYMENTS__GATEWAY, AIQ_PAYMENTS__STRIPE_API_KEY, …"""
+
+    gateway: Literal["sandbox", "stripe"] = "sandbox"
+    stripe_api_key: SecretStr | None = None  # "sk_…" or a restricted "rk_…"
+    stripe_webhook_secret: SecretStr | None = None  # the webhook endpoint's "whsec_…"
+    stripe_api_base: str | None = None  # None: Stripe's own address
+    stripe_max_network_retries: int = Field(default=2, ge=0, le=10)  # same idempotency key
+    stripe_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    sandbox_webhook_secret: SecretStr = SecretStr(DEV_SANDBOX_WEBHOOK_SECRET)
+
+    @model_validator(mode="after")
+    def _stripe_needs_keys(self) -> PaymentSettings:
+        # Refused in every environment, not only production: a stripe gateway without keys can
+        # only fail later, at the first checkout.
+        if self.gateway == "stripe":
+            key = self.stripe_api_key.get_secret_value() if self.stripe_api_key else ""
+            if not key.startswith(("sk_", "rk_")):
+                raise ValueError(
+                    "AIQ_PAYMENTS__STRIPE_API_KEY must be set to a Stripe secret key (sk_…)"
+                    " or restricted key (rk_…) when AIQ_PAYMENTS__GATEWAY=stripe"
+                )
+            if not self.stripe_webhook_secret or not self.stripe_webhook_secret.get_secret_value():
+                raise ValueError(
+                    "AIQ_PAYMENTS__STRIPE_WEBHOOK_SECRET must be set when"
+                    " AIQ_PAYMENTS__GATEWAY=stripe"
+                )
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="AIQ_", env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -162,6 +194,7 @@ class Settings(BaseSettings):
     tier_policy_ttl_seconds: float = Field(default=5.0, ge=0, le=3600)
     pricing: PricingPolicy = Field(default_factory=PricingPolicy)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    payments: PaymentSettings = Field(default_factory=PaymentSettings)
 
     @field_validator("tiers", mode="before")
     @classmethod

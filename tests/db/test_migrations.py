@@ -22,6 +22,8 @@ TABLES = {
     "cart_locks",
     "tier_policies",
     "lead_events",
+    "sandbox_payments",
+    "sandbox_refunds",
 }
 
 

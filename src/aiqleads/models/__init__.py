@@ -13,6 +13,8 @@ from aiqleads.models.lead_status_history import LeadStatusHistory
 from aiqleads.models.purchase import Purchase
 from aiqleads.models.quarantine import Quarantine
 from aiqleads.models.refresh_token import RefreshToken
+from aiqleads.models.sandbox_payment import SandboxPayment
+from aiqleads.models.sandbox_refund import SandboxRefund
 from aiqleads.models.tier_policy import TierPolicyRow
 
 __all__ = [
@@ -29,5 +31,7 @@ __all__ = [
     "Purchase",
     "Quarantine",
     "RefreshToken",
+    "SandboxPayment",
+    "SandboxRefund",
     "TierPolicyRow",
 ]
