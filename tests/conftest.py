@@ -85,10 +85,19 @@ async def _empty_tables(engine: AsyncEngine) -> None:
     names = [t.name for t in reversed(Base.metadata.sorted_tables)]
     async with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
+            # TRUNCATE fires no row triggers (the ledger's refuse every DELETE).
             await conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
-        else:
-            for name in names:
-                await conn.execute(text(f"DELETE FROM {name}"))  # noqa: S608 (table names)
+            return
+        # SQLite has no TRUNCATE: the ledger's triggers are set aside while the rows go.
+        triggers = (
+            await conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"))
+        ).all()
+        for name, _ in triggers:
+            await conn.execute(text(f"DROP TRIGGER {name}"))
+        for name in names:
+            await conn.execute(text(f"DELETE FROM {name}"))  # noqa: S608 (table names)
+        for _, sql in triggers:
+            await conn.execute(text(sql))
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from aiqleads import __version__
 from aiqleads.auth.admin_routes import router as admin_accounts_router
 from aiqleads.auth.routes import router as auth_router
 from aiqleads.cart.routes import router as cart_router
+from aiqleads.checkout.routes import router as checkout_router
 from aiqleads.config import Settings, get_settings
 from aiqleads.db.engine import create_engine, session_factory
 from aiqleads.deps import AppState
@@ -26,6 +27,7 @@ from aiqleads.kit.crypto import FieldCipher
 from aiqleads.leads.routes import router as leads_router
 from aiqleads.observability.logging import configure_logging
 from aiqleads.observability.middleware import MetricsMiddleware
+from aiqleads.payments.routes import router as payments_router
 from aiqleads.tiers.routes import router as tiers_router
 from aiqleads.web.routes import router as web_router
 
@@ -56,12 +58,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 "env": settings.env.value,
                 "database": engine.dialect.name,
                 "cache": "redis" if redis else "in-process",
+                "payments": settings.payments.gateway,
                 "version": __version__,
             },
         )
         try:
             yield
         finally:
+            await app.state.aiq.gateway.aclose()
             if redis is not None:
                 await redis.aclose()
             await engine.dispose()
@@ -81,6 +85,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(leads_router)
     app.include_router(geo_router)
     app.include_router(cart_router)
+    app.include_router(checkout_router)
+    app.include_router(payments_router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -311,5 +311,14 @@ def _add_ingestion_commands() -> None:
 _add_ingestion_commands()
 
 
+def _add_payment_commands() -> None:
+    from aiqleads.payments.cli import payments
+
+    main.add_command(payments)
+
+
+_add_payment_commands()
+
+
 if __name__ == "__main__":
     main()

@@ -19,6 +19,7 @@ from aiqleads.kit.cache import ByteCache, build_cache
 from aiqleads.kit.clock import Clock
 from aiqleads.kit.crypto import FieldCipher
 from aiqleads.leads.visibility import Viewer, viewer_for
+from aiqleads.payments.gateways import PaymentGateway, build_gateway
 from aiqleads.tiers.service import TierPolicies
 
 
@@ -32,6 +33,7 @@ class AppState:
     clock: Clock
     cipher: FieldCipher
     redis: Redis | None = None
+    gateway: PaymentGateway = field(init=False)
     # Built from `redis` (shared) or in-process, so the lifespan need not know about caching.
     cache: ByteCache = field(init=False)
     tiers: TierPolicies = field(init=False)
@@ -39,6 +41,9 @@ class AppState:
     def __post_init__(self) -> None:
         self.cache = build_cache(self.redis, max_entries=self.settings.geo_cache_max_entries)
         self.tiers = TierPolicies(self.settings)
+        self.gateway = build_gateway(
+            self.settings.payments, sessions=self.sessions, clock=self.clock
+        )
 
 
 def get_state(request: Request) -> AppState:
@@ -67,11 +72,8 @@ _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 
-async def get_principal(
-    session: DbSession,
-    state: State,
-    token: Annotated[str | None, Depends(_bearer)],
-    api_key: Annotated[str | None, Depends(_api_key)],
+async def _principal(
+    session: AsyncSession, state: AppState, token: str | None, api_key: str | None
 ) -> Principal:
     now = state.clock.now()
     if api_key:
@@ -83,7 +85,33 @@ async def get_principal(
     raise Unauthorized("not authenticated: send a bearer token or an X-API-Key header")
 
 
+async def get_principal(
+    session: DbSession,
+    state: State,
+    token: Annotated[str | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_api_key)],
+) -> Principal:
+    return await _principal(session, state, token, api_key)
+
+
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+async def get_principal_apart(
+    state: State,
+    token: Annotated[str | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_api_key)],
+) -> Principal:
+    """The caller, found in a transaction of its own that ends before the handler runs: for
+    handlers that manage their own transactions (checkout), so a request never holds two
+    database connections at once."""
+    async with state.sessions() as session:
+        principal = await _principal(session, state, token, api_key)
+        await session.commit()
+    return principal
+
+
+PrincipalApart = Annotated[Principal, Depends(get_principal_apart)]
 
 
 async def get_admin(principal: CurrentPrincipal) -> Principal:

@@ -26,6 +26,8 @@ class ErrorCode(StrEnum):
     CONFLICT = "conflict"
     ACCOUNT_LOCKED = "account_locked"
     RATE_LIMITED = "rate_limited"
+    PAYMENT_DECLINED = "payment_declined"
+    PAYMENT_UNAVAILABLE = "payment_unavailable"
     INTERNAL = "internal_error"
 
 

@@ -1,4 +1,5 @@
-"""Many agents racing for the same leads: each lead ends held by exactly one agent.
+"""Many agents racing for the same leads: each lead ends held by exactly one agent, and sold
+at most once when they all check out at once.
 
 In one process with many connections (SQLite and PostgreSQL), and on PostgreSQL through a real
 server of several worker processes.
@@ -20,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from aiqleads.config import Settings
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher
-from aiqleads.models import Hold, Lead
+from aiqleads.models import Hold, Lead, Purchase
 from aiqleads.models.enums import Tier
 from tests.conftest import Backend
 from tests.factories import PASSWORD, insert_leads, lead_row, make_account
@@ -44,7 +45,12 @@ async def _world(
     return emails, [str(r["public_id"]) for r in rows]
 
 
-async def _race(client: httpx.AsyncClient, emails: list[str], ids: list[str]) -> list[Any]:
+async def _race(
+    client: httpx.AsyncClient, emails: list[str], ids: list[str]
+) -> tuple[list[Any], list[int]]:
+    """Every agent reaches for every lead at once, then every agent checks out at once:
+    (the hold answers, the checkout statuses)."""
+
     async def token(email: str) -> dict[str, str]:
         res = await client.post(
             "/api/v1/auth/token", data={"username": email, "password": PASSWORD}
@@ -62,10 +68,18 @@ async def _race(client: httpx.AsyncClient, emails: list[str], ids: list[str]) ->
         assert res.status_code == 200, res.text
         return res.json()
 
-    return list(await asyncio.gather(*(grab(n) for n in range(len(emails)))))
+    holds = list(await asyncio.gather(*(grab(n) for n in range(len(emails)))))
+
+    async def buy(n: int) -> int:
+        res = await client.post("/api/v1/checkout", headers=headers[n])
+        return res.status_code
+
+    return holds, list(await asyncio.gather(*(buy(n) for n in range(len(emails)))))
 
 
-async def _check(sessions: async_sessionmaker[AsyncSession], answers: list[Any]) -> None:
+async def _check(
+    sessions: async_sessionmaker[AsyncSession], answers: list[Any], checkouts: list[int]
+) -> None:
     won = Counter(i["lead_id"] for a in answers for i in a["items"] if i["held"])
     refused = Counter(i["refused"] for a in answers for i in a["items"] if not i["held"])
     # Each lead was won exactly once; every other attempt was told someone else holds it
@@ -74,9 +88,15 @@ async def _check(sessions: async_sessionmaker[AsyncSession], answers: list[Any])
     async with sessions() as session:
         leads = (await session.execute(select(Lead.status, Lead.held_by))).all()
         holds = (await session.execute(select(Hold.lead_id, Hold.account_id))).all()
-    assert {s for s, _ in leads} == {"held"}
     assert len(holds) == LEADS and len({lead for lead, _ in holds}) == LEADS
-    assert {(a) for _, a in holds} == {h for _, h in leads}
+    # The winners' checkouts were paid, everyone else's cart was empty; each lead sold once
+    winners = sum(1 for a in answers if a["held"])
+    assert sorted(checkouts) == [200] * winners + [409] * (AGENTS - winners)
+    assert {s for s, _ in leads} == {"sold"}
+    async with sessions() as session:
+        bought = (await session.execute(select(Purchase.lead_id, Purchase.account_id))).all()
+    assert len(bought) == LEADS and len({lead for lead, _ in bought}) == LEADS
+    assert sorted(bought) == sorted((lead, a) for lead, a in holds)
 
 
 async def test_agents_racing_in_one_process_win_each_lead_once(
@@ -87,7 +107,7 @@ async def test_agents_racing_in_one_process_win_each_lead_once(
     cipher: FieldCipher,
 ) -> None:
     emails, ids = await _world(sessions, settings, cipher, clock)
-    await _check(sessions, await _race(client, emails, ids))
+    await _check(sessions, *await _race(client, emails, ids))
 
 
 @pytest.mark.postgres_only
@@ -104,5 +124,5 @@ async def test_agents_racing_through_several_server_processes_win_each_lead_once
     emails, ids = await _world(sessions, settings, cipher, clock)
     with serve(backend, tmp_path, workers=3) as base:
         async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-            answers = await _race(client, emails, ids)
-    await _check(sessions, answers)
+            answers, checkouts = await _race(client, emails, ids)
+    await _check(sessions, answers, checkouts)

@@ -24,6 +24,10 @@ TABLES = {
     "lead_events",
     "sandbox_payments",
     "sandbox_refunds",
+    "orders",
+    "order_items",
+    "ledger_entries",
+    "payment_events",
 }
 
 

@@ -80,5 +80,15 @@ async def prices_paid(
     return {r.lead_id: (r.price_cents, r.currency) for r in rows}
 
 
+async def public_ids(session: AsyncSession, lead_ids: Sequence[int]) -> dict[int, uuid.UUID]:
+    """Lead id → public id, for answers that name leads other domains hold by row id."""
+    if not lead_ids:
+        return {}
+    rows = await session.execute(
+        select(leads.c.id, leads.c.public_id).where(leads.c.id.in_(list(lead_ids)))
+    )
+    return {r.id: r.public_id for r in rows}
+
+
 async def count(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).select_from(leads)) or 0)

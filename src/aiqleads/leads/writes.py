@@ -553,6 +553,29 @@ async def expire_holds(session: AsyncSession, *, now: datetime, limit: int = 100
     return changed
 
 
+async def sell(session: AsyncSession, lead_id: int, *, account_id: int, now: datetime) -> bool:
+    """Mark the lead sold to the account that paid for it: if the account holds it (its hold
+    may have lapsed while it paid, as long as nobody else took the lead), or nobody holds it and
+    it is available. False when another agent holds it live, or it left the market or was sold.
+    One conditional UPDATE; the unique purchase per lead is the database's last guard."""
+    mine = and_(leads.c.status == LeadStatus.HELD.value, leads.c.held_by == account_id)
+    free = or_(leads.c.status == LeadStatus.AVAILABLE.value, _lapsed(now))
+    for before, cond in ((LeadStatus.HELD.value, mine), (None, free)):
+        stmt = (
+            update(leads)
+            .where(leads.c.id == lead_id, cond)
+            .values(status=LeadStatus.SOLD.value, held_by=None, held_until=None, updated_at=now)
+            .returning(leads.c.metro)
+        )
+        found = (await session.execute(stmt)).first()
+        if found is not None:
+            prior = before or LeadStatus.AVAILABLE.value
+            change = _Change(lead_id, prior, LeadStatus.SOLD.value, None)
+            await _record(session, [change], {found[0]}, cause="purchase", now=now)
+            return True
+    return False
+
+
 async def add_prices(session: AsyncSession, observations: Sequence[Mapping[str, Any]]) -> None:
     """Append asking-price observations: {lead_id, source, asking_price_cents, currency,
     observed_at}. The same observation twice (two runs racing over one file) is recorded once."""

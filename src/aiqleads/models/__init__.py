@@ -10,6 +10,10 @@ from aiqleads.models.lead_event import LeadEvent
 from aiqleads.models.lead_price_history import LeadPriceHistory
 from aiqleads.models.lead_source import LeadSource
 from aiqleads.models.lead_status_history import LeadStatusHistory
+from aiqleads.models.ledger_entry import LedgerEntry
+from aiqleads.models.order import Order
+from aiqleads.models.order_item import OrderItem
+from aiqleads.models.payment_event import PaymentEvent
 from aiqleads.models.purchase import Purchase
 from aiqleads.models.quarantine import Quarantine
 from aiqleads.models.refresh_token import RefreshToken
@@ -28,6 +32,10 @@ __all__ = [
     "LeadPriceHistory",
     "LeadSource",
     "LeadStatusHistory",
+    "LedgerEntry",
+    "Order",
+    "OrderItem",
+    "PaymentEvent",
     "Purchase",
     "Quarantine",
     "RefreshToken",

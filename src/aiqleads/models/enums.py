@@ -91,3 +91,28 @@ class HoldEnd(StrEnum):
     EXPIRED = "expired"
     PURCHASED = "purchased"
     LOST = "lost"  # the lead left the market (its source closed it) while held
+
+
+class OrderStatus(StrEnum):
+    """A checkout attempt: pending until the gateway answers; requires_action while the buyer
+    must act (3-D Secure); paid (its leads sold) or failed (its holds stay until they lapse)."""
+
+    PENDING = "pending"
+    REQUIRES_ACTION = "requires_action"
+    PAID = "paid"
+    FAILED = "failed"
+
+
+class LedgerKind(StrEnum):
+    ORDER = "order"
+    PAYMENT = "payment"
+    REFUND = "refund"
+
+
+class LedgerState(StrEnum):
+    """A ledger transaction's states: pending → completed | failed, completed → refunded."""
+
+    PENDING = "pending"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    REFUNDED = "refunded"

@@ -66,3 +66,21 @@ QUARANTINE = Counter(
     "Records and documents put in the quarantine, by source and reason code.",
     ["source", "reason"],
 )
+
+# --- the marketplace transaction ------------------------------------------------------------
+# `outcome` and `status` are small fixed sets; never an account, lead or order.
+CHECKOUTS = Counter(
+    "aiq_checkouts_total",
+    "Checkout attempts by outcome (paid, declined, requires_action, gateway_unavailable,"
+    " rejected).",
+    ["outcome"],
+)
+REFUNDS = Counter(
+    "aiq_refunds_total", "Refunds asked of the gateway, by the gateway's answer.", ["status"]
+)
+GATEWAY_SECONDS = Histogram(
+    "aiq_payment_gateway_seconds",
+    "Time a payment gateway call took, by gateway and operation.",
+    ["gateway", "operation"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)

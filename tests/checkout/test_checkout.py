@@ -1,0 +1,231 @@
+"""Checkout through the API with the sandbox gateway: paid, declined, requiring action, the
+gateway unreachable, replays by Idempotency-Key, and what the buyer then sees."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from aiqleads.kit.clock import FrozenClock
+from aiqleads.models import Hold, Lead, LedgerEntry, Order, Purchase
+from aiqleads.models.enums import Tier
+from tests.checkout.conftest import HoldingAgent, charges
+from tests.factories import agent
+
+CHECKOUT = "/api/v1/checkout"
+
+
+async def _ledger(sessions: async_sessionmaker[AsyncSession]) -> list[tuple[str, str, int]]:
+    async with sessions() as session:
+        rows = await session.execute(
+            select(LedgerEntry.kind, LedgerEntry.state, LedgerEntry.amount_cents).order_by(
+                LedgerEntry.id
+            )
+        )
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+async def _checkout(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    token: str | None = None,
+    key: str | None = None,
+) -> httpx.Response:
+    extra = {"Idempotency-Key": key} if key else {}
+    body = {"payment_token": token} if token else None
+    return await client.post(CHECKOUT, json=body, headers={**headers, **extra})
+
+
+async def test_a_paid_checkout_sells_the_held_leads_and_unlocks_them(
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    holding_agent: HoldingAgent,
+) -> None:
+    # Given a pro agent holding two $20 leads (15 % off: $17 each)
+    account, headers, rows = await holding_agent(2, tier=Tier.PRO)
+    # When it checks out
+    res = await _checkout(client, headers, key="attempt-1")
+    # Then the order is paid, both leads sold to it at the held price
+    assert res.status_code == 200, res.text
+    order = res.json()
+    assert order["status"] == "paid" and order["total"] == {"cents": 3400, "currency": "USD"}
+    assert {i["outcome"] for i in order["items"]} == {"sold"}
+    assert res.headers["Idempotency-Key"] == "attempt-1"
+    # And the buyer sees the full records with the owner's contact; the cart is empty
+    for row in rows:
+        full = (await client.get(f"/api/v1/leads/{row['public_id']}", headers=headers)).json()
+        assert full["access"] == "full" and full["owner"]["phone"] is not None
+        assert full["price"] == {"cents": 1700, "currency": "USD"}
+    assert (await client.get("/api/v1/cart", headers=headers)).json()["items"] == []
+    # And another agent finds them nowhere
+    _, other = await agent(client, sessions, clock, Tier.ENTERPRISE)
+    for row in rows:
+        assert (
+            await client.get(f"/api/v1/leads/{row['public_id']}", headers=other)
+        ).status_code == 404
+    # And the ledger holds the order and the payment, each pending then completed
+    assert await _ledger(sessions) == [
+        ("order", "pending", 3400),
+        ("payment", "pending", 3400),
+        ("payment", "completed", 3400),
+        ("order", "completed", 3400),
+    ]
+    async with sessions() as session:
+        bought = (await session.execute(select(Purchase.account_id, Purchase.price_cents))).all()
+        ended = set((await session.scalars(select(Hold.end_reason))).all())
+    assert sorted(bought) == [(account.id, 1700), (account.id, 1700)]
+    assert ended == {"purchased"}
+    # When the same checkout is sent again with its key: the same order, charged once
+    again = await _checkout(client, headers, key="attempt-1")
+    assert again.status_code == 200 and again.json()["id"] == order["id"]
+    assert await charges(sessions) == 1
+    listed = (await client.get("/api/v1/orders", headers=headers)).json()
+    assert [o["id"] for o in listed] == [order["id"]]
+    assert (await client.get(f"/api/v1/orders/{order['id']}", headers=other)).status_code == 404
+
+
+async def test_a_declined_payment_leaves_the_holds_until_they_lapse(
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    holding_agent: HoldingAgent,
+) -> None:
+    _, headers, _ = await holding_agent(2)
+    declined = await _checkout(client, headers, "tok_decline", key="a")
+    assert declined.status_code == 402
+    body = declined.json()
+    assert body["code"] == "payment_declined" and body["detail"]["decline_code"] == "card_declined"
+    # The holds are still there, and the leads still held
+    assert len((await client.get("/api/v1/cart", headers=headers)).json()["items"]) == 2
+    async with sessions() as session:
+        assert set((await session.scalars(select(Lead.status))).all()) == {"held"}
+    # A new attempt (new key) with a good card pays
+    paid = await _checkout(client, headers, "tok_success", key="b")
+    assert paid.status_code == 200 and paid.json()["status"] == "paid"
+    states = [(k, s) for k, s, _ in await _ledger(sessions)]
+    assert states == [
+        ("order", "pending"),
+        ("payment", "pending"),
+        ("payment", "failed"),
+        ("order", "failed"),
+        ("order", "pending"),
+        ("payment", "pending"),
+        ("payment", "completed"),
+        ("order", "completed"),
+    ]
+
+
+async def test_an_unreachable_gateway_is_503_and_a_retry_with_the_same_key_charges_once(
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    holding_agent: HoldingAgent,
+) -> None:
+    _, headers, _ = await holding_agent(1)
+    # The network fails before the gateway charged: nothing charged, the order waits
+    res = await _checkout(client, headers, "tok_network_error", key="k1")
+    assert res.status_code == 503 and res.headers["Retry-After"] == "5"
+    assert res.json()["code"] == "payment_unavailable"
+    assert await charges(sessions) == 0
+    # The gateway charged, but its answer was lost: 503, then the retry finds the charge
+    lost = await _checkout(client, headers, "tok_success_lost_reply", key="k2")
+    assert lost.status_code == 503
+    assert await charges(sessions) == 1
+    retry = await _checkout(client, headers, key="k2")
+    assert retry.status_code == 200 and retry.json()["status"] == "paid"
+    assert await charges(sessions) == 1
+
+
+async def test_an_empty_cart_and_a_bad_token_are_refused(
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    _, headers = await agent(client, sessions, clock, Tier.BASIC)
+    empty = await _checkout(client, headers)
+    assert empty.status_code == 409 and empty.json()["code"] == "conflict"
+    for body in ({"payment_token": ""}, {"payment_token": "x" * 300}, {"card": "4242"}):
+        res = await client.post(CHECKOUT, json=body, headers=headers)
+        assert res.status_code == 422, res.text
+    assert (await client.post(CHECKOUT)).status_code == 401
+
+
+async def test_requires_action_waits_for_the_webhook(
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    holding_agent: HoldingAgent,
+    sandbox: Any,
+) -> None:
+    _, headers, _ = await holding_agent(1)
+    res = await _checkout(client, headers, "tok_requires_action", key="3ds")
+    assert res.status_code == 202 and res.json()["status"] == "requires_action"
+    async with sessions() as session:
+        assert set((await session.scalars(select(Lead.status))).all()) == {"held"}
+    # The buyer completes the challenge; the gateway tells us by webhook
+    async with sessions() as session:
+        reference = await session.scalar(select(Order.payment_reference))
+    assert reference is not None
+    await sandbox.resolve_pending(reference, succeed=True)
+    hook = await sandbox.payment_webhook(reference)
+    url = f"/api/v1/payments/webhooks/{sandbox.name}"
+    first = await client.post(url, content=hook.payload, headers=hook.headers)
+    assert first.status_code == 200 and first.json() == {"received": True, "duplicate": False}
+    # The order is paid and the lead sold, once, even when the webhook comes twice
+    again = await client.post(url, content=hook.payload, headers=hook.headers)
+    assert again.json() == {"received": True, "duplicate": True}
+    orders = (await client.get("/api/v1/orders", headers=headers)).json()
+    assert [o["status"] for o in orders] == ["paid"]
+    async with sessions() as session:
+        assert len((await session.scalars(select(Purchase.lead_id))).all()) == 1
+    # A forged webhook is refused and changes nothing
+    forged = await client.post(
+        url, content=hook.payload.replace(b"succeeded", b"failed"), headers=hook.headers
+    )
+    assert forged.status_code == 400
+    assert (await client.post("/api/v1/payments/webhooks/stripe", content=b"{}")).status_code == 404
+
+
+@pytest.mark.parametrize("first", ["succeeded", "failed"])
+async def test_webhooks_out_of_order_change_the_order_once(
+    first: str,
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    holding_agent: HoldingAgent,
+    sandbox: Any,
+) -> None:
+    # Given a payment still processing when the checkout answered
+    _, headers, _ = await holding_agent(1)
+    assert (await _checkout(client, headers, "tok_processing", key="p")).status_code == 202
+    async with sessions() as session:
+        reference = await session.scalar(select(Order.payment_reference))
+    assert reference is not None
+    await sandbox.resolve_pending(reference, succeed=True)
+    success = await sandbox.payment_webhook(reference)
+    # and a "payment failed" event for the same payment (the buyer's first try at the challenge)
+    event = json.loads(success.payload)
+    failure = sandbox.sign_event(
+        {**event, "id": f"{event['id']}-failed", "type": "payment_intent.payment_failed"}
+    )
+    deliveries = [success, failure] if first == "succeeded" else [failure, success]
+    url = f"/api/v1/payments/webhooks/{sandbox.name}"
+    # When both arrive, in either order, each twice
+    for hook in deliveries + deliveries:
+        res = await client.post(url, content=hook.payload, headers=hook.headers)
+        assert res.status_code == 200, res.text
+    # Then the first decides: paid and sold once; or failed, and the late payment refunded
+    orders = (await client.get("/api/v1/orders", headers=headers)).json()
+    async with sessions() as session:
+        sold = (await session.scalars(select(Purchase.lead_id))).all()
+    states = await _ledger(sessions)
+    if first == "succeeded":
+        assert [o["status"] for o in orders] == ["paid"] and len(sold) == 1
+        assert ("refund", "completed", 2000) not in states
+    else:
+        assert [o["status"] for o in orders] == ["failed"] and sold == []
+        assert ("refund", "completed", 2000) in states
+        assert ("payment", "refunded", 2000) in states
+    assert await charges(sessions) == 1
