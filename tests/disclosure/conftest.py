@@ -9,7 +9,8 @@ from contextlib import asynccontextmanager
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from aiqleads.app import create_app
 from aiqleads.config import Settings
@@ -71,6 +72,14 @@ async def migrated(settings: Settings) -> AsyncIterator[AsyncEngine]:
         yield engine
     finally:
         await engine.dispose()
+
+
+async def analyze(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Gather the planner's statistics now. PostgreSQL's autovacuum would, at a moment of its
+    choosing, and some answers' byte order follows the plan (see test_probes)."""
+    async with sessions() as session:
+        await session.execute(text("ANALYZE"))
+        await session.commit()
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from aiqleads.leads.query import SortKey
-from tests.conftest import T0
 from tests.disclosure.world import (
     AREA_BBOX,
     CENTRE,
@@ -93,11 +92,9 @@ FILTERS: tuple[Params, ...] = (
     (),
     _p(zip=TARGET_ZIP),
     _p(zip=[TARGET_ZIP, "98115", "98107"]),
-    _p(city="Seattle"),
     _p(city="SEATTLE"),
     _p(kind="for_sale"),
     _p(kind=["for_rent", "fsbo"]),
-    _p(status="available"),
     _p(status="held"),
     _p(status="sold"),
     _p(status=["available", "held", "sold"]),
@@ -105,14 +102,14 @@ FILTERS: tuple[Params, ...] = (
     _p(price_min=PRICE - 1, price_max=PRICE + 1),
     _p(price_max=PRICE - 1),
     _p(price_min=PRICE + 1),
-    _p(price_min=500_000),
     _p(beds_min=4),
     _p(baths_min=2.5),
     _p(beds_min=4, baths_min=2.5, price_min=PRICE, price_max=PRICE),
     _p(listed_since=LISTED),
     _p(listed_since=(TARGET_LISTED + timedelta(seconds=1)).isoformat().replace("+00:00", "Z")),
-    _p(listed_since=(T0 - timedelta(days=30)).isoformat().replace("+00:00", "Z")),
 )
+# The geo routes' share: each filter parameter, at the target's boundaries.
+GEO_FILTERS: tuple[Params, ...] = tuple(FILTERS[i] for i in (1, 3, 5, 6, 8, 9, 11, 15, 16, 17))
 
 # Areas: the whole data set, the metro, and boxes cut through the target's cell so that an
 # answer built on exact points would differ between the target's two points.
@@ -144,7 +141,7 @@ def _catalog() -> Iterable[Entry]:
     yield Entry(LEADS, _p(bbox=_box(P0, P1, pad_m=600.0), sort="price", limit=2), walk=True)
     for f in (*FILTERS[1:], *AREAS, *PROBES):
         yield Entry(LEADS, (*f, ("sort", "-score"), ("limit", "200")))
-    for f in FILTERS[1:8]:
+    for f in FILTERS[1:4]:
         yield Entry(LEADS, (*f, ("sort", "asking_price"), ("limit", "200")))
 
 
@@ -153,15 +150,15 @@ def _heatmap() -> Iterable[Entry]:
     for res in (5, 6, 7, 8, 9, 10):
         for weight in ("count", "asking_price_sum", "score_mean"):
             yield Entry(HEATMAP, (*area, *_p(resolution=res, weight=weight)))
-    for zoom in (0, 8, 10, 11.5, 12, 13, 14, 22):
+    for zoom in (0, 11.5, 14, 22):
         yield Entry(HEATMAP, (*area, *_p(zoom=zoom, weight="score_mean")))
-    for size in (50, 120, 500, 5000):
+    for size in (50, 500, 5000):
         yield Entry(HEATMAP, (*area, *_p(grid="square", cell_size_m=size)))
     yield Entry(HEATMAP, (*area, *_p(grid="square", weight="score_mean")))
     yield Entry(HEATMAP, (*area, *_p(grid="h3", resolution=8)))
-    for f in FILTERS[1:]:
+    for f in GEO_FILTERS:
         yield Entry(HEATMAP, (*area, *f, *_p(resolution=8, weight="score_mean")))
-    for a in (*AREAS[1:], *PROBES):
+    for a in (*AREAS[1:], *PROBES[:2]):
         yield Entry(HEATMAP, (*a, *_p(resolution=8, weight="asking_price_sum")))
     for a in PROBES[:2]:
         yield Entry(HEATMAP, (*a, *_p(grid="square", cell_size_m=50)))
@@ -169,15 +166,15 @@ def _heatmap() -> Iterable[Entry]:
 
 def _clusters() -> Iterable[Entry]:
     area = _p(bbox=AREA_BBOX)
-    for eps in (10, 100, 250, 800, 2000):
-        for min_samples in (2, 5, 10):
+    for eps in (10, 250, 2000):
+        for min_samples in (2, 10):
             yield Entry(CLUSTERS, (*area, *_p(eps_m=eps, min_samples=min_samples)))
     yield Entry(CLUSTERS, (*area, *_p(algorithm="grid", eps_m=10, min_samples=2)))
     yield Entry(CLUSTERS, (*area, *_p(algorithm="postgis", eps_m=10, min_samples=2)))
     yield Entry(CLUSTERS, (*area, *_p(algorithm="postgis", eps_m=900, min_samples=5)))
-    for f in FILTERS[1:]:
+    for f in GEO_FILTERS:
         yield Entry(CLUSTERS, (*area, *f, *_p(eps_m=10, min_samples=2)))
-    for a in (*AREAS[1:], *PROBES[:3]):
+    for a in (*AREAS[1:], *PROBES[:2]):
         yield Entry(CLUSTERS, (*a, *_p(eps_m=10, min_samples=2)))
 
 
@@ -187,10 +184,11 @@ def _penetration() -> Iterable[Entry]:
         yield Entry(PENETRATION, (*area, *_p(level="zip", metric=metric)))
         for res in (7, 8, 9):
             yield Entry(PENETRATION, (*area, *_p(level="h3", resolution=res, metric=metric)))
-    for f in FILTERS[1:]:
+    for f in GEO_FILTERS:
         yield Entry(PENETRATION, (*area, *f, *_p(level="h3", resolution=8)))
+    for f in GEO_FILTERS[4:8]:
         yield Entry(PENETRATION, (*area, *f, *_p(level="zip")))
-    for a in (*AREAS[1:], *PROBES[:3]):
+    for a in (*AREAS[1:], *PROBES[:2]):
         yield Entry(PENETRATION, (*a, *_p(level="h3", resolution=8)))
 
 
@@ -200,16 +198,16 @@ QUERY_POINTS = (None, P0, P1, CENTRE, offset(*CENTRE, 350.0, 90.0), FAR_POINT)
 
 def _competitors() -> Iterable[Entry]:
     area = _p(bbox=AREA_BBOX)
-    for radius in (10, 250, 800, 3000, 50_000):
+    for radius in (10, 800, 50_000):
         for point in QUERY_POINTS:
             at = () if point is None else _p(lat=point[0], lon=point[1])
             yield Entry(COMPETITORS, (*area, *at, *_p(radius_m=radius)))
     for top_n in (1, 3, 50):
         yield Entry(COMPETITORS, (*area, *_p(lat=P0[0], lon=P0[1], radius_m=3000, top_n=top_n)))
     yield Entry(COMPETITORS, (*area, *_p(lat=P0[0], radius_m=800)))  # lat alone: refused
-    for f in FILTERS[1:]:
+    for f in GEO_FILTERS:
         yield Entry(COMPETITORS, (*area, *f, *_p(lat=CENTRE[0], lon=CENTRE[1], radius_m=1000)))
-    for a in (*AREAS[1:], *PROBES[:3]):
+    for a in (*AREAS[1:], *PROBES[:2]):
         yield Entry(COMPETITORS, (*a, *_p(lat=P0[0], lon=P0[1], radius_m=800, top_n=50)))
 
 
