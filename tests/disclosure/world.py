@@ -53,7 +53,7 @@ ISOLATION_M = 1600.0  # no other competitor's cell centre this close to the targ
 def offset(lat: float, lon: float, metres: float, bearing_deg: float) -> tuple[float, float]:
     """The point `metres` from (lat, lon) on `bearing_deg` (small distances: local flat earth)."""
     b = math.radians(bearing_deg)
-    dlat = metres * math.cos(b) / 111_195.0
+    dlat = metres * math.cos(b) / 111_195.0  # metres per degree on the mean-radius sphere
     dlon = metres * math.sin(b) / (111_195.0 * math.cos(math.radians(lat)))
     return lat + dlat, lon + dlon
 
