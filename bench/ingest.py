@@ -34,7 +34,7 @@ from aiqleads.ingestion.documents import Document
 from aiqleads.ingestion.evaluation import evaluate, labelled_pairs
 from aiqleads.ingestion.matching import MatchPolicy
 from aiqleads.ingestion.pipeline import Pipeline
-from aiqleads.sample.kc_sales import SAMPLE_FILE
+from aiqleads.sample.sources import KING_COUNTY_SALES
 
 SECRET = "bench-secret-key-that-is-long-enough-0123456789"
 BAR = 2000.0
@@ -42,7 +42,7 @@ NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 
 def replicated_csv(records: int) -> bytes:
-    with gzip.open(SAMPLE_FILE, "rt", encoding="utf-8", newline="") as f:
+    with gzip.open(KING_COUNTY_SALES, "rt", encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(rows[0]))
@@ -107,7 +107,7 @@ async def main(argv: list[str]) -> dict[str, Any]:
     args = parser.parse_args(argv)
     data = replicated_csv(args.records)
     result: dict[str, Any] = {"records": args.records, "bar_leads_per_second": BAR}
-    scores = evaluate(labelled_pairs(SAMPLE_FILE), MatchPolicy())
+    scores = evaluate(labelled_pairs(KING_COUNTY_SALES), MatchPolicy())
     result["dedupe_pairs"] = {
         "pairs": scores.pairs,
         "precision": scores.precision,

@@ -1,5 +1,9 @@
 """Test fixtures: every database test runs against SQLite and, when the test command started
-it, PostgreSQL/PostGIS (AIQ_TEST_POSTGRES_URL). Each test starts from empty tables."""
+it, PostgreSQL/PostGIS (AIQ_TEST_POSTGRES_URL). Each test starts from empty tables.
+
+Real data: tests read the copies in tests/fixtures and the sample bundled in the package; the few
+that need ../shared/data ask the `shared_path` fixture (see tests/shared_data.py), are marked
+`shared_data`, and the run ends with one line counting those skipped for want of it."""
 
 from __future__ import annotations
 
@@ -8,7 +12,6 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
@@ -24,6 +27,7 @@ from aiqleads.db.databases import recreate_database
 from aiqleads.db.engine import create_engine, session_factory
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher, generate_key
+from tests import shared_data
 
 TEST_ENCRYPTION_KEYS = f"{generate_key('t2')},{generate_key('t1')}"
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -130,5 +134,22 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-def shared_data_dir() -> Path:
-    return Path(__file__).resolve().parents[1].parent / "shared" / "data"
+@pytest.fixture(scope="session")
+def shared_path() -> shared_data.SharedPath:
+    """shared_path("contacts", "x.csv"): a path under the shared data folder, or the test is
+    skipped naming the path it looked for."""
+    return shared_data.shared_path
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that reaches ../shared/data, through any fixture, is marked `shared_data`, so
+    `-m "not shared_data"` selects exactly the tests a fresh clone can run."""
+    for item in items:
+        if "shared_path" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.shared_data)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    skipped = terminalreporter.stats.get("skipped", [])
+    count = sum(1 for report in skipped if shared_data.is_shared_data_skip(report))
+    terminalreporter.write_line(shared_data.summary_line(count))

@@ -53,6 +53,7 @@ async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD)
 # Statuses a test may ask for: those a source reports, as its listing status (leads.status),
 # and the marketplace's own, set through the write path after the insert.
 _MARKETPLACE = {"held": LeadStatus.HELD, "new": LeadStatus.NEW}
+HOLD_FOR = timedelta(hours=1)  # how long a "held" test lead stays held by its test holder
 _LISTING_FOR = {
     "available": None,
     "pending": "Pending",
@@ -125,9 +126,24 @@ async def insert_leads(
     """Store the rows through the write path and set each row's `public_id`."""
     when = now or max(r["published_at"] for r in rows)
     later = {(r["source"], r["source_ref"]): r.pop("_status") for r in rows if "_status" in r}
+    holder = None
+    if LeadStatus.HELD in later.values():
+        holder = await make_account(sessions, now=when, email=f"holder{next(_seq)}@example.com")
     async with transaction(sessions) as session:
         ids = await writes.upsert(session, rows, now=when, cause="test")
         for key, status in later.items():
+            if status is LeadStatus.HELD:
+                assert holder is not None
+                taken = await writes.take_hold(
+                    session,
+                    ids[key],
+                    account_id=holder.id,
+                    until=when + HOLD_FOR,
+                    now=when,
+                    visible_before=None,
+                )
+                assert taken
+                continue
             await writes.set_status(
                 session,
                 [ids[key]],
@@ -175,6 +191,27 @@ async def record_purchase(
             only_from=(LeadStatus.AVAILABLE, LeadStatus.HELD),
         )
         assert sold == [lead_id]
+
+
+async def catalog_pages(
+    client: httpx.AsyncClient, headers: dict[str, str], params: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Every item of a catalog search, following `next_cursor` page by page."""
+    items: list[dict[str, Any]] = []
+    cursor = None
+    for _ in range(1000):
+        page = await client.get(
+            "/api/v1/leads",
+            params={**params, **({"cursor": cursor} if cursor else {})},
+            headers=headers,
+        )
+        assert page.status_code == 200, page.text
+        body = page.json()
+        items += body["items"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return items
+    raise AssertionError("pagination did not end")
 
 
 async def agent(

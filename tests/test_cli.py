@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import re
 import socket
@@ -9,14 +11,21 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from aiqleads.config import Environment, Settings
 from aiqleads.db import migrate
-from aiqleads.db.databases import recreate_database
+from aiqleads.db.databases import drop_database, recreate_database
+from aiqleads.db.engine import create_engine, session_factory, transaction
+from aiqleads.kit.crypto import FieldCipher
+from aiqleads.models import Lead
 from tests.conftest import _POSTGRES_URL, Backend
 
 AIQLEADS = [sys.executable, "-m", "aiqleads"]
@@ -42,27 +51,159 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def server_env(backend: Backend, tmp_path: Path) -> Iterator[dict[str, str]]:
-    """A database of its own for the CLI to set up: a new SQLite file or PostgreSQL database."""
-    if backend.name == "sqlite":
-        yield _env(f"sqlite+aiosqlite:///{tmp_path}/demo.db")
-        return
-    import asyncio
+EnvFactory = Callable[[str], dict[str, str]]
+FICTIONAL_PHONE = re.compile(r"\+120655501\d\d")  # Seattle area code, 555-0100..0199
+KC_FILE = Path(__file__).resolve().parents[1] / "src/aiqleads/sample_data/kc_house_sales.csv.gz"
 
-    assert _POSTGRES_URL is not None
-    url = asyncio.run(recreate_database(_POSTGRES_URL, f"aiq_cli_{uuid.uuid4().hex[:8]}"))
-    yield _env(url, backend.redis_url)
+
+@pytest.fixture(scope="module")
+def fresh_env(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EnvFactory]:
+    """Environments for the CLI, each with a new empty database (SQLite file or PostgreSQL)."""
+    folder = tmp_path_factory.mktemp("cli")
+    created: list[str] = []
+
+    def make(name: str) -> dict[str, str]:
+        if backend.name == "sqlite":
+            return _env(f"sqlite+aiosqlite:///{folder}/{name}.db")
+        assert _POSTGRES_URL is not None
+        database = f"aiq_cli_{name}_{uuid.uuid4().hex[:8]}"
+        created.append(database)
+        return _env(asyncio.run(recreate_database(_POSTGRES_URL, database)), backend.redis_url)
+
+    yield make
+    for database in created:
+        assert _POSTGRES_URL is not None
+        asyncio.run(drop_database(_POSTGRES_URL, database))
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    env: dict[str, str]
+    cwd: Path
+    first: subprocess.CompletedProcess[str]  # `aiqleads demo --no-serve` on an empty database
+
+
+@pytest.fixture(scope="module")
+def demo_run(fresh_env: EnvFactory, tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """The demo prepared once (it ingests 21k records) for the tests that read its outcome."""
+    cwd = tmp_path_factory.mktemp("demo")
+    env = fresh_env("demo")
+    return DemoRun(env, cwd, _run(["demo", "--no-serve"], env, cwd))
+
+
+@dataclass(frozen=True)
+class StoredLead:
+    source: str
+    kind: str
+    owner: tuple[str | None, str | None, str | None]  # name, phone, e-mail, decrypted
+    listing_office: str | None
+    listing_agent: str | None
+
+
+def _stored_leads(env: dict[str, str]) -> list[StoredLead]:
+    """Every lead in the CLI's database, read with the key the CLI used (the default one)."""
+    settings = Settings(database_url=env["AIQ_DATABASE_URL"], env=Environment.TEST)
+    cipher = FieldCipher(settings.encryption_keys)
+
+    async def read() -> list[StoredLead]:
+        engine = create_engine(settings)
+        try:
+            async with transaction(session_factory(engine)) as session:
+                leads = (await session.scalars(select(Lead))).all()
+        finally:
+            await engine.dispose()
+        return [
+            StoredLead(
+                lead.source,
+                lead.kind,
+                (
+                    cipher.decrypt(lead.owner_name_enc),
+                    cipher.decrypt(lead.owner_phone_enc),
+                    cipher.decrypt(lead.owner_email_enc),
+                ),
+                lead.listing_office,
+                lead.listing_agent,
+            )
+            for lead in leads
+        ]
+
+    return asyncio.run(read())
+
+
+def _demo_summary(stdout: str) -> dict[str, dict[str, int]]:
+    """The demo's per-source table: {row name: {source: number}}."""
+    lines = stdout.splitlines()
+    header = next(line for line in lines if line.startswith("┃") and "king_county_sales" in line)
+    sources = [cell.strip() for cell in header.strip("┃").split("┃")][1:]
+    table: dict[str, dict[str, int]] = {}
+    for line in lines[lines.index(header) + 1 :]:
+        if line.startswith("└"):
+            break
+        if line.startswith("│"):
+            name, *cells = (cell.strip() for cell in line.strip("│").split("│"))
+            if name != "seconds":
+                table[name] = dict(zip(sources, map(int, cells), strict=True))
+    return table
+
+
+@pytest.mark.slow
+def test_demo_ingests_the_bundled_sources_through_the_pipeline(
+    demo_run: DemoRun, fresh_env: EnvFactory, tmp_path: Path
+) -> None:
+    # When the demo is prepared without serving, on an empty database
+    env, first = demo_run.env, demo_run.first
+    assert first.returncode == 0, first.stderr
+    # Then it ran the ingest stages plus the demo step, and reports per source
+    assert "demo_owners → enrich → store" in first.stdout.replace("\n", " ")
+    summary = _demo_summary(first.stdout)
+    leads = _stored_leads(env)
+    by_source = Counter(lead.source for lead in leads)
+    # leads from the three bundled sources, one per record created
+    assert set(by_source) == {"king_county_sales", "craigslist", "redfin"}
+    assert summary["created"] == dict(by_source)
+    assert all(summary["quarantined"][s] >= 0 for s in by_source)
+    # sales and rentals
+    assert {"for_sale", "for_rent"} <= {lead.kind for lead in leads}
+    assert {lead.kind for lead in leads if lead.source == "craigslist"} == {"for_rent"}
+    # Redfin's listings name their listing office and agent
+    redfin = [lead for lead in leads if lead.source == "redfin"]
+    assert redfin and all(lead.listing_office and lead.listing_agent for lead in redfin)
+    # no source gave an owner contact: every lead has a fictional one, from the demo step
+    assert summary["fictional owners"] == dict(by_source)
+    for lead in leads:
+        name, phone, email = lead.owner
+        assert name and phone and email, lead
+        assert FICTIONAL_PHONE.fullmatch(phone) and email.endswith("@example.com"), lead
+
+    # When the demo runs again
+    again = _run(["demo", "--no-serve"], env, tmp_path)
+    # Then it adds nothing
+    assert again.returncode == 0, again.stderr
+    assert "sample not reloaded" in again.stdout
+    assert Counter(lead.source for lead in _stored_leads(env)) == by_source
+
+    # When the King County file is ingested with `aiqleads ingest` into a fresh database
+    plain_env = fresh_env("ingest")
+    assert _run(["db", "upgrade"], plain_env, tmp_path).returncode == 0
+    args = ["ingest", str(KC_FILE), "--source", "king_county_sales", "--metro", "seattle"]
+    plain = _run([*args, "--json"], plain_env, tmp_path)
+    assert plain.returncode == 0, plain.stderr
+    # Then it holds the same King County leads as the demo, without any owner contact
+    plain_leads = _stored_leads(plain_env)
+    demo_kc = [lead for lead in leads if lead.source == "king_county_sales"]
+    assert Counter(lead.kind for lead in plain_leads) == Counter(lead.kind for lead in demo_kc)
+    assert {lead.kind for lead in plain_leads} == {"for_sale"}
+    assert json.loads(plain.stdout)["created"] == by_source["king_county_sales"]
+    assert all(lead.owner == (None, None, None) for lead in plain_leads)
 
 
 @pytest.mark.slow
 def test_demo_sets_up_serves_and_its_printed_accounts_work(
-    server_env: dict[str, str], tmp_path: Path
+    demo_run: DemoRun, tmp_path: Path
 ) -> None:
     # When the demo is prepared without serving
-    first = _run(["demo", "--no-serve"], server_env, tmp_path)
+    server_env, first = demo_run.env, demo_run.first
     assert first.returncode == 0, first.stderr
-    assert "loaded 21613 sample leads" in first.stdout
     # Then it prints one account per tier plus an admin, with passwords
     creds = dict(re.findall(r"│ (\S+@example\.com)\s+│ (\S+)\s+│", first.stdout))
     assert set(creds) == {
@@ -98,19 +239,28 @@ def test_demo_sets_up_serves_and_its_printed_accounts_work(
         ready = httpx.get(f"{base}/ready", timeout=5).json()
         assert ready["status"] == "ok"
         assert ("redis" in ready["checks"]) == ("AIQ_REDIS_URL" in server_env)
-        token = httpx.post(
-            f"{base}/api/v1/auth/token",
-            data={"username": "basic@example.com", "password": creds["basic@example.com"]},
-            timeout=5,
-        ).json()["access_token"]
-        page = httpx.get(
-            f"{base}/api/v1/leads",
-            params={"zip": "98178", "limit": 5},
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=5,
-        ).json()
-        assert len(page["items"]) == 5
-        assert all(i["zip_code"] == "98178" and i["access"] == "preview" for i in page["items"])
+
+        def search(email: str) -> list[dict[str, object]]:
+            token = httpx.post(
+                f"{base}/api/v1/auth/token",
+                data={"username": email, "password": creds[email]},
+                timeout=5,
+            ).json()["access_token"]
+            page = httpx.get(
+                f"{base}/api/v1/leads",
+                params={"zip": "98178", "limit": 5},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=5,
+            ).json()
+            items: list[dict[str, object]] = page["items"]
+            return items
+
+        # Then agents of every tier see the sample at once (it is published as of just past the
+        # longest priority window), as previews
+        for email in ("enterprise@example.com", "basic@example.com"):
+            items = search(email)
+            assert len(items) == 5
+            assert all(i["zip_code"] == "98178" and i["access"] == "preview" for i in items)
         assert httpx.get(f"{base}/", timeout=5).text.startswith("<!doctype html>")
     finally:
         proc.terminate()

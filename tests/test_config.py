@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from aiqleads.config import Settings
+from aiqleads.config import INGEST_STAGES, IngestSettings, Settings
 from aiqleads.kit.crypto import generate_key
 
 GOOD_SECRET = "x" * 40
@@ -44,3 +44,17 @@ def test_defaults_follow_the_design_and_can_be_overridden(monkeypatch: pytest.Mo
     assert changed.tiers["basic"].discount_percent == 0
     assert not changed.is_sqlite
     assert changed.redis_url == "redis://127.0.0.1:6379/0"
+
+
+def test_demo_owners_is_a_known_stage_that_no_default_runs() -> None:
+    assert IngestSettings().stages == list(INGEST_STAGES)
+    assert "demo_owners" not in INGEST_STAGES
+    allowed = ["parse", "normalize", "validate", "demo_owners", "enrich", "store"]
+    assert IngestSettings(stages=allowed).stages == allowed
+    # The order rules hold for it too: it reads normalize's output, and enrich reads its contact
+    for wrong in (
+        ["parse", "demo_owners", "normalize", "store"],
+        ["parse", "normalize", "enrich", "demo_owners", "store"],
+    ):
+        with pytest.raises(ValidationError, match="must keep the order"):
+            IngestSettings(stages=wrong)

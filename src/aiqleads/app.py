@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from aiqleads import __version__
 from aiqleads.auth.admin_routes import router as admin_accounts_router
 from aiqleads.auth.routes import router as auth_router
+from aiqleads.cart.routes import router as cart_router
 from aiqleads.config import Settings, get_settings
 from aiqleads.db.engine import create_engine, session_factory
 from aiqleads.deps import AppState
@@ -25,6 +26,7 @@ from aiqleads.kit.crypto import FieldCipher
 from aiqleads.leads.routes import router as leads_router
 from aiqleads.observability.logging import configure_logging
 from aiqleads.observability.middleware import MetricsMiddleware
+from aiqleads.tiers.routes import router as tiers_router
 from aiqleads.web.routes import router as web_router
 
 log = logging.getLogger(__name__)
@@ -75,8 +77,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(health_router)
     app.include_router(auth_router)
     app.include_router(admin_accounts_router)
+    app.include_router(tiers_router)
     app.include_router(leads_router)
     app.include_router(geo_router)
+    app.include_router(cart_router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -6,21 +6,19 @@ import asyncio
 import os
 import secrets
 import tempfile
+import time
 from collections.abc import Callable, Coroutine
-from datetime import datetime
 from typing import Any, TypeVar
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aiqleads.config import Environment, Settings, get_settings
 from aiqleads.db import migrate
 from aiqleads.db.engine import create_engine, session_factory, transaction
 from aiqleads.kit.clock import SystemClock
-from aiqleads.kit.crypto import FieldCipher, generate_key
+from aiqleads.kit.crypto import generate_key
 from aiqleads.models.enums import Role, Tier
 
 console = Console()
@@ -202,45 +200,88 @@ DEMO_ACCOUNTS = (
 @click.option("--host", default=None)
 @click.option("--port", type=int, default=None)
 def demo(do_serve: bool, host: str | None, port: int | None) -> None:
-    """Migrate, load the sample data if the database is empty, create demo accounts, serve."""
+    """Migrate; on an empty database, ingest the bundled Seattle sources through the pipeline;
+    create demo accounts; serve."""
     settings = get_settings()
     if settings.env is Environment.PRODUCTION:
         raise click.ClickException(
             "demo creates accounts with printed passwords: not in production"
         )
-    credentials = asyncio.run(_prepare_demo(settings))
+    started = time.perf_counter()
+    if asyncio.run(_migrate_and_count_leads(settings)) == 0:
+        _ingest_bundled_sources(settings)
+    else:
+        console.print("leads present: sample not reloaded")
+    credentials = asyncio.run(_demo_accounts(settings))
     table = Table(
         "e-mail", "password", "role", "tier", title="Demo accounts (passwords are new each run)"
     )
     for email, password, role, tier in credentials:
         table.add_row(email, password, role, tier)
     console.print(table)
+    console.print(f"demo ready in {time.perf_counter() - started:.1f} s")
     url = f"http://{host or settings.host}:{port or settings.port}"
     if do_serve:
         console.print(f"AIQLeads at [bold]{url}[/]  (API docs at {url}/docs)")
         _serve(settings, host=host, port=port, workers=1)
 
 
-async def _prepare_demo(settings: Settings) -> list[tuple[str, str, str, str]]:
-    from aiqleads.auth import repository as accounts
-    from aiqleads.auth import service
-    from aiqleads.auth.passwords import hash_password
+async def _migrate_and_count_leads(settings: Settings) -> int:
     from aiqleads.leads import repository as leads
 
     engine = create_engine(settings)
-    sessions = session_factory(engine)
-    now = SystemClock().now()
     try:
         await migrate.upgrade(engine)
         console.print(f"database migrated ({engine.dialect.name})")
-        async with transaction(sessions) as session:
-            empty = await leads.count(session) == 0
-        if empty:
-            await _load_with_progress(sessions, settings, now)
-        else:
-            console.print("leads present: sample not reloaded")
+        async with transaction(session_factory(engine)) as session:
+            return await leads.count(session)
+    finally:
+        await engine.dispose()
+
+
+_DEMO_COUNTS = ("read", "created", "updated", "merged", "unchanged", "quarantined", "seconds")
+
+
+def _ingest_bundled_sources(settings: Settings) -> None:
+    """Each bundled source through `aiqleads ingest`'s own code path, with the demo's stages."""
+    from aiqleads.ingestion.cli import ingest_documents
+    from aiqleads.ingestion.documents import from_files
+    from aiqleads.ingestion.stages.demo_owners import NOTE
+    from aiqleads.sample.sources import DEMO_METRO, DEMO_SOURCES, demo_publication, demo_settings
+
+    tuned = demo_settings(settings)
+    as_of = demo_publication(tuned, SystemClock().now())
+    console.print(f"ingesting the bundled sources, stages: {' → '.join(tuned.ingest.stages)}")
+    columns: list[list[str]] = []
+    for source in DEMO_SOURCES:
+        console.print(f"{source.slug}: {', '.join(p.name for p in source.paths)}")
+        documents = from_files(source.paths, source.slug)
+        summary = ingest_documents(tuned, documents, DEMO_METRO, quiet=False, now=as_of)
+        data = summary.as_dict()
+        columns.append([*(str(data[k]) for k in _DEMO_COUNTS), str(summary.notes[NOTE])])
+    # One column per source, so that the table fits an 80-column terminal.
+    table = Table("", *(s.slug for s in DEMO_SOURCES), title=f"ingested (metro {DEMO_METRO})")
+    for n, name in enumerate([*_DEMO_COUNTS, "fictional owners"]):
+        table.add_row(name, *(column[n] for column in columns))
+    console.print(table)
+    console.print("quarantined records and their reasons: aiqleads quarantine list")
+    console.print(
+        f"the sample is published as of {as_of:%Y-%m-%d %H:%M} UTC, past every tier's priority"
+        " window, so every agent sees it at once"
+    )
+
+
+async def _demo_accounts(settings: Settings) -> list[tuple[str, str, str, str]]:
+    """The demo accounts, created or given new passwords: (e-mail, password, role, tier)."""
+    from aiqleads.auth import repository as accounts
+    from aiqleads.auth import service
+    from aiqleads.auth.passwords import hash_password
+
+    engine = create_engine(settings)
+    now = SystemClock().now()
+    try:
         out = []
-        async with transaction(sessions) as session:
+        async with transaction(session_factory(engine)) as session:
             for email, role, tier in DEMO_ACCOUNTS:
                 password = secrets.token_urlsafe(12)
                 account = await accounts.account_by_email(session, email)
@@ -255,29 +296,6 @@ async def _prepare_demo(settings: Settings) -> list[tuple[str, str, str, str]]:
         return out
     finally:
         await engine.dispose()
-
-
-async def _load_with_progress(
-    sessions: async_sessionmaker[AsyncSession], settings: Settings, now: datetime
-) -> None:
-    from aiqleads.sample.kc_sales import load_sample
-
-    columns = (
-        TextColumn("loading King County sample"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console) as bar:
-        task = bar.add_task("load", total=21613)
-        n = await load_sample(
-            sessions,
-            settings=settings,
-            cipher=FieldCipher(settings.encryption_keys),
-            now=now,
-            progress=lambda k: bar.advance(task, k),
-        )
-    console.print(f"loaded {n} sample leads")
 
 
 # --- ingestion (the commands live in aiqleads.ingestion.cli) ----------------------------------

@@ -5,14 +5,15 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Development defaults. Production refuses to start with any of them (see `_refuse_defaults`).
 DEV_SECRET_KEY = "dev-secret-key-change-me-0123456789abcdef"  # noqa: S105 (dev only)
 DEV_ENCRYPTION_KEYS = "dev1:ZGV2LWtleS1ub3QtZm9yLXByb2R1Y3Rpb24tdXNlISE="
+DEV_SANDBOX_WEBHOOK_SECRET = "whsec_sandbox_development_only"  # noqa: S105 (signs fake payments)
 
 
 class Environment(StrEnum):
@@ -72,14 +73,26 @@ class PricingPolicy(BaseModel):
     currency: str = "USD"
 
 
-INGEST_STAGES = ("parse", "normalize", "validate", "dedupe", "geocode", "enrich", "store")
+# Every stage in the one order stages may run in; "demo_owners" (fictional owner contacts) is in
+# no default list: only the demo switches it on.
+STAGE_ORDER = (
+    "parse",
+    "normalize",
+    "validate",
+    "dedupe",
+    "geocode",
+    "demo_owners",
+    "enrich",
+    "store",
+)
+INGEST_STAGES = tuple(s for s in STAGE_ORDER if s != "demo_owners")  # the default
 # Stages without which no lead can be stored; the others may be left out of the list.
 _REQUIRED_STAGES = ("parse", "normalize", "store")
 
 
 class IngestSettings(BaseModel):
     """The ingestion pipeline. `stages` lists the stages switched on, in the order of
-    `INGEST_STAGES`; parse, normalize and store cannot be switched off."""
+    `STAGE_ORDER`; parse, normalize and store cannot be switched off."""
 
     stages: list[str] = Field(default_factory=lambda: list(INGEST_STAGES))
     batch_size: int = Field(default=2000, ge=1, le=10_000)  # records per committed transaction
@@ -94,9 +107,9 @@ class IngestSettings(BaseModel):
 
     @model_validator(mode="after")
     def _check_order(self) -> IngestSettings:
-        unknown = [s for s in self.stages if s not in INGEST_STAGES]
+        unknown = [s for s in self.stages if s not in STAGE_ORDER]
         if unknown:
-            raise ValueError(f"unknown ingest stages {unknown}; known: {list(INGEST_STAGES)}")
+            raise ValueError(f"unknown ingest stages {unknown}; known: {list(STAGE_ORDER)}")
         if len(set(self.stages)) != len(self.stages):
             raise ValueError("an ingest stage is listed twice")
         missing = [s for s in _REQUIRED_STAGES if s not in self.stages]
@@ -104,8 +117,39 @@ class IngestSettings(BaseModel):
             raise ValueError(f"ingest stages {missing} cannot be switched off")
         # Each stage reads what the earlier ones made (normalize's typed lead, geocode's point
         # for enrich's score), so stages may be switched off but never reordered.
-        if self.stages != [s for s in INGEST_STAGES if s in self.stages]:
-            raise ValueError(f"ingest stages must keep the order {list(INGEST_STAGES)}")
+        if self.stages != [s for s in STAGE_ORDER if s in self.stages]:
+            raise ValueError(f"ingest stages must keep the order {list(STAGE_ORDER)}")
+        return self
+
+
+class PaymentSettings(BaseModel):
+    """The payment gateway (`payments.gateways`): `sandbox` (default, no network, fake money)
+    or `stripe`. Environment: AIQ_PAYMENTS__GATEWAY, AIQ_PAYMENTS__STRIPE_API_KEY, …"""
+
+    gateway: Literal["sandbox", "stripe"] = "sandbox"
+    stripe_api_key: SecretStr | None = None  # "sk_…" or a restricted "rk_…"
+    stripe_webhook_secret: SecretStr | None = None  # the webhook endpoint's "whsec_…"
+    stripe_api_base: str | None = None  # None: Stripe's own address
+    stripe_max_network_retries: int = Field(default=2, ge=0, le=10)  # same idempotency key
+    stripe_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    sandbox_webhook_secret: SecretStr = SecretStr(DEV_SANDBOX_WEBHOOK_SECRET)
+
+    @model_validator(mode="after")
+    def _stripe_needs_keys(self) -> PaymentSettings:
+        # Refused in every environment, not only production: a stripe gateway without keys can
+        # only fail later, at the first checkout.
+        if self.gateway == "stripe":
+            key = self.stripe_api_key.get_secret_value() if self.stripe_api_key else ""
+            if not key.startswith(("sk_", "rk_")):
+                raise ValueError(
+                    "AIQ_PAYMENTS__STRIPE_API_KEY must be set to a Stripe secret key (sk_…)"
+                    " or restricted key (rk_…) when AIQ_PAYMENTS__GATEWAY=stripe"
+                )
+            if not self.stripe_webhook_secret or not self.stripe_webhook_secret.get_secret_value():
+                raise ValueError(
+                    "AIQ_PAYMENTS__STRIPE_WEBHOOK_SECRET must be set when"
+                    " AIQ_PAYMENTS__GATEWAY=stripe"
+                )
         return self
 
 
@@ -145,8 +189,12 @@ class Settings(BaseSettings):
     geo_cache_max_entries: int = Field(default=1024, ge=1)
 
     tiers: dict[str, TierPolicy] = Field(default_factory=_default_tiers)
+    # How long a process may use the tier policies it read before reading them again (an
+    # admin's change reaches every other process within this time).
+    tier_policy_ttl_seconds: float = Field(default=5.0, ge=0, le=3600)
     pricing: PricingPolicy = Field(default_factory=PricingPolicy)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    payments: PaymentSettings = Field(default_factory=PaymentSettings)
 
     @field_validator("tiers", mode="before")
     @classmethod

@@ -19,6 +19,7 @@ from aiqleads.kit.cache import ByteCache, build_cache
 from aiqleads.kit.clock import Clock
 from aiqleads.kit.crypto import FieldCipher
 from aiqleads.leads.visibility import Viewer, viewer_for
+from aiqleads.tiers.service import TierPolicies
 
 
 @dataclass
@@ -33,9 +34,11 @@ class AppState:
     redis: Redis | None = None
     # Built from `redis` (shared) or in-process, so the lifespan need not know about caching.
     cache: ByteCache = field(init=False)
+    tiers: TierPolicies = field(init=False)
 
     def __post_init__(self) -> None:
         self.cache = build_cache(self.redis, max_entries=self.settings.geo_cache_max_entries)
+        self.tiers = TierPolicies(self.settings)
 
 
 def get_state(request: Request) -> AppState:
@@ -92,9 +95,10 @@ async def get_admin(principal: CurrentPrincipal) -> Principal:
 CurrentAdmin = Annotated[Principal, Depends(get_admin)]
 
 
-async def get_viewer(principal: CurrentPrincipal, state: State) -> Viewer:
+async def get_viewer(principal: CurrentPrincipal, session: DbSession, state: State) -> Viewer:
     """The principal as a reader of leads: tier window and discount at this request's time."""
-    return viewer_for(principal, state.settings, state.clock.now())
+    policy = await state.tiers.of(session, principal.tier)
+    return viewer_for(principal, policy, state.clock.now())
 
 
 CurrentViewer = Annotated[Viewer, Depends(get_viewer)]

@@ -18,6 +18,12 @@ TABLES = {
     "lead_price_history",
     "quarantine",
     "lead_status_history",
+    "holds",
+    "cart_locks",
+    "tier_policies",
+    "lead_events",
+    "sandbox_payments",
+    "sandbox_refunds",
 }
 
 

@@ -1,70 +1,34 @@
-"""Fixtures for the geo tests: real point sets from ../shared/data (skipped when absent)."""
+"""Fixtures for the geo tests: real point sets (see tests/geo/points.py).
+
+- `king_county`: the 21,613 King County sales bundled in the package.
+- `rentals`: real rental posts, one test per set: the 69 Seattle Craigslist posts of 2014 (copied
+  in tests/fixtures), and the Dallas posts of 2022 from ../shared/data, marked `shared_data`.
+"""
 
 from __future__ import annotations
 
-import csv
 import uuid
-from dataclasses import dataclass
-from pathlib import Path
 
-import numpy as np
 import pytest
-from numpy.typing import NDArray
 
 from aiqleads.config import Settings
 from tests.conftest import Backend
-
-# tests/geo/conftest.py → repository root is two levels up; shared data sits beside the repo.
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-
-
-@dataclass(frozen=True)
-class Points:
-    lat: NDArray[np.float64]
-    lon: NDArray[np.float64]
-    price: NDArray[np.float64]
-    zipcode: list[str]
-
-
-def _require(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"shared data missing: {path.parent} (expected {path.name})")
-    return path
-
-
-def _read(path: Path, lat: str, lon: str, price: str, zipcode: str | None) -> Points:
-    with path.open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-
-    def number(text: str) -> float:
-        cleaned = text.replace("$", "").replace(",", "").strip()
-        return float(cleaned) if cleaned not in {"", "NA"} else float("nan")
-
-    return Points(
-        lat=np.array([float(r[lat]) for r in rows]),
-        lon=np.array([float(r[lon]) for r in rows]),
-        price=np.array([number(r[price]) for r in rows]),
-        zipcode=[r[zipcode] for r in rows] if zipcode else [],
-    )
+from tests.geo.points import Points, read_dallas_rentals, read_king_county, read_seattle_rentals
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"shared data folder missing: {SHARED_DATA}")
-    return SHARED_DATA
+def king_county() -> Points:
+    return read_king_county()
 
 
-@pytest.fixture(scope="session")
-def king_county(shared_data: Path) -> Points:
-    path = _require(shared_data / "tabular" / "kc_house_data.csv")
-    return _read(path, "lat", "long", "price", "zipcode")
-
-
-@pytest.fixture(scope="session")
-def dallas_rentals(shared_data: Path) -> Points:
-    path = _require(shared_data / "tabular" / "craigslist_housing_asl7168" / "dallas_complete.csv")
-    return _read(path, "latitude", "longitude", "price", None)
+@pytest.fixture(
+    scope="session",
+    params=["seattle_2014", pytest.param("dallas_2022", marks=pytest.mark.shared_data)],
+)
+def rentals(request: pytest.FixtureRequest) -> Points:
+    if request.param == "seattle_2014":
+        return read_seattle_rentals()
+    return read_dallas_rentals()
 
 
 @pytest.fixture

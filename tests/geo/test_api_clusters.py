@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import httpx
 import numpy as np
 import pytest
@@ -20,11 +18,11 @@ from aiqleads.leads.filters import Area, LeadFilter
 from aiqleads.leads.visibility import Viewer
 from aiqleads.metros import get_metro
 from aiqleads.models.enums import LeadStatus, Tier
-from tests.conftest import Backend
+from tests.conftest import T0, Backend
 from tests.geo.api_helpers import admin, geo
-from tests.geo.leads_data import dallas_rows, king_county_rows, load
+from tests.geo.leads_data import RENTALS, king_county_rows, load
 
-ADMIN = Viewer(0, True, Tier.ENTERPRISE, None, 0)
+ADMIN = Viewer(0, True, Tier.ENTERPRISE, None, 0, T0)
 STATUSES = (LeadStatus.AVAILABLE, LeadStatus.HELD)
 
 
@@ -39,7 +37,8 @@ def sklearn_labels(lat: np.ndarray, lon: np.ndarray, eps_m: float, min_samples: 
     ("dataset", "metro", "eps_m", "min_samples"),
     [
         ("king_county", "seattle", 250.0, 5),
-        ("dallas", "dallas", 1500.0, 4),
+        ("seattle_2014", "seattle", 300.0, 2),
+        pytest.param("dallas_2022", "dallas", 1500.0, 4, marks=pytest.mark.shared_data),
     ],
 )
 async def test_clusters_agree_with_scikit_learn_on_real_points(
@@ -48,7 +47,6 @@ async def test_clusters_agree_with_scikit_learn_on_real_points(
     clock: FrozenClock,
     settings: Settings,
     cipher: FieldCipher,
-    shared_data: Path,
     dataset: str,
     metro: str,
     eps_m: float,
@@ -56,9 +54,9 @@ async def test_clusters_agree_with_scikit_learn_on_real_points(
 ) -> None:
     # Given real points stored as leads
     if dataset == "king_county":
-        rows = king_county_rows(shared_data, settings, cipher, now=clock.now(), every=4)
+        rows = king_county_rows(settings, cipher, now=clock.now(), every=4)
     else:
-        rows = dallas_rows(shared_data, settings, cipher, now=clock.now())
+        rows = RENTALS[dataset].rows(settings, cipher, now=clock.now())
     await load(sessions, rows)
     headers = await admin(client, sessions, clock)
 
@@ -88,11 +86,10 @@ async def test_postgis_cluster_path_matches_the_python_path(
     clock: FrozenClock,
     settings: Settings,
     cipher: FieldCipher,
-    shared_data: Path,
 ) -> None:
     if backend.name != "postgres":
         pytest.skip("ST_ClusterDBSCAN needs PostGIS")
-    rows = king_county_rows(shared_data, settings, cipher, now=clock.now(), every=4)
+    rows = king_county_rows(settings, cipher, now=clock.now(), every=4)
     await load(sessions, rows)
     filt = LeadFilter(area=Area(metro=get_metro("seattle")))
     async with sessions() as session:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import h3
@@ -45,12 +44,11 @@ async def test_competitors_match_brute_force(
     clock: FrozenClock,
     settings: Settings,
     cipher: FieldCipher,
-    shared_data: Path,
 ) -> None:
     # Given real sales, a fifth listed by a brokerage, some bought by me and some by others
     now = clock.now()
     rng = random.Random(7)
-    rows = king_county_rows(shared_data, settings, cipher, now=now, every=10)
+    rows = king_county_rows(settings, cipher, now=now, every=10)
     for r in rows:
         if rng.random() < 0.2:
             r["listing_office"] = rng.choice(OFFICES)
@@ -154,18 +152,17 @@ async def test_postgis_radius_path_matches_the_python_path(
     clock: FrozenClock,
     settings: Settings,
     cipher: FieldCipher,
-    shared_data: Path,
 ) -> None:
     if backend.name != "postgres":
         pytest.skip("ST_DWithin needs PostGIS")
     rng = random.Random(11)
-    rows = king_county_rows(shared_data, settings, cipher, now=clock.now(), every=5)
+    rows = king_county_rows(settings, cipher, now=clock.now(), every=5)
     for r in rows:
         r["listing_office"] = rng.choice(OFFICES) if rng.random() < 0.5 else None
     await load(sessions, rows)
     me = await make_account(sessions, now=clock.now())
     filt = LeadFilter(area=Area(metro=get_metro("seattle")))
-    viewer = Viewer(me.id, exact, Tier.ENTERPRISE, None, 0)
+    viewer = Viewer(me.id, exact, Tier.ENTERPRISE, None, 0, clock.now())
     q = rows[::97]
     lat = np.array([r["latitude"] for r in q])
     lon = np.array([r["longitude"] for r in q])

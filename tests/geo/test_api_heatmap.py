@@ -1,9 +1,8 @@
-"""GET /api/v1/geo/heatmap on real King County sales and Dallas rentals, and its cache."""
+"""GET /api/v1/geo/heatmap on real King County sales and Craigslist rentals, and its cache."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -15,7 +14,7 @@ from aiqleads.kit.crypto import FieldCipher
 from aiqleads.metros import METROS
 from tests.factories import insert_leads, lead_row
 from tests.geo.api_helpers import admin, geo, hits, misses
-from tests.geo.leads_data import dallas_rows, king_county_rows, load
+from tests.geo.leads_data import RENTAL_SETS, RentalSet, king_county_rows, load
 
 
 @pytest.mark.parametrize(
@@ -34,13 +33,12 @@ async def test_heatmap_counts_sum_to_matching_king_county_leads(
     clock: FrozenClock,
     settings: Settings,
     cipher: FieldCipher,
-    shared_data: Path,
     params: dict[str, object],
     lo: int | None,
     hi: int | None,
 ) -> None:
     # Given every 5th real King County sale as a lead
-    rows = king_county_rows(shared_data, settings, cipher, now=clock.now(), every=8)
+    rows = king_county_rows(settings, cipher, now=clock.now(), every=8)
     await load(sessions, rows)
     headers = await admin(client, sessions, clock)
 
@@ -63,9 +61,8 @@ async def test_heatmap_weights_price_sum_and_score_mean(
     clock: FrozenClock,
     settings: Settings,
     cipher: FieldCipher,
-    shared_data: Path,
 ) -> None:
-    rows = king_county_rows(shared_data, settings, cipher, now=clock.now(), every=20)
+    rows = king_county_rows(settings, cipher, now=clock.now(), every=20)
     rows[0]["score"] = None  # an unscored lead: left out of the mean, still counted
     await load(sessions, rows)
     headers = await admin(client, sessions, clock)
@@ -79,27 +76,31 @@ async def test_heatmap_weights_price_sum_and_score_mean(
     assert sum(f["properties"]["count"] for f in score["features"]) == len(rows)
 
 
-async def test_heatmap_counts_dallas_rentals(
+@pytest.mark.parametrize("rentals", RENTAL_SETS)
+async def test_heatmap_counts_rentals(
     client: httpx.AsyncClient,
     sessions: async_sessionmaker[AsyncSession],
     clock: FrozenClock,
     settings: Settings,
     cipher: FieldCipher,
-    shared_data: Path,
+    rentals: RentalSet,
 ) -> None:
-    rows = dallas_rows(shared_data, settings, cipher, now=clock.now())
+    rows = rentals.rows(settings, cipher, now=clock.now())
     await load(sessions, rows)
     headers = await admin(client, sessions, clock)
 
-    body = await geo(client, "heatmap", headers, metro="dallas", kind="for_rent", resolution=7)
+    body = await geo(client, "heatmap", headers, metro=rentals.metro, kind="for_rent", resolution=7)
 
-    # Posts outside the four DFW counties' box belong to no metro and are not counted.
-    in_metro = [r for r in rows if METROS["dallas"].contains(r["latitude"], r["longitude"])]
-    assert sum(f["properties"]["count"] for f in body["features"]) == len(in_metro) > 400
-    bbox = "-97.2,32.6,-96.5,33.1"
-    boxed = await geo(client, "heatmap", headers, bbox=bbox, resolution=9)
+    # Posts outside the metro's counties' box belong to no metro and are not counted.
+    in_metro = [r for r in rows if METROS[rentals.metro].contains(r["latitude"], r["longitude"])]
+    counted = sum(f["properties"]["count"] for f in body["features"])
+    assert counted == len(in_metro) == rentals.in_metro
+    min_lon, min_lat, max_lon, max_lat = (float(v) for v in rentals.bbox.split(","))
+    boxed = await geo(client, "heatmap", headers, bbox=rentals.bbox, resolution=9)
     inside = sum(
-        1 for r in rows if -97.2 <= r["longitude"] <= -96.5 and 32.6 <= r["latitude"] <= 33.1
+        1
+        for r in rows
+        if min_lon <= r["longitude"] <= max_lon and min_lat <= r["latitude"] <= max_lat
     )
     assert boxed["total_leads"] == inside
 
@@ -110,10 +111,9 @@ async def test_new_lead_changes_the_answer_at_once_and_only_its_metro(
     clock: FrozenClock,
     settings: Settings,
     cipher: FieldCipher,
-    shared_data: Path,
 ) -> None:
     # Given a cached Seattle heatmap
-    rows = king_county_rows(shared_data, settings, cipher, now=clock.now(), every=50)
+    rows = king_county_rows(settings, cipher, now=clock.now(), every=50)
     await load(sessions, rows)
     headers = await admin(client, sessions, clock)
     first = await geo(client, "heatmap", headers, metro="seattle")

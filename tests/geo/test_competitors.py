@@ -7,7 +7,7 @@ from aiqleads.geo.projection import haversine_m
 
 
 @pytest.mark.parametrize("radius_m", [300.0, 1500.0])
-def test_matches_brute_force_haversine(king_county, dallas_rentals, radius_m) -> None:  # type: ignore[no-untyped-def]
+def test_matches_brute_force_haversine(king_county, radius_m) -> None:  # type: ignore[no-untyped-def]
     # given: 300 of an agent's leads in King County and 5,000 competitor listings
     rng = np.random.default_rng(11)
     q = rng.choice(king_county.lat.size, 300, replace=False)
@@ -32,15 +32,18 @@ def test_matches_brute_force_haversine(king_county, dallas_rentals, radius_m) ->
     assert res.top_offices == expected
 
 
-def test_one_query_point_far_from_everything(dallas_rentals) -> None:  # type: ignore[no-untyped-def]
-    res = competitors_near([47.6], [-122.3], dallas_rentals.lat, dallas_rentals.lon, 1000.0)
+def test_one_query_point_far_from_everything(rentals) -> None:  # type: ignore[no-untyped-def]
+    # given: a query point in Portland OR, over 150 km from any of the posts
+    lat, lon = 45.52, -122.68
+    res = competitors_near([lat], [lon], rentals.lat, rentals.lon, 1000.0)
     assert res.count.tolist() == [0]
-    expected = haversine_m(47.6, -122.3, dallas_rentals.lat, dallas_rentals.lon).min()
+    expected = haversine_m(lat, lon, rentals.lat, rentals.lon).min()
+    assert expected > 150_000
     assert res.nearest_m[0] == pytest.approx(expected)
 
 
-def test_competition_per_cell(dallas_rentals) -> None:  # type: ignore[no-untyped-def]
-    comp_cells = cells_for_points(dallas_rentals.lat, dallas_rentals.lon, 7)
+def test_competition_per_cell(rentals) -> None:  # type: ignore[no-untyped-def]
+    comp_cells = cells_for_points(rentals.lat, rentals.lon, 7)
     lead_cells = comp_cells[:50]
     out = competition_by_cell(comp_cells, lead_cells)
     assert int(out.competitors.sum()) == comp_cells.size

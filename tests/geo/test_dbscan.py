@@ -19,7 +19,6 @@ def _sklearn(lat, lon, eps_m, min_samples):  # type: ignore[no-untyped-def]
     return model.labels_, core
 
 
-@pytest.mark.shared_data
 @pytest.mark.parametrize(("eps_m", "min_samples"), [(250, 10), (100, 5), (1000, 50), (40, 2)])
 def test_agrees_with_sklearn_haversine_on_king_county(king_county, eps_m, min_samples) -> None:  # type: ignore[no-untyped-def]
     # given: 21.6k real sale locations
@@ -34,10 +33,10 @@ def test_agrees_with_sklearn_haversine_on_king_county(king_county, eps_m, min_sa
     np.testing.assert_array_equal(ours.labels == -1, sk_labels == -1)
 
 
-@pytest.mark.shared_data
-@pytest.mark.parametrize(("eps_m", "min_samples"), [(1000, 3), (3000, 5)])
-def test_agrees_with_sklearn_on_dallas_rentals(dallas_rentals, eps_m, min_samples) -> None:  # type: ignore[no-untyped-def]
-    lat, lon = dallas_rentals.lat, dallas_rentals.lon
+@pytest.mark.parametrize(("eps_m", "min_samples"), [(300, 2), (1000, 3), (3000, 5)])
+def test_agrees_with_sklearn_on_rentals(rentals, eps_m, min_samples) -> None:  # type: ignore[no-untyped-def]
+    # given: a few dozen to a few hundred real rental posts, dense downtown and sparse around it
+    lat, lon = rentals.lat, rentals.lon
     ours = dbscan(lat, lon, eps_m, min_samples)
     sk_labels, sk_core = _sklearn(lat, lon, eps_m, min_samples)
     np.testing.assert_array_equal(ours.core, sk_core)
@@ -45,7 +44,6 @@ def test_agrees_with_sklearn_on_dallas_rentals(dallas_rentals, eps_m, min_sample
     assert adjusted_rand_score(sk_labels, ours.labels) >= 0.99
 
 
-@pytest.mark.shared_data
 def test_is_deterministic_and_numbered_by_smallest_index(king_county) -> None:  # type: ignore[no-untyped-def]
     # given: the same input twice, once with the points shuffled
     lat, lon = king_county.lat, king_county.lon

@@ -29,33 +29,37 @@ def test_h3_counts_sum_to_points_on_king_county(king_county, res) -> None:  # ty
     json.dumps(fc)
 
 
-def test_cells_match_h3_string_api(dallas_rentals) -> None:  # type: ignore[no-untyped-def]
-    cells = cells_for_points(dallas_rentals.lat, dallas_rentals.lon, 8)
+def test_cells_match_h3_string_api(rentals) -> None:  # type: ignore[no-untyped-def]
+    cells = cells_for_points(rentals.lat, rentals.lon, 8)
     expected = [
         h3.str_to_int(h3.latlng_to_cell(a, b, 8))
-        for a, b in zip(dallas_rentals.lat, dallas_rentals.lon, strict=True)
+        for a, b in zip(rentals.lat, rentals.lon, strict=True)
     ]
     assert cells.tolist() == expected
 
 
-def test_parents_from_res9_equal_per_point_parents(dallas_rentals) -> None:  # type: ignore[no-untyped-def]
+def test_parents_from_res9_equal_per_point_parents(rentals) -> None:  # type: ignore[no-untyped-def]
     # given: stored res-9 cells
-    res9 = cells_for_points(dallas_rentals.lat, dallas_rentals.lon, 9)
+    res9 = cells_for_points(rentals.lat, rentals.lon, 9)
     # when: rolling up to res 7 once per distinct cell
     rolled = parent_cells(res9, 7)
     # then: the same as asking H3 for every point's parent, and no point is lost
     expected = [h3.api.basic_int.cell_to_parent(int(c), 7) for c in res9]
     assert rolled.tolist() == expected
-    assert int(aggregate_cells(rolled).count.sum()) == dallas_rentals.lat.size
+    assert int(aggregate_cells(rolled).count.sum()) == rentals.lat.size
     # H3 is not exactly nested: parents differ from direct res-7 indexing near cell edges
-    direct = cells_for_points(dallas_rentals.lat, dallas_rentals.lon, 7)
+    direct = cells_for_points(rentals.lat, rentals.lon, 7)
     assert 0.5 < np.mean(rolled == direct) < 1.0
 
 
-def test_weights_sum_and_mean_ignore_missing(dallas_rentals) -> None:  # type: ignore[no-untyped-def]
-    cells = cells_for_points(dallas_rentals.lat, dallas_rentals.lon, 6)
-    price = dallas_rentals.price
+def test_weights_sum_and_mean_ignore_missing(rentals) -> None:  # type: ignore[no-untyped-def]
+    # given: the posts' monthly rents, every 10th withheld as on posts that show none
+    cells = cells_for_points(rentals.lat, rentals.lon, 6)
+    price = rentals.price.copy()
+    price[::10] = np.nan
+    # when
     agg = aggregate_cells(cells, price)
+    # then: sums and means cover the known rents only
     known = np.isfinite(price)
     assert agg.weight_sum is not None and agg.weight_mean is not None
     assert agg.weight_sum.sum() == pytest.approx(price[known].sum())

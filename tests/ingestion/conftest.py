@@ -5,24 +5,23 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.shared_data import FIXTURES
 
 from aiqleads.config import IngestSettings, Settings
 from aiqleads.ingestion.documents import Document
 from aiqleads.ingestion.pipeline import Pipeline
 from aiqleads.kit.crypto import FieldCipher
-from aiqleads.sample.kc_sales import SAMPLE_FILE
+from aiqleads.sample.sources import KING_COUNTY_SALES
 
-SHARED_DATA = (Path(__file__).resolve().parents[2].parent / "shared" / "data").resolve()
-COPIED = Path(__file__).resolve().parents[1] / "fixtures" / "listings"
+COPIED = FIXTURES / "listings"
 
 
 def kc_lines(n: int) -> list[str]:
     """The header and the first n data lines of the bundled King County sales."""
-    with gzip.open(SAMPLE_FILE, "rt", encoding="utf-8") as f:
+    with gzip.open(KING_COUNTY_SALES, "rt", encoding="utf-8") as f:
         return [next(f) for _ in range(n + 1)]
 
 
@@ -35,19 +34,6 @@ def kc_document(n: int, *, edit: Callable[[list[str]], None] | None = None) -> D
 
 def reso_document(*records: dict[str, Any]) -> Document:
     return Document("reso.json", "reso", json.dumps({"value": list(records)}).encode())
-
-
-@pytest.fixture
-def shared_bytes() -> Callable[[str], bytes]:
-    """A file under ../shared/data; the test is skipped, naming the folder, when it is absent."""
-
-    def read(relative: str) -> bytes:
-        path = SHARED_DATA / relative
-        if not path.is_file():
-            pytest.skip(f"shared data missing: {path} (folder {path.parent})")
-        return path.read_bytes()
-
-    return read
 
 
 @pytest.fixture

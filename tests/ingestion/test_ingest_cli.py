@@ -11,7 +11,7 @@ from tests.conftest import TEST_ENCRYPTION_KEYS, TEST_SECRET, Backend
 
 from aiqleads.cli import main
 from aiqleads.config import get_settings
-from aiqleads.sample.kc_sales import SAMPLE_FILE
+from aiqleads.sample.sources import KING_COUNTY_SALES
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def cli(
 def _kc_slice(tmp_path: Path, n: int, *, bad_price: bool = False) -> Path:
     import gzip
 
-    with gzip.open(SAMPLE_FILE, "rt", encoding="utf-8") as f:
+    with gzip.open(KING_COUNTY_SALES, "rt", encoding="utf-8") as f:
         lines = [next(f) for _ in range(n + 1)]
     if bad_price:
         lines[1] = lines[1].replace(",221900,", ",30,")

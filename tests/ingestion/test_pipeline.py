@@ -95,7 +95,6 @@ async def test_real_fixtures_end_to_end(
     sessions: Sessions,
     make_pipeline: MakePipeline,
     clock: FrozenClock,
-    shared_bytes: Callable[[str], bytes],
 ) -> None:
     # Given real saved pages and feeds from four sources
     documents = [
@@ -110,12 +109,12 @@ async def test_real_fixtures_end_to_end(
         Document(
             "zillow search",
             "zillow",
-            shared_bytes("listing_fixtures/scrapfly-scrapers/zillow-scraper/results/search.json"),
+            (COPIED / "scrapfly" / "zillow_search.json").read_bytes(),
         ),
         Document(
-            "mlsgrid",
+            "spark",
             "reso",
-            shared_bytes("reso/sparkapi_spark_api_spec_fixtures_listings_multiple.json"),
+            (COPIED / "reso" / "spark_listings_multiple.json").read_bytes(),
         ),
     ]
     pipeline = make_pipeline()
@@ -258,3 +257,24 @@ async def test_switched_off_stages_still_store_leads(
 def test_stage_orders_that_cannot_work_are_refused(stages: list[str]) -> None:
     with pytest.raises(ValidationError):
         IngestSettings(stages=stages)
+
+
+async def test_prices_in_scientific_notation_are_read_at_their_value(
+    sessions: Sessions, make_pipeline: MakePipeline, clock: FrozenClock
+) -> None:
+    # Given the bundled King County sales written like "1.23E+06" (every sale of $1M or more)
+    def only_exponent_prices(lines: list[str]) -> None:
+        header, rows = lines[0], [x for x in lines[1:] if "E+" in x.split(",")[2]]
+        lines[:] = [header, *rows]
+
+    document = kc_document(2000, edit=only_exponent_prices)
+    n = document.body.count(b"\n") - 1
+    assert n >= 50
+    # When ingested
+    summary = await make_pipeline().run(sessions, [document], metro="seattle", now=clock.now())
+    # Then every one is a lead with its asking price, a million dollars or more
+    assert summary.quarantined == 0
+    async with transaction(sessions) as session:
+        prices = (await session.scalars(select(Lead.asking_price_cents))).all()
+    assert len(prices) == summary.outcomes["created"] > 0
+    assert all(p is not None and p >= 1_000_000_00 for p in prices)

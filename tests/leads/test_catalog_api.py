@@ -14,10 +14,11 @@ from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher
 from aiqleads.kit.h3cells import cell_center, cells_for
 from aiqleads.leads.scores import score_bucket
-from aiqleads.models.enums import Tier
+from aiqleads.models.enums import LeadStatus, Tier
 from tests.factories import (
     admin,
     agent,
+    catalog_pages,
     insert_leads,
     lead_row,
     login,
@@ -27,24 +28,6 @@ from tests.factories import (
 
 LEADS = "/api/v1/leads"
 EXACT_KEYS = {"street_address", "unit", "latitude", "longitude", "owner", "source_url", "title"}
-
-
-async def _all_pages(
-    client: httpx.AsyncClient, headers: dict[str, str], params: dict[str, Any]
-) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    cursor = None
-    for _ in range(1000):
-        page = await client.get(
-            LEADS, params={**params, **({"cursor": cursor} if cursor else {})}, headers=headers
-        )
-        assert page.status_code == 200, page.text
-        body = page.json()
-        items += body["items"]
-        cursor = body["next_cursor"]
-        if cursor is None:
-            return items
-    raise AssertionError("pagination did not end")
 
 
 async def test_preview_hides_exact_location_and_contact(
@@ -286,7 +269,7 @@ async def test_every_sort_pages_without_duplicates_or_gaps(
     await insert_leads(sessions, rows)
     _, headers = await agent(client, sessions, clock, Tier.ENTERPRISE)
     # When paging 7 at a time
-    got = [i["id"] for i in await _all_pages(client, headers, {"sort": sort, "limit": 7})]
+    got = [i["id"] for i in await catalog_pages(client, headers, {"sort": sort, "limit": 7})]
     # Then the concatenated pages are exactly the expected order
     expected = _expected_order([r for r in rows if r["listing_status"] is None], sort)
     assert got == expected
@@ -324,7 +307,7 @@ async def test_filters_return_exactly_the_matching_leads(
         since = clock.now() - timedelta(days=10)
         query["listed_since"] = since.isoformat()
         params = {**params, "_since": since}
-    got = {i["id"] for i in await _all_pages(client, headers, {**query, "limit": 9})}
+    got = {i["id"] for i in await catalog_pages(client, headers, {**query, "limit": 9})}
     expected = {str(r["public_id"]) for r in rows if _matches(r, params)}
     assert expected, "the fixture should match something"
     assert got == expected
@@ -340,12 +323,13 @@ async def test_admin_sees_every_status_and_agents_cannot_ask_for_hidden_ones(
     rows = _catalog(settings, cipher, clock)
     await insert_leads(sessions, rows)
     admin_headers = await admin(client, sessions, clock)
-    withdrawn = await _all_pages(client, admin_headers, {"status": "withdrawn"})
+    withdrawn = await catalog_pages(client, admin_headers, {"status": "withdrawn"})
     assert {i["id"] for i in withdrawn} == {
         str(r["public_id"]) for r in rows if r["listing_status"] == "Withdrawn"
     }
     assert all(i["access"] == "full" for i in withdrawn)
-    assert len(await _all_pages(client, admin_headers, {"limit": 200})) == 60
+    every = [s.value for s in LeadStatus]
+    assert len(await catalog_pages(client, admin_headers, {"limit": 200, "status": every})) == 60
     _, agent_headers = await agent(client, sessions, clock, Tier.BASIC)
     res = await client.get(LEADS, params={"status": "withdrawn"}, headers=agent_headers)
     assert res.status_code == 422
@@ -441,11 +425,42 @@ async def test_small_bounding_box_finds_exactly_the_leads_inside(
     # When searching a box of about 150 m around the first lead's preview cell centre (not
     # around its exact point), then a box around its exact point only, then one of about 5 km
     box = f"{lon0 - 0.001},{lat0 - 0.0005},{lon0 + 0.001},{lat0 + 0.0005}"
-    tight = await _all_pages(client, headers, {"bbox": box})
-    exact = await _all_pages(client, headers, {"bbox": "-122.3301,47.6099,-122.3299,47.6101"})
-    wide = await _all_pages(client, headers, {"bbox": "-122.36,47.59,-122.30,47.64"})
+    tight = await catalog_pages(client, headers, {"bbox": box})
+    exact = await catalog_pages(client, headers, {"bbox": "-122.3301,47.6099,-122.3299,47.6101"})
+    wide = await catalog_pages(client, headers, {"bbox": "-122.36,47.59,-122.30,47.64"})
     # Then the small box holds only it, the box around the exact point nothing (unless the
     # centre happens to lie in it), and the large one all three
     assert [i["id"] for i in tight] == [str(inside["public_id"])]
     assert exact == [] or [i["id"] for i in exact] == [str(inside["public_id"])]
     assert len(wide) == 3
+
+
+@pytest.mark.parametrize(
+    ("stored", "asked"),
+    [
+        ("McKinney", ["McKinney", "mckinney", "MCKINNEY", "  mckinney "]),
+        ("DeSoto", ["DeSoto", "desoto", "DESOTO"]),
+        ("Winston-Salem", ["Winston-Salem", "winston-salem", "WINSTON SALEM"]),
+        ("St. Louis", ["St. Louis", "saint louis", "ST LOUIS"]),
+        ("O'Fallon", ["O'Fallon", "o fallon", "O'FALLON"]),
+    ],
+)
+async def test_a_city_is_found_however_it_is_written(
+    stored: str,
+    asked: list[str],
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    # Given a lead stored with the city as its source spells it, and one elsewhere
+    row = lead_row(settings, cipher, now=clock.now(), city=stored)
+    other = lead_row(settings, cipher, now=clock.now(), city="Seattle")
+    await insert_leads(sessions, [row, other])
+    _, headers = await agent(client, sessions, clock, Tier.ENTERPRISE)
+    # When searched by any of its spellings, it alone is found, with its own spelling
+    for city in asked:
+        items = await catalog_pages(client, headers, {"city": city})
+        assert [i["id"] for i in items] == [str(row["public_id"])], city
+        assert items[0]["city"] == stored

@@ -222,16 +222,17 @@ async def test_a_held_lead_stays_held_while_active_and_leaves_the_market_when_no
     row = lead_row(settings, cipher, now=clock.now())
     await insert_leads(sessions, [row])
     lead_id = (await _lead(sessions)).id
+    holder = await make_account(sessions, now=clock.now())
     async with transaction(sessions) as session:
-        held = await writes.set_status(
+        held = await writes.take_hold(
             session,
-            [lead_id],
-            LeadStatus.HELD,
+            lead_id,
+            account_id=holder.id,
+            until=clock.now() + timedelta(hours=1),
             now=clock.now(),
-            cause="hold",
-            only_from=[LeadStatus.AVAILABLE],
+            visible_before=None,
         )
-    assert held == [lead_id]
+    assert held
     await insert_leads(sessions, [{**row, "listing_status": "Active"}], now=clock.now())
     assert (await _lead(sessions)).status == "held"
     await insert_leads(sessions, [{**row, "listing_status": "Pending"}], now=clock.now())
@@ -253,14 +254,14 @@ async def test_set_status_is_conditional_so_only_one_caller_wins(
                 await writes.set_status(
                     session,
                     [lead_id],
-                    LeadStatus.HELD,
+                    LeadStatus.WITHDRAWN,
                     now=clock.now(),
-                    cause="hold",
+                    cause="admin",
                     only_from=[LeadStatus.AVAILABLE],
                 )
             )
     assert wins == [[lead_id], []]
-    assert (await _history(sessions))[-1] == ("available", "held", None, "hold")
+    assert (await _history(sessions))[-1] == ("available", "withdrawn", None, "admin")
 
 
 async def test_writes_bump_only_their_metro_version(

@@ -7,6 +7,8 @@ A key is `{namespace}:geo:{FORMAT}:{endpoint}:{scope@version,…}:{visibility}:{
 * the visibility class (admin, tier, or account when "my" purchases shape the answer);
 * for agents in a priority window, the newest visible publication instant, so an answer goes
   stale exactly when a lead leaves the window (no write happens then);
+* the latest hold to have lapsed, so an answer goes stale exactly when a hold expires (no write
+  happens then either);
 * a digest of the normalised query (filters and endpoint parameters, sorted JSON).
 """
 
@@ -21,7 +23,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiqleads.geo.repository.cache_inputs import data_versions, visible_edge
+from aiqleads.geo.repository.cache_inputs import data_versions, last_hold_expiry, visible_edge
 from aiqleads.kit.cache import ByteCache
 from aiqleads.leads.filters import LeadFilter
 from aiqleads.observability.metrics import GEO_CACHE_HITS, GEO_CACHE_MISSES, GEO_COMPUTE_SECONDS
@@ -42,18 +44,22 @@ async def build_key(
     filt: LeadFilter,
     cache_class: str,
     visible_before: datetime | None,
+    now: datetime,
     params: dict[str, Any],
 ) -> str:
     """The key of one answer; `cache_class` names everyone who gets the same answer ("admin",
-    "tier:basic", "account:42"), `visible_before` the viewer's priority-window cutoff."""
+    "tier:basic", "account:42"), `visible_before` the viewer's priority-window cutoff, `now`
+    the instant holds are judged at (a lapsed hold changes answers without a write)."""
     versions = await data_versions(session, filt.area.scopes())
     scopes = ",".join(f"{scope}@{version}" for scope, version in sorted(versions.items()))
     edge = "-"
     if visible_before is not None:
         found = await visible_edge(session, visible_before)
         edge = found.isoformat() if found else "none"
+    lapsed = await last_hold_expiry(session, now)
+    holds = lapsed.isoformat() if lapsed else "-"
     digest = query_digest(filt, params)
-    return f"{namespace}:geo:{FORMAT}:{endpoint}:{scopes}:{cache_class}:{edge}:{digest}"
+    return f"{namespace}:geo:{FORMAT}:{endpoint}:{scopes}:{cache_class}:{edge}:{holds}:{digest}"
 
 
 async def get_or_compute(

@@ -30,7 +30,7 @@ class Known:
     """What the database holds for a record's (source, source_ref)."""
 
     lead_id: int
-    content_hash: str | None  # None for leads written without provenance (the sample loader)
+    content_hash: str | None  # None for a lead stored without provenance (not by ingestion)
     asking_price_cents: int | None  # the price this source last showed
     primary: bool  # the lead's own (source, source_ref) is this record's
     metro: str | None

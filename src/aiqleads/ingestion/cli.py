@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Coroutine, Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -66,10 +67,18 @@ def _with_db(settings: Settings, work: Callable[[Any], Coroutine[Any, Any, T]]) 
     return asyncio.run(go())
 
 
-def _ingest(
-    settings: Settings, documents: Iterable[Document], metro: str | None, quiet: bool
+def ingest_documents(
+    settings: Settings,
+    documents: Iterable[Document],
+    metro: str | None,
+    *,
+    quiet: bool,
+    now: datetime | None = None,
 ) -> IngestSummary:
+    """Run the pipeline of `settings` over the documents with a progress line; `now` (default
+    the clock's) is the instant the run records, and new leads are published at."""
     pipeline = Pipeline.from_settings(settings)
+    at = now or SystemClock().now()
     columns = (
         SpinnerColumn(),
         TextColumn("ingesting: {task.completed} records"),
@@ -83,7 +92,7 @@ def _ingest(
                 sessions,
                 documents,
                 metro=metro,
-                now=SystemClock().now(),
+                now=at,
                 progress=lambda n: bar.advance(task, n),
             )
 
@@ -124,7 +133,7 @@ def ingest(paths: tuple[Path, ...], source: str, metro: str | None, as_json: boo
     _check_source(source)
     _check_metro(metro)
     settings = _settings()
-    _report(_ingest(settings, from_files(paths, source), metro, as_json), as_json)
+    _report(ingest_documents(settings, from_files(paths, source), metro, quiet=as_json), as_json)
 
 
 @click.command()
@@ -174,7 +183,7 @@ def crawl(
             console.print("the crawl fetched no documents")
             _report(IngestSummary(), as_json)
             return
-        _report(_ingest(settings, from_crawl(target), metro, as_json), as_json)
+        _report(ingest_documents(settings, from_crawl(target), metro, quiet=as_json), as_json)
 
 
 @click.group()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row
@@ -23,6 +24,13 @@ from aiqleads.models.enums import LeadKind, LeadStatus
 
 def _bucket(r: Any) -> str:
     return r.score_bucket or UNSCORED
+
+
+def shown_status(r: Any, now: datetime) -> LeadStatus:
+    """The status every reader sees: a hold past `held_until` is no hold (leads.visibility)."""
+    if r.status == LeadStatus.HELD.value and (r.held_until is None or r.held_until <= now):
+        return LeadStatus.AVAILABLE
+    return LeadStatus(r.status)
 
 
 def _money(cents: int | None, currency: str) -> MoneyOut | None:
@@ -56,11 +64,11 @@ def price_for(r: Any, discount_percent: int) -> MoneyOut:
     return MoneyOut(cents=price.cents, currency=price.currency)
 
 
-def preview(r: Row[Any], *, discount_percent: int) -> LeadPreview:
+def preview(r: Row[Any], *, discount_percent: int, now: datetime) -> LeadPreview:
     return LeadPreview(
         id=r.public_id,
         kind=LeadKind(r.kind),
-        status=LeadStatus(r.status),
+        status=shown_status(r, now),
         city=r.city,
         state=r.state,
         zip_code=r.zip_code,
@@ -74,11 +82,11 @@ def preview(r: Row[Any], *, discount_percent: int) -> LeadPreview:
     )
 
 
-def full(r: Row[Any], *, cipher: FieldCipher, price: MoneyOut) -> LeadFull:
+def full(r: Row[Any], *, cipher: FieldCipher, price: MoneyOut, now: datetime) -> LeadFull:
     return LeadFull(
         id=r.public_id,
         kind=LeadKind(r.kind),
-        status=LeadStatus(r.status),
+        status=shown_status(r, now),
         title=r.title,
         street_address=r.street_address,
         unit=r.unit,

@@ -23,9 +23,10 @@ from aiqleads.models.enums import LeadStatus
 
 
 def statuses_for(viewer: Viewer, asked: Sequence[LeadStatus]) -> tuple[LeadStatus, ...]:
-    """The statuses a search covers: those asked, else available (agents) or all (admins).
-    Raises InvalidInput("status") when an agent asks for one it may not see."""
-    statuses = tuple(asked) or (tuple(LeadStatus) if viewer.is_admin else (LeadStatus.AVAILABLE,))
+    """The statuses a search covers: those asked, else the leads on the market (the map layers'
+    default too, so both count the same leads). Raises InvalidInput("status") when an agent
+    asks for one it may not see."""
+    statuses = tuple(asked) or ON_MARKET
     if not viewer.is_admin:
         refused = sorted(s.value for s in statuses if s not in AGENT_STATUSES)
         if refused:
@@ -97,7 +98,7 @@ async def get_lead(
     [item] = await _present(session, viewer, [row], cipher=cipher)
     if isinstance(item, LeadPreview):
         in_window = viewer.visible_before is not None and row.published_at > viewer.visible_before
-        if row.status not in ON_MARKET or in_window:
+        if present.shown_status(row, viewer.now) not in ON_MARKET or in_window:
             raise NotFound("no such lead")
     return item
 
@@ -106,15 +107,17 @@ async def _present(
     session: AsyncSession, viewer: Viewer, rows: Sequence[Row[Any]], *, cipher: FieldCipher
 ) -> list[LeadPreview | LeadFull]:
     if viewer.is_admin:
-        return [present.full(r, cipher=cipher, price=present.price_for(r, 0)) for r in rows]
+        return [
+            present.full(r, cipher=cipher, price=present.price_for(r, 0), now=viewer.now)
+            for r in rows
+        ]
     paid = await repository.prices_paid(session, [r.id for r in rows], viewer.account_id)
     out: list[LeadPreview | LeadFull] = []
     for r in rows:
         if r.id in paid:
             cents, currency = paid[r.id]
-            out.append(
-                present.full(r, cipher=cipher, price=MoneyOut(cents=cents, currency=currency))
-            )
+            paid_price = MoneyOut(cents=cents, currency=currency)
+            out.append(present.full(r, cipher=cipher, price=paid_price, now=viewer.now))
         else:
-            out.append(present.preview(r, discount_percent=viewer.discount_percent))
+            out.append(present.preview(r, discount_percent=viewer.discount_percent, now=viewer.now))
     return out

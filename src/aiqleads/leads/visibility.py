@@ -13,8 +13,9 @@ from here; none restates the rules. Two of them:
   id. Moving a lead's exact point inside its preview cell therefore changes no answer an agent
   can get. Admins work on exact points.
 
-Holds, when they exist, are read here too: a hold past its `held_until` counts as no hold, at
-once, for every reader.
+Holds are read here too: a lead's status is its *effective* status, in which a hold past its
+`held_until` counts as no hold (the lead is available), at once, for every reader; the cart's
+sweeper only tidies the stored status up later.
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, false, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, Table, and_, case, false, func, literal_column, or_, select
 
 from aiqleads.auth.principal import Principal
-from aiqleads.config import Settings
+from aiqleads.config import TierPolicy
 from aiqleads.leads.filters import BBox, LeadFilter
 from aiqleads.leads.status import ON_MARKET
 from aiqleads.models import Lead, Purchase
@@ -39,14 +40,15 @@ purchases = cast(Table, Purchase.__table__)
 
 @dataclass(frozen=True, slots=True)
 class Viewer:
-    """Who is looking. `visible_before`: leads published after it are still in another tier's
-    priority window (None for admins and for tiers without a window)."""
+    """Who is looking, and when. `visible_before`: leads published after it are still in
+    another tier's priority window (None for admins)."""
 
     account_id: int
     is_admin: bool
     tier: Tier
     visible_before: datetime | None
     discount_percent: int
+    now: datetime
 
     @property
     def exact(self) -> bool:
@@ -56,14 +58,36 @@ class Viewer:
         return self.is_admin
 
 
-def viewer_for(principal: Principal, settings: Settings, now: datetime) -> Viewer:
+def viewer_for(principal: Principal, policy: TierPolicy, now: datetime) -> Viewer:
     """The viewer a principal is at `now`, by its tier's policy (DESIGN.md section 2)."""
     if principal.is_admin:
-        return Viewer(principal.account_id, True, principal.tier, None, 0)
-    policy = settings.tiers[principal.tier.value]
+        return Viewer(principal.account_id, True, principal.tier, None, 0, now)
     delay = policy.priority_delay_minutes
     cutoff = now - timedelta(minutes=delay) if delay > 0 else now
-    return Viewer(principal.account_id, False, principal.tier, cutoff, policy.discount_percent)
+    return Viewer(principal.account_id, False, principal.tier, cutoff, policy.discount_percent, now)
+
+
+def effective_status(t: Any, now: datetime) -> ColumnElement[str]:
+    """The status as every reader sees it: a hold past `held_until` is no hold."""
+    expired = and_(t.c.status == LeadStatus.HELD.value, t.c.held_until <= now)
+    status: ColumnElement[str] = case((expired, LeadStatus.AVAILABLE.value), else_=t.c.status)
+    return status
+
+
+def status_in(t: Any, statuses: Sequence[LeadStatus], now: datetime) -> ColumnElement[bool]:
+    """Leads whose effective status is one of `statuses`, written so the status index still
+    serves it: available and held together need no time test at all."""
+    values = {s.value for s in statuses}
+    held, available = LeadStatus.HELD.value, LeadStatus.AVAILABLE.value
+    if (held in values) == (available in values):
+        plain: ColumnElement[bool] = t.c.status.in_(sorted(values))
+        return plain
+    others = sorted(values - {held, available})
+    live_hold = and_(t.c.status == held, t.c.held_until > now)
+    if held in values:
+        return or_(t.c.status.in_(others), live_hold) if others else live_hold
+    lapsed = and_(t.c.status == held, t.c.held_until <= now)
+    return or_(t.c.status.in_([*others, available]), lapsed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,12 +130,11 @@ def visible_condition(
 ) -> ColumnElement[bool]:
     """Leads of these statuses the viewer may see one by one (the catalog's rule)."""
     if viewer.is_admin:
-        everything: ColumnElement[bool] = t.c.status.in_([s.value for s in statuses])
-        return everything
+        return status_in(t, statuses, viewer.now)
     parts: list[ColumnElement[bool]] = []
-    market = [s.value for s in statuses if s in ON_MARKET]
+    market = [s for s in statuses if s in ON_MARKET]
     if market:
-        cond: ColumnElement[bool] = t.c.status.in_(market)
+        cond = status_in(t, market, viewer.now)
         if viewer.visible_before is not None:
             cond = and_(cond, t.c.published_at <= viewer.visible_before)
         parts.append(cond)
@@ -125,7 +148,7 @@ def market_condition(
 ) -> ColumnElement[bool]:
     """Leads of these statuses counted in whole-market aggregates: every buyer's sales count,
     nothing inside the viewer's priority window does."""
-    cond: ColumnElement[bool] = t.c.status.in_([s.value for s in statuses])
+    cond = status_in(t, statuses, viewer.now)
     if viewer.visible_before is not None:
         cond = and_(cond, t.c.published_at <= viewer.visible_before)
     return cond

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-import h3
 from sqlalchemy import (
     ColumnElement,
     Table,
@@ -42,7 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiqleads.kit.h3cells import PREVIEW_RESOLUTION
+from aiqleads.kit.h3cells import cell_center, cells_for
 from aiqleads.kit.places import city_key
 from aiqleads.leads import versions
 from aiqleads.leads.scores import score_bucket
@@ -141,16 +140,15 @@ def derived_location(lat: float | None, lon: float | None) -> dict[str, Any]:
         return dict.fromkeys(
             ("h3_r7", "h3_r8", "h3_r9", "preview_latitude", "preview_longitude", "metro")
         )
-    r8 = h3.latlng_to_cell(lat, lon, PREVIEW_RESOLUTION)
-    r9 = h3.latlng_to_cell(lat, lon, PREVIEW_RESOLUTION + 1)
-    centre_lat, centre_lon = h3.cell_to_latlng(r8)
+    r7, r8, r9 = cells_for(lat, lon)
+    centre_lat, centre_lon = cell_center(r8)
     metro = metro_for_point(centre_lat, centre_lon)
     return {
-        "h3_r7": int(h3.str_to_int(h3.cell_to_parent(r8, PREVIEW_RESOLUTION - 1))),
-        "h3_r8": int(h3.str_to_int(r8)),
-        "h3_r9": int(h3.str_to_int(r9)),
-        "preview_latitude": float(centre_lat),
-        "preview_longitude": float(centre_lon),
+        "h3_r7": r7,
+        "h3_r8": r8,
+        "h3_r9": r9,
+        "preview_latitude": centre_lat,
+        "preview_longitude": centre_lon,
         "metro": None if metro is None else metro.slug,
     }
 
@@ -227,7 +225,15 @@ def _upsert_statement(dialect: str) -> Any:
             sets[c.name] = new[c.name]
     sets["listing_status"] = func.coalesce(new.listing_status, leads.c.listing_status)
     sets["status"] = _status_rule(leads, new.status, new.listing_status)
+    sets.update(_hold_kept(leads, sets["status"]))
     return stmt.on_conflict_do_update(index_elements=["source", "source_ref"], set_=sets)
+
+
+def _hold_kept(stored: Any, status: ColumnElement[Any]) -> dict[str, ColumnElement[Any]]:
+    """The hold columns after a status change: kept while the lead stays held, else cleared (a
+    source that takes a held lead off the market ends the hold)."""
+    held = status == LeadStatus.HELD.value
+    return {c: case((held, stored.c[c]), else_=None) for c in ("held_by", "held_until")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,6 +382,7 @@ async def merge(
     values["status"] = _status_rule(
         leads, bindparam("p_status", type_=leads.c.status.type), new_listing
     )
+    values.update(_hold_kept(leads, values["status"]))
     values["updated_at"] = bindparam("p_now", type_=leads.c.updated_at.type)
     stmt = update(leads).where(leads.c.id == bindparam("p_id")).values(values)
     columns = (*FILLABLE, *LOCATION, "listing_status", "status")
@@ -409,6 +416,8 @@ async def set_status(
     (which ignores row locks) as on PostgreSQL. Leads are taken in id order, the fixed lock order
     that keeps two writers from deadlocking. Returns the ids changed.
     """
+    if status is LeadStatus.HELD:
+        raise ValueError("a hold names its holder and end: use take_hold")
     changed: list[int] = []
     metros: set[str | None] = set()
     history: list[_Change] = []
@@ -417,7 +426,7 @@ async def set_status(
             stmt = (
                 update(leads)
                 .where(leads.c.id == lead_id, leads.c.status == before.value)
-                .values(status=status.value, updated_at=now)
+                .values(status=status.value, held_by=None, held_until=None, updated_at=now)
                 .returning(leads.c.metro)
             )
             found = (await session.execute(stmt)).first()
@@ -428,6 +437,119 @@ async def set_status(
                 break
     if changed:
         await _record(session, history, metros, cause=cause, now=now)
+    return changed
+
+
+# --- holds: the cart takes, extends and releases them; the sweeper tidies lapsed ones ----------
+
+
+def _lapsed(now: datetime) -> ColumnElement[bool]:
+    return and_(leads.c.status == LeadStatus.HELD.value, leads.c.held_until <= now)
+
+
+async def take_hold(
+    session: AsyncSession,
+    lead_id: int,
+    *,
+    account_id: int,
+    until: datetime,
+    now: datetime,
+    visible_before: datetime | None,
+) -> bool:
+    """Hold the lead for the account until `until`, if and only if it is free now: available,
+    or held by a hold that has lapsed, and (for an agent in a priority window) published by
+    `visible_before`. One conditional UPDATE whose row count says whether this caller won, so
+    of two agents racing for one lead exactly one gets it, on SQLite as on PostgreSQL."""
+    window = [] if visible_before is None else [leads.c.published_at <= visible_before]
+    for before, free in (
+        (LeadStatus.AVAILABLE.value, leads.c.status == LeadStatus.AVAILABLE.value),
+        (LeadStatus.HELD.value, _lapsed(now)),
+    ):
+        stmt = (
+            update(leads)
+            .where(leads.c.id == lead_id, free, *window)
+            .values(
+                status=LeadStatus.HELD.value, held_by=account_id, held_until=until, updated_at=now
+            )
+            .returning(leads.c.metro)
+        )
+        found = (await session.execute(stmt)).first()
+        if found is not None:
+            change = _Change(lead_id, before, LeadStatus.HELD.value, None)
+            await _record(session, [change], {found[0]}, cause="hold", now=now)
+            return True
+    return False
+
+
+async def extend_hold(
+    session: AsyncSession, lead_id: int, *, account_id: int, until: datetime, now: datetime
+) -> bool:
+    """Move the end of the account's live hold on the lead to `until`; False when the account
+    holds it no longer (released, lapsed, or someone else's)."""
+    stmt = (
+        update(leads)
+        .where(
+            leads.c.id == lead_id,
+            leads.c.status == LeadStatus.HELD.value,
+            leads.c.held_by == account_id,
+            leads.c.held_until > now,
+        )
+        .values(held_until=until, updated_at=now)
+    )
+    return bool((await session.execute(stmt)).rowcount)  # type: ignore[attr-defined]
+
+
+async def release_hold(
+    session: AsyncSession, lead_id: int, *, account_id: int, now: datetime, cause: str
+) -> bool:
+    """Free the lead if the account holds it (even if the hold lapsed and no sweeper has run);
+    False when it does not."""
+    stmt = (
+        update(leads)
+        .where(
+            leads.c.id == lead_id,
+            leads.c.status == LeadStatus.HELD.value,
+            leads.c.held_by == account_id,
+        )
+        .values(status=LeadStatus.AVAILABLE.value, held_by=None, held_until=None, updated_at=now)
+        .returning(leads.c.metro)
+    )
+    found = (await session.execute(stmt)).first()
+    if found is None:
+        return False
+    change = _Change(lead_id, LeadStatus.HELD.value, LeadStatus.AVAILABLE.value, None)
+    await _record(session, [change], {found[0]}, cause=cause, now=now)
+    return True
+
+
+async def expire_holds(session: AsyncSession, *, now: datetime, limit: int = 1000) -> list[int]:
+    """The sweeper's tidying: store the leads whose hold lapsed as available again (readers
+    already see them so). Returns the lead ids changed, at most `limit` per call."""
+    ids = list(
+        (
+            await session.scalars(
+                select(leads.c.id).where(_lapsed(now)).order_by(leads.c.id).limit(limit)
+            )
+        ).all()
+    )
+    changed: list[int] = []
+    metros: set[str | None] = set()
+    for lead_id in ids:
+        stmt = (
+            update(leads)
+            .where(leads.c.id == lead_id, _lapsed(now))
+            .values(
+                status=LeadStatus.AVAILABLE.value, held_by=None, held_until=None, updated_at=now
+            )
+            .returning(leads.c.metro)
+        )
+        found = (await session.execute(stmt)).first()
+        if found is not None:
+            changed.append(lead_id)
+            metros.add(found[0])
+    changes = [_Change(i, LeadStatus.HELD.value, LeadStatus.AVAILABLE.value, None) for i in changed]
+    if changes:
+        await _record(session, changes, metros, cause="hold expired", now=now)
     return changed
 
 

@@ -2,24 +2,36 @@
 
 from aiqleads.models.account import Account
 from aiqleads.models.api_key import ApiKey
+from aiqleads.models.cart_lock import CartLock
 from aiqleads.models.data_version import DataVersion
+from aiqleads.models.hold import Hold
 from aiqleads.models.lead import Lead
+from aiqleads.models.lead_event import LeadEvent
 from aiqleads.models.lead_price_history import LeadPriceHistory
 from aiqleads.models.lead_source import LeadSource
 from aiqleads.models.lead_status_history import LeadStatusHistory
 from aiqleads.models.purchase import Purchase
 from aiqleads.models.quarantine import Quarantine
 from aiqleads.models.refresh_token import RefreshToken
+from aiqleads.models.sandbox_payment import SandboxPayment
+from aiqleads.models.sandbox_refund import SandboxRefund
+from aiqleads.models.tier_policy import TierPolicyRow
 
 __all__ = [
     "Account",
     "ApiKey",
+    "CartLock",
     "DataVersion",
+    "Hold",
     "Lead",
+    "LeadEvent",
     "LeadPriceHistory",
     "LeadSource",
     "LeadStatusHistory",
     "Purchase",
     "Quarantine",
     "RefreshToken",
+    "SandboxPayment",
+    "SandboxRefund",
+    "TierPolicyRow",
 ]

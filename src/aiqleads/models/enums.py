@@ -72,3 +72,22 @@ class GeocodePrecision(StrEnum):
     EXACT = "exact"
     ZIP_CENTROID = "zip_centroid"
     NONE = "none"
+
+
+class EventKind(StrEnum):
+    """What the event log records (models.LeadEvent)."""
+
+    VIEW = "view"
+    HOLD = "hold"
+    RELEASE = "release"
+    EXTEND = "extend"
+    EXPIRE = "expire"
+    PURCHASE = "purchase"
+    RETURN = "return"
+
+
+class HoldEnd(StrEnum):
+    RELEASED = "released"
+    EXPIRED = "expired"
+    PURCHASED = "purchased"
+    LOST = "lost"  # the lead left the market (its source closed it) while held

@@ -3,7 +3,17 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, Index, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from aiqleads.db.base import Base, BigIntPK, UTCDateTime
@@ -35,6 +45,8 @@ class Lead(Base):
         Index("ix_leads_h3_r8", "h3_r8"),
         Index("ix_leads_metro_status", "metro", "status"),
         Index("ix_leads_address_key", "address_key"),
+        Index("ix_leads_held_by", "held_by", "held_until"),
+        Index("ix_leads_status_held_until", "status", "held_until"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -88,6 +100,11 @@ class Lead(Base):
     published_at: Mapped[datetime] = mapped_column(UTCDateTime)  # on the marketplace from then
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    # The current hold, when status is "held": a hold past `held_until` counts as none, at once,
+    # for every reader (leads.visibility); the cart's `holds` rows keep each hold's history.
+    held_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    held_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     score: Mapped[float | None] = mapped_column(Float)
     score_bucket: Mapped[str | None] = mapped_column(String(8))  # what agents see of the score

@@ -30,9 +30,6 @@ LOGINS = Counter(
     "Password logins by outcome (ok, wrong_password, unknown_account, locked, inactive).",
     ["outcome"],
 )
-LEADS_LOADED = Counter(
-    "aiq_leads_loaded_total", "Leads written by the bulk loader, by source.", ["source"]
-)
 
 # --- geo analytics (heatmap, clusters, penetration, competitors) -------------------------------
 # `endpoint` is one of four fixed names; never a query, metro or account.

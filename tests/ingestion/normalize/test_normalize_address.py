@@ -5,6 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
+from tests.shared_data import fixture_path
 
 from aiqleads.ingestion.normalize.address import (
     ParsedAddress,
@@ -27,10 +28,9 @@ def _label(element: ET.Element, tag: str) -> str | None:
     return " ".join(words) if words else None
 
 
-@pytest.mark.shared_data
-def test_labelled_addresses_agree_with_the_labels(shared_path) -> None:
+def test_labelled_addresses_agree_with_the_labels() -> None:
     # given the 1,513 hand-labelled addresses of usaddress's training corpus
-    path = shared_path("contacts", "usaddress", "training", "labeled.xml")
+    path = fixture_path("contacts", "usaddress_training_labeled.xml")
     root = ET.parse(path).getroot()  # noqa: S314 - a checked-in corpus, not untrusted input
     addresses = list(root)
     assert len(addresses) == 1513

@@ -65,7 +65,6 @@ def syntax_cases(shared_path) -> tuple[list[tuple[str, str | None]], list[str]]:
     return _cases(shared_path("contacts", "email_validator", "tests", "test_syntax.py"))
 
 
-@pytest.mark.shared_data
 def test_upstream_valid_addresses_are_accepted_in_their_normalized_form(syntax_cases) -> None:
     # given the valid addresses of email_validator's syntax tests
     valid, _ = syntax_cases
@@ -83,7 +82,6 @@ def test_upstream_valid_addresses_are_accepted_in_their_normalized_form(syntax_c
     assert wrong == {}
 
 
-@pytest.mark.shared_data
 def test_upstream_invalid_addresses_are_rejected_with_a_reason(syntax_cases) -> None:
     # given the invalid addresses, less those only invalid for surrounding whitespace, which
     # we strip because scraped text is full of it

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import gzip
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from aiqleads.ingestion.normalize.lead import NormalizedLead, normalize
 from aiqleads.ingestion.records import RawRecord
 from aiqleads.metros import UnknownMetroError
+from aiqleads.sample.sources import KING_COUNTY_SALES
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 
@@ -61,7 +63,6 @@ def test_fsbo_post_with_one_line_address_and_contacts() -> None:
     )  # fmt: skip
     assert result.geocode_precision == "zip_centroid"
     assert (result.latitude, result.longitude) == (47.4924, -122.2359)
-    assert result.h3_r8 is not None and result.h3_r9 is not None
     assert result.owner_phone == "+12064676348"
     assert result.owner_email == "Owner@example.com"
     assert result.owner_name == "Ann Lee"
@@ -70,10 +71,9 @@ def test_fsbo_post_with_one_line_address_and_contacts() -> None:
     assert result.notes == ()
 
 
-def test_king_county_rows_normalise_with_exact_points(shared_path) -> None:
-    # given the first 500 King County sales as a file loader would build them
-    path = shared_path("tabular", "kc_house_data.csv")
-    with path.open(newline="") as f:
+def test_king_county_rows_normalise_with_exact_points() -> None:
+    # given the first 500 King County sales bundled in the package, as a file loader builds them
+    with gzip.open(KING_COUNTY_SALES, "rt", newline="", encoding="utf-8") as f:
         rows = [row for _, row in zip(range(500), csv.DictReader(f), strict=False)]
     records = [
         raw(
@@ -138,7 +138,7 @@ def test_street_with_city_and_state_is_enough_without_point_or_zip() -> None:
     result = lead(normalize(record, metro="seattle", now=NOW))
     assert (result.street_address, result.city, result.state) == ("100 N Main St", "Seattle", "WA")
     assert result.geocode_precision == "none"
-    assert (result.latitude, result.h3_r7) == (None, None)
+    assert (result.latitude, result.longitude) == (None, None)
     assert result.address_key == "100 n main st||seattle wa"
 
 

@@ -5,21 +5,19 @@ from __future__ import annotations
 import csv
 
 import pytest
+from tests.shared_data import fixture_path
 
 from aiqleads.ingestion.normalize.phone import first_phone, phones_in_text, to_e164
 from aiqleads.ingestion.normalize.reasons import Reason
 
 
 @pytest.fixture(scope="module")
-def example_numbers(shared_path) -> list[dict[str, str]]:
-    path = shared_path(
-        "contacts", "phonenumbers", "example_numbers_from_libphonenumber_metadata_v9.0.43.csv"
-    )
+def example_numbers() -> list[dict[str, str]]:
+    path = fixture_path("contacts", "example_numbers_from_libphonenumber_metadata_v9.0.43.csv")
     with path.open(newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
 
 
-@pytest.mark.shared_data
 def test_every_valid_us_example_normalises_to_its_e164(example_numbers) -> None:
     # given the US example numbers, in national and international format
     us = [row for row in example_numbers if row["region"] == "US" and row["is_valid"] == "True"]
@@ -30,7 +28,6 @@ def test_every_valid_us_example_normalises_to_its_e164(example_numbers) -> None:
         assert to_e164(row["international_format"]) == row["e164"]
 
 
-@pytest.mark.shared_data
 def test_valid_examples_of_every_region_normalise_from_international_format(
     example_numbers,
 ) -> None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
+from tests import shared_data
+from tests.shared_data import SharedPath, fixture_path
 
 from aiqleads.ingestion.normalize.lead import NormalizedLead, normalize
 from aiqleads.ingestion.normalize.reasons import Reason
@@ -15,12 +19,12 @@ from aiqleads.ingestion.normalize.status import parse_listing_status
 from aiqleads.ingestion.parsers.registry import get_parser
 from aiqleads.ingestion.records import RawRecord
 from aiqleads.models.enums import ListingStatus as S
+from aiqleads.sample.sources import SAMPLE_DATA
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 
 
-@pytest.mark.shared_data
-def test_values_are_the_data_dictionary_standard_status_lookups(shared_path) -> None:
+def test_values_are_the_data_dictionary_standard_status_lookups(shared_path: SharedPath) -> None:
     # given the RESO Data Dictionary 2.0 metadata report
     path = shared_path("reso", "data-dictionary", "RESODataDictionary-2.0.metadata-report.json")
     lookups = [
@@ -149,57 +153,69 @@ def test_no_status_is_none_without_a_note(status: str | None) -> None:
     assert result.notes == ()
 
 
-# Real files, each read by its source's parser: the statuses they hold, mapped.
-_LISTINGS = ("listing_fixtures",)
-_SCRAPFLY = (*_LISTINGS, "scrapfly-scrapers")
-_ZILLOW_ETL = (*_LISTINGS, "zillow", "mcastro1822-zillow-etl", "tests", "assets", "response")
+# Real files, each read by its source's parser: the statuses they hold, mapped. Copies in
+# tests/fixtures/listings and files bundled in the package always run; files only in
+# ../shared/data (no licence stated, or MLS data terms) are marked and skip without it.
+_SCRAPFLY = ("listings", "scrapfly")
+_ZILLOW_ETL = (
+    "listing_fixtures",
+    "zillow",
+    "mcastro1822-zillow-etl",
+    "tests",
+    "assets",
+    "response",
+)
 
 
-@pytest.mark.shared_data
+def _copied(source: str, parts: tuple[str, ...], expected: dict[S, int]) -> Any:
+    return pytest.param(source, fixture_path(*parts), expected, id="/".join(parts))
+
+
+def _bundled(source: str, name: str, expected: dict[S, int]) -> Any:
+    return pytest.param(source, SAMPLE_DATA / name, expected, id=f"sample_data/{name}")
+
+
+def _shared(source: str, parts: tuple[str, ...], expected: dict[S, int]) -> Any:
+    return pytest.param(source, parts, expected, id="/".join(parts), marks=pytest.mark.shared_data)
+
+
 @pytest.mark.parametrize(
-    ("source", "parts", "expected"),
+    ("source", "where", "expected"),
     [
-        ("zillow", (*_ZILLOW_ETL, "first_page.json"), {S.ACTIVE: 41}),
-        ("zillow", (*_ZILLOW_ETL, "listing.html"), {S.ACTIVE: 1}),
-        ("zillow", (*_SCRAPFLY, "zillow-scraper", "results", "search.json"), {S.ACTIVE: 381}),
-        ("zillow", (*_SCRAPFLY, "zillow-scraper", "results", "property.json"), {S.ACTIVE: 1}),
-        (
+        _shared("zillow", (*_ZILLOW_ETL, "first_page.json"), {S.ACTIVE: 41}),
+        _shared("zillow", (*_ZILLOW_ETL, "listing.html"), {S.ACTIVE: 1}),
+        _copied("zillow", (*_SCRAPFLY, "zillow_search.json"), {S.ACTIVE: 381}),
+        _copied("zillow", (*_SCRAPFLY, "zillow_property.json"), {S.ACTIVE: 1}),
+        _shared(
             "zillow",
-            (*_LISTINGS, "fsbo", "jnewg4-coder-fsbo-tracker", "fsbo_latest.json"),
+            ("listing_fixtures", "fsbo", "jnewg4-coder-fsbo-tracker", "fsbo_latest.json"),
             {S.ACTIVE: 86},
         ),
-        ("redfin", (*_SCRAPFLY, "redfin-scraper", "results", "search.json"), {S.ACTIVE: 89}),
-        (
+        _bundled("redfin", "redfin_seattle_search.json.gz", {S.ACTIVE: 89}),
+        _copied("redfin", (*_SCRAPFLY, "redfin_properties_for_sale.json"), {S.ACTIVE: 3}),
+        _copied(
             "redfin",
-            (*_SCRAPFLY, "redfin-scraper", "results", "properties_for_sale.json"),
-            {S.ACTIVE: 3},
-        ),
-        (
-            "redfin",
-            (*_SCRAPFLY, "redfin-scraper", "results", "properties_for_rent.json"),
+            (*_SCRAPFLY, "redfin_properties_for_rent.json"),
             {S.ACTIVE: 150, S.COMING_SOON: 25},
         ),
-        ("realtor", (*_SCRAPFLY, "realtorcom-scraper", "results", "property.json"), {S.CLOSED: 1}),
-        ("reso", ("reso", "mlsgrid_mred_property_top1.json"), {S.CLOSED: 1}),
+        _copied("realtor", (*_SCRAPFLY, "realtorcom_property.json"), {S.CLOSED: 1}),
+        _shared("reso", ("reso", "mlsgrid_mred_property_top1.json"), {S.CLOSED: 1}),
     ],
 )
 def test_real_source_files_get_their_standard_status(
-    shared_path, source: str, parts: tuple[str, ...], expected: dict[S, int]
+    source: str, where: Path | tuple[str, ...], expected: dict[S, int]
 ) -> None:
-    # given a saved page or feed read by the real parser
-    records = [
-        item
-        for item in get_parser(source)(shared_path(*parts).read_bytes())
-        if isinstance(item, RawRecord)
-    ]
+    # given a saved page or feed (a copy, a bundled file, or a shared one) read by the real parser
+    path = where if isinstance(where, Path) else shared_data.shared_path(*where)
+    data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    records = [item for item in get_parser(source)(data) if isinstance(item, RawRecord)]
     # when each record's status is mapped
     statuses = [parse_listing_status(r.status) for r in records]
     # then every record has a standard status, as many of each as the file holds
     assert Counter(statuses) == expected
 
 
-@pytest.mark.shared_data
-def test_a_real_closed_mls_record_normalises_as_closed(shared_path) -> None:
+def test_a_real_closed_mls_record_normalises_as_closed(shared_path: SharedPath) -> None:
     # given MLS Grid's real MRED record (StandardStatus "Closed", Wauconda IL 60084)
     data = shared_path("reso", "mlsgrid_mred_property_top1.json").read_bytes()
     (record,) = [r for r in get_parser("reso")(data) if isinstance(r, RawRecord)]

@@ -1,20 +1,25 @@
 from __future__ import annotations
 
+import gzip
 from collections.abc import Callable
 
 import pytest
 
 from aiqleads.ingestion.parsers import csv_source
 from aiqleads.ingestion.records import ParseError, RawRecord, Rejected
+from aiqleads.sample.sources import KING_COUNTY_SALES
 
 Reader = Callable[[str], bytes]
 TAB = "tabular"
 
 
-def test_king_county_sales_use_id_and_date_as_ref(shared_file: Reader) -> None:
-    items = list(csv_source.parse_king_county_sales(shared_file(f"{TAB}/kc_house_data.csv")))
+def test_king_county_sales_use_id_and_date_as_ref() -> None:
+    # given the 21,613 King County sales bundled in the package
+    data = gzip.decompress(KING_COUNTY_SALES.read_bytes())
 
-    assert len(items) == 21608 and all(isinstance(i, RawRecord) for i in items)
+    items = list(csv_source.parse_king_county_sales(data))
+
+    assert len(items) == 21613 and all(isinstance(i, RawRecord) for i in items)
     first = items[0]
     assert isinstance(first, RawRecord)
     assert first.source_ref == "7129300520:20141013T000000"
@@ -22,10 +27,10 @@ def test_king_county_sales_use_id_and_date_as_ref(shared_file: Reader) -> None:
     assert (first.latitude, first.longitude, first.zip_code) == ("47.5112", "-122.257", "98178")
     assert (first.living_area, first.lot_area, first.year_built) == ("1180", "5650", "1955")
     assert first.listed_at == "20141013T000000"
-    # resales keep one id but get distinct refs; only one exact duplicate row remains
+    # resales keep one id but get distinct refs: 21,613 distinct refs over 21,436 houses
     refs = [i.source_ref for i in items]
-    assert len(set(refs)) == len(refs) - 1
-    assert len({r.split(":")[0] for r in refs}) < len(set(refs))
+    assert len(set(refs)) == len(refs)
+    assert len({r.split(":")[0] for r in refs}) == 21436
 
 
 def test_asl7168_dallas_rentals(shared_file: Reader) -> None:
@@ -43,14 +48,13 @@ def test_asl7168_dallas_rentals(shared_file: Reader) -> None:
     assert all(isinstance(i, RawRecord) and i.latitude for i in items)
 
 
-def test_irahorecka_headerless_file(shared_file: Reader) -> None:
-    data = shared_file(
-        f"{TAB}/craigslist_housing_irahorecka/2019-10-03_craigslist_housing_austin_Texas.csv"
-    )
+def test_irahorecka_headerless_file(listing_fixture: Reader) -> None:
+    # given the first 200 lines of the Austin file (see tests/fixtures/listings/craigslist)
+    data = listing_fixture("craigslist/irahorecka_2019-10-03_austin_Texas_first200.csv")
 
     items = list(csv_source.parse_craigslist_irahorecka(data))
 
-    assert len(items) == 3000
+    assert len(items) == 200 and all(isinstance(i, RawRecord) for i in items)
     first = items[0]
     assert isinstance(first, RawRecord)
     assert (first.source_ref, first.price, first.living_area) == ("6992238396", "$1035", "712ft2")

@@ -8,11 +8,11 @@ from aiqleads.ingestion.parsers import realtor
 from aiqleads.ingestion.records import ParseError, RawRecord, Rejected
 
 Reader = Callable[[str], bytes]
-RESULTS = "listing_fixtures/scrapfly-scrapers/realtorcom-scraper/results"
+SCRAPFLY = "scrapfly"
 
 
-def test_search_gives_126_rows(shared_file: Reader) -> None:
-    items = list(realtor.parse(shared_file(f"{RESULTS}/search.json")))
+def test_search_gives_126_rows(listing_fixture: Reader) -> None:
+    items = list(realtor.parse(listing_fixture(f"{SCRAPFLY}/realtorcom_search.json")))
 
     assert len(items) == 126
     first = items[0]
@@ -24,8 +24,8 @@ def test_search_gives_126_rows(shared_file: Reader) -> None:
     assert all(r.reason == "search row without property_id" for r in rejected)
 
 
-def test_property_gives_agent_name_and_phone(shared_file: Reader) -> None:
-    (prop,) = realtor.parse(shared_file(f"{RESULTS}/property.json"))
+def test_property_gives_agent_name_and_phone(listing_fixture: Reader) -> None:
+    (prop,) = realtor.parse(listing_fixture(f"{SCRAPFLY}/realtorcom_property.json"))
 
     assert isinstance(prop, RawRecord)
     assert prop.address == "12355 Attlee Dr, Houston, TX 77077"
@@ -37,9 +37,9 @@ def test_property_gives_agent_name_and_phone(shared_file: Reader) -> None:
     assert (prop.status, prop.kind) == ("sold", "other")
 
 
-def test_sitemap_feed_is_not_a_listing_document(shared_file: Reader) -> None:
+def test_sitemap_feed_is_not_a_listing_document(listing_fixture: Reader) -> None:
     with pytest.raises(ParseError, match=r"not a Realtor\.com"):
-        list(realtor.parse(shared_file(f"{RESULTS}/feed.json")))
+        list(realtor.parse(listing_fixture(f"{SCRAPFLY}/realtorcom_feed.json")))
 
 
 @pytest.mark.parametrize("data", [b"", b'[{"property_id": "1"', b"{}", b"[]", b'"text"'])

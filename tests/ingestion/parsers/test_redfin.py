@@ -1,18 +1,23 @@
 from __future__ import annotations
 
+import gzip
 from collections.abc import Callable
 
 import pytest
 
 from aiqleads.ingestion.parsers import redfin
 from aiqleads.ingestion.records import ParseError, RawRecord, Rejected
+from aiqleads.sample.sources import SAMPLE_DATA
 
 Reader = Callable[[str], bytes]
-RESULTS = "listing_fixtures/scrapfly-scrapers/redfin-scraper/results"
+SCRAPFLY = "scrapfly"
 
 
-def test_search_gives_89_seattle_homes_with_agent(shared_file: Reader) -> None:
-    items = list(redfin.parse(shared_file(f"{RESULTS}/search.json")))
+def test_search_gives_89_seattle_homes_with_agent() -> None:
+    # given scrapfly's Redfin search results, bundled in the package for the demo
+    data = gzip.decompress((SAMPLE_DATA / "redfin_seattle_search.json.gz").read_bytes())
+
+    items = list(redfin.parse(data))
 
     assert len(items) == 89 and all(isinstance(i, RawRecord) for i in items)
     first = items[0]
@@ -26,8 +31,8 @@ def test_search_gives_89_seattle_homes_with_agent(shared_file: Reader) -> None:
     assert (first.kind, first.status) == ("for_sale", "Active")
 
 
-def test_for_sale_details_read_features(shared_file: Reader) -> None:
-    items = list(redfin.parse(shared_file(f"{RESULTS}/properties_for_sale.json")))
+def test_for_sale_details_read_features(listing_fixture: Reader) -> None:
+    items = list(redfin.parse(listing_fixture(f"{SCRAPFLY}/redfin_properties_for_sale.json")))
 
     assert len(items) == 3
     home = items[0]
@@ -41,8 +46,8 @@ def test_for_sale_details_read_features(shared_file: Reader) -> None:
     assert isinstance(items[2], RawRecord) and items[2].source_ref == "46456"
 
 
-def test_for_rent_details_give_one_record_per_unit(shared_file: Reader) -> None:
-    items = list(redfin.parse(shared_file(f"{RESULTS}/properties_for_rent.json")))
+def test_for_rent_details_give_one_record_per_unit(listing_fixture: Reader) -> None:
+    items = list(redfin.parse(listing_fixture(f"{SCRAPFLY}/redfin_properties_for_rent.json")))
 
     refs = [i.source_ref for i in items]
     assert len(refs) == len(set(refs)) == 175

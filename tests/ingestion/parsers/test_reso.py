@@ -45,8 +45,8 @@ def test_expanded_page_keeps_media_and_rooms_in_payload(shared_file: Reader) -> 
     )
 
 
-def test_spark_listings_response_gives_two_listings(shared_file: Reader) -> None:
-    data = shared_file("reso/sparkapi_spark_api_spec_fixtures_listings_multiple.json")
+def test_spark_listings_response_gives_two_listings(listing_fixture: Reader) -> None:
+    data = listing_fixture("reso/spark_listings_multiple.json")
 
     items = list(reso.parse(data))
 

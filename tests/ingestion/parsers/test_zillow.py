@@ -10,7 +10,6 @@ from aiqleads.ingestion.records import ParseError, RawRecord, Rejected
 
 Reader = Callable[[str], bytes]
 ETL = "listing_fixtures/zillow/mcastro1822-zillow-etl/tests/assets/response"
-SCRAPFLY = "listing_fixtures/scrapfly-scrapers/zillow-scraper/results"
 
 
 def test_search_page_state_gives_41_listings_with_agent_and_office(shared_file: Reader) -> None:
@@ -48,8 +47,8 @@ def test_property_page_html_reads_the_next_data_property(shared_file: Reader) ->
     assert from_html.is_fsbo is False
 
 
-def test_scrapfly_property_json(shared_file: Reader) -> None:
-    (prop,) = zillow.parse(shared_file(f"{SCRAPFLY}/property.json"))
+def test_scrapfly_property_json(listing_fixture: Reader) -> None:
+    (prop,) = zillow.parse(listing_fixture("scrapfly/zillow_property.json"))
 
     assert isinstance(prop, RawRecord)
     assert prop.source_ref == "15192198"
@@ -60,10 +59,10 @@ def test_scrapfly_property_json(shared_file: Reader) -> None:
 
 
 def test_scrapfly_search_list_survives_a_stray_byte_and_rejects_buildings(
-    shared_file: Reader,
+    listing_fixture: Reader,
 ) -> None:
     # given scrapfly's search.json: 387 rows, one raw 0xAE byte, 6 building summaries
-    items = list(zillow.parse(shared_file(f"{SCRAPFLY}/search.json")))
+    items = list(zillow.parse(listing_fixture("scrapfly/zillow_search.json")))
 
     assert len(items) == 387
     rejected = [i for i in items if isinstance(i, Rejected)]

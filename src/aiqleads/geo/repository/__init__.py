@@ -5,7 +5,8 @@ objects. Dialect differences live here too: the PostgreSQL binary COPY (`binary_
 PostGIS paths (radius counts with ST_DWithin on geography, ST_ClusterDBSCAN), behind
 `common.is_postgis`.
 
-* `common`: the tables, the visibility and filter conditions, rows to numpy columns;
+* `common`: the tables, the dialect test, rows to numpy columns (which leads and where is
+  `leads.visibility`'s: every query starts from it);
 * `cache_inputs`: what a cache key reads (data versions, the visible edge);
 * `binary_copy`: a statement's result as numpy columns through PostgreSQL's binary COPY;
 * `points`: the visible lead points;

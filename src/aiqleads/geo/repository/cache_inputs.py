@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aiqleads.geo.repository.common import leads
 from aiqleads.leads.status import OFFERED
 from aiqleads.leads.versions import versions
+from aiqleads.models.enums import LeadStatus
 
 
 async def data_versions(session: AsyncSession, scopes: Sequence[str]) -> dict[str, int]:
@@ -38,3 +39,13 @@ async def visible_edge(session: AsyncSession, cutoff: datetime) -> datetime | No
     found = (await session.execute(select(*edges))).one()
     present = [e for e in found if e is not None]
     return max(present) if present else None
+
+
+async def last_hold_expiry(session: AsyncSession, now: datetime) -> datetime | None:
+    """The latest `held_until` at or before `now` among leads still stored as held: it moves
+    exactly when a hold lapses, which changes what readers see without any write."""
+    stmt = select(func.max(leads.c.held_until)).where(
+        leads.c.status == LeadStatus.HELD.value, leads.c.held_until <= now
+    )
+    found: datetime | None = await session.scalar(stmt)
+    return found

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -31,7 +32,7 @@ from aiqleads.geo.repository.common import (
     purchases,
 )
 from aiqleads.leads.filters import LeadFilter
-from aiqleads.leads.visibility import Viewer, location, market_leads
+from aiqleads.leads.visibility import Viewer, effective_status, location, market_leads
 from aiqleads.models.enums import LeadStatus
 
 STATUS_CODES: tuple[str, ...] = (*(s.value for s in LeadStatus), "closed")  # code -> status
@@ -51,11 +52,11 @@ def _mine_flag(account_id: int) -> ColumnElement[int]:
     return case((purchases.c.account_id == account_id, 1), else_=0)
 
 
-def _market_status() -> ColumnElement[str]:
+def _market_status(now: datetime) -> ColumnElement[str]:
     return case(
         (purchases.c.lead_id.is_not(None), LeadStatus.SOLD.value),
         (leads.c.status == LeadStatus.SOLD.value, "closed"),
-        else_=leads.c.status,
+        else_=effective_status(leads, now),
     )
 
 
@@ -64,9 +65,12 @@ def _with_purchases(stmt: Select[Any]) -> Select[Any]:
 
 
 async def _groups(
-    session: AsyncSession, key: ColumnElement[Any], conds: list[ColumnElement[bool]], me: int
+    session: AsyncSession,
+    key: ColumnElement[Any],
+    conds: list[ColumnElement[bool]],
+    viewer: Viewer,
 ) -> StatusGroups:
-    status, mine = _market_status(), _mine_flag(me)
+    status, mine = _market_status(viewer.now), _mine_flag(viewer.account_id)
     stmt = _with_purchases(
         select(key, status, mine, func.count()).where(*conds).group_by(key, status, mine)
     )
@@ -86,7 +90,7 @@ async def status_groups_by_cell(
 ) -> StatusGroups:
     col = leads.c[H3_COLUMNS[res]]
     conds = market_leads(viewer, f, statuses, dialect=dialect(session))
-    return await _groups(session, col, [*conds, col.is_not(None)], viewer.account_id)
+    return await _groups(session, col, [*conds, col.is_not(None)], viewer)
 
 
 async def status_groups_by_zip(
@@ -100,7 +104,7 @@ async def status_groups_by_zip(
     """Groups of the leads whose ZIP (a preview field) is one of `zips`."""
     conds = market_leads(viewer, f, statuses, dialect=dialect(session))
     in_zips = leads.c.zip_code.in_(sorted(set(zips)))
-    return await _groups(session, leads.c.zip_code, [*conds, in_zips], viewer.account_id)
+    return await _groups(session, leads.c.zip_code, [*conds, in_zips], viewer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +127,7 @@ async def status_points_without_zip(
     in a ZIP region by point-in-polygon."""
     loc = location(viewer)
     # Statuses travel as small integers: fixed width for COPY, and no string per lead.
-    status = _market_status()
+    status = _market_status(viewer.now)
     code = case(*((status == name, i) for i, name in enumerate(STATUS_CODES)), else_=-1)
     outside = or_(leads.c.zip_code.is_(None), leads.c.zip_code.not_in(sorted(set(zips))))
     conds = market_leads(viewer, f, statuses, dialect=dialect(session))

@@ -88,6 +88,7 @@ async def cached_answer(
         filt=filt,
         cache_class=cache_class(viewer, personal=personal),
         visible_before=viewer.visible_before,
+        now=viewer.now,
         params={**params, "min_group": None if viewer.exact else ctx.min_group},
     )
     return await get_or_compute(

@@ -15,7 +15,6 @@ from typing import Any, Literal
 import zipcodes
 
 from aiqleads.ingestion.normalize.reasons import Reason, clip, is_blank
-from aiqleads.kit.h3cells import cells_for
 from aiqleads.kit.places import display_city
 from aiqleads.metros import Metro
 
@@ -128,8 +127,3 @@ def zip_centroid(zip5: str) -> tuple[float, float] | None:
     """(lat, lon) of a ZIP's centroid from the `zipcodes` package, None for unknown ZIPs."""
     info = _zip_table().get(zip5)
     return None if info is None else (info.lat, info.lon)
-
-
-def h3_cells(lat: float, lon: float) -> tuple[int, int, int]:
-    """H3 cells at resolutions 7, 8 and 9 as 64-bit ints, the form the leads table stores."""
-    return cells_for(lat, lon)

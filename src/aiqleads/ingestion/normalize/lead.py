@@ -24,7 +24,6 @@ from aiqleads.ingestion.normalize.coordinates import (
     GeocodePrecision,
     Point,
     check_coordinates,
-    h3_cells,
     zip_info,
 )
 from aiqleads.ingestion.normalize.dates import parse_listed_at
@@ -78,9 +77,6 @@ class NormalizedLead:
     latitude: float | None
     longitude: float | None
     geocode_precision: GeocodePrecision
-    h3_r7: int | None
-    h3_r8: int | None
-    h3_r9: int | None
     owner_name: str | None
     owner_phone: str | None
     owner_email: str | None
@@ -253,9 +249,6 @@ def normalize(
     if fatal or isinstance(located, list):
         return [*fatal, *notes]
 
-    cells: tuple[int | None, int | None, int | None] = (None, None, None)
-    if located.lat is not None and located.lon is not None:
-        cells = h3_cells(located.lat, located.lon)
     phone, email = _contacts(record, notes)
     listed_at = parse_listed_at(record.listed_at, now=now)
     _note(notes, listed_at)
@@ -285,9 +278,6 @@ def normalize(
         latitude=located.lat,
         longitude=located.lon,
         geocode_precision=located.precision,
-        h3_r7=cells[0],
-        h3_r8=cells[1],
-        h3_r9=cells[2],
         owner_name=clean_text(record.owner_name),
         owner_phone=phone,
         owner_email=email,

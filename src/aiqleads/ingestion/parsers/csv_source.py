@@ -172,8 +172,11 @@ CRAIGSLIST_IRAHORECKA: dict[str, ColumnRef] = {
     "listed_at": ("date", "time"),
 }
 
+# The file records sales and has no listing status. Our demo market presents each historical sale
+# as a for-sale listing at its sale price (listed on its sale date), so `aiqleads ingest` and
+# `aiqleads demo` give the same leads: kind for_sale, not other.
 parse_king_county_sales = make_csv_parser(
-    KING_COUNTY_SALES, source="king_county_sales", ref_column=("id", "date")
+    KING_COUNTY_SALES, source="king_county_sales", ref_column=("id", "date"), kind="for_sale"
 )
 parse_craigslist_asl7168 = make_csv_parser(
     CRAIGSLIST_ASL7168,

@@ -41,6 +41,16 @@ _OLD_STATUSES = "'new', 'available', 'held', 'sold', 'withdrawn', 'expired', 're
 _NEW_STATUSES = "'new', 'available', 'held', 'pending', 'sold', 'withdrawn', 'expired', 'returned'"
 _BUCKETS = ((0.75, "A"), (0.5, "B"), (0.25, "C"), (0.0, "D"))  # leads.present at 0006
 _BATCH = 5000
+# The columns the backfill derives for every stored lead (besides a new random public id).
+_DERIVED = (
+    "city_key",
+    "score_bucket",
+    "h3_r7",
+    "h3_r8",
+    "preview_latitude",
+    "preview_longitude",
+    "metro",
+)
 # (name, columns) of the sort-order indexes, old and new tie-breaker.
 _SORT_INDEXES = (
     ("ix_leads_status_price", ("status", "price_cents")),
@@ -157,31 +167,16 @@ def _derived(row: Any) -> dict[str, Any]:
 def _backfill() -> None:
     """Derive the new columns of every stored lead and start each lead's status history."""
     bind = op.get_bind()
+    read = ("id", "city", "score", "latitude", "longitude")
     leads = sa.table(
         "leads",
-        *(
-            sa.column(c)
-            for c in (
-                "id",
-                "city",
-                "score",
-                "latitude",
-                "longitude",
-                "city_key",
-                "score_bucket",
-                "h3_r7",
-                "h3_r8",
-                "preview_latitude",
-                "preview_longitude",
-                "metro",
-            )
-        ),
+        *(sa.column(c) for c in (*read, *_DERIVED)),
         sa.column("public_id", sa.Uuid()),
     )
     update = (
         sa.update(leads)
         .where(leads.c.id == sa.bindparam("i"))
-        .values({c: sa.bindparam(c) for c in _derived_names()})
+        .values({c: sa.bindparam(c) for c in ("public_id", *_DERIVED)})
     )
     last = 0
     while True:
@@ -199,19 +194,6 @@ def _backfill() -> None:
         "INSERT INTO lead_status_history (lead_id, status_from, status_to, listing_status,"
         " cause, changed_at) SELECT id, NULL, status, NULL, 'migration 0006', first_seen_at"
         " FROM leads"
-    )
-
-
-def _derived_names() -> tuple[str, ...]:
-    return (
-        "public_id",
-        "city_key",
-        "score_bucket",
-        "h3_r7",
-        "h3_r8",
-        "preview_latitude",
-        "preview_longitude",
-        "metro",
     )
 
 

@@ -1,0 +1,195 @@
+"""All SQL of the cart: the account's lock row, hold records, and the reads the cart needs.
+
+Who holds a lead now is the lead's own `held_by` / `held_until`, written only by
+`leads.writes`; this module writes `holds` and `cart_locks`, its own tables.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, Row, Table, and_, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aiqleads.leads.visibility import leads
+from aiqleads.models import CartLock, Hold
+from aiqleads.models.enums import HoldEnd, LeadStatus
+
+holds = cast(Table, Hold.__table__)
+locks = cast(Table, CartLock.__table__)
+
+
+async def lock_cart(session: AsyncSession, account_id: int, *, now: datetime) -> None:
+    """Write the account's lock row first thing: every later read of this transaction sees the
+    cart as no concurrent change of the same account can alter it."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(locks).values(account_id=account_id, locked_at=now)
+    await session.execute(
+        stmt.on_conflict_do_update(index_elements=["account_id"], set_={"locked_at": now})
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LeadState:
+    id: int
+    public_id: uuid.UUID
+    status: str
+    held_by: int | None
+    held_until: datetime | None
+    published_at: datetime
+    price_cents: int
+    price_currency: str
+
+
+async def lead_states(
+    session: AsyncSession, public_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, LeadState]:
+    cols = (
+        leads.c.id,
+        leads.c.public_id,
+        leads.c.status,
+        leads.c.held_by,
+        leads.c.held_until,
+        leads.c.published_at,
+        leads.c.price_cents,
+        leads.c.price_currency,
+    )
+    rows = await session.execute(select(*cols).where(leads.c.public_id.in_(list(public_ids))))
+    return {r.public_id: LeadState(*r) for r in rows}
+
+
+def _live(account_id: int, now: datetime) -> list[Any]:
+    """Conditions for the account's live holds: its own record open, and the lead still held by
+    it until after `now`."""
+    return [
+        holds.c.account_id == account_id,
+        holds.c.ended_at.is_(None),
+        holds.c.held_until > now,
+        leads.c.held_by == account_id,
+        leads.c.status == LeadStatus.HELD.value,
+        leads.c.held_until > now,
+    ]
+
+
+def _joined() -> Any:
+    return holds.join(leads, and_(leads.c.id == holds.c.lead_id))
+
+
+async def live_count(session: AsyncSession, account_id: int, *, now: datetime) -> int:
+    stmt = select(func.count()).select_from(_joined()).where(*_live(account_id, now))
+    return int(await session.scalar(stmt) or 0)
+
+
+async def live_holds(
+    session: AsyncSession, account_id: int, *, now: datetime
+) -> Sequence[Row[Any]]:
+    """The account's live holds with their leads' rows, soonest to end first."""
+    stmt = (
+        select(
+            leads,
+            holds.c.id.label("hold_id"),
+            holds.c.price_cents.label("hold_price_cents"),
+            holds.c.currency.label("hold_currency"),
+            holds.c.extensions_used,
+            holds.c.taken_at,
+        )
+        .select_from(_joined())
+        .where(*_live(account_id, now))
+        .order_by(holds.c.held_until, holds.c.id)
+    )
+    return (await session.execute(stmt)).all()
+
+
+async def live_hold(
+    session: AsyncSession, account_id: int, lead_id: int, *, now: datetime
+) -> Row[Any, Any, Any] | None:
+    stmt = (
+        select(holds.c.id, holds.c.extensions_used, holds.c.held_until)
+        .select_from(_joined())
+        .where(*_live(account_id, now), holds.c.lead_id == lead_id)
+    )
+    return (await session.execute(stmt)).first()
+
+
+async def add_hold(
+    session: AsyncSession,
+    *,
+    lead_id: int,
+    account_id: int,
+    price_cents: int,
+    currency: str,
+    now: datetime,
+    until: datetime,
+) -> None:
+    await session.execute(
+        holds.insert().values(
+            lead_id=lead_id,
+            account_id=account_id,
+            price_cents=price_cents,
+            currency=currency,
+            taken_at=now,
+            held_until=until,
+            extensions_used=0,
+        )
+    )
+
+
+async def extend(session: AsyncSession, hold_id: int, *, until: datetime) -> None:
+    await session.execute(
+        update(holds)
+        .where(holds.c.id == hold_id)
+        .values(held_until=until, extensions_used=holds.c.extensions_used + 1)
+    )
+
+
+async def end_holds(
+    session: AsyncSession,
+    *,
+    account_id: int | None = None,
+    lead_id: int | None = None,
+    reason: HoldEnd,
+    now: datetime,
+) -> list[tuple[int, int]]:
+    """Close the open hold records of an account and/or lead; returns (lead id, account id)."""
+    conds: list[ColumnElement[bool]] = [holds.c.ended_at.is_(None)]
+    if account_id is not None:
+        conds.append(holds.c.account_id == account_id)
+    if lead_id is not None:
+        conds.append(holds.c.lead_id == lead_id)
+    stmt = (
+        update(holds)
+        .where(*conds)
+        .values(ended_at=now, end_reason=reason.value)
+        .returning(holds.c.lead_id, holds.c.account_id)
+    )
+    return [(r[0], r[1]) for r in await session.execute(stmt)]
+
+
+async def end_stale(session: AsyncSession, *, now: datetime) -> list[tuple[int, int, str]]:
+    """Close open hold records that no longer hold their lead: ended by time (expired), or the
+    lead left the hold otherwise, e.g. its source took it off the market (lost). Returns
+    (lead id, account id, reason)."""
+    still_held = and_(
+        leads.c.id == holds.c.lead_id,
+        leads.c.status == LeadStatus.HELD.value,
+        leads.c.held_by == holds.c.account_id,
+    )
+    held = select(leads.c.id).where(still_held).exists()
+    out: list[tuple[int, int, str]] = []
+    for reason, cond in (
+        (HoldEnd.EXPIRED, holds.c.held_until <= now),
+        (HoldEnd.LOST, ~held),
+    ):
+        stmt = (
+            update(holds)
+            .where(holds.c.ended_at.is_(None), cond)
+            .values(ended_at=now, end_reason=reason.value)
+            .returning(holds.c.lead_id, holds.c.account_id)
+        )
+        out += [(r[0], r[1], reason.value) for r in await session.execute(stmt)]
+    return out

@@ -1,0 +1,278 @@
+"""Holds: take them in bulk, extend, release, list the cart (DESIGN.md section 2).
+
+Every change of an account's cart first writes the account's lock row (`lock_cart`), so two
+requests of one agent run one after the other and cannot pass the cart limit together; the
+hold itself is one conditional UPDATE of the lead (`leads.writes.take_hold`), so two agents
+racing for a lead cannot both win. The price is fixed when the hold is taken.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aiqleads.cart import repository
+from aiqleads.cart.repository import LeadState
+from aiqleads.cart.schemas import Cart, CartHold, HoldAnswer, HoldResult, Refusal
+from aiqleads.config import TierPolicy
+from aiqleads.errors import AppError, Conflict, ErrorCode, NotFound
+from aiqleads.events import repository as events
+from aiqleads.kit.money import Money
+from aiqleads.leads import present, writes
+from aiqleads.leads.schemas import MoneyOut
+from aiqleads.leads.visibility import Viewer
+from aiqleads.models.enums import EventKind, HoldEnd, LeadStatus
+
+
+def cart_limit(policy: TierPolicy, custom_limit: int | None) -> int:
+    """The most leads an account may hold at once: its own limit (enterprise), else its tier's."""
+    return custom_limit if custom_limit is not None else policy.cart_limit
+
+
+class _NotAll(Exception):
+    """An all-or-nothing request met a refusal: undo what it held."""
+
+
+def _refusal_of(state: LeadState | None, viewer: Viewer) -> Refusal | None:
+    """Why this lead cannot be held by the viewer now, judged before trying; None: try."""
+    if state is None:
+        return Refusal.NOT_FOUND
+    status = state.status
+    if status == LeadStatus.SOLD.value:
+        return Refusal.SOLD
+    lapsed = status == LeadStatus.HELD.value and (
+        state.held_until is None or state.held_until <= viewer.now
+    )
+    if status == LeadStatus.HELD.value and not lapsed:
+        return None if state.held_by == viewer.account_id else Refusal.HELD_BY_OTHER
+    if status != LeadStatus.AVAILABLE.value and not lapsed:
+        return Refusal.NOT_FOUND  # off the market: agents do not learn why
+    if viewer.visible_before is not None and state.published_at > viewer.visible_before:
+        return Refusal.NOT_VISIBLE_YET
+    return None
+
+
+async def hold(
+    session: AsyncSession,
+    viewer: Viewer,
+    *,
+    policy: TierPolicy,
+    custom_limit: int | None,
+    lead_ids: list[uuid.UUID],
+    all_or_nothing: bool,
+) -> HoldAnswer:
+    """Hold each lead (duplicates once) and say per lead, in the order given, what happened.
+    Ids beyond the tier's bulk limit are refused `bulk_limit_exceeded`. Leads are taken in the
+    order of their rows, so when the cart limit stops a request part-way the refused ones are
+    the later in that order. With `all_or_nothing`, one refusal undoes every hold of it."""
+    now = viewer.now
+    await repository.lock_cart(session, viewer.account_id, now=now)
+    ids = list(dict.fromkeys(lead_ids))
+    within, beyond = ids[: policy.bulk_limit], ids[policy.bulk_limit :]
+    states = await repository.lead_states(session, within)
+    live = await repository.live_count(session, viewer.account_id, now=now)
+    limit = cart_limit(policy, custom_limit)
+    until = now + timedelta(minutes=policy.hold_minutes)
+    found: dict[uuid.UUID, HoldResult] = {}
+    savepoint = await session.begin_nested()
+    try:
+        # Leads are taken in the order of their rows, whatever order the request gives: two
+        # bulk requests then never wait on each other's rows in a cycle (no deadlock).
+        for lead_id in sorted(within, key=lambda i: states[i].id if i in states else -1):
+            result, new = await _hold_one(
+                session, viewer, states.get(lead_id), lead_id, live=live, limit=limit, until=until
+            )
+            live += new
+            found[lead_id] = result
+        results = [found[i] for i in within]
+        results += [
+            HoldResult(lead_id=i, held=False, refused=Refusal.BULK_LIMIT_EXCEEDED) for i in beyond
+        ]
+        if all_or_nothing and any(not r.held for r in results):
+            raise _NotAll
+        await savepoint.commit()
+    except _NotAll:
+        await savepoint.rollback()
+        results = [
+            r
+            if not r.held
+            else HoldResult(lead_id=r.lead_id, held=False, refused=Refusal.NOT_ALL_HELD)
+            for r in results
+        ]
+    held = sum(r.held for r in results)
+    return HoldAnswer(items=results, held=held, refused=len(results) - held)
+
+
+async def _hold_one(
+    session: AsyncSession,
+    viewer: Viewer,
+    state: LeadState | None,
+    public_id: uuid.UUID,
+    *,
+    live: int,
+    limit: int,
+    until: datetime,
+) -> tuple[HoldResult, bool]:
+    """The result for one lead, and whether it is a new hold (it counts towards the limit)."""
+    refusal = _refusal_of(state, viewer)
+    if refusal is not None or state is None:
+        return HoldResult(lead_id=public_id, held=False, refused=refusal), False
+    if state.status == LeadStatus.HELD.value and state.held_by == viewer.account_id:
+        mine = await repository.live_hold(session, viewer.account_id, state.id, now=viewer.now)
+        if mine is not None:  # already in the cart: the same hold, at the price it fixed
+            return await _already(session, viewer, state, public_id), False
+    if live >= limit:
+        refused = Refusal.CART_LIMIT_REACHED
+        return HoldResult(lead_id=public_id, held=False, refused=refused), False
+    taken = await writes.take_hold(
+        session,
+        state.id,
+        account_id=viewer.account_id,
+        until=until,
+        now=viewer.now,
+        visible_before=viewer.visible_before,
+    )
+    if not taken:  # someone was quicker: say who has it now
+        fresh = (await repository.lead_states(session, [public_id])).get(public_id)
+        refused = _refusal_of(fresh, viewer) or Refusal.HELD_BY_OTHER
+        return HoldResult(lead_id=public_id, held=False, refused=refused), False
+    price = Money(state.price_cents, state.price_currency).percent_off(viewer.discount_percent)
+    await repository.end_holds(session, lead_id=state.id, reason=HoldEnd.EXPIRED, now=viewer.now)
+    await repository.add_hold(
+        session,
+        lead_id=state.id,
+        account_id=viewer.account_id,
+        price_cents=price.cents,
+        currency=price.currency,
+        now=viewer.now,
+        until=until,
+    )
+    await events.append(
+        session,
+        [
+            events.event(
+                EventKind.HOLD,
+                account_id=viewer.account_id,
+                lead_id=state.id,
+                at=viewer.now,
+                data={"until": until.isoformat(), "price_cents": price.cents},
+            )
+        ],
+    )
+    held = HoldResult(
+        lead_id=public_id,
+        held=True,
+        held_until=until,
+        price=MoneyOut(cents=price.cents, currency=price.currency),
+    )
+    return held, True
+
+
+async def _already(
+    session: AsyncSession, viewer: Viewer, state: LeadState, public_id: uuid.UUID
+) -> HoldResult:
+    for row in await repository.live_holds(session, viewer.account_id, now=viewer.now):
+        if row.id == state.id:
+            return HoldResult(
+                lead_id=public_id,
+                held=True,
+                held_until=row.held_until,
+                price=MoneyOut(cents=row.hold_price_cents, currency=row.hold_currency),
+            )
+    raise AssertionError("a live hold vanished inside its own transaction")
+
+
+async def release(session: AsyncSession, viewer: Viewer, *, lead_id: uuid.UUID) -> None:
+    """Give a held lead back to the market. Raises NotFound when the viewer does not hold it."""
+    await repository.lock_cart(session, viewer.account_id, now=viewer.now)
+    state = (await repository.lead_states(session, [lead_id])).get(lead_id)
+    released = state is not None and await writes.release_hold(
+        session, state.id, account_id=viewer.account_id, now=viewer.now, cause="release"
+    )
+    if state is None or not released:
+        raise NotFound("you hold no such lead")
+    await repository.end_holds(
+        session,
+        account_id=viewer.account_id,
+        lead_id=state.id,
+        reason=HoldEnd.RELEASED,
+        now=viewer.now,
+    )
+    await events.append(
+        session,
+        [
+            events.event(
+                EventKind.RELEASE, account_id=viewer.account_id, lead_id=state.id, at=viewer.now
+            )
+        ],
+    )
+
+
+async def extend(
+    session: AsyncSession, viewer: Viewer, *, policy: TierPolicy, lead_id: uuid.UUID
+) -> HoldResult:
+    """Add the tier's hold duration to a live hold, if the tier allows another extension.
+    Raises NotFound when the viewer holds no such lead, Conflict when no extension is left."""
+    await repository.lock_cart(session, viewer.account_id, now=viewer.now)
+    state = (await repository.lead_states(session, [lead_id])).get(lead_id)
+    found = None
+    if state is not None:
+        found = await repository.live_hold(session, viewer.account_id, state.id, now=viewer.now)
+    if state is None or found is None:
+        raise NotFound("you hold no such lead")
+    if found.extensions_used >= policy.hold_extensions:
+        raise AppError(
+            f"your tier allows {policy.hold_extensions} extension(s) of a hold",
+            status=409,
+            code=ErrorCode.CONFLICT,
+            detail=[{"field": "lead_id", "reason": "no_extensions_left"}],
+        )
+    until = found.held_until + timedelta(minutes=policy.hold_minutes)
+    if not await writes.extend_hold(
+        session, state.id, account_id=viewer.account_id, until=until, now=viewer.now
+    ):
+        raise Conflict("the hold ended while it was being extended")
+    await repository.extend(session, found.id, until=until)
+    await events.append(
+        session,
+        [
+            events.event(
+                EventKind.EXTEND,
+                account_id=viewer.account_id,
+                lead_id=state.id,
+                at=viewer.now,
+                data={"until": until.isoformat()},
+            )
+        ],
+    )
+    rows = await repository.live_holds(session, viewer.account_id, now=viewer.now)
+    row = next(r for r in rows if r.id == state.id)
+    return HoldResult(
+        lead_id=lead_id,
+        held=True,
+        held_until=until,
+        price=MoneyOut(cents=row.hold_price_cents, currency=row.hold_currency),
+    )
+
+
+async def cart(
+    session: AsyncSession, viewer: Viewer, *, policy: TierPolicy, custom_limit: int | None
+) -> Cart:
+    """The viewer's live holds, soonest to end first, with the prices they fixed."""
+    rows = await repository.live_holds(session, viewer.account_id, now=viewer.now)
+    items = [
+        CartHold(
+            lead=present.preview(r, discount_percent=viewer.discount_percent, now=viewer.now),
+            price=MoneyOut(cents=r.hold_price_cents, currency=r.hold_currency),
+            held_until=r.held_until,
+            extensions_left=max(policy.hold_extensions - r.extensions_used, 0),
+        )
+        for r in rows
+    ]
+    currencies = {i.price.currency for i in items} or {"USD"}
+    if len(currencies) > 1:  # only USD leads are sold (DESIGN.md section 2)
+        raise Conflict("the cart holds leads priced in several currencies")
+    total = MoneyOut(cents=sum(i.price.cents for i in items), currency=currencies.pop())
+    return Cart(items=items, total=total, cart_limit=cart_limit(policy, custom_limit))

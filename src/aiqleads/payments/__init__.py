@@ -1,0 +1,1 @@
+"""Payments: the gateways behind one interface (`payments.gateways`), and later the ledger."""

@@ -1,0 +1,279 @@
+"""Holds through the API: prices fixed, tier rules on a controllable clock, bulk, refusals,
+release, extension, and a lapsed hold freeing its lead at once for every reader."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from aiqleads.config import Settings
+from aiqleads.db.engine import transaction
+from aiqleads.events import repository as events
+from aiqleads.kit.clock import FrozenClock
+from aiqleads.kit.crypto import FieldCipher
+from aiqleads.models import Lead
+from aiqleads.models.enums import Tier
+from tests.factories import (
+    admin,
+    agent,
+    catalog_pages,
+    insert_leads,
+    lead_row,
+    login,
+    record_purchase,
+)
+
+CART = "/api/v1/cart"
+
+
+async def _leads(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    cipher: FieldCipher,
+    clock: FrozenClock,
+    n: int,
+    **overrides: Any,
+) -> list[dict[str, Any]]:
+    rows = [lead_row(settings, cipher, now=clock.now(), **overrides) for _ in range(n)]
+    await insert_leads(sessions, rows, now=clock.now())
+    return rows
+
+
+async def _hold(
+    client: httpx.AsyncClient, headers: dict[str, str], ids: list[Any], **body: Any
+) -> dict[str, Any]:
+    res = await client.post(
+        f"{CART}/holds", json={"lead_ids": [str(i) for i in ids], **body}, headers=headers
+    )
+    assert res.status_code == 200, res.text
+    answer: dict[str, Any] = res.json()
+    return answer
+
+
+def _codes(answer: dict[str, Any]) -> list[str | None]:
+    return [i["refused"] for i in answer["items"]]
+
+
+@pytest.mark.parametrize(
+    ("tier", "minutes", "price_cents"),
+    [(Tier.BASIC, 15, 2000), (Tier.PRO, 120, 1700), (Tier.ENTERPRISE, 24 * 60, 1500)],
+)
+async def test_a_hold_fixes_the_tier_price_for_the_tier_duration(
+    tier: Tier,
+    minutes: int,
+    price_cents: int,
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    # Given a $20.00 lead and an agent of the tier
+    [row] = await _leads(sessions, settings, cipher, clock, 1, price_cents=2000)
+    _, headers = await agent(client, sessions, clock, tier)
+    # When it holds the lead
+    answer = await _hold(client, headers, [row["public_id"]])
+    # Then it is held for the tier's duration at the tier's discounted price
+    [item] = answer["items"]
+    assert item["held"] and item["refused"] is None
+    assert item["price"] == {"cents": price_cents, "currency": "USD"}
+    until = clock.now() + timedelta(minutes=minutes)
+    assert item["held_until"] == until.isoformat().replace("+00:00", "Z")
+    cart = (await client.get(CART, headers=headers)).json()
+    assert [c["lead"]["id"] for c in cart["items"]] == [str(row["public_id"])]
+    assert cart["total"] == {"cents": price_cents, "currency": "USD"}
+    # And the price stays fixed when the lead's price changes afterwards
+    await insert_leads(sessions, [{**row, "price_cents": 4000}], now=clock.now())
+    again = (await client.get(CART, headers=headers)).json()
+    assert again["items"][0]["price"] == {"cents": price_cents, "currency": "USD"}
+    assert again["items"][0]["lead"]["status"] == "held"
+
+
+async def test_a_held_lead_is_refused_to_others_until_its_hold_lapses(
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    [row] = await _leads(sessions, settings, cipher, clock, 1)
+    first_account, first = await agent(client, sessions, clock, Tier.BASIC)
+    second_account, second = await agent(client, sessions, clock, Tier.ENTERPRISE)
+    assert (await _hold(client, first, [row["public_id"]]))["held"] == 1
+    # Another agent is refused, and sees the lead as held
+    assert _codes(await _hold(client, second, [row["public_id"]])) == ["held_by_other"]
+    opened = await client.get(f"/api/v1/leads/{row['public_id']}", headers=second)
+    assert opened.json()["status"] == "held"
+    # When the basic hold's 15 minutes pass, with no sweeper run
+    clock.advance(timedelta(minutes=15))
+    first, second = (
+        await login(client, first_account.email),
+        await login(client, second_account.email),
+    )
+    # Then every reader sees the lead available at once, and the other agent can hold it
+    assert (await client.get(f"/api/v1/leads/{row['public_id']}", headers=second)).json()[
+        "status"
+    ] == "available"
+    available = await catalog_pages(client, second, {"status": "available"})
+    assert [i["id"] for i in available] == [str(row["public_id"])]
+    assert (await client.get(CART, headers=first)).json()["items"] == []
+    assert (await _hold(client, second, [row["public_id"]]))["held"] == 1
+
+
+async def test_cart_limit_bulk_limit_and_all_or_nothing(
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    rows = await _leads(sessions, settings, cipher, clock, 14)
+    ids = [r["public_id"] for r in rows]
+    _, headers = await agent(client, sessions, clock, Tier.BASIC)  # cart 10, bulk 10
+    # Twelve at once: the two beyond the bulk size are refused
+    answer = await _hold(client, headers, ids[:12])
+    assert _codes(answer) == [None] * 10 + ["bulk_limit_exceeded"] * 2
+    # The cart is full now
+    assert _codes(await _hold(client, headers, ids[12:13])) == ["cart_limit_reached"]
+    # Holding again what is held changes nothing and counts once
+    again = await _hold(client, headers, ids[:2])
+    assert again["held"] == 2 and _codes(again) == [None, None]
+    # all_or_nothing: one refusal undoes the whole request
+    await client.delete(f"{CART}/holds/{ids[0]}", headers=headers)
+    together = await _hold(client, headers, [ids[12], ids[13]], all_or_nothing=True)
+    assert _codes(together) == ["not_all_held", "cart_limit_reached"]
+    assert len((await client.get(CART, headers=headers)).json()["items"]) == 9
+    assert _codes(await _hold(client, headers, [ids[12]], all_or_nothing=True)) == [None]
+
+
+async def test_refusal_codes_sold_not_found_and_priority_window(
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    sold, withdrawn = await _leads(sessions, settings, cipher, clock, 2)
+    await insert_leads(sessions, [{**withdrawn, "listing_status": "Withdrawn"}], now=clock.now())
+    [fresh] = await _leads(sessions, settings, cipher, clock, 1, published_at=clock.now())
+    buyer, _ = await agent(client, sessions, clock, Tier.PRO)
+    await record_purchase(
+        sessions, lead_public_id=sold["public_id"], account=buyer, now=clock.now()
+    )
+    _, basic = await agent(client, sessions, clock, Tier.BASIC)
+    _, enterprise = await agent(client, sessions, clock, Tier.ENTERPRISE)
+    ids = [sold["public_id"], withdrawn["public_id"], uuid.uuid4(), fresh["public_id"]]
+    answer = await _hold(client, basic, ids)
+    assert _codes(answer) == ["sold", "not_found", "not_found", "not_visible_yet"]
+    # The enterprise tier has no window
+    assert _codes(await _hold(client, enterprise, [fresh["public_id"]])) == [None]
+
+
+async def test_extensions_follow_the_tier_and_release_frees_the_lead(
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    rows = await _leads(sessions, settings, cipher, clock, 3)
+    extensions = {Tier.BASIC: 0, Tier.PRO: 1, Tier.ENTERPRISE: 2}
+    minutes = {Tier.BASIC: 15, Tier.PRO: 120, Tier.ENTERPRISE: 1440}
+    for row, (tier, allowed) in zip(rows, extensions.items(), strict=True):
+        _, headers = await agent(client, sessions, clock, tier)
+        first = await _hold(client, headers, [row["public_id"]])
+        until = clock.now() + timedelta(minutes=minutes[tier])
+        for n in range(allowed):
+            res = await client.post(f"{CART}/holds/{row['public_id']}/extend", headers=headers)
+            assert res.status_code == 200, res.text
+            until += timedelta(minutes=minutes[tier])
+            assert res.json()["held_until"] == until.isoformat().replace("+00:00", "Z")
+            assert res.json()["price"] == first["items"][0]["price"]
+            left = (await client.get(CART, headers=headers)).json()["items"][0]["extensions_left"]
+            assert left == allowed - n - 1
+        refused = await client.post(f"{CART}/holds/{row['public_id']}/extend", headers=headers)
+        assert refused.status_code == 409
+        assert refused.json()["detail"] == [{"field": "lead_id", "reason": "no_extensions_left"}]
+        # Release: the lead is available again, and releasing twice is 404
+        assert (
+            await client.delete(f"{CART}/holds/{row['public_id']}", headers=headers)
+        ).status_code == 204
+        assert (
+            await client.delete(f"{CART}/holds/{row['public_id']}", headers=headers)
+        ).status_code == 404
+    async with sessions() as session:
+        statuses = (await session.scalars(select(Lead.status))).all()
+    assert set(statuses) == {"available"}
+
+
+async def test_an_admin_changes_a_tier_policy_at_run_time(
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    [row] = await _leads(sessions, settings, cipher, clock, 1)
+    admin_headers = await admin(client, sessions, clock)
+    tiers = (await client.get("/api/v1/admin/tiers", headers=admin_headers)).json()
+    basic = next(t for t in tiers if t["tier"] == "basic")
+    assert basic["source"] == "settings" and basic["policy"]["hold_minutes"] == 15
+    policy = {**basic["policy"], "hold_minutes": 5, "discount_percent": 10}
+    res = await client.put("/api/v1/admin/tiers/basic", json=policy, headers=admin_headers)
+    assert res.status_code == 200 and res.json()["source"] == "admin"
+    _, headers = await agent(client, sessions, clock, Tier.BASIC)
+    [item] = (await _hold(client, headers, [row["public_id"]]))["items"]
+    assert item["held_until"] == (clock.now() + timedelta(minutes=5)).isoformat().replace(
+        "+00:00", "Z"
+    )
+    assert item["price"]["cents"] == 1800
+    bad = await client.put(
+        "/api/v1/admin/tiers/basic", json={**policy, "discount_percent": 120}, headers=admin_headers
+    )
+    assert bad.status_code == 422
+    assert (
+        await client.put("/api/v1/admin/tiers/basic", json=policy, headers=headers)
+    ).status_code == 403
+    reset = await client.delete("/api/v1/admin/tiers/basic", headers=admin_headers)
+    assert reset.json()["policy"]["hold_minutes"] == 15
+
+
+async def test_holds_releases_and_extensions_land_in_the_event_log(
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    [row] = await _leads(sessions, settings, cipher, clock, 1)
+    account, headers = await agent(client, sessions, clock, Tier.PRO)
+    await _hold(client, headers, [row["public_id"]])
+    await client.post(f"{CART}/holds/{row['public_id']}/extend", headers=headers)
+    await client.delete(f"{CART}/holds/{row['public_id']}", headers=headers)
+    async with transaction(sessions) as session:
+        lead_id = await session.scalar(select(Lead.id))
+        assert lead_id is not None
+        logged = await events.for_lead(session, lead_id)
+    assert logged == [("hold", account.id), ("extend", account.id), ("release", account.id)]
+
+
+async def test_bad_hold_requests_are_422_naming_the_field(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    _, headers = await agent(client, sessions, clock, Tier.BASIC)
+    for body, field in (
+        ({"lead_ids": []}, "lead_ids"),
+        ({"lead_ids": ["nope"]}, "lead_ids"),
+        ({"lead_ids": [str(uuid.uuid4())], "extra": 1}, "extra"),
+        ({}, "lead_ids"),
+    ):
+        res = await client.post(f"{CART}/holds", json=body, headers=headers)
+        assert res.status_code == 422, res.text
+        assert any(field in d["field"] for d in res.json()["detail"]), res.json()
+    assert (await client.post(f"{CART}/holds", json={"lead_ids": []})).status_code == 401
