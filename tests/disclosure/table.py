@@ -34,6 +34,7 @@ HEATMAP = "/api/v1/geo/heatmap"
 CLUSTERS = "/api/v1/geo/clusters"
 PENETRATION = "/api/v1/geo/penetration"
 COMPETITORS = "/api/v1/geo/competitors"
+CART = "/api/v1/cart"
 
 
 @dataclass(frozen=True)
@@ -225,4 +226,5 @@ def table(named: Iterable[str]) -> list[Entry]:
         *_clusters(),
         *_penetration(),
         *_competitors(),
+        Entry(CART),  # the caller's holds: their leads' previews and the prices fixed
     ]

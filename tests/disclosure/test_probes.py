@@ -369,6 +369,30 @@ async def test_penetration_does_not_count_one_sale_by_difference(world: World) -
     assert (offered, sales) != (1, 1), f"one lead at ${dollars} in {zip_code}, and it was sold"
 
 
+async def test_hold_refusals_do_not_tell_sold_apart_from_gone_or_unreleased(world: World) -> None:
+    """LEAK. Asked to hold leads it may not see, the cart answers `sold` for a lead another
+    agent bought (or its source closed), `not_visible_yet` for one inside another tier's
+    priority window, and `not_found` for one withdrawn, expired, pending or that does not
+    exist, where `GET /leads/{id}` answers all of them with the same 404 ("an agent must not
+    learn that a lead exists before its window opens"). With an id seen in the catalog before
+    the lead went, the agent learns that another agent bought it.
+
+    Fix: refuse every lead the viewer may not see (`leads.visibility`) with one code,
+    `not_found`, in `cart.service._refusal_of`; keep `sold` for leads the caller bought.
+    """
+    names = ["bought-other-0", "status-sold", "status-withdrawn", "status-expired"]
+    names += ["status-pending", "status-new", "window-20m", "nobody"]
+    ids = [str(world.named[n]) for n in names]
+    res = await world.client.post(
+        "/api/v1/cart/holds", json={"lead_ids": ids}, headers=world.headers["basic"]
+    )
+    assert res.status_code == 200, res.text
+    body = res.json()
+    assert body["held"] == 0
+    refused = {names[ids.index(i["lead_id"])]: i["refused"] for i in body["items"]}
+    assert len(set(refused.values())) == 1, refused
+
+
 async def test_answers_do_not_depend_on_the_planners_statistics(world: World) -> None:
     """FAULT (PostgreSQL). The heatmap at a stored resolution (7, 8) lists its cells in the
     order its GROUP BY returns them: ascending (as `CellAggregate` promises) while PostgreSQL

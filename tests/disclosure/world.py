@@ -36,7 +36,7 @@ from aiqleads.leads import writes
 from aiqleads.leads.pricing import lead_price_cents
 from aiqleads.models import Account, Lead
 from aiqleads.models.enums import Role, Tier
-from aiqleads.sample.kc_sales import SAMPLE_FILE
+from aiqleads.sample.sources import KING_COUNTY_SALES as SAMPLE_FILE
 from tests.conftest import T0
 from tests.factories import insert_leads, lead_row, login, make_account, record_purchase
 
