@@ -71,6 +71,8 @@ NO_LEAD_DATA = {
     "/api/v1/auth/api-keys": "the caller's own API keys",
     "/api/v1/admin/accounts": "accounts, admins only",
     "/api/v1/admin/tiers": "tier policies, admins only",
+    "/api/v1/orders": "the caller's own orders: the ids of leads it ordered, the prices it paid",
+    "/api/v1/orders/{order_id}": "one of the caller's own orders (another's is not found)",
 }
 # Other methods: none may answer with lead data today; a new one that does (a bulk search, a
 # hold, a cart) must join the table and this list must lose it.
@@ -83,6 +85,7 @@ NOT_LEAD_WRITES = {
     ("PATCH", "/api/v1/admin/accounts/{account_id}"),
     ("PUT", "/api/v1/admin/tiers/{tier}"),
     ("DELETE", "/api/v1/admin/tiers/{tier}"),
+    ("POST", "/api/v1/payments/webhooks/{gateway}"),  # the gateway's, signed: no caller
 }
 # Actions on leads: they change state, so they are not in the table of questions; what their
 # answers say is probed in test_probes (hold refusals), and each world takes holds through them.
@@ -90,6 +93,7 @@ LEAD_ACTIONS = {
     ("POST", "/api/v1/cart/holds"),
     ("DELETE", "/api/v1/cart/holds/{lead_id}"),
     ("POST", "/api/v1/cart/holds/{lead_id}/extend"),
+    ("POST", "/api/v1/checkout"),  # answers the caller's order: its own leads and prices
 }
 
 

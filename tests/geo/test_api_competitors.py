@@ -32,6 +32,47 @@ from tests.geo.leads_data import king_county_rows, load
 OFFICES = ["Windermere", "Redfin", "Compass", "John L. Scott", "Keller Williams"]
 
 
+def _regional_tally(
+    rows: list[dict[str, Any]],
+    my_ids: set[Any],
+    mine: list[dict[str, Any]],
+    *,
+    radius_m: float,
+    k: int,
+) -> Counter[str]:
+    """Brute force of an agent's office tally: every resolution-7 cell whose centre lies within
+    the radius plus 1.2 of the cell's average edge of one of my leads, and in each such cell
+    every office with at least k listings there (all the cell's listings, whatever filters)."""
+    edge = h3.average_hexagon_edge_length(7, unit="m")
+    centres = {
+        c: h3.cell_to_latlng(c)
+        for c in {
+            h3.cell_to_parent(h3.latlng_to_cell(r["latitude"], r["longitude"], 8), 7) for r in rows
+        }
+    }
+    reach = {
+        c
+        for c, (la, lo) in centres.items()
+        if any(
+            haversine_m(m["latitude"], m["longitude"], la, lo) <= radius_m + 1.2 * edge
+            for m in mine
+        )
+    }
+    per_region: Counter[tuple[str, str]] = Counter(
+        (
+            h3.cell_to_parent(h3.latlng_to_cell(r["latitude"], r["longitude"], 8), 7),
+            r["listing_office"],
+        )
+        for r in rows
+        if r["listing_office"] and r["public_id"] not in my_ids
+    )
+    tally: Counter[str] = Counter()
+    for (cell, office), n in per_region.items():
+        if cell in reach and n >= k:
+            tally[office] += n
+    return tally
+
+
 def _preview(r: dict[str, Any]) -> tuple[float, float]:
     return cell_center(cells_for(r["latitude"], r["longitude"])[1])
 
@@ -97,12 +138,14 @@ async def test_competitors_match_brute_force(
             assert "nearest_m" not in props
             assert props["nearest_band"] == distance_band(float(d.min()))
         near_any.update(np.flatnonzero(d <= 1500).tolist())
-    tally = Counter(comps[i]["listing_office"] for i in near_any if comps[i]["listing_office"])
+    if exact:  # an admin's offices: those of the competitors within the radius
+        tally = Counter(comps[i]["listing_office"] for i in near_any if comps[i]["listing_office"])
+    else:  # an agent's: whole resolution-7 regions the circles reach, 5 or more per region
+        tally = _regional_tally(rows, my_ids, mine, radius_m=1500, k=k)
     top = sorted(tally.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
-    expected_top = [{"office": o, "count": n} for o, n in top if n >= k]
-    if any(n < k for _, n in top):
-        expected_top.append({"office": None, "count": sum(n for _, n in top if n < k)})
-    assert body["top_offices"] == expected_top
+    assert body["top_offices"] == [{"office": o, "count": n} for o, n in top]
+    if not exact:
+        assert all(n >= k for _, n in top)
     cells = [f["properties"] for f in body["features"] if f["properties"]["layer"] == "cell"]
     per_cell = Counter(cells_for(r["latitude"], r["longitude"])[1] for r in comps)
     for c in cells:
@@ -134,13 +177,13 @@ async def test_competitors_around_a_given_point(
     )
 
     # Then an agent learns that fewer than 5 compete, the band of the nearest one's cell, and
-    # no office name (one listing is not a group)
+    # no office at all (one listing is not a group)
     [point] = [f for f in body["features"] if f["properties"]["layer"] == "lead"]
     assert point["properties"]["competitors"] is None
     centre = cell_center(cells_for(47.6101, -122.3301)[1])
     expected = float(haversine_m(47.61, -122.33, *centre))
     assert point["properties"]["nearest_band"] == distance_band(expected)
-    assert body["top_offices"] == [{"office": None, "count": 1}]
+    assert body["top_offices"] == []
     assert "Redfin" not in json.dumps(body)
 
 

@@ -56,3 +56,38 @@ def cell_link_m(lat: float, lon: float) -> float:
     neighbour's centre, plus 1 %: the smallest DBSCAN radius that links neighbouring cells when
     every lead stands at its cell's centre (about 800 m at resolution 8)."""
     return 1.01 * _link(h3.latlng_to_cell(lat, lon, PREVIEW_RESOLUTION))
+
+
+# The regions agents' office tallies are made over: H3 resolution 7 (about 5 km²), parents of
+# the preview cells.
+OFFICE_REGION_RESOLUTION = PREVIEW_RESOLUTION - 1
+
+
+def regions_within(lat: float, lon: float, radius_m: float) -> set[int]:
+    """The resolution-7 cells any part of which may lie within `radius_m` of (lat, lon): those
+    whose centre is within the radius plus the cell's own circumradius. Fixed by the geometry
+    alone, so an answer built over them cannot isolate one lead by moving the point or radius.
+    """
+    here = h3.latlng_to_cell(lat, lon, OFFICE_REGION_RESOLUTION)
+    edge = float(h3.average_hexagon_edge_length(OFFICE_REGION_RESOLUTION, unit="m"))
+    reach = radius_m + 1.2 * edge  # a cell's circumradius is its edge, plus slack for distortion
+    rings = math.ceil(reach / (1.5 * edge)) + 1  # centre spacing is at least 1.5 edges
+    out: set[int] = set()
+    for cell in h3.grid_disk(here, rings):
+        c_lat, c_lon = h3.cell_to_latlng(cell)
+        if haversine_m(lat, lon, c_lat, c_lon) <= reach:
+            out.add(int(h3.str_to_int(cell)))
+    return out
+
+
+def regional_offices(
+    tallies: list[tuple[int, str, int]], *, min_group: int, top_n: int
+) -> list[tuple[str, int]]:
+    """An agent's top offices from (region, office, listings) tallies over whole regions: an
+    office counts in a region only with at least `min_group` listings there, so any difference
+    between two answers is a whole region's count for an office, never one listing."""
+    totals: dict[str, int] = {}
+    for _, office, n in tallies:
+        if n >= min_group:
+            totals[office] = totals.get(office, 0) + n
+    return sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))[:top_n]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -197,3 +198,29 @@ async def postgis_competitors(
     tally = Counter(near_offices.values())
     top = sorted(tally.items(), key=lambda kv: (-kv[1], kv[0]))[:top_n] if top_n > 0 else []
     return RadiusAnswer(count, nearest, top)
+
+
+async def office_tallies(
+    session: AsyncSession, viewer: Viewer, regions: Sequence[int]
+) -> list[tuple[int, str, int]]:
+    """(resolution-7 region, office, listings) of every listed lead on the market in the
+    regions, whatever the caller's filters (`geo.disclosure.regional_offices`); the caller's own
+    purchases are not competition."""
+    out: list[tuple[int, str, int]] = []
+    office = _office(leads)
+    listed = or_(leads.c.listing_agent.is_not(None), leads.c.listing_office.is_not(None))
+    ordered = sorted(set(regions))
+    for start in range(0, len(ordered), _VALUES_CHUNK):
+        chunk = ordered[start : start + _VALUES_CHUNK]
+        stmt = (
+            select(leads.c.h3_r7, office, func.count())
+            .where(
+                listed,
+                market_condition(viewer, OFFERED),
+                ~mine(leads, viewer.account_id),
+                leads.c.h3_r7.in_(chunk),
+            )
+            .group_by(leads.c.h3_r7, office)
+        )
+        out += [(int(r[0]), str(r[1]), int(r[2])) for r in await session.execute(stmt)]
+    return out

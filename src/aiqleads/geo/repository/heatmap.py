@@ -65,7 +65,11 @@ async def cell_groups(
         else ()
     )
     conds = visible_leads(viewer, f, statuses, dialect=dialect(session), located=True)
-    stmt = select(key, func.count(), *sums).where(*conds, col.is_not(None)).group_by(key)
+    # Ordered: a GROUP BY's order is the plan's (hashing once statistics exist), and the same
+    # data must always answer with the same bytes.
+    stmt = (
+        select(key, func.count(), *sums).where(*conds, col.is_not(None)).group_by(key).order_by(key)
+    )
     rows = (await session.execute(stmt)).all()
     cells, count = ints(rows, 0), ints(rows, 1)
     if not weighted:

@@ -80,6 +80,9 @@ async def _groups(
     )
 
 
+_CHUNK = 5000  # region keys per IN list: far below SQLite's and asyncpg's bound-parameter limits
+
+
 async def status_groups_by_cell(
     session: AsyncSession,
     viewer: Viewer,
@@ -87,10 +90,24 @@ async def status_groups_by_cell(
     statuses: Sequence[LeadStatus],
     *,
     res: int,
+    only: Sequence[int] | None = None,
 ) -> StatusGroups:
+    """Groups per stored H3 cell of `res`; with `only`, of those cells alone."""
     col = leads.c[H3_COLUMNS[res]]
     conds = market_leads(viewer, f, statuses, dialect=dialect(session))
-    return await _groups(session, col, [*conds, col.is_not(None)], viewer)
+    if only is None:
+        return await _groups(session, col, [*conds, col.is_not(None)], viewer)
+    keys = sorted(set(only))
+    parts = [
+        await _groups(session, col, [*conds, col.in_(keys[i : i + _CHUNK])], viewer)
+        for i in range(0, len(keys), _CHUNK)
+    ]
+    return StatusGroups(
+        [k for p in parts for k in p.keys],
+        [s for p in parts for s in p.statuses],
+        np.concatenate([p.mine for p in parts]) if parts else np.empty(0, bool),
+        np.concatenate([p.count for p in parts]) if parts else np.empty(0, np.int64),
+    )
 
 
 async def status_groups_by_zip(

@@ -12,7 +12,7 @@ import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.geo.competitors import CellCompetition, competition_by_cell, competitors_near
-from aiqleads.geo.disclosure import distance_band
+from aiqleads.geo.disclosure import distance_band, regional_offices, regions_within
 from aiqleads.geo.geojson import GeoJSON, feature, feature_collection
 from aiqleads.geo.heatmap import cell_polygon, cells_for_points
 from aiqleads.geo.legend import legend
@@ -22,6 +22,7 @@ from aiqleads.geo.repository.competitors import (
     competitor_cells,
     competitor_points,
     my_purchased_leads,
+    office_tallies,
     postgis_competitors,
 )
 from aiqleads.geo.service.common import (
@@ -92,12 +93,26 @@ async def competitor_counts(
     return answer, comps.cells[comps.cells >= 0]
 
 
-def _offices(top: list[tuple[str, int]], min_group: int) -> list[dict[str, Any]]:
-    """The top offices; for agents (`min_group` > 1) an office with fewer competitor listings
-    is not named, its listings are counted under "other offices" (office None)."""
-    named = [{"office": o, "count": n} for o, n in top if n >= min_group]
-    other = sum(n for _, n in top if n < min_group)
-    return [*named, {"office": None, "count": other}] if other else named
+def _offices(top: list[tuple[str, int]]) -> list[dict[str, Any]]:
+    return [{"office": o, "count": n} for o, n in top]
+
+
+async def _agent_offices(
+    session: AsyncSession,
+    viewer: Viewer,
+    q: _Queries,
+    *,
+    radius_m: float,
+    top_n: int,
+    min_group: int,
+) -> list[tuple[str, int]]:
+    """An agent's top offices: tallied over the whole resolution-7 regions the search circles
+    reach, whatever the filters, an office counting only where it has `min_group` listings."""
+    regions: set[int] = set()
+    for lat, lon in zip(q.lat.tolist(), q.lon.tolist(), strict=True):
+        regions |= regions_within(lat, lon, radius_m)
+    tallies = await office_tallies(session, viewer, sorted(regions))
+    return regional_offices(tallies, min_group=min_group, top_n=top_n)
 
 
 def _count(n: int, min_group: int) -> int | None:
@@ -156,7 +171,8 @@ async def competitors(
 ) -> bytes:
     """Competition around the caller's purchased leads (or one point) as encoded GeoJSON (see
     the route for the members). For agents competitors stand at their preview cells, nearest
-    distances come in bands, and counts and offices under `min_group` are withheld."""
+    distances come in bands, counts under `min_group` are withheld, and offices are tallied
+    over whole resolution-7 regions whatever the filters (`geo.disclosure`)."""
     checked_statuses(viewer, filt, OFFERED)
     params = {"radius_m": radius_m, "point": list(point) if point else None, "top_n": top_n}
     min_group = 1 if viewer.exact else ctx.min_group
@@ -177,6 +193,11 @@ async def competitors(
             top_n=top_n,
             use_postgis=postgis,
         )
+        top = answer.top_offices
+        if not viewer.exact:
+            top = await _agent_offices(
+                session, viewer, q, radius_m=radius_m, top_n=top_n, min_group=min_group
+            )
 
         def build() -> bytes:
             cells = competition_by_cell(comp_cells, q.cells[q.cells >= 0])
@@ -187,7 +208,7 @@ async def competitors(
                 feats,
                 radius_m=radius_m,
                 cell_resolution=CELL_RESOLUTION,
-                top_offices=_offices(answer.top_offices, min_group),
+                top_offices=_offices(top),
                 legend=legend(shown_counts),
                 cell_legend=legend(shown_density),
                 **basis(viewer),

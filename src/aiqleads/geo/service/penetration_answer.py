@@ -46,9 +46,10 @@ from aiqleads.geo.service.common import (
     checked_statuses,
     encode,
 )
-from aiqleads.leads.filters import LeadFilter
+from aiqleads.leads.filters import Area, LeadFilter
 from aiqleads.leads.status import OFFERED
 from aiqleads.leads.visibility import Viewer
+from aiqleads.models.enums import LeadStatus
 
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
@@ -83,14 +84,18 @@ def _point_groups(
 
 
 def _shown(
-    rows: list[RegionPenetration], min_offered: int
-) -> tuple[list[RegionPenetration], dict[str, int]]:
-    kept = [r for r in rows if r.offered >= min_offered]
-    withheld = [r for r in rows if r.offered < min_offered]
-    return kept, {
-        "withheld_regions": len(withheld),
-        "withheld_leads": sum(r.offered for r in withheld),
-    }
+    viewer: Viewer, rows: list[RegionPenetration], min_group: int
+) -> tuple[list[RegionPenetration], dict[str, int | None]]:
+    """The regions an agent may see (at least `min_group` offered leads; an admin sees every
+    region with supply), and how many were withheld: for an agent only when the withheld
+    regions hold `min_group` leads together, else None (so no answer counts a lone lead)."""
+    least = 0 if viewer.exact else min_group
+    kept = [r for r in rows if r.offered >= least]
+    withheld = [r for r in rows if r.offered < least]
+    leads = sum(r.offered for r in withheld)
+    if not viewer.exact and leads < min_group:
+        return kept, {"withheld_regions": None, "withheld_leads": None}
+    return kept, {"withheld_regions": len(withheld), "withheld_leads": leads}
 
 
 async def penetration(
@@ -105,37 +110,51 @@ async def penetration(
 ) -> bytes:
     """Penetration per region as encoded GeoJSON (see the route for the members). Raises
     InvalidInput for an area without ZIP polygons, a status the viewer may not ask for, or
-    (agents) a resolution finer than the preview cell."""
+    (agents) a resolution finer than the preview cell.
+
+    For agents the filters only choose which regions to show (those holding a lead that
+    matches); each region's numbers are those of all its offered leads, so no two answers can
+    be subtracted to single out one lead's sale. Regions under `min_group` offered leads are
+    withheld, and how many is said only when that covers `min_group` leads too.
+    """
     statuses = checked_statuses(viewer, filt, OFFERED)
     if level == "h3":
         check_resolution(viewer, resolution, "resolution")
     regions = _zip_regions(filt) if level == "zip" else None
     params = {"level": level, "resolution": resolution if level == "h3" else None, "metric": metric}
-    min_offered = 0 if viewer.exact else ctx.min_group
+    whole = None if viewer.exact else LeadFilter(area=Area(metro=filt.area.home_metro))
 
     async def compute() -> bytes:
         if regions is None:
             g = await status_groups_by_cell(session, viewer, filt, statuses, res=resolution)
+            keys = np.array(g.keys, dtype=np.int64)
+            rows = penetration_from_counts(keys, g.statuses, g.mine, g.count)
+            if whole is not None:
+                chosen = [_key(r.region) for r in rows]
+                w = await status_groups_by_cell(
+                    session, viewer, LeadFilter(), OFFERED, res=resolution, only=chosen
+                )
+                w_keys = np.array(w.keys, dtype=np.int64)
+                rows = penetration_from_counts(w_keys, w.statuses, w.mine, w.count)
 
             def build_h3() -> bytes:
-                keys = np.array(g.keys, dtype=np.int64)
-                rows, withheld = _shown(
-                    penetration_from_counts(keys, g.statuses, g.mine, g.count), min_offered
-                )
-                named = [replace(r, region=h3.int_to_str(_key(r.region))) for r in rows]
+                shown, withheld = _shown(viewer, rows, ctx.min_group)
+                named = [replace(r, region=h3.int_to_str(_key(r.region))) for r in shown]
                 doc = penetration_geojson(
                     named, lambda cell: cell_polygon(h3.str_to_int(str(cell))), metric=metric
                 )
                 return encode({**doc, **params, **withheld, **basis(viewer)})
 
             return await anyio.to_thread.run_sync(build_h3)
-        by_zip = await status_groups_by_zip(session, viewer, filt, statuses, zips=regions.zips)
-        pts = await status_points_without_zip(session, viewer, filt, statuses, zips=regions.zips)
+        rows = await _zip_rows(session, viewer, filt, statuses, regions)
+        if whole is not None:
+            picked = {_key(r.region) for r in rows}
+            every = await _zip_rows(session, viewer, whole, OFFERED, regions)
+            rows = [r for r in every if _key(r.region) in picked]
 
         def build_zip() -> bytes:
-            keys, names, mine, counts = _combine(regions, by_zip, pts)
-            rows, withheld = _shown(penetration_from_counts(keys, names, mine, counts), min_offered)
-            named = [replace(r, region=regions.zips[_key(r.region)]) for r in rows]
+            shown, withheld = _shown(viewer, rows, ctx.min_group)
+            named = [replace(r, region=regions.zips[_key(r.region)]) for r in shown]
             doc = penetration_geojson(named, lambda z: regions.geojson(str(z)), metric=metric)
             return encode({**doc, **params, **withheld, "metro": regions.metro, **basis(viewer)})
 
@@ -151,6 +170,21 @@ async def penetration(
         params=params,
         compute=compute,
     )
+
+
+async def _zip_rows(
+    session: AsyncSession,
+    viewer: Viewer,
+    filt: LeadFilter,
+    statuses: tuple[LeadStatus, ...],
+    regions: ZipRegions,
+) -> list[RegionPenetration]:
+    by_zip = await status_groups_by_zip(session, viewer, filt, statuses, zips=regions.zips)
+    pts = await status_points_without_zip(session, viewer, filt, statuses, zips=regions.zips)
+    keys, names, mine, counts = await anyio.to_thread.run_sync(
+        lambda: _combine(regions, by_zip, pts)
+    )
+    return penetration_from_counts(keys, names, mine, counts)
 
 
 def _combine(
