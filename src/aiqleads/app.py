@@ -62,9 +62,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 "version": __version__,
             },
         )
+        app.state.aiq.views.start()
         try:
             yield
         finally:
+            await app.state.aiq.views.stop()
             await app.state.aiq.gateway.aclose()
             if redis is not None:
                 await redis.aclose()

@@ -15,6 +15,7 @@ from aiqleads.auth import service as auth_service
 from aiqleads.auth.principal import Principal
 from aiqleads.config import Settings
 from aiqleads.errors import Forbidden, Unauthorized
+from aiqleads.events.recorder import ViewRecorder
 from aiqleads.kit.cache import ByteCache, build_cache
 from aiqleads.kit.clock import Clock
 from aiqleads.kit.crypto import FieldCipher
@@ -34,6 +35,7 @@ class AppState:
     cipher: FieldCipher
     redis: Redis | None = None
     gateway: PaymentGateway = field(init=False)
+    views: ViewRecorder = field(init=False)
     # Built from `redis` (shared) or in-process, so the lifespan need not know about caching.
     cache: ByteCache = field(init=False)
     tiers: TierPolicies = field(init=False)
@@ -41,6 +43,7 @@ class AppState:
     def __post_init__(self) -> None:
         self.cache = build_cache(self.redis, max_entries=self.settings.geo_cache_max_entries)
         self.tiers = TierPolicies(self.settings)
+        self.views = ViewRecorder(self.sessions)
         self.gateway = build_gateway(
             self.settings.payments, sessions=self.sessions, clock=self.clock
         )

@@ -41,5 +41,8 @@ async def list_leads(
 async def get_lead(
     lead_id: uuid.UUID, viewer: CurrentViewer, session: DbSession, state: State
 ) -> LeadPreview | LeadFull:
-    """One lead: its preview, or the full record for its buyer and admins."""
-    return await service.get_lead(session, viewer, public_id=lead_id, cipher=state.cipher)
+    """One lead: its preview, or the full record for its buyer and admins. An agent's opening
+    of a preview is recorded in the event log (a view)."""
+    return await service.get_lead(
+        session, viewer, public_id=lead_id, cipher=state.cipher, views=state.views
+    )

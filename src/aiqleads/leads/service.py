@@ -11,6 +11,7 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.errors import InvalidInput, NotFound
+from aiqleads.events.recorder import ViewRecorder
 from aiqleads.kit.clock import as_utc
 from aiqleads.kit.crypto import FieldCipher
 from aiqleads.kit.cursor import InvalidCursor, decode_cursor, encode_cursor
@@ -87,7 +88,12 @@ async def search_catalog(
 
 
 async def get_lead(
-    session: AsyncSession, viewer: Viewer, *, public_id: uuid.UUID, cipher: FieldCipher
+    session: AsyncSession,
+    viewer: Viewer,
+    *,
+    public_id: uuid.UUID,
+    cipher: FieldCipher,
+    views: ViewRecorder | None = None,
 ) -> LeadPreview | LeadFull:
     """The full record for its buyer and admins, else the preview of a lead on the market and
     past the viewer's priority window. Raises NotFound otherwise (not 403: an agent must not
@@ -100,6 +106,8 @@ async def get_lead(
         in_window = viewer.visible_before is not None and row.published_at > viewer.visible_before
         if present.shown_status(row, viewer.now) not in ON_MARKET or in_window:
             raise NotFound("no such lead")
+        if views is not None:
+            views.view(account_id=viewer.account_id, lead_id=row.id, at=viewer.now)
     return item
 
 
