@@ -19,6 +19,9 @@ from aiqleads.models import Account, SandboxPayment
 from aiqleads.models.enums import Tier
 from aiqleads.payments.gateways import SandboxGateway
 from tests.factories import agent, insert_leads, lead_row
+from tests.payments.conftest import fake_stripe, fake_stripe_server
+
+__all__ = ["fake_stripe", "fake_stripe_server"]  # the Stripe fake's fixtures, for checkout too
 
 HoldingAgent = Callable[..., Awaitable[tuple[Account, dict[str, str], list[dict[str, Any]]]]]
 

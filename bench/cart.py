@@ -1,0 +1,347 @@
+"""Holds and checkout under contention, through the HTTP API, on PostgreSQL.
+
+    .venv/bin/python bench/cart.py [--postgres-url postgresql+asyncpg://...] [--agents 50]
+        [--hot 10] [--cold 10000] [--seconds 20] [--workers 2]
+
+50 agents (enterprise, so the cart limit is not what stops them) race for 10 hot leads while
+taking and releasing holds on 10,000 cold ones, against one `aiqleads serve` with two worker
+processes, for a fixed time; then every agent holds five cold leads and checks out with the
+sandbox gateway, all at once. Prints one JSON document: holds per second, hold latency
+p50/p95/p99 (hot and cold), checkout latency p50/p95/p99, `/health` latency measured the same
+way in the same run (the HTTP floor), and the double sales found (purchases of one lead > 1,
+and sold leads without exactly one purchase). Bars (issue 9): hold p95 < 20 ms, checkout p95 <
+100 ms, 0 double sales. The load generator shares the machine's cores with the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select, text
+
+from aiqleads.auth import service as auth_service
+from aiqleads.config import Settings
+from aiqleads.db import migrate
+from aiqleads.db.databases import drop_database, recreate_database
+from aiqleads.db.engine import create_engine, session_factory, transaction
+from aiqleads.kit.crypto import FieldCipher, blind_index, generate_key
+from aiqleads.leads import writes
+from aiqleads.models import Lead, Purchase
+from aiqleads.models.enums import Role, Tier
+
+SECRET = "bench-secret-key-0123456789abcdef-0123456789"
+KEYS = generate_key("bench")
+PASSWORD = "bench password 1"
+NOW = datetime.now(UTC)
+
+
+def lead_rows(n: int, cipher: FieldCipher, seed: int = 3) -> list[dict[str, Any]]:
+    """`n` Seattle leads for the write path, published a day ago (past every window)."""
+    rng = random.Random(seed)
+    owner = cipher.encrypt("Owner Bench")
+    phone = "+12065550100"
+    rows = []
+    for i in range(n):
+        rows.append(
+            {
+                "source": "bench",
+                "source_ref": f"c{i}",
+                "source_url": None,
+                "kind": "for_sale",
+                "listing_status": None,
+                "title": None,
+                "property_type": "single_family",
+                "bedrooms": 3,
+                "bathrooms": 2.0,
+                "living_area_sqft": 1800,
+                "lot_sqft": 5000,
+                "year_built": 1990,
+                "asking_price_cents": rng.randrange(200_000, 900_000) * 100,
+                "currency": "USD",
+                "street_address": f"{i} Bench St",
+                "unit": None,
+                "city": "Seattle",
+                "state": "WA",
+                "zip_code": "98101",
+                "address_key": None,
+                "latitude": 47.55 + rng.random() * 0.15,
+                "longitude": -122.40 + rng.random() * 0.15,
+                "geocode_precision": "exact",
+                "owner_name_enc": owner,
+                "owner_phone_enc": cipher.encrypt(phone),
+                "owner_email_enc": None,
+                "owner_phone_hmac": blind_index(SECRET, phone),
+                "listing_agent": None,
+                "listing_office": None,
+                "listed_at": NOW - timedelta(days=5),
+                "published_at": NOW - timedelta(days=1),
+                "score": 0.6,
+                "model_version": "bench",
+                "price_cents": 2000,
+                "price_currency": "USD",
+            }
+        )
+    return rows
+
+
+def pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
+
+
+def summary(ms: list[float]) -> dict[str, Any]:
+    return {
+        "n": len(ms),
+        "p50_ms": round(statistics.median(ms), 2) if ms else None,
+        "p95_ms": pct(ms, 0.95),
+        "p99_ms": pct(ms, 0.99),
+    }
+
+
+async def prepare(settings: Settings, n_agents: int, n_leads: int) -> tuple[list[str], list[str]]:
+    """Migrate, store the leads, create the agents: (emails, lead public ids)."""
+    engine = create_engine(settings)
+    try:
+        await migrate.upgrade(engine)
+        sessions = session_factory(engine)
+        cipher = FieldCipher(KEYS)
+        rows = lead_rows(n_leads, cipher)
+        for start in range(0, len(rows), 2000):
+            async with transaction(sessions) as session:
+                await writes.upsert(session, rows[start : start + 2000], now=NOW, cause="bench")
+        emails = []
+        async with transaction(sessions) as session:
+            for i in range(n_agents):
+                account = await auth_service.create_account(
+                    session,
+                    email=f"agent{i}@bench.example.com",
+                    password=PASSWORD,
+                    role=Role.AGENT,
+                    tier=Tier.ENTERPRISE,
+                    now=NOW,
+                )
+                emails.append(account.email)
+            await session.execute(text("ANALYZE"))
+        async with sessions() as session:
+            ids = [
+                str(p)
+                for p in (await session.scalars(select(Lead.public_id).order_by(Lead.id))).all()
+            ]
+        return emails, ids
+    finally:
+        await engine.dispose()
+
+
+def start_server(env: dict[str, str], port: int, workers: int, log: Any) -> subprocess.Popen[bytes]:
+    """`aiqleads serve` with `workers` processes (before the event loop's work starts)."""
+    command = [sys.executable, "-m", "aiqleads", "serve", "--port", str(port)]
+    return subprocess.Popen(
+        [*command, "--workers", str(workers)], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def contention(
+    base: str, tokens: list[dict[str, str]], hot: list[str], cold: list[str], seconds: float
+) -> dict[str, Any]:
+    """Every agent, until the time is up: try a hot lead (held by someone most of the time),
+    then hold and release a cold one."""
+    hot_ms: list[float] = []
+    cold_ms: list[float] = []
+    held = 0
+    deadline = time.perf_counter() + seconds
+
+    async def agent(n: int, client: httpx.AsyncClient) -> None:
+        nonlocal held
+        rng = random.Random(n)
+        while time.perf_counter() < deadline:
+            lead = rng.choice(hot)
+            started = time.perf_counter()
+            res = await client.post(
+                "/api/v1/cart/holds", json={"lead_ids": [lead]}, headers=tokens[n]
+            )
+            hot_ms.append((time.perf_counter() - started) * 1000)
+            if res.json()["held"]:
+                held += 1
+                await client.delete(f"/api/v1/cart/holds/{lead}", headers=tokens[n])
+            lead = rng.choice(cold)
+            started = time.perf_counter()
+            res = await client.post(
+                "/api/v1/cart/holds", json={"lead_ids": [lead]}, headers=tokens[n]
+            )
+            cold_ms.append((time.perf_counter() - started) * 1000)
+            if res.json()["held"]:
+                held += 1
+                await client.delete(f"/api/v1/cart/holds/{lead}", headers=tokens[n])
+
+    limits = httpx.Limits(max_connections=len(tokens) + 10)
+    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(agent(n, client) for n in range(len(tokens))))
+        elapsed = time.perf_counter() - started
+    attempts = len(hot_ms) + len(cold_ms)
+    return {
+        "seconds": round(elapsed, 1),
+        "hold_requests_per_s": round(attempts / elapsed, 1),
+        "holds_taken_per_s": round(held / elapsed, 1),
+        "hot": summary(hot_ms),
+        "cold": summary(cold_ms),
+        "all": summary(hot_ms + cold_ms),
+    }
+
+
+async def checkouts(
+    base: str, tokens: list[dict[str, str]], cold: list[str], per_agent: int
+) -> dict[str, Any]:
+    """Every agent holds `per_agent` cold leads of its own, then all check out at once."""
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        for n, token in enumerate(tokens):
+            mine = cold[n * per_agent : (n + 1) * per_agent]
+            res = await client.post("/api/v1/cart/holds", json={"lead_ids": mine}, headers=token)
+            assert res.json()["held"] == per_agent, res.text
+
+        async def buy(token: dict[str, str]) -> tuple[float, int]:
+            started = time.perf_counter()
+            res = await client.post(
+                "/api/v1/checkout", headers={**token, "Idempotency-Key": str(uuid.uuid4())}
+            )
+            return (time.perf_counter() - started) * 1000, res.status_code
+
+        results = await asyncio.gather(*(buy(t) for t in tokens))
+    return {
+        **summary([ms for ms, _ in results]),
+        "statuses": sorted({s for _, s in results}),
+        "leads_per_checkout": per_agent,
+    }
+
+
+async def floor(base: str, n: int) -> dict[str, Any]:
+    ms = []
+    async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+        for _ in range(n):
+            started = time.perf_counter()
+            await client.get("/health")
+            ms.append((time.perf_counter() - started) * 1000)
+    return summary(ms)
+
+
+async def double_sales(settings: Settings) -> dict[str, int]:
+    engine = create_engine(settings)
+    try:
+        async with session_factory(engine)() as session:
+            per_lead = (
+                select(Purchase.lead_id, func.count().label("n"))
+                .group_by(Purchase.lead_id)
+                .subquery()
+            )
+            doubled = await session.scalar(
+                select(func.count()).select_from(per_lead).where(per_lead.c.n > 1)
+            )
+            sold = await session.scalar(
+                select(func.count()).select_from(Lead).where(Lead.status == "sold")
+            )
+            purchases = await session.scalar(select(func.count()).select_from(Purchase))
+        return {
+            "leads_bought_twice": int(doubled or 0),
+            "sold_leads": int(sold or 0),
+            "purchases": int(purchases or 0),
+        }
+    finally:
+        await engine.dispose()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--postgres-url", default=os.environ.get("AIQ_TEST_POSTGRES_URL"))
+    parser.add_argument("--agents", type=int, default=50)
+    parser.add_argument("--hot", type=int, default=10)
+    parser.add_argument("--cold", type=int, default=10_000)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--per-checkout", type=int, default=5)
+    args = parser.parse_args()
+    if not args.postgres_url:
+        parser.error("give --postgres-url or set AIQ_TEST_POSTGRES_URL")
+    name = f"aiq_bench_cart_{os.getpid()}"
+    url = await recreate_database(args.postgres_url, name)
+    settings = Settings(database_url=url, secret_key=SECRET, encryption_keys=KEYS, log_json=False)  # type: ignore[call-arg]
+    workdir = Path(tempfile.mkdtemp(prefix="aiq-bench-cart-"))
+    emails, ids = await prepare(settings, args.agents, args.hot + args.cold)
+    hot, cold = ids[: args.hot], ids[args.hot :]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIQ_")}
+    env.update(
+        {
+            "AIQ_DATABASE_URL": url,
+            "AIQ_SECRET_KEY": SECRET,
+            "AIQ_ENCRYPTION_KEYS": KEYS,
+            "AIQ_LOG_LEVEL": "WARNING",
+            "AIQ_ACCESS_TOKEN_MINUTES": "60",
+        }
+    )
+    port = free_port()
+    log = (workdir / "serve.log").open("w")
+    proc = start_server(env, port, args.workers, log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            for _ in range(400):
+                try:
+                    if (await client.get("/ready")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.05)
+            tokens = []
+            for email in emails:
+                res = await client.post(
+                    "/api/v1/auth/token", data={"username": email, "password": PASSWORD}
+                )
+                tokens.append({"Authorization": f"Bearer {res.json()['access_token']}"})
+        result = {
+            "benchmark": "cart",
+            "database": "postgresql",
+            "workers": args.workers,
+            "agents": args.agents,
+            "hot_leads": args.hot,
+            "cold_leads": args.cold,
+            "health_floor": await floor(base, 300),
+            "holds_under_contention": await contention(base, tokens, hot, cold, args.seconds),
+            "checkout": await checkouts(base, tokens, cold, args.per_checkout),
+        }
+        result["double_sales"] = await double_sales(settings)
+        result["bars"] = {
+            "hold_p95_ms_under_20": (result["holds_under_contention"]["all"]["p95_ms"] or 1e9) < 20,
+            "checkout_p95_ms_under_100": (result["checkout"]["p95_ms"] or 1e9) < 100,
+            "no_double_sales": result["double_sales"]["leads_bought_twice"] == 0,
+        }
+        print(json.dumps(result, indent=2))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+        await drop_database(args.postgres_url, name)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
