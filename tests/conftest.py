@@ -55,6 +55,9 @@ class Backend:
             "secret_key": TEST_SECRET,
             "encryption_keys": TEST_ENCRYPTION_KEYS,
             "log_json": False,
+            # No background dispatcher in the test app: tests run tasks themselves, on their
+            # clock (tests/worker start one where they need it).
+            "worker": {"start_in_app": False},
         }
         values.update(overrides)
         return Settings(**values)  # type: ignore[arg-type]

@@ -24,6 +24,11 @@ TABLES = {
     "lead_events",
     "sandbox_payments",
     "sandbox_refunds",
+    "task_outbox",
+    "task_schedule",
+    "hold_notices",
+    "webhook_endpoints",
+    "webhook_deliveries",
 }
 
 
