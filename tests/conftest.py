@@ -27,6 +27,8 @@ from aiqleads.db.databases import recreate_database
 from aiqleads.db.engine import create_engine, session_factory
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher, generate_key
+from aiqleads.notices import InProcessNotices
+from aiqleads.worker.context import TaskContext, http_client
 from tests import shared_data
 
 TEST_ENCRYPTION_KEYS = f"{generate_key('t2')},{generate_key('t1')}"
@@ -135,6 +137,27 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
+
+
+@pytest.fixture
+async def task_ctx(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    cipher: FieldCipher,
+) -> AsyncIterator[TaskContext]:
+    """What a background task receives, on the test database and clock, with in-process
+    notices (subscribe to `task_ctx.notices` to see them)."""
+    http = http_client(settings)
+    yield TaskContext(
+        settings=settings,
+        sessions=sessions,
+        clock=clock,
+        cipher=cipher,
+        notices=InProcessNotices(),
+        http=http,
+    )
+    await http.aclose()
 
 
 @pytest.fixture(scope="session")
