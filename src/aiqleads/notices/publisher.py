@@ -148,6 +148,13 @@ class _InProcessSubscription(_Base):
         await self._open()
         return await self._queue.get()
 
+    def received(self) -> list[Notice]:
+        """What has arrived and not been read yet, without waiting (tests read it so)."""
+        out: list[Notice] = []
+        while not self._queue.empty():
+            out.append(self._queue.get_nowait())
+        return out
+
     async def aclose(self) -> None:
         self._hub._remove(self._channels, self._queue)
 
