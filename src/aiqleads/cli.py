@@ -351,7 +351,7 @@ def worker(
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="aiq-worker-metrics-")
     args = dramatiq.cli.make_argument_parser().parse_args(  # type: ignore[no-untyped-call]
         [
-            "aiqleads.worker.dramatiq_main",
+            "aiqleads.worker.dramatiq_main:broker",
             "--processes",
             str(processes or settings.worker.processes),
             "--threads",

@@ -9,6 +9,8 @@ import logging
 import os
 import signal
 
+import dramatiq
+
 from aiqleads.config import get_settings
 from aiqleads.observability.logging import configure_logging
 from aiqleads.worker.context import build_context
@@ -19,6 +21,7 @@ log = logging.getLogger(__name__)
 
 _settings = get_settings()
 broker = build_broker(_settings)
+dramatiq.set_broker(broker)
 
 
 def run_dispatcher() -> int:
