@@ -6,7 +6,8 @@ the row, so a message sent twice (the relay crashed between sending and recordin
 row gone the second time and does nothing. Retries: the actor records each failure on the row
 and asks Dramatiq to retry after our backoff (`dramatiq.Retry(delay=…)`); past the task's
 retries it marks the row dead and raises `TaskDead`, which the actor `throws`, so Dramatiq
-fails the message into its own dead-letter queue as well (kept AIQ_WORKER__… see README).
+fails the message into its own dead-letter queue as well (kept there 7 days, Dramatiq's
+default `dead_message_ttl`).
 """
 
 from __future__ import annotations
