@@ -27,6 +27,8 @@ from aiqleads.db.databases import recreate_database
 from aiqleads.db.engine import create_engine, session_factory
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher, generate_key
+from aiqleads.notices import InProcessNotices
+from aiqleads.worker.context import TaskContext, http_client
 from tests import shared_data
 
 TEST_ENCRYPTION_KEYS = f"{generate_key('t2')},{generate_key('t1')}"
@@ -55,6 +57,9 @@ class Backend:
             "secret_key": TEST_SECRET,
             "encryption_keys": TEST_ENCRYPTION_KEYS,
             "log_json": False,
+            # No background dispatcher in the test app: tests run tasks themselves, on their
+            # clock (tests/worker start one where they need it).
+            "worker": {"start_in_app": False},
         }
         values.update(overrides)
         return Settings(**values)  # type: ignore[arg-type]
@@ -141,6 +146,27 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
+
+
+@pytest.fixture
+async def task_ctx(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    cipher: FieldCipher,
+) -> AsyncIterator[TaskContext]:
+    """What a background task receives, on the test database and clock, with in-process
+    notices (subscribe to `task_ctx.notices` to see them)."""
+    http = http_client(settings)
+    yield TaskContext(
+        settings=settings,
+        sessions=sessions,
+        clock=clock,
+        cipher=cipher,
+        notices=InProcessNotices(),
+        http=http,
+    )
+    await http.aclose()
 
 
 @pytest.fixture(scope="session")

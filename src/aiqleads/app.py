@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -30,9 +31,39 @@ from aiqleads.observability.middleware import MetricsMiddleware
 from aiqleads.payments.routes import router as payments_router
 from aiqleads.tiers.routes import router as tiers_router
 from aiqleads.web.routes import router as web_router
+from aiqleads.webhooks.routes import router as webhooks_router
+from aiqleads.worker.context import TaskContext, http_client
+from aiqleads.worker.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "web" / "static"
+
+
+def _dispatcher(state: AppState) -> Dispatcher | None:
+    """This process's part of background work: with the embedded backend, run the tasks and
+    the schedule here; with Dramatiq, relay this process's outbox rows to the broker as soon as
+    they commit (`aiqleads worker` runs them, and relays whatever is left). None when
+    AIQ_WORKER__START_IN_APP is false."""
+    settings = state.settings
+    if not settings.worker.start_in_app:
+        return None
+    http = http_client(settings)
+    ctx = TaskContext(
+        settings=settings,
+        sessions=state.sessions,
+        clock=state.clock,
+        cipher=state.cipher,
+        notices=state.notices,
+        http=http,
+    )
+    ctx.on_close(http.aclose)
+    if settings.worker_backend == "embedded":
+        return Dispatcher(ctx, mode="run", schedule=settings.worker.schedule)
+    from aiqleads.worker.dramatiq_broker import build_broker, sender_for
+
+    broker = build_broker(settings)
+    ctx.on_close(lambda: asyncio.to_thread(broker.close))
+    return Dispatcher(ctx, mode="relay", sender=sender_for(broker, settings), schedule=False)
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
@@ -44,7 +75,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings)
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
-        app.state.aiq = AppState(
+        state = AppState(
             settings=settings,
             engine=engine,
             sessions=session_factory(engine),
@@ -52,6 +83,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             cipher=cipher,
             redis=redis,
         )
+        app.state.aiq = state
+        dispatcher = _dispatcher(state)
         log.info(
             "starting",
             extra={
@@ -59,15 +92,23 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 "database": engine.dialect.name,
                 "cache": "redis" if redis else "in-process",
                 "payments": settings.payments.gateway,
+                "notices": state.notices.name,
+                "tasks": settings.worker_backend,
+                "task_dispatcher": dispatcher.mode if dispatcher else "off",
                 "version": __version__,
             },
         )
-        app.state.aiq.views.start()
+        state.views.start()
+        if dispatcher is not None:
+            dispatcher.start()
         try:
             yield
         finally:
-            await app.state.aiq.views.stop()
-            await app.state.aiq.gateway.aclose()
+            if dispatcher is not None:
+                await dispatcher.stop()
+                await dispatcher.ctx.aclose()
+            await state.views.stop()
+            await state.gateway.aclose()
             if redis is not None:
                 await redis.aclose()
             await engine.dispose()
@@ -89,6 +130,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(cart_router)
     app.include_router(checkout_router)
     app.include_router(payments_router)
+    app.include_router(webhooks_router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

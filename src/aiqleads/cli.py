@@ -8,7 +8,7 @@ import secrets
 import tempfile
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
@@ -20,6 +20,10 @@ from aiqleads.db.engine import create_engine, session_factory, transaction
 from aiqleads.kit.clock import SystemClock
 from aiqleads.kit.crypto import generate_key
 from aiqleads.models.enums import Role, Tier
+from aiqleads.observability.logging import configure_logging
+
+if TYPE_CHECKING:
+    from aiqleads.worker import outbox
 
 console = Console()
 T = TypeVar("T")
@@ -296,6 +300,179 @@ async def _demo_accounts(settings: Settings) -> list[tuple[str, str, str, str]]:
         return out
     finally:
         await engine.dispose()
+
+
+# --- background work ---------------------------------------------------------------------------
+
+
+@main.command()
+@click.option(
+    "--processes",
+    type=int,
+    default=None,
+    help="Dramatiq worker processes (default AIQ_WORKER__PROCESSES, 1).",
+)
+@click.option(
+    "--threads",
+    type=int,
+    default=None,
+    help="Worker threads per process (default AIQ_WORKER__THREADS, 8).",
+)
+@click.option(
+    "--schedule/--no-schedule", default=True, help="Also enqueue the periodic tasks (default: yes)."
+)
+@click.option(
+    "--metrics-port",
+    type=int,
+    default=None,
+    help="Serve the workers' /metrics on this port (default AIQ_WORKER__METRICS_PORT; 0: off).",
+)
+def worker(
+    processes: int | None, threads: int | None, schedule: bool, metrics_port: int | None
+) -> None:
+    """Run background tasks until SIGTERM or Ctrl-C.
+
+    With AIQ_REDIS_URL: Dramatiq worker processes on the Redis broker for every registered task,
+    plus one process that relays the task outbox to the broker and enqueues the periodic tasks
+    (the hold sweeper). Without it: the same tasks in this process (for deployments that run
+    the API with AIQ_WORKER__START_IN_APP=false)."""
+    if not schedule:
+        os.environ["AIQ_WORKER__SCHEDULE"] = "false"
+    if metrics_port is not None:
+        os.environ["AIQ_WORKER__METRICS_PORT"] = str(metrics_port)
+    get_settings.cache_clear()  # the worker processes read the settings given here
+    settings = get_settings()
+    if settings.worker_backend == "embedded":
+        asyncio.run(_embedded_worker(settings))
+        return
+    import dramatiq.cli
+
+    if settings.worker.metrics_port and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="aiq-worker-metrics-")
+    args = dramatiq.cli.make_argument_parser().parse_args(  # type: ignore[no-untyped-call]
+        [
+            "aiqleads.worker.dramatiq_main:broker",
+            "--processes",
+            str(processes or settings.worker.processes),
+            "--threads",
+            str(threads or settings.worker.threads),
+            "--fork-function",
+            "aiqleads.worker.dramatiq_main:run_dispatcher",
+            "--worker-shutdown-timeout",
+            "60000",
+        ]
+    )
+    raise SystemExit(dramatiq.cli.main(args))  # type: ignore[no-untyped-call]
+
+
+async def _embedded_worker(settings: Settings) -> None:
+    import signal
+
+    from aiqleads.worker.context import build_context
+    from aiqleads.worker.dispatcher import Dispatcher
+
+    configure_logging(settings.log_level, json_lines=settings.log_json)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    ctx = build_context(settings)
+    dispatcher = Dispatcher(ctx, mode="run", schedule=settings.worker.schedule)
+    dispatcher.start()
+    console.print("running tasks in this process (no AIQ_REDIS_URL); Ctrl-C stops")
+    try:
+        await stop.wait()
+    finally:
+        await dispatcher.stop()
+        await ctx.aclose()
+
+
+@main.group()
+def tasks() -> None:
+    """Background tasks: dead letters, retry, ping."""
+
+
+@tasks.command("dead")
+@click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="JSON lines instead of a table.")
+def tasks_dead(limit: int, as_json: bool) -> None:
+    """Tasks that failed past their retries, most recent first."""
+    import json
+
+    from aiqleads.worker import outbox
+
+    async def go(settings: Settings) -> list[outbox.Dead]:
+        engine = create_engine(settings)
+        try:
+            async with transaction(session_factory(engine)) as session:
+                return await outbox.dead(session, limit=limit)
+        finally:
+            await engine.dispose()
+
+    found = _run(go)
+    if as_json:
+        for d in found:
+            click.echo(json.dumps(_dead_dict(d)))
+        return
+    table = Table("id", "task", "arguments", "attempts", "failed at", "last error")
+    for d in found:
+        table.add_row(
+            str(d.id),
+            d.task,
+            json.dumps({"args": d.args, "kwargs": d.kwargs}),
+            str(d.attempts),
+            str(d.failed_at or ""),
+            d.last_error or "",
+        )
+    console.print(table)
+
+
+def _dead_dict(d: outbox.Dead) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "task": d.task,
+        "args": d.args,
+        "kwargs": d.kwargs,
+        "attempts": d.attempts,
+        "failed_at": d.failed_at.isoformat() if d.failed_at else None,
+        "last_error": d.last_error,
+    }
+
+
+@tasks.command("retry")
+@click.argument("task_id", type=int)
+def tasks_retry(task_id: int) -> None:
+    """Run a dead task again (its attempts start from zero)."""
+    from aiqleads.worker import outbox
+
+    async def go(settings: Settings) -> bool:
+        engine = create_engine(settings)
+        try:
+            async with transaction(session_factory(engine)) as session:
+                return await outbox.revive(session, task_id)
+        finally:
+            await engine.dispose()
+
+    if not _run(go):
+        raise click.ClickException(f"no dead task with id {task_id}")
+    console.print(f"task {task_id} queued again")
+
+
+@tasks.command("ping")
+@click.option("--note", default="", help="Logged by the worker that runs it.")
+def tasks_ping(note: str) -> None:
+    """Enqueue `worker.ping`: a running worker logs "pong" and removes it from the outbox."""
+    from aiqleads.worker.builtin import ping
+
+    async def go(settings: Settings) -> int:
+        engine = create_engine(settings)
+        try:
+            async with transaction(session_factory(engine)) as session:
+                return await ping.enqueue(session, note=note)
+        finally:
+            await engine.dispose()
+
+    console.print(f"enqueued worker.ping as task {_run(go)}")
 
 
 # --- ingestion (the commands live in aiqleads.ingestion.cli) ----------------------------------

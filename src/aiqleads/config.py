@@ -153,6 +153,46 @@ class PaymentSettings(BaseModel):
         return self
 
 
+class WorkerSettings(BaseModel):
+    """Background work (`aiqleads.worker`). Environment: AIQ_WORKER__BACKEND, …
+
+    `backend`: `auto` runs tasks on Dramatiq with the Redis broker when AIQ_REDIS_URL is set
+    (started by `aiqleads worker`) and in-process otherwise; `embedded` and `dramatiq` force one.
+    """
+
+    backend: Literal["auto", "embedded", "dramatiq"] = "auto"
+    # Whether the API process runs its part: the in-process runner (embedded) or the relay of
+    # its own outbox rows to the broker right after commit (dramatiq). Tests switch it off.
+    start_in_app: bool = True
+    poll_seconds: float = Field(default=1.0, gt=0, le=60)  # outbox look-ups when not woken
+    concurrency: int = Field(default=4, ge=1, le=256)  # embedded: tasks running at once
+    schedule: bool = True  # this process enqueues periodic tasks (several may: each period once)
+    max_retries: int = Field(default=5, ge=0, le=100)  # then the task is dead-lettered
+    min_backoff_seconds: float = Field(default=1.0, gt=0)
+    max_backoff_seconds: float = Field(default=300.0, gt=0)
+    lease_seconds: float = Field(default=300.0, gt=0)  # a claimed task not finished: run again
+    requeue_after_seconds: float = Field(default=3600.0, gt=0)  # broker lost it: send again
+    queue_name: str = Field(default="aiq", pattern=r"^[a-zA-Z_][a-zA-Z0-9._-]*$")
+    namespace: str = "aiq-dramatiq"  # prefix of the broker's Redis keys
+    processes: int = Field(default=1, ge=1, le=64)  # `aiqleads worker` defaults
+    threads: int = Field(default=8, ge=1, le=256)
+    metrics_port: int = Field(default=0, ge=0, le=65535)  # 0: no /metrics from the worker
+    hold_sweep_seconds: float = Field(default=30.0, ge=1, le=3600)
+    reconcile_seconds: float = Field(default=300.0, ge=10, le=86_400)  # payments.reconcile
+    hold_expiring_minutes: float = Field(default=5.0, gt=0, le=24 * 60)
+
+
+class WebhookSettings(BaseModel):
+    """Outbound webhooks for enterprise API clients (`aiqleads.webhooks`)."""
+
+    max_attempts: int = Field(default=10, ge=1, le=50)  # then the delivery is given up
+    backoff_base_seconds: float = Field(default=30.0, gt=0)  # first retry after 15-30 s
+    backoff_max_seconds: float = Field(default=6 * 3600.0, gt=0)
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # http:// to a loopback address (tests, development); refused in production whatever this says.
+    allow_http_loopback: bool = True
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="AIQ_", env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -195,6 +235,8 @@ class Settings(BaseSettings):
     pricing: PricingPolicy = Field(default_factory=PricingPolicy)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     payments: PaymentSettings = Field(default_factory=PaymentSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
 
     @field_validator("tiers", mode="before")
     @classmethod
@@ -223,7 +265,20 @@ class Settings(BaseSettings):
                 raise ValueError("AIQ_ENCRYPTION_KEYS must be set to real keys in production")
         if set(self.tiers) != {"basic", "pro", "enterprise"}:
             raise ValueError("AIQ_TIERS must define exactly basic, pro and enterprise")
+        if self.worker.backend == "dramatiq" and not self.redis_url:
+            raise ValueError("AIQ_WORKER__BACKEND=dramatiq needs AIQ_REDIS_URL (the broker)")
+        if self.worker.min_backoff_seconds > self.worker.max_backoff_seconds:
+            raise ValueError(
+                "AIQ_WORKER__MIN_BACKOFF_SECONDS exceeds AIQ_WORKER__MAX_BACKOFF_SECONDS"
+            )
         return self
+
+    @property
+    def worker_backend(self) -> Literal["embedded", "dramatiq"]:
+        """Where background tasks run: `dramatiq` needs AIQ_REDIS_URL."""
+        if self.worker.backend == "auto":
+            return "dramatiq" if self.redis_url else "embedded"
+        return self.worker.backend
 
     @property
     def is_sqlite(self) -> bool:

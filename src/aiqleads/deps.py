@@ -20,6 +20,7 @@ from aiqleads.kit.cache import ByteCache, build_cache
 from aiqleads.kit.clock import Clock
 from aiqleads.kit.crypto import FieldCipher
 from aiqleads.leads.visibility import Viewer, viewer_for
+from aiqleads.notices import Notices, build_notices
 from aiqleads.payments.gateways import PaymentGateway, build_gateway
 from aiqleads.tiers.service import TierPolicies
 
@@ -39,9 +40,12 @@ class AppState:
     # Built from `redis` (shared) or in-process, so the lifespan need not know about caching.
     cache: ByteCache = field(init=False)
     tiers: TierPolicies = field(init=False)
+    # Live notices: Redis pub/sub when `redis` is set, in-process fan-out otherwise.
+    notices: Notices = field(init=False)
 
     def __post_init__(self) -> None:
         self.cache = build_cache(self.redis, max_entries=self.settings.geo_cache_max_entries)
+        self.notices = build_notices(self.redis, namespace=self.settings.cache_namespace)
         self.tiers = TierPolicies(self.settings)
         self.views = ViewRecorder(self.sessions)
         self.gateway = build_gateway(

@@ -28,6 +28,11 @@ TABLES = {
     "order_items",
     "ledger_entries",
     "payment_events",
+    "task_outbox",
+    "task_schedule",
+    "hold_notices",
+    "webhook_endpoints",
+    "webhook_deliveries",
 }
 
 

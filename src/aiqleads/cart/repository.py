@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.leads.visibility import leads
-from aiqleads.models import CartLock, Hold
+from aiqleads.models import CartLock, Hold, HoldNotice
 from aiqleads.models.enums import HoldEnd, LeadStatus
 
 holds = cast(Table, Hold.__table__)
@@ -193,3 +193,81 @@ async def end_stale(session: AsyncSession, *, now: datetime) -> list[tuple[int, 
         )
         out += [(r[0], r[1], reason.value) for r in await session.execute(stmt)]
     return out
+
+
+# --- the hold sweeper (aiqleads.cart.tasks) ------------------------------------------------------
+
+notices = cast(Table, HoldNotice.__table__)
+
+
+async def active_count(session: AsyncSession, *, now: datetime) -> int:
+    """Leads held now, over every account: held, and the hold not yet lapsed."""
+    stmt = select(func.count()).where(
+        leads.c.status == LeadStatus.HELD.value, leads.c.held_until > now
+    )
+    return int(await session.scalar(stmt) or 0)
+
+
+async def public_ids(session: AsyncSession, lead_ids: Sequence[int]) -> dict[int, uuid.UUID]:
+    """The public id of each of the leads."""
+    if not lead_ids:
+        return {}
+    rows = await session.execute(
+        select(leads.c.id, leads.c.public_id).where(leads.c.id.in_(list(set(lead_ids))))
+    )
+    return {r.id: r.public_id for r in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class Expiring:
+    hold_id: int
+    lead_id: int
+    account_id: int
+    held_until: datetime
+    lead_public_id: uuid.UUID
+
+
+async def claim_expiring(
+    session: AsyncSession, *, now: datetime, until: datetime
+) -> list[Expiring]:
+    """Live holds that end after `now` and by `until` and have had no "expiring" notice for
+    this end time; each one returned is recorded as noticed (a conditional insert, so of two
+    sweepers racing only one gets a hold). A hold extended later can be noticed again."""
+    already = (
+        select(notices.c.hold_id)
+        .where(notices.c.hold_id == holds.c.id, notices.c.held_until == holds.c.held_until)
+        .exists()
+    )
+    stmt = (
+        select(
+            holds.c.id,
+            holds.c.lead_id,
+            holds.c.account_id,
+            holds.c.held_until,
+            leads.c.public_id,
+        )
+        .select_from(_joined())
+        .where(
+            holds.c.ended_at.is_(None),
+            holds.c.held_until > now,
+            holds.c.held_until <= until,
+            leads.c.status == LeadStatus.HELD.value,
+            leads.c.held_by == holds.c.account_id,
+            leads.c.held_until > now,
+            ~already,
+        )
+        .order_by(holds.c.held_until, holds.c.id)
+    )
+    found = [Expiring(*r) for r in await session.execute(stmt)]
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    claimed: list[Expiring] = []
+    for hold in found:
+        added = await session.execute(
+            insert(notices)
+            .values(hold_id=hold.hold_id, held_until=hold.held_until, noticed_at=now)
+            .on_conflict_do_nothing()
+            .returning(notices.c.hold_id)
+        )
+        if added.first() is not None:
+            claimed.append(hold)
+    return claimed

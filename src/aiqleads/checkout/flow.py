@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from aiqleads.cart import repository as cart
 from aiqleads.checkout import repository
 from aiqleads.checkout.schemas import OrderLine, OrderOut
+from aiqleads.checkout.tasks import notify_purchase
 from aiqleads.db.engine import transaction
 from aiqleads.errors import AppError, Conflict, ErrorCode
 from aiqleads.events import repository as events
@@ -50,6 +51,8 @@ from aiqleads.payments.gateways import (
     RefundStatus,
     RejectionCode,
 )
+from aiqleads.webhooks import service as webhooks
+from aiqleads.webhooks.schemas import WebhookEvent
 
 log = logging.getLogger(__name__)
 
@@ -222,8 +225,35 @@ async def finalize(co: Checkout, order_id: int, result: PaymentResult) -> bool:
             order, LedgerKind.ORDER, ledger.order_txn(order_id), order.amount_cents, None
         )
         await ledger.record(session, order_mv, LedgerState.COMPLETED, now=now)
+        await _confirm(session, order, now)
     CHECKOUTS.labels("paid").inc()
     return lost
+
+
+async def _confirm(session: AsyncSession, order: Row[Any], now: datetime) -> None:
+    """In the finalising transaction: the `purchase.confirmed` webhook of an API client and the
+    buyer's notice, both sent once it commits (the worker's outbox)."""
+    lines = await repository.lines(session, order.id)
+    public = await leads_repository.public_ids(session, [r.lead_id for r in lines])
+    await webhooks.emit(
+        session,
+        order.account_id,
+        WebhookEvent.PURCHASE_CONFIRMED,
+        {
+            "order_id": str(order.public_id),
+            "total": {"cents": order.amount_cents, "currency": order.currency},
+            "leads": [
+                {
+                    "lead_id": str(public[r.lead_id]),
+                    "price": {"cents": r.price_cents, "currency": r.currency},
+                    "outcome": r.outcome,
+                }
+                for r in lines
+            ],
+        },
+        now=now,
+    )
+    await notify_purchase.enqueue(session, order_id=order.id)
 
 
 async def _sell(session: AsyncSession, order: Row[Any], line: Row[Any], now: datetime) -> bool:

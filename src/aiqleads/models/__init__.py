@@ -5,6 +5,7 @@ from aiqleads.models.api_key import ApiKey
 from aiqleads.models.cart_lock import CartLock
 from aiqleads.models.data_version import DataVersion
 from aiqleads.models.hold import Hold
+from aiqleads.models.hold_notice import HoldNotice
 from aiqleads.models.lead import Lead
 from aiqleads.models.lead_event import LeadEvent
 from aiqleads.models.lead_price_history import LeadPriceHistory
@@ -19,7 +20,11 @@ from aiqleads.models.quarantine import Quarantine
 from aiqleads.models.refresh_token import RefreshToken
 from aiqleads.models.sandbox_payment import SandboxPayment
 from aiqleads.models.sandbox_refund import SandboxRefund
+from aiqleads.models.task_outbox import TaskOutbox
+from aiqleads.models.task_schedule import TaskSchedule
 from aiqleads.models.tier_policy import TierPolicyRow
+from aiqleads.models.webhook_delivery import WebhookDelivery
+from aiqleads.models.webhook_endpoint import WebhookEndpoint
 
 __all__ = [
     "Account",
@@ -27,6 +32,7 @@ __all__ = [
     "CartLock",
     "DataVersion",
     "Hold",
+    "HoldNotice",
     "Lead",
     "LeadEvent",
     "LeadPriceHistory",
@@ -41,5 +47,9 @@ __all__ = [
     "RefreshToken",
     "SandboxPayment",
     "SandboxRefund",
+    "TaskOutbox",
+    "TaskSchedule",
     "TierPolicyRow",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -84,3 +84,40 @@ GATEWAY_SECONDS = Histogram(
     ["gateway", "operation"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
+
+# --- background work, holds, webhooks -------------------------------------------------------------
+# `task` is a registered task's name ("cart.sweep_holds"), a fixed set; "unknown" for a row whose
+# task this process does not know.
+
+TASKS_RUN = Counter(
+    "aiq_tasks_total",
+    "Background task runs by task and outcome (ok; retry: failed, will run again; dead: failed"
+    " past its retries, dead-lettered).",
+    ["task", "outcome"],
+)
+TASK_DURATION = Histogram(
+    "aiq_task_duration_seconds",
+    "Time one run of a background task took, by task.",
+    ["task"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
+)
+ACTIVE_HOLDS = Gauge(
+    "aiq_active_holds",
+    "Leads held now (a hold not yet lapsed), as the hold sweeper last counted them.",
+    multiprocess_mode="mostrecent",
+)
+HOLDS_EXPIRED = Counter(
+    "aiq_holds_expired_total",
+    "Holds the sweeper ended, by reason (expired: its time ran out; lost: the lead left the"
+    " market while held).",
+    ["reason"],
+)
+HOLD_EXPIRING_NOTICES = Counter(
+    "aiq_hold_expiring_notices_total", '"Hold expiring" notices sent (once per hold and end).'
+)
+WEBHOOK_DELIVERIES = Counter(
+    "aiq_webhook_deliveries_total",
+    "Webhook delivery attempts by event type and outcome (delivered; retry: failed, will try"
+    " again; failed: given up after the last attempt).",
+    ["event_type", "outcome"],
+)

@@ -1,0 +1,89 @@
+"""Run one task from its outbox row and record how it went: the same code for the embedded
+runner and for Dramatiq's actors."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from aiqleads.db.engine import transaction
+from aiqleads.observability.metrics import TASK_DURATION, TASKS_RUN
+from aiqleads.worker import outbox, registry
+from aiqleads.worker.backoff import backoff_seconds
+from aiqleads.worker.context import TaskContext
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    kind: Literal["ok", "retry", "dead", "skipped"]
+    retry_at: datetime | None = None
+    error: str | None = None
+
+
+async def run_row(ctx: TaskContext, row: outbox.Claimed, *, queued: bool) -> Outcome:
+    """Run the row's task; on success delete the row; on failure count the attempt and either
+    schedule a retry (exponential backoff with jitter) or, past the task's retries, keep the row
+    as dead. `queued`: the row is with the broker, which will deliver the retry itself."""
+    task = registry.get(row.task)
+    label = row.task if task is not None else "unknown"
+    started = time.perf_counter()
+    try:
+        if task is None:
+            raise LookupError(f"no task named {row.task!r} in this process")
+        await task.fn(ctx, *row.args, **row.kwargs)
+    except Exception as exc:
+        TASK_DURATION.labels(task=label).observe(time.perf_counter() - started)
+        return await _failed(ctx, task, row, exc, queued=queued, label=label)
+    TASK_DURATION.labels(task=label).observe(time.perf_counter() - started)
+    async with transaction(ctx.sessions) as session:
+        await outbox.finish(session, row.id)
+    TASKS_RUN.labels(task=label, outcome="ok").inc()
+    return Outcome("ok")
+
+
+async def _failed(
+    ctx: TaskContext,
+    task: registry.Task[Any] | None,
+    row: outbox.Claimed,
+    exc: Exception,
+    *,
+    queued: bool,
+    label: str,
+) -> Outcome:
+    settings = ctx.settings.worker
+    now = ctx.clock.now()
+    failures = row.attempts + 1
+    allowed = settings.max_retries if task is None or task.max_retries is None else task.max_retries
+    error = f"{type(exc).__name__}: {exc}"
+    retry_at: datetime | None = None
+    if task is not None and failures <= allowed:
+        wait = backoff_seconds(
+            failures, base=settings.min_backoff_seconds, cap=settings.max_backoff_seconds
+        )
+        retry_at = now + timedelta(seconds=wait)
+    claimed_until = None
+    if queued and retry_at is not None:
+        claimed_until = retry_at + timedelta(seconds=settings.requeue_after_seconds)
+    async with transaction(ctx.sessions) as session:
+        await outbox.record_failure(
+            session, row.id, error=error, now=now, retry_at=retry_at, claimed_until=claimed_until
+        )
+    if retry_at is None:
+        TASKS_RUN.labels(task=label, outcome="dead").inc()
+        log.error(
+            "task dead-lettered",
+            extra={"task": row.task, "outbox_id": row.id, "attempts": failures, "error": error},
+            exc_info=exc,
+        )
+        return Outcome("dead", error=error)
+    TASKS_RUN.labels(task=label, outcome="retry").inc()
+    log.warning(
+        "task failed, will retry",
+        extra={"task": row.task, "outbox_id": row.id, "attempts": failures, "error": error},
+    )
+    return Outcome("retry", retry_at=retry_at, error=error)
