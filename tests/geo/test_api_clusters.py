@@ -102,4 +102,7 @@ async def test_postgis_cluster_path_matches_the_python_path(
     (py_pts, py_labels), (sql_pts, sql_labels) = runs
     assert np.array_equal(py_pts.ids, sql_pts.ids)
     assert adjusted_rand_score(py_labels, sql_labels) >= 0.99
-    assert py_labels.max() == sql_labels.max()
+    # The paths measure differently (haversine on the sphere; PostGIS in UTM on the WGS84
+    # ellipsoid, up to 0.2 % apart), and the bundled coordinates are rounded to 0.001°, so a
+    # few pairs sit within half a metre of eps: a cluster may split on one path only.
+    assert abs(int(py_labels.max()) - int(sql_labels.max())) <= max(1, py_labels.max() // 100)

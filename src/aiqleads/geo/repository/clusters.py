@@ -35,8 +35,10 @@ async def postgis_dbscan(
 
     ST_ClusterDBSCAN measures in the units of its input's SRID. On geometry(4326) that would be
     degrees, so the points are first transformed to the UTM zone of the area's centre (metres;
-    the scale error within a zone is at most 0.04 %, 0.4 m at eps 1 km). Labels are PostGIS's
-    own numbering: compare partitions, not label values.
+    UTM's scale error within a zone is at most 0.04 %, and distances on the WGS84 ellipsoid
+    differ from the sphere of the Python path by up to about 0.2 %, so a pair within half a
+    metre of eps may link on one path only). Labels are PostGIS's own numbering: compare
+    partitions, not label values.
     """
     lat0, lon0 = f.area.centre
     geom = func.ST_Transform(location(viewer).geom, utm_srid(lat0, lon0))
