@@ -28,6 +28,7 @@ TABLES = {
     "order_items",
     "ledger_entries",
     "payment_events",
+    "returns",
 }
 
 
