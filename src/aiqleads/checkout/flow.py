@@ -50,6 +50,7 @@ from aiqleads.payments.gateways import (
     RefundStatus,
     RejectionCode,
 )
+from aiqleads.purchases import repository as purchases
 
 log = logging.getLogger(__name__)
 
@@ -231,7 +232,7 @@ async def _sell(session: AsyncSession, order: Row[Any], line: Row[Any], now: dat
     try:
         sold = await writes.sell(session, line.lead_id, account_id=order.account_id, now=now)
         if sold:
-            await repository.add_purchase(
+            await purchases.add_purchase(
                 session,
                 lead_id=line.lead_id,
                 account_id=order.account_id,
