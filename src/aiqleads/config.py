@@ -195,6 +195,8 @@ class Settings(BaseSettings):
     pricing: PricingPolicy = Field(default_factory=PricingPolicy)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     payments: PaymentSettings = Field(default_factory=PaymentSettings)
+    # A buyer may return a lead within this many days of its purchase (DESIGN.md section 2).
+    return_window_days: int = Field(default=7, ge=0, le=365)
 
     @field_validator("tiers", mode="before")
     @classmethod

@@ -84,3 +84,9 @@ GATEWAY_SECONDS = Histogram(
     ["gateway", "operation"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
+RETURNS = Counter(
+    "aiq_returns_total",
+    "Lead returns by outcome: requested (by a buyer), approved or rejected (by an admin),"
+    " refunded (the refund recorded and the lead returned).",
+    ["outcome"],
+)
