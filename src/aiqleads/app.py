@@ -29,6 +29,7 @@ from aiqleads.leads.routes import router as leads_router
 from aiqleads.observability.logging import configure_logging
 from aiqleads.observability.middleware import MetricsMiddleware
 from aiqleads.payments.routes import router as payments_router
+from aiqleads.purchases.routes import router as purchases_router
 from aiqleads.tiers.routes import router as tiers_router
 from aiqleads.web.routes import router as web_router
 from aiqleads.webhooks.routes import router as webhooks_router
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(checkout_router)
     app.include_router(payments_router)
     app.include_router(webhooks_router)
+    app.include_router(purchases_router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

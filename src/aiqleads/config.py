@@ -237,6 +237,8 @@ class Settings(BaseSettings):
     payments: PaymentSettings = Field(default_factory=PaymentSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    # A buyer may return a lead within this many days of its purchase (DESIGN.md section 2).
+    return_window_days: int = Field(default=7, ge=0, le=365)
 
     @field_validator("tiers", mode="before")
     @classmethod

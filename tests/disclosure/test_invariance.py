@@ -73,6 +73,12 @@ NO_LEAD_DATA = {
     "/api/v1/admin/tiers": "tier policies, admins only",
     "/api/v1/orders": "the caller's own orders: the ids of leads it ordered, the prices it paid",
     "/api/v1/orders/{order_id}": "one of the caller's own orders (another's is not found)",
+    "/api/v1/purchases": "the caller's own purchases: leads it bought, shown in full to it",
+    "/api/v1/purchases/export.csv": "the caller's own purchases, as CSV",
+    "/api/v1/returns": "the caller's own returns",
+    "/api/v1/admin/returns": "every return, admins only",
+    "/api/v1/webhooks": "the caller's own webhooks",
+    "/api/v1/webhooks/{webhook_id}/deliveries": "deliveries of one of the caller's webhooks",
 }
 # Other methods: none may answer with lead data today; a new one that does (a bulk search, a
 # hold, a cart) must join the table and this list must lose it.
@@ -86,6 +92,10 @@ NOT_LEAD_WRITES = {
     ("PUT", "/api/v1/admin/tiers/{tier}"),
     ("DELETE", "/api/v1/admin/tiers/{tier}"),
     ("POST", "/api/v1/payments/webhooks/{gateway}"),  # the gateway's, signed: no caller
+    ("POST", "/api/v1/webhooks"),  # the caller's own webhook
+    ("DELETE", "/api/v1/webhooks/{webhook_id}"),
+    ("POST", "/api/v1/admin/returns/{return_id}/approve"),  # admins only
+    ("POST", "/api/v1/admin/returns/{return_id}/reject"),
 }
 # Actions on leads: they change state, so they are not in the table of questions; what their
 # answers say is probed in test_probes (hold refusals), and each world takes holds through them.
@@ -94,6 +104,7 @@ LEAD_ACTIONS = {
     ("DELETE", "/api/v1/cart/holds/{lead_id}"),
     ("POST", "/api/v1/cart/holds/{lead_id}/extend"),
     ("POST", "/api/v1/checkout"),  # answers the caller's order: its own leads and prices
+    ("POST", "/api/v1/returns"),  # a return of a lead the caller bought (another's: 404)
 }
 
 

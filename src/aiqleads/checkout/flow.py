@@ -48,9 +48,11 @@ from aiqleads.payments.gateways import (
     PaymentGateway,
     PaymentResult,
     PaymentStatus,
+    RefundResult,
     RefundStatus,
     RejectionCode,
 )
+from aiqleads.purchases import repository as purchases
 from aiqleads.webhooks import service as webhooks
 from aiqleads.webhooks.schemas import WebhookEvent
 
@@ -261,7 +263,7 @@ async def _sell(session: AsyncSession, order: Row[Any], line: Row[Any], now: dat
     try:
         sold = await writes.sell(session, line.lead_id, account_id=order.account_id, now=now)
         if sold:
-            await repository.add_purchase(
+            await purchases.add_purchase(
                 session,
                 lead_id=line.lead_id,
                 account_id=order.account_id,
@@ -398,23 +400,45 @@ async def refund(
             idempotency_key=idempotency_key,
             reason=reason,
         )
-    now = co.clock.now()
     async with transaction(co.sessions) as session:
-        mv = _movement(
+        await record_refund(
+            session,
             order,
-            LedgerKind.REFUND,
-            ledger.refund_txn(result.reference),
-            result.amount_cents,
-            result.reference,
+            result,
+            now=co.clock.now(),
+            payment_txn=payment_txn or ledger.payment_txn(reference),
         )
-        await ledger.record(session, mv, LedgerState.PENDING, now=now)
-        if result.status is RefundStatus.SUCCEEDED:
-            await ledger.record(session, mv, LedgerState.COMPLETED, now=now)
-        elif result.status is RefundStatus.FAILED:
-            await ledger.record(session, mv, LedgerState.FAILED, now=now)
-        await _refunded_in_full(session, order, payment_txn or ledger.payment_txn(reference), now)
     REFUNDS.labels(result.status.value).inc()
     return result.status
+
+
+async def record_refund(
+    session: AsyncSession,
+    order: Row[Any],
+    result: RefundResult,
+    *,
+    now: datetime,
+    payment_txn: str,
+) -> None:
+    """A gateway's answer to a refund of the order, in the ledger: the refund pending, then
+    completed or failed as answered (pending alone while the gateway settles it; its webhook
+    completes it, see `refund_settled`), each state once, so a repeated refund call records
+    nothing twice; then the payment refunded once the order's completed refunds cover it."""
+    mv = _movement(
+        order,
+        LedgerKind.REFUND,
+        ledger.refund_txn(result.reference),
+        result.amount_cents,
+        result.reference,
+    )
+    state = await ledger.state_of(session, mv.txn)
+    if state is None:
+        await ledger.record(session, mv, LedgerState.PENDING, now=now)
+        state = LedgerState.PENDING
+    final = {RefundStatus.SUCCEEDED: LedgerState.COMPLETED, RefundStatus.FAILED: LedgerState.FAILED}
+    if state is LedgerState.PENDING and result.status in final:
+        await ledger.record(session, mv, final[result.status], now=now)
+    await _refunded_in_full(session, order, payment_txn, now)
 
 
 async def _refunded_in_full(

@@ -1,4 +1,5 @@
-"""All SQL of orders and their items, and the purchases checkout records."""
+"""All SQL of orders and their items. (The purchases a paid order records are written by
+`aiqleads.purchases.repository`, the one owner of that table.)"""
 
 from __future__ import annotations
 
@@ -10,12 +11,11 @@ from typing import Any, cast
 from sqlalchemy import Row, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiqleads.models import Order, OrderItem, Purchase
+from aiqleads.models import Order, OrderItem
 from aiqleads.models.enums import OrderStatus
 
 orders = cast(Table, Order.__table__)
 items = cast(Table, OrderItem.__table__)
-purchases = cast(Table, Purchase.__table__)
 
 
 async def create_order(
@@ -120,28 +120,6 @@ async def lines(session: AsyncSession, order_id: int) -> Sequence[Row[Any]]:
 
 async def set_outcome(session: AsyncSession, item_id: int, outcome: str) -> None:
     await session.execute(update(items).where(items.c.id == item_id).values(outcome=outcome))
-
-
-async def add_purchase(
-    session: AsyncSession,
-    *,
-    lead_id: int,
-    account_id: int,
-    order_id: int,
-    price_cents: int,
-    currency: str,
-    now: datetime,
-) -> None:
-    await session.execute(
-        purchases.insert().values(
-            lead_id=lead_id,
-            account_id=account_id,
-            order_id=order_id,
-            price_cents=price_cents,
-            currency=currency,
-            purchased_at=now,
-        )
-    )
 
 
 async def stale(

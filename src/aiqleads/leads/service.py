@@ -122,7 +122,8 @@ async def _present(
     paid = await repository.prices_paid(session, [r.id for r in rows], viewer.account_id)
     out: list[LeadPreview | LeadFull] = []
     for r in rows:
-        if r.id in paid:
+        # A lead returned and refunded is no longer its buyer's: its contact goes with it.
+        if r.id in paid and r.status != LeadStatus.RETURNED.value:
             cents, currency = paid[r.id]
             paid_price = MoneyOut(cents=cents, currency=currency)
             out.append(present.full(r, cipher=cipher, price=paid_price, now=viewer.now))

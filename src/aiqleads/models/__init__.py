@@ -9,6 +9,7 @@ from aiqleads.models.hold_notice import HoldNotice
 from aiqleads.models.lead import Lead
 from aiqleads.models.lead_event import LeadEvent
 from aiqleads.models.lead_price_history import LeadPriceHistory
+from aiqleads.models.lead_return import LeadReturn
 from aiqleads.models.lead_source import LeadSource
 from aiqleads.models.lead_status_history import LeadStatusHistory
 from aiqleads.models.ledger_entry import LedgerEntry
@@ -36,6 +37,7 @@ __all__ = [
     "Lead",
     "LeadEvent",
     "LeadPriceHistory",
+    "LeadReturn",
     "LeadSource",
     "LeadStatusHistory",
     "LedgerEntry",

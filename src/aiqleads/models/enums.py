@@ -116,3 +116,22 @@ class LedgerState(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     REFUNDED = "refunded"
+
+
+class ReturnReason(StrEnum):
+    """Why a buyer returns a lead (DESIGN.md section 2, Returns)."""
+
+    WRONG_NUMBER = "wrong_number"
+    LISTED_WITH_AGENT = "listed_with_agent"  # already listed with a real-estate agent
+    DUPLICATE = "duplicate"  # the buyer had this owner or home already
+    OTHER = "other"
+
+
+class ReturnStatus(StrEnum):
+    """A return: requested → approved → refunded, or requested → rejected. `approved` while
+    the refund is under way (or waits for a retry after the gateway failed)."""
+
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    REFUNDED = "refunded"

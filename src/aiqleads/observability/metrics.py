@@ -121,3 +121,9 @@ WEBHOOK_DELIVERIES = Counter(
     " again; failed: given up after the last attempt).",
     ["event_type", "outcome"],
 )
+RETURNS = Counter(
+    "aiq_returns_total",
+    "Lead returns by outcome: requested (by a buyer), approved or rejected (by an admin),"
+    " refunded (the refund recorded and the lead returned).",
+    ["outcome"],
+)

@@ -1,0 +1,1 @@
+"""What a buyer does after purchase: its purchases, the CRM export, returns."""
