@@ -53,10 +53,14 @@ async def search(
         conds.append(_after(order, *after))
     order_by = _order_by(order)
     if dialect == "postgresql":
-        # Find the page's ids first (an index-only scan when the filters are covered, see
-        # migrations 0004 and 0006), then read just those rows.
-        page = select(leads.c.id).where(*conds).order_by(*order_by).limit(q.limit + 1)
-        stmt = select(leads).where(leads.c.id.in_(page.scalar_subquery())).order_by(*order_by)
+        # Find the page's public ids first, then read just those rows. The public id, not the
+        # row id: it ends every sort-order index (migration 0006), so the page is found by an
+        # index-only scan when the filters are covered; the row id is in none of them, and
+        # selecting it reads the table (2.5x slower for an admin's search at 100k leads).
+        page = select(leads.c.public_id).where(*conds).order_by(*order_by).limit(q.limit + 1)
+        stmt = (
+            select(leads).where(leads.c.public_id.in_(page.scalar_subquery())).order_by(*order_by)
+        )
     else:
         stmt = select(leads).where(*conds).order_by(*order_by).limit(q.limit + 1)
     return (await session.execute(stmt)).all()
