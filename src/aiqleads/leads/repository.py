@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, func, or_, select
+from sqlalchemy import ColumnElement, Row, and_, func, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.leads.query import CatalogQuery, Order
@@ -28,13 +28,53 @@ def _after(order: Order, value: Any, last_public_id: uuid.UUID) -> ColumnElement
     return or_(after, col.is_(None)) if order.nullable else after
 
 
-def _order_by(order: Order) -> list[Any]:
-    col = leads.c[order.column]
+def _order_by(order: Order, col: Any = None, tie: Any = None) -> list[Any]:
+    """ORDER BY terms for `order`, on the leads table or on the given key and tie columns."""
+    col = leads.c[order.column] if col is None else col
+    tie = leads.c.public_id if tie is None else tie
     key = col.desc() if order.descending else col.asc()
     if order.nullable:
         key = key.nulls_last()
-    tie = leads.c.public_id
     return [key, tie.desc() if order.descending else tie.asc()]
+
+
+def _page_per_status(
+    viewer: Viewer,
+    q: CatalogQuery,
+    order: Order,
+    statuses: Sequence[LeadStatus],
+    after: tuple[Any, uuid.UUID] | None,
+) -> Any:
+    """The row ids of the page (plus one row) as one branch per status, merged.
+
+    For SQLite, when several statuses are asked (an admin's default is all of them). SQLite
+    costs every status-first index alike for `status IN (...)` and keeps whichever was created
+    last, so a search in any other order reads and sorts every row (0.25-1 s at 100k leads).
+    With `status = ?` each branch walks its order's index and stops after a page (under 1 ms);
+    the union of the branches is the same set, since visibility is a union over statuses.
+    """
+    branches = []
+    for status in statuses:
+        conds = visible_leads(
+            viewer, q.filter, (status,), dialect="sqlite", order_column=order.column
+        )
+        if after is not None:
+            conds.append(_after(order, *after))
+        branch = (
+            select(leads.c.id, leads.c[order.column].label("k"), leads.c.public_id.label("tie"))
+            .where(*conds)
+            .order_by(*_order_by(order))
+            .limit(q.limit + 1)
+            .subquery()
+        )
+        branches.append(select(branch))
+    merged = union_all(*branches).subquery()
+    return (
+        select(merged.c.id)
+        .order_by(*_order_by(order, merged.c.k, merged.c.tie))
+        .limit(q.limit + 1)
+        .scalar_subquery()
+    )
 
 
 async def search(
@@ -48,10 +88,16 @@ async def search(
 ) -> Sequence[Row[Any]]:
     """One page plus one row, so the caller knows whether there is a next page."""
     dialect = session.get_bind().dialect.name
+    order_by = _order_by(order)
+    if dialect == "sqlite" and len(statuses) > 1 and not q.filter.zips and q.filter.city is None:
+        # (A ZIP or city search keeps the single query: its own index finds the page at once,
+        # where a branch per status would read the whole ZIP or city for each empty status.)
+        page_ids = _page_per_status(viewer, q, order, statuses, after)
+        stmt = select(leads).where(leads.c.id.in_(page_ids)).order_by(*order_by)
+        return (await session.execute(stmt)).all()
     conds = visible_leads(viewer, q.filter, statuses, dialect=dialect, order_column=order.column)
     if after is not None:
         conds.append(_after(order, *after))
-    order_by = _order_by(order)
     if dialect == "postgresql":
         # Find the page's public ids first, then read just those rows. The public id, not the
         # row id: it ends every sort-order index (migration 0006), so the page is found by an
