@@ -17,6 +17,19 @@ numeric leaf gets a path ("postgres/100000/http/agent/c1/by_query/zip/p95_ms",
 * anything else (counts of cells, clusters, regions) is reported when it differs.
 
 `within_bar` is true when `ratio` <= `--bar` (1.2: the rule may cost at most 20 %).
+`--markdown` prints the judged figures as a table instead (figure, old, new, ratio, bar).
+
+How the disclosure rule's cost was measured (issue 7): bench/catalog.py and bench/geo.py also
+run on the code before the rule, so each runs on both, back to back, on one machine:
+
+    git worktree add --detach ../baseline c636f83
+    for side in old new; do
+        src=$([ $side = old ] && echo ../baseline/src || echo src)
+        PYTHONPATH=$src .venv/bin/python bench/geo.py --sizes 100000 > geo.$side.json
+    done
+    .venv/bin/python bench/compare.py geo.old.json geo.new.json
+
+repeated a few times (`--old geo.old.1.json geo.old.2.json --new ...`: medians of repeats).
 """
 
 from __future__ import annotations
@@ -125,6 +138,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--old", nargs="+", type=Path, default=[])
     parser.add_argument("--new", nargs="+", type=Path, default=[])
     parser.add_argument("--bar", type=float, default=1.2, help="largest allowed new/old ratio")
+    parser.add_argument("--markdown", action="store_true", help="a table of the judged figures")
     args = parser.parse_args(argv)
     old, new = list(args.old), list(args.new)
     if args.files:
@@ -140,7 +154,18 @@ def main(argv: list[str]) -> None:
     result = compare(docs["old"], docs["new"], args.bar)
     result["old_files"] = [str(p) for p in old]
     result["new_files"] = [str(p) for p in new]
-    print(json.dumps(result, indent=1))
+    print(markdown(result) if args.markdown else json.dumps(result, indent=1))
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The judged figures as a Markdown table."""
+    lines = ["| figure | old | new | ratio | bar |", "|---|---:|---:|---:|---|"]
+    for f in result["figures"]:
+        if "within_bar" not in f:
+            continue
+        ok = "ok" if f["within_bar"] else f"OVER {result['bar_ratio']}"
+        lines.append(f"| {f['figure']} | {f['old']:g} | {f['new']:g} | {f['ratio']} | {ok} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
