@@ -9,7 +9,8 @@ side are repeats of the same run: a figure's value on a side is the median of it
 numeric leaf gets a path ("postgres/100000/http/agent/c1/by_query/zip/p95_ms",
 "sqlite/100000/agent/heatmap_cold_ms_median") and, when it is a cost, a ratio:
 
-* times (`..._ms`, `..._ms_median`, `..._ms_p95`, `..._s`) and memory (`..._mb`):
+* times (`..._ms`, `..._ms_median`, `..._ms_p95`, `..._ms_per_request`, `..._s`) and memory
+  (`..._mb`):
   `ratio` = new / old;
 * throughputs (`..._per_s`): `ratio` = old / new, so that above 1 is worse in both cases;
 * a single sample (`max_ms`) and the set-up (generating and bulk-loading the rows, which the
@@ -85,7 +86,7 @@ def kind(path: str) -> str:
         return "single"
     if name.endswith("_per_s"):
         return "throughput"
-    if name.endswith(("_ms", "_ms_median", "_ms_p95", "_s", "_mb")):
+    if name.endswith(("_ms", "_ms_median", "_ms_p95", "_ms_per_request", "_s", "_mb")):
         return "cost"
     return "info"
 
