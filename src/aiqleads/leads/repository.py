@@ -89,9 +89,10 @@ async def search(
     """One page plus one row, so the caller knows whether there is a next page."""
     dialect = session.get_bind().dialect.name
     order_by = _order_by(order)
-    if dialect == "sqlite" and len(statuses) > 1 and not q.filter.zips and q.filter.city is None:
-        # (A ZIP or city search keeps the single query: its own index finds the page at once,
-        # where a branch per status would read the whole ZIP or city for each empty status.)
+    place = q.filter.zips or q.filter.city is not None or q.filter.area.bbox is not None
+    if dialect == "sqlite" and len(statuses) > 1 and not place:
+        # (A search by ZIP, city or box keeps the single query: its own index, or one scan of
+        # the few leads in a box, finds the page sooner than walking each status in order.)
         page_ids = _page_per_status(viewer, q, order, statuses, after)
         stmt = select(leads).where(leads.c.id.in_(page_ids)).order_by(*order_by)
         return (await session.execute(stmt)).all()
