@@ -2,18 +2,28 @@
 
 For each database (SQLite file, PostgreSQL/PostGIS) and size, a child process creates a fresh
 database, bulk-loads synthetic leads in one metro (King County sale locations resampled with
-300 m jitter, fixed seed: see geo_algorithms.synthetic_points), then times through the service
-layer (the code behind the HTTP routes: SQL, algorithm, GeoJSON encoding, cache):
+300 m jitter, fixed seed: see geo_algorithms.synthetic_points) with every column the write path
+(`aiqleads.leads.writes`) would derive, then times through the service layer (the code behind
+the HTTP routes: SQL, algorithm, GeoJSON encoding, cache), for an admin (exact points) and for
+an enterprise agent (the hot path: preview cells, withheld small aggregates):
 
 * heatmap (H3 res 8, GROUP BY the stored column) cold, then warm (median of 50 cache hits);
 * clusters cold (DBSCAN eps 250 m, min_samples 10, with hulls and summaries);
-* penetration (ZIP polygons and H3 res 8) and competitors (radius 1 km around 200 purchases);
+* penetration (ZIP polygons and H3 res 8) and competitors (radius 1 km around the agent's 200
+  purchases, and around one point);
 * on PostgreSQL, PostGIS ST_ClusterDBSCAN on the same points (UTM metres), and at <= 100k
-  scikit-learn's haversine DBSCAN, with the adjusted Rand index against ours;
+  scikit-learn's haversine DBSCAN, with the adjusted Rand index against ours (exact points);
+* beside each cold median, the median CPU time of the measuring process (the service, and
+  SQLite, which runs in it), which moves less than wall time when other processes share the
+  cores;
 * peak RSS of the measuring child (the data is generated and loaded in another process), and
   the tracemalloc peak of the clustering call.
 
     .venv/bin/python bench/geo.py --sizes 100000 1000000 --postgres-url postgresql+asyncpg://…
+
+The script also runs against the code before the disclosure rule (migration 0006), so that its
+cost is measured with the same data and the same calls (`bench/compare.py` gives the ratios):
+rows then leave out the columns that code lacks, and callers are principals, not viewers.
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ import json
 import multiprocessing as mp
 import os
 import resource
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -48,22 +59,53 @@ COLUMNS = (
     "listing_office", "listed_at", "published_at", "first_seen_at", "updated_at", "price_cents",
     "price_currency",
 )  # fmt: skip
+# What the write path derives since the disclosure rule (leads.writes), after COLUMNS.
+RULE_COLUMNS = ("preview_latitude", "preview_longitude", "score_bucket")
 OFFICES = ("Windermere", "Redfin", "Compass", "John L. Scott", "Keller Williams", "eXp")
 _SQLITE_TS = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a naive UTC datetime in SQLite
+_TIMES = slice(16, 20)  # the datetime columns of a row
 N_MINE, SOLD_SHARE, LISTED_SHARE = 200, 0.02, 0.2
+ROLES = ("admin", "agent")
+
+
+def has_rule() -> bool:
+    """Whether the code under test has the disclosure rule (migration 0006)."""
+    import importlib.util
+
+    return importlib.util.find_spec("aiqleads.leads.visibility") is not None
+
+
+def _columns() -> tuple[str, ...]:
+    return (*COLUMNS, *RULE_COLUMNS) if has_rule() else COLUMNS
 
 
 def _leads(n: int) -> tuple[list[tuple[Any, ...]], np.ndarray, np.ndarray]:
-    from aiqleads.geo.heatmap import cells_for_points
-
     lat, lon = synthetic_points(n)
     rng = np.random.default_rng(7)
     price = np.round(rng.lognormal(13.1, 0.5, n)) * 100
     score = rng.uniform(0, 1, n)
     office = rng.integers(0, len(OFFICES), n)
     listed = rng.uniform(0, 1, n) < LISTED_SHARE
-    r7, r8, r9 = (cells_for_points(lat, lon, res) for res in (7, 8, 9))
     t = NOW - timedelta(days=1)
+    if has_rule():
+        from aiqleads.leads.scores import score_bucket
+        from aiqleads.leads.writes import derived_location
+
+        rows = [
+            (
+                uuid.uuid4(), "bench", f"b{i}", "for_sale", "available", "USD", "exact",
+                float(lat[i]), float(lon[i]), d["metro"], d["h3_r7"], d["h3_r8"], d["h3_r9"],
+                int(price[i]), float(score[i]), OFFICES[office[i]] if listed[i] else None,
+                t, t, t, t, 2000, "USD",
+                d["preview_latitude"], d["preview_longitude"], score_bucket(float(score[i])),
+            )
+            for i in range(n)
+            for d in (derived_location(float(lat[i]), float(lon[i])),)
+        ]  # fmt: skip
+        return rows, lat, lon
+    from aiqleads.geo.heatmap import cells_for_points
+
+    r7, r8, r9 = (cells_for_points(lat, lon, res) for res in (7, 8, 9))
     rows = [
         (
             uuid.uuid4(), "bench", f"b{i}", "for_sale", "available", "USD", "exact",
@@ -88,18 +130,19 @@ async def _load(engine: Any, url: str, rows: list[tuple[Any, ...]]) -> float:
             host=u.host, port=u.port, user=u.username, password=u.password, database=u.database
         )
         try:
-            await conn.copy_records_to_table("leads", records=rows, columns=list(COLUMNS))
+            await conn.copy_records_to_table("leads", records=rows, columns=list(_columns()))
             await conn.execute("ANALYZE leads")
         finally:
             await conn.close()
     else:
         path = url.split("///", 1)[1]
+        columns = _columns()
         with sqlite3.connect(path) as conn:
-            marks = ",".join("?" * len(COLUMNS))
+            marks = ",".join("?" * len(columns))
             conn.executemany(
-                f"INSERT INTO leads ({','.join(COLUMNS)}) VALUES ({marks})",  # noqa: S608
+                f"INSERT INTO leads ({','.join(columns)}) VALUES ({marks})",  # noqa: S608
                 [
-                    (r[0].hex, *r[1:16], *(x.strftime(_SQLITE_TS) for x in r[16:20]), *r[20:])
+                    (r[0].hex, *r[1:16], *(x.strftime(_SQLITE_TS) for x in r[_TIMES]), *r[20:])
                     for r in rows
                 ],
             )  # fmt: skip
@@ -152,7 +195,7 @@ def _ari(a: np.ndarray, b: np.ndarray) -> float:
     return float(adjusted_rand_score(a, b))
 
 
-async def _prepare(db: str, n: int, postgres_url: str | None) -> dict[str, Any]:
+async def _prepare(db: str, n: int, postgres_url: str | None, name: str) -> dict[str, Any]:
     """Create and fill the database (in its own process: the generated rows' memory must not
     count towards the service's peak)."""
     from aiqleads.config import Settings
@@ -162,7 +205,7 @@ async def _prepare(db: str, n: int, postgres_url: str | None) -> dict[str, Any]:
 
     if db == "postgres":
         assert postgres_url is not None
-        url = await recreate_database(postgres_url, f"aiq_bench_{n}")
+        url = await recreate_database(postgres_url, name)
     else:
         url = f"sqlite+aiosqlite:///{tempfile.mkdtemp(prefix='aiq-bench-')}/bench.db"
     engine = create_engine(Settings(database_url=url))
@@ -189,6 +232,36 @@ async def _principals(sessions: Any) -> tuple[Any, Any]:
     return Principal.of(found["me@bench.example"]), Principal.of(found["admin@bench.example"])
 
 
+def _api() -> Any:
+    """The service's calling conventions in the code under test: (filter module, who a call is
+    for, the exact-point cluster labels)."""
+    from aiqleads.geo.service.clusters_answer import cluster_labels
+
+    if has_rule():
+        from aiqleads.leads import filters
+        from aiqleads.leads.status import ON_MARKET
+        from aiqleads.leads.visibility import viewer_for
+
+        def who(principal: Any, settings: Any) -> Any:
+            return viewer_for(principal, settings, NOW)
+
+        async def labels(s: Any, filt: Any, viewer: Any, **kw: Any) -> Any:
+            return await cluster_labels(s, viewer, filt, ON_MARKET, **kw)
+
+        return filters, who, labels
+    from aiqleads.geo.filters import Visibility
+
+    from aiqleads.geo import filters as old_filters
+
+    def who_before(principal: Any, settings: Any) -> Any:
+        return principal
+
+    async def labels_before(s: Any, filt: Any, principal: Any, **kw: Any) -> Any:
+        return await cluster_labels(s, filt, Visibility(None, None, "admin"), **kw)
+
+    return old_filters, who_before, labels_before
+
+
 async def _run(db: str, n: int, url: str, redis_url: str | None) -> dict[str, Any]:
     from redis.asyncio import Redis
     from sqlalchemy import text
@@ -196,12 +269,11 @@ async def _run(db: str, n: int, url: str, redis_url: str | None) -> dict[str, An
     from aiqleads.config import Settings
     from aiqleads.db.engine import create_engine, session_factory
     from aiqleads.geo import service
-    from aiqleads.geo.filters import Area, LeadFilter, Visibility
     from aiqleads.geo.repository.clusters import utm_srid
-    from aiqleads.geo.service.clusters_answer import cluster_labels
     from aiqleads.kit.cache import build_cache
     from aiqleads.metros import get_metro
 
+    filters, who, labels = _api()
     redis_url = redis_url if db == "postgres" else None  # SQLite runs use the in-process cache
     settings = Settings(
         database_url=url, redis_url=redis_url, cache_namespace=f"bench-{uuid.uuid4().hex}"
@@ -210,76 +282,127 @@ async def _run(db: str, n: int, url: str, redis_url: str | None) -> dict[str, An
     sessions = session_factory(engine)
     out: dict[str, Any] = {"database": db, "n": n}
     me, admin = await _principals(sessions)
+    callers = {"admin": who(admin, settings), "agent": who(me, settings)}
     out["rss_before_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
     redis = Redis.from_url(redis_url) if redis_url else None
     ctx = service.GeoContext(settings=settings, cache=build_cache(redis), now=NOW)
     out["cache"] = ctx.cache.name
-    filt = LeadFilter(area=Area(metro=get_metro(METRO)))
+    filt = filters.LeadFilter(area=filters.Area(metro=get_metro(METRO)))
+    async with sessions() as s:
+        on_market = int(
+            await s.scalar(
+                text("SELECT count(*) FROM leads WHERE metro = :m AND status = 'available'"),
+                {"m": METRO},
+            )
+            or 0
+        )
 
-    async def timed(fn: Any, **kw: Any) -> tuple[float, bytes]:
+    async def timed(fn: Any, caller: Any, **kw: Any) -> tuple[float, bytes]:
         async with sessions() as s:
             t = time.perf_counter()
-            body = await fn(s, **kw)
+            body = await fn(s, caller, **kw)
             return (time.perf_counter() - t) * 1000, body
 
-    def fresh() -> service.GeoContext:
+    def fresh() -> Any:
         # A new namespace: the next answer is a cache miss, as after a write to the metro.
         ns = f"bench-{uuid.uuid4().hex}"
         return service.GeoContext(
             settings.model_copy(update={"cache_namespace": ns}), ctx.cache, NOW
         )
 
-    async def cold(fn: Any, runs: int, **kw: Any) -> tuple[float, bytes]:
-        times, body = [], b""
+    last_cpu: list[float] = [0.0]
+
+    async def cold(fn: Any, caller: Any, runs: int, **kw: Any) -> tuple[float, bytes]:
+        """Median wall time of `runs` cache misses; the median CPU time of this process (the
+        service, and SQLite, which runs in it) goes to `last_cpu`: under contention from other
+        processes it moves less than the wall time."""
+        times, cpus, body = [], [], b""
         for _ in range(runs):
-            ms, body = await timed(fn, **{**kw, "ctx": fresh()})
+            c0 = time.process_time()
+            ms, body = await timed(fn, caller, **{**kw, "ctx": fresh()})
+            cpus.append((time.process_time() - c0) * 1000)
             times.append(ms)
+        last_cpu[0] = statistics.median(cpus)
         return statistics.median(times), body
+
+    def record(r: dict[str, Any], name: str, ms: float) -> None:
+        r[f"{name}_cold_ms_median"] = round(ms, 1)
+        r[f"{name}_cold_cpu_ms_median"] = round(last_cpu[0], 1)
 
     hm = {"filt": filt, "resolution": 8, "zoom": None, "weight": "count", "grid": "h3"}
     hm.update(cell_size_m=500.0, ctx=ctx)
     # The very first request of the process also pays for connecting and compiling SQL.
     out["first_request_heatmap_ms"] = round(
-        (await timed(service.heatmap, principal=admin, **hm))[0], 1
+        (await timed(service.heatmap, callers["admin"], **hm))[0], 1
     )
-    cold_ms, body = await cold(service.heatmap, 7, principal=admin, **hm)
-    warm = [(await timed(service.heatmap, principal=admin, **hm))[0] for _ in range(50)]
-    doc = json.loads(body)
-    assert doc["total_leads"] == n - int(max(N_MINE + 1, n * SOLD_SHARE)), doc["total_leads"]
-    out["heatmap_cold_ms_median"] = round(cold_ms, 1)
-    out["heatmap_warm_ms_median"] = round(statistics.median(warm), 3)
-    out["heatmap_warm_ms_p95"] = round(sorted(warm)[int(0.95 * len(warm)) - 1], 3)
-    out["heatmap_cells"] = len(doc["features"])
-    res6, _ = await cold(service.heatmap, 3, principal=admin, **{**hm, "resolution": 6})
-    out["heatmap_res6_cold_ms_median"] = round(res6, 1)
-    wsum, _ = await cold(
-        service.heatmap, 3, principal=admin, **{**hm, "weight": "asking_price_sum"}
-    )
-    out["heatmap_price_sum_cold_ms_median"] = round(wsum, 1)
+    for role in ROLES:
+        caller = callers[role]
+        r: dict[str, Any] = {}
+        out[role] = r
+        cold_ms, body = await cold(service.heatmap, caller, 7, **hm)
+        warm = [(await timed(service.heatmap, caller, **hm))[0] for _ in range(50)]
+        doc = json.loads(body)
+        assert doc["total_leads"] == on_market, (role, doc["total_leads"], on_market)
+        record(r, "heatmap", cold_ms)
+        r["heatmap_warm_ms_median"] = round(statistics.median(warm), 3)
+        r["heatmap_warm_ms_p95"] = round(sorted(warm)[int(0.95 * len(warm)) - 1], 3)
+        r["heatmap_cells"] = len(doc["features"])
+        res6, _ = await cold(service.heatmap, caller, 3, **{**hm, "resolution": 6})
+        record(r, "heatmap_res6", res6)
+        wsum, _ = await cold(service.heatmap, caller, 3, **{**hm, "weight": "asking_price_sum"})
+        record(r, "heatmap_price_sum", wsum)
 
-    cl = {"principal": admin, "filt": filt, "eps_m": 250.0, "min_samples": 10, "algorithm": "grid"}
-    tracemalloc.start()
-    await timed(service.clusters, **cl, ctx=fresh())
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    ms, body = await cold(service.clusters, 3, **cl)
-    doc = json.loads(body)
-    out["clusters_cold_ms_median"] = round(ms, 1)
-    out["clusters_tracemalloc_peak_mb"] = round(peak / 2**20, 1)
-    out["clusters_n"] = doc["n_clusters"]
-    out["clusters_noise"] = doc["noise_count"]
-    # Peak so far: data access, heatmaps and clustering, before the peers' comparisons.
-    out["rss_after_clusters_mb"] = round(
-        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
-    )
-    warm_c = [(await timed(service.clusters, **cl, ctx=ctx))[0] for _ in range(20)]
-    out["clusters_warm_ms_median"] = round(statistics.median(warm_c), 3)
+        cl = {"filt": filt, "eps_m": 250.0, "min_samples": 10, "algorithm": "grid"}
+        tracemalloc.start()
+        await timed(service.clusters, caller, **cl, ctx=fresh())
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        ms, body = await cold(service.clusters, caller, 3, **cl)
+        doc = json.loads(body)
+        record(r, "clusters", ms)
+        r["clusters_tracemalloc_peak_mb"] = round(peak / 2**20, 1)
+        r["clusters_n"] = doc["n_clusters"]
+        r["clusters_noise"] = doc["noise_count"]
+        # Peak so far: data access, heatmaps and clustering, before the peers' comparisons.
+        r["rss_after_clusters_mb"] = round(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
+        )
+        warm_c = [(await timed(service.clusters, caller, **cl, ctx=ctx))[0] for _ in range(20)]
+        r["clusters_warm_ms_median"] = round(statistics.median(warm_c), 3)
 
-    vis = Visibility(None, None, "admin")
+        for level in ("zip", "h3"):
+            ms, body = await cold(
+                service.penetration, caller, 3, filt=filt, level=level, resolution=8,
+                metric="market",
+            )  # fmt: skip
+            record(r, f"penetration_{level}", ms)
+            r[f"penetration_{level}_regions"] = len(json.loads(body)["features"])
+        if role == "agent":  # the admin bought nothing: no query points of its own
+            comp = {"filt": filt, "radius_m": 1000.0, "point": None, "top_n": 5}
+            ms, body = await cold(service.competitors, caller, 3, **comp)
+            record(r, "competitors", ms)
+            r["competitors_path"] = "python (more than 20 query points)"
+            doc = json.loads(body)
+            r["competitors_query_points"] = sum(
+                1 for f in doc["features"] if f["properties"]["layer"] == "lead"
+            )
+            if db == "postgres":
+                ms, _ = await cold(service.competitors, caller, 3, **comp, use_postgis=True)
+                record(r, "competitors_postgis_path", ms)
+
+        point = get_metro(METRO).centre
+        for path in ("postgis", "python") if db == "postgres" else ("python",):
+            ms, _ = await cold(
+                service.competitors, caller, 3, filt=filt, radius_m=1000.0, point=point,
+                top_n=5, use_postgis=path == "postgis",
+            )  # fmt: skip
+            record(r, f"competitors_one_point_{path}", ms)
+
+    # Peers on the exact points (the admin's clusters): PostGIS and scikit-learn.
     async with sessions() as s:
-        pts, ours = await cluster_labels(
-            s, filt, vis, eps_m=250.0, min_samples=10, algorithm="grid"
+        pts, ours = await labels(
+            s, filt, callers["admin"], eps_m=250.0, min_samples=10, algorithm="grid"
         )
     if db == "postgres":
         srid = utm_srid(*get_metro(METRO).centre)
@@ -295,8 +418,8 @@ async def _run(db: str, n: int, url: str, redis_url: str | None) -> dict[str, An
                 await s.execute(sql, {"srid": srid, "m": METRO})
                 times.append((time.perf_counter() - t) * 1000)
             out["postgis_cluster_dbscan_ms_median"] = round(statistics.median(times), 1)
-            _, theirs = await cluster_labels(
-                s, filt, vis, eps_m=250.0, min_samples=10, algorithm="postgis"
+            _, theirs = await labels(
+                s, filt, callers["admin"], eps_m=250.0, min_samples=10, algorithm="postgis"
             )
         out["postgis_ari_vs_ours"] = round(_ari(ours, theirs), 5)
     if n <= 100_000:
@@ -311,37 +434,6 @@ async def _run(db: str, n: int, url: str, redis_url: str | None) -> dict[str, An
         out["sklearn_dbscan_ms"] = round((time.perf_counter() - t) * 1000, 1)
         out["sklearn_ari_vs_ours"] = round(_ari(ours, sk.labels_), 5)
     del pts, ours
-
-    for level in ("zip", "h3"):
-        ms, body = await cold(
-            service.penetration, 3, principal=me, filt=filt, level=level, resolution=8,
-            metric="market",
-        )  # fmt: skip
-        out[f"penetration_{level}_cold_ms_median"] = round(ms, 1)
-        out[f"penetration_{level}_regions"] = len(json.loads(body)["features"])
-    ms, body = await cold(
-        service.competitors, 3, principal=me, filt=filt, radius_m=1000.0, point=None, top_n=5
-    )
-    out["competitors_cold_ms_median"] = round(ms, 1)
-    out["competitors_path"] = "python (more than 20 query points)"
-    doc = json.loads(body)
-    out["competitors_query_points"] = sum(
-        1 for f in doc["features"] if f["properties"]["layer"] == "lead"
-    )
-    if db == "postgres":
-        ms, _ = await cold(
-            service.competitors, 3, principal=me, filt=filt, radius_m=1000.0, point=None,
-            top_n=5, use_postgis=True,
-        )  # fmt: skip
-        out["competitors_postgis_path_cold_ms_median"] = round(ms, 1)
-
-    point = get_metro(METRO).centre
-    for path in ("postgis", "python") if db == "postgres" else ("python",):
-        ms, _ = await cold(
-            service.competitors, 3, principal=me, filt=filt, radius_m=1000.0, point=point,
-            top_n=5, use_postgis=path == "postgis",
-        )  # fmt: skip
-        out[f"competitors_one_point_{path}_cold_ms_median"] = round(ms, 1)
 
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     if redis is not None:
@@ -384,7 +476,8 @@ def main() -> None:
                 continue
             if db == "sqlite" and n > args.sqlite_max:
                 continue
-            loaded = _in_child(ctx, "prepare", db, n, args.postgres_url)
+            name = f"aiq_bench_geo_{n}_{os.getpid()}"
+            loaded = _in_child(ctx, "prepare", db, n, args.postgres_url, name)
             result = {"database": db, "n": n, **loaded}
             if "error" not in loaded:
                 result = {**_in_child(ctx, "run", db, n, loaded["url"], args.redis_url), **loaded}
@@ -392,10 +485,30 @@ def main() -> None:
             if db == "postgres":
                 from aiqleads.db.databases import drop_database
 
-                asyncio.run(drop_database(args.postgres_url, f"aiq_bench_{n}"))
+                asyncio.run(drop_database(args.postgres_url, name))
+            elif "url" in loaded:
+                shutil.rmtree(Path(loaded["url"].split("///", 1)[1]).parent, ignore_errors=True)
             results.append(result)
             print(json.dumps(result), file=sys.stderr)
-    print(json.dumps({"benchmark": "geo_service", "metro": METRO, "results": results}, indent=2))
+    doc = {"benchmark": "geo_service", "code": _code_under_test(), "metro": METRO}
+    print(json.dumps({**doc, "results": results}, indent=2))
+
+
+def _code_under_test() -> dict[str, Any]:
+    """Which code was measured: the package's folder and commit, and whether it has the
+    disclosure rule."""
+    import subprocess
+
+    import aiqleads
+
+    folder = Path(aiqleads.__file__).resolve().parent
+    commit = subprocess.run(
+        ["git", "-C", str(folder), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return {"package": str(folder), "commit": commit or None, "disclosure_rule": has_rule()}
 
 
 if __name__ == "__main__":

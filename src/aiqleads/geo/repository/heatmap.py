@@ -64,7 +64,11 @@ async def cell_groups(
         if weighted
         else ()
     )
-    conds = visible_leads(viewer, f, statuses, dialect=dialect(session), located=True)
+    # A stored cell is a location: the write path derives the cells and the preview centre
+    # together from one point (leads.writes), so `col IS NOT NULL` already keeps only located
+    # leads. Not testing the location columns as well lets SQLite answer from the covering
+    # index of migration 0012 instead of reading every row.
+    conds = visible_leads(viewer, f, statuses, dialect=dialect(session), located=False)
     # Ordered: a GROUP BY's order is the plan's (hashing once statistics exist), and the same
     # data must always answer with the same bytes.
     stmt = (
