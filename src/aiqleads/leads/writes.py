@@ -82,7 +82,28 @@ FILLABLE = (
     "listing_agent",
     "listing_office",
     "listed_at",
+    "price_period",
+    "listed_price_cents",
+    "contacts_enc",
+    "listing_agent_phone",
+    "listing_agent_email",
+    "listing_office_phone",
+    "description_hash",
 )
+# Fillable columns a caller may leave out (None): added after the first callers were written.
+OPTIONAL_FILLABLE = (
+    "price_period",
+    "listed_price_cents",
+    "contacts_enc",
+    "listing_agent_phone",
+    "listing_agent_email",
+    "listing_office_phone",
+    "description_hash",
+)
+# What screening (ingestion) says of a lead, replaced at each sighting; None when not screened.
+# `blocked_reason` set withholds the lead from sale (status "withheld") until an admin releases
+# it; after a release, screening no longer withholds it.
+SCREENING = ("risk_score", "risk_signals", "blocked_reason")
 # The location, derived together from one point: replaced together or not at all.
 LOCATION = (
     "latitude",
@@ -109,10 +130,13 @@ GIVEN = (
     "model_version",
     "price_cents",
     "price_currency",
-    *(c for c in FILLABLE if c != "city_key"),
+    *(c for c in FILLABLE if c != "city_key" and c not in OPTIONAL_FILLABLE),
 )
-# Written on insert only: identity, first sighting and the marketplace's publication instant.
-_INSERT_ONLY = ("id", "public_id", "first_seen_at", "published_at")
+# What a caller may give; None when it does not.
+OPTIONAL = (*OPTIONAL_FILLABLE, *SCREENING)
+# Written on insert only: identity, first sighting and the marketplace's publication instant;
+# and an admin's release, which no later sighting undoes.
+_INSERT_ONLY = ("id", "public_id", "first_seen_at", "published_at", "released_at", "released_by")
 _EXACT = "exact"
 # Listing statuses that say something about the market (see leads.status).
 _INFORMATIVE = tuple(
@@ -158,14 +182,17 @@ def _full_row(given: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     if missing:
         raise ValueError(f"lead row lacks {missing}")
     row = {c: given[c] for c in GIVEN}
+    row.update({c: given.get(c) for c in OPTIONAL})
     if row["latitude"] is None or row["longitude"] is None:
         row["latitude"] = row["longitude"] = None
         row["geocode_precision"] = "none"
     row.update(derived_location(row["latitude"], row["longitude"]))
-    status = status_for_listing(row["listing_status"])
+    status = status_for_listing(row["listing_status"]) or LeadStatus.AVAILABLE
+    if row["blocked_reason"] is not None and status is LeadStatus.AVAILABLE:
+        status = LeadStatus.WITHHELD
     row.update(
         public_id=uuid.uuid4(),
-        status=(status or LeadStatus.AVAILABLE).value,
+        status=status.value,
         city_key=city_key(row["city"]) if row["city"] else None,
         score_bucket=score_bucket(row["score"]),
         published_at=given.get("published_at") or now,
@@ -224,9 +251,29 @@ def _upsert_statement(dialect: str) -> Any:
         else:
             sets[c.name] = new[c.name]
     sets["listing_status"] = func.coalesce(new.listing_status, leads.c.listing_status)
-    sets["status"] = _status_rule(leads, new.status, new.listing_status)
+    released = leads.c.released_at.is_not(None)
+    sets["blocked_reason"] = case((released, None), else_=new.blocked_reason)
+    blocked = and_(new.blocked_reason.is_not(None), ~released, ~_bought(leads))
+    sets["status"] = _withheld_rule(_status_rule(leads, new.status, new.listing_status), blocked)
     sets.update(_hold_kept(leads, sets["status"]))
     return stmt.on_conflict_do_update(index_elements=["source", "source_ref"], set_=sets)
+
+
+def _withheld_rule(status: ColumnElement[Any], blocked: ColumnElement[bool]) -> ColumnElement[Any]:
+    """A lead on the market that screening blocks is withheld; a withheld lead no longer
+    blocked (released, or its signals gone) is back on the market."""
+    on_market = (LeadStatus.AVAILABLE.value, LeadStatus.HELD.value, LeadStatus.WITHHELD.value)
+    return case(
+        (
+            and_(blocked, status.in_([literal_column(f"'{v}'") for v in on_market])),
+            literal_column(f"'{LeadStatus.WITHHELD.value}'"),
+        ),
+        (
+            and_(~blocked, status == literal_column(f"'{LeadStatus.WITHHELD.value}'")),
+            literal_column(f"'{LeadStatus.AVAILABLE.value}'"),
+        ),
+        else_=status,
+    )
 
 
 def _hold_kept(stored: Any, status: ColumnElement[Any]) -> dict[str, ColumnElement[Any]]:
@@ -438,6 +485,31 @@ async def set_status(
     if changed:
         await _record(session, history, metros, cause=cause, now=now)
     return changed
+
+
+async def release_withheld(
+    session: AsyncSession, lead_id: int, *, account_id: int, now: datetime
+) -> bool:
+    """An admin's release of a lead screening withheld: back on the market, and never withheld
+    by screening again (the signals stay recorded). False when the lead is not withheld."""
+    stmt = (
+        update(leads)
+        .where(leads.c.id == lead_id, leads.c.status == LeadStatus.WITHHELD.value)
+        .values(
+            status=LeadStatus.AVAILABLE.value,
+            blocked_reason=None,
+            released_at=now,
+            released_by=account_id,
+            updated_at=now,
+        )
+        .returning(leads.c.metro)
+    )
+    found = (await session.execute(stmt)).first()
+    if found is None:
+        return False
+    change = _Change(lead_id, LeadStatus.WITHHELD.value, LeadStatus.AVAILABLE.value, None)
+    await _record(session, [change], {found[0]}, cause="release", now=now)
+    return True
 
 
 # --- holds: the cart takes, extends and releases them; the sweeper tidies lapsed ones ----------

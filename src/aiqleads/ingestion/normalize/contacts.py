@@ -317,9 +317,11 @@ class Contacts:
         return self.first("email", "owner")
 
 
-def _field_contact(value: str, role: str, origin: str) -> Contact | Reason | None:
+def _field_contact(
+    value: str, role: str, origin: str, kind: str | None = None
+) -> Contact | Reason | None:
     role = role if role in CONTACT_ROLES else "unknown"
-    if "@" in value:
+    if kind == "email" or (kind is None and "@" in value):
         email = normalize_email(value)
         if isinstance(email, Reason):
             return email
@@ -344,10 +346,11 @@ def _extension(raw: str) -> str | None:
         return None
 
 
-def resolve_contacts(record: RawRecord) -> Contacts:
+def resolve_contacts(record: RawRecord, *, default_poster: str = "unknown") -> Contacts:
     """The record's contacts: its fields' with their stated roles first, then those read from
     its phone/e-mail lists and its free text (title and description), as the poster's role
-    unless a field already named the same number or address. Notes say what was read how."""
+    (`record.poster_role`, else `default_poster`) unless a field already named the same number
+    or address. Notes say what was read how."""
     notes: list[str] = []
     found: dict[tuple[str, str], Contact] = {}
 
@@ -360,15 +363,15 @@ def resolve_contacts(record: RawRecord) -> Contacts:
             add(contact)
         elif isinstance(contact, Reason):
             notes.append(f"{contact} ({raw.origin})")
-    poster = record.poster_role if record.poster_role in CONTACT_ROLES else "unknown"
+    poster = record.poster_role if record.poster_role in CONTACT_ROLES else default_poster
     for value in record.phones:
-        contact = _field_contact(value, poster, "text:phones")
+        contact = _field_contact(value, poster, "text:phones", "phone")
         if isinstance(contact, Contact):
             add(contact)
         elif isinstance(contact, Reason):
             notes.append(str(contact))
     for value in record.emails:
-        contact = _field_contact(value, poster, "text:emails")
+        contact = _field_contact(value, poster, "text:emails", "email")
         if isinstance(contact, Contact):
             add(contact)
         elif isinstance(contact, Reason):

@@ -9,6 +9,8 @@ Create Date: 2026-12-03
 
 from __future__ import annotations
 
+from typing import Literal
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -35,7 +37,7 @@ _COLUMNS = (
 )
 
 
-def _recreate() -> str:
+def _recreate() -> Literal["auto", "always"]:
     # SQLite cannot alter a CHECK constraint in place: the batch copies the table.
     return "auto" if op.get_bind().dialect.name == "postgresql" else "always"
 
