@@ -87,6 +87,7 @@ def _known(row: Row[Any], *, content_hash: str | None, price: int | None, primar
         latitude=row.latitude,
         longitude=row.longitude,
         geocode_precision=row.geocode_precision,
+        lead_ref=(row.source, row.source_ref),
     )
 
 
@@ -124,6 +125,18 @@ async def known_for(session: AsyncSession, pairs: Iterable[Pair]) -> dict[Pair, 
 
 def _pairs(grouped: dict[str, list[str]]) -> Iterable[Pair]:
     return ((s, r) for s, refs in grouped.items() for r in refs)
+
+
+async def stored_keys(session: AsyncSession, pairs: Iterable[Pair]) -> set[Pair]:
+    """Which of these (source, source_ref) are a stored lead's own key."""
+    found: set[Pair] = set()
+    for source, refs in _by_source(pairs).items():
+        for chunk in _chunks(sorted(set(refs))):
+            stmt = select(leads.c.source_ref).where(
+                leads.c.source == source, leads.c.source_ref.in_(chunk)
+            )
+            found.update((source, ref) for ref in (await session.scalars(stmt)).all())
+    return found
 
 
 async def refresh_statistics(session: AsyncSession) -> None:

@@ -140,6 +140,7 @@ CRAIGSLIST_ASL7168: dict[str, ColumnRef] = {
     "listed_at": "posted",
     "property_type": "housing_type",
     "description": "posting_body",
+    "price_period": "rent_period",
 }
 
 # irahorecka/craigslist-housing-miner: header-less, these columns in this order.
@@ -170,6 +171,7 @@ CRAIGSLIST_IRAHORECKA: dict[str, ColumnRef] = {
     "bedrooms": "bedrooms",
     "living_area": "area",
     "listed_at": ("date", "time"),
+    "repost_of": "repost_of",
 }
 
 # The file records sales and has no listing status. Our demo market presents each historical sale
