@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, select, text, update
+from sqlalchemy import Row, Table, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -326,3 +326,57 @@ async def list_quarantine(
     if limit is not None:
         stmt = stmt.limit(limit)
     return list((await session.scalars(stmt)).all())
+
+
+# --- screening ---------------------------------------------------------------------------------
+
+_SALE_KINDS = ("fsbo", "for_sale", "expired")
+
+
+async def prices_in_cells(
+    session: AsyncSession, cells_r8: Sequence[int]
+) -> list[tuple[int, str, int]]:
+    """(h3_r8, kind, asking price) of the stored leads with a price in these resolution-8
+    cells (the caller asks for the children of the resolution-7 cells it screens: h3_r8 is
+    indexed, h3_r7 is not). Withheld leads are no comparables."""
+    out: list[tuple[int, str, int]] = []
+    for chunk in _chunks(sorted(set(cells_r8))):
+        stmt = select(leads.c.h3_r8, leads.c.kind, leads.c.asking_price_cents).where(
+            leads.c.h3_r8.in_(chunk),
+            leads.c.asking_price_cents.is_not(None),
+            leads.c.status != "withheld",
+        )
+        out.extend((r[0], r[1], r[2]) for r in await session.execute(stmt))
+    return out
+
+
+async def phone_spread(
+    session: AsyncSession, hmacs: Sequence[str]
+) -> dict[str, dict[str | None, int]]:
+    """For each owner phone (blind index): its stored listings counted per city key."""
+    out: dict[str, dict[str | None, int]] = defaultdict(dict)
+    for chunk in _chunks(sorted(set(hmacs))):
+        stmt = (
+            select(leads.c.owner_phone_hmac, leads.c.city_key, func.count())
+            .where(leads.c.owner_phone_hmac.in_(chunk))
+            .group_by(leads.c.owner_phone_hmac, leads.c.city_key)
+        )
+        for hmac, city, n in await session.execute(stmt):
+            out[hmac][city] = int(n)
+    return out
+
+
+async def text_spread(
+    session: AsyncSession, hashes: Sequence[str]
+) -> dict[str, dict[str | None, int]]:
+    """For each description fingerprint: its stored listings counted per city key."""
+    out: dict[str, dict[str | None, int]] = defaultdict(dict)
+    for chunk in _chunks(sorted(set(hashes))):
+        stmt = (
+            select(leads.c.description_hash, leads.c.city_key, func.count())
+            .where(leads.c.description_hash.in_(chunk))
+            .group_by(leads.c.description_hash, leads.c.city_key)
+        )
+        for digest, city, n in await session.execute(stmt):
+            out[digest][city] = int(n)
+    return out
