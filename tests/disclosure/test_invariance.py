@@ -94,6 +94,7 @@ LEAD_ACTIONS = {
     ("DELETE", "/api/v1/cart/holds/{lead_id}"),
     ("POST", "/api/v1/cart/holds/{lead_id}/extend"),
     ("POST", "/api/v1/checkout"),  # answers the caller's order: its own leads and prices
+    ("POST", "/api/v1/leads/{lead_id}/release"),  # admins only (a withheld lead back on sale)
 }
 
 
