@@ -41,9 +41,9 @@ def rejected_payload(rejected: Rejected) -> dict[str, Any]:
     return {"rejected": rejected.payload}
 
 
-def document_payload(name: str, body: bytes) -> dict[str, Any]:
-    head = body[:DOCUMENT_HEAD_BYTES].decode("utf-8", errors="replace")
-    return {"document": {"name": name, "size": len(body), "head": head}}
+def document_payload(name: str, size: int, head: bytes) -> dict[str, Any]:
+    text = head[:DOCUMENT_HEAD_BYTES].decode("utf-8", errors="replace")
+    return {"document": {"name": name, "size": size, "head": text}}
 
 
 def payload_hash(source: str, raw: dict[str, Any]) -> str:

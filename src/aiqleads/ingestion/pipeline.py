@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
+from typing import BinaryIO
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,7 +20,7 @@ from aiqleads.ingestion import repository
 from aiqleads.ingestion.batch import Batch, Item, Outcome, QuarantineEntry
 from aiqleads.ingestion.documents import Document
 from aiqleads.ingestion.known import resolve_known
-from aiqleads.ingestion.parsers.registry import get_parser
+from aiqleads.ingestion.parsers.registry import get_parser, get_stream_parser
 from aiqleads.ingestion.payloads import document_payload, dumpable, rejected_payload
 from aiqleads.ingestion.records import ParseError, RawRecord, Rejected
 from aiqleads.ingestion.stages import STAGES, Stage
@@ -29,6 +30,13 @@ from aiqleads.observability.metrics import INGEST_RECORDS, INGEST_STAGE_SECONDS,
 
 Progress = Callable[[int], None]
 _WRITES = (Outcome.CREATED, Outcome.UPDATED, Outcome.MERGED)
+
+
+def _head(document: Document) -> bytes:
+    try:
+        return document.head()
+    except (OSError, EOFError) as exc:  # a truncated .gz: its first bytes are all we know
+        return f"<unreadable: {type(exc).__name__}>".encode()
 
 
 class Pipeline:
@@ -89,8 +97,14 @@ class Pipeline:
         stats = summary.stage("parse")
         clock = time.perf_counter()
         failure: str | None = None
+        stream: BinaryIO | None = None
         try:
-            parsed = iter(get_parser(document.source)(document.body))
+            reader = get_stream_parser(document.source)
+            if reader is not None:
+                stream = document.open()
+                parsed = iter(reader(stream))
+            else:
+                parsed = iter(get_parser(document.source)(document.read()))
             while True:
                 try:
                     found = next(parsed)
@@ -105,6 +119,9 @@ class Pipeline:
             failure = f"parse_error: {exc}"
         except Exception as exc:  # a parser bug on odd input must cost one document, not the run
             failure = f"parse_failed: {type(exc).__name__}: {str(exc)[:200]}"
+        finally:
+            if stream is not None:
+                stream.close()
         stats.seconds += time.perf_counter() - clock
         if failure is not None:
             stats.dropped += 1
@@ -113,7 +130,7 @@ class Pipeline:
                 None,
                 "parse",
                 [failure],
-                document_payload(document.name, document.body),
+                document_payload(document.name, document.size, _head(document)),
             )
 
     def _parsed(self, found: RawRecord | Rejected) -> Item | QuarantineEntry:

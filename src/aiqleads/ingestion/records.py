@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 RawValue = str | int | float | bool | None
 
@@ -92,3 +92,4 @@ class ParseError(ValueError):
 
 ParsedItem = RawRecord | Rejected
 Parser = Callable[[bytes], Iterable[ParsedItem]]
+StreamParser = Callable[[BinaryIO], Iterable[ParsedItem]]

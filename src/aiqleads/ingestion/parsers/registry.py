@@ -8,7 +8,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from aiqleads.ingestion.parsers import craigslist, csv_source, realtor, redfin, reso, zillow
-from aiqleads.ingestion.records import Parser
+from aiqleads.ingestion.records import Parser, StreamParser
 
 _PARSERS: MappingProxyType[str, Parser] = MappingProxyType(
     {
@@ -37,6 +37,12 @@ def get_parser(slug: str) -> Parser:
     except KeyError:
         known = ", ".join(available_sources())
         raise UnknownSourceError(f"no parser for source {slug!r}; known sources: {known}") from None
+
+
+def get_stream_parser(slug: str) -> StreamParser | None:
+    """The parser's reader of binary streams, for sources read a buffer at a time (CSV)."""
+    stream: StreamParser | None = getattr(get_parser(slug), "stream", None)
+    return stream
 
 
 def available_sources() -> list[str]:
