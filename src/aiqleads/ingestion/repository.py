@@ -12,6 +12,7 @@ from sqlalchemy import Row, Table, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aiqleads.db import bulk
 from aiqleads.ingestion.batch import Known, QuarantineEntry
 from aiqleads.kit.distance import degree_box
 from aiqleads.models import Lead, LeadSource, Quarantine
@@ -22,6 +23,7 @@ quarantine = cast(Table, Quarantine.__table__)
 
 # Bound parameters per statement stay far below SQLite's 32,766 and asyncpg's 32,767.
 _CHUNK = 1000
+_COPY_FROM = 50  # from this many rows on, PostgreSQL gets them by COPY
 _POINT = ("latitude", "longitude", "geocode_precision")
 
 Pair = tuple[str, str]  # (source, source_ref)
@@ -214,9 +216,15 @@ async def candidates_near(
 
 
 async def upsert_sources(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Provenance rows, inserted or updated by (source, source_ref); on PostgreSQL from a
+    COPY-filled staging table in one statement."""
     if not rows:
         return
     stmt = _insert(session, sources)
+    staged = None
+    if bulk.is_postgres(session) and len(rows) > _COPY_FROM:
+        staged = await bulk.stage(session, sources, list(rows[0]), rows)
+        stmt = stmt.from_select([c.name for c in staged.c], select(*staged.c))
     stmt = stmt.on_conflict_do_update(
         index_elements=["source", "source_ref"],
         set_={
@@ -231,7 +239,10 @@ async def upsert_sources(session: AsyncSession, rows: Sequence[dict[str, Any]]) 
             )
         },
     )
-    await session.execute(stmt, list(rows))
+    if staged is not None:
+        await session.execute(stmt)
+    else:
+        await session.execute(stmt, list(rows))
 
 
 # --- quarantine --------------------------------------------------------------------------------

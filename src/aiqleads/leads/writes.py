@@ -41,6 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aiqleads.db import bulk
 from aiqleads.kit.h3cells import cell_center, cells_for
 from aiqleads.kit.places import city_key
 from aiqleads.leads import versions
@@ -156,6 +157,8 @@ _INFORMATIVE = tuple(
     if status_for_listing(s) is not None
 )
 _CHUNK = 1000  # keys per IN list: far below SQLite's and asyncpg's bound-parameter limits
+# From this many rows on, PostgreSQL gets them by COPY (a staging table costs a few statements).
+_COPY_FROM = 50
 
 
 def derived_location(lat: float | None, lon: float | None) -> dict[str, Any]:
@@ -235,9 +238,14 @@ def _keep_exact(stored: Any, new_precision: ColumnElement[Any]) -> ColumnElement
     return and_(stored.c.geocode_precision == _EXACT, new_precision != _EXACT)
 
 
-def _upsert_statement(dialect: str) -> Any:
+def _upsert_statement(dialect: str, staged: Table | None = None) -> Any:
+    """INSERT … ON CONFLICT (source, source_ref) DO UPDATE by the rules of the module doc: of
+    bound rows (executemany), or on PostgreSQL of a COPY-filled staging table (one set-based
+    statement for the batch)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(leads)
+    if staged is not None:
+        stmt = stmt.from_select([c.name for c in staged.c], select(*staged.c))
     new = stmt.excluded
     keep = _keep_exact(leads, new.geocode_precision)
     sets: dict[str, Any] = {}
@@ -347,7 +355,9 @@ async def _record(
         for c in changes
         if c.before != c.after
     ]
-    if rows:
+    if len(rows) > _COPY_FROM and bulk.is_postgres(session):
+        await bulk.copy_into(session, status_history, list(rows[0]), rows)
+    elif rows:
         await session.execute(status_history.insert(), rows)
     await versions.bump(session, metros, now=now)
 
@@ -379,11 +389,14 @@ async def upsert(
     keys = list(last)
     before = await _stored_by_key(session, keys)
     dialect = session.get_bind().dialect.name
-    stmt = _upsert_statement(dialect).returning(
-        leads.c.id, leads.c.source, leads.c.source_ref, leads.c.status, leads.c.metro
-    )
-    result = await session.execute(stmt, full)
-    written = result.all()
+    returned = (leads.c.id, leads.c.source, leads.c.source_ref, leads.c.status, leads.c.metro)
+    if dialect == "postgresql":
+        staged = await bulk.stage(session, leads, list(full[0]), full)
+        stmt = _upsert_statement(dialect, staged).returning(*returned)
+        written = (await session.execute(stmt)).all()
+    else:
+        stmt = _upsert_statement(dialect).returning(*returned)
+        written = (await session.execute(stmt, full)).all()
     listing = {k: r["listing_status"] for k, r in zip(keys, full, strict=True)}
     ids: dict[Key, int] = {}
     changes: list[_Change] = []
@@ -652,6 +665,13 @@ async def add_prices(session: AsyncSession, observations: Sequence[Mapping[str, 
     """Append asking-price observations: {lead_id, source, asking_price_cents, currency,
     observed_at}. The same observation twice (two runs racing over one file) is recorded once."""
     if not observations:
+        return
+    if len(observations) > _COPY_FROM and bulk.is_postgres(session):
+        staged = await bulk.stage(session, price_history, list(observations[0]), observations)
+        stmt = postgresql.insert(price_history).from_select(
+            [c.name for c in staged.c], select(*staged.c)
+        )
+        await session.execute(stmt.on_conflict_do_nothing())
         return
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     await session.execute(insert(price_history).on_conflict_do_nothing(), list(observations))
