@@ -23,10 +23,10 @@ from importlib import resources
 from typing import Any
 
 import shapely
-import zipcodes
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
+from aiqleads.ingestion.normalize.coordinates import zip_info
 from aiqleads.metros import METROS, Metro
 
 COUNTY_TOLERANCE_DEGREES = 0.01
@@ -104,19 +104,12 @@ def county_of_point(metro: Metro, lat: float, lon: float) -> str | None:
     return None
 
 
-@cache
-def _zip_counties() -> dict[str, tuple[str, str]]:
-    rows: list[dict[str, Any]] = zipcodes.list_all()  # type: ignore[no-untyped-call]
-    out = {}
-    for row in rows:
-        county = str(row.get("county") or "").removesuffix(" County").removesuffix(" Parish")
-        out[str(row["zip_code"])] = (str(row.get("state") or ""), county)
-    return out
-
-
 def county_of_zip(metro: Metro, zip5: str) -> str | None:
     """The FIPS code of the metro's county USPS places the ZIP in, or None."""
-    state, county = _zip_counties().get(zip5, ("", ""))
+    info = zip_info(zip5)
+    if info is None:
+        return None
+    state, county = info.state, info.county
     for c in metro.counties:
         if _STATE_OF_FIPS.get(c.fips[:2]) == state and c.name == county:
             return c.fips

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import BinaryIO, cast
 
 from aiqleads.ingestion.crawl.documents import read_jsonl
+from aiqleads.ingestion.records import Parser
 
 _GZIP_MAGIC = b"\x1f\x8b"
 HEAD_BYTES = 512
@@ -28,6 +29,9 @@ class Document:
     source: str  # the parser slug that reads it
     body: bytes | None = None  # in memory; else `path` is read when the document is opened
     path: Path | None = None
+    # The parser, when it is not the registry's for `source` (a CSV read through an operator's
+    # mapping: `aiqleads ingest --source csv --mapping M.toml`).
+    parser: Parser | None = None
 
     def open(self) -> BinaryIO:
         """The document's bytes as a stream, a `.gz` file decompressed as it is read."""
@@ -76,10 +80,12 @@ def expand_paths(paths: Sequence[Path]) -> list[Path]:
     return out
 
 
-def from_files(paths: Sequence[Path], source: str) -> Iterator[Document]:
+def from_files(
+    paths: Sequence[Path], source: str, parser: Parser | None = None
+) -> Iterator[Document]:
     """One document per file, opened only when the pipeline reads it."""
     for path in expand_paths(paths):
-        yield Document(str(path), source, path=path)
+        yield Document(str(path), source, path=path, parser=parser)
 
 
 def from_crawl(path: Path) -> Iterator[Document]:

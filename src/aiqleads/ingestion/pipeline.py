@@ -20,9 +20,9 @@ from aiqleads.ingestion import repository
 from aiqleads.ingestion.batch import Batch, Item, Outcome, QuarantineEntry
 from aiqleads.ingestion.documents import Document
 from aiqleads.ingestion.known import resolve_known
-from aiqleads.ingestion.parsers.registry import get_parser, get_stream_parser
+from aiqleads.ingestion.parsers.registry import get_parser
 from aiqleads.ingestion.payloads import document_payload, dumpable, rejected_payload
-from aiqleads.ingestion.records import ParseError, RawRecord, Rejected
+from aiqleads.ingestion.records import ParseError, RawRecord, Rejected, StreamParser
 from aiqleads.ingestion.stages import STAGES, Stage
 from aiqleads.ingestion.summary import IngestSummary
 from aiqleads.kit.crypto import FieldCipher
@@ -99,12 +99,13 @@ class Pipeline:
         failure: str | None = None
         stream: BinaryIO | None = None
         try:
-            reader = get_stream_parser(document.source)
+            whole = document.parser or get_parser(document.source)
+            reader: StreamParser | None = getattr(whole, "stream", None)
             if reader is not None:
                 stream = document.open()
                 parsed = iter(reader(stream))
             else:
-                parsed = iter(get_parser(document.source)(document.read()))
+                parsed = iter(whole(document.read()))
             while True:
                 try:
                     found = next(parsed)

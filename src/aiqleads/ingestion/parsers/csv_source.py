@@ -39,6 +39,7 @@ class CsvParser:
         null_values: frozenset[str] = frozenset({""}),
         encoding: str = "utf-8",
         convert: Callable[[dict[str, str | None], dict[str, Any]], str | None] | None = None,
+        extra_columns: Sequence[str] = (),
     ) -> None:
         unknown = set(mapping) - _FIELDS
         if unknown:
@@ -61,6 +62,7 @@ class CsvParser:
         # Turns a row's fields (units, dates, constants) and says why it cannot, naming the
         # column; see `ingestion.mapping`.
         self.convert = convert
+        self.extra_columns = tuple(extra_columns)  # read by `convert`, so they must exist
 
     def __call__(self, data: bytes) -> Iterator[ParsedItem]:
         return self.stream(io.BytesIO(data))
@@ -80,7 +82,7 @@ class CsvParser:
                     raise ParseError("CSV has no header row (or the file is empty)")
                 header = header or [h.strip().lstrip("\ufeff") for h in first[1]]
             assert header is not None  # guarded in __init__
-            columns = _columns(self.ref_column, *self.mapping.values())
+            columns = _columns(self.ref_column, *self.mapping.values(), *self.extra_columns)
             missing = {c for c in columns if c not in header}
             if missing:
                 raise ParseError(f"CSV lacks mapped columns: {sorted(missing)}")
@@ -188,90 +190,8 @@ def _cell(row: Mapping[str, str | None], column: ColumnRef, sep: str) -> str | N
     return sep.join(p for p in parts if p) or None
 
 
-# --------------------------------------------------------------------------- named mappings
-
-# King County house sales (Kaggle "kc_house_data"): ids repeat on resale, so id+date is the ref.
-KING_COUNTY_SALES: dict[str, ColumnRef] = {
-    "price": "price",
-    "bedrooms": "bedrooms",
-    "bathrooms": "bathrooms",
-    "living_area": "sqft_living",
-    "lot_area": "sqft_lot",
-    "year_built": "yr_built",
-    "zip_code": "zipcode",
-    "latitude": "lat",
-    "longitude": "long",
-    "listed_at": "date",
-}
-
-# asl7168/craigslist_housing: Dallas and San Marcos rentals, geocoded.
-CRAIGSLIST_ASL7168: dict[str, ColumnRef] = {
-    "title": "title",
-    "url": "url",
-    "price": "price",
-    "street": "street_address",
-    "location_text": "neighborhood",
-    "latitude": "latitude",
-    "longitude": "longitude",
-    "bedrooms": "bedrooms",
-    "bathrooms": "bathrooms",
-    "living_area": "sqft",
-    "listed_at": "posted",
-    "property_type": "housing_type",
-    "description": "posting_body",
-    "price_period": "rent_period",
-}
-
-# irahorecka/craigslist-housing-miner: header-less, these columns in this order.
+# The built-in CSV sources are mappings like any an operator brings: ingestion/mappings/*.toml.
 IRAHORECKA_COLUMNS = (
-    "state",
-    "region",
-    "sub_region",
-    "category",
-    "id",
-    "repost_of",
-    "name",
-    "url",
-    "date",
-    "time",
-    "price",
-    "where",
-    "has_image",
-    "geotag",
-    "bedrooms",
-    "area",
-)
-CRAIGSLIST_IRAHORECKA: dict[str, ColumnRef] = {
-    "title": "name",
-    "url": "url",
-    "price": "price",
-    "location_text": "where",
-    "state": "state",
-    "bedrooms": "bedrooms",
-    "living_area": "area",
-    "listed_at": ("date", "time"),
-    "repost_of": "repost_of",
-}
-
-# The file records sales and has no listing status. Our demo market presents each historical sale
-# as a for-sale listing at its sale price (listed on its sale date), so `aiqleads ingest` and
-# `aiqleads demo` give the same leads: kind for_sale, not other.
-parse_king_county_sales = make_csv_parser(
-    KING_COUNTY_SALES, source="king_county_sales", ref_column=("id", "date"), kind="for_sale"
-)
-parse_craigslist_asl7168 = make_csv_parser(
-    CRAIGSLIST_ASL7168,
-    source="craigslist",
-    ref_column="post_id",
-    kind="for_rent",
-    null_values=frozenset({"", "NA"}),
-)
-parse_craigslist_irahorecka = make_csv_parser(
-    CRAIGSLIST_IRAHORECKA,
-    source="craigslist",
-    ref_column="id",
-    has_header=False,
-    column_names=IRAHORECKA_COLUMNS,
-    kind="for_rent",
-    null_values=frozenset({"", "None"}),
-)
+    "state", "region", "sub_region", "category", "id", "repost_of", "name", "url", "date",
+    "time", "price", "where", "has_image", "geotag", "bedrooms", "area",
+)  # fmt: skip
