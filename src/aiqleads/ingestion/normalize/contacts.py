@@ -62,10 +62,10 @@ _SPELLED_RE = re.compile(r"\b(?:zero|one|two|three|four|five|six|seven|eight|nin
 # A token of a spelled-out number: a digit run or a number word; between tokens only spaces,
 # dashes, dots, slashes and brackets may stand.
 _TOKEN_RE = re.compile(
-    r"\d+|\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)\b|[\s\-./()\[\]{}<>|_*]+|.",
+    r"\d+|\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)\b|[\s\-.,/()\[\]{}<>|_*]+|.",
     re.I,
 )
-_SEPARATOR_RE = re.compile(r"[\s\-./()\[\]{}<>|_*]+")
+_SEPARATOR_RE = re.compile(r"[\s\-.,/()\[\]{}<>|_*]+")
 # Vanity numbers: an area code, then 7 characters of which some are capitals ("555-HOME").
 _VANITY_RE = re.compile(
     r"(?<![\w])(?:\+?1[\s.\-]?)?\(?[2-9]\d{2}\)?[\s.\-]?(?=[A-Z0-9\-]{7,8}\b)(?=[\dA-Z\-]*[A-Z])"
