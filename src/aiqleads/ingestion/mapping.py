@@ -14,7 +14,7 @@ A mapping (every key but `source`, `ref` and `[columns]` is optional):
     date_format = "%m/%d/%Y"       # for listed_at; absent: ISO 8601 and the usual forms
     kind = "for_sale"              # a constant kind, or a column and its values' kinds:
     kind_column = "PropertyType"   # [kinds] "Residential" = "for_sale", "Lease" = "for_rent"
-    poster_role = "owner"          # whose contact the free text gives (owner, unknown, …)
+    poster_role = "owner"          # whose contact the text and plain phone/email columns give
     price_period = "month"         # a constant period when no column says it
 
     [columns]                      # lead field = "Column" or ["Column", "Column"] (joined)
@@ -151,7 +151,9 @@ class CsvMapping:
         for name, role in CONTACT_FIELDS.items():
             column = self.columns.get(name)
             if isinstance(column, str) and row.get(column):
-                contacts.append(RawContact(str(row[column]), role, f"field:{column}"))
+                # A plain "phone" or "email" column is the poster's, as the file's text is.
+                whose = (self.poster_role or "unknown") if role == "unknown" else role
+                contacts.append(RawContact(str(row[column]), whose, f"field:{column}"))
         if contacts:
             fields["contacts"] = contacts
         return None

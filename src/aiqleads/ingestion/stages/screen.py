@@ -98,6 +98,13 @@ class ScreenStage(Stage):
             if lead.description_hash:
                 seen = text_cities.setdefault(lead.description_hash, {})
                 seen[city] = seen.get(city, 0) + 1
+        # The batch's leads are comparables too (each screened against the others).
+        for item in items:
+            lead = item.lead
+            assert lead is not None
+            cell = cells.get(id(item))
+            if cell is not None and lead.asking_price_cents is not None:
+                self._add(cell, lead.kind, lead.asking_price_cents)
         for item in items:
             lead = item.lead
             assert lead is not None
@@ -111,9 +118,10 @@ class ScreenStage(Stage):
             )
             cell = cells.get(id(item))
             if cell is not None:
-                found = price_signal(
-                    subject, self._prices.get((cell, _group(lead.kind)), []), rules
-                )
+                others = list(self._prices.get((cell, _group(lead.kind)), []))
+                if lead.asking_price_cents in others:
+                    others.remove(lead.asking_price_cents)  # not its own comparable
+                found = price_signal(subject, others, rules)
                 signals += [found] if found else []
             signals += text_signals(subject, rules)
             city = city_key(lead.city) if lead.city else None
@@ -136,12 +144,6 @@ class ScreenStage(Stage):
                 batch.note(f"signal_{signal.name}")
             if result.blocked:
                 batch.note(NOTE_WITHHELD)
-        for item in items:  # the run's leads are comparables for its later batches
-            lead = item.lead
-            assert lead is not None
-            cell = cells.get(id(item))
-            if cell is not None and lead.asking_price_cents is not None:
-                self._add(cell, lead.kind, lead.asking_price_cents)
 
 
 def _point(item: Item) -> tuple[float, float] | None:
