@@ -26,6 +26,7 @@ from aiqleads.ingestion.records import ParseError, RawRecord, Rejected, StreamPa
 from aiqleads.ingestion.stages import STAGES, Stage
 from aiqleads.ingestion.summary import IngestSummary
 from aiqleads.kit.crypto import FieldCipher
+from aiqleads.kit.memory import release_free_memory
 from aiqleads.observability.metrics import INGEST_RECORDS, INGEST_STAGE_SECONDS, QUARANTINE
 
 Progress = Callable[[int], None]
@@ -168,6 +169,7 @@ class Pipeline:
             INGEST_STAGE_SECONDS.labels(name).observe(seconds)
         summary.add_batch(batch)
         self._count(batch)
+        release_free_memory()  # memory stays flat over a file of any size
 
     async def _refresh_statistics(
         self, sessions: async_sessionmaker[AsyncSession], batch: Batch

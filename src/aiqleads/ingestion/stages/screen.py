@@ -118,10 +118,10 @@ class ScreenStage(Stage):
             )
             cell = cells.get(id(item))
             if cell is not None:
-                others = list(self._prices.get((cell, _group(lead.kind)), []))
-                if lead.asking_price_cents in others:
-                    others.remove(lead.asking_price_cents)  # not its own comparable
-                found = price_signal(subject, others, rules)
+                comparables = list(self._prices.get((cell, _group(lead.kind)), []))
+                if lead.asking_price_cents in comparables:
+                    comparables.remove(lead.asking_price_cents)  # not its own comparable
+                found = price_signal(subject, comparables, rules)
                 signals += [found] if found else []
             signals += text_signals(subject, rules)
             city = city_key(lead.city) if lead.city else None
