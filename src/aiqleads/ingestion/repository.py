@@ -198,8 +198,12 @@ async def candidates_near(
             }
         else:
             values, params = [], {}
-            for n, (i, lat, lon) in enumerate(chunk):
-                box = degree_box(lat, lon, radius_m)
+            # The statement's text depends on its row count; padded to a few sizes (with boxes
+            # that hold nothing), a long run compiles and caches four statements, not hundreds
+            # (SQLAlchemy's and sqlite3's statement caches keep each distinct text).
+            padded = [*chunk, *[(-1, 91.0, 181.0)] * (_padded_size(len(chunk)) - len(chunk))]
+            for n, (i, lat, lon) in enumerate(padded):
+                box = degree_box(lat, lon, radius_m) if i >= 0 else (1.0, 0.0, 1.0, 0.0)
                 values.append(f"(:i{n}, :a{n}, :b{n}, :c{n}, :d{n})")
                 params.update({f"i{n}": i, f"a{n}": box[0], f"b{n}": box[1]})
                 params.update({f"c{n}": box[2], f"d{n}": box[3]})
@@ -213,6 +217,10 @@ async def candidates_near(
         for row in await session.execute(stmt, params):
             out.append((row[0], Candidate(*row[1:])))
     return out
+
+
+def _padded_size(n: int) -> int:
+    return next(size for size in (16, 64, 256, _CHUNK) if n <= size)
 
 
 async def upsert_sources(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
