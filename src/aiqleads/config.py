@@ -81,6 +81,7 @@ STAGE_ORDER = (
     "validate",
     "dedupe",
     "geocode",
+    "screen",
     "demo_owners",
     "enrich",
     "store",
@@ -88,6 +89,28 @@ STAGE_ORDER = (
 INGEST_STAGES = tuple(s for s in STAGE_ORDER if s != "demo_owners")  # the default
 # Stages without which no lead can be stored; the others may be left out of the list.
 _REQUIRED_STAGES = ("parse", "normalize", "store")
+
+
+class SignalWeights(BaseModel):
+    """How much each scam or spam signal counts (ingestion.screening names and explains them)."""
+
+    price_far_below_median: float = 0.5
+    payment_wire_or_gift_card: float = 0.6
+    owner_abroad: float = 0.5
+    email_only_free_provider: float = 0.2
+    phone_on_many_listings: float = 0.5
+    copied_text_across_cities: float = 0.5
+
+
+class ScreeningSettings(BaseModel):
+    """Scam and spam screening: a lead whose signals weigh `threshold` or more is withheld
+    from sale until an admin releases it."""
+
+    threshold: float = Field(default=1.0, gt=0)
+    weights: SignalWeights = Field(default_factory=SignalWeights)
+    price_ratio: float = Field(default=0.5, gt=0, lt=1)  # under half the neighbourhood median
+    min_comparables: int = Field(default=8, ge=3)  # leads of the kind in the cell for a median
+    phone_min_cities: int = Field(default=3, ge=2)
 
 
 class IngestSettings(BaseModel):
@@ -104,6 +127,7 @@ class IngestSettings(BaseModel):
     min_rent_cents: int = 50_00
     max_rent_cents: int = 200_000_00
     crawl_timeout_seconds: int = 3600
+    screening: ScreeningSettings = Field(default_factory=ScreeningSettings)
 
     @model_validator(mode="after")
     def _check_order(self) -> IngestSettings:

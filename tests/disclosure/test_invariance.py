@@ -105,6 +105,7 @@ LEAD_ACTIONS = {
     ("POST", "/api/v1/cart/holds/{lead_id}/extend"),
     ("POST", "/api/v1/checkout"),  # answers the caller's order: its own leads and prices
     ("POST", "/api/v1/returns"),  # a return of a lead the caller bought (another's: 404)
+    ("POST", "/api/v1/leads/{lead_id}/release"),  # admins only (a withheld lead back on sale)
 }
 
 

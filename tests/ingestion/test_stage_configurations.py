@@ -1,6 +1,6 @@
 """Every allowed stage configuration: parse, normalize and store always, any of validate,
-dedupe, geocode and enrich in their fixed order. Each one stores leads, is idempotent, and never
-lets a record without coordinates move a stored lead off its exact point (whichever stages
+dedupe, geocode, screen and enrich in their fixed order. Each one stores leads, is idempotent,
+and never lets a record without coordinates move a stored lead off its exact point (whichever stages
 would have looked the lead up: the pipeline looks it up for any stage that needs it, and the
 write path keeps exact points itself)."""
 
@@ -21,7 +21,7 @@ from aiqleads.ingestion.pipeline import Pipeline
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.models import Lead
 
-OPTIONAL = ("validate", "dedupe", "geocode", "enrich")
+OPTIONAL = ("validate", "dedupe", "geocode", "screen", "enrich")
 CONFIGURATIONS = [
     ["parse", "normalize", *chosen, "store"]
     for n in range(len(OPTIONAL) + 1)
@@ -51,7 +51,7 @@ async def _points(sessions: async_sessionmaker[AsyncSession]) -> dict[str, tuple
 
 
 def test_the_configurations_are_exactly_the_allowed_ones() -> None:
-    assert len(CONFIGURATIONS) == 16
+    assert len(CONFIGURATIONS) == 32
     for stages in CONFIGURATIONS:
         assert IngestSettings(stages=stages).stages == stages
     assert IngestSettings().stages == list(INGEST_STAGES)

@@ -35,6 +35,7 @@ def test_the_demo_stages_are_the_ingest_stages_plus_demo_owners_before_enrich() 
         "validate",
         "dedupe",
         "geocode",
+        "screen",
         "demo_owners",
         "enrich",
         "store",

@@ -37,6 +37,7 @@ class Known:
     latitude: float | None
     longitude: float | None
     geocode_precision: str
+    lead_ref: tuple[str, str] | None = None  # the lead's own (source, source_ref)
 
 
 @dataclass(slots=True)
@@ -51,6 +52,9 @@ class Item:
     merge_into_item: Item | None = None  # or a new lead of the same batch
     merge_metro: str | None = None
     match_rule: str = "source_ref"
+    # The (source, source_ref) of the lead row this record writes, when it is not the record's
+    # own: a repost writes the lead of the post it reposts (its own id stays as provenance).
+    lead_key: tuple[str, str] | None = None
     columns: dict[str, Any] = field(default_factory=dict)  # set by geocode and enrich
     outcome: Outcome | None = None
 
@@ -58,6 +62,10 @@ class Item:
         """(source, source_ref) as stored: the normalized lead's, which strips whitespace."""
         assert self.lead is not None
         return self.lead.source, self.lead.source_ref
+
+    def row_key(self) -> tuple[str, str]:
+        """The key of the lead row this record writes (see `lead_key`)."""
+        return self.lead_key or self.raw_pair()
 
     @property
     def settled(self) -> bool:

@@ -15,14 +15,23 @@ from typing import Any, TypeVar
 import click
 from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
 from aiqleads.config import Settings, get_settings
 from aiqleads.db.engine import create_engine, session_factory
 from aiqleads.ingestion import quarantine as quarantine_service
 from aiqleads.ingestion.crawl.documents import JsonlFormatError
 from aiqleads.ingestion.documents import Document, from_crawl, from_files
+from aiqleads.ingestion.mapping import MappingError, read_mapping, suggest
 from aiqleads.ingestion.parsers.registry import UnknownSourceError, available_sources, get_parser
 from aiqleads.ingestion.pipeline import Pipeline
 from aiqleads.ingestion.summary import IngestSummary
@@ -32,6 +41,7 @@ from aiqleads.metros import METROS, UnknownMetroError, get_metro
 console = Console(stderr=True)  # progress and tables; stdout stays clean for --json
 T = TypeVar("T")
 CRAWL_SOURCES = ("craigslist", "zillow")
+CSV_SOURCE = "csv"  # any CSV, through an operator's mapping
 
 
 def _settings() -> Settings:
@@ -67,6 +77,15 @@ def _with_db(settings: Settings, work: Callable[[Any], Coroutine[Any, Any, T]]) 
     return asyncio.run(go())
 
 
+class RowsPerSecond(ProgressColumn):
+    """Rows per second over the run so far (rich's own speed is a short moving average)."""
+
+    def render(self, task: Task) -> Text:
+        elapsed = task.elapsed or 0.0
+        rate = task.completed / elapsed if elapsed > 0 else 0.0
+        return Text(f"{rate:,.0f} rows/s")
+
+
 def ingest_documents(
     settings: Settings,
     documents: Iterable[Document],
@@ -81,7 +100,8 @@ def ingest_documents(
     at = now or SystemClock().now()
     columns = (
         SpinnerColumn(),
-        TextColumn("ingesting: {task.completed} records"),
+        TextColumn("ingesting: {task.completed:,.0f} rows"),
+        RowsPerSecond(),
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=console, disable=quiet) as bar:
@@ -125,15 +145,54 @@ def _report(summary: IngestSummary, as_json: bool) -> None:
 @click.argument(
     "paths", nargs=-1, required=True, type=click.Path(exists=True, readable=True, path_type=Path)
 )
-@click.option("--source", required=True, help=f"Parser slug: {', '.join(available_sources())}.")
+@click.option(
+    "--source",
+    required=True,
+    help=f"Parser slug: {', '.join(available_sources())}; or csv with --mapping.",
+)
+@click.option(
+    "--mapping",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="With --source csv: the TOML mapping of the file's columns (see `aiqleads csv suggest`).",
+)
 @click.option("--metro", default=None, help=f"Reject points outside: {', '.join(sorted(METROS))}.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
-def ingest(paths: tuple[Path, ...], source: str, metro: str | None, as_json: bool) -> None:
+def ingest(
+    paths: tuple[Path, ...], source: str, mapping: Path | None, metro: str | None, as_json: bool
+) -> None:
     """Ingest saved pages, feeds or CSV files (or folders of them) from one source."""
-    _check_source(source)
+    parser = None
+    if source == CSV_SOURCE:
+        if mapping is None:
+            hint = "'--mapping'"
+            raise click.BadParameter("--source csv needs --mapping FILE.toml", param_hint=hint)
+        try:
+            parser = read_mapping(mapping).parser()
+        except MappingError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--mapping'") from None
+    elif mapping is not None:
+        raise click.BadParameter("--mapping goes with --source csv", param_hint="'--mapping'")
+    else:
+        _check_source(source)
     _check_metro(metro)
     settings = _settings()
-    _report(ingest_documents(settings, from_files(paths, source), metro, quiet=as_json), as_json)
+    documents = from_files(paths, source, parser)
+    _report(ingest_documents(settings, documents, metro, quiet=as_json), as_json)
+
+
+@click.group("csv")
+def csv_group() -> None:
+    """CSV files an operator brings: mappings of their columns."""
+
+
+@csv_group.command("suggest")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def csv_suggest(path: Path) -> None:
+    """Print a starting mapping (TOML) for a CSV file, from its header (RESO Data Dictionary
+    names and common synonyms): review it, save it, then `aiqleads ingest FILE --source csv
+    --mapping FILE.toml`."""
+    click.echo(suggest(path), nl=False)
 
 
 @click.command()
@@ -261,4 +320,4 @@ def quarantine_retry(source: str | None, row_id: int | None, as_json: bool) -> N
         )
 
 
-COMMANDS = (ingest, crawl, quarantine)
+COMMANDS = (ingest, crawl, quarantine, csv_group)

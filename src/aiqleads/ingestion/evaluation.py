@@ -16,13 +16,20 @@ import gzip
 import io
 import math
 import random
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from aiqleads.ingestion.matching import Listing, MatchPolicy, match_rule
+from aiqleads.ingestion.normalize.lead import NormalizedLead, normalize
+from aiqleads.ingestion.records import RawRecord
 from aiqleads.kit.distance import haversine_m
+
+_NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,3 +196,130 @@ def evaluate(pairs: list[Pair], policy: MatchPolicy) -> Scores:
         recall=round(tp / (tp + fn), 4) if tp + fn else 1.0,
         by_category={k: dict(v) for k, v in sorted(cats.items())},
     )
+
+
+# --- addresses written differently across sources ---------------------------------------------
+
+# Street names, suffixes and highway forms as US listings write them; the pairs below write one
+# home the way two sources do (one as parts, one as a one-line address), through normalize.
+_NAMES = (
+    "Main", "Oak", "Pine", "Maple", "Cedar", "Elm", "Washington", "Lake", "Hill", "Park",
+    "Sunset", "Lincoln", "Jackson", "Highland", "Rainbow", "Desert Rose", "Kimball",
+    "Las Vegas", "Vickery", "Sage", "Willow", "Meadow", "Ridge", "Canyon", "Summit",
+)  # fmt: skip
+_SUFFIXES = (("Street", "St"), ("Avenue", "Ave"), ("Boulevard", "Blvd"), ("Drive", "Dr"),
+             ("Road", "Rd"), ("Lane", "Ln"), ("Court", "Ct"), ("Parkway", "Pkwy"),
+             ("Circle", "Cir"), ("Place", "Pl"), ("Terrace", "Ter"), ("Way", "Way"))  # fmt: skip
+_DIRECTIONS = (("North", "N"), ("South", "S"), ("East", "E"), ("West", "W"),
+               ("Northwest", "NW"), ("Southeast", "SE"))  # fmt: skip
+_HIGHWAYS = (
+    ("Highway {n}", "Hwy {n}"), ("State Route {n}", "SR-{n}"), ("US Highway {n}", "US-{n}"),
+    ("Farm to Market Road {n}", "FM {n}"), ("County Road {n}", "CR {n}"),
+    ("State Highway {n}", "SH {n}"), ("Interstate {n}", "IH-{n}"),
+)  # fmt: skip
+_UNITS = (("Apartment {u}", "#{u}"), ("Unit {u}", "Apt {u}"), ("Suite {u}", "Ste {u}"),
+          ("#{u}", "Unit {u}"))  # fmt: skip
+_CITY = ("Las Vegas", "NV", "89102")
+
+
+def _written_pair(rng: random.Random) -> tuple[str, str, str]:
+    """One street written two ways, and what differs ("suffix", "directional", …)."""
+    number = str(rng.randint(10, 19999))
+    what = rng.choice(("suffix", "directional_position", "highway", "unit", "case"))
+    name = rng.choice(_NAMES)
+    long_suffix, short_suffix = rng.choice(_SUFFIXES)
+    long_dir, short_dir = rng.choice(_DIRECTIONS)
+    if what == "suffix":
+        return f"{number} {name} {long_suffix}", f"{number} {name} {short_suffix}", what
+    if what == "directional_position":
+        a = f"{number} {long_dir} {name} {long_suffix}"
+        return a, f"{number} {name} {short_suffix} {short_dir}", what
+    if what == "highway":
+        n = rng.randint(1, 999)
+        long_form, short_form = rng.choice(_HIGHWAYS)
+        return f"{number} {long_form.format(n=n)}", f"{number} {short_form.format(n=n)}", what
+    if what == "unit":
+        u = rng.choice((str(rng.randint(1, 2400)), f"{rng.randint(1, 30)}{rng.choice('ABCD')}"))
+        long_unit, short_unit = rng.choice(_UNITS)
+        base = f"{number} {short_dir} {name} {short_suffix}"
+        return f"{base} {long_unit.format(u=u)}", f"{base} {short_unit.format(u=u)}", what
+    upper = f"{number} {short_dir}. {name} {long_suffix}".upper()
+    return upper, f"{number} {short_dir} {name} {short_suffix}", what
+
+
+def _different(street: str, what: str, rng: random.Random) -> str:
+    """Another home on the same street: the next house number, another unit, or the other
+    side of the street's origin."""
+    number, rest = street.split(" ", 1)
+    if what == "unit" and any(m in rest for m in ("#", "Apt", "Unit", "Ste", "Suite")):
+        return re.sub(r"(\d+)([A-D]?)$", lambda m: str(int(m.group(1)) + 1) + m.group(2), street)
+    if rng.random() < 0.5:
+        return f"{int(number) + 2} {rest}"
+    for long_dir, short_dir in _DIRECTIONS:
+        for word in (f" {short_dir} ", f" {long_dir} ", f" {short_dir}. ".upper()):
+            if word in f" {rest} ":
+                other = "S" if short_dir != "S" else "N"
+                return f"{number} {f' {rest} '.replace(word, f' {other} ', 1).strip()}"
+    return f"{int(number) + 2} {rest}"
+
+
+def _listing_from(street: str, *, one_line: bool, source: str) -> Listing | None:
+    city, state, zip5 = _CITY
+    if one_line:
+        record = RawRecord(source, "1", {}, address=f"{street}, {city}, {state} {zip5}")
+    else:
+        record = RawRecord(source, "1", {}, street=street, city=city, state=state, zip_code=zip5)
+    lead = normalize(record, now=_NOW)
+    if not isinstance(lead, NormalizedLead):
+        return None
+    return Listing(lead.address_key, None, None, None, False, 3, 2.0, 40_000_000)
+
+
+def address_pairs(*, n: int = 2000, seed: int = 11) -> list[Pair]:
+    """Pairs of one home written two ways by two sources (duplicates, by what differs) and of
+    two homes on one street (not duplicates), each side through `normalize` as its source
+    would give it (one as street/city/state/ZIP fields, one as a one-line address)."""
+    rng = random.Random(seed)
+    out: list[Pair] = []
+    for _ in range(n):
+        a_text, b_text, what = _written_pair(rng)
+        a = _listing_from(a_text, one_line=False, source="zillow")
+        b = _listing_from(b_text, one_line=True, source="realtor")
+        other = _listing_from(_different(b_text, what, rng), one_line=True, source="realtor")
+        if a is not None and b is not None:
+            out.append(Pair(a, b, True, f"same_home_{what}"))
+        if a is not None and other is not None:
+            out.append(Pair(a, other, False, f"other_home_{what}"))
+    return out
+
+
+def field_case_pairs(folder: Path) -> list[Pair]:
+    """The field cases' pairs across sources (C12: Zillow and Realtor.com write two homes
+    differently), through the real parsers and `normalize`."""
+    from aiqleads.ingestion.parsers import realtor, zillow
+
+    def listings(parse: Any, name: str) -> list[Listing]:
+        out = []
+        for record in parse((folder / name).read_bytes()):
+            lead = normalize(record, metro="las_vegas", now=_NOW)
+            if isinstance(lead, NormalizedLead):
+                out.append(
+                    Listing(
+                        lead.address_key,
+                        None,
+                        lead.latitude,
+                        lead.longitude,
+                        lead.geocode_precision == "exact",
+                        lead.bedrooms,
+                        lead.bathrooms,
+                        lead.asking_price_cents,
+                    )
+                )
+        return out
+
+    a = listings(zillow.parse, "C12a_zillow_search_address_variant_A.json")
+    b = listings(realtor.parse, "C12b_realtor_search_address_variant_B.json")
+    pairs = [Pair(x, y, True, "field_case_c12") for x, y in zip(a, b, strict=True)]
+    pairs += [Pair(a[0], b[1], False, "field_case_c12_other_home")]
+    pairs += [Pair(a[1], b[0], False, "field_case_c12_other_home")]
+    return pairs

@@ -34,5 +34,11 @@ async def resolve_known(batch: Batch, session: AsyncSession, settings: Settings)
             continue
         if item.known.content_hash == item.content_hash:
             item.outcome = Outcome.UNCHANGED
-        elif not item.known.primary:  # a source merged into another lead earlier: fill it again
-            item.merge_into, item.merge_metro = item.known.lead_id, item.known.metro
+        elif not item.known.primary:
+            lead = item.lead
+            assert lead is not None
+            if lead.repost_of and item.known.lead_ref == (lead.source, lead.repost_of):
+                # A repost seen again with new content: it updates the post it reposts.
+                item.lead_key, item.match_rule = item.known.lead_ref, "repost"
+            else:  # a source merged into another lead earlier: fill it again
+                item.merge_into, item.merge_metro = item.known.lead_id, item.known.metro

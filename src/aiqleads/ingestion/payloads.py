@@ -8,7 +8,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from aiqleads.ingestion.records import RawRecord, Rejected
+from aiqleads.ingestion.records import RawContact, RawRecord, Rejected
 
 _RAW_FIELDS = {f.name for f in dataclasses.fields(RawRecord)}
 DOCUMENT_HEAD_BYTES = 512
@@ -28,16 +28,22 @@ def record_from_payload(raw: dict[str, Any]) -> RawRecord | None:
     fields = raw.get("record")
     if not isinstance(fields, dict) or not {"source", "source_ref", "payload"} <= set(fields):
         return None
-    return RawRecord(**{k: v for k, v in fields.items() if k in _RAW_FIELDS})
+    values = {k: v for k, v in fields.items() if k in _RAW_FIELDS}
+    values["contacts"] = [
+        RawContact(str(c["value"]), str(c["role"]), str(c["origin"]))
+        for c in values.get("contacts") or []
+        if isinstance(c, dict) and {"value", "role", "origin"} <= set(c)
+    ]
+    return RawRecord(**values)
 
 
 def rejected_payload(rejected: Rejected) -> dict[str, Any]:
     return {"rejected": rejected.payload}
 
 
-def document_payload(name: str, body: bytes) -> dict[str, Any]:
-    head = body[:DOCUMENT_HEAD_BYTES].decode("utf-8", errors="replace")
-    return {"document": {"name": name, "size": len(body), "head": head}}
+def document_payload(name: str, size: int, head: bytes) -> dict[str, Any]:
+    text = head[:DOCUMENT_HEAD_BYTES].decode("utf-8", errors="replace")
+    return {"document": {"name": name, "size": size, "head": text}}
 
 
 def payload_hash(source: str, raw: dict[str, Any]) -> str:

@@ -11,9 +11,22 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 RawValue = str | int | float | bool | None
+
+# Whose a contact is (DESIGN.md section 2, contact provenance). Only the owner's is sold.
+CONTACT_ROLES = ("owner", "listing_agent", "office", "unknown")
+
+
+@dataclass(slots=True, frozen=True)
+class RawContact:
+    """A phone number or e-mail address a source gives in a field that says whose it is:
+    `role` is one of CONTACT_ROLES, `origin` the field ("field:OwnerPhone")."""
+
+    value: str
+    role: str
+    origin: str
 
 
 @dataclass(slots=True)
@@ -45,12 +58,22 @@ class RawRecord:
     longitude: RawValue = None
     listed_at: datetime | str | None = None
     owner_name: str | None = None
-    phones: list[str] = field(default_factory=list)  # as found in the text
+    # Phones and e-mails as found in the text (whose they are is `poster_role`'s), and those
+    # the source gives in fields that say whose they are.
+    phones: list[str] = field(default_factory=list)
     emails: list[str] = field(default_factory=list)
+    contacts: list[RawContact] = field(default_factory=list)
+    # Whose contact the free text gives: "owner" where the poster is the owner or landlord (a
+    # by-owner classified ad), "listing_agent" (a broker's ad), None when unknown (MLS remarks).
+    poster_role: str | None = None
     listing_agent: str | None = None
     listing_office: str | None = None
     is_fsbo: bool | None = None
     status: str | None = None  # the source's own listing status, verbatim ("Closed", "FOR_SALE")
+    price_period: str | None = None  # as the source says it: "weekly", "monthly", "daily", "mo"
+    currency: str | None = None  # as the source says it: "USD", "CAD"
+    country: str | None = None  # as the source says it: "US", "USA", "CA", "Canada"
+    repost_of: str | None = None  # the source_ref of the post this one reposts
 
 
 @dataclass(slots=True, frozen=True)
@@ -69,3 +92,4 @@ class ParseError(ValueError):
 
 ParsedItem = RawRecord | Rejected
 Parser = Callable[[bytes], Iterable[ParsedItem]]
+StreamParser = Callable[[BinaryIO], Iterable[ParsedItem]]

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, select, text, update
+from sqlalchemy import Row, Table, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aiqleads.db import bulk
 from aiqleads.ingestion.batch import Known, QuarantineEntry
 from aiqleads.kit.distance import degree_box
 from aiqleads.models import Lead, LeadSource, Quarantine
@@ -22,6 +23,7 @@ quarantine = cast(Table, Quarantine.__table__)
 
 # Bound parameters per statement stay far below SQLite's 32,766 and asyncpg's 32,767.
 _CHUNK = 1000
+_COPY_FROM = 50  # from this many rows on, PostgreSQL gets them by COPY
 _POINT = ("latitude", "longitude", "geocode_precision")
 
 Pair = tuple[str, str]  # (source, source_ref)
@@ -87,6 +89,7 @@ def _known(row: Row[Any], *, content_hash: str | None, price: int | None, primar
         latitude=row.latitude,
         longitude=row.longitude,
         geocode_precision=row.geocode_precision,
+        lead_ref=(row.source, row.source_ref),
     )
 
 
@@ -124,6 +127,18 @@ async def known_for(session: AsyncSession, pairs: Iterable[Pair]) -> dict[Pair, 
 
 def _pairs(grouped: dict[str, list[str]]) -> Iterable[Pair]:
     return ((s, r) for s, refs in grouped.items() for r in refs)
+
+
+async def stored_keys(session: AsyncSession, pairs: Iterable[Pair]) -> set[Pair]:
+    """Which of these (source, source_ref) are a stored lead's own key."""
+    found: set[Pair] = set()
+    for source, refs in _by_source(pairs).items():
+        for chunk in _chunks(sorted(set(refs))):
+            stmt = select(leads.c.source_ref).where(
+                leads.c.source == source, leads.c.source_ref.in_(chunk)
+            )
+            found.update((source, ref) for ref in (await session.scalars(stmt)).all())
+    return found
 
 
 async def refresh_statistics(session: AsyncSession) -> None:
@@ -183,8 +198,12 @@ async def candidates_near(
             }
         else:
             values, params = [], {}
-            for n, (i, lat, lon) in enumerate(chunk):
-                box = degree_box(lat, lon, radius_m)
+            # The statement's text depends on its row count; padded to a few sizes (with boxes
+            # that hold nothing), a long run compiles and caches four statements, not hundreds
+            # (SQLAlchemy's and sqlite3's statement caches keep each distinct text).
+            padded = [*chunk, *[(-1, 91.0, 181.0)] * (_padded_size(len(chunk)) - len(chunk))]
+            for n, (i, lat, lon) in enumerate(padded):
+                box = degree_box(lat, lon, radius_m) if i >= 0 else (1.0, 0.0, 1.0, 0.0)
                 values.append(f"(:i{n}, :a{n}, :b{n}, :c{n}, :d{n})")
                 params.update({f"i{n}": i, f"a{n}": box[0], f"b{n}": box[1]})
                 params.update({f"c{n}": box[2], f"d{n}": box[3]})
@@ -200,10 +219,20 @@ async def candidates_near(
     return out
 
 
+def _padded_size(n: int) -> int:
+    return next(size for size in (16, 64, 256, _CHUNK) if n <= size)
+
+
 async def upsert_sources(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Provenance rows, inserted or updated by (source, source_ref); on PostgreSQL from a
+    COPY-filled staging table in one statement."""
     if not rows:
         return
     stmt = _insert(session, sources)
+    staged = None
+    if bulk.is_postgres(session) and len(rows) > _COPY_FROM:
+        staged = await bulk.stage(session, sources, list(rows[0]), rows)
+        stmt = stmt.from_select([c.name for c in staged.c], select(*staged.c))
     stmt = stmt.on_conflict_do_update(
         index_elements=["source", "source_ref"],
         set_={
@@ -218,7 +247,10 @@ async def upsert_sources(session: AsyncSession, rows: Sequence[dict[str, Any]]) 
             )
         },
     )
-    await session.execute(stmt, list(rows))
+    if staged is not None:
+        await session.execute(stmt)
+    else:
+        await session.execute(stmt, list(rows))
 
 
 # --- quarantine --------------------------------------------------------------------------------
@@ -313,3 +345,57 @@ async def list_quarantine(
     if limit is not None:
         stmt = stmt.limit(limit)
     return list((await session.scalars(stmt)).all())
+
+
+# --- screening ---------------------------------------------------------------------------------
+
+_SALE_KINDS = ("fsbo", "for_sale", "expired")
+
+
+async def prices_in_cells(
+    session: AsyncSession, cells_r8: Sequence[int]
+) -> list[tuple[int, str, int]]:
+    """(h3_r8, kind, asking price) of the stored leads with a price in these resolution-8
+    cells (the caller asks for the children of the resolution-7 cells it screens: h3_r8 is
+    indexed, h3_r7 is not). Withheld leads are no comparables."""
+    out: list[tuple[int, str, int]] = []
+    for chunk in _chunks(sorted(set(cells_r8))):
+        stmt = select(leads.c.h3_r8, leads.c.kind, leads.c.asking_price_cents).where(
+            leads.c.h3_r8.in_(chunk),
+            leads.c.asking_price_cents.is_not(None),
+            leads.c.status != "withheld",
+        )
+        out.extend((r[0], r[1], r[2]) for r in await session.execute(stmt))
+    return out
+
+
+async def phone_spread(
+    session: AsyncSession, hmacs: Sequence[str]
+) -> dict[str, dict[str | None, int]]:
+    """For each owner phone (blind index): its stored listings counted per city key."""
+    out: dict[str, dict[str | None, int]] = defaultdict(dict)
+    for chunk in _chunks(sorted(set(hmacs))):
+        stmt = (
+            select(leads.c.owner_phone_hmac, leads.c.city_key, func.count())
+            .where(leads.c.owner_phone_hmac.in_(chunk))
+            .group_by(leads.c.owner_phone_hmac, leads.c.city_key)
+        )
+        for hmac, city, n in await session.execute(stmt):
+            out[hmac][city] = int(n)
+    return out
+
+
+async def text_spread(
+    session: AsyncSession, hashes: Sequence[str]
+) -> dict[str, dict[str | None, int]]:
+    """For each description fingerprint: its stored listings counted per city key."""
+    out: dict[str, dict[str | None, int]] = defaultdict(dict)
+    for chunk in _chunks(sorted(set(hashes))):
+        stmt = (
+            select(leads.c.description_hash, leads.c.city_key, func.count())
+            .where(leads.c.description_hash.in_(chunk))
+            .group_by(leads.c.description_hash, leads.c.city_key)
+        )
+        for digest, city, n in await session.execute(stmt):
+            out[digest][city] = int(n)
+    return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 from typing import Any
 
 from aiqleads.config import Settings
@@ -12,7 +13,7 @@ from aiqleads.kit.crypto import FieldCipher, blind_index
 from aiqleads.leads.writes import FILLABLE
 
 # Bumped when the row a lead produces changes shape, so a re-run after an upgrade rewrites.
-ROW_VERSION = "2"
+ROW_VERSION = "3"
 
 # Column widths of the leads table: a source's over-long text is cut, not allowed to abort a batch.
 _WIDTHS = {
@@ -23,6 +24,7 @@ _WIDTHS = {
     "listing_agent": 200,
     "listing_office": 200,
     "address_key": 300,
+    "listing_agent_email": 254,
 }
 
 
@@ -84,6 +86,16 @@ def lead_row(
         "listing_agent": lead.listing_agent,
         "listing_office": lead.listing_office,
         "listed_at": lead.listed_at,
+        "price_period": lead.price_period,
+        "listed_price_cents": lead.listed_price_cents,
+        "contacts_enc": _contacts_enc(cipher, lead),
+        "listing_agent_phone": lead.listing_agent_phone,
+        "listing_agent_email": lead.listing_agent_email,
+        "listing_office_phone": lead.listing_office_phone,
+        "description_hash": lead.description_hash,
+        "risk_score": None,  # the screening stage's (item columns), when it runs
+        "risk_signals": None,
+        "blocked_reason": None,
         "score": None,
         "model_version": None,
         "price_cents": settings.pricing.base_cents,
@@ -94,6 +106,13 @@ def lead_row(
         if isinstance(value, str) and len(value) > width:
             row[column] = value[:width]
     return row
+
+
+def _contacts_enc(cipher: FieldCipher, lead: NormalizedLead) -> str | None:
+    """Every contact with its provenance, as encrypted JSON (owner contact among them)."""
+    if not lead.contacts:
+        return None
+    return cipher.encrypt(json.dumps([c.as_dict() for c in lead.contacts], sort_keys=True))
 
 
 def fill_empty(row: dict[str, Any], other: dict[str, Any]) -> None:

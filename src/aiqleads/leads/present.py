@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -12,11 +13,13 @@ from aiqleads.kit.h3cells import PREVIEW_RESOLUTION, cell_hex
 from aiqleads.kit.money import Money
 from aiqleads.leads.schemas import (
     ApproxLocation,
+    ContactOut,
     LeadFull,
     LeadPreview,
     MoneyOut,
     OwnerContact,
     PropertyFacts,
+    RiskSignal,
 )
 from aiqleads.leads.scores import UNSCORED
 from aiqleads.models.enums import LeadKind, LeadStatus
@@ -74,12 +77,18 @@ def preview(r: Row[Any], *, discount_percent: int, now: datetime) -> LeadPreview
         zip_code=r.zip_code,
         facts=_facts(r),
         asking_price=_money(r.asking_price_cents, r.currency),
+        price_period=r.price_period,
         location=_location(r),
         score_bucket=_bucket(r),
         price=price_for(r, discount_percent),
         listed_at=r.listed_at,
         published_at=r.published_at,
     )
+
+
+def _contacts(cipher: FieldCipher, stored: str | None) -> list[ContactOut]:
+    plain = cipher.decrypt(stored)
+    return [] if plain is None else [ContactOut.model_validate(c) for c in json.loads(plain)]
 
 
 def full(r: Row[Any], *, cipher: FieldCipher, price: MoneyOut, now: datetime) -> LeadFull:
@@ -98,6 +107,8 @@ def full(r: Row[Any], *, cipher: FieldCipher, price: MoneyOut, now: datetime) ->
         geocode_precision=r.geocode_precision,
         facts=_facts(r),
         asking_price=_money(r.asking_price_cents, r.currency),
+        price_period=r.price_period,
+        listed_price=_money(r.listed_price_cents, r.currency),
         location=_location(r),
         score=r.score,
         score_bucket=_bucket(r),
@@ -108,6 +119,10 @@ def full(r: Row[Any], *, cipher: FieldCipher, price: MoneyOut, now: datetime) ->
             phone=cipher.decrypt(r.owner_phone_enc),
             email=cipher.decrypt(r.owner_email_enc),
         ),
+        contacts=_contacts(cipher, r.contacts_enc),
+        risk_score=r.risk_score,
+        risk_signals=[RiskSignal.model_validate(s) for s in r.risk_signals or []],
+        withheld_because=r.blocked_reason,
         source=r.source,
         source_ref=r.source_ref,
         source_url=r.source_url,

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from aiqleads.deps import CurrentViewer, DbSession, State
+from aiqleads.deps import CurrentAdmin, CurrentViewer, DbSession, State
 from aiqleads.errors import InvalidInput
 from aiqleads.leads import service
 from aiqleads.leads.query import CatalogQuery
@@ -46,3 +46,13 @@ async def get_lead(
     return await service.get_lead(
         session, viewer, public_id=lead_id, cipher=state.cipher, views=state.views
     )
+
+
+@router.post("/{lead_id}/release")
+async def release_withheld(
+    lead_id: uuid.UUID, _: CurrentAdmin, viewer: CurrentViewer, session: DbSession, state: State
+) -> LeadFull:
+    """Admins: put a lead that scam screening withheld back on the market (status withheld →
+    available). Its signals stay on record and screening will not withhold it again. 404 for
+    an unknown lead, 409 `not_withheld` for a lead that is not withheld."""
+    return await service.release_withheld(session, viewer, public_id=lead_id, cipher=state.cipher)

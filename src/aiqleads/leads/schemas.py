@@ -106,7 +106,9 @@ class LeadPreview(BaseModel):
     state: str | None
     zip_code: str | None
     facts: PropertyFacts
-    asking_price: MoneyOut | None
+    asking_price: MoneyOut | None  # per month for rents
+    # The period the source priced it in: "sale", "month", "week" (converted per month above)
+    price_period: str | None = None
     location: ApproxLocation | None
     score_bucket: str
     price: MoneyOut  # what this agent pays: the lead price less the tier discount
@@ -118,6 +120,25 @@ class OwnerContact(BaseModel):
     name: str | None
     phone: str | None
     email: str | None
+
+
+class ContactOut(BaseModel):
+    """A phone or e-mail the sources gave, with whose it is and where it came from."""
+
+    kind: Literal["phone", "email"]
+    value: str
+    role: Literal["owner", "listing_agent", "office", "unknown"]
+    origin: str  # "field:OwnerPhone", "text:description"
+    note: str | None = None  # how it was read: "digits spelled as words", "written with at/dot"
+    extension: str | None = None
+
+
+class RiskSignal(BaseModel):
+    """A scam or spam signal screening found, with its evidence (ingestion.screening)."""
+
+    name: str
+    weight: float
+    evidence: str
 
 
 class LeadFull(BaseModel):
@@ -136,12 +157,18 @@ class LeadFull(BaseModel):
     geocode_precision: str
     facts: PropertyFacts
     asking_price: MoneyOut | None
+    price_period: str | None = None
+    listed_price: MoneyOut | None = None  # as the source wrote it, in its period
     location: ApproxLocation | None
     score: float | None
     score_bucket: str
     model_version: str | None
     price: MoneyOut
     owner: OwnerContact
+    contacts: list[ContactOut] = Field(default_factory=list)
+    risk_score: float | None = None
+    risk_signals: list[RiskSignal] = Field(default_factory=list)
+    withheld_because: str | None = None  # why it is withheld from sale (status withheld)
     source: str
     source_ref: str
     source_url: str | None

@@ -10,12 +10,12 @@ from typing import Any
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiqleads.errors import InvalidInput, NotFound
+from aiqleads.errors import Conflict, InvalidInput, NotFound
 from aiqleads.events.recorder import ViewRecorder
 from aiqleads.kit.clock import as_utc
 from aiqleads.kit.crypto import FieldCipher
 from aiqleads.kit.cursor import InvalidCursor, decode_cursor, encode_cursor
-from aiqleads.leads import present, repository
+from aiqleads.leads import present, repository, writes
 from aiqleads.leads.query import CatalogQuery, Order, order_for
 from aiqleads.leads.schemas import LeadFull, LeadPage, LeadPreview, MoneyOut
 from aiqleads.leads.status import AGENT_STATUSES, ON_MARKET
@@ -130,3 +130,22 @@ async def _present(
         else:
             out.append(present.preview(r, discount_percent=viewer.discount_percent, now=viewer.now))
     return out
+
+
+async def release_withheld(
+    session: AsyncSession, viewer: Viewer, *, public_id: uuid.UUID, cipher: FieldCipher
+) -> LeadFull:
+    """An admin's release of a lead screening withheld from sale: back on the market, its
+    signals kept on record. Raises NotFound for an unknown lead, Conflict when it is not
+    withheld."""
+    row = await repository.by_public_id(session, public_id)
+    if row is None:
+        raise NotFound("no such lead")
+    released = await writes.release_withheld(
+        session, row.id, account_id=viewer.account_id, now=viewer.now
+    )
+    if not released:
+        raise Conflict("the lead is not withheld from sale", detail={"reason": "not_withheld"})
+    fresh = await repository.by_public_id(session, public_id)
+    assert fresh is not None
+    return present.full(fresh, cipher=cipher, price=present.price_for(fresh, 0), now=viewer.now)

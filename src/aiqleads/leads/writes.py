@@ -41,6 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aiqleads.db import bulk
 from aiqleads.kit.h3cells import cell_center, cells_for
 from aiqleads.kit.places import city_key
 from aiqleads.leads import versions
@@ -82,7 +83,28 @@ FILLABLE = (
     "listing_agent",
     "listing_office",
     "listed_at",
+    "price_period",
+    "listed_price_cents",
+    "contacts_enc",
+    "listing_agent_phone",
+    "listing_agent_email",
+    "listing_office_phone",
+    "description_hash",
 )
+# Fillable columns a caller may leave out (None): added after the first callers were written.
+OPTIONAL_FILLABLE = (
+    "price_period",
+    "listed_price_cents",
+    "contacts_enc",
+    "listing_agent_phone",
+    "listing_agent_email",
+    "listing_office_phone",
+    "description_hash",
+)
+# What screening (ingestion) says of a lead, replaced at each sighting; None when not screened.
+# `blocked_reason` set withholds the lead from sale (status "withheld") until an admin releases
+# it; after a release, screening no longer withholds it.
+SCREENING = ("risk_score", "risk_signals", "blocked_reason")
 # The location, derived together from one point: replaced together or not at all.
 LOCATION = (
     "latitude",
@@ -109,10 +131,13 @@ GIVEN = (
     "model_version",
     "price_cents",
     "price_currency",
-    *(c for c in FILLABLE if c != "city_key"),
+    *(c for c in FILLABLE if c != "city_key" and c not in OPTIONAL_FILLABLE),
 )
-# Written on insert only: identity, first sighting and the marketplace's publication instant.
-_INSERT_ONLY = ("id", "public_id", "first_seen_at", "published_at")
+# What a caller may give; None when it does not.
+OPTIONAL = (*OPTIONAL_FILLABLE, *SCREENING)
+# Written on insert only: identity, first sighting and the marketplace's publication instant;
+# and an admin's release, which no later sighting undoes.
+_INSERT_ONLY = ("id", "public_id", "first_seen_at", "published_at", "released_at", "released_by")
 _EXACT = "exact"
 # Listing statuses that say something about the market (see leads.status).
 _INFORMATIVE = tuple(
@@ -132,6 +157,8 @@ _INFORMATIVE = tuple(
     if status_for_listing(s) is not None
 )
 _CHUNK = 1000  # keys per IN list: far below SQLite's and asyncpg's bound-parameter limits
+# From this many rows on, PostgreSQL gets them by COPY (a staging table costs a few statements).
+_COPY_FROM = 50
 
 
 def derived_location(lat: float | None, lon: float | None) -> dict[str, Any]:
@@ -158,14 +185,17 @@ def _full_row(given: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     if missing:
         raise ValueError(f"lead row lacks {missing}")
     row = {c: given[c] for c in GIVEN}
+    row.update({c: given.get(c) for c in OPTIONAL})
     if row["latitude"] is None or row["longitude"] is None:
         row["latitude"] = row["longitude"] = None
         row["geocode_precision"] = "none"
     row.update(derived_location(row["latitude"], row["longitude"]))
-    status = status_for_listing(row["listing_status"])
+    status = status_for_listing(row["listing_status"]) or LeadStatus.AVAILABLE
+    if row["blocked_reason"] is not None and status is LeadStatus.AVAILABLE:
+        status = LeadStatus.WITHHELD
     row.update(
         public_id=uuid.uuid4(),
-        status=(status or LeadStatus.AVAILABLE).value,
+        status=status.value,
         city_key=city_key(row["city"]) if row["city"] else None,
         score_bucket=score_bucket(row["score"]),
         published_at=given.get("published_at") or now,
@@ -208,9 +238,14 @@ def _keep_exact(stored: Any, new_precision: ColumnElement[Any]) -> ColumnElement
     return and_(stored.c.geocode_precision == _EXACT, new_precision != _EXACT)
 
 
-def _upsert_statement(dialect: str) -> Any:
+def _upsert_statement(dialect: str, staged: Table | None = None) -> Any:
+    """INSERT … ON CONFLICT (source, source_ref) DO UPDATE by the rules of the module doc: of
+    bound rows (executemany), or on PostgreSQL of a COPY-filled staging table (one set-based
+    statement for the batch)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(leads)
+    if staged is not None:
+        stmt = stmt.from_select([c.name for c in staged.c], select(*staged.c))
     new = stmt.excluded
     keep = _keep_exact(leads, new.geocode_precision)
     sets: dict[str, Any] = {}
@@ -224,9 +259,29 @@ def _upsert_statement(dialect: str) -> Any:
         else:
             sets[c.name] = new[c.name]
     sets["listing_status"] = func.coalesce(new.listing_status, leads.c.listing_status)
-    sets["status"] = _status_rule(leads, new.status, new.listing_status)
+    released = leads.c.released_at.is_not(None)
+    sets["blocked_reason"] = case((released, None), else_=new.blocked_reason)
+    blocked = and_(new.blocked_reason.is_not(None), ~released, ~_bought(leads))
+    sets["status"] = _withheld_rule(_status_rule(leads, new.status, new.listing_status), blocked)
     sets.update(_hold_kept(leads, sets["status"]))
     return stmt.on_conflict_do_update(index_elements=["source", "source_ref"], set_=sets)
+
+
+def _withheld_rule(status: ColumnElement[Any], blocked: ColumnElement[bool]) -> ColumnElement[Any]:
+    """A lead on the market that screening blocks is withheld; a withheld lead no longer
+    blocked (released, or its signals gone) is back on the market."""
+    on_market = (LeadStatus.AVAILABLE.value, LeadStatus.HELD.value, LeadStatus.WITHHELD.value)
+    return case(
+        (
+            and_(blocked, status.in_([literal_column(f"'{v}'") for v in on_market])),
+            literal_column(f"'{LeadStatus.WITHHELD.value}'"),
+        ),
+        (
+            and_(~blocked, status == literal_column(f"'{LeadStatus.WITHHELD.value}'")),
+            literal_column(f"'{LeadStatus.AVAILABLE.value}'"),
+        ),
+        else_=status,
+    )
 
 
 def _hold_kept(stored: Any, status: ColumnElement[Any]) -> dict[str, ColumnElement[Any]]:
@@ -300,7 +355,9 @@ async def _record(
         for c in changes
         if c.before != c.after
     ]
-    if rows:
+    if len(rows) > _COPY_FROM and bulk.is_postgres(session):
+        await bulk.copy_into(session, status_history, list(rows[0]), rows)
+    elif rows:
         await session.execute(status_history.insert(), rows)
     await versions.bump(session, metros, now=now)
 
@@ -332,11 +389,14 @@ async def upsert(
     keys = list(last)
     before = await _stored_by_key(session, keys)
     dialect = session.get_bind().dialect.name
-    stmt = _upsert_statement(dialect).returning(
-        leads.c.id, leads.c.source, leads.c.source_ref, leads.c.status, leads.c.metro
-    )
-    result = await session.execute(stmt, full)
-    written = result.all()
+    returned = (leads.c.id, leads.c.source, leads.c.source_ref, leads.c.status, leads.c.metro)
+    if dialect == "postgresql":
+        staged = await bulk.stage(session, leads, list(full[0]), full)
+        stmt = _upsert_statement(dialect, staged).returning(*returned)
+        written = (await session.execute(stmt)).all()
+    else:
+        stmt = _upsert_statement(dialect).returning(*returned)
+        written = (await session.execute(stmt, full)).all()
     listing = {k: r["listing_status"] for k, r in zip(keys, full, strict=True)}
     ids: dict[Key, int] = {}
     changes: list[_Change] = []
@@ -438,6 +498,31 @@ async def set_status(
     if changed:
         await _record(session, history, metros, cause=cause, now=now)
     return changed
+
+
+async def release_withheld(
+    session: AsyncSession, lead_id: int, *, account_id: int, now: datetime
+) -> bool:
+    """An admin's release of a lead screening withheld: back on the market, and never withheld
+    by screening again (the signals stay recorded). False when the lead is not withheld."""
+    stmt = (
+        update(leads)
+        .where(leads.c.id == lead_id, leads.c.status == LeadStatus.WITHHELD.value)
+        .values(
+            status=LeadStatus.AVAILABLE.value,
+            blocked_reason=None,
+            released_at=now,
+            released_by=account_id,
+            updated_at=now,
+        )
+        .returning(leads.c.metro)
+    )
+    found = (await session.execute(stmt)).first()
+    if found is None:
+        return False
+    change = _Change(lead_id, LeadStatus.WITHHELD.value, LeadStatus.AVAILABLE.value, None)
+    await _record(session, [change], {found[0]}, cause="release", now=now)
+    return True
 
 
 # --- holds: the cart takes, extends and releases them; the sweeper tidies lapsed ones ----------
@@ -580,6 +665,13 @@ async def add_prices(session: AsyncSession, observations: Sequence[Mapping[str, 
     """Append asking-price observations: {lead_id, source, asking_price_cents, currency,
     observed_at}. The same observation twice (two runs racing over one file) is recorded once."""
     if not observations:
+        return
+    if len(observations) > _COPY_FROM and bulk.is_postgres(session):
+        staged = await bulk.stage(session, price_history, list(observations[0]), observations)
+        stmt = postgresql.insert(price_history).from_select(
+            [c.name for c in staged.c], select(*staged.c)
+        )
+        await session.execute(stmt.on_conflict_do_nothing())
         return
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     await session.execute(insert(price_history).on_conflict_do_nothing(), list(observations))

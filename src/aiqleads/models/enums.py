@@ -28,7 +28,9 @@ class LeadStatus(StrEnum):
     """The lead's place in the marketplace (DESIGN.md section 2); `leads.status` owns the rules.
 
     `pending` is the source's "pending / under contract": off the market for now, not sellable,
-    back to `available` if the source reports the listing active again.
+    back to `available` if the source reports the listing active again. `withheld`: the source
+    says it is on the market, but scam or spam signals passed the threshold (ingestion
+    screening): off the market until an admin releases it.
     """
 
     NEW = "new"
@@ -39,6 +41,7 @@ class LeadStatus(StrEnum):
     WITHDRAWN = "withdrawn"
     EXPIRED = "expired"
     RETURNED = "returned"
+    WITHHELD = "withheld"
 
 
 class ListingStatus(StrEnum):

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Float,
     ForeignKey,
@@ -66,8 +68,13 @@ class Lead(Base):
     living_area_sqft: Mapped[int | None] = mapped_column(Integer)
     lot_sqft: Mapped[int | None] = mapped_column(Integer)
     year_built: Mapped[int | None] = mapped_column(Integer)
+    # Per month for rents (a weekly rent is converted, see `price_period`), the price for sales.
     asking_price_cents: Mapped[int | None] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3), default="USD")
+    # The period the source priced the lead in: "sale", "month", "week" or "year" (nightly rates
+    # are short-term rentals and never stored as leads), and the price as the source wrote it.
+    price_period: Mapped[str | None] = mapped_column(String(8))
+    listed_price_cents: Mapped[int | None] = mapped_column(BigInteger)
 
     street_address: Mapped[str | None] = mapped_column(String(200))
     unit: Mapped[str | None] = mapped_column(String(40))
@@ -93,8 +100,28 @@ class Lead(Base):
     owner_email_enc: Mapped[str | None] = mapped_column(Text)
     owner_phone_hmac: Mapped[str | None] = mapped_column(String(64), index=True)
 
+    # Every phone and e-mail the source gave, with whose it is (owner, listing_agent, office,
+    # unknown), where it came from (a field or the text) and how it was read: an encrypted JSON
+    # list (ingestion.contacts). Only the owner's are the owner_* columns above.
+    contacts_enc: Mapped[str | None] = mapped_column(Text)
+
     listing_agent: Mapped[str | None] = mapped_column(String(200))
     listing_office: Mapped[str | None] = mapped_column(String(200))
+    # Listing-agent data (never sold as owner contact; competitor analytics read it).
+    listing_agent_phone: Mapped[str | None] = mapped_column(String(20))
+    listing_agent_email: Mapped[str | None] = mapped_column(String(254))
+    listing_office_phone: Mapped[str | None] = mapped_column(String(20))
+    # A fingerprint of the description, to find the same text on listings in other cities.
+    description_hash: Mapped[str | None] = mapped_column(String(16), index=True)
+
+    # Scam and spam screening (ingestion.screening): the signals with their evidence, their
+    # summed weight, and, when that passed the threshold, why the lead is withheld from sale
+    # (status "withheld") until an admin releases it.
+    risk_score: Mapped[float | None] = mapped_column(Float)
+    risk_signals: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    blocked_reason: Mapped[str | None] = mapped_column(String(32))
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    released_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
 
     listed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     published_at: Mapped[datetime] = mapped_column(UTCDateTime)  # on the marketplace from then

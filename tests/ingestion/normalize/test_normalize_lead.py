@@ -173,7 +173,7 @@ def test_rent_price_turns_an_unknown_kind_into_a_rental() -> None:
 
 
 def test_relay_only_email_is_kept_and_noted() -> None:
-    record = raw(zip_code="98101", emails=["x1@hous.craigslist.org"])
+    record = raw(zip_code="98101", emails=["x1@hous.craigslist.org"], poster_role="owner")
     result = lead(normalize(record, now=NOW))
     assert result.owner_email == "x1@hous.craigslist.org"
     assert result.notes == ("email_relay: hous.craigslist.org",)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 import pytest
 
 from aiqleads.ingestion.parsers import csv_source
+from aiqleads.ingestion.parsers.registry import get_parser
 from aiqleads.ingestion.records import ParseError, RawRecord, Rejected
 from aiqleads.sample.sources import KING_COUNTY_SALES
 
@@ -17,7 +18,7 @@ def test_king_county_sales_use_id_and_date_as_ref() -> None:
     # given the 21,613 King County sales bundled in the package
     data = gzip.decompress(KING_COUNTY_SALES.read_bytes())
 
-    items = list(csv_source.parse_king_county_sales(data))
+    items = list(get_parser("king_county_sales")(data))
 
     assert len(items) == 21613 and all(isinstance(i, RawRecord) for i in items)
     first = items[0]
@@ -36,7 +37,7 @@ def test_king_county_sales_use_id_and_date_as_ref() -> None:
 def test_asl7168_dallas_rentals(shared_file: Reader) -> None:
     data = shared_file(f"{TAB}/craigslist_housing_asl7168/dallas_complete.csv")
 
-    items = list(csv_source.parse_craigslist_asl7168(data))
+    items = list(get_parser("craigslist_csv_asl7168")(data))
 
     assert len(items) == 431
     first = items[0]
@@ -52,7 +53,7 @@ def test_irahorecka_headerless_file(listing_fixture: Reader) -> None:
     # given the first 200 lines of the Austin file (see tests/fixtures/listings/craigslist)
     data = listing_fixture("craigslist/irahorecka_2019-10-03_austin_Texas_first200.csv")
 
-    items = list(csv_source.parse_craigslist_irahorecka(data))
+    items = list(get_parser("craigslist_csv_irahorecka")(data))
 
     assert len(items) == 200 and all(isinstance(i, RawRecord) for i in items)
     first = items[0]
@@ -62,7 +63,7 @@ def test_irahorecka_headerless_file(listing_fixture: Reader) -> None:
     assert first.payload["repost_of"] is None
 
 
-def _parser(**kwargs: object) -> csv_source.Parser:
+def _parser(**kwargs: object) -> csv_source.CsvParser:
     return csv_source.make_csv_parser(
         {"price": "price", "city": "city"},
         source="test",

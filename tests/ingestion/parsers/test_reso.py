@@ -86,7 +86,11 @@ def test_full_record_with_lease_status_and_parts() -> None:
     assert isinstance(rec, RawRecord)
     assert (rec.kind, rec.bathrooms, rec.lot_area) == ("for_rent", 2.5, "0.2 Acres")
     assert rec.address == "1307 Southport Dr B, Austin TX 78704"
-    assert (rec.phones, rec.emails) == (["512-555-0100"], ["pat@example.com"])
+    assert (rec.phones, rec.emails) == ([], [])  # the remarks give none
+    assert [(c.value, c.role, c.origin) for c in rec.contacts] == [
+        ("512-555-0100", "listing_agent", "field:ListAgentDirectPhone"),
+        ("pat@example.com", "listing_agent", "field:ListAgentEmail"),
+    ]
     assert (rec.listing_agent, rec.listed_at) == ("Pat Agent", "2024-01-02")
 
 

@@ -20,7 +20,7 @@ def test_search_page_state_gives_41_listings_with_agent_and_office(shared_file: 
     first = next(iter(zillow.parse(shared_file(f"{ETL}/first_page.json"))))
     assert isinstance(first, RawRecord)
     assert first.source_ref == "19998955"
-    assert first.price == "$499,000"
+    assert first.price == 499000  # the exact number, not the display string "$499,000"
     assert first.address == "7941 Rhodes Ave, North Hollywood, CA 91605"
     assert (first.bedrooms, first.bathrooms, first.living_area) == (2, 1.0, 918)
     assert (first.latitude, first.longitude) == (34.21504, -118.40345)
@@ -61,16 +61,18 @@ def test_scrapfly_property_json(listing_fixture: Reader) -> None:
 def test_scrapfly_search_list_survives_a_stray_byte_and_rejects_buildings(
     listing_fixture: Reader,
 ) -> None:
-    # given scrapfly's search.json: 387 rows, one raw 0xAE byte, 6 building summaries
+    # given scrapfly's search.json: 387 rows, one raw 0xAE byte, 6 building summaries and one
+    # builder community card ("Homes Available Soon, Union House SF", "$0+")
     items = list(zillow.parse(listing_fixture("scrapfly/zillow_search.json")))
 
     assert len(items) == 387
     rejected = [i for i in items if isinstance(i, Rejected)]
-    assert len(rejected) == 6
-    assert all("not one listing" in r.reason for r in rejected)
+    assert len(rejected) == 7
+    assert sum("not one listing" in r.reason for r in rejected) == 6
+    assert sum("builder community or plan card" in r.reason for r in rejected) == 1
     first = items[0]
     assert isinstance(first, RawRecord)
-    assert (first.source_ref, first.price) == ("2052939967", "$7,800,000")
+    assert (first.source_ref, first.price) == ("2052939967", 7800000)
     offices = {i.listing_office for i in items if isinstance(i, RawRecord)}
     assert "West & Praszker, REALTORS®" in offices
 

@@ -31,7 +31,8 @@ async def postgis_dbscan(
     eps_m: float,
     min_samples: int,
 ) -> tuple[LeadPoints, IntArray]:
-    """The visible points and their ST_ClusterDBSCAN labels (-1 = noise), ordered by id.
+    """The visible points with exact locations and their ST_ClusterDBSCAN labels (-1 = noise),
+    ordered by id.
 
     ST_ClusterDBSCAN measures in the units of its input's SRID. On geometry(4326) that would be
     degrees, so the points are first transformed to the UTM zone of the area's centre (metres;
@@ -44,7 +45,14 @@ async def postgis_dbscan(
     geom = func.ST_Transform(location(viewer).geom, utm_srid(lat0, lon0))
     label = func.ST_ClusterDBSCAN(geom, literal(eps_m), literal(min_samples)).over()
     stmt = copyable(
-        points_stmt(session, viewer, f, statuses, cast(func.coalesce(label, -1), BigInteger))
+        points_stmt(
+            session,
+            viewer,
+            f,
+            statuses,
+            cast(func.coalesce(label, -1), BigInteger),
+            exact_only=True,
+        )
     )
     fields = [("id", "i8"), ("lat", "f8"), ("lon", "f8"), ("price", "f8"), ("score", "f8")]
     c = await copy_numeric(session, stmt, [*fields, ("label", "i8")])

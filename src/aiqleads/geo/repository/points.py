@@ -51,20 +51,34 @@ def score_for(viewer: Viewer) -> ColumnElement[Any]:
     )
 
 
+EXACT = "exact"
+
+
 def points_stmt(
     session: AsyncSession,
     viewer: Viewer,
     f: LeadFilter,
     statuses: Sequence[LeadStatus],
     *extra: Any,
+    exact_only: bool = False,
 ) -> Select[Any]:
+    """The visible points; with `exact_only`, only leads whose point is the source's own (a
+    lead known only to its ZIP stands at the ZIP's centroid, which is no place of its own)."""
     loc = location(viewer)
     cols = (leads.c.id, loc.lat, loc.lon, leads.c.asking_price_cents, score_for(viewer))
-    return (
-        select(*cols, *extra)
-        .where(*visible_leads(viewer, f, statuses, dialect=dialect(session), located=True))
-        .order_by(leads.c.id)
-    )
+    conds = visible_leads(viewer, f, statuses, dialect=dialect(session), located=True)
+    if exact_only:
+        conds.append(leads.c.geocode_precision == EXACT)
+    return select(*cols, *extra).where(*conds).order_by(leads.c.id)
+
+
+async def approximate_count(
+    session: AsyncSession, viewer: Viewer, f: LeadFilter, statuses: Sequence[LeadStatus]
+) -> int:
+    """How many of the visible located leads stand at an approximate point (a ZIP centroid)."""
+    conds = visible_leads(viewer, f, statuses, dialect=dialect(session), located=True)
+    stmt = select(func.count()).where(*conds, leads.c.geocode_precision != EXACT)
+    return int((await session.execute(stmt)).scalar_one())
 
 
 def _lead_points(rows: Sequence[Any]) -> LeadPoints:
@@ -78,9 +92,14 @@ def _lead_points(rows: Sequence[Any]) -> LeadPoints:
 
 
 async def points(
-    session: AsyncSession, viewer: Viewer, f: LeadFilter, statuses: Sequence[LeadStatus]
+    session: AsyncSession,
+    viewer: Viewer,
+    f: LeadFilter,
+    statuses: Sequence[LeadStatus],
+    *,
+    exact_only: bool = False,
 ) -> LeadPoints:
-    stmt = points_stmt(session, viewer, f, statuses)
+    stmt = points_stmt(session, viewer, f, statuses, exact_only=exact_only)
     if is_postgis(session):
         return await _points_by_copy(session, stmt)
     return _lead_points((await session.execute(stmt)).all())

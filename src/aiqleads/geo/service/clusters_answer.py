@@ -24,7 +24,7 @@ from aiqleads.geo.disclosure import cell_link_m
 from aiqleads.geo.legend import legend
 from aiqleads.geo.repository.clusters import postgis_dbscan
 from aiqleads.geo.repository.common import is_postgis
-from aiqleads.geo.repository.points import LeadPoints, points
+from aiqleads.geo.repository.points import LeadPoints, approximate_count, points
 from aiqleads.geo.service.common import (
     GeoContext,
     basis,
@@ -76,8 +76,9 @@ async def cluster_labels(
     min_samples: int,
     algorithm: Literal["grid", "postgis"],
 ) -> tuple[LeadPoints, IntArray]:
-    """The visible points (at the viewer's locations) and their DBSCAN labels, by either path
-    (same partition)."""
+    """The visible points with exact locations (at the viewer's locations) and their DBSCAN
+    labels, by either path (same partition). Leads known only to their ZIP are left out: eight
+    listings at one ZIP centroid are no cluster of zero area, but eight unknown places."""
     if algorithm == "postgis":
         if not is_postgis(session):
             raise InvalidInput("algorithm", "postgis needs the PostgreSQL database; use grid")
@@ -85,7 +86,7 @@ async def cluster_labels(
             session, viewer, filt, statuses, eps_m=eps_m, min_samples=min_samples
         )
         return pts, renumber(labels)
-    pts = await points(session, viewer, filt, statuses)
+    pts = await points(session, viewer, filt, statuses, exact_only=True)
     result = await anyio.to_thread.run_sync(lambda: dbscan(pts.lat, pts.lon, eps_m, min_samples))
     return pts, result.labels
 
@@ -132,6 +133,7 @@ async def clusters(
             min_samples=min_samples,
             algorithm=algorithm,
         )
+        approximate = await approximate_count(session, viewer, filt, statuses)
 
         def build() -> bytes:
             kept = drop_small(labels, min_size)
@@ -143,6 +145,8 @@ async def clusters(
                 params,
                 effective_eps_m=round(used_eps, 1),
                 n_points=int(pts.lat.size),
+                # Leads known only to their ZIP (or city): left out, and said so.
+                n_approximate_excluded=approximate,
                 n_clusters=len(sizes),
                 legend=legend(sizes),
                 **basis(viewer),

@@ -23,7 +23,7 @@ from aiqleads.geo.heatmap import (
 from aiqleads.geo.projection import LocalProjection
 from aiqleads.geo.repository.common import H3_COLUMNS
 from aiqleads.geo.repository.heatmap import CellGroups, cell_groups
-from aiqleads.geo.repository.points import LeadPoints, points
+from aiqleads.geo.repository.points import LeadPoints, approximate_count, points
 from aiqleads.geo.service.common import (
     GeoContext,
     basis,
@@ -137,13 +137,20 @@ async def heatmap(
     min_scored = 1 if viewer.exact else ctx.min_group
 
     async def compute() -> bytes:
+        approximate = await approximate_count(session, viewer, filt, statuses)
         if grid == "square":
-            pts = await points(session, viewer, filt, statuses)
+            # A point layer: leads known only to their ZIP are left out, and counted.
+            pts = await points(session, viewer, filt, statuses, exact_only=True)
             proj = LocalProjection.around(lat0, lon0)  # fixed per area: cells do not shift
             doc = await anyio.to_thread.run_sync(
                 lambda: square_grid(pts.lat, pts.lon, cell_size_m, projection=proj)
             )
-            doc.update(total_leads=int(pts.lat.size), **basis(viewer))
+            doc.update(
+                total_leads=int(pts.lat.size),
+                approximate_leads=approximate,
+                approximate_excluded=True,
+                **basis(viewer),
+            )
             return encode(doc)
         res = int(params["resolution"])
         weighted = weight != "count"
@@ -165,6 +172,9 @@ async def heatmap(
                 resolution=res,
                 weight=weight,
                 total_leads=total,
+                # Of them, at a ZIP's centroid (known only to their ZIP): counted in the cell
+                # holding that centroid, so a hot cell may be one ZIP's unplaced listings.
+                approximate_leads=approximate,
                 withheld_cells=int(agg.cells.size) - shown,
                 **basis(viewer),
             )

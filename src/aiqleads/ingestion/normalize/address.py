@@ -18,6 +18,8 @@ import usaddress
 from aiqleads.ingestion.normalize.reasons import Reason, clip, is_blank
 from aiqleads.ingestion.normalize.usps import (
     DIRECTIONALS,
+    HIGHWAY_JOINED,
+    HIGHWAY_PHRASES,
     STATE_CODES,
     STATES,
     STREET_TYPES,
@@ -32,6 +34,12 @@ _EDGE_PUNCT = ".,;:()\"'"
 _KEY_DROP_RE = re.compile(r"[^a-z0-9 ]+")
 _SPACES_RE = re.compile(r"\s+")
 _ORDINAL_RE = re.compile(r"\d+(st|nd|rd|th)", re.IGNORECASE)
+_JOINED_HIGHWAY_RE = re.compile(
+    r"(" + "|".join(sorted(HIGHWAY_JOINED, key=len, reverse=True)) + r")-?(\d+[A-Z]?)",
+    re.IGNORECASE,
+)
+_LONGEST_PHRASE = max(len(k) for k in HIGHWAY_PHRASES)
+_DIRECTION_KEYS = frozenset(v.lower() for v in DIRECTIONALS.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +87,16 @@ def _clean(token: str) -> str:
     return token.strip(_EDGE_PUNCT)
 
 
+_UPPER_WORDS = frozenset({"US", "FM", "RM"})
+
+
 def _name_case(token: str) -> str:
     # "26TH" → "26th"; "MAIN" → "Main"; "MCKINNEY" → "McKinney"; "O'CONNOR" → "O'Connor";
-    # mixed case such as "McKinney" is kept as written.
+    # mixed case such as "McKinney" is kept as written; highway designators stay capitals.
     if token[:1].isdigit():
         return token.lower()
+    if token.upper() in _UPPER_WORDS:
+        return token.upper()
     if token.isupper() or token.islower():
         return title_case_place(token)
     return token
@@ -165,11 +178,36 @@ def normalize_street(raw: Any) -> StreetParts | Reason:
         tokens = tokens[:-1]
     if len(tokens) >= 2 and (kind := _street_type(tokens[-1])) is not None:
         tokens = tokens[:-1]
-    name = " ".join(_name_case(_clean(t)) for t in tokens if _clean(t))
+    name = " ".join(_name_case(_clean(t)) for t in _highways(tokens) if _clean(t))
     if not name:
         return Reason("street_unparsed", clip(raw))
     parts = [p for p in (number, pre, name, kind, post) if p]
     return StreetParts(" ".join(parts), unit, number, name, kind)
+
+
+def _highways(tokens: list[str]) -> list[str]:
+    """Highway and route names in the standard form: "Highway 95" → "Hwy 95", "US-67" → "US
+    Hwy 67", "Farm to Market Road 1960" → "FM 1960", "IH-35" → "Interstate 35". A designator
+    counts only when a number follows it ("Route 66"), so "Rt Hon Way" or "Fm Lane" stay."""
+    split: list[str] = []
+    for token in tokens:
+        joined = _JOINED_HIGHWAY_RE.fullmatch(_clean(token))
+        split.extend([joined.group(1), joined.group(2)] if joined else [token])
+    out: list[str] = []
+    i = 0
+    while i < len(split):
+        for size in range(min(_LONGEST_PHRASE, len(split) - i - 1), 0, -1):
+            words = tuple(_clean(t).replace(".", "").upper() for t in split[i : i + size])
+            standard = HIGHWAY_PHRASES.get(words)
+            after = _clean(split[i + size]) if i + size < len(split) else ""
+            if standard is not None and after[:1].isdigit():
+                out.extend(standard.split())
+                i += size
+                break
+        else:
+            out.append(split[i])
+            i += 1
+    return out
 
 
 def _first_runs(tokens: list[tuple[str, str]]) -> tuple[dict[str, str], bool]:
@@ -235,6 +273,10 @@ def _parse_line(line: str) -> ParsedAddress | Reason:
             _name_words(_join(parts, "StreetNamePostModifier")),
         )
         street = " ".join(p for p in pieces if p)
+        # The tagger's pieces through the same token rules (highway names, casing).
+        again = normalize_street(street)
+        if isinstance(again, StreetParts) and again.unit is None:
+            street = again.street
     unit_raw = _join(parts, "OccupancyType", "OccupancyIdentifier") or _join(
         parts, "SubaddressType", "SubaddressIdentifier"
     )
@@ -331,7 +373,9 @@ def address_key(
     """
     if not street:
         return None
-    street_key = _SPACES_RE.sub(" ", _KEY_DROP_RE.sub("", street.lower())).strip()
+    street_key = _directionals_first(
+        _SPACES_RE.sub(" ", _KEY_DROP_RE.sub("", street.lower())).strip()
+    )
     if not street_key:
         return None
     if zip5:
@@ -345,6 +389,19 @@ def address_key(
         ident = unit[1:] if unit.startswith("#") else unit.partition(" ")[2] or unit
         unit_key = _KEY_DROP_RE.sub("", ident.lower().replace(" ", ""))
     return f"{street_key}|{unit_key}|{locality}"
+
+
+def _directionals_first(street_key: str) -> str:
+    """The key's street with its directional right after the number, wherever the source wrote
+    it: "3655 las vegas blvd s" and "3655 s las vegas blvd" are one street written two ways. A
+    directional moves only when at least two other words stay ("100 n st" is N Street)."""
+    words = street_key.split(" ")
+    if not words or not words[0][:1].isdigit():
+        return street_key
+    number, rest = words[0], words[1:]
+    if len(rest) >= 3 and rest[-1] in _DIRECTION_KEYS and rest[0] not in _DIRECTION_KEYS:
+        rest = [rest[-1], *rest[:-1]]
+    return " ".join([number, *rest])
 
 
 # Punctuation that frames a city in a line ("Seattle,", "(Seattle)") but is no part of it; a

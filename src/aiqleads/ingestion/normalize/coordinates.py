@@ -6,19 +6,24 @@ records which (`geocode_precision`), so maps and dedupe know how far to trust it
 
 from __future__ import annotations
 
+import csv
+import gzip
+import io
 import math
 import re
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
+from importlib import resources
 from typing import Any, Literal
-
-import zipcodes
 
 from aiqleads.ingestion.normalize.reasons import Reason, clip, is_blank
 from aiqleads.kit.places import display_city
 from aiqleads.metros import Metro
 
 GeocodePrecision = Literal["exact", "zip_centroid", "none"]
+ZIP_TABLE = "us_zip_centroids_zipcodes_3.0.0.csv.gz"
 # The 50 states, DC and the territories fit in this box; used to decide a swap with no metro.
 _US_LAT = (13.0, 72.0)
 _US_LON = (-180.0, -64.0)
@@ -92,22 +97,32 @@ class ZipInfo:
     lon: float
     city: str  # USPS's preferred name, in our display spelling ("McKinney", "Isle of Palms")
     state: str
+    county: str  # USPS's county of the ZIP, without "County" ("Clark", "Dallas")
 
 
 @cache
 def _zip_table() -> dict[str, ZipInfo]:
-    # zipcodes.matching() scans a 42k list per call (~500 µs); one dict built once (~1 s) is
-    # then a 50 ns lookup. Only the four fields we use are kept (~10 MB less than the dicts).
+    # The `zipcodes` package's table (v3.0.0, every US ZIP), exported once to a compact CSV in
+    # geo/boundaries: its own list_all() builds 42k dicts of 14 fields and keeps them, ~150 MB
+    # for the life of the process; this table is the four fields we use, ~10 MB.
     table: dict[str, ZipInfo] = {}
-    rows: list[dict[str, Any]] = zipcodes.list_all()  # type: ignore[no-untyped-call]
-    for row in rows:
+    for row in zip_rows():
         try:
-            table[row["zip_code"]] = ZipInfo(
-                float(row["lat"]), float(row["long"]), _city(row["city"]), row["state"]
+            county = row[5].removesuffix(" County").removesuffix(" Parish")
+            table[row[0]] = ZipInfo(
+                float(row[1]), float(row[2]), _city(row[3]), row[4], sys.intern(county)
             )
-        except (KeyError, TypeError, ValueError, AttributeError):
+        except (IndexError, ValueError):
             continue  # a row without a usable centroid is as good as an unknown ZIP
     return table
+
+
+def zip_rows() -> Iterator[list[str]]:
+    """zip_code, lat, long, city, state, county of every US ZIP (see geo/boundaries/README)."""
+    raw = resources.files("aiqleads.geo").joinpath("boundaries", ZIP_TABLE).read_bytes()
+    reader = csv.reader(io.StringIO(gzip.decompress(raw).decode("utf-8"), newline=""))
+    next(reader, None)  # the header
+    yield from reader
 
 
 def _city(usps: str) -> str:

@@ -96,3 +96,28 @@ UNIT_TYPES: dict[str, str] = {
     "PH": "PH", "SLIP": "SLIP", "PIER": "PIER", "HANGAR": "HNGR", "HNGR": "HNGR", "#": "#",
     "NO": "#", "NUMBER": "#",
 }  # fmt: skip
+
+# Highway and route names (Pub 28 writes highway designations with the abbreviations of its
+# street-type table: HIGHWAY → HWY, ROUTE → RTE, ROAD → RD; state and US designations keep their
+# qualifier, STATE HWY, US HWY, COUNTY RD; Texas farm- and ranch-to-market roads are FM and RM,
+# as USPS addresses write them). Keys: the words as written, upper case, dots dropped; values:
+# the stored form. Longer phrases are tried first.
+HIGHWAY_PHRASES: dict[tuple[str, ...], str] = {
+    ("FARM", "TO", "MARKET", "ROAD"): "FM", ("FARM", "TO", "MARKET", "RD"): "FM",
+    ("FARM", "TO", "MARKET"): "FM", ("FARM", "MARKET"): "FM", ("FM",): "FM",
+    ("RANCH", "TO", "MARKET", "ROAD"): "RM", ("RANCH", "TO", "MARKET", "RD"): "RM",
+    ("RANCH", "TO", "MARKET"): "RM", ("RM",): "RM",
+    ("US", "HIGHWAY"): "US Hwy", ("US", "HWY"): "US Hwy", ("U", "S", "HIGHWAY"): "US Hwy",
+    ("US", "ROUTE"): "US Hwy", ("US", "RTE"): "US Hwy", ("US",): "US Hwy",
+    ("STATE", "HIGHWAY"): "State Hwy", ("STATE", "HWY"): "State Hwy", ("SH",): "State Hwy",
+    ("STATE", "ROUTE"): "State Rte", ("STATE", "RTE"): "State Rte", ("SR",): "State Rte",
+    ("STATE", "ROAD"): "State Rd", ("STATE", "RD"): "State Rd",
+    ("COUNTY", "ROAD"): "County Rd", ("COUNTY", "RD"): "County Rd", ("CO", "RD"): "County Rd",
+    ("CR",): "County Rd", ("COUNTY", "HIGHWAY"): "County Hwy", ("COUNTY", "HWY"): "County Hwy",
+    ("INTERSTATE", "HIGHWAY"): "Interstate", ("INTERSTATE",): "Interstate", ("IH",): "Interstate",
+    ("I",): "Interstate",
+    ("HIGHWAY",): "Hwy", ("HWY",): "Hwy", ("HIWAY",): "Hwy", ("HIGHWY",): "Hwy", ("HWAY",): "Hwy",
+    ("HIWY",): "Hwy", ("ROUTE",): "Rte", ("RTE",): "Rte", ("RT",): "Rte",
+}  # fmt: skip
+# Designators written joined to their number: "US-67", "IH35", "SH-71", "FM1960".
+HIGHWAY_JOINED = ("US", "SH", "SR", "FM", "RM", "CR", "IH", "I", "HWY", "RTE", "RT")

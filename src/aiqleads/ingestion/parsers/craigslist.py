@@ -67,6 +67,29 @@ _ADDRESS_RE = re.compile(
     r"(?<![\w,])(\d{1,6}\s+[A-Za-z0-9.#'\- ]{2,60}?,\s*[A-Za-z.'\- ]{2,40},\s*[A-Z]{2}\.?,?\s+"
     r"\d{5}(?:-\d{4})?)\b"
 )
+# Craigslist's Canadian sites (their subdomains of craigslist.org, also served as
+# craigslist.ca): their prices are Canadian dollars and their homes are not US leads.
+_CANADIAN_SITES = frozenset(
+    (
+        "abbotsford", "barrie", "belleville", "brantford", "calgary", "cariboo", "chatham",
+        "comoxvalley", "cornwall", "cranbrook", "edmonton", "ftmcmurray", "fortmcmurray",
+        "fredericton", "guelph", "halifax", "hamilton", "kamloops", "kelowna", "kingston",
+        "kitchener", "lethbridge", "londonon", "montreal", "moosejaw", "nanaimo", "newbrunswick",
+        "newfoundland", "niagara", "novascotia", "ottawa", "owensound", "peace", "pei",
+        "peterborough", "princegeorge", "quebec", "reddeer", "regina", "saguenay", "sarnia",
+        "saskatoon", "sault", "sherbrooke", "skeena", "soo", "stjohns", "sudbury", "sunshine",
+        "swiftcurrent", "territories", "thunderbay", "toronto", "troisrivieres", "vancouver",
+        "victoria", "whistler", "whitehorse", "windsor", "winnipeg", "yellowknife",
+    )
+)  # fmt: skip
+# What each layout is recognised by, for the quarantine when a page matches none of them.
+_LAYOUT_MARKERS = (
+    "li.cl-static-search-result (2023+ static search)",
+    "[data-pid].cl-search-result (2023+ rendered search)",
+    "li.result-row (2016-2022 search)",
+    "p.row (2009-2015 search)",
+    "body.posting / h2.postingtitle / #postingbody (posting page)",
+)
 _GONE_MESSAGES = {
     "this posting has expired": "posting expired",
     "this posting has been deleted by its author": "posting deleted by its author",
@@ -131,6 +154,9 @@ def _parse_jsonsearch(items: list[Any], meta: dict[str, Any]) -> Iterator[Parsed
             longitude=scalar(item.get("Longitude")),
             listed_at=_epoch(item.get("PostedDate")),
             is_fsbo=_fsbo_from_category(category),
+            poster_role=_poster_role(category),
+            country=_site(base_url if isinstance(base_url, str) else href)["country"],
+            currency=_site(base_url if isinstance(base_url, str) else href)["currency"],
         )
 
 
@@ -168,8 +194,13 @@ def _parse_python_craigslist(rows: list[dict[str, Any]]) -> Iterator[ParsedItem]
             address=_find_address(where),
             latitude=scalar(lat),
             longitude=scalar(lon),
+            living_area=scalar(row.get("area")),
             listed_at=text_or_none(row.get("datetime")),
             is_fsbo=_fsbo_from_category(category),
+            poster_role=_poster_role(category),
+            repost_of=text_or_none(row.get("repost_of")),
+            country=_site(row.get("url"))["country"],
+            currency=_site(row.get("url"))["currency"],
         )
 
 
@@ -203,6 +234,9 @@ def _parse_html(sel: Any) -> Iterator[ParsedItem]:
         return iter([_gone_item(sel, gone)])
     if sel.css("li.cl-static-search-result"):
         return _search_page(sel, sel.css("li.cl-static-search-result"), _row_2023)
+    rendered = sel.css(".cl-search-result[data-pid]")
+    if rendered:
+        return _search_page(sel, rendered, _row_rendered)
     if sel.css("li.result-row"):
         return _search_page(sel, sel.css("li.result-row"), _row_2021)
     rows = sel.css("p.row")
@@ -212,9 +246,16 @@ def _parse_html(sel: Any) -> Iterator[ParsedItem]:
         return _search_page(sel, rows, _row_2012)
     if _is_posting(sel):
         return iter([_posting(sel)])
-    if sel.css("body.toc, body.search, #searchform, ol.cl-static-search-results"):
+    if sel.css(
+        "body.toc, body.search, #searchform, ol.cl-static-search-results, div.cl-results-page"
+    ):
         return iter(())  # a recognised search page that found nothing
-    raise ParseError("not a recognised Craigslist search or posting page")
+    title = squash(sel.css("title::text").get())
+    raise ParseError(
+        "not a recognised Craigslist search or posting page: none of the layout markers "
+        f"{'; '.join(_LAYOUT_MARKERS)} was found"
+        + (f" (page title {title[:80]!r})" if title else "")
+    )
 
 
 def _gone_reason(sel: Any) -> str | None:
@@ -256,7 +297,9 @@ def _page_category(sel: Any) -> str | None:
     cat = _first_match(_JS_VAR_RE.format(name="catAbb"), html)
     if cat:
         return cat
-    hrefs = sel.css(".bchead a::attr(href), ul.breadcrumbs a::attr(href)").getall()
+    hrefs = sel.css(
+        ".bchead a::attr(href), ul.breadcrumbs a::attr(href), .cl-breadcrumbs a::attr(href)"
+    ).getall()
     for raw in sel.css("script#ld_breadcrumb_data::text").getall():
         hrefs.extend(re.findall(r"\"@id\"\s*:\s*\"([^\"]+)\"", raw))
     codes = [m.group(1) for h in hrefs if (m := _CATEGORY_PATH_RE.search(urlsplit(h).path + "?"))]
@@ -279,6 +322,22 @@ def _category_name(sel: Any, code: str) -> str | None:
 def _not_housing(code: str, name: str | None, payload: dict[str, Any], ref: str | None) -> Rejected:
     label = f"'{code}' ({name})" if name else f"'{code}'"
     return Rejected(SOURCE, f"not housing: category {label}", payload, source_ref=ref)
+
+
+def _poster_role(category: str | None) -> str:
+    """Whose contact a post's text gives: a broker's ("by broker" categories), else the
+    poster's own, the owner or landlord (by-owner sales, rentals, rooms)."""
+    if category in ("reb", "rfs", "rea"):
+        return "listing_agent" if category == "reb" else "unknown"
+    return "owner" if category in _HOUSING_KIND else "unknown"
+
+
+def _site(url: Any) -> dict[str, str | None]:
+    """Country and currency of the Craigslist site a post is on (None for US sites)."""
+    host = urlsplit(url).hostname if isinstance(url, str) else None
+    if host and (host.endswith(".craigslist.ca") or host.split(".")[0] in _CANADIAN_SITES):
+        return {"country": "CA", "currency": "CAD"}
+    return {"country": None, "currency": None}
 
 
 def _fsbo_from_category(category: str | None) -> bool | None:
@@ -338,6 +397,10 @@ def _record_from_fields(
         longitude=fields.get("longitude"),
         listed_at=fields.get("date"),
         is_fsbo=_fsbo_from_category(category),
+        poster_role=_poster_role(category),
+        repost_of=fields.get("repost_of"),
+        country=_site(fields.get("url"))["country"],
+        currency=_site(fields.get("url"))["currency"],
     )
 
 
@@ -427,6 +490,36 @@ def _row_2023(row: Any, context: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _row_rendered(row: Any, context: dict[str, Any]) -> dict[str, Any]:
+    """2023+ page as saved after its scripts ran (list, gallery or thumb view): a
+    `.cl-search-result[data-pid]` card with `a.posting-title` (or `a.main`), `.priceinfo`,
+    `.post-bedrooms` ("2br", "studio"), `.post-sqft` ("950ft²") and a `.meta` line whose last
+    part is the neighbourhood."""
+    href = row.css("a.posting-title::attr(href), a.main::attr(href), a::attr(href)").get()
+    title = squash(" ".join(row.css("a.posting-title .label::text").getall())) or squash(
+        row.attrib.get("title")
+    )
+    bedrooms = squash(row.css(".post-bedrooms::text").get())
+    sqft = squash("".join(row.css(".post-sqft ::text").getall()))
+    meta_texts = row.css(".meta::text, .meta > span:not(.housing-meta)::text").getall()
+    meta = [squash(t) for t in meta_texts]
+    meta_parts = [m for m in meta if m and m != "·"]
+    location = squash(row.css(".meta .location::text, .supertitle::text").get()) or (
+        meta_parts[-1] if len(meta_parts) > 1 else None
+    )
+    housing = " ".join(p for p in (bedrooms, sqft) if p)
+    return {
+        "post_id": row.attrib.get("data-pid") or _post_id_from_url(href),
+        "url": _absolute(href, context.get("base")),
+        "title": title,
+        "price": squash(row.css(".priceinfo::text, .price::text").get()),
+        "housing": housing.replace("studio", "0br") if housing else None,
+        "location": location,
+        "category": _category_from_url(href),
+        **_row_geo(row),
+    }
+
+
 def _row_geo(row: Any) -> dict[str, Any]:
     lat, lon = row.attrib.get("data-latitude"), row.attrib.get("data-longitude")
     return {"latitude": lat, "longitude": lon} if _real_geotag(lat, lon) else {}
@@ -503,6 +596,9 @@ def _posting(sel: Any) -> ParsedItem:
         phones=find_phones(body),
         emails=list(dict.fromkeys(emails)),
         is_fsbo=_fsbo_from_category(category),
+        poster_role=_poster_role(category),
+        country=_site(post_url)["country"],
+        currency=_site(post_url)["currency"],
     )
 
 
@@ -591,9 +687,15 @@ def _posting_time(sel: Any, html: str) -> str | None:
 # ------------------------------------------------------------------------------------- helpers
 
 
+# A word glued to a ZIP or a street number ("NV 89129Call me", "Address:7421 …").
+_GLUED_ZIP_RE = re.compile(r"(?<=\d)(?=[A-Z][a-z])")
+_GLUED_COLON_RE = re.compile(r"(?<=[A-Za-z]:)(?=\d)")
+
+
 def _find_address(text: str | None) -> str | None:
     if not text:
         return None
+    text = _GLUED_COLON_RE.sub(" ", _GLUED_ZIP_RE.sub(" ", text))
     match = _ADDRESS_RE.search(text)
     return squash(match.group(1)) if match else None
 

@@ -15,7 +15,7 @@ from aiqleads.ingestion.parsers._common import (
     scalar,
     text_or_none,
 )
-from aiqleads.ingestion.records import ParsedItem, ParseError, RawRecord, Rejected
+from aiqleads.ingestion.records import ParsedItem, ParseError, RawContact, RawRecord, Rejected
 
 SOURCE = "realtor"
 _SITE = "https://www.realtor.com/realestateandhomes-detail/"
@@ -56,10 +56,15 @@ def _search_row(row: Mapping[str, Any]) -> ParsedItem:
     street, city = text_or_none(address.get("line")), text_or_none(address.get("city"))
     state, zip_code = text_or_none(address.get("state")), scalar(address.get("postal_code"))
     permalink = text_or_none(row.get("permalink"))
+    status = text_or_none(row.get("status"))
     return RawRecord(
         source=SOURCE,
         source_ref=ref,
         payload=payload,
+        # Search results are homes for sale unless the row says otherwise (rentals and sold
+        # homes are other searches, whose rows carry their status).
+        kind=_STATUS_KIND.get(status or "for_sale"),
+        status=status,
         url=f"{_SITE}{permalink}" if permalink else None,
         price=scalar(row.get("list_price")),
         bedrooms=scalar(desc.get("beds")),
@@ -91,6 +96,15 @@ def _property(doc: Mapping[str, Any]) -> ParsedItem:
     seller = next((a for a in agents if a.get("type") == "seller"), agents[0] if agents else {})
     office = mapping(dig(_seller_advertiser(doc), "office"))
     text = text_or_none(details.get("text"))
+    contacts = [
+        RawContact(value, role, f"field:{name}")
+        for name, role, value in (
+            ("agent.agent_phone", "listing_agent", text_or_none(seller.get("agent_phone"))),
+            ("agent.agent_email", "listing_agent", text_or_none(seller.get("agent_email"))),
+            ("agent.office_phone", "office", text_or_none(seller.get("office_phone"))),
+        )
+        if value is not None
+    ]
     phones = [p for p in (text_or_none(seller.get("agent_phone")),) if p]
     phones += [p["number"] for p in doc.get("phones") or [] if isinstance(dig(p, "number"), str)]
     phones += find_phones(text)
@@ -124,6 +138,8 @@ def _property(doc: Mapping[str, Any]) -> ParsedItem:
         listing_agent=text_or_none(seller.get("agent_name")),
         listing_office=text_or_none(seller.get("office_name")) or text_or_none(office.get("name")),
         status=status,
+        contacts=contacts,
+        poster_role="unknown",
     )
 
 

@@ -7,15 +7,18 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from aiqleads.ingestion.parsers import craigslist, csv_source, realtor, redfin, reso, zillow
-from aiqleads.ingestion.records import Parser
+from aiqleads.ingestion.mapping import builtin_mapping
+from aiqleads.ingestion.parsers import craigslist, realtor, redfin, reso, zillow
+from aiqleads.ingestion.records import Parser, StreamParser
 
 _PARSERS: MappingProxyType[str, Parser] = MappingProxyType(
     {
         "craigslist": craigslist.parse,
-        "craigslist_csv_asl7168": csv_source.parse_craigslist_asl7168,
-        "craigslist_csv_irahorecka": csv_source.parse_craigslist_irahorecka,
-        "king_county_sales": csv_source.parse_king_county_sales,
+        # CSV mappings (ingestion/mappings/*.toml), as any an operator brings with --mapping
+        **{
+            slug: builtin_mapping(slug).parser()
+            for slug in ("craigslist_csv_asl7168", "craigslist_csv_irahorecka", "king_county_sales")
+        },
         "realtor": realtor.parse,
         "redfin": redfin.parse,
         "reso": reso.parse,
@@ -37,6 +40,12 @@ def get_parser(slug: str) -> Parser:
     except KeyError:
         known = ", ".join(available_sources())
         raise UnknownSourceError(f"no parser for source {slug!r}; known sources: {known}") from None
+
+
+def get_stream_parser(slug: str) -> StreamParser | None:
+    """The parser's reader of binary streams, for sources read a buffer at a time (CSV)."""
+    stream: StreamParser | None = getattr(get_parser(slug), "stream", None)
+    return stream
 
 
 def available_sources() -> list[str]:

@@ -18,7 +18,7 @@ from aiqleads.ingestion.parsers._common import (
     scalar,
     text_or_none,
 )
-from aiqleads.ingestion.records import ParsedItem, ParseError, RawRecord, Rejected
+from aiqleads.ingestion.records import ParsedItem, ParseError, RawContact, RawRecord, Rejected
 
 SOURCE = "reso"
 
@@ -40,12 +40,22 @@ _STATUS_KIND = {
     "Incomplete": "other",
 }
 _LEASE_TYPES = ("ResidentialLease", "Residential Lease", "CommercialLease", "Commercial Lease")
-_AGENT_PHONES = (
-    "ListAgentDirectPhone",
-    "ListAgentPreferredPhone",
-    "ListAgentMobilePhone",
-    "ListAgentOfficePhone",
-    "ListOfficePhone",
+# Data Dictionary contact fields and whose they are. The owner's are rare in feeds (most MLSs
+# withhold them) but sold when present; the listing agent's and office's are listing-agent data.
+_CONTACT_FIELDS = (
+    ("OwnerPhone", "owner"),
+    ("OwnerMobilePhone", "owner"),
+    ("OwnerEmail", "owner"),
+    ("ListAgentDirectPhone", "listing_agent"),
+    ("ListAgentPreferredPhone", "listing_agent"),
+    ("ListAgentMobilePhone", "listing_agent"),
+    ("ListAgentCellPhone", "listing_agent"),
+    ("ListAgentEmail", "listing_agent"),
+    ("ListAgentOfficePhone", "office"),
+    ("ListOfficePhone", "office"),
+    ("ListOfficeEmail", "office"),
+    ("CoListAgentDirectPhone", "listing_agent"),
+    ("CoListAgentEmail", "listing_agent"),
 )
 
 
@@ -105,8 +115,11 @@ def _record(row: Mapping[str, Any]) -> ParsedItem:
     agent = text_or_none(row.get("ListAgentFullName")) or join_nonblank(
         row.get("ListAgentFirstName"), row.get("ListAgentLastName")
     )
-    phones = [p for p in (text_or_none(row.get(k)) for k in _AGENT_PHONES) if p]
-    emails = [e for e in (text_or_none(row.get("ListAgentEmail")),) if e]
+    contacts = [
+        RawContact(value, role, f"field:{name}")
+        for name, role in _CONTACT_FIELDS
+        if (value := text_or_none(row.get(name))) is not None
+    ]
     one_line = text_or_none(row.get("UnparsedAddress")) or join_nonblank(
         join_nonblank(street, f"#{unit}" if unit else None),
         city,
@@ -140,12 +153,27 @@ def _record(row: Mapping[str, Any]) -> ParsedItem:
             or text_or_none(row.get("ModificationTimestamp"))
         ),
         owner_name=text_or_none(row.get("OwnerName")),
-        phones=list(dict.fromkeys(phones + find_phones(remarks))),
-        emails=list(dict.fromkeys(emails + find_emails(remarks))),
+        # Remarks are the listing agent's words: numbers in them are not known to be the owner's.
+        phones=find_phones(remarks),
+        emails=find_emails(remarks),
+        contacts=contacts,
+        poster_role="unknown",
         listing_agent=agent,
         listing_office=text_or_none(row.get("ListOfficeName")),
         status=status,
+        currency=text_or_none(row.get("ListPriceCurrency")),
+        country=text_or_none(row.get("Country")),
+        price_period=_lease_period(row) if kind_is_lease(property_type) else None,
     )
+
+
+def kind_is_lease(property_type: str | None) -> bool:
+    return property_type in _LEASE_TYPES
+
+
+def _lease_period(row: Mapping[str, Any]) -> str | None:
+    """RESO LeaseAmountFrequency ("Monthly", "Weekly", "Annually"…) when the feed sends it."""
+    return text_or_none(row.get("LeaseAmountFrequency")) or text_or_none(row.get("RentFrequency"))
 
 
 def _street(row: Mapping[str, Any]) -> str | None:

@@ -23,7 +23,7 @@ from aiqleads.ingestion.parsers._common import (
     scalar,
     text_or_none,
 )
-from aiqleads.ingestion.records import ParsedItem, ParseError, RawRecord, Rejected
+from aiqleads.ingestion.records import ParsedItem, ParseError, RawContact, RawRecord, Rejected
 
 SOURCE = "zillow"
 _SITE = "https://www.zillow.com"
@@ -56,7 +56,11 @@ def parse(data: bytes) -> Iterator[ParsedItem]:
             return iter([_property_record(prop)])
     if isinstance(doc, list) and all(isinstance(r, Mapping) and "detailUrl" in r for r in doc):
         return _search_rows(doc)
-    raise ParseError("JSON is not a Zillow search state, search list, property or FSBO export")
+    raise ParseError(
+        "JSON is not a Zillow search state, search list, property or FSBO export: none of the"
+        " layout markers cat1.searchResults; property.zpid with hdpUrl or homeStatus; a list"
+        " of rows with detailUrl; listings with generated_at was found"
+    )
 
 
 # -------------------------------------------------------------------------------------- search
@@ -94,6 +98,9 @@ def _search_row(row: Mapping[str, Any]) -> ParsedItem:
     if zpid is None:
         return Rejected(SOURCE, "search result without zpid", payload)
     home = mapping(dig(row, "hdpData", "homeInfo"))
+    card = _community_card(row, home)
+    if card is not None:
+        return Rejected(SOURCE, card, payload, source_ref=zpid)
     status = text_or_none(home.get("homeStatus")) or text_or_none(row.get("statusType"))
     fsbo = _fsbo_flag(home.get("listing_sub_type"), row)
     return RawRecord(
@@ -102,7 +109,7 @@ def _search_row(row: Mapping[str, Any]) -> ParsedItem:
         payload=payload,
         kind=_kind(status, fsbo),
         url=_absolute(text_or_none(row.get("detailUrl"))),
-        price=scalar(row.get("price")) or scalar(home.get("price")),
+        price=_exact_price(row, home),
         bedrooms=scalar(row.get("beds", home.get("bedrooms"))),
         bathrooms=scalar(row.get("baths", home.get("bathrooms"))),
         living_area=scalar(row.get("area", home.get("livingArea"))),
@@ -120,7 +127,35 @@ def _search_row(row: Mapping[str, Any]) -> ParsedItem:
         listing_office=text_or_none(row.get("brokerName")),
         is_fsbo=fsbo,
         status=status,
+        currency=text_or_none(home.get("currency")),
+        country=text_or_none(home.get("country")),
     )
+
+
+# Builder cards in search results: a community ("Homes Available Soon", a from-price "$0+"), a
+# plan or a spec home shown as the community's card. None is one home with an address.
+_COMMUNITY_GROUPS = ("BUILDER_COMMUNITY", "COMMUNITY", "BUILDER_PLAN")
+
+
+def _community_card(row: Mapping[str, Any], home: Mapping[str, Any]) -> str | None:
+    group = str(home.get("group_type") or row.get("group_type") or "").upper()
+    construction = str(home.get("newConstructionType") or "").upper()
+    if group in _COMMUNITY_GROUPS or construction == "BUILDER_PLAN" or row.get("isCdpResult"):
+        name = text_or_none(row.get("communityName")) or text_or_none(row.get("address"))
+        return (
+            f"builder community or plan card ({group or construction or 'community result'}: "
+            f"{name!r}, price {row.get('price')!r}), not one home"
+        )
+    return None
+
+
+def _exact_price(row: Mapping[str, Any], home: Mapping[str, Any]) -> Any:
+    """The exact number when the row has one ("unformattedPrice", homeInfo.price), not the
+    rounded display string ("$909K") beside it."""
+    for value in (row.get("unformattedPrice"), home.get("price")):
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+            return value
+    return scalar(row.get("price"))
 
 
 # ------------------------------------------------------------------------------------ property
@@ -179,6 +214,16 @@ def _property_record(prop: Mapping[str, Any]) -> ParsedItem:
     emails = [e for e in (text_or_none(info.get("agentEmail")),) if e] + find_emails(description)
     agent = text_or_none(info.get("agentName"))
     contact = text_or_none(dig(prop, "postingContact", "name"))
+    roles = (
+        ("agentPhoneNumber", "owner" if fsbo else "listing_agent"),
+        ("agentEmail", "owner" if fsbo else "listing_agent"),
+        ("brokerPhoneNumber", "office"),
+    )
+    contacts = [
+        RawContact(value, role, f"field:attributionInfo.{name}")
+        for name, role in roles
+        if (value := text_or_none(info.get(name))) is not None
+    ]
     return RawRecord(
         source=SOURCE,
         source_ref=zpid,
@@ -209,6 +254,10 @@ def _property_record(prop: Mapping[str, Any]) -> ParsedItem:
         or text_or_none(prop.get("brokerageName")),
         is_fsbo=fsbo,
         status=status,
+        contacts=contacts,
+        poster_role="owner" if fsbo else "unknown",
+        currency=text_or_none(prop.get("currency")),
+        country=text_or_none(prop.get("country")),
     )
 
 
@@ -264,6 +313,7 @@ def _fsbo_tracker(rows: list[Any]) -> Iterator[ParsedItem]:
             listed_at=text_or_none(row.get("first_seen_at")),
             phones=find_phones(remarks),
             emails=find_emails(remarks),
+            poster_role="owner",
             is_fsbo=True,
             status=status,
         )

@@ -14,6 +14,7 @@ from aiqleads.ingestion.stages.demo_owners import DemoOwnersStage
 from aiqleads.ingestion.stages.enrich import EnrichStage
 from aiqleads.ingestion.stages.geocode import GeocodeStage
 from aiqleads.ingestion.stages.normalize import NormalizeStage
+from aiqleads.ingestion.stages.screen import ScreenStage
 from aiqleads.ingestion.stages.store import StoreStage
 from aiqleads.ingestion.stages.validate import ValidateStage
 
@@ -24,6 +25,7 @@ STAGES: dict[str, type[Stage]] = {
         ValidateStage,
         DedupeStage,
         GeocodeStage,
+        ScreenStage,
         DemoOwnersStage,
         EnrichStage,
         StoreStage,

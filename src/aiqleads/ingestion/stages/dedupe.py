@@ -123,8 +123,30 @@ class DedupeStage(Stage):
             for n, (_, me) in enumerate(new)
         ]
 
+    async def _reposts(self, batch: Batch, session: AsyncSession) -> None:
+        """A repost that names its original (stored, or earlier in the batch) writes the
+        original's lead: one lead, the original's price history continued, the repost's id kept
+        as provenance. A repost whose original was never seen is a lead of its own."""
+        asked = [i for i in batch.live() if i.known is None and i.lead and i.lead.repost_of]
+        if not asked:
+            return
+        wanted = [(i.raw_pair()[0], i.lead.repost_of) for i in asked if i.lead and i.lead.repost_of]
+        stored = await repository.stored_keys(session, wanted)
+        asked_ids = {id(i) for i in asked}
+        seen: set[tuple[str, str]] = set()
+        for item in batch.live():
+            lead = item.lead
+            if lead is not None and id(item) in asked_ids and lead.repost_of:
+                original = (lead.source, lead.repost_of)
+                if original in stored or original in seen:
+                    item.lead_key, item.match_rule = original, "repost"
+                    item.outcome = Outcome.MERGED
+            if lead is not None:
+                seen.add(item.raw_pair())
+
     async def process(self, batch: Batch, session: AsyncSession) -> None:
-        new = [(i, listing_of(i)) for i in batch.live() if i.known is None]
+        await self._reposts(batch, session)
+        new = [(i, listing_of(i)) for i in batch.live() if i.known is None and i.lead_key is None]
         if not new:
             return
         policy = self.policy

@@ -26,6 +26,8 @@ class StoreStage(Stage):
             item.lead, settings=self.settings, cipher=self.cipher, phone_hmac=item.phone_hmac
         )
         row.update(item.columns)
+        if item.lead_key is not None:
+            row["source"], row["source_ref"] = item.lead_key
         return row
 
     async def process(self, batch: Batch, session: AsyncSession) -> None:
@@ -35,6 +37,9 @@ class StoreStage(Stage):
             if item.merge_into_item is not None:
                 fill_empty(rows[id(item.merge_into_item)], rows[id(item)])
         primaries = [i for i in live if i.merge_into is None and i.merge_into_item is None]
+        # Two records writing one lead row (a post and its repost): the later listing last, so
+        # that it wins (the upsert keeps the last row of a key).
+        primaries.sort(key=_listed_order)
         cause = f"ingest:{batch.sources()}"
         ids = await writes.upsert(
             session, [rows[id(i)] for i in primaries], now=batch.now, cause=cause
@@ -50,8 +55,8 @@ class StoreStage(Stage):
             provenance.append(
                 {
                     "lead_id": lead_id,
-                    "source": row["source"],
-                    "source_ref": row["source_ref"],
+                    "source": item.raw_pair()[0],
+                    "source_ref": item.raw_pair()[1],
                     "source_url": row["source_url"],
                     "content_hash": item.content_hash,
                     "asking_price_cents": price,
@@ -83,7 +88,7 @@ class StoreStage(Stage):
         if item.merge_into is not None:
             return item.merge_into
         owner = item.merge_into_item or item
-        return ids[owner.raw_pair()]
+        return ids[owner.row_key()]
 
     async def _quarantine(self, batch: Batch, session: AsyncSession) -> None:
         fresh = [(e, payload_hash(e.source, e.raw)) for e in batch.quarantine if e.retry_of is None]
@@ -96,3 +101,8 @@ class StoreStage(Stage):
             if i.quarantine_id is not None and i.outcome is not Outcome.QUARANTINED
         ]
         await repository.resolve_quarantine(session, resolved, now=batch.now)
+
+
+def _listed_order(item: Item) -> tuple[int, float]:
+    listed = item.lead.listed_at if item.lead is not None else None
+    return (0, 0.0) if listed is None else (1, listed.timestamp())
