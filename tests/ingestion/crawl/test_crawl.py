@@ -14,6 +14,10 @@ from .conftest import POSTING, SEARCH_2014, SEARCH_PAGE_1, ZILLOW_PAGES, CrawlCl
 
 FAST = ("--rate-per-minute", "1200", "--no-cache")
 TOLERANCE = 0.01  # timer resolution; the crawler's own waits are the lower bounds checked
+# The site stamps a request when it arrives, not when the crawler sent it: on a loaded machine
+# one request may reach it some tens of milliseconds late and the next on time, so a single gap
+# can look shorter than the spacing the crawler kept. The whole run's span has no such slack.
+ARRIVAL_JITTER = 0.1
 
 
 def test_craigslist_follows_postings_and_next_page_and_obeys_robots(
@@ -133,10 +137,11 @@ def test_rate_cap_spaces_every_request(site: Site, run_crawl_cli: CrawlCli) -> N
         "--no-cache",
     )
 
-    # then robots.txt and the 3 allowed pages were requested at least 1 s apart, no more
+    # then robots.txt and the 3 allowed pages were requested 1 s apart, no more often
     times = [h.at for h in site.hits]
     assert len(times) == 4
-    assert min(b - a for a, b in pairwise(times)) >= 1.0 - TOLERANCE
+    assert min(b - a for a, b in pairwise(times)) >= 1.0 - ARRIVAL_JITTER
+    assert times[-1] - times[0] >= 3.0 - ARRIVAL_JITTER
     assert run.stats["pages_fetched"] == run.stats["items"] == 3
     assert run.stats["robots_blocked"] == 1
 
