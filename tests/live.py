@@ -32,6 +32,7 @@ def server_env(backend: Backend, **extra: str) -> dict[str, str]:
             "AIQ_SECRET_KEY": TEST_SECRET,
             "AIQ_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEYS,
             "AIQ_LOG_JSON": "false",
+            "AIQ_RATE_LIMIT__ENABLED": "false",  # tests/ratelimit switch it on
             **extra,
         }
     )

@@ -193,6 +193,27 @@ class WebhookSettings(BaseModel):
     allow_http_loopback: bool = True
 
 
+class RateLimitSettings(BaseModel):
+    """Request rate limits (`aiqleads.ratelimit`, with the `limits` package). Environment:
+    AIQ_RATE_LIMIT__ENABLED, … A signed-in caller's limit per minute is its tier's
+    `rate_limit_per_minute` (the tier policy in force); calls without an account are limited
+    per client IP, and logins per IP and per account named. Counts live in Redis when
+    AIQ_REDIS_URL is set (shared by every worker and host), in process memory otherwise."""
+
+    enabled: bool = True
+    # moving-window: exact (a log of hits per key); sliding-window-counter: two counters per
+    # key, an approximation that weighs the previous minute; fixed-window: one counter.
+    strategy: Literal["moving-window", "sliding-window-counter", "fixed-window"] = "moving-window"
+    anonymous_per_minute: int = Field(default=60, ge=1)  # per IP, calls without an account
+    login_per_minute: int = Field(default=10, ge=1)  # per account named by a login attempt
+    # Never limited: accounts by e-mail (monitoring, trusted integrations) and client
+    # networks (CIDR, e.g. the load balancer's health checks).
+    exempt_accounts: list[str] = Field(default_factory=list)
+    exempt_networks: list[str] = Field(default_factory=list)
+    # RateLimit-* headers on every limited answer, not only on 429s.
+    headers_on_success: bool = True
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="AIQ_", env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -237,6 +258,9 @@ class Settings(BaseSettings):
     payments: PaymentSettings = Field(default_factory=PaymentSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    # One JSON line per request on the `aiqleads.access` logger (AIQ_ACCESS_LOG).
+    access_log: bool = True
 
     @field_validator("tiers", mode="before")
     @classmethod
