@@ -512,5 +512,14 @@ def _add_payment_commands() -> None:
 _add_payment_commands()
 
 
+def _add_source_commands() -> None:
+    from aiqleads.sources.cli import sources
+
+    main.add_command(sources)
+
+
+_add_source_commands()
+
+
 if __name__ == "__main__":
     main()

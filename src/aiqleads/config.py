@@ -214,6 +214,21 @@ class RateLimitSettings(BaseModel):
     headers_on_success: bool = True
 
 
+class SourceMonitorSettings(BaseModel):
+    """Source and schema monitoring (`aiqleads.sources`): each source's latest profile over
+    the last `window_days`, compared with its baseline. Environment: AIQ_SOURCES__…"""
+
+    window_days: float = Field(default=7.0, gt=0, le=365)
+    # Fewer leads than this in a window say too little to compare: no drift is judged.
+    min_records: int = Field(default=30, ge=1)
+    # A share (owner phone, ZIP-only, quarantined per reason) drifted when it moved by more
+    # than this many parts of one (0.2: 20 percentage points).
+    share_threshold: float = Field(default=0.2, gt=0, le=1)
+    # A price percentile drifted when it is this many times higher or lower than the baseline.
+    price_ratio_threshold: float = Field(default=1.5, gt=1)
+    profile_seconds: float = Field(default=900.0, ge=10, le=86_400)  # the periodic profile task
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="AIQ_", env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -259,6 +274,7 @@ class Settings(BaseSettings):
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    sources: SourceMonitorSettings = Field(default_factory=SourceMonitorSettings)
     # One JSON line per request on the `aiqleads.access` logger (AIQ_ACCESS_LOG).
     access_log: bool = True
 

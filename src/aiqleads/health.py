@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from aiqleads.deps import AppState, State
 from aiqleads.observability.metrics import DEPENDENCY_UP
+from aiqleads.sources import service as sources
 
 router = APIRouter(tags=["operations"])
 _CHECK_SECONDS = 2.0  # a dependency slower than this to answer counts as down
@@ -70,11 +71,23 @@ async def _check_dependencies(state: AppState) -> None:
             DEPENDENCY_UP.labels(name).set(0)
 
 
+async def _export_source_drift(state: AppState) -> None:
+    """The stored source profiles' drift (aiq_source_field_drift, aiq_source_drifted), read at
+    each scrape so every process reports what the last profiling run found."""
+    try:
+        async with state.sessions() as session:
+            reports = await sources.stored_reports(session, state.settings.sources)
+    except Exception:  # the database being down is aiq_dependency_up's to report
+        return
+    sources.export(reports)
+
+
 @router.get("/metrics", include_in_schema=False)
 async def metrics(state: State) -> Response:
     """Prometheus text format. With PROMETHEUS_MULTIPROC_DIR (several workers) the sum over
     every worker, whichever one answers the scrape."""
     await _check_dependencies(state)
+    await _export_source_drift(state)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]

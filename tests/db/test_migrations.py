@@ -33,6 +33,7 @@ TABLES = {
     "hold_notices",
     "webhook_endpoints",
     "webhook_deliveries",
+    "source_profiles",
 }
 
 

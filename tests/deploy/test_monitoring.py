@@ -5,9 +5,7 @@ installs them); Prometheus scraping a running server."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import socket
 import subprocess
 import time
@@ -21,21 +19,9 @@ import yaml
 from aiqleads.observability import dashboards
 from tests.conftest import Backend
 from tests.live import fresh_get, serve
+from tests.monitoring_tools import ALERTS, MONITORING, ROOT, tool
 
-ROOT = Path(__file__).resolve().parents[2]
-MONITORING = ROOT / "deploy" / "monitoring"
-ALERTS = MONITORING / "alerts.yml"
 RUNBOOK = ROOT / "docs" / "operations" / "alerts.md"
-
-
-def tool(name: str) -> str:
-    """The path of a Debian tool, or skip (fail when the test command promised it)."""
-    found = shutil.which(name)
-    if found:
-        return found
-    if os.environ.get("AIQ_TEST_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"{name} is missing: scripts/test.sh installs it (Debian package)")
-    pytest.skip(f"{name} is not installed (Debian: prometheus / prometheus-alertmanager)")
 
 
 def run(*args: str, cwd: Path = MONITORING) -> subprocess.CompletedProcess[str]:
