@@ -32,14 +32,24 @@ COMMON = {
 HSTS = "max-age=31536000; includeSubDomains"
 
 
-def headers_for(path: str, scheme: str) -> dict[str, str]:
-    """The security headers of an answer to `path` (without root path) over `scheme`."""
-    headers = dict(COMMON)
-    docs = path == DOCS_PATHS[0] or path == DOCS_PATHS[1] or path.startswith("/docs/")
-    headers["Content-Security-Policy"] = DOCS_CSP if docs else APP_CSP
-    if scheme in ("https", "wss"):
+def _variant(csp: str, hsts: bool) -> dict[str, str]:
+    headers = {**COMMON, "Content-Security-Policy": csp}
+    if hsts:
         headers["Strict-Transport-Security"] = HSTS
     return headers
+
+
+# Built once: (docs page?, over TLS?) → headers.
+_VARIANTS = {
+    (d, t): _variant(DOCS_CSP if d else APP_CSP, t) for d in (False, True) for t in (False, True)
+}
+
+
+def headers_for(path: str, scheme: str) -> dict[str, str]:
+    """The security headers of an answer to `path` (without root path) over `scheme`: a new
+    dict the caller may change."""
+    docs = path in DOCS_PATHS or path.startswith("/docs/")
+    return dict(_VARIANTS[docs, scheme in ("https", "wss")])
 
 
 class SecurityHeadersMiddleware:
@@ -52,7 +62,9 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = headers_for(scope["path"], scope.get("scheme", "http"))
+        path = scope["path"]
+        docs = path in DOCS_PATHS or path.startswith("/docs/")
+        extra = _VARIANTS[docs, scope.get("scheme", "http") in ("https", "wss")]
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
