@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 EXTRAS=test source scripts/bootstrap.sh
 source scripts/services.sh
 need_debian_packages chromium  # the web UI tests drive Debian's headless Chromium
+# promtool (alert rules, their unit tests, dashboard expressions), Prometheus itself (scraping a
+# running server) and amtool (Alertmanager routing): tests/deploy.
+need_debian_packages prometheus prometheus-alertmanager
 
 trap services_stop EXIT INT TERM
 services_start
@@ -15,8 +18,14 @@ export AIQ_TEST_REQUIRE_SERVICES=1
 echo "== ruff"; ruff check src tests bench; ruff format --check src tests bench
 echo "== mypy"; mypy
 echo "== pytest"
+# Branch coverage over the whole run (every database test runs on SQLite and on PostgreSQL in
+# this one pytest process, so the figure covers both); a full run fails under the floor.
+COVERAGE=(--cov=aiqleads --cov-branch --cov-report=term:skip-covered)
+if [ $# -eq 0 ]; then
+  COVERAGE+=(--cov-fail-under="${AIQ_COVERAGE_MIN:-90}")
+fi
 status=0
-pytest "$@" || status=$?
+pytest "${COVERAGE[@]}" "$@" || status=$?
 # Exit code 5 means no test was collected (e.g. a -k that matched nothing): not a failure.
 if [ "$status" -eq 5 ]; then
   echo "pytest collected no tests"

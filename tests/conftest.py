@@ -60,6 +60,9 @@ class Backend:
             # No background dispatcher in the test app: tests run tasks themselves, on their
             # clock (tests/worker start one where they need it).
             "worker": {"start_in_app": False},
+            # Off unless a test is about it (tests/ratelimit): a test that signs up and logs in
+            # many accounts from one address would otherwise meet the per-address limit.
+            "rate_limit": {"enabled": False},
         }
         values.update(overrides)
         return Settings(**values)  # type: ignore[arg-type]

@@ -32,6 +32,7 @@ def server_env(backend: Backend, **extra: str) -> dict[str, str]:
             "AIQ_SECRET_KEY": TEST_SECRET,
             "AIQ_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEYS,
             "AIQ_LOG_JSON": "false",
+            "AIQ_RATE_LIMIT__ENABLED": "false",  # tests/ratelimit switch it on
             **extra,
         }
     )
@@ -66,3 +67,24 @@ def serve(backend: Backend, log_dir: Path, *, workers: int = 1, **env: str) -> I
         finally:
             proc.terminate()
             proc.wait(timeout=30)
+
+
+def access_lines(log_dir: Path, base: str) -> list[dict[str, object]]:
+    """The access-log lines (JSON) a server started by `serve` with AIQ_LOG_JSON=true wrote so
+    far: one per request, with the worker's `pid`."""
+    import json
+
+    port = base.rsplit(":", 1)[1]
+    lines = []
+    for line in (log_dir / f"serve-{port}.log").read_text().splitlines():
+        if line.startswith("{"):
+            entry = json.loads(line)
+            if entry.get("logger") == "aiqleads.access":
+                lines.append(entry)
+    return lines
+
+
+def fresh_get(url: str, **kwargs: object) -> httpx.Response:
+    """A GET on a new connection, so successive calls may reach different worker processes."""
+    with httpx.Client(timeout=10, headers={"Connection": "close"}) as client:
+        return client.get(url, **kwargs)  # type: ignore[arg-type]

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from redis.asyncio import Redis
 
 from aiqleads import __version__
@@ -30,6 +33,7 @@ from aiqleads.observability.logging import configure_logging
 from aiqleads.observability.middleware import MetricsMiddleware
 from aiqleads.payments.routes import router as payments_router
 from aiqleads.purchases.routes import router as purchases_router
+from aiqleads.security_headers import SecurityHeadersMiddleware
 from aiqleads.tiers.routes import router as tiers_router
 from aiqleads.web.routes import router as web_router
 from aiqleads.webhooks.routes import router as webhooks_router
@@ -67,8 +71,17 @@ def _dispatcher(state: AppState) -> Dispatcher | None:
     return Dispatcher(ctx, mode="relay", sender=sender_for(broker, settings), schedule=False)
 
 
+def _retire_metrics() -> None:
+    """This worker is stopping: its live gauges (requests in flight, ingestion runs) no longer
+    count in the sum /metrics reports; its counters stay in the totals."""
+    from prometheus_client import multiprocess as prometheus_multiprocess
+
+    prometheus_multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
+
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
+    multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
     cipher = FieldCipher(settings.encryption_keys)  # fail at start-up, not at first decrypt
     configure_logging(settings.log_level, json_lines=settings.log_json)
 
@@ -96,9 +109,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 "notices": state.notices.name,
                 "tasks": settings.worker_backend,
                 "task_dispatcher": dispatcher.mode if dispatcher else "off",
+                "rate_limits": state.limiter.storage_name if state.limiter.enabled else "off",
+                "access_log": settings.access_log,
                 "version": __version__,
             },
         )
+        if multiprocess and state.limiter.enabled and not state.limiter.shared:
+            log.warning("several workers without AIQ_REDIS_URL: each counts rate limits on its own")
         state.views.start()
         if dispatcher is not None:
             dispatcher.start()
@@ -113,15 +130,22 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             if redis is not None:
                 await redis.aclose()
             await engine.dispose()
+            if multiprocess:
+                _retire_metrics()
 
-    app = FastAPI(
+    # /docs and /redoc serve Swagger UI and ReDoc from the package's own files: no CDN.
+    app = FastAPIOffline(
         title="AIQLeads",
         version=__version__,
         description="Real-estate lead marketplace API.",
         lifespan=lifespan,
+        static_url="/docs/static",
     )
     install_error_handlers(app)
-    app.add_middleware(MetricsMiddleware)
+    # Added innermost first: the request id is set before the metrics and access log read it.
+    app.add_middleware(MetricsMiddleware, access_log=settings.access_log)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
     app.include_router(health_router)
     app.include_router(auth_router)
     app.include_router(admin_accounts_router)

@@ -51,6 +51,19 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     _serve(get_settings(), host=host, port=port, workers=workers)
 
 
+def _clear_metrics_dir(path: str) -> None:
+    """A directory of worker metric files given by the operator: the files of a previous run
+    would be added to this run's counts (prometheus-client asks for it to be wiped at start).
+    Only its own files go: `counter_123.db`, `histogram_123.db`, `gauge_livesum_123.db`…"""
+    from pathlib import Path
+
+    folder = Path(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    for kind in ("counter", "gauge", "histogram", "summary"):
+        for stale in folder.glob(f"{kind}_*.db"):
+            stale.unlink(missing_ok=True)
+
+
 def _serve(settings: Settings, *, host: str | None, port: int | None, workers: int | None) -> None:
     import uvicorn
 
@@ -58,6 +71,8 @@ def _serve(settings: Settings, *, host: str | None, port: int | None, workers: i
     if n > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Each worker writes its metrics here; /metrics adds them up.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="aiq-metrics-")
+    elif os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        _clear_metrics_dir(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     if n > 1 and settings.is_sqlite:
         console.print("[yellow]SQLite with several workers: writes are serialised.[/]")
     uvicorn.run(
@@ -495,6 +510,15 @@ def _add_payment_commands() -> None:
 
 
 _add_payment_commands()
+
+
+def _add_source_commands() -> None:
+    from aiqleads.sources.cli import sources
+
+    main.add_command(sources)
+
+
+_add_source_commands()
 
 
 if __name__ == "__main__":

@@ -217,6 +217,42 @@ class WebhookSettings(BaseModel):
     allow_http_loopback: bool = True
 
 
+class RateLimitSettings(BaseModel):
+    """Request rate limits (`aiqleads.ratelimit`, with the `limits` package). Environment:
+    AIQ_RATE_LIMIT__ENABLED, … A signed-in caller's limit per minute is its tier's
+    `rate_limit_per_minute` (the tier policy in force); calls without an account are limited
+    per client IP, and logins per IP and per account named. Counts live in Redis when
+    AIQ_REDIS_URL is set (shared by every worker and host), in process memory otherwise."""
+
+    enabled: bool = True
+    # moving-window: exact (a log of hits per key); sliding-window-counter: two counters per
+    # key, an approximation that weighs the previous minute; fixed-window: one counter.
+    strategy: Literal["moving-window", "sliding-window-counter", "fixed-window"] = "moving-window"
+    anonymous_per_minute: int = Field(default=60, ge=1)  # per IP, calls without an account
+    login_per_minute: int = Field(default=10, ge=1)  # per account named by a login attempt
+    # Never limited: accounts by e-mail (monitoring, trusted integrations) and client
+    # networks (CIDR, e.g. the load balancer's health checks).
+    exempt_accounts: list[str] = Field(default_factory=list)
+    exempt_networks: list[str] = Field(default_factory=list)
+    # RateLimit-* headers on every limited answer, not only on 429s.
+    headers_on_success: bool = True
+
+
+class SourceMonitorSettings(BaseModel):
+    """Source and schema monitoring (`aiqleads.sources`): each source's latest profile over
+    the last `window_days`, compared with its baseline. Environment: AIQ_SOURCES__…"""
+
+    window_days: float = Field(default=7.0, gt=0, le=365)
+    # Fewer leads than this in a window say too little to compare: no drift is judged.
+    min_records: int = Field(default=30, ge=1)
+    # A share (owner phone, ZIP-only, quarantined per reason) drifted when it moved by more
+    # than this many parts of one (0.2: 20 percentage points).
+    share_threshold: float = Field(default=0.2, gt=0, le=1)
+    # A price percentile drifted when it is this many times higher or lower than the baseline.
+    price_ratio_threshold: float = Field(default=1.5, gt=1)
+    profile_seconds: float = Field(default=900.0, ge=10, le=86_400)  # the periodic profile task
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="AIQ_", env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -263,6 +299,10 @@ class Settings(BaseSettings):
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     # A buyer may return a lead within this many days of its purchase (DESIGN.md section 2).
     return_window_days: int = Field(default=7, ge=0, le=365)
+    rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    sources: SourceMonitorSettings = Field(default_factory=SourceMonitorSettings)
+    # One JSON line per request on the `aiqleads.access` logger (AIQ_ACCESS_LOG).
+    access_log: bool = True
 
     @field_validator("tiers", mode="before")
     @classmethod

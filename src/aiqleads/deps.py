@@ -22,6 +22,8 @@ from aiqleads.kit.crypto import FieldCipher
 from aiqleads.leads.visibility import Viewer, viewer_for
 from aiqleads.notices import Notices, build_notices
 from aiqleads.payments.gateways import PaymentGateway, build_gateway
+from aiqleads.ratelimit import RequestLimiter
+from aiqleads.ratelimit import guard as rate_guard
 from aiqleads.tiers.service import TierPolicies
 
 
@@ -42,11 +44,16 @@ class AppState:
     tiers: TierPolicies = field(init=False)
     # Live notices: Redis pub/sub when `redis` is set, in-process fan-out otherwise.
     notices: Notices = field(init=False)
+    # Request rate limits: counts in `redis` (shared) or in-process.
+    limiter: RequestLimiter = field(init=False)
 
     def __post_init__(self) -> None:
         self.cache = build_cache(self.redis, max_entries=self.settings.geo_cache_max_entries)
         self.notices = build_notices(self.redis, namespace=self.settings.cache_namespace)
         self.tiers = TierPolicies(self.settings)
+        self.limiter = RequestLimiter(
+            self.settings.rate_limit, redis=self.redis, namespace=self.settings.cache_namespace
+        )
         self.views = ViewRecorder(self.sessions)
         self.gateway = build_gateway(
             self.settings.payments, sessions=self.sessions, clock=self.clock
@@ -93,28 +100,45 @@ async def _principal(
 
 
 async def get_principal(
+    request: Request,
     session: DbSession,
     state: State,
     token: Annotated[str | None, Depends(_bearer)],
     api_key: Annotated[str | None, Depends(_api_key)],
 ) -> Principal:
-    return await _principal(session, state, token, api_key)
+    """The caller, counted against its tier's rate limit (a failed authentication counts
+    against its address's)."""
+    try:
+        principal = await _principal(session, state, token, api_key)
+    except Unauthorized:
+        await rate_guard.limit_anonymous(request.scope, state.limiter)
+        raise
+    policy = await state.tiers.of(session, principal.tier)
+    await rate_guard.limit_principal(request.scope, state.limiter, principal, policy)
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
 async def get_principal_apart(
+    request: Request,
     state: State,
     token: Annotated[str | None, Depends(_bearer)],
     api_key: Annotated[str | None, Depends(_api_key)],
 ) -> Principal:
     """The caller, found in a transaction of its own that ends before the handler runs: for
     handlers that manage their own transactions (checkout), so a request never holds two
-    database connections at once."""
+    database connections at once. Rate-limited as `get_principal`."""
     async with state.sessions() as session:
-        principal = await _principal(session, state, token, api_key)
+        try:
+            principal = await _principal(session, state, token, api_key)
+        except Unauthorized:
+            await rate_guard.limit_anonymous(request.scope, state.limiter)
+            raise
+        policy = await state.tiers.of(session, principal.tier)
         await session.commit()
+    await rate_guard.limit_principal(request.scope, state.limiter, principal, policy)
     return principal
 
 
@@ -137,3 +161,12 @@ async def get_viewer(principal: CurrentPrincipal, session: DbSession, state: Sta
 
 
 CurrentViewer = Annotated[Viewer, Depends(get_viewer)]
+
+
+async def limit_anonymous_call(request: Request, state: State) -> None:
+    """For routes that take no account (registration, login, refresh): the client address's
+    rate limit."""
+    await rate_guard.limit_anonymous(request.scope, state.limiter)
+
+
+AnonymousRateLimit = Depends(limit_anonymous_call)

@@ -140,6 +140,15 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body("conflicts with existing data", ErrorCode.CONFLICT), 409)
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
-        return JSONResponse(error_body("internal error", ErrorCode.INTERNAL), 500)
+        # Starlette answers this one outside every middleware: add what they would have.
+        from asgi_correlation_id.context import correlation_id
+
+        from aiqleads.security_headers import headers_for
+
+        headers = headers_for(request.url.path, request.url.scheme)
+        request_id = correlation_id.get()
+        if request_id:
+            headers["X-Request-ID"] = request_id
+        return JSONResponse(error_body("internal error", ErrorCode.INTERNAL), 500, headers=headers)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 from fastapi import APIRouter, Response
@@ -10,9 +11,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import text
 
-from aiqleads.deps import State
+from aiqleads.deps import AppState, State
+from aiqleads.observability.metrics import DEPENDENCY_UP
+from aiqleads.sources import service as sources
 
 router = APIRouter(tags=["operations"])
+_CHECK_SECONDS = 2.0  # a dependency slower than this to answer counts as down
 
 
 @router.get("/health")
@@ -43,8 +47,47 @@ async def ready(state: State) -> JSONResponse:
     )
 
 
+async def _check_dependencies(state: AppState) -> None:
+    """aiq_dependency_up{dependency}: whether the database (and Redis, when configured)
+    answered now, so alerts see an outage even while no request fails."""
+
+    async def database() -> None:
+        async with state.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    checks = {"database": database}
+    if state.redis is not None:
+        redis = state.redis
+
+        async def redis_ping() -> None:
+            await redis.ping()
+
+        checks["redis"] = redis_ping
+    for name, check in checks.items():
+        try:
+            await asyncio.wait_for(check(), _CHECK_SECONDS)
+            DEPENDENCY_UP.labels(name).set(1)
+        except Exception:  # any failure is "down"; /ready tells which error
+            DEPENDENCY_UP.labels(name).set(0)
+
+
+async def _export_source_drift(state: AppState) -> None:
+    """The stored source profiles' drift (aiq_source_field_drift, aiq_source_drifted), read at
+    each scrape so every process reports what the last profiling run found."""
+    try:
+        async with state.sessions() as session:
+            reports = await sources.stored_reports(session, state.settings.sources)
+    except Exception:  # the database being down is aiq_dependency_up's to report
+        return
+    sources.export(reports)
+
+
 @router.get("/metrics", include_in_schema=False)
-async def metrics() -> Response:
+async def metrics(state: State) -> Response:
+    """Prometheus text format. With PROMETHEUS_MULTIPROC_DIR (several workers) the sum over
+    every worker, whichever one answers the scrape."""
+    await _check_dependencies(state)
+    await _export_source_drift(state)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]

@@ -34,6 +34,7 @@ TABLES = {
     "webhook_endpoints",
     "webhook_deliveries",
     "returns",
+    "source_profiles",
 }
 
 

@@ -32,6 +32,38 @@ async def test_metrics_label_routes_by_template_not_raw_path(client: httpx.Async
     assert "aiq_http_request_duration_seconds_bucket" in body
 
 
+async def test_docs_openapi_and_static_files_have_templates_of_their_own(
+    client: httpx.AsyncClient,
+) -> None:
+    # Given the docs, the spec, static files (one missing) and the docs' own assets
+    for path in ("/docs", "/openapi.json", "/static/app.js", "/static/missing.js"):
+        await client.get(path)
+    await client.get("/docs/static/swagger-ui.css")
+    body = (await client.get("/metrics")).text
+    # Then each is counted under its own template, and none as "unmatched"
+    for labels in (
+        'route="/docs",status="200"',
+        'route="/openapi.json",status="200"',
+        'route="/static/{path}",status="200"',
+        'route="/static/{path}",status="404"',
+        'route="/docs/static/{path}",status="200"',
+    ):
+        assert f'aiq_http_requests_total{{method="GET",{labels}}}' in body, labels
+    assert "app.js" not in body and "swagger-ui.css" not in body
+    assert 'route="unmatched",status="200"' not in body
+
+
+async def test_dependencies_are_checked_at_each_scrape(
+    client: httpx.AsyncClient, backend: object
+) -> None:
+    body = (await client.get("/metrics")).text
+    assert 'aiq_dependency_up{dependency="database"} 1.0' in body
+    if getattr(backend, "redis_url", None):
+        assert 'aiq_dependency_up{dependency="redis"} 1.0' in body
+    # and the statements of that check were timed
+    assert 'aiq_db_query_seconds_count{operation="select"}' in body
+
+
 async def test_login_outcomes_are_counted(client: httpx.AsyncClient) -> None:
     from aiqleads.observability.metrics import LOGINS
 

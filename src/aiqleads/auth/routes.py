@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, status
+from fastapi import APIRouter, Form, Request, status
 
 from aiqleads.auth import repository, service
 from aiqleads.auth.schemas import (
@@ -14,10 +14,11 @@ from aiqleads.auth.schemas import (
     RegisterIn,
     TokenOut,
 )
-from aiqleads.deps import CurrentPrincipal, DbSession, State
+from aiqleads.deps import AnonymousRateLimit, CurrentPrincipal, DbSession, State
 from aiqleads.errors import InvalidInput, NotFound
 from aiqleads.models import Account, ApiKey
 from aiqleads.models.enums import Role, Tier
+from aiqleads.ratelimit.guard import limit_login
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -43,7 +44,7 @@ def _key_out(key: ApiKey) -> ApiKeyOut:
     )
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED)
+@router.post("/register", status_code=status.HTTP_201_CREATED, dependencies=[AnonymousRateLimit])
 async def register(body: RegisterIn, session: DbSession, state: State) -> AccountOut:
     """Open a basic agent account; an admin can change the tier later."""
     account = await service.create_account(
@@ -57,15 +58,18 @@ async def register(body: RegisterIn, session: DbSession, state: State) -> Accoun
     return account_out(account)
 
 
-@router.post("/token")
+@router.post("/token", dependencies=[AnonymousRateLimit])
 async def token(
+    request: Request,
     session: DbSession,
     state: State,
     username: Annotated[str, Form(max_length=320)],
     password: Annotated[str, Form(max_length=200)],
     grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
 ) -> TokenOut:
-    """OAuth2 password flow: the e-mail as `username`."""
+    """OAuth2 password flow: the e-mail as `username`. Rate-limited per address and per
+    account named (429)."""
+    await limit_login(request.scope, state.limiter, username)
     now = state.clock.now()
     account = await service.authenticate(
         session, state.settings, email=username, password=password, now=now
@@ -76,7 +80,7 @@ async def token(
     )
 
 
-@router.post("/refresh")
+@router.post("/refresh", dependencies=[AnonymousRateLimit])
 async def refresh(body: RefreshIn, session: DbSession, state: State) -> TokenOut:
     pair = await service.refresh_tokens(
         session, state.settings, refresh_token=body.refresh_token, now=state.clock.now()

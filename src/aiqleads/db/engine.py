@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from aiqleads.config import Settings
+from aiqleads.observability.db import instrument
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _: ConnectionPoolEntry) -> None:
@@ -36,6 +37,7 @@ def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
             path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        instrument(engine.sync_engine)
         return engine
     # asyncpg prepares every statement, and after five runs PostgreSQL may switch to a generic
     # plan that cannot see the values: a map box then walks the GiST index and sorts 30k rows
@@ -48,7 +50,9 @@ def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
     kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    instrument(engine.sync_engine)
+    return engine
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

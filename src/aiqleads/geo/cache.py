@@ -26,7 +26,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aiqleads.geo.repository.cache_inputs import data_versions, last_hold_expiry, visible_edge
 from aiqleads.kit.cache import ByteCache
 from aiqleads.leads.filters import LeadFilter
-from aiqleads.observability.metrics import GEO_CACHE_HITS, GEO_CACHE_MISSES, GEO_COMPUTE_SECONDS
+from aiqleads.observability.metrics import (
+    CACHE_HITS,
+    CACHE_MISSES,
+    GEO_CACHE_HITS,
+    GEO_CACHE_MISSES,
+    GEO_COMPUTE_SECONDS,
+)
 
 FORMAT = "v2"  # bump when the shape of an answer changes, so old entries are never served
 
@@ -74,8 +80,10 @@ async def get_or_compute(
     found = await cache.get(key)
     if found is not None:
         GEO_CACHE_HITS.labels(endpoint).inc()
+        CACHE_HITS.labels("geo").inc()
         return found
     GEO_CACHE_MISSES.labels(endpoint).inc()
+    CACHE_MISSES.labels("geo").inc()
     started = time.perf_counter()
     body = await compute()
     GEO_COMPUTE_SECONDS.labels(endpoint).observe(time.perf_counter() - started)

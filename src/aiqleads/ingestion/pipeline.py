@@ -27,7 +27,13 @@ from aiqleads.ingestion.stages import STAGES, Stage
 from aiqleads.ingestion.summary import IngestSummary
 from aiqleads.kit.crypto import FieldCipher
 from aiqleads.kit.memory import release_free_memory
-from aiqleads.observability.metrics import INGEST_RECORDS, INGEST_STAGE_SECONDS, QUARANTINE
+from aiqleads.observability.metrics import (
+    INGEST_RECORDS,
+    INGEST_RUNS_ACTIVE,
+    INGEST_STAGE_RECORDS,
+    INGEST_STAGE_SECONDS,
+    QUARANTINE,
+)
 
 Progress = Callable[[int], None]
 _WRITES = (Outcome.CREATED, Outcome.UPDATED, Outcome.MERGED)
@@ -65,6 +71,19 @@ class Pipeline:
         metro: str | None,
         now: datetime,
         progress: Progress | None = None,
+    ) -> IngestSummary:
+        """Ingest every record of `documents`; aiq_ingest_runs_active counts it meanwhile."""
+        with INGEST_RUNS_ACTIVE.track_inprogress():
+            return await self._run(sessions, documents, metro=metro, now=now, progress=progress)
+
+    async def _run(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        documents: Iterable[Document],
+        *,
+        metro: str | None,
+        now: datetime,
+        progress: Progress | None,
     ) -> IngestSummary:
         summary = IngestSummary()
         started = time.perf_counter()
@@ -151,6 +170,7 @@ class Pipeline:
     ) -> None:
         """All stages on one batch, committed together; counters move only after the commit."""
         timings: dict[str, float] = {}
+        source = next((i.raw.source for i in batch.items), "unknown")
         async with transaction(sessions) as session:
             for stage in self.stages:
                 if stage.needs_known:
@@ -162,6 +182,7 @@ class Pipeline:
                 timings[stage.name] = time.perf_counter() - clock
                 stats = summary.stage(stage.name)
                 stats.records += live
+                INGEST_STAGE_RECORDS.labels(source, stage.name).inc(live)
                 stats.dropped += len(batch.quarantine) - before
         await self._refresh_statistics(sessions, batch)
         for name, seconds in timings.items():

@@ -21,6 +21,7 @@ from aiqleads.models.quarantine import Quarantine
 from aiqleads.models.refresh_token import RefreshToken
 from aiqleads.models.sandbox_payment import SandboxPayment
 from aiqleads.models.sandbox_refund import SandboxRefund
+from aiqleads.models.source_profile import SourceProfileRow
 from aiqleads.models.task_outbox import TaskOutbox
 from aiqleads.models.task_schedule import TaskSchedule
 from aiqleads.models.tier_policy import TierPolicyRow
@@ -49,6 +50,7 @@ __all__ = [
     "RefreshToken",
     "SandboxPayment",
     "SandboxRefund",
+    "SourceProfileRow",
     "TaskOutbox",
     "TaskSchedule",
     "TierPolicyRow",

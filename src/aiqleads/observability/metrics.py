@@ -127,3 +127,63 @@ RETURNS = Counter(
     " refunded (the refund recorded and the lead returned).",
     ["outcome"],
 )
+
+# --- operations: rate limits, database, caches, dependencies, ingestion runs, sources ----------
+# `scope` is account, ip or login; `tier` a tier name or "anonymous". `operation` is the SQL
+# verb; `cache` a fixed cache name; `dependency` database or redis; `field` one of the fixed
+# key fields of a source profile (aiqleads.sources.profile.FIELDS).
+
+RATE_LIMIT_REJECTIONS = Counter(
+    "aiq_rate_limit_rejections_total",
+    "Requests refused with 429 by a rate limit, by scope (account, ip, login) and tier.",
+    ["scope", "tier"],
+)
+RATE_LIMIT_STORAGE_ERRORS = Counter(
+    "aiq_rate_limit_storage_errors_total",
+    "Rate-limit checks that could not reach their storage (the request was let through).",
+)
+DB_QUERY_SECONDS = Histogram(
+    "aiq_db_query_seconds",
+    "Time a database statement took (cursor execute to result), by SQL operation.",
+    ["operation"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0),
+)
+CACHE_HITS = Counter("aiq_cache_hits_total", "Cache look-ups answered, by cache.", ["cache"])
+CACHE_MISSES = Counter(
+    "aiq_cache_misses_total", "Cache look-ups that found nothing usable, by cache.", ["cache"]
+)
+DEPENDENCY_UP = Gauge(
+    "aiq_dependency_up",
+    "Whether a dependency answered its last check (1) or not (0), checked at each scrape.",
+    ["dependency"],
+    multiprocess_mode="mostrecent",
+)
+INGEST_RUNS_ACTIVE = Gauge(
+    "aiq_ingest_runs_active",
+    "Ingestion runs in progress.",
+    multiprocess_mode="livesum",
+)
+INGEST_STAGE_RECORDS = Counter(
+    "aiq_ingest_stage_records_total",
+    "Records that entered an ingestion stage, by source and stage.",
+    ["source", "stage"],
+)
+SOURCE_FIELD_DRIFT = Gauge(
+    "aiq_source_field_drift",
+    "How far a source's latest profile is from its baseline, per key field: the absolute"
+    " difference of shares (0-1), or of log2 price ratios for price percentiles.",
+    ["source", "field"],
+    multiprocess_mode="mostrecent",
+)
+SOURCE_DRIFTED = Gauge(
+    "aiq_source_drifted",
+    "1 when some key field of a source drifted beyond its threshold, else 0.",
+    ["source"],
+    multiprocess_mode="mostrecent",
+)
+SOURCE_PROFILE_AGE = Gauge(
+    "aiq_source_profile_timestamp_seconds",
+    "When a source's latest profile was computed (Unix time).",
+    ["source"],
+    multiprocess_mode="mostrecent",
+)

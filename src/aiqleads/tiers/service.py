@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.config import Settings, TierPolicy
 from aiqleads.models.enums import Tier
+from aiqleads.observability.metrics import CACHE_HITS, CACHE_MISSES
 from aiqleads.tiers import repository
 
 
@@ -32,8 +33,11 @@ class TierPolicies:
     async def current(self, session: AsyncSession) -> dict[str, TierPolicy]:
         """Every tier's policy: tier name → policy."""
         if self._current is None or time.monotonic() - self._read_at > self._ttl:
+            CACHE_MISSES.labels("tier_policy").inc()
             self._current = {**self._defaults, **await repository.overrides(session)}
             self._read_at = time.monotonic()
+        else:
+            CACHE_HITS.labels("tier_policy").inc()
         return self._current
 
     async def of(self, session: AsyncSession, tier: Tier) -> TierPolicy:
