@@ -193,6 +193,16 @@ class WebhookSettings(BaseModel):
     allow_http_loopback: bool = True
 
 
+class WebSettings(BaseModel):
+    """The web app at `/`. Environment: AIQ_WEB__TILE_STYLE_URL, …"""
+
+    # A MapLibre style URL for a production basemap (vector tiles from your own tile server or
+    # provider). Unset: the offline basemap drawn from the bundled ZIP and county outlines.
+    tile_style_url: str | None = Field(default=None, max_length=2000)
+    # A live-updates socket must authenticate within this many seconds of opening.
+    live_auth_seconds: float = Field(default=10.0, gt=0, le=300)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="AIQ_", env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -237,6 +247,7 @@ class Settings(BaseSettings):
     payments: PaymentSettings = Field(default_factory=PaymentSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     # A buyer may return a lead within this many days of its purchase (DESIGN.md section 2).
     return_window_days: int = Field(default=7, ge=0, le=365)
 

@@ -39,6 +39,7 @@ TASK_MODULES = (
     "aiqleads.webhooks.tasks",
     "aiqleads.checkout.tasks",
     "aiqleads.payments.tasks",
+    "aiqleads.leads.tasks",
 )
 
 
