@@ -132,6 +132,7 @@ export class LeadsPage {
   }
 
   async search() {
+    this.searched = true;
     clearFieldErrors(this.form);
     $("#filters-error").textContent = "";
     this.cursors = [null];

@@ -8,7 +8,7 @@ import { CartPage } from "./cart.js";
 import * as fmt from "./format.js";
 import { LeadsPage } from "./leads.js";
 import { Live } from "./live.js";
-import { LeadMap, MapAssetsMissing } from "./map.js";
+import { LeadMap, MapAssetsMissing, loadMapLibre } from "./map.js";
 import { PurchasesPage } from "./purchases.js";
 import { $, $$, clearFieldErrors, toast } from "./ui.js";
 
@@ -29,6 +29,7 @@ async function route() {
     showView("signin");
     return;
   }
+  if (!app.leads || !app.me) return; // start() routes once the pages are built
   const [, view = "map", sub] = location.hash.replace(/^#/, "").split("/");
   const name = VIEWS.includes(view) && view !== "signin" ? view : "map";
   if (name === "admin" && !(app.me && app.me.role === "admin")) {
@@ -40,25 +41,29 @@ async function route() {
   if (name === "cart") await app.cart.load();
   if (name === "purchases") await app.purchases.load();
   if (name === "admin") await app.admin.show(sub);
-  if (name === "map" && app.map && app.map.map) app.map.map.resize();
+  if (name === "map") {
+    // The map opens the first time its page is shown (a hidden container has no size).
+    if (app.map && !app.map.map) await (app.opening = app.opening || openMap());
+    else if (app.map) app.map.map.resize();
+    else if (!app.leads.searched) await app.leads.search();
+  }
 }
 
 async function start() {
   $("#signin-message").hidden = true;
-  app.me = await auth.get("/api/v1/auth/me");
+  const me = auth.get("/api/v1/auth/me");
+  if (!app.leads) buildPages();
+  const cart = app.cart.load();
+  app.me = await me;
   $("#who").textContent = `${app.me.email} · ${app.me.role === "admin" ? "admin" : `${app.me.tier} tier`}`;
   $("#nav").hidden = false;
   $("#nav-admin").hidden = app.me.role !== "admin";
   $("#logout").hidden = false;
-  if (!app.leads) await buildPages();
   app.live.start(app.leads.watchFilters());
-  await app.cart.load();
-  await route();
-  if (app.map && !app.map.map) await openMap();
-  else if (!app.map) await app.leads.search();
+  await Promise.all([route(), cart]);
 }
 
-async function buildPages() {
+function buildPages() {
   app.cart = new CartPage({ config: app.config, onChange: () => app.leads && app.leads._render([...app.leads.items.values()]) });
   app.purchases = new PurchasesPage();
   app.admin = new AdminPage();
@@ -86,6 +91,7 @@ async function buildPages() {
   });
   const missing = !app.config.map_assets;
   if (!missing) {
+    loadMapLibre().catch(() => {}); // start the 1 MB import now; `open` awaits the same one
     app.map = new LeadMap($("#map"), app.config, {
       onMove: (view) => app.leads.onMove(view),
       onLead: (id) => app.leads.openDetail(id),
@@ -122,6 +128,7 @@ function mapMissing(err) {
 }
 
 function signedOut(message) {
+  app.me = null;
   if (app.live) app.live.stop();
   $("#nav").hidden = true;
   $("#logout").hidden = true;

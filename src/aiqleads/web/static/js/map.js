@@ -24,10 +24,13 @@ export class MapAssetsMissing extends Error {}
 
 let maplibregl = null;
 
+let importing = null;
+
 export async function loadMapLibre() {
   if (maplibregl) return maplibregl;
   try {
-    maplibregl = await import(VENDOR);
+    importing = importing || import(VENDOR);
+    maplibregl = await importing;
   } catch {
     throw new MapAssetsMissing(
       "The map cannot be shown: its files (MapLibre GL JS) are not installed on this server. " +
@@ -39,11 +42,14 @@ export async function loadMapLibre() {
   return maplibregl;
 }
 
-function offlineStyle(metro) {
-  const outlines = `${location.origin}/api/v1/geo/outlines?metro=${encodeURIComponent(metro.slug)}`;
+const outlinesUrl = (metro) => `${location.origin}/api/v1/geo/outlines?metro=${encodeURIComponent(metro.slug)}`;
+
+// The offline basemap: the metro's ZIP outlines. Its source starts empty and is filled once the
+// map has loaded, so the first frame (and the heatmap) never waits for the outlines.
+function offlineStyle() {
   return {
     version: 8,
-    sources: { outlines: { type: "geojson", data: outlines } },
+    sources: { outlines: { type: "geojson", data: EMPTY } },
     layers: [
       { id: "background", type: "background", paint: { "background-color": "#dfe7ec" } },
       {
@@ -111,26 +117,31 @@ export class LeadMap {
     window.aiqMap = this;
   }
 
+  // Create the map for `metro`. Resolves once MapLibre is loaded and the map exists, not when
+  // the map has loaded: `refresh` fetches layers meanwhile and draws them once it has.
   async open(metro) {
     const lib = await loadMapLibre();
     this.metro = metro;
-    const style = this.config.tile_style_url || offlineStyle(metro);
     this.map = new lib.Map({
       container: this.container,
-      style,
+      style: this.config.tile_style_url || offlineStyle(),
       center: metro.centre,
       zoom: 10,
       maxBounds: padded(metro.bbox, 0.5),
       attributionControl: { compact: true, customAttribution: "ZIP outlines: US Census Bureau" },
-      cooperativeGestures: false,
     });
     this.map.addControl(new lib.NavigationControl({ showCompass: false }), "top-right");
     this.map.addControl(new lib.ScaleControl({ unit: "imperial" }), "bottom-left");
-    await new Promise((resolve) => this.map.once("load", resolve));
-    this._addLayers();
-    this.ready = true;
     // The canvas is one focusable element; its name says what it shows.
     this.map.getCanvas().setAttribute("aria-label", `Map of ${metro.name}: leads and market layers`);
+    this.loaded = new Promise((resolve) => {
+      this.map.once("load", () => {
+        performance.mark("aiq:map-loaded");
+        this._addLayers();
+        this.ready = true;
+        resolve();
+      });
+    });
     let timer = null;
     this.map.on("moveend", () => {
       clearTimeout(timer);
@@ -142,7 +153,7 @@ export class LeadMap {
     this.metro = metro;
     if (!this.config.tile_style_url) {
       const src = this.map.getSource("outlines");
-      if (src) src.setData(`${location.origin}/api/v1/geo/outlines?metro=${encodeURIComponent(metro.slug)}`);
+      if (src) src.setData(outlinesUrl(metro));
     }
     this.map.setMaxBounds(padded(metro.bbox, 0.5));
     this.map.jumpTo({ center: metro.centre, zoom: 10 });
@@ -269,19 +280,32 @@ export class LeadMap {
     const view = this.view();
     const names = (only || LAYERS).filter((n) => this.enabled.has(n) || (n === "heatmap" && !only));
     const started = performance.now();
-    const results = await Promise.all(names.map((n) => this._fetch(n, query, view).then((d) => [n, d], (e) => [n, e])));
+    const fetching = Promise.all(names.map((n) => this._fetch(n, query, view).then((d) => [n, d], (e) => [n, e])));
+    const [results] = await Promise.all([fetching, this.loaded]);
     if (seq !== this.seq) return null; // a newer refresh is under way
+    const drawn = [];
     for (const [name, data] of results) {
       if (data instanceof Error) {
         this.data[name] = { error: data.message };
         continue;
       }
       this.data[name] = data;
-      this._draw(name, data);
+      drawn.push(name);
     }
+    // Listen before drawing: "drawn" is the first frame after every shown layer's data is in.
+    const shown = drawn.filter((n) => this.enabled.has(n) && (n !== "leads" || view.zoom >= LEADS_MIN_ZOOM));
+    const settled = this._settled(shown.flatMap((n) => SOURCES[n]));
+    for (const name of drawn) this._draw(name, this.data[name]);
     this.renderLegends();
-    await this._idle();
+    await settled;
     const ms = performance.now() - started;
+    if (!this.basemapSet) {
+      // The outlines (about 0.8 MB) go to the map's worker after the first layers, so they
+      // never hold the heatmap up.
+      this.basemapSet = true;
+      const outlines = this.map.getSource("outlines");
+      if (outlines && !this.config.tile_style_url) outlines.setData(outlinesUrl(this.metro));
+    }
     for (const [name] of results) {
       this.rendered[name] = (this.rendered[name] || 0) + 1;
       performance.mark(`aiq:rendered:${name}`, { detail: { ms } });
@@ -290,12 +314,28 @@ export class LeadMap {
     return this.data.heatmap && !this.data.heatmap.error ? this.data.heatmap.total_leads : null;
   }
 
-  _idle() {
+  // Resolves on the first frame drawn after each of `sources` has taken its new data (and
+  // after a few seconds whatever happens, so a page never hangs on a map that stopped).
+  _settled(sources) {
+    const m = this.map;
     return new Promise((resolve) => {
-      if (this.map.loaded() && !this.map.isMoving()) {
-        this.map.once("idle", resolve);
-        this.map.triggerRepaint();
-      } else this.map.once("idle", resolve);
+      const pending = new Set(sources);
+      let timer = null;
+      const onData = (e) => {
+        if (pending.has(e.sourceId) && m.isSourceLoaded(e.sourceId)) {
+          pending.delete(e.sourceId);
+          if (pending.size === 0) finish();
+        }
+      };
+      const finish = () => {
+        clearTimeout(timer);
+        m.off("sourcedata", onData);
+        m.once("render", () => resolve());
+        m.triggerRepaint();
+      };
+      timer = setTimeout(finish, 8000);
+      m.on("sourcedata", onData);
+      if (pending.size === 0) finish();
     });
   }
 
@@ -435,6 +475,14 @@ export class LeadMap {
     if (lon !== undefined && lon !== null) this.map.easeTo({ center: [lon, lat], zoom: Math.max(this.map.getZoom(), 14) });
   }
 }
+
+const SOURCES = {
+  heatmap: ["heatmap"],
+  clusters: ["clusters", "cluster-centres"],
+  penetration: ["penetration"],
+  competitors: ["competitors"],
+  leads: ["leads"],
+};
 
 const TITLES = {
   heatmap: "Heatmap",
