@@ -46,4 +46,28 @@ if [ ! -f "$STAMP" ] || [ "$ROOT/pyproject.toml" -nt "$STAMP" ]; then
   fi
   touch "$STAMP"
 fi
+# Browser packages (MapLibre GL JS) come from the npm registry at set-up, pinned by
+# package-lock.json, and are copied into the served static folder (gitignored: nothing from
+# node_modules is committed, nothing is fetched from a CDN at run time). Without Node.js and npm
+# this warns and goes on: the web app then says its map assets are missing.
+WEB_VENDOR="$ROOT/src/aiqleads/web/static/vendor"
+install_web_assets() {
+  if ! command -v npm >/dev/null; then
+    echo "warning: npm not found: the web app's map will be missing (install Node.js 20+ and npm)" >&2
+    return 0
+  fi
+  local stamp="$ROOT/node_modules/.aiq-installed"
+  if [ ! -f "$stamp" ] || [ "$ROOT/package-lock.json" -nt "$stamp" ]; then
+    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error) && touch "$stamp"
+  fi
+  local dist="$ROOT/node_modules/maplibre-gl/dist"
+  mkdir -p "$WEB_VENDOR/maplibre-gl"
+  for f in maplibre-gl.mjs maplibre-gl-worker.mjs maplibre-gl-shared.mjs maplibre-gl.css; do
+    if [ ! -f "$WEB_VENDOR/maplibre-gl/$f" ] || [ "$dist/$f" -nt "$WEB_VENDOR/maplibre-gl/$f" ]; then
+      cp "$dist/$f" "$WEB_VENDOR/maplibre-gl/$f"
+    fi
+  done
+  cp "$ROOT/node_modules/maplibre-gl/LICENSE.txt" "$WEB_VENDOR/maplibre-gl/LICENSE.txt"
+}
+install_web_assets
 export PATH="$VENV/bin:$PATH"

@@ -26,16 +26,20 @@ from aiqleads.deps import AppState
 from aiqleads.errors import install_error_handlers
 from aiqleads.geo.routes import router as geo_router
 from aiqleads.health import router as health_router
+from aiqleads.ingestion.routes import router as quarantine_router
 from aiqleads.kit.clock import Clock, SystemClock
 from aiqleads.kit.crypto import FieldCipher
 from aiqleads.leads.routes import router as leads_router
+from aiqleads.notices.routes import router as live_router
 from aiqleads.observability.logging import configure_logging
 from aiqleads.observability.middleware import MetricsMiddleware
 from aiqleads.payments.routes import router as payments_router
 from aiqleads.purchases.routes import router as purchases_router
 from aiqleads.security_headers import SecurityHeadersMiddleware
 from aiqleads.tiers.routes import router as tiers_router
+from aiqleads.web.routes import config_router as web_config_router
 from aiqleads.web.routes import router as web_router
+from aiqleads.web.routes import warn_if_assets_missing
 from aiqleads.webhooks.routes import router as webhooks_router
 from aiqleads.worker.context import TaskContext, http_client
 from aiqleads.worker.dispatcher import Dispatcher
@@ -116,6 +120,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         )
         if multiprocess and state.limiter.enabled and not state.limiter.shared:
             log.warning("several workers without AIQ_REDIS_URL: each counts rate limits on its own")
+        warn_if_assets_missing()
         state.views.start()
         if dispatcher is not None:
             dispatcher.start()
@@ -157,6 +162,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(payments_router)
     app.include_router(webhooks_router)
     app.include_router(purchases_router)
+    app.include_router(quarantine_router)
+    app.include_router(live_router)
+    app.include_router(web_config_router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

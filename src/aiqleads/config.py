@@ -251,6 +251,14 @@ class SourceMonitorSettings(BaseModel):
     # A price percentile drifted when it is this many times higher or lower than the baseline.
     price_ratio_threshold: float = Field(default=1.5, gt=1)
     profile_seconds: float = Field(default=900.0, ge=10, le=86_400)  # the periodic profile task
+class WebSettings(BaseModel):
+    """The web app at `/`. Environment: AIQ_WEB__TILE_STYLE_URL, …"""
+
+    # A MapLibre style URL for a production basemap (vector tiles from your own tile server or
+    # provider). Unset: the offline basemap drawn from the bundled ZIP and county outlines.
+    tile_style_url: str | None = Field(default=None, max_length=2000)
+    # A live-updates socket must authenticate within this many seconds of opening.
+    live_auth_seconds: float = Field(default=10.0, gt=0, le=300)
 
 
 class Settings(BaseSettings):
@@ -297,6 +305,7 @@ class Settings(BaseSettings):
     payments: PaymentSettings = Field(default_factory=PaymentSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     # A buyer may return a lead within this many days of its purchase (DESIGN.md section 2).
     return_window_days: int = Field(default=7, ge=0, le=365)
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)

@@ -42,3 +42,26 @@ async def browser() -> AsyncIterator[Browser]:
         )
         yield instance
         await instance.close()
+
+
+SCREENSHOTS = Path(__file__).parent / "screenshots"  # gitignored; the best are copied to docs/
+# The live server runs its background tasks itself (notices, the hold sweeper every second),
+# also on the PostgreSQL run where Redis would otherwise hand them to a worker process; its
+# notices still fan out through Redis there.
+LIVE_ENV = {
+    "AIQ_WORKER__BACKEND": "embedded",
+    "AIQ_WORKER__HOLD_SWEEP_SECONDS": "1",
+    "AIQ_WORKER__POLL_SECONDS": "0.2",
+}
+
+
+@pytest.fixture
+def web_server(backend: Backend, engine: object, tmp_path: Path) -> Iterator[str]:
+    """`aiqleads serve` running every background task itself, on the test database."""
+    with serve(backend, tmp_path, **LIVE_ENV) as base:
+        yield base
+
+
+def screenshot_path(name: str) -> str:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    return str(SCREENSHOTS / name)

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiqleads.cart import repository
+from aiqleads.cart import repository, tasks
 from aiqleads.cart.repository import LeadState
 from aiqleads.cart.schemas import Cart, CartHold, HoldAnswer, HoldResult, Refusal
 from aiqleads.config import TierPolicy
@@ -101,6 +101,9 @@ async def hold(
             else HoldResult(lead_id=r.lead_id, held=False, refused=Refusal.NOT_ALL_HELD)
             for r in results
         ]
+    taken = [str(r.lead_id) for r in results if r.held]
+    if taken:  # others' open pages learn the leads are gone, once this commits
+        await tasks.notify_market.enqueue(session, kind="leads_held", lead_ids=taken)
     held = sum(r.held for r in results)
     return HoldAnswer(items=results, held=held, refused=len(results) - held)
 
@@ -208,6 +211,7 @@ async def release(session: AsyncSession, viewer: Viewer, *, lead_id: uuid.UUID) 
             )
         ],
     )
+    await tasks.notify_market.enqueue(session, kind="leads_available", lead_ids=[str(lead_id)])
 
 
 async def extend(

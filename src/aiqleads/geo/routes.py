@@ -3,12 +3,15 @@ service's pre-encoded GeoJSON bytes as they are (a cache hit never re-encodes)."
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from aiqleads.deps import CurrentViewer, DbSession, State
+from aiqleads.errors import InvalidInput
+from aiqleads.geo import outlines as basemap
 from aiqleads.geo import service
 from aiqleads.geo.schemas import (
     MAX_CLUSTER_BBOX_DEGREES,
@@ -17,6 +20,7 @@ from aiqleads.geo.schemas import (
     HeatmapParams,
     PenetrationParams,
 )
+from aiqleads.metros import UnknownMetroError
 
 router = APIRouter(prefix="/api/v1/geo", tags=["geo"])
 GEOJSON = "application/geo+json"
@@ -114,3 +118,22 @@ async def competitors(
         ctx=_ctx(state),
     )
     return Response(body, media_type=GEOJSON)
+
+
+@router.get("/outlines", response_class=Response)
+async def outlines(
+    metro: Annotated[str, Query(max_length=40, description="metro slug")], request: Request
+) -> Response:
+    """The offline basemap of a metro: its ZIP (Census ZCTA) outlines and its outer outline
+    (Dallas: its counties' bounding boxes). Public Census data, no lead in it: the same for
+    everyone, so no sign-in is needed and browsers may cache it for a day."""
+    gzipped = "gzip" in request.headers.get("accept-encoding", "")
+    build = basemap.outlines_gzip if gzipped else basemap.outlines
+    try:
+        body = await asyncio.to_thread(build, metro)  # the first call per metro takes a second
+    except UnknownMetroError as exc:
+        raise InvalidInput("metro", str(exc)) from None
+    headers = {"Cache-Control": "public, max-age=86400", "Vary": "Accept-Encoding"}
+    if gzipped:
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, media_type=GEOJSON, headers=headers)

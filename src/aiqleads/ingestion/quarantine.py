@@ -41,10 +41,18 @@ async def list_rows(
     reason: str | None = None,
     include_resolved: bool = False,
     limit: int | None = None,
+    after_id: int | None = None,
 ) -> list[Quarantine]:
+    """Quarantined rows in id order (unresolved ones unless `include_resolved`), after
+    `after_id` when given."""
     async with transaction(sessions) as session:
         return await repository.list_quarantine(
-            session, source=source, reason=reason, include_resolved=include_resolved, limit=limit
+            session,
+            source=source,
+            reason=reason,
+            include_resolved=include_resolved,
+            limit=limit,
+            after_id=after_id,
         )
 
 

@@ -332,8 +332,11 @@ async def list_quarantine(
     row_id: int | None = None,
     include_resolved: bool = False,
     limit: int | None = None,
+    after_id: int | None = None,
 ) -> list[Quarantine]:
     stmt = select(Quarantine).order_by(Quarantine.id)
+    if after_id is not None:
+        stmt = stmt.where(Quarantine.id > after_id)
     if source is not None:
         stmt = stmt.where(Quarantine.source == source)
     if reason is not None:

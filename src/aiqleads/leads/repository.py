@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, and_, func, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aiqleads.leads.filters import LeadFilter
 from aiqleads.leads.query import CatalogQuery, Order
 from aiqleads.leads.visibility import Viewer, leads, purchases, visible_leads
 from aiqleads.models.enums import LeadStatus
@@ -142,6 +143,26 @@ async def public_ids(session: AsyncSession, lead_ids: Sequence[int]) -> dict[int
         select(leads.c.id, leads.c.public_id).where(leads.c.id.in_(list(lead_ids)))
     )
     return {r.id: r.public_id for r in rows}
+
+
+async def visible_among(
+    session: AsyncSession,
+    viewer: Viewer,
+    public_ids: Sequence[uuid.UUID],
+    filt: LeadFilter,
+    *,
+    statuses: Sequence[LeadStatus],
+) -> list[tuple[uuid.UUID, Any]]:
+    """(public id, published_at) of those of `public_ids` the viewer may see under `filt`
+    with `statuses` — by the one visibility rule, so with the viewer's priority window."""
+    if not public_ids:
+        return []
+    dialect = session.get_bind().dialect.name
+    conds = visible_leads(viewer, filt, statuses, dialect=dialect)
+    stmt = select(leads.c.public_id, leads.c.published_at).where(
+        leads.c.public_id.in_(list(public_ids)), *conds
+    )
+    return [(r.public_id, r.published_at) for r in await session.execute(stmt)]
 
 
 async def count(session: AsyncSession) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -16,6 +17,7 @@ from aiqleads.kit.clock import as_utc
 from aiqleads.kit.crypto import FieldCipher
 from aiqleads.kit.cursor import InvalidCursor, decode_cursor, encode_cursor
 from aiqleads.leads import present, repository, writes
+from aiqleads.leads.filters import LeadFilter
 from aiqleads.leads.query import CatalogQuery, Order, order_for
 from aiqleads.leads.schemas import LeadFull, LeadPage, LeadPreview, MoneyOut
 from aiqleads.leads.status import AGENT_STATUSES, ON_MARKET
@@ -109,6 +111,37 @@ async def get_lead(
         if views is not None:
             views.view(account_id=viewer.account_id, lead_id=row.id, at=viewer.now)
     return item
+
+
+async def visible_among(
+    session: AsyncSession,
+    viewer: Viewer,
+    public_ids: Sequence[uuid.UUID],
+    *,
+    filt: LeadFilter | None = None,
+) -> tuple[list[uuid.UUID], list[tuple[datetime, uuid.UUID]]]:
+    """Of `public_ids`, the leads on the market (available or held) the viewer may see under
+    `filt` (none: any), for live updates that name leads: those visible now, in the order
+    given, and (when, id) for those still inside the viewer's priority window, `when` being
+    the moment they leave it (published_at + the tier's delay). Nothing else is told: an
+    agent learns no id it could not find in the catalog at that moment."""
+    f = dataclasses.replace(filt or LeadFilter(), statuses=())
+    unwindowed = dataclasses.replace(viewer, visible_before=None)
+    found = dict(
+        await repository.visible_among(session, unwindowed, public_ids, f, statuses=ON_MARKET)
+    )
+    delay = None if viewer.visible_before is None else viewer.now - viewer.visible_before
+    now_ids: list[uuid.UUID] = []
+    later: list[tuple[datetime, uuid.UUID]] = []
+    for public_id in dict.fromkeys(public_ids):
+        if public_id not in found:
+            continue
+        published = as_utc(found[public_id])
+        if delay is None or published <= viewer.now - delay:
+            now_ids.append(public_id)
+        else:
+            later.append((published + delay, public_id))
+    return now_ids, later
 
 
 async def _present(

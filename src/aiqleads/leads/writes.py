@@ -44,7 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aiqleads.db import bulk
 from aiqleads.kit.h3cells import cell_center, cells_for
 from aiqleads.kit.places import city_key
-from aiqleads.leads import versions
+from aiqleads.leads import tasks, versions
 from aiqleads.leads.scores import score_bucket
 from aiqleads.leads.status import status_for_listing
 from aiqleads.metros import metro_for_point
@@ -410,6 +410,10 @@ async def upsert(
         if old is not None:
             metros.add(old.metro)
     await _record(session, changes, metros, cause=cause, now=now)
+    available = LeadStatus.AVAILABLE.value
+    fresh = [c.lead_id for c in changes if c.before is None and c.after == available]
+    if fresh:  # live pages learn of them once this transaction commits
+        await tasks.announce.enqueue(session, lead_ids=fresh)
     return ids
 
 

@@ -11,13 +11,20 @@ client is subscribed to its own account's channel by the WebSocket that authenti
 * `{"type": "hold_expired", "lead_id": "<lead public id>", "reason": "expired" | "lost",
   "at": …}`: the hold ended by time, or because the lead left the market while held.
 
-Channel `market` (public):
+* `{"type": "purchase_confirmed", "order_id": "<order public id>", "lead_ids": […], "at": …}`:
+  an order was paid and its leads are the account's (`checkout.notify_purchase`).
+
+Channel `market` (public ids only: the live socket, `aiqleads.notices.live`, forwards an id to
+a client only after re-checking that lead against the client's own visibility — priority window,
+statuses an agent may see — so nothing reaches an agent that its catalog would not show):
 
 * `{"type": "leads_available", "lead_ids": ["<lead public id>", …], "at": …}`: leads back on
-  the market after their holds lapsed. Only public ids: a WebSocket forwards an id to a client
-  only after the client's own visibility check (priority window, disclosure rule).
-
-Later producers (purchase confirmed, new matching leads) add types here.
+  the market: their holds lapsed (the sweeper) or were released (`cart.notify_market`).
+* `{"type": "leads_held", "lead_ids": […], "at": …}`: leads someone just held
+  (`cart.notify_market`), so other agents' pages take them off their lists.
+* `{"type": "leads_published", "lead_ids": […], "at": …}`: new leads stored
+  (`leads.announce`); the socket tells an agent of those matching its saved search, as
+  `new_leads`, once each is past the agent's priority window.
 """
 
 from __future__ import annotations

@@ -40,6 +40,7 @@ TASK_MODULES = (
     "aiqleads.checkout.tasks",
     "aiqleads.payments.tasks",
     "aiqleads.sources.tasks",
+    "aiqleads.leads.tasks",
 )
 
 

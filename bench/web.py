@@ -1,0 +1,328 @@
+"""Time to the first map render with the heatmap, and each layer switch, in the web app at 100k
+leads in one metro; prints one JSON document.
+
+    .venv/bin/python bench/web.py [--leads 100000] [--runs 5] [--postgres-url postgresql+asyncpg://…]
+
+A fresh database (SQLite file, or PostgreSQL when a URL is given) gets `--leads` synthetic
+leads around the real ZIP centres of King County, WA (the `zipcodes` package), stored through
+the leads' write path; one `aiqleads serve` process serves them, and headless Debian Chromium
+(`/usr/bin/chromium`, through Playwright) opens the map page signed in as an enterprise agent
+(who sees every lead) at a laptop's size. Measured inside the page with `performance.now()`:
+
+* `first_render_ms`: from navigation start to the map's first frame drawn with the heatmap
+  (the page's `aiq:rendered:heatmap` mark: the heatmap fetched, set and the map idle);
+* `layer_switch_ms`: from the click on a layer's switch to the map idle with that layer drawn,
+  for clusters, penetration and competitors at zoom 10, and single leads after zooming to 14
+  (`zoom_refresh_ms`: the zoom's own refresh of every shown layer).
+
+Each run is a new browser context (cold browser cache); the first run also meets cold server
+caches. Bars (issue 13): first render with the heatmap < 1.5 s, a layer switch < 300 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from playwright.async_api import Browser, async_playwright
+
+from aiqleads.config import Settings
+from aiqleads.db import migrate
+from aiqleads.db.databases import recreate_database
+from aiqleads.db.engine import create_engine, session_factory, transaction
+from aiqleads.ingestion.normalize.coordinates import _zip_table
+from aiqleads.kit.crypto import FieldCipher, blind_index, generate_key
+from aiqleads.leads import writes
+from aiqleads.models.enums import Role, Tier
+
+SECRET = "bench-secret-key-0123456789abcdef-0123456789"
+KEYS = generate_key("bench")
+PASSWORD = "bench password 1"
+EMAIL = "enterprise@example.com"
+NOW = datetime.now(UTC)
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+LAYERS = ("clusters", "penetration", "competitors")
+BARS_MS = {"first_render": 1500.0, "layer_switch": 300.0}
+OFFICES = ("Windermere", "Redfin", "Compass", "John L. Scott", "Keller Williams", None)
+CHUNK = 5000
+
+
+def king_county_zips() -> list[tuple[str, float, float, str]]:
+    return [
+        (z, info.lat, info.lon, info.city.title())
+        for z, info in _zip_table().items()
+        if info.state == "WA" and 47.08 <= info.lat <= 47.78 and -122.54 <= info.lon <= -121.06
+    ]
+
+
+def lead_rows(n: int, seed: int = 7) -> list[dict[str, Any]]:
+    """`n` rows for `leads.writes.upsert`, spread around King County's ZIP centres."""
+    rng = random.Random(seed)
+    zips = king_county_zips()
+    cipher = FieldCipher(KEYS)
+    names = [cipher.encrypt(f"Owner {i}") for i in range(200)]
+    phones = [f"+1206555{100 + i:04d}" for i in range(100)]
+    phone_enc = [cipher.encrypt(p) for p in phones]
+    phone_mac = [blind_index(SECRET, p) for p in phones]
+    emails = [cipher.encrypt(f"owner{i}@example.com") for i in range(200)]
+    kinds = ("fsbo", "for_sale", "for_sale", "for_rent", "expired")
+    rows = []
+    for i in range(n):
+        z, lat0, lon0, city = zips[i % len(zips)]
+        published = NOW - timedelta(days=2, minutes=rng.randrange(60 * 24 * 60))
+        p = rng.randrange(100)
+        rows.append(
+            {
+                "source": "bench",
+                "source_ref": f"w{i}",
+                "source_url": None,
+                "kind": kinds[i % len(kinds)],
+                "listing_status": "Active",
+                "currency": "USD",
+                "latitude": lat0 + rng.gauss(0, 0.01),
+                "longitude": lon0 + rng.gauss(0, 0.014),
+                "geocode_precision": "exact",
+                "score": round(rng.random(), 3),
+                "model_version": "bench",
+                "price_cents": rng.randrange(500, 5001),
+                "price_currency": "USD",
+                "title": None,
+                "property_type": "single_family",
+                "bedrooms": rng.randrange(1, 6),
+                "bathrooms": rng.choice((1.0, 1.5, 2.0, 2.5, 3.0)),
+                "living_area_sqft": rng.randrange(600, 4000),
+                "lot_sqft": rng.randrange(1000, 20000),
+                "year_built": rng.randrange(1900, 2024),
+                "asking_price_cents": rng.randrange(150_000, 2_000_000) * 100,
+                "street_address": f"{i} Bench St",
+                "unit": None,
+                "city": city,
+                "state": "WA",
+                "zip_code": z,
+                "address_key": f"{i} bench st||{z}",
+                "owner_name_enc": names[i % 200],
+                "owner_phone_enc": phone_enc[p],
+                "owner_email_enc": emails[i % 200],
+                "owner_phone_hmac": phone_mac[p],
+                "listing_agent": None,
+                "listing_office": OFFICES[i % len(OFFICES)],
+                "listed_at": published - timedelta(days=rng.randrange(30)),
+                "published_at": published,
+            }
+        )
+    return rows
+
+
+async def prepare(settings: Settings, n: int) -> float:
+    """Migrate, create the agent, store `n` leads through the write path; the load's seconds."""
+    engine = create_engine(settings)
+    await migrate.upgrade(engine)
+    sessions = session_factory(engine)
+    from aiqleads.auth import service
+
+    async with transaction(sessions) as session:
+        await service.create_account(
+            session, email=EMAIL, password=PASSWORD, role=Role.AGENT, tier=Tier.ENTERPRISE, now=NOW
+        )
+    rows = lead_rows(n)
+    start = time.perf_counter()
+    for i in range(0, n, CHUNK):
+        async with transaction(sessions) as session:
+            await writes.upsert(session, rows[i : i + CHUNK], now=NOW, cause="bench")
+    took = time.perf_counter() - start
+    await engine.dispose()
+    return took
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve(env: dict[str, str], port: int, log: Any) -> subprocess.Popen[bytes]:
+    args = [sys.executable, "-m", "aiqleads", "serve", "--port", str(port)]
+    return subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def wait_ready(base: str, proc: subprocess.Popen[bytes]) -> None:
+    for _ in range(600):
+        if proc.poll() is not None:
+            raise RuntimeError("the server exited; see its log")
+        try:
+            if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("the server did not start")
+
+
+# Runs in the page: click a layer's switch, wait until the map has drawn it, return the ms.
+SWITCH = """async ([name, times]) => {
+  const t0 = performance.now();
+  document.querySelector(`#layers input[value=${name}]`).click();
+  while ((window.aiqMap.rendered[name] || 0) < times) {
+    await new Promise((r) => requestAnimationFrame(r));
+  }
+  return performance.now() - t0;
+}"""
+ZOOM = """async (zoom) => {
+  const map = window.aiqMap;
+  const before = map.rendered.heatmap || 0;
+  const t0 = performance.now();
+  map.map.jumpTo({ zoom });
+  while ((map.rendered.heatmap || 0) <= before) {
+    await new Promise((r) => requestAnimationFrame(r));
+  }
+  return performance.now() - t0;
+}"""
+
+
+async def one_run(browser: Browser, base: str, tokens: dict[str, Any]) -> dict[str, Any]:
+    context = await browser.new_context(viewport={"width": 1366, "height": 900})
+    session = {
+        "access": tokens["access_token"],
+        "refresh": tokens["refresh_token"],
+        "expiresAt": int(time.time() * 1000) + tokens["expires_in"] * 1000,
+    }
+    await context.add_init_script(
+        f"sessionStorage.setItem('aiq_session', {json.dumps(json.dumps(session))});"
+    )
+    page = await context.new_page()
+    await page.goto(base + "/#/map")
+    await page.wait_for_function("() => window.aiqMap && window.aiqMap.rendered.heatmap >= 1")
+    first = await page.evaluate(
+        "() => performance.getEntriesByName('aiq:rendered:heatmap')[0].startTime"
+    )
+    # Switches are timed on a settled map: its basemap outlines drawn, nothing in flight.
+    await page.wait_for_function(
+        "() => window.aiqMap.basemapSet && window.aiqMap.map.loaded()"
+        " && window.aiqMap.map.isSourceLoaded('outlines')"
+    )
+    switches = {name: await page.evaluate(SWITCH, [name, 1]) for name in LAYERS}
+    for name in LAYERS:  # off again, so the zoom below refreshes the heatmap and leads only
+        await page.uncheck(f"#layers input[value={name}]")
+    zoom = await page.evaluate(ZOOM, 14)
+    # "Leads" is on by default: off, then on again at zoom 14, where single leads are drawn.
+    await page.uncheck("#layers input[value=leads]")
+    leads_before = await page.evaluate("() => window.aiqMap.rendered.leads || 0")
+    switches["leads"] = await page.evaluate(SWITCH, ["leads", leads_before + 1])
+    await context.close()
+    return {"first_render_ms": first, "layer_switch_ms": switches, "zoom_refresh_ms": zoom}
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {
+        "cold": round(values[0], 1),
+        "median": round(statistics.median(values), 1),
+        "max": round(max(values), 1),
+    }
+
+
+async def measure(base: str, runs: int) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=base) as http:
+        res = await http.post("/api/v1/auth/token", data={"username": EMAIL, "password": PASSWORD})
+        tokens = res.json()
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        results = [await one_run(browser, base, tokens) for _ in range(runs)]
+        await browser.close()
+    first = summary([r["first_render_ms"] for r in results])
+    switches = {
+        name: summary([r["layer_switch_ms"][name] for r in results]) for name in (*LAYERS, "leads")
+    }
+    worst_switch = max(s["median"] for s in switches.values())
+    return {
+        "first_render_ms": first,
+        "layer_switch_ms": switches,
+        "zoom_refresh_ms": summary([r["zoom_refresh_ms"] for r in results]),
+        "bars_ms": BARS_MS,
+        "meets_bars": {
+            "first_render": first["median"] < BARS_MS["first_render"],
+            "layer_switch": worst_switch < BARS_MS["layer_switch"],
+        },
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--leads", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--postgres-url", default=os.environ.get("AIQ_TEST_POSTGRES_URL"))
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.postgres_url:
+            url = await recreate_database(args.postgres_url, f"aiq_bench_web_{os.getpid()}")
+            backend = "postgres"
+        else:
+            url = f"sqlite+aiosqlite:///{tmp}/web.db"
+            backend = "sqlite"
+        settings = Settings(database_url=url, secret_key=SECRET, encryption_keys=KEYS)
+        load_seconds = await prepare(settings, args.leads)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AIQ_")}
+        env.update(
+            AIQ_DATABASE_URL=url,
+            AIQ_SECRET_KEY=SECRET,
+            AIQ_ENCRYPTION_KEYS=KEYS,
+            AIQ_LOG_LEVEL="WARNING",
+            AIQ_WORKER__BACKEND="embedded",
+        )
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        with open(Path(tmp) / "serve.log", "w") as log:  # noqa: ASYNC230 (once, at start)
+            proc = serve(env, port, log)
+            try:
+                await asyncio.to_thread(wait_ready, base, proc)
+                result = await measure(base, args.runs)
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
+    print(
+        json.dumps(
+            {
+                "benchmark": "web",
+                "backend": backend,
+                "leads": args.leads,
+                "runs": args.runs,
+                "load_seconds": round(load_seconds, 1),
+                "viewport": [1366, 900],
+                # The machine's load when the run ended: the page renders with SwiftShader on
+                # the CPU, so other work on the machine shows in every figure.
+                "load_average_1min": round(os.getloadavg()[0], 2),
+                "cpus": os.cpu_count(),
+                **result,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    if not Path(CHROMIUM).exists():
+        raise SystemExit(f"Chromium not found at {CHROMIUM}: apt-get install chromium")
+    asyncio.run(main())

@@ -1,0 +1,517 @@
+// The map: MapLibre GL JS (installed from npm at set-up, served from /static/vendor), an offline
+// basemap of ZIP outlines (or a configured tile style), the analytics layers and their legends.
+"use strict";
+
+import { get } from "./api.js";
+import { count } from "./format.js";
+import { $, el } from "./ui.js";
+
+const VENDOR = "/static/vendor/maplibre-gl/maplibre-gl.mjs";
+export const LAYERS = ["heatmap", "clusters", "penetration", "competitors", "leads"];
+const LEADS_MIN_ZOOM = 13; // individual leads from here on; the heatmap tells the rest
+const EMPTY = { type: "FeatureCollection", features: [] };
+const PALETTES = {
+  heatmap: ["#fff5eb", "#fdd0a2", "#fd8d3c", "#e6550d", "#a63603"],
+  penetration: ["#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c"],
+  competitors: ["#f2f0f7", "#cbc9e2", "#9e9ac8", "#756bb1", "#54278f"],
+};
+const WITHHELD = "#c8c8c8";
+// An H3 resolution-8 cell's circumradius is about 461 m: a preview is drawn as a circle that
+// size around its cell's centre, so it reads as an area, never as an address.
+const PREVIEW_RADIUS_M = 461;
+
+export class MapAssetsMissing extends Error {}
+
+let maplibregl = null;
+
+let importing = null;
+
+export async function loadMapLibre() {
+  if (maplibregl) return maplibregl;
+  try {
+    importing = importing || import(VENDOR);
+    maplibregl = await importing;
+  } catch {
+    throw new MapAssetsMissing(
+      "The map cannot be shown: its files (MapLibre GL JS) are not installed on this server. " +
+        "Run scripts/bootstrap.sh, which installs them with npm, then reload.",
+    );
+  }
+  const link = el("link", { rel: "stylesheet", href: "/static/vendor/maplibre-gl/maplibre-gl.css" });
+  document.head.append(link);
+  return maplibregl;
+}
+
+const outlinesUrl = (metro) => `${location.origin}/api/v1/geo/outlines?metro=${encodeURIComponent(metro.slug)}`;
+
+// The offline basemap: the metro's ZIP outlines. Its source starts empty and is filled once the
+// map has loaded, so the first frame (and the heatmap) never waits for the outlines.
+function offlineStyle() {
+  return {
+    version: 8,
+    sources: { outlines: { type: "geojson", data: EMPTY } },
+    layers: [
+      { id: "background", type: "background", paint: { "background-color": "#dfe7ec" } },
+      {
+        id: "land",
+        type: "fill",
+        source: "outlines",
+        filter: ["==", ["get", "kind"], "metro"],
+        paint: { "fill-color": "#f7f5f0" },
+      },
+      {
+        id: "county-box",
+        type: "line",
+        source: "outlines",
+        filter: ["==", ["get", "kind"], "county"],
+        paint: { "line-color": "#8a8f98", "line-width": 1.2 },
+      },
+      {
+        id: "zip-lines",
+        type: "line",
+        source: "outlines",
+        filter: ["==", ["get", "kind"], "zip"],
+        paint: { "line-color": "#b8b2a6", "line-width": ["interpolate", ["linear"], ["zoom"], 8, 0.4, 14, 1.4] },
+      },
+      {
+        id: "metro-line",
+        type: "line",
+        source: "outlines",
+        filter: ["==", ["get", "kind"], "metro"],
+        paint: { "line-color": "#6b6459", "line-width": 1.5 },
+      },
+    ],
+  };
+}
+
+// ["step", value, c0, b0, c1, b1, c2, …]: a value up to breaks[i] takes colour i.
+function stepColours(value, breaks, palette) {
+  const uniq = [...new Set(breaks)].sort((a, b) => a - b);
+  const colours = pick(palette, uniq.length);
+  const expr = ["step", value, colours[0]];
+  for (let i = 0; i < uniq.length - 1; i++) expr.push(uniq[i] + 1e-9, colours[i + 1]);
+  return { expr, classes: uniq.map((b, i) => ({ upTo: b, colour: colours[i] })) };
+}
+
+function pick(palette, n) {
+  if (n <= 1) return [palette[palette.length - 1]];
+  return Array.from({ length: n }, (_, i) => palette[Math.round((i * (palette.length - 1)) / (n - 1))]);
+}
+
+const pct = (v) => `${(v * 100).toFixed(v < 0.1 ? 1 : 0)} %`;
+const num = (v) => (Number.isInteger(v) ? count(v) : v.toFixed(1));
+
+export class LeadMap {
+  constructor(container, config, { onMove, onLead }) {
+    this.container = container;
+    this.config = config;
+    this.onMove = onMove;
+    this.onLead = onLead;
+    this.enabled = new Set(["heatmap", "leads"]);
+    this.data = {};
+    this.metro = null;
+    this.map = null;
+    this.query = null; // the last filters, for layer refreshes
+    this.seq = 0;
+    this.rendered = {}; // layer → times drawn (tests and the benchmark read it)
+    window.aiqMap = this;
+  }
+
+  // Create the map for `metro`. Resolves once MapLibre is loaded and the map exists, not when
+  // the map has loaded: `refresh` fetches layers meanwhile and draws them once it has.
+  async open(metro) {
+    const lib = await loadMapLibre();
+    this.metro = metro;
+    this.map = new lib.Map({
+      container: this.container,
+      style: this.config.tile_style_url || offlineStyle(),
+      center: metro.centre,
+      zoom: 10,
+      maxBounds: padded(metro.bbox, 0.5),
+      attributionControl: { compact: true, customAttribution: "ZIP outlines: US Census Bureau" },
+    });
+    this.map.addControl(new lib.NavigationControl({ showCompass: false }), "top-right");
+    this.map.addControl(new lib.ScaleControl({ unit: "imperial" }), "bottom-left");
+    // The canvas is one focusable element; its name says what it shows.
+    this.map.getCanvas().setAttribute("aria-label", `Map of ${metro.name}: leads and market layers`);
+    this.loaded = new Promise((resolve) => {
+      this.map.once("load", () => {
+        performance.mark("aiq:map-loaded");
+        this._addLayers();
+        this.ready = true;
+        resolve();
+      });
+    });
+    let timer = null;
+    this.map.on("moveend", () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => this.onMove(this.view()), 200);
+    });
+  }
+
+  setMetro(metro) {
+    this.metro = metro;
+    if (!this.config.tile_style_url) {
+      const src = this.map.getSource("outlines");
+      if (src) src.setData(outlinesUrl(metro));
+    }
+    this.map.setMaxBounds(padded(metro.bbox, 0.5));
+    this.map.jumpTo({ center: metro.centre, zoom: 10 });
+  }
+
+  // The area in view, cut to the metro (the API bounds every answer by metro or bbox).
+  view() {
+    const b = this.map.getBounds();
+    const m = this.metro.bbox;
+    const r = (v) => Math.round(v * 1e5) / 1e5;
+    const bbox = [
+      Math.max(b.getWest(), m[0]),
+      Math.max(b.getSouth(), m[1]),
+      Math.min(b.getEast(), m[2]),
+      Math.min(b.getNorth(), m[3]),
+    ].map(r);
+    const centre = this.map.getCenter();
+    const widthM = centre.distanceTo(new maplibregl.LngLat(b.getEast(), centre.lat)) * 2;
+    return { bbox, zoom: this.map.getZoom(), centre: [centre.lng, centre.lat], widthM };
+  }
+
+  _addLayers() {
+    const m = this.map;
+    for (const id of ["heatmap", "clusters", "cluster-centres", "penetration", "competitors", "leads"]) {
+      m.addSource(id, { type: "geojson", data: EMPTY });
+    }
+    m.addLayer({ id: "penetration-fill", type: "fill", source: "penetration", paint: { "fill-color": WITHHELD, "fill-opacity": 0.6 } });
+    m.addLayer({ id: "penetration-line", type: "line", source: "penetration", paint: { "line-color": "#3b4a5a", "line-width": 0.6 } });
+    m.addLayer({ id: "heatmap-fill", type: "fill", source: "heatmap", paint: { "fill-color": WITHHELD, "fill-opacity": 0.7 } });
+    m.addLayer({
+      id: "competitors-fill",
+      type: "fill",
+      source: "competitors",
+      filter: ["==", ["get", "layer"], "cell"],
+      paint: { "fill-color": WITHHELD, "fill-opacity": 0.65 },
+    });
+    m.addLayer({
+      id: "competitors-centre",
+      type: "circle",
+      source: "competitors",
+      filter: ["==", ["geometry-type"], "Point"],
+      paint: { "circle-radius": 5, "circle-color": "#54278f", "circle-stroke-color": "#fff", "circle-stroke-width": 2 },
+    });
+    m.addLayer({ id: "clusters-hull", type: "fill", source: "clusters", paint: { "fill-color": "#1b9e77", "fill-opacity": 0.18 } });
+    m.addLayer({ id: "clusters-line", type: "line", source: "clusters", paint: { "line-color": "#1b9e77", "line-width": 2 } });
+    m.addLayer({
+      id: "cluster-centres",
+      type: "circle",
+      source: "cluster-centres",
+      paint: {
+        "circle-color": "#1b9e77",
+        "circle-opacity": 0.85,
+        "circle-stroke-color": "#fff",
+        "circle-stroke-width": 1.5,
+        "circle-radius": ["interpolate", ["linear"], ["sqrt", ["get", "size"]], 1, 5, 30, 28],
+      },
+    });
+    const cos = Math.cos((this.metro.centre[1] * Math.PI) / 180);
+    const r0 = PREVIEW_RADIUS_M / (78271.517 * cos); // pixels at zoom 0 (512-pixel tiles)
+    m.addLayer({
+      id: "leads-area",
+      type: "circle",
+      source: "leads",
+      minzoom: LEADS_MIN_ZOOM,
+      filter: ["==", ["get", "access"], "preview"],
+      paint: {
+        "circle-radius": ["interpolate", ["exponential", 2], ["zoom"], 0, r0, 22, r0 * 2 ** 22],
+        "circle-color": "#2563eb",
+        "circle-opacity": 0.12,
+        "circle-stroke-color": "#2563eb",
+        "circle-stroke-width": 1.5,
+        "circle-stroke-opacity": 0.8,
+      },
+    });
+    m.addLayer({
+      id: "leads-point",
+      type: "circle",
+      source: "leads",
+      minzoom: LEADS_MIN_ZOOM,
+      filter: ["==", ["get", "access"], "full"],
+      paint: { "circle-radius": 7, "circle-color": "#111827", "circle-stroke-color": "#fbbf24", "circle-stroke-width": 3 },
+    });
+    for (const layer of ["leads-area", "leads-point"]) {
+      m.on("click", layer, (e) => this.onLead(e.features[0].properties.id));
+      m.on("mouseenter", layer, () => { m.getCanvas().style.cursor = "pointer"; });
+      m.on("mouseleave", layer, () => { m.getCanvas().style.cursor = ""; });
+    }
+    this._applyVisibility();
+  }
+
+  _mapLayers(name) {
+    return {
+      heatmap: ["heatmap-fill"],
+      clusters: ["clusters-hull", "clusters-line", "cluster-centres"],
+      penetration: ["penetration-fill", "penetration-line"],
+      competitors: ["competitors-fill", "competitors-centre"],
+      leads: ["leads-area", "leads-point"],
+    }[name];
+  }
+
+  _applyVisibility() {
+    for (const name of LAYERS) {
+      const shown = this.enabled.has(name) ? "visible" : "none";
+      for (const id of this._mapLayers(name)) this.map.setLayoutProperty(id, "visibility", shown);
+    }
+  }
+
+  // Show or hide a layer; a shown layer is fetched for the current view and filters.
+  async toggle(name, on) {
+    if (on) this.enabled.add(name);
+    else this.enabled.delete(name);
+    if (!this.ready) return; // the map applies `enabled` when it opens
+    this._applyVisibility();
+    this.renderLegends();
+    if (on && this.query) await this.refresh(this.query, [name]);
+  }
+
+  // Fetch the shown layers (or `only`) for `query` (URLSearchParams of the shared filters, with
+  // metro and bbox), draw them and their legends. The heatmap is always fetched: its total is
+  // the list's result count. Resolves when the map has drawn them.
+  async refresh(query, only = null) {
+    this.query = query;
+    const seq = ++this.seq;
+    const view = this.view();
+    const names = (only || LAYERS).filter((n) => this.enabled.has(n) || (n === "heatmap" && !only));
+    const started = performance.now();
+    const fetching = Promise.all(names.map((n) => this._fetch(n, query, view).then((d) => [n, d], (e) => [n, e])));
+    const [results] = await Promise.all([fetching, this.loaded]);
+    if (seq !== this.seq) return null; // a newer refresh is under way
+    const drawn = [];
+    for (const [name, data] of results) {
+      if (data instanceof Error) {
+        this.data[name] = { error: data.message };
+        continue;
+      }
+      this.data[name] = data;
+      drawn.push(name);
+    }
+    // Listen before drawing: "drawn" is the first frame after every shown layer's data is in.
+    const shown = drawn.filter((n) => this.enabled.has(n) && (n !== "leads" || view.zoom >= LEADS_MIN_ZOOM));
+    const settled = this._settled(shown.flatMap((n) => SOURCES[n]));
+    for (const name of drawn) this._draw(name, this.data[name]);
+    this.renderLegends();
+    await settled;
+    const ms = performance.now() - started;
+    if (!this.basemapSet) {
+      // The outlines (about 0.8 MB) go to the map's worker after the first layers, so they
+      // never hold the heatmap up.
+      this.basemapSet = true;
+      const outlines = this.map.getSource("outlines");
+      if (outlines && !this.config.tile_style_url) outlines.setData(outlinesUrl(this.metro));
+    }
+    for (const [name] of results) {
+      this.rendered[name] = (this.rendered[name] || 0) + 1;
+      performance.mark(`aiq:rendered:${name}`, { detail: { ms } });
+    }
+    this.container.dataset.rendered = Object.entries(this.rendered).map(([k, v]) => `${k}:${v}`).join(" ");
+    return this.data.heatmap && !this.data.heatmap.error ? this.data.heatmap.total_leads : null;
+  }
+
+  // Resolves on the first frame drawn after each of `sources` has taken its new data (and
+  // after a few seconds whatever happens, so a page never hangs on a map that stopped).
+  _settled(sources) {
+    const m = this.map;
+    return new Promise((resolve) => {
+      const pending = new Set(sources);
+      let timer = null;
+      const onData = (e) => {
+        if (pending.has(e.sourceId) && m.isSourceLoaded(e.sourceId)) {
+          pending.delete(e.sourceId);
+          if (pending.size === 0) finish();
+        }
+      };
+      const finish = () => {
+        clearTimeout(timer);
+        m.off("sourcedata", onData);
+        m.once("render", () => resolve());
+        m.triggerRepaint();
+      };
+      timer = setTimeout(finish, 8000);
+      m.on("sourcedata", onData);
+      if (pending.size === 0) finish();
+    });
+  }
+
+  async _fetch(name, query, view) {
+    const q = new URLSearchParams(query);
+    q.delete("sort");
+    if (name === "heatmap") q.set("zoom", view.zoom.toFixed(2));
+    if (name === "clusters") {
+      const [w, s, e, n] = view.bbox;
+      if (e - w > 2 || n - s > 2) q.delete("bbox"); // DBSCAN answers are bounded: the metro then
+    }
+    if (name === "competitors") {
+      q.set("lat", view.centre[1].toFixed(5));
+      q.set("lon", view.centre[0].toFixed(5));
+      q.set("radius_m", String(Math.round(Math.min(Math.max(view.widthM / 2, 500), 50_000))));
+    }
+    if (name === "leads") {
+      if (view.zoom < LEADS_MIN_ZOOM) return EMPTY;
+      q.set("limit", "200");
+      const page = await get(`/api/v1/leads?${q}`);
+      return {
+        type: "FeatureCollection",
+        features: page.items.filter((l) => l.location).map((l) => ({
+          type: "Feature",
+          geometry: {
+            type: "Point",
+            coordinates: l.access === "full" && l.longitude !== null
+              ? [l.longitude, l.latitude]
+              : [l.location.center_lon, l.location.center_lat],
+          },
+          properties: { id: l.id, access: l.access },
+        })),
+      };
+    }
+    return get(`/api/v1/geo/${name}?${q}`);
+  }
+
+  _draw(name, data) {
+    const m = this.map;
+    if (name === "heatmap") {
+      const { expr } = stepColours(["get", "value"], data.legend.breaks.length ? data.legend.breaks : [0], PALETTES.heatmap);
+      m.setPaintProperty("heatmap-fill", "fill-color", expr);
+      m.getSource("heatmap").setData(data);
+    } else if (name === "clusters") {
+      m.getSource("clusters").setData(data);
+      m.getSource("cluster-centres").setData({
+        type: "FeatureCollection",
+        features: data.features.map((f) => ({
+          type: "Feature",
+          geometry: { type: "Point", coordinates: [f.properties.centroid_lon, f.properties.centroid_lat] },
+          properties: { size: f.properties.size },
+        })),
+      });
+    } else if (name === "penetration") {
+      const palette = pick(PALETTES.penetration, Math.max(data.legend.breaks.length, 1));
+      const expr = ["match", ["to-string", ["get", "class"]]];
+      palette.forEach((c, i) => expr.push(String(i), c));
+      expr.push(WITHHELD);
+      m.setPaintProperty("penetration-fill", "fill-color", expr);
+      m.getSource("penetration").setData(data);
+    } else if (name === "competitors") {
+      const breaks = (data.cell_legend && data.cell_legend.breaks) || [];
+      const { expr } = stepColours(["get", "per_km2"], breaks.length ? breaks : [0], PALETTES.competitors);
+      m.setPaintProperty("competitors-fill", "fill-color", ["case", ["==", ["get", "per_km2"], null], WITHHELD, expr]);
+      m.getSource("competitors").setData(data);
+    } else if (name === "leads") {
+      m.getSource("leads").setData(data);
+    }
+  }
+
+  renderLegends() {
+    const box = $("#legends");
+    const parts = [];
+    for (const name of LAYERS) {
+      if (!this.enabled.has(name)) continue;
+      parts.push(this._legend(name, this.data[name]));
+    }
+    box.replaceChildren(...parts);
+  }
+
+  _legend(name, data) {
+    const section = el("section", { class: "legend", "data-layer": name, "aria-label": `${TITLES[name]} legend` });
+    section.append(el("h4", {}, TITLES[name]));
+    if (!data) {
+      section.append(el("p", { class: "muted" }, "Loading…"));
+      return section;
+    }
+    if (data.error) {
+      section.append(el("p", { class: "error" }, data.error));
+      return section;
+    }
+    const rows = [];
+    if (name === "heatmap") {
+      const { classes } = stepColours(["get", "value"], data.legend.breaks.length ? data.legend.breaks : [0], PALETTES.heatmap);
+      section.append(el("p", { class: "muted" }, `Leads per area (H3 cells, resolution ${data.resolution}); ${count(data.total_leads)} leads in view.`));
+      classes.forEach((c) => rows.push(swatch(c.colour, `up to ${num(c.upTo)} leads`)));
+      if (data.withheld_cells) rows.push(swatch(WITHHELD, `${data.withheld_cells} areas withheld (too few leads)`));
+    } else if (name === "clusters") {
+      section.append(
+        el("p", { class: "muted" }, `${data.n_clusters} clusters of at least ${data.min_samples} leads within ${Math.round(data.effective_eps_m)} m of each other; ${count(data.noise_count)} leads outside any cluster.`),
+      );
+      if (data.n_clusters) {
+        rows.push(dot("#1b9e77", 8, `smallest: ${count(data.legend.min)} leads`));
+        rows.push(dot("#1b9e77", 20, `largest: ${count(data.legend.max)} leads`));
+        rows.push(swatch("#1b9e7744", "cluster outline (hull)"));
+      }
+    } else if (name === "penetration") {
+      const unit = data.level === "zip" ? "ZIP" : "area";
+      section.append(el("p", { class: "muted" }, `Share of offered leads sold, per ${unit}, in quantile classes.`));
+      const palette = pick(PALETTES.penetration, Math.max(data.legend.breaks.length, 1));
+      data.legend.breaks.forEach((b, i) => rows.push(swatch(palette[i], `up to ${pct(b)}`)));
+      if (data.withheld_regions) rows.push(swatch(WITHHELD, `${data.withheld_regions} regions withheld (too few leads)`));
+    } else if (name === "competitors") {
+      section.append(el("p", { class: "muted" }, `Competing listings per km² within ${(data.radius_m / 1000).toFixed(1)} km of the map's centre (●).`));
+      const breaks = (data.cell_legend && data.cell_legend.breaks) || [];
+      const { classes } = stepColours(["get", "per_km2"], breaks.length ? breaks : [0], PALETTES.competitors);
+      if (breaks.length) classes.forEach((c) => rows.push(swatch(c.colour, `up to ${num(c.upTo)} per km²`)));
+      rows.push(swatch(WITHHELD, "withheld (too few to show)"));
+      if (data.top_offices && data.top_offices.length) {
+        section.append(
+          el("p", { class: "muted" }, "Most active offices: " + data.top_offices.map((o) => `${o.office} (${o.count})`).join(", ")),
+        );
+      }
+    } else if (name === "leads") {
+      const zoom = this.map ? this.map.getZoom() : 0;
+      if (zoom < LEADS_MIN_ZOOM) section.append(el("p", { class: "muted" }, `Zoom in to see single leads.`));
+      rows.push(ring("#2563eb", "approximate area of a lead you have not bought (about 0.7 km²)"));
+      rows.push(dot("#111827", 7, "exact place of a lead you bought"));
+    }
+    section.append(el("ul", { class: "legend-rows" }, rows));
+    return section;
+  }
+
+  fitTo(lead) {
+    const lon = lead.access === "full" && lead.longitude !== null ? lead.longitude : lead.location && lead.location.center_lon;
+    const lat = lead.access === "full" && lead.latitude !== null ? lead.latitude : lead.location && lead.location.center_lat;
+    if (lon !== undefined && lon !== null) this.map.easeTo({ center: [lon, lat], zoom: Math.max(this.map.getZoom(), 14) });
+  }
+}
+
+const SOURCES = {
+  heatmap: ["heatmap"],
+  clusters: ["clusters", "cluster-centres"],
+  penetration: ["penetration"],
+  competitors: ["competitors"],
+  leads: ["leads"],
+};
+
+const TITLES = {
+  heatmap: "Heatmap",
+  clusters: "Clusters",
+  penetration: "Market penetration",
+  competitors: "Competitors",
+  leads: "Leads",
+};
+
+function padded(bbox, degrees) {
+  return [bbox[0] - degrees, bbox[1] - degrees, bbox[2] + degrees, bbox[3] + degrees];
+}
+
+function swatch(colour, label) {
+  const s = el("span", { class: "swatch", "aria-hidden": "true" });
+  s.style.background = colour;
+  return el("li", {}, s, label);
+}
+
+function dot(colour, size, label) {
+  const s = el("span", { class: "dot", "aria-hidden": "true" });
+  s.style.background = colour;
+  s.style.width = s.style.height = `${size}px`;
+  return el("li", {}, s, label);
+}
+
+function ring(colour, label) {
+  const s = el("span", { class: "ring", "aria-hidden": "true" });
+  s.style.borderColor = colour;
+  return el("li", {}, s, label);
+}
+
