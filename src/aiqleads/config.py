@@ -251,6 +251,8 @@ class SourceMonitorSettings(BaseModel):
     # A price percentile drifted when it is this many times higher or lower than the baseline.
     price_ratio_threshold: float = Field(default=1.5, gt=1)
     profile_seconds: float = Field(default=900.0, ge=10, le=86_400)  # the periodic profile task
+
+
 class WebSettings(BaseModel):
     """The web app at `/`. Environment: AIQ_WEB__TILE_STYLE_URL, …"""
 
