@@ -83,10 +83,10 @@ NO_LEAD_DATA = {
     "/api/v1/geo/outlines": "public Census ZIP outlines of a metro; no lead is read",
     "/api/v1/admin/quarantine": "records ingestion could not use, admins only",
 }
-# Routes that are neither GET nor another HTTP method: the static files' mount, and the live
-# socket, whose market notices name only leads re-checked against the agent's own visibility
-# (tested in tests/notices/test_live.py).
-OTHER_ROUTES = {"/static", "/api/v1/live"}
+# Routes that are neither GET nor another HTTP method: the static files' mounts (the web app's,
+# and the offline API docs' scripts), and the live socket, whose market notices name only leads
+# re-checked against the agent's own visibility (tested in tests/notices/test_live.py).
+OTHER_ROUTES = {"/static", "/docs/static", "/api/v1/live"}
 # Other methods: none may answer with lead data today; a new one that does (a bulk search, a
 # hold, a cart) must join the table and this list must lose it.
 NOT_LEAD_WRITES = {
