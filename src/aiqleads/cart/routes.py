@@ -32,13 +32,16 @@ async def hold(
         custom_limit=principal.custom_cart_limit,
         lead_ids=body.lead_ids,
         all_or_nothing=body.all_or_nothing,
+        notices=state.notices,
     )
 
 
 @router.delete("/holds/{lead_id}", status_code=204)
-async def release(lead_id: uuid.UUID, viewer: CurrentViewer, session: DbSession) -> Response:
+async def release(
+    lead_id: uuid.UUID, viewer: CurrentViewer, session: DbSession, state: State
+) -> Response:
     """Give a held lead back to the market."""
-    await service.release(session, viewer, lead_id=lead_id)
+    await service.release(session, viewer, lead_id=lead_id, notices=state.notices)
     return Response(status_code=204)
 
 

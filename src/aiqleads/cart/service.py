@@ -3,7 +3,8 @@
 Every change of an account's cart first writes the account's lock row (`lock_cart`), so two
 requests of one agent run one after the other and cannot pass the cart limit together; the
 hold itself is one conditional UPDATE of the lead (`leads.writes.take_hold`), so two agents
-racing for a lead cannot both win. The price is fixed when the hold is taken.
+racing for a lead cannot both win. The price is fixed when the hold is taken. Other agents'
+open pages hear of each hold and release once it commits (`notices.after_commit`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiqleads.cart import repository, tasks
+from aiqleads.cart import repository
 from aiqleads.cart.repository import LeadState
 from aiqleads.cart.schemas import Cart, CartHold, HoldAnswer, HoldResult, Refusal
 from aiqleads.config import TierPolicy
@@ -24,6 +25,9 @@ from aiqleads.leads import present, writes
 from aiqleads.leads.schemas import MoneyOut
 from aiqleads.leads.visibility import Viewer
 from aiqleads.models.enums import EventKind, HoldEnd, LeadStatus
+from aiqleads.notices import MARKET, Notices
+from aiqleads.notices.after_commit import publish_after_commit
+from aiqleads.notices.channels import message
 
 
 def cart_limit(policy: TierPolicy, custom_limit: int | None) -> int:
@@ -62,6 +66,7 @@ async def hold(
     custom_limit: int | None,
     lead_ids: list[uuid.UUID],
     all_or_nothing: bool,
+    notices: Notices,
 ) -> HoldAnswer:
     """Hold each lead (duplicates once) and say per lead, in the order given, what happened.
     Ids beyond the tier's bulk limit are refused `bulk_limit_exceeded`. Leads are taken in the
@@ -103,7 +108,8 @@ async def hold(
         ]
     taken = [str(r.lead_id) for r in results if r.held]
     if taken:  # others' open pages learn the leads are gone, once this commits
-        await tasks.notify_market.enqueue(session, kind="leads_held", lead_ids=taken)
+        held_notice = message("leads_held", at=now, lead_ids=taken)
+        publish_after_commit(session, notices, MARKET, held_notice)
     held = sum(r.held for r in results)
     return HoldAnswer(items=results, held=held, refused=len(results) - held)
 
@@ -187,7 +193,9 @@ async def _already(
     raise AssertionError("a live hold vanished inside its own transaction")
 
 
-async def release(session: AsyncSession, viewer: Viewer, *, lead_id: uuid.UUID) -> None:
+async def release(
+    session: AsyncSession, viewer: Viewer, *, lead_id: uuid.UUID, notices: Notices
+) -> None:
     """Give a held lead back to the market. Raises NotFound when the viewer does not hold it."""
     await repository.lock_cart(session, viewer.account_id, now=viewer.now)
     state = (await repository.lead_states(session, [lead_id])).get(lead_id)
@@ -211,7 +219,8 @@ async def release(session: AsyncSession, viewer: Viewer, *, lead_id: uuid.UUID) 
             )
         ],
     )
-    await tasks.notify_market.enqueue(session, kind="leads_available", lead_ids=[str(lead_id)])
+    available = message("leads_available", at=viewer.now, lead_ids=[str(lead_id)])
+    publish_after_commit(session, notices, MARKET, available)
 
 
 async def extend(

@@ -91,14 +91,3 @@ async def sweep_holds(ctx: TaskContext) -> None:
         notices.append((MARKET, message("leads_available", at=now, lead_ids=ids)))
     for channel, body in notices:
         await ctx.notices.publish(channel, body)
-
-
-@task("cart.notify_market")
-async def notify_market(ctx: TaskContext, *, kind: str, lead_ids: list[str]) -> None:
-    """Tell the market, after the hold or release that caused it committed, that leads were
-    taken (`leads_held`) or given back (`leads_available`): the `market` channel carries public
-    ids only, and each live socket forwards an id only to agents who may see that lead. Safe to
-    repeat: a page applies a notice once however often it is told."""
-    if kind not in ("leads_held", "leads_available"):
-        raise ValueError(f"unknown market notice {kind!r}")
-    await ctx.notices.publish(MARKET, message(kind, at=ctx.clock.now(), lead_ids=lead_ids))

@@ -19,9 +19,9 @@ a client only after re-checking that lead against the client's own visibility �
 statuses an agent may see — so nothing reaches an agent that its catalog would not show):
 
 * `{"type": "leads_available", "lead_ids": ["<lead public id>", …], "at": …}`: leads back on
-  the market: their holds lapsed (the sweeper) or were released (`cart.notify_market`).
+  the market: their holds lapsed (the sweeper) or were released (the cart, as the release commits).
 * `{"type": "leads_held", "lead_ids": […], "at": …}`: leads someone just held
-  (`cart.notify_market`), so other agents' pages take them off their lists.
+  (the cart, as the hold commits), so other agents' pages take them off their lists.
 * `{"type": "leads_published", "lead_ids": […], "at": …}`: new leads stored
   (`leads.announce`); the socket tells an agent of those matching its saved search, as
   `new_leads`, once each is past the agent's priority window.
