@@ -27,6 +27,7 @@ from aiqleads.errors import install_error_handlers
 from aiqleads.geo.routes import router as geo_router
 from aiqleads.health import router as health_router
 from aiqleads.ingestion.routes import router as quarantine_router
+from aiqleads.ingestion.routes import runs_router as ingestion_runs_router
 from aiqleads.kit.clock import Clock, SystemClock
 from aiqleads.kit.crypto import FieldCipher
 from aiqleads.leads.routes import router as leads_router
@@ -36,6 +37,7 @@ from aiqleads.observability.middleware import MetricsMiddleware
 from aiqleads.payments.routes import router as payments_router
 from aiqleads.purchases.routes import router as purchases_router
 from aiqleads.security_headers import SecurityHeadersMiddleware
+from aiqleads.sources.routes import router as sources_router
 from aiqleads.tiers.routes import router as tiers_router
 from aiqleads.web.routes import config_router as web_config_router
 from aiqleads.web.routes import router as web_router
@@ -163,6 +165,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(webhooks_router)
     app.include_router(purchases_router)
     app.include_router(quarantine_router)
+    app.include_router(ingestion_runs_router)
+    app.include_router(sources_router)
     app.include_router(live_router)
     app.include_router(web_config_router)
     app.include_router(web_router)

@@ -275,7 +275,9 @@ def _ingest_bundled_sources(settings: Settings) -> None:
     for source in DEMO_SOURCES:
         console.print(f"{source.slug}: {', '.join(p.name for p in source.paths)}")
         documents = from_files(source.paths, source.slug)
-        summary = ingest_documents(tuned, documents, DEMO_METRO, quiet=False, now=as_of)
+        summary = ingest_documents(
+            tuned, documents, DEMO_METRO, source=source.slug, quiet=False, now=as_of
+        )
         data = summary.as_dict()
         columns.append([*(str(data[k]) for k in _DEMO_COUNTS), str(summary.notes[NOTE])])
     # One column per source, so that the table fits an 80-column terminal.

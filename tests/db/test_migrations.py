@@ -35,6 +35,7 @@ TABLES = {
     "webhook_deliveries",
     "returns",
     "source_profiles",
+    "ingestion_runs",
 }
 
 

@@ -82,6 +82,9 @@ NO_LEAD_DATA = {
     "/api/v1/web/config": "the web page's settings: map assets, tile style, gateway, metros",
     "/api/v1/geo/outlines": "public Census ZIP outlines of a metro; no lead is read",
     "/api/v1/admin/quarantine": "records ingestion could not use, admins only",
+    "/api/v1/admin/ingestion/runs": "ingestion runs: source, times, outcome, counts; admins only",
+    "/api/v1/admin/ingestion/runs/{run_id}": "one ingestion run and its counts, admins only",
+    "/api/v1/admin/sources": "each source's profile (shares, price percentiles), admins only",
 }
 # Routes that are neither GET nor another HTTP method: the static files' mounts (the web app's,
 # and the offline API docs' scripts), and the live socket, whose market notices name only leads
@@ -104,6 +107,7 @@ NOT_LEAD_WRITES = {
     ("POST", "/api/v1/admin/returns/{return_id}/approve"),  # admins only
     ("POST", "/api/v1/admin/returns/{return_id}/reject"),
     ("POST", "/api/v1/admin/quarantine/retry"),  # admins only
+    ("POST", "/api/v1/admin/sources/profile"),  # admins only: per-source profiles, no lead
 }
 # Actions on leads: they change state, so they are not in the table of questions; what their
 # answers say is probed in test_probes (hold refusals), and each world takes holds through them.

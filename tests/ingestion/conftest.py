@@ -13,6 +13,7 @@ from tests.shared_data import FIXTURES
 from aiqleads.config import IngestSettings, Settings
 from aiqleads.ingestion.documents import Document
 from aiqleads.ingestion.pipeline import Pipeline
+from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher
 from aiqleads.sample.sources import KING_COUNTY_SALES
 
@@ -37,9 +38,13 @@ def reso_document(*records: dict[str, Any]) -> Document:
 
 
 @pytest.fixture
-def make_pipeline(settings: Settings, cipher: FieldCipher) -> Callable[..., Pipeline]:
+def make_pipeline(
+    settings: Settings, cipher: FieldCipher, clock: FrozenClock
+) -> Callable[..., Pipeline]:
+    """A pipeline with these ingest settings, recording its runs at the test's clock."""
+
     def make(**ingest: Any) -> Pipeline:
         tuned = settings.model_copy(update={"ingest": IngestSettings(**ingest)})
-        return Pipeline.from_settings(tuned, cipher)
+        return Pipeline.from_settings(tuned, cipher, clock=clock)
 
     return make

@@ -27,6 +27,21 @@ async def signed_in(
     return context, page
 
 
+async def signed_in_at(
+    browser: Browser, base: str, email: str, where: str, *, viewport: dict[str, int] = LAPTOP
+) -> tuple[BrowserContext, Page]:
+    """A new browser context signed in as `email` straight onto the page at `where` (a hash
+    such as "#/admin/runs"): the map is never opened."""
+    context = await browser.new_context(viewport=viewport)  # type: ignore[arg-type]
+    page = await context.new_page()
+    await page.goto(f"{base}/{where}")
+    await page.fill("#signin-email", email)
+    await page.fill("#signin-password", PASSWORD)
+    await page.click("#signin button[type=submit]")
+    await expect(page.locator("#main > section.view:not([hidden])")).not_to_have_id("view-signin")
+    return context, page
+
+
 async def map_rendered(page: Page, layer: str, times: int = 1) -> None:
     """Wait until the map has drawn `layer` at least `times` times."""
     await page.wait_for_function(

@@ -91,11 +91,13 @@ def ingest_documents(
     documents: Iterable[Document],
     metro: str | None,
     *,
+    source: str,
     quiet: bool,
     now: datetime | None = None,
 ) -> IngestSummary:
-    """Run the pipeline of `settings` over the documents with a progress line; `now` (default
-    the clock's) is the instant the run records, and new leads are published at."""
+    """Run the pipeline of `settings` over the documents of `source` with a progress line
+    (the run is recorded: `ingestion.runs`); `now` (default the clock's) is the instant the
+    records are stamped with, and new leads are published at."""
     pipeline = Pipeline.from_settings(settings)
     at = now or SystemClock().now()
     columns = (
@@ -114,6 +116,7 @@ def ingest_documents(
                 metro=metro,
                 now=at,
                 progress=lambda n: bar.advance(task, n),
+                source=source,
             )
 
         try:
@@ -178,7 +181,9 @@ def ingest(
     _check_metro(metro)
     settings = _settings()
     documents = from_files(paths, source, parser)
-    _report(ingest_documents(settings, documents, metro, quiet=as_json), as_json)
+    # A CSV read through a mapping is a run of the mapping's source, which its leads carry.
+    name = parser.source if parser is not None else source
+    _report(ingest_documents(settings, documents, metro, source=name, quiet=as_json), as_json)
 
 
 @click.group("csv")
@@ -242,7 +247,10 @@ def crawl(
             console.print("the crawl fetched no documents")
             _report(IngestSummary(), as_json)
             return
-        _report(ingest_documents(settings, from_crawl(target), metro, quiet=as_json), as_json)
+        summary = ingest_documents(
+            settings, from_crawl(target), metro, source=source, quiet=as_json
+        )
+        _report(summary, as_json)
 
 
 @click.group()

@@ -3,10 +3,15 @@
 Each batch of `settings.ingest.batch_size` records goes through every stage and is committed in
 one transaction with its quarantine rows. A run stopped half-way keeps its committed batches, and
 a re-run finds them unchanged (same source_ref and content hash) and completes the rest.
+
+Every run is recorded (`ingestion.runs`): at its start, after each committed batch, and at its
+end, succeeded or failed.
 """
 
 from __future__ import annotations
 
+import itertools
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
@@ -16,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aiqleads.config import Settings
 from aiqleads.db.engine import transaction
-from aiqleads.ingestion import repository
+from aiqleads.ingestion import repository, runs
 from aiqleads.ingestion.batch import Batch, Item, Outcome, QuarantineEntry
 from aiqleads.ingestion.documents import Document
 from aiqleads.ingestion.known import resolve_known
@@ -25,6 +30,7 @@ from aiqleads.ingestion.payloads import document_payload, dumpable, rejected_pay
 from aiqleads.ingestion.records import ParseError, RawRecord, Rejected, StreamParser
 from aiqleads.ingestion.stages import STAGES, Stage
 from aiqleads.ingestion.summary import IngestSummary
+from aiqleads.kit.clock import Clock, SystemClock
 from aiqleads.kit.crypto import FieldCipher
 from aiqleads.kit.memory import release_free_memory
 from aiqleads.observability.metrics import (
@@ -35,6 +41,7 @@ from aiqleads.observability.metrics import (
     QUARANTINE,
 )
 
+log = logging.getLogger(__name__)
 Progress = Callable[[int], None]
 _WRITES = (Outcome.CREATED, Outcome.UPDATED, Outcome.MERGED)
 
@@ -46,18 +53,38 @@ def _head(document: Document) -> bytes:
         return f"<unreadable: {type(exc).__name__}>".encode()
 
 
+def _source_of(documents: Iterable[Document], source: str | None) -> tuple[Iterable[Document], str]:
+    """The source a run records: `source`, else the first document's (a CSV read through an
+    operator's mapping: the mapping's, which its records carry); and the documents, whole."""
+    if source is not None:
+        return documents, source
+    stream = iter(documents)
+    first = next(stream, None)
+    if first is None:
+        return (), "unknown"
+    named = getattr(first.parser, "source", None)
+    return itertools.chain([first], stream), named if isinstance(named, str) else first.source
+
+
 class Pipeline:
-    def __init__(self, settings: Settings, stages: list[Stage]) -> None:
+    def __init__(
+        self, settings: Settings, stages: list[Stage], *, clock: Clock | None = None
+    ) -> None:
         self.settings = settings
         self.stages = stages
+        self.clock = clock or SystemClock()  # the times a run records (not the leads' `now`)
         self._written = 0  # rows this pipeline stored, to know when statistics are stale
         self._analysed_at = 0
 
     @classmethod
-    def from_settings(cls, settings: Settings, cipher: FieldCipher | None = None) -> Pipeline:
+    def from_settings(
+        cls, settings: Settings, cipher: FieldCipher | None = None, *, clock: Clock | None = None
+    ) -> Pipeline:
         cipher = cipher or FieldCipher(settings.encryption_keys)
         names = [n for n in settings.ingest.stages if n != "parse"]
-        return cls(settings, [STAGES[n].from_settings(settings, cipher) for n in names])
+        return cls(
+            settings, [STAGES[n].from_settings(settings, cipher) for n in names], clock=clock
+        )
 
     @property
     def stage_names(self) -> list[str]:
@@ -71,21 +98,50 @@ class Pipeline:
         metro: str | None,
         now: datetime,
         progress: Progress | None = None,
+        source: str | None = None,
     ) -> IngestSummary:
-        """Ingest every record of `documents`; aiq_ingest_runs_active counts it meanwhile."""
+        """Ingest every record of `documents`; aiq_ingest_runs_active counts it meanwhile.
+
+        The run is recorded as a run of `source` (default: the first document's source) at
+        the pipeline's clock: `running` from the start, its counts after each committed batch,
+        then `succeeded`, or `failed` with the error, which is raised again."""
         with INGEST_RUNS_ACTIVE.track_inprogress():
-            return await self._run(sessions, documents, metro=metro, now=now, progress=progress)
+            documents, name = _source_of(documents, source)
+            run_id = await runs.start(sessions, source=name, metro=metro, at=self.clock.now())
+            summary = IngestSummary()
+            try:
+                await self._run(
+                    sessions, documents, summary, run_id, metro=metro, now=now, progress=progress
+                )
+            except BaseException as exc:  # a cancelled run (Ctrl-C) is a failed run too
+                await self._record_failure(sessions, run_id, summary, exc)
+                raise
+            await runs.finish(sessions, run_id, summary, at=self.clock.now())
+            return summary
+
+    async def _record_failure(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        run_id: int,
+        summary: IngestSummary,
+        exc: BaseException,
+    ) -> None:
+        try:
+            await runs.finish(sessions, run_id, summary, at=self.clock.now(), error=exc)
+        except Exception:  # the database may be what failed: the run stays `running`
+            log.exception("could not record that ingestion run %s failed", run_id)
 
     async def _run(
         self,
         sessions: async_sessionmaker[AsyncSession],
         documents: Iterable[Document],
+        summary: IngestSummary,
+        run_id: int,
         *,
         metro: str | None,
         now: datetime,
         progress: Progress | None,
-    ) -> IngestSummary:
-        summary = IngestSummary()
+    ) -> None:
         started = time.perf_counter()
         size = self.settings.ingest.batch_size
         items: list[Item] = []
@@ -99,6 +155,7 @@ class Pipeline:
                     rejects.append(parsed)
                 if len(items) + len(rejects) >= size:
                     await self.run_batch(sessions, Batch(items, now, metro, rejects), summary)
+                    await runs.progress(sessions, run_id, summary, at=self.clock.now())
                     if progress is not None:
                         progress(len(items) + len(rejects))
                     items, rejects = [], []
@@ -107,7 +164,6 @@ class Pipeline:
             if progress is not None:
                 progress(len(items) + len(rejects))
         summary.seconds = time.perf_counter() - started
-        return summary
 
     def _parse(
         self, document: Document, summary: IngestSummary

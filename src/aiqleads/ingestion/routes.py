@@ -1,5 +1,5 @@
-"""Operator endpoints for the quarantine: list what ingestion could not use, try it again.
-The same service as `aiqleads quarantine list|retry`."""
+"""Operator endpoints of ingestion: the quarantine (list what ingestion could not use, try it
+again: the same service as `aiqleads quarantine list|retry`) and the record of runs."""
 
 from __future__ import annotations
 
@@ -8,13 +8,22 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from aiqleads.auth.principal import Principal
-from aiqleads.deps import PrincipalApart, State
+from aiqleads.deps import CurrentAdmin, DbSession, PrincipalApart, State
 from aiqleads.errors import Forbidden, NotFound
-from aiqleads.ingestion import quarantine
+from aiqleads.ingestion import quarantine, runs
 from aiqleads.ingestion.pipeline import Pipeline
-from aiqleads.ingestion.schemas import QuarantineOut, QuarantinePage, RetryIn, RetryOut
+from aiqleads.ingestion.schemas import (
+    IngestionRunOut,
+    IngestionRunPage,
+    QuarantineOut,
+    QuarantinePage,
+    RetryIn,
+    RetryOut,
+)
+from aiqleads.models.enums import RunOutcome
 
 router = APIRouter(prefix="/api/v1/admin/quarantine", tags=["admin"])
+runs_router = APIRouter(prefix="/api/v1/admin/ingestion/runs", tags=["admin"])
 
 
 async def _admin(principal: PrincipalApart) -> Principal:
@@ -68,3 +77,30 @@ async def retry(body: RetryIn, _: Admin, state: State) -> RetryOut:
         state.sessions, pipeline, now=state.clock.now(), source=body.source, row_id=body.id
     )
     return RetryOut.model_validate(result.as_dict())
+
+
+@runs_router.get("")
+async def list_runs(
+    _: CurrentAdmin,
+    session: DbSession,
+    source: Annotated[str | None, Query(max_length=32)] = None,
+    outcome: RunOutcome | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    before: Annotated[int | None, Query(ge=1, description="from next_before")] = None,
+) -> IngestionRunPage:
+    """Ingestion runs, newest first, of one `source` or `outcome` when given. A run still
+    `running` is in progress or was killed: see `progress_at`, `host` and `pid`."""
+    rows, next_before = await runs.list_runs(
+        session, source=source, outcome=outcome, limit=limit, before=before
+    )
+    items = [IngestionRunOut.model_validate(runs.as_dict(r)) for r in rows]
+    return IngestionRunPage(items=items, next_before=next_before)
+
+
+@runs_router.get("/{run_id}")
+async def get_run(run_id: int, _: CurrentAdmin, session: DbSession) -> IngestionRunOut:
+    """One ingestion run; 404 when there is none with that id."""
+    run = await runs.get(session, run_id)
+    if run is None:
+        raise NotFound("no ingestion run with that id")
+    return IngestionRunOut.model_validate(runs.as_dict(run))

@@ -6,6 +6,7 @@ from aiqleads.models.cart_lock import CartLock
 from aiqleads.models.data_version import DataVersion
 from aiqleads.models.hold import Hold
 from aiqleads.models.hold_notice import HoldNotice
+from aiqleads.models.ingestion_run import IngestionRun
 from aiqleads.models.lead import Lead
 from aiqleads.models.lead_event import LeadEvent
 from aiqleads.models.lead_price_history import LeadPriceHistory
@@ -35,6 +36,7 @@ __all__ = [
     "DataVersion",
     "Hold",
     "HoldNotice",
+    "IngestionRun",
     "Lead",
     "LeadEvent",
     "LeadPriceHistory",

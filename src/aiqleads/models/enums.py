@@ -138,3 +138,12 @@ class ReturnStatus(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     REFUNDED = "refunded"
+
+
+class RunOutcome(StrEnum):
+    """Where an ingestion run stands (`ingestion_runs.outcome`). A run stays `running` when its
+    process was killed (SIGKILL, a lost machine): nothing was left to record the end."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"

@@ -77,6 +77,19 @@ const dateTimes = new Intl.DateTimeFormat("en-US", { dateStyle: "medium", timeSt
 export const date = (iso) => (iso ? dates.format(new Date(iso)) : "—");
 export const dateTime = (iso) => (iso ? dateTimes.format(new Date(iso)) : "—");
 
+// A length of time: "4 ms", "2.5 s", "42 s", "3 min 05 s", "1 h 02 min".
+export function duration(seconds) {
+  if (seconds === null || seconds === undefined) return "—";
+  if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
+  if (seconds < 10) return `${seconds.toFixed(1)} s`;
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  if (h > 0) return `${h} h ${String(m).padStart(2, "0")} min`;
+  if (m > 0) return `${m} min ${String(s % 60).padStart(2, "0")} s`;
+  return `${s} s`;
+}
+
 // "14:05" or "1 h 02 min" left; "ended" at zero.
 export function timeLeft(ms) {
   if (ms <= 0) return "ended";
