@@ -24,8 +24,12 @@ COVERAGE=(--cov=aiqleads --cov-branch --cov-report=term:skip-covered)
 if [ $# -eq 0 ]; then
   COVERAGE+=(--cov-fail-under="${AIQ_COVERAGE_MIN:-90}")
 fi
+# Test files shared out among AIQ_TEST_WORKERS processes (pytest-xdist; each has its own
+# PostgreSQL database, SQLite file and Redis database): the suite waits on servers, browsers and
+# databases as much as it computes. 0 runs everything in this process.
+PARALLEL=(-n "${AIQ_TEST_WORKERS:-2}" --dist loadfile)
 status=0
-pytest "${COVERAGE[@]}" "$@" || status=$?
+pytest "${PARALLEL[@]}" "${COVERAGE[@]}" "$@" || status=$?
 # Exit code 5 means no test was collected (e.g. a -k that matched nothing): not a failure.
 if [ "$status" -eq 5 ]; then
   echo "pytest collected no tests"

@@ -35,6 +35,12 @@ TEST_ENCRYPTION_KEYS = f"{generate_key('t2')},{generate_key('t1')}"
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
+# Under pytest-xdist each worker gets a Redis database of its own (gw0 → 1, gw1 → 2, …), so the
+# rate-limit counts, cache keys and broker queues of tests running at once never meet. Set
+# before any test module reads the URL.
+if (_worker := os.environ.get("PYTEST_XDIST_WORKER")) and os.environ.get("AIQ_TEST_REDIS_URL"):
+    _base = os.environ["AIQ_TEST_REDIS_URL"].rpartition("/")[0]
+    os.environ["AIQ_TEST_REDIS_URL"] = f"{_base}/{int(_worker.removeprefix('gw')) + 1}"
 _POSTGRES_URL = os.environ.get("AIQ_TEST_POSTGRES_URL")
 _REDIS_URL = os.environ.get("AIQ_TEST_REDIS_URL")
 if os.environ.get("AIQ_TEST_REQUIRE_SERVICES") == "1" and not (_POSTGRES_URL and _REDIS_URL):
