@@ -101,6 +101,17 @@ def _movement(
     )
 
 
+def _payment_of(order: Row[Any], result: PaymentResult) -> ledger.Movement:
+    """The ledger movement of the gateway's answer to an order's payment attempt."""
+    return _movement(
+        order,
+        LedgerKind.PAYMENT,
+        ledger.payment_txn(result.reference),
+        result.amount_cents,
+        result.reference,
+    )
+
+
 async def open_order(
     co: Checkout, *, account_id: int, idempotency_key: str, payment_token: str | None
 ) -> Row[Any]:
@@ -210,13 +221,7 @@ async def finalize(co: Checkout, order_id: int, result: PaymentResult) -> bool:
         )
         if not moved:
             return False
-        payment = _movement(
-            order,
-            LedgerKind.PAYMENT,
-            ledger.payment_txn(result.reference),
-            result.amount_cents,
-            result.reference,
-        )
+        payment = _payment_of(order, result)
         await ledger.record(session, payment, LedgerState.PENDING, now=now)
         await ledger.record(session, payment, LedgerState.COMPLETED, now=now)
         lost = False
@@ -318,13 +323,7 @@ async def fail(co: Checkout, order_id: int, result: PaymentResult) -> None:
         )
         if not moved:
             return
-        payment = _movement(
-            order,
-            LedgerKind.PAYMENT,
-            ledger.payment_txn(result.reference),
-            result.amount_cents,
-            result.reference,
-        )
+        payment = _payment_of(order, result)
         await ledger.record(session, payment, LedgerState.PENDING, now=now)
         await ledger.record(session, payment, LedgerState.FAILED, now=now)
         order_mv = _movement(
@@ -349,13 +348,7 @@ async def await_action(co: Checkout, order_id: int, result: PaymentResult) -> No
             now=now,
             payment_reference=result.reference,
         )
-        payment = _movement(
-            order,
-            LedgerKind.PAYMENT,
-            ledger.payment_txn(result.reference),
-            result.amount_cents,
-            result.reference,
-        )
+        payment = _payment_of(order, result)
         await ledger.record(session, payment, LedgerState.PENDING, now=now)
     CHECKOUTS.labels("requires_action").inc()
 
