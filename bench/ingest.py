@@ -63,8 +63,8 @@ def replicated_csv(records: int) -> bytes:
     writer = csv.DictWriter(out, fieldnames=list(rows[0]))
     writer.writeheader()
     for n in range(records):
-        copy, row = divmod(n, len(rows))
-        row = dict(rows[n % len(rows)])
+        copy, index = divmod(n, len(rows))
+        row = dict(rows[index])
         if copy:
             row["id"] = f"{row['id']}{copy:03d}"
             row["lat"] = f"{float(row['lat']) + 0.0018 * copy:.6f}"

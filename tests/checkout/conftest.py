@@ -17,7 +17,7 @@ from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher
 from aiqleads.models import Account, SandboxPayment
 from aiqleads.models.enums import Tier
-from aiqleads.payments.gateways import SandboxGateway
+from aiqleads.payments.gateways.sandbox import SandboxGateway
 from tests.factories import agent, insert_leads, lead_row
 from tests.payments.conftest import fake_stripe, fake_stripe_server
 

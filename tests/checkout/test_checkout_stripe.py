@@ -36,7 +36,7 @@ async def stripe_client(
         stripe_webhook_secret=fs.WEBHOOK_SECRET,
         stripe_api_base=fake_stripe.url,
         stripe_max_network_retries=0,
-    )  # type: ignore[call-arg]
+    )
     app: FastAPI = create_app(settings.model_copy(update={"payments": payments}), clock=clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

@@ -83,7 +83,7 @@ async def test_a_line_another_buyer_took_meanwhile_is_refunded_once(
             lead: outcome
             for lead, outcome in await session.execute(select(OrderItem.lead_id, OrderItem.outcome))
         }
-    assert sorted(outcomes.values()) == ["lost", "sold"]
+    assert sorted(outcomes.values(), key=str) == ["lost", "sold"]  # an unset (None) one fails here
     assert await check_ledger(checkout_flow) == []
     report = await reconcile(checkout_flow, grace=timedelta(0))
     assert report.refunds == 0  # already refunded by the checkout itself

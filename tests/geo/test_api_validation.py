@@ -15,10 +15,12 @@ from tests.conftest import Backend
 from tests.factories import insert_leads, lead_row, login, make_account, record_purchase
 from tests.geo.api_helpers import GEO, admin, agent, geo
 
-SEATTLE = {"metro": "seattle"}
+# A query string's values, as httpx takes them.
+Params = dict[str, str | int | float]
+SEATTLE: Params = {"metro": "seattle"}
 
 
-BAD: list[tuple[str, dict[str, object], str]] = [
+BAD: list[tuple[str, Params, str]] = [
     ("heatmap", {}, "bbox"),
     ("heatmap", {"metro": "atlantis"}, "metro"),
     ("heatmap", {"bbox": "1,2,3"}, "bbox"),

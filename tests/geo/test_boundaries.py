@@ -9,6 +9,7 @@ from aiqleads.geo.boundaries import (
     load_zip_regions,
     zip_codes_for_points,
 )
+from tests.geo.points import Points
 
 
 @pytest.mark.parametrize("metro", ["seattle", "las_vegas", "phoenix", "austin"])
@@ -29,7 +30,7 @@ def test_dallas_has_no_zip_polygons() -> None:
         load_zip_regions("boston")
 
 
-def test_king_county_sales_fall_in_their_zip(king_county) -> None:  # type: ignore[no-untyped-def]
+def test_king_county_sales_fall_in_their_zip(king_county: Points) -> None:
     # given: sales with the ZIP recorded at sale time (2014)
     # when: assigning them to 2020 ZCTA polygons
     zips = zip_codes_for_points("seattle", king_county.lat, king_county.lon)

@@ -4,6 +4,7 @@ import pytest
 from aiqleads.geo.clusters import summarize_clusters
 from aiqleads.geo.dbscan import dbscan
 from aiqleads.geo.projection import LocalProjection
+from tests.geo.points import Points
 
 
 def _square(lat0: float, lon0: float, side_m: float) -> tuple[np.ndarray, np.ndarray]:
@@ -49,7 +50,7 @@ def test_degenerate_clusters_and_noise() -> None:
     assert geojson["noise_count"] == 1
 
 
-def test_summaries_of_king_county_clusters(king_county) -> None:  # type: ignore[no-untyped-def]
+def test_summaries_of_king_county_clusters(king_county: Points) -> None:
     # given: DBSCAN clusters of real sales
     result = dbscan(king_county.lat, king_county.lon, 250, 10)
     summary = summarize_clusters(king_county.lat, king_county.lon, result.labels, king_county.price)

@@ -4,10 +4,11 @@ import pytest
 from aiqleads.geo.competitors import competition_by_cell, competitors_near
 from aiqleads.geo.heatmap import cells_for_points
 from aiqleads.geo.projection import haversine_m
+from tests.geo.points import Points
 
 
 @pytest.mark.parametrize("radius_m", [300.0, 1500.0])
-def test_matches_brute_force_haversine(king_county, radius_m) -> None:  # type: ignore[no-untyped-def]
+def test_matches_brute_force_haversine(king_county: Points, radius_m: float) -> None:
     # given: 300 of an agent's leads in King County and 5,000 competitor listings
     rng = np.random.default_rng(11)
     q = rng.choice(king_county.lat.size, 300, replace=False)
@@ -23,7 +24,8 @@ def test_matches_brute_force_haversine(king_county, radius_m) -> None:  # type: 
     np.testing.assert_allclose(res.nearest_m, dist.min(axis=1), rtol=1e-12, atol=1e-9)
     best = dist.min(axis=1)
     assert np.all(dist[np.arange(300), res.nearest_index] == best)
-    near = (dist <= radius_m).any(axis=0)
+    # numpy's stubs type .any(axis=...) as a scalar or an array; with a 2-D input it is an array.
+    near = np.asarray((dist <= radius_m).any(axis=0))
     tally: dict[str, int] = {}
     for o, hit in zip(offices, near, strict=True):
         if hit and o:
@@ -32,7 +34,7 @@ def test_matches_brute_force_haversine(king_county, radius_m) -> None:  # type: 
     assert res.top_offices == expected
 
 
-def test_one_query_point_far_from_everything(rentals) -> None:  # type: ignore[no-untyped-def]
+def test_one_query_point_far_from_everything(rentals: Points) -> None:
     # given: a query point in Portland OR, over 150 km from any of the posts
     lat, lon = 45.52, -122.68
     res = competitors_near([lat], [lon], rentals.lat, rentals.lon, 1000.0)
@@ -42,7 +44,7 @@ def test_one_query_point_far_from_everything(rentals) -> None:  # type: ignore[n
     assert res.nearest_m[0] == pytest.approx(expected)
 
 
-def test_competition_per_cell(rentals) -> None:  # type: ignore[no-untyped-def]
+def test_competition_per_cell(rentals: Points) -> None:
     comp_cells = cells_for_points(rentals.lat, rentals.lon, 7)
     lead_cells = comp_cells[:50]
     out = competition_by_cell(comp_cells, lead_cells)

@@ -1,13 +1,18 @@
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 from sklearn.cluster import DBSCAN
 from sklearn.metrics import adjusted_rand_score
 
 from aiqleads.geo.dbscan import dbscan
 from aiqleads.geo.projection import EARTH_RADIUS_M
+from tests.geo.points import Points
 
 
-def _sklearn(lat, lon, eps_m, min_samples):  # type: ignore[no-untyped-def]
+def _sklearn(
+    lat: NDArray[np.float64], lon: NDArray[np.float64], eps_m: float, min_samples: int
+) -> tuple[NDArray[np.intp], NDArray[np.bool_]]:
+    """scikit-learn's haversine DBSCAN of the points: (labels, -1 for noise; core mask)."""
     model = DBSCAN(
         eps=eps_m / EARTH_RADIUS_M,
         min_samples=min_samples,
@@ -20,7 +25,9 @@ def _sklearn(lat, lon, eps_m, min_samples):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize(("eps_m", "min_samples"), [(250, 10), (100, 5), (1000, 50), (40, 2)])
-def test_agrees_with_sklearn_haversine_on_king_county(king_county, eps_m, min_samples) -> None:  # type: ignore[no-untyped-def]
+def test_agrees_with_sklearn_haversine_on_king_county(
+    king_county: Points, eps_m: float, min_samples: int
+) -> None:
     # given: 21.6k real sale locations
     lat, lon = king_county.lat, king_county.lon
     # when: clustering with ours and with scikit-learn's haversine ball tree
@@ -34,7 +41,7 @@ def test_agrees_with_sklearn_haversine_on_king_county(king_county, eps_m, min_sa
 
 
 @pytest.mark.parametrize(("eps_m", "min_samples"), [(300, 2), (1000, 3), (3000, 5)])
-def test_agrees_with_sklearn_on_rentals(rentals, eps_m, min_samples) -> None:  # type: ignore[no-untyped-def]
+def test_agrees_with_sklearn_on_rentals(rentals: Points, eps_m: float, min_samples: int) -> None:
     # given: a few dozen to a few hundred real rental posts, dense downtown and sparse around it
     lat, lon = rentals.lat, rentals.lon
     ours = dbscan(lat, lon, eps_m, min_samples)
@@ -44,7 +51,7 @@ def test_agrees_with_sklearn_on_rentals(rentals, eps_m, min_samples) -> None:  #
     assert adjusted_rand_score(sk_labels, ours.labels) >= 0.99
 
 
-def test_is_deterministic_and_numbered_by_smallest_index(king_county) -> None:  # type: ignore[no-untyped-def]
+def test_is_deterministic_and_numbered_by_smallest_index(king_county: Points) -> None:
     # given: the same input twice, once with the points shuffled
     lat, lon = king_county.lat, king_county.lon
     first = dbscan(lat, lon, 250, 10)
@@ -77,7 +84,7 @@ def test_small_hand_made_case() -> None:
     assert result.core.tolist() == [False, True, False, False]
 
 
-def test_memory_bounded_batches_give_the_same_answer(king_county) -> None:  # type: ignore[no-untyped-def]
+def test_memory_bounded_batches_give_the_same_answer(king_county: Points) -> None:
     # given: a tiny batch budget that forces every exhaustive check into many batches
     big = dbscan(king_county.lat, king_county.lon, 300, 8)
     small = dbscan(king_county.lat, king_county.lon, 300, 8, max_pairs=500)

@@ -12,10 +12,11 @@ from aiqleads.geo.heatmap import (
     square_grid,
     zoom_to_resolution,
 )
+from tests.geo.points import Points
 
 
 @pytest.mark.parametrize("res", [5, 8, 10])
-def test_h3_counts_sum_to_points_on_king_county(king_county, res) -> None:  # type: ignore[no-untyped-def]
+def test_h3_counts_sum_to_points_on_king_county(king_county: Points, res: int) -> None:
     # given: real sale points indexed at a resolution
     cells = cells_for_points(king_county.lat, king_county.lon, res)
     # when
@@ -29,7 +30,7 @@ def test_h3_counts_sum_to_points_on_king_county(king_county, res) -> None:  # ty
     json.dumps(fc)
 
 
-def test_cells_match_h3_string_api(rentals) -> None:  # type: ignore[no-untyped-def]
+def test_cells_match_h3_string_api(rentals: Points) -> None:
     cells = cells_for_points(rentals.lat, rentals.lon, 8)
     expected = [
         h3.str_to_int(h3.latlng_to_cell(a, b, 8))
@@ -38,7 +39,7 @@ def test_cells_match_h3_string_api(rentals) -> None:  # type: ignore[no-untyped-
     assert cells.tolist() == expected
 
 
-def test_parents_from_res9_equal_per_point_parents(rentals) -> None:  # type: ignore[no-untyped-def]
+def test_parents_from_res9_equal_per_point_parents(rentals: Points) -> None:
     # given: stored res-9 cells
     res9 = cells_for_points(rentals.lat, rentals.lon, 9)
     # when: rolling up to res 7 once per distinct cell
@@ -52,7 +53,7 @@ def test_parents_from_res9_equal_per_point_parents(rentals) -> None:  # type: ig
     assert 0.5 < np.mean(rolled == direct) < 1.0
 
 
-def test_weights_sum_and_mean_ignore_missing(rentals) -> None:  # type: ignore[no-untyped-def]
+def test_weights_sum_and_mean_ignore_missing(rentals: Points) -> None:
     # given: the posts' monthly rents, every 10th withheld as on posts that show none
     cells = cells_for_points(rentals.lat, rentals.lon, 6)
     price = rentals.price.copy()
@@ -92,7 +93,7 @@ def test_resolution_out_of_range_is_rejected() -> None:
         cells_for_points([47.6], [-122.3], 11)
 
 
-def test_square_grid_counts_and_cell_size(king_county) -> None:  # type: ignore[no-untyped-def]
+def test_square_grid_counts_and_cell_size(king_county: Points) -> None:
     from aiqleads.geo.projection import haversine_m
 
     fc = square_grid(king_county.lat, king_county.lon, 2000.0)
@@ -103,7 +104,7 @@ def test_square_grid_counts_and_cell_size(king_county) -> None:  # type: ignore[
     np.testing.assert_allclose(sides, 2000.0, rtol=2e-4)
 
 
-def test_h3_heatmap_json_is_h3_heatmap_encoded(king_county) -> None:  # type: ignore[no-untyped-def]
+def test_h3_heatmap_json_is_h3_heatmap_encoded(king_county: Points) -> None:
     import json
 
     from aiqleads.geo.heatmap import h3_heatmap_json
@@ -111,7 +112,7 @@ def test_h3_heatmap_json_is_h3_heatmap_encoded(king_county) -> None:  # type: ig
     cells = cells_for_points(king_county.lat[:3000], king_county.lon[:3000], 9)
     agg = aggregate_cells(cells, king_county.price[:3000])
     for value in ("count", "sum", "mean"):
-        expected = h3_heatmap(agg, value)  # type: ignore[arg-type]
+        expected = h3_heatmap(agg, value)
         expected["total_leads"] = 3000
-        fast = json.loads(h3_heatmap_json(agg, value, total_leads=3000))  # type: ignore[arg-type]
+        fast = json.loads(h3_heatmap_json(agg, value, total_leads=3000))
         assert fast == json.loads(json.dumps(expected))

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from aiqleads.geo.projection import EARTH_RADIUS_M, LocalProjection, haversine_m
+from tests.geo.points import Points
 
 
 def test_haversine_matches_known_distances() -> None:
@@ -27,7 +28,7 @@ def test_haversine_is_vectorised_and_symmetric() -> None:
     np.testing.assert_allclose(d12, haversine_m(lat2, lon2, lat1, lon1))
 
 
-def test_projection_round_trip(king_county) -> None:  # type: ignore[no-untyped-def]
+def test_projection_round_trip(king_county: Points) -> None:
     # given: real King County sale locations
     proj = LocalProjection.fit(king_county.lat, king_county.lon)
     # when: projecting forward and back
@@ -38,7 +39,7 @@ def test_projection_round_trip(king_county) -> None:  # type: ignore[no-untyped-
     np.testing.assert_allclose(lon, king_county.lon, atol=1e-11)
 
 
-def test_projection_distortion_bound_holds(king_county) -> None:  # type: ignore[no-untyped-def]
+def test_projection_distortion_bound_holds(king_county: Points) -> None:
     # given: random pairs among the King County points
     proj = LocalProjection.fit(king_county.lat, king_county.lon)
     x, y = proj.forward(king_county.lat, king_county.lon)

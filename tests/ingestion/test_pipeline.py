@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -30,13 +30,20 @@ async def _count(sessions: Sessions, model: Any) -> int:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
-async def _snapshot(sessions: Sessions) -> tuple[list[Any], list[Any], list[Any]]:
+# Leads (id, source_ref, updated_at, asking_price_cents, score); data versions (scope, version);
+# price history ids.
+Snapshot = tuple[
+    list[tuple[int, str, datetime, int | None, float | None]], list[tuple[str, int]], list[int]
+]
+
+
+async def _snapshot(sessions: Sessions) -> Snapshot:
     async with transaction(sessions) as session:
         leads = (await session.execute(select(Lead).order_by(Lead.id))).scalars().all()
         rows = [(x.id, x.source_ref, x.updated_at, x.asking_price_cents, x.score) for x in leads]
         dv = (await session.execute(select(DataVersion.scope, DataVersion.version))).all()
-        hist = (await session.execute(select(LeadPriceHistory.id))).all()
-        return rows, sorted(dv), hist
+        hist = (await session.scalars(select(LeadPriceHistory.id))).all()
+        return rows, sorted((scope, version) for scope, version in dv), list(hist)
 
 
 async def test_king_county_slice_creates_leads_and_rerun_changes_nothing(
@@ -268,6 +275,7 @@ async def test_prices_in_scientific_notation_are_read_at_their_value(
         lines[:] = [header, *rows]
 
     document = kc_document(2000, edit=only_exponent_prices)
+    assert document.body is not None  # kc_document keeps the file in memory
     n = document.body.count(b"\n") - 1
     assert n >= 50
     # When ingested

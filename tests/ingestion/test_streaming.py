@@ -16,6 +16,7 @@ from tests.shared_data import FIXTURES
 
 from aiqleads.db.engine import transaction
 from aiqleads.ingestion.documents import Document, from_files
+from aiqleads.ingestion.parsers.csv_source import CsvParser
 from aiqleads.ingestion.parsers.registry import get_parser
 from aiqleads.ingestion.pipeline import Pipeline
 from aiqleads.ingestion.records import RawRecord
@@ -46,7 +47,7 @@ class CountingStream(io.BytesIO):
         self.furthest = max(self.furthest, self.tell())
         return chunk
 
-    def read1(self, size: int = -1) -> bytes:
+    def read1(self, size: int | None = -1) -> bytes:
         chunk = super().read1(size)
         self.furthest = max(self.furthest, self.tell())
         return chunk
@@ -60,7 +61,9 @@ class CountingStream(io.BytesIO):
 def test_a_csv_stream_is_read_a_buffer_at_a_time() -> None:
     data = _big_csv(5000)  # about 2.5 MB
     stream = CountingStream(data)
-    records = iter(get_parser("craigslist_csv_asl7168").stream(stream))  # type: ignore[attr-defined]
+    parser = get_parser("craigslist_csv_asl7168")
+    assert isinstance(parser, CsvParser)  # the CSV parsers read streams, not only bytes
+    records = iter(parser.stream(stream))
     first = next(records)
     assert isinstance(first, RawRecord) and first.source_ref == "7900000000"
     assert stream.furthest < len(data) // 10  # the first record came before the file was read

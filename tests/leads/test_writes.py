@@ -172,7 +172,8 @@ async def test_status_follows_the_source_and_is_kept_in_history(
     # Then the status follows, and every change is in the history with its cause
     assert changed == status
     assert (await _lead(sessions)).status == "available"
-    expected = [(None, "available", None, "test")]
+    # (status_from, status_to, listing_status, cause)
+    expected: list[tuple[str | None, str, str | None, str]] = [(None, "available", None, "test")]
     if status != "available":
         expected += [
             ("available", status, listing, "test"),

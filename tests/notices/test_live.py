@@ -38,7 +38,8 @@ WAIT = 20.0  # seconds for a message that must come (a failure, never a timing a
 
 @pytest.fixture
 def server(backend: Backend, engine: object, tmp_path: Path) -> Iterator[str]:
-    with serve(backend, tmp_path, **LIVE_ENV) as base:
+    # workers named: then the mapping can only fill the environment (**env: str)
+    with serve(backend, tmp_path, workers=1, **LIVE_ENV) as base:
         yield base
 
 

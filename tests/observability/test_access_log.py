@@ -45,7 +45,7 @@ async def _app(backend: Backend, clock: FrozenClock, buffer: io.StringIO) -> Fas
         if any(isinstance(f, RedactingFilter) for f in h.filters)
     ]
     assert isinstance(handler, logging.StreamHandler)
-    handler.setStream(buffer)  # type: ignore[arg-type]
+    handler.setStream(buffer)
     return app
 
 

@@ -25,7 +25,8 @@ from aiqleads.models import (
     SandboxPayment,
     SandboxRefund,
 )
-from aiqleads.payments.gateways import GatewayUnavailable, SandboxGateway
+from aiqleads.payments.gateways import GatewayUnavailable
+from aiqleads.payments.gateways.sandbox import SandboxGateway
 from aiqleads.payments.reconcile import check_ledger
 from aiqleads.purchases.refunds import finish_approved
 from tests.factories import (

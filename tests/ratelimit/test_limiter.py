@@ -199,7 +199,7 @@ async def test_an_unreachable_storage_lets_requests_through(unused_tcp_port: int
 async def test_every_strategy_refuses_past_the_limit(strategy: str) -> None:
     # Given an in-process limiter of 2 a minute with the strategy
     limiter = RequestLimiter(
-        RateLimitSettings(strategy=strategy),  # type: ignore[arg-type]
+        RateLimitSettings(strategy=strategy),
         redis=None,
         namespace="t",
     )

@@ -58,7 +58,8 @@ LIVE_ENV = {
 @pytest.fixture
 def web_server(backend: Backend, engine: object, tmp_path: Path) -> Iterator[str]:
     """`aiqleads serve` running every background task itself, on the test database."""
-    with serve(backend, tmp_path, **LIVE_ENV) as base:
+    # workers named: then the mapping can only fill the environment (**env: str)
+    with serve(backend, tmp_path, workers=1, **LIVE_ENV) as base:
         yield base
 
 

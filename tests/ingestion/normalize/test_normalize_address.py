@@ -212,9 +212,9 @@ def test_address_key_unifies_spellings_and_keeps_the_unit_apart() -> None:
     "raw", [None, "", "   ", "!!!???", "x" * 5000, "PO BOX", 12345, "\x00\x01", "🏡🏡🏡"]
 )
 def test_bad_input_is_a_reason_never_an_exception(raw: object) -> None:
-    result = parse_address(raw)  # type: ignore[arg-type]
+    result = parse_address(raw)
     assert isinstance(result, Reason | ParsedAddress)
     if isinstance(result, ParsedAddress):
         assert result.street is None
-    street = normalize_street(raw)  # type: ignore[arg-type]
+    street = normalize_street(raw)
     assert isinstance(street, Reason) or street.number is None

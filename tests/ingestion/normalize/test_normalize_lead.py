@@ -199,7 +199,7 @@ def test_lead_is_frozen_and_slotted() -> None:
 GARBAGE: list[dict[str, Any]] = [
     {"price": float("nan"), "latitude": "nan", "longitude": "nan"},
     {"price": ["$5"], "bedrooms": {"n": 3}, "zip_code": [98101]},
-    {"address": "\x00" * 50, "street": 42, "city": 7, "state": 3.5},  # type: ignore[dict-item]
+    {"address": "\x00" * 50, "street": 42, "city": 7, "state": 3.5},
     {"latitude": "91", "longitude": "181", "zip_code": "ABCDE"},
     {"listed_at": 1_700_000_000, "phones": ["", "x" * 10_000], "emails": ["@" * 400]},
     {"price": True, "year_built": "-1955", "lot_area": "-3 acres", "living_area": "1e309"},

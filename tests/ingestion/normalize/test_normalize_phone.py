@@ -18,7 +18,9 @@ def example_numbers() -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def test_every_valid_us_example_normalises_to_its_e164(example_numbers) -> None:
+def test_every_valid_us_example_normalises_to_its_e164(
+    example_numbers: list[dict[str, str]],
+) -> None:
     # given the US example numbers, in national and international format
     us = [row for row in example_numbers if row["region"] == "US" and row["is_valid"] == "True"]
     assert len(us) >= 5
@@ -29,7 +31,7 @@ def test_every_valid_us_example_normalises_to_its_e164(example_numbers) -> None:
 
 
 def test_valid_examples_of_every_region_normalise_from_international_format(
-    example_numbers,
+    example_numbers: list[dict[str, str]],
 ) -> None:
     # given every valid example number of every region, written with its country code
     rows = [row for row in example_numbers if row["is_valid"] == "True"]
