@@ -1,8 +1,8 @@
 """What rate limiting and access logs cost: requests/s of a lead preview and a catalog search
 through `aiqleads serve`, with each of them off and on, in one run.
 
-    .venv/bin/python bench/http.py [--leads 20000] [--seconds 8] [--rounds 3] [--workers 2]
-        [--concurrency 16] [--postgres-url postgresql+asyncpg://...] [--redis-url redis://...]
+    .venv/bin/python bench/http_throughput.py [--leads 20000] [--seconds 8] [--rounds 3]
+        [--workers 2] [--concurrency 16] [--postgres-url postgresql+asyncpg://...] [--redis-url redis://...]
 
 Leads are generated around King County ZIP centroids and stored through the one write path of
 the `leads` table (`leads.writes.upsert`, in batches of 2,000). 200
@@ -19,30 +19,22 @@ Prints one JSON document. The bar (issue 12): rate limits and access logs togeth
 10 % of each endpoint's throughput.
 """
 
-# ruff: noqa: E402 (the standard library's `http` is loaded before this folder is on the path)
-
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# Run as `python bench/http.py`, this file's folder comes first on sys.path, where its name would
-# hide the standard library's `http` package (httpx needs http.cookiejar): load that first.
-_BENCH = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _BENCH]
 import argparse
 import asyncio
-import http.cookiejar  # noqa: F401
 import json
 import os
 import random
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
