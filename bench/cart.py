@@ -202,6 +202,8 @@ async def contention(
         while True:
             if per_agent is not None:
                 due += rng.expovariate(per_agent)
+                if due >= deadline:
+                    return
                 await asyncio.sleep(max(0.0, due - time.perf_counter()))
             if time.perf_counter() >= deadline:
                 return
@@ -217,7 +219,9 @@ async def contention(
                 held += 1
                 await client.delete(f"/api/v1/cart/holds/{lead}", headers=tokens[n])
 
-    limits = httpx.Limits(max_connections=len(tokens) + 10)
+    # Idle connections closed before uvicorn's keep-alive timeout (5 s) closes them: an agent
+    # that waited longer would otherwise send on a socket the server is closing (ReadError).
+    limits = httpx.Limits(max_connections=len(tokens) + 10, keepalive_expiry=2.0)
     async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
         started = time.perf_counter()
         await asyncio.gather(*(agent(n, client) for n in range(len(tokens))))
@@ -247,7 +251,8 @@ async def checkouts(
     rng = random.Random(7)
     gaps = [0.0 if rate is None else rng.expovariate(rate) for _ in tokens]
     starts = [sum(gaps[: i + 1]) for i in range(len(gaps))]
-    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+    limits = httpx.Limits(keepalive_expiry=2.0)  # as in `contention`
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
         for n, token in enumerate(tokens):
             mine = cold[n * per_agent : (n + 1) * per_agent]
             res = await client.post("/api/v1/cart/holds", json={"lead_ids": mine}, headers=token)
