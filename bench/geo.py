@@ -247,7 +247,7 @@ def _api() -> Any:
         from aiqleads.leads.visibility import viewer_for
 
         def who(principal: Any, settings: Any) -> Any:
-            return viewer_for(principal, settings, NOW)
+            return viewer_for(principal, settings.tiers[principal.tier], NOW)
 
         async def labels(s: Any, filt: Any, viewer: Any, **kw: Any) -> Any:
             return await cluster_labels(s, viewer, filt, ON_MARKET, **kw)
