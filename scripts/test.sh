@@ -19,7 +19,8 @@ echo "== ruff"; ruff check src tests bench; ruff format --check src tests bench
 echo "== mypy"; mypy
 echo "== pytest"
 # Branch coverage over the whole run (every database test runs on SQLite and on PostgreSQL in
-# this one pytest process, so the figure covers both); a full run fails under the floor.
+# this one run, and pytest-cov combines its workers' data, so the figure covers both); a full run
+# fails under the floor.
 # By folder, not package name: alembic loads the migrations under names of its own, which a
 # package-name filter would not count although every run executes them.
 COVERAGE=(--cov="$PWD/src/aiqleads" --cov-branch --cov-report=term:skip-covered)
