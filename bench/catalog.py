@@ -148,7 +148,11 @@ def generate(n: int, seed: int = 1) -> Iterator[tuple[Any, ...]]:
             "price_cents": rng.randrange(500, 5001),
             "price_currency": "USD",
         }
-        yield tuple(row[c] for c in COLUMNS)
+        if "price_period" in COLUMNS:  # since migration 0013: rents per month, sales once
+            row["price_period"] = "month" if row["kind"] == "for_rent" else "sale"
+        # Columns this generator has no value for (contacts with provenance, screening, …) stay
+        # empty, as on a lead whose source gave none.
+        yield tuple(row.get(c) for c in COLUMNS)
 
 
 def load_sqlite(path: Path, n: int) -> None:
