@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import Float, cast, func, select
+from sqlalchemy import Float, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.geo.repository.common import (
@@ -18,7 +18,7 @@ from aiqleads.geo.repository.common import (
     ints,
     leads,
 )
-from aiqleads.geo.repository.points import score_for
+from aiqleads.geo.repository.points import EXACT, score_for
 from aiqleads.leads.filters import LeadFilter
 from aiqleads.leads.visibility import Viewer, visible_leads
 from aiqleads.models.enums import LeadStatus
@@ -26,7 +26,8 @@ from aiqleads.models.enums import LeadStatus
 
 @dataclass(frozen=True, slots=True)
 class CellGroups:
-    """Per stored H3 cell: lead count, asking-price sum (USD), score sum and scored-lead count."""
+    """Per stored H3 cell: lead count, asking-price sum (USD), score sum and scored-lead count;
+    and how many of all the grouped leads stand at an approximate point (a ZIP centroid)."""
 
     cells: IntArray
     count: IntArray
@@ -34,6 +35,7 @@ class CellGroups:
     price_n: IntArray
     score_sum: FloatArray
     score_n: IntArray
+    approximate: int
 
 
 async def cell_groups(
@@ -71,21 +73,27 @@ async def cell_groups(
     conds = visible_leads(viewer, f, statuses, dialect=dialect(session), located=False)
     # Ordered: a GROUP BY's order is the plan's (hashing once statistics exist), and the same
     # data must always answer with the same bytes.
+    # The approximate points counted in the same pass (a second query cost as much again).
+    approximate = func.count(case((leads.c.geocode_precision != EXACT, 1)))
     stmt = (
-        select(key, func.count(), *sums).where(*conds, col.is_not(None)).group_by(key).order_by(key)
+        select(key, func.count(), approximate, *sums)
+        .where(*conds, col.is_not(None))
+        .group_by(key)
+        .order_by(key)
     )
     rows = (await session.execute(stmt)).all()
-    cells, count = ints(rows, 0), ints(rows, 1)
+    cells, count, approx = ints(rows, 0), ints(rows, 1), int(ints(rows, 2).sum())
     if not weighted:
         zeros = np.zeros(cells.size)
         return CellGroups(
-            cells, count, zeros, zeros.astype(np.int64), zeros, zeros.astype(np.int64)
+            cells, count, zeros, zeros.astype(np.int64), zeros, zeros.astype(np.int64), approx
         )
     return CellGroups(
         cells=cells,
         count=count,
-        price_sum=np.nan_to_num(floats(rows, 2)) / 100.0,
-        price_n=ints(rows, 3),
-        score_sum=np.nan_to_num(floats(rows, 4)),
-        score_n=ints(rows, 5),
+        price_sum=np.nan_to_num(floats(rows, 3)) / 100.0,
+        price_n=ints(rows, 4),
+        score_sum=np.nan_to_num(floats(rows, 5)),
+        score_n=ints(rows, 6),
+        approximate=approx,
     )

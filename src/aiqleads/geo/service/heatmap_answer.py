@@ -60,11 +60,13 @@ def _regroup(groups: CellGroups, res: int) -> CellGroups:
         price_n=add(groups.price_n).astype(np.int64),
         score_sum=add(groups.score_sum),
         score_n=add(groups.score_n).astype(np.int64),
+        approximate=groups.approximate,
     )
 
 
-def _group_points(pts: LeadPoints, res: int) -> CellGroups:
-    """Resolution 10 is not stored: index the points, then group like the database would."""
+def _group_points(pts: LeadPoints, res: int, approximate: int) -> CellGroups:
+    """Resolution 10 is not stored: index the points, then group like the database would;
+    `approximate` is how many of the points stand at a ZIP centroid."""
     cells, inverse = np.unique(cells_for_points(pts.lat, pts.lon, res), return_inverse=True)
 
     def add(values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
@@ -78,6 +80,7 @@ def _group_points(pts: LeadPoints, res: int) -> CellGroups:
         price_n=add(price_known.astype(np.float64)).astype(np.int64),
         score_sum=add(np.where(score_known, pts.score, 0.0)),
         score_n=add(score_known.astype(np.float64)).astype(np.int64),
+        approximate=approximate,
     )
 
 
@@ -137,8 +140,8 @@ async def heatmap(
     min_scored = 1 if viewer.exact else ctx.min_group
 
     async def compute() -> bytes:
-        approximate = await approximate_count(session, viewer, filt, statuses)
         if grid == "square":
+            approximate = await approximate_count(session, viewer, filt, statuses)
             # A point layer: leads known only to their ZIP are left out, and counted.
             pts = await points(session, viewer, filt, statuses, exact_only=True)
             proj = LocalProjection.around(lat0, lon0)  # fixed per area: cells do not shift
@@ -160,7 +163,8 @@ async def heatmap(
             stored = await cell_groups(session, viewer, filt, statuses, 7, weighted=weighted)
             groups = _regroup(stored, res)
         else:
-            groups = _group_points(await points(session, viewer, filt, statuses), res)
+            approximate = await approximate_count(session, viewer, filt, statuses)
+            groups = _group_points(await points(session, viewer, filt, statuses), res, approximate)
 
         def build() -> bytes:
             agg, total = _aggregate(groups, weight, min_scored), int(groups.count.sum())
@@ -174,7 +178,7 @@ async def heatmap(
                 total_leads=total,
                 # Of them, at a ZIP's centroid (known only to their ZIP): counted in the cell
                 # holding that centroid, so a hot cell may be one ZIP's unplaced listings.
-                approximate_leads=approximate,
+                approximate_leads=groups.approximate,
                 withheld_cells=int(agg.cells.size) - shown,
                 **basis(viewer),
             )
