@@ -146,6 +146,28 @@ async def test_racing_refunds_never_exceed_the_amount_paid(sandbox: SandboxGatew
     assert sum(refunded) == 900
 
 
+async def test_one_refund_sent_twice_at_once_is_made_once_and_answered_twice(
+    sandbox: SandboxGateway,
+) -> None:
+    # Given a paid payment
+    paid = await sandbox.create_payment(amount_cents=1000, currency="USD", idempotency_key=_key())
+    key = _key()
+
+    # When the same whole refund (one idempotency key) is sent five times at once
+    async def refund_all() -> str:
+        done = await sandbox.refund(
+            reference=paid.reference, amount_cents=1000, idempotency_key=key
+        )
+        return done.reference
+
+    references = await asyncio.gather(*(refund_all() for _ in range(5)))
+
+    # Then there is one refund, and every request gets it (none "exceeds the payment")
+    assert len(set(references)) == 1
+    again = await sandbox.refund(reference=paid.reference, amount_cents=1000, idempotency_key=key)
+    assert again.reference == references[0]
+
+
 async def test_another_secret_refuses_the_sandbox_webhooks(
     sandbox: SandboxGateway, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
 ) -> None:

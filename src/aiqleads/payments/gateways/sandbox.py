@@ -309,6 +309,16 @@ class SandboxGateway(PaymentGateway):
                     result = await self._refund_once(
                         session, reference, amount_cents, idempotency_key, reason, fingerprint
                     )
+            except GatewayRejected as exc:
+                # The same request sent twice at once: the second waited on the payment's row
+                # while the first refunded it, and finds nothing left. It is a replay, and gets
+                # the first one's answer, as a provider's idempotency key promises.
+                if exc.code is not RejectionCode.REFUND_EXCEEDS_PAYMENT:
+                    raise
+                existing = await self._replayed_refund(idempotency_key, fingerprint)
+                if existing is None:
+                    raise
+                return existing
             except IntegrityError:
                 existing = await self._replayed_refund(idempotency_key, fingerprint)
                 if existing is None:
