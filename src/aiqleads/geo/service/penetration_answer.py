@@ -146,9 +146,15 @@ async def penetration(
                 return encode({**doc, **params, **withheld, **basis(viewer)})
 
             return await anyio.to_thread.run_sync(build_h3)
-        rows = await _zip_rows(session, viewer, filt, statuses, regions)
-        if whole is not None:
-            picked = {_key(r.region) for r in rows}
+        if whole is None:  # admins: the filters are the answer
+            rows = await _zip_rows(session, viewer, filt, statuses, regions)
+        elif _asks_for_all(filt, whole, statuses):
+            # The filters choose every region with an offered lead, which is what `whole`
+            # counts: one query answers both (the map's default view).
+            rows = await _zip_rows(session, viewer, whole, OFFERED, regions)
+        else:
+            matching = await _zip_rows(session, viewer, filt, statuses, regions)
+            picked = {_key(r.region) for r in matching}
             every = await _zip_rows(session, viewer, whole, OFFERED, regions)
             rows = [r for r in every if _key(r.region) in picked]
 
@@ -170,6 +176,12 @@ async def penetration(
         params=params,
         compute=compute,
     )
+
+
+def _asks_for_all(filt: LeadFilter, whole: LeadFilter, statuses: tuple[LeadStatus, ...]) -> bool:
+    """Whether the filters are the whole home metro's offered leads: nothing but the metro, and
+    the offered statuses."""
+    return replace(filt, statuses=()) == whole and set(statuses) == set(OFFERED)
 
 
 async def _zip_rows(
