@@ -27,6 +27,7 @@ from tests.factories import (
 )
 
 LEADS = "/api/v1/leads"
+CART_HOLDS = "/api/v1/cart/holds"
 EXACT_KEYS = {"street_address", "unit", "latitude", "longitude", "owner", "source_url", "title"}
 
 
@@ -464,3 +465,36 @@ async def test_a_city_is_found_however_it_is_written(
         items = await catalog_pages(client, headers, {"city": city})
         assert [i["id"] for i in items] == [str(row["public_id"])], city
         assert items[0]["city"] == stored
+
+
+async def test_a_lapsed_hold_is_listed_as_available_in_price_order(
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    # Given four leads at rising asking prices: a hold on the second has lapsed (two days
+    # ago) and a hold on the third is live
+    rows = [
+        lead_row(settings, cipher, now=clock.now(), asking_price_cents=p * 100_000_00)
+        for p in (1, 2, 3, 4)
+    ]
+    await insert_leads(sessions, rows)
+    ids = [str(r["public_id"]) for r in rows]
+    for lead, then in ((ids[1], timedelta(days=2)), (ids[2], timedelta(0))):
+        _, holder = await agent(client, sessions, clock, Tier.ENTERPRISE)
+        held = await client.post(CART_HOLDS, json={"lead_ids": [lead]}, headers=holder)
+        assert held.json()["held"] == 1, held.text
+        clock.advance(then)
+    _, other = await agent(client, sessions, clock, Tier.ENTERPRISE)
+
+    # When another agent lists the available leads, and the held ones, cheapest first
+    async def listed(status: str) -> list[str]:
+        params = {"status": status, "sort": "asking_price"}
+        answer = await client.get(LEADS, params=params, headers=other)
+        return [item["id"] for item in answer.json()["items"]]
+
+    # Then the lapsed hold reads as available in its place, and only the live one as held
+    assert await listed("available") == [ids[0], ids[1], ids[3]]
+    assert await listed("held") == [ids[2]]

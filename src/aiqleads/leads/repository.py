@@ -39,6 +39,15 @@ def _order_by(order: Order, col: Any = None, tie: Any = None) -> list[Any]:
     return [key, tie.desc() if order.descending else tie.asc()]
 
 
+def stored_statuses(statuses: Sequence[LeadStatus]) -> list[str]:
+    """The stored statuses whose rows may read as one of `statuses`: a hold past its end is
+    stored `held` and read `available` (`visibility.effective_status`)."""
+    stored = {s.value for s in statuses}
+    if LeadStatus.AVAILABLE in statuses:
+        stored.add(LeadStatus.HELD.value)
+    return sorted(stored)
+
+
 def _page_per_status(
     viewer: Viewer,
     q: CatalogQuery,
@@ -49,8 +58,9 @@ def _page_per_status(
 ) -> Any:
     """The public ids of the page (plus one row), found one status at a time and merged.
 
-    For a search over several statuses (an admin's default is all of them), where
-    `status IN (...)` leaves no index in the order asked: PostgreSQL then reads the whole
+    For a search over several stored statuses (an admin's default is all of them; an agent's
+    available and held, and lapsed holds read as available), where `status IN (...)` or the
+    lapsed-hold test leaves no index in the order asked: PostgreSQL then reads the whole
     status index (0.1 s at 100k leads, 0.7-2 s at 1M), and SQLite, which costs every
     status-first index alike, keeps whichever was created last and, in any other order, reads
     and sorts every row (0.25-1 s at 100k). With `status = ?` each branch walks its order's
@@ -58,10 +68,13 @@ def _page_per_status(
     visibility is a union over statuses.
     """
     branches = []
-    for status in statuses:
+    for stored in stored_statuses(statuses):
+        # The branch is the stored status (an equality its index serves); which of its rows
+        # count is the visibility rule's, on the whole set asked (a lapsed hold is available).
         conds = visible_leads(
-            viewer, q.filter, (status,), dialect=dialect, order_column=order.column
+            viewer, q.filter, statuses, dialect=dialect, order_column=order.column
         )
+        conds.append(leads.c.status == stored)
         if after is not None:
             conds.append(_after(order, *after))
         branch = (
@@ -94,7 +107,7 @@ async def search(
     dialect = session.get_bind().dialect.name
     order_by = _order_by(order)
     place = q.filter.zips or q.filter.city is not None or q.filter.area.bbox is not None
-    if len(statuses) > 1 and not place:
+    if len(stored_statuses(statuses)) > 1 and not place:
         # (A search by ZIP, city or box keeps the single query: its own index, or one scan of
         # the few leads in a box, finds the page sooner than walking each status in order.)
         page = _page_per_status(viewer, q, order, statuses, after, dialect)
