@@ -9,7 +9,7 @@ from sqlalchemy import case, func, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.models import Lead, LeadSource, Quarantine, SourceProfileRow
-from aiqleads.sources.profile import Profile
+from aiqleads.sources.profile import COVERAGE_FIELDS, Profile
 
 
 @dataclass(frozen=True)
@@ -55,20 +55,9 @@ async def window_counts(session: AsyncSession, source: str, since: datetime) -> 
         .where(LeadSource.source == source, LeadSource.last_seen_at >= since)
     )
     row = (await session.execute(stmt)).one()
-    names = (
-        "asking_price",
-        "bedrooms",
-        "bathrooms",
-        "living_area_sqft",
-        "street_address",
-        "zip_code",
-        "exact_location",
-        "owner_name",
-        "owner_phone",
-        "owner_email",
-        "listed_at",
-    )
-    present = {name: int(value) for name, value in zip(names, row[1:12], strict=True)}
+    # The counts above are selected in COVERAGE_FIELDS' order.
+    counts = row[1 : 1 + len(COVERAGE_FIELDS)]
+    present = {name: int(value) for name, value in zip(COVERAGE_FIELDS, counts, strict=True)}
     return WindowCounts(leads=int(row[0]), present=present, zip_only=int(row[12]))
 
 
