@@ -36,6 +36,9 @@ async def test_views_are_recorded_in_a_batch_after_the_answer(
     row = lead_row(settings, cipher, now=clock.now())
     await insert_leads(sessions, [row])
     account, headers = await agent(client, sessions, clock, Tier.PRO)
+    # And the recorder's periodic flush (every second) stopped: this test flushes it itself,
+    # which a slow machine would otherwise race
+    await app.state.aiq.views.stop()
     # When the agent opens its preview three times, and asks for one that does not exist
     for _ in range(3):
         assert (
