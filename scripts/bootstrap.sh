@@ -48,12 +48,13 @@ if [ ! -f "$STAMP" ] || [ "$ROOT/pyproject.toml" -nt "$STAMP" ]; then
 fi
 # Browser packages (MapLibre GL JS) come from the npm registry at set-up, pinned by
 # package-lock.json, and are copied into the served static folder (gitignored: nothing from
-# node_modules is committed, nothing is fetched from a CDN at run time). Without Node.js and npm
-# this warns and goes on: the web app then says its map assets are missing.
+# node_modules is committed, nothing is fetched from a CDN at run time). Node.js and npm come
+# from Debian when missing (as root); where they cannot be installed this warns and goes on: the
+# web app then says its map assets are missing.
 WEB_VENDOR="$ROOT/src/aiqleads/web/static/vendor"
 install_web_assets() {
-  if ! command -v npm >/dev/null; then
-    echo "warning: npm not found: the web app's map will be missing (install Node.js 20+ and npm)" >&2
+  if ! command -v npm >/dev/null && ! need_debian_packages nodejs npm; then
+    echo "warning: npm not found: the web app's map will be missing (install Node.js and npm)" >&2
     return 0
   fi
   local stamp="$ROOT/node_modules/.aiq-installed"
