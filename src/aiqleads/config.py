@@ -67,10 +67,36 @@ def _default_tiers() -> dict[str, TierPolicy]:
 
 
 class PricingPolicy(BaseModel):
+    """The lead price of DESIGN.md section 2: base × quality × demand × market, clamped.
+
+    The multipliers' weights and bounds are this product's own choices (no published source):
+    quality spans the design's 0.5–2.0 by score bucket; demand and market stay within bounds
+    narrow enough that a lead's price cannot swing by more than the quality bucket does.
+    """
+
     base_cents: int = 1000
     min_cents: int = 500
     max_cents: int = 5000
     currency: str = "USD"
+    # Quality multiplier per score bucket (leads.scores): the only score input an agent may see.
+    quality_by_bucket: dict[str, float] = Field(
+        default_factory=lambda: {"A": 1.8, "B": 1.0, "C": 0.6}
+    )
+    quality_unscored: float = 1.0
+    # demand = 1 + viewers·ln(1 + distinct viewers in 7 d) + holds·min(holds in 30 d, cap)
+    #            + area·ln(the ZIP's engagement per lead / the metro's), then clamped
+    demand_viewers_weight: float = 0.08
+    demand_holds_weight: float = 0.1
+    demand_holds_cap: int = 3
+    demand_area_weight: float = 0.15
+    demand_min: float = 0.8
+    demand_max: float = 1.6
+    # market = level^a · exp(b · annual growth) · competition^-c, then clamped
+    market_level_exponent: float = 0.25
+    market_growth_weight: float = 0.5
+    market_competition_exponent: float = 0.1
+    market_min: float = 0.75
+    market_max: float = 1.5
 
 
 # Every stage in the one order stages may run in; "demo_owners" (fictional owner contacts) is in

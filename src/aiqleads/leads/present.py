@@ -18,6 +18,7 @@ from aiqleads.leads.schemas import (
     LeadPreview,
     MoneyOut,
     OwnerContact,
+    PriceFactorsOut,
     PropertyFacts,
     RiskSignal,
 )
@@ -62,6 +63,26 @@ def _location(r: Any) -> ApproxLocation | None:
     )
 
 
+def _price_factors(r: Any, discount_percent: int) -> PriceFactorsOut | None:
+    f = r.price_factors
+    if not f:
+        return None
+    return PriceFactorsOut(
+        base_cents=f["base_cents"],
+        quality=f["quality"],
+        demand=f["demand"],
+        market=f["market"],
+        list_cents=r.price_cents,
+        tier_discount_percent=discount_percent,
+    )
+
+
+def _reasons(r: Any, *, bought: bool) -> list[str]:
+    """The stored reasons' words; an unbought preview shows only those marked safe for it
+    (scoring decides which: none derived from the exact point, the contact or the source)."""
+    return [x["text"] for x in (r.score_reasons or []) if bought or x.get("preview", False)]
+
+
 def price_for(r: Any, discount_percent: int) -> MoneyOut:
     price = Money(r.price_cents, r.price_currency).percent_off(discount_percent)
     return MoneyOut(cents=price.cents, currency=price.currency)
@@ -80,7 +101,9 @@ def preview(r: Row[Any], *, discount_percent: int, now: datetime) -> LeadPreview
         price_period=r.price_period,
         location=_location(r),
         score_bucket=_bucket(r),
+        score_reasons=_reasons(r, bought=False),
         price=price_for(r, discount_percent),
+        price_factors=_price_factors(r, discount_percent),
         listed_at=r.listed_at,
         published_at=r.published_at,
     )
@@ -113,7 +136,9 @@ def full(r: Row[Any], *, cipher: FieldCipher, price: MoneyOut, now: datetime) ->
         score=r.score,
         score_bucket=_bucket(r),
         model_version=r.model_version,
+        score_reasons=_reasons(r, bought=True),
         price=price,
+        price_factors=_price_factors(r, 0),
         owner=OwnerContact(
             name=cipher.decrypt(r.owner_name_enc),
             phone=cipher.decrypt(r.owner_phone_enc),

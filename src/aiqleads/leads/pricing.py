@@ -1,21 +1,24 @@
 """Lead quality and lead price, by the rules of DESIGN.md section 2.
 
-`rules-1` is a transparent, rule-based quality score: the learned scoring model replaces it and
-records its own version in `model_version`. Demand and market multipliers are 1.0 until the
-behaviour and market features exist; they are parameters, not constants, so callers that have
-them can pass them now.
+`rules-1` is a transparent, rule-based quality score, given at ingestion: the learned scoring
+model (aiqleads.scoring) replaces it and records its own version in `model_version`; it stays the
+heuristic baseline the model is evaluated against.
 
-The price is shown in every preview, so it may depend on the score only through the score's
-bucket (`leads.scores`): priced from the exact score, it would give the exact score away.
+The price is base × quality × demand × market, clamped to the policy's bounds (the tier discount
+is taken off when an agent sees or holds it). It is shown in every preview, so it is computed from
+what the preview shows or no single lead's purchase could reveal: the score's bucket (never the
+exact score), the lead's own engagement (views and holds by agents), and its ZIP's and metro's
+market. Never from the exact point, the owner's contact or the source.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from aiqleads.config import PricingPolicy
-from aiqleads.leads.scores import BUCKET_MIDPOINT, score_bucket
+from aiqleads.leads.scores import score_bucket
 
 RULES_VERSION = "rules-1"
 _FRESH = timedelta(days=30)
@@ -54,20 +57,105 @@ def quality_score(s: LeadSignals, now: datetime) -> float:
     return round(0.40 * contact + 0.35 * prop + 0.25 * _freshness(s.listed_at, now), 4)
 
 
-def quality_multiplier(score: float) -> float:
-    """Maps a score in [0, 1] onto the 0.5–2.0 quality multiplier."""
-    return 0.5 + 1.5 * min(max(score, 0.0), 1.0)
+@dataclass(frozen=True, slots=True)
+class DemandSignals:
+    """A lead's demand: distinct agents who viewed it in the last 7 days, holds taken on it in the
+    last 30 days, and its ZIP's engagement (views and holds per lead, 30 days) over its metro's
+    (1.0 when either is unknown)."""
+
+    viewers_7d: int = 0
+    holds_30d: int = 0
+    area_engagement_ratio: float = 1.0
 
 
-def lead_price_cents(
-    score: float | None, policy: PricingPolicy, *, demand: float = 1.0, market: float = 1.0
-) -> int:
-    """Base × quality × demand × market, clamped to the policy's bounds (integer cents).
+@dataclass(frozen=True, slots=True)
+class MarketSignals:
+    """A lead's market: its ZIP's median price for its kind over its metro's (1.0 unknown), the
+    ZIP's annual growth of log median price (0.0 unknown; aiqleads.market's 12-month trend × 12),
+    and its active listings per buying agent over the metro's (1.0 unknown)."""
 
-    Quality is the multiplier of the middle of the score's bucket (an unscored lead counts as
-    1.0), so two leads in one bucket cost the same until demand and market tell them apart.
-    """
-    bucket = score_bucket(score)
-    quality = 1.0 if bucket is None else quality_multiplier(BUCKET_MIDPOINT[bucket])
-    raw = policy.base_cents * quality * demand * market
-    return int(min(max(round(raw), policy.min_cents), policy.max_cents))
+    price_level: float = 1.0
+    annual_growth: float = 0.0
+    competition_ratio: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class PriceFactors:
+    """How a lead's list price (before the tier discount) was made: cents = clamp(base × quality
+    × demand × market). Shown in a lead's detail answer."""
+
+    base_cents: int
+    quality: float
+    demand: float
+    market: float
+    cents: int
+
+    def as_dict(self) -> dict[str, float | int]:
+        return asdict(self)
+
+
+def _clamp(x: float, lo: float, hi: float) -> float:
+    return min(max(x, lo), hi)
+
+
+def _positive_ratio(x: float) -> float:
+    """A ratio that multiplies, guarded: non-finite or non-positive reads as 1.0 (no signal)."""
+    return x if math.isfinite(x) and x > 0 else 1.0
+
+
+def demand_multiplier(d: DemandSignals, policy: PricingPolicy) -> float:
+    """1 + w_v·ln(1 + viewers) + w_h·min(holds, cap) + w_a·ln(area ratio), clamped to the
+    policy's demand bounds (0.8–1.6 by default). A lead nobody has looked at, in an average ZIP,
+    gets 1.0."""
+    raw = (
+        1.0
+        + policy.demand_viewers_weight * math.log1p(max(d.viewers_7d, 0))
+        + policy.demand_holds_weight * min(max(d.holds_30d, 0), policy.demand_holds_cap)
+        + policy.demand_area_weight * math.log(_positive_ratio(d.area_engagement_ratio))
+    )
+    return round(_clamp(raw, policy.demand_min, policy.demand_max), 4)
+
+
+def market_multiplier(m: MarketSignals, policy: PricingPolicy) -> float:
+    """level^a · exp(b · growth) · competition^-c, clamped to the policy's market bounds
+    (0.75–1.5 by default): dearer and rising markets raise a lead's price, a market with many
+    listings per buying agent lowers it. An unknown market gives 1.0."""
+    growth = m.annual_growth if math.isfinite(m.annual_growth) else 0.0
+    raw = (
+        _positive_ratio(m.price_level) ** policy.market_level_exponent
+        * math.exp(policy.market_growth_weight * _clamp(growth, -1.0, 1.0))
+        * _positive_ratio(m.competition_ratio) ** -policy.market_competition_exponent
+    )
+    return round(_clamp(raw, policy.market_min, policy.market_max), 4)
+
+
+def quality_multiplier(bucket: str | None, policy: PricingPolicy) -> float:
+    """The policy's multiplier for a score bucket (0.5–2.0); an unscored lead's is neutral."""
+    if bucket is None:
+        return policy.quality_unscored
+    return policy.quality_by_bucket.get(bucket, policy.quality_unscored)
+
+
+def price_factors(
+    bucket: str | None,
+    policy: PricingPolicy,
+    *,
+    demand: DemandSignals | None = None,
+    market: MarketSignals | None = None,
+) -> PriceFactors:
+    """The lead price in integer cents of the policy's currency, with its factors.
+
+    Missing signals count as neutral (1.0), so a brand-new lead in an unknown market costs
+    base × quality."""
+    q = quality_multiplier(bucket, policy)
+    dm = demand_multiplier(demand or DemandSignals(), policy)
+    mk = market_multiplier(market or MarketSignals(), policy)
+    raw = policy.base_cents * q * dm * mk
+    cents = int(_clamp(round(raw), policy.min_cents, policy.max_cents))
+    return PriceFactors(base_cents=policy.base_cents, quality=q, demand=dm, market=mk, cents=cents)
+
+
+def lead_price_cents(score: float | None, policy: PricingPolicy) -> int:
+    """The price of a lead known only by its rules-1 score (at ingestion, before any demand or
+    market signal): base × the quality of its score's bucket, clamped."""
+    return price_factors(score_bucket(score), policy).cents

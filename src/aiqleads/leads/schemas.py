@@ -97,6 +97,18 @@ class PropertyFacts(BaseModel):
     year_built: int | None
 
 
+class PriceFactorsOut(BaseModel):
+    """How a lead's list price was made (DESIGN.md section 2): list_cents = clamp(base × quality
+    × demand × market); the agent pays it less the tier's discount."""
+
+    base_cents: int
+    quality: float
+    demand: float
+    market: float
+    list_cents: int
+    tier_discount_percent: int
+
+
 class LeadPreview(BaseModel):
     access: Literal["preview"] = "preview"
     id: uuid.UUID
@@ -110,8 +122,11 @@ class LeadPreview(BaseModel):
     # The period the source priced it in: "sale", "month", "week" (converted per month above)
     price_period: str | None = None
     location: ApproxLocation | None
-    score_bucket: str
+    score_bucket: str  # "A" High, "B" Medium, "C" Low within its metro (leads.scores)
+    # The scoring model's top reasons, in words (those an unbought preview may show)
+    score_reasons: list[str] = Field(default_factory=list)
     price: MoneyOut  # what this agent pays: the lead price less the tier discount
+    price_factors: PriceFactorsOut | None = None
     listed_at: datetime | None
     published_at: datetime
 
@@ -163,7 +178,9 @@ class LeadFull(BaseModel):
     score: float | None
     score_bucket: str
     model_version: str | None
+    score_reasons: list[str] = Field(default_factory=list)
     price: MoneyOut
+    price_factors: PriceFactorsOut | None = None
     owner: OwnerContact
     contacts: list[ContactOut] = Field(default_factory=list)
     risk_score: float | None = None

@@ -45,6 +45,7 @@ from aiqleads.db import bulk
 from aiqleads.kit.h3cells import cell_center, cells_for
 from aiqleads.kit.places import city_key
 from aiqleads.leads import tasks, versions
+from aiqleads.leads.pricing import RULES_VERSION
 from aiqleads.leads.scores import score_bucket
 from aiqleads.leads.status import status_for_listing
 from aiqleads.metros import metro_for_point
@@ -134,7 +135,18 @@ GIVEN = (
     *(c for c in FILLABLE if c != "city_key" and c not in OPTIONAL_FILLABLE),
 )
 # What a caller may give; None when it does not.
-OPTIONAL = (*OPTIONAL_FILLABLE, *SCREENING)
+OPTIONAL = (*OPTIONAL_FILLABLE, *SCREENING, "price_factors")
+# The score and the price made from it. Ingestion gives the rules-1 ones; once the scoring model
+# has scored a lead (`set_scores`), a later sighting keeps the model's until it scores again.
+SCORED = (
+    "score",
+    "score_bucket",
+    "model_version",
+    "score_reasons",
+    "price_cents",
+    "price_currency",
+    "price_factors",
+)
 # Written on insert only: identity, first sighting and the marketplace's publication instant;
 # and an admin's release, which no later sighting undoes.
 _INSERT_ONLY = ("id", "public_id", "first_seen_at", "published_at", "released_at", "released_by")
@@ -248,6 +260,10 @@ def _upsert_statement(dialect: str, staged: Table | None = None) -> Any:
         stmt = stmt.from_select([c.name for c in staged.c], select(*staged.c))
     new = stmt.excluded
     keep = _keep_exact(leads, new.geocode_precision)
+    by_model = and_(
+        leads.c.model_version.is_not(None),
+        leads.c.model_version != literal_column(f"'{RULES_VERSION}'"),
+    )
     sets: dict[str, Any] = {}
     for c in leads.columns:
         if c.name in _INSERT_ONLY:
@@ -256,6 +272,8 @@ def _upsert_statement(dialect: str, staged: Table | None = None) -> Any:
             sets[c.name] = func.coalesce(new[c.name], c)
         elif c.name in LOCATION:
             sets[c.name] = case((keep, c), else_=new[c.name])
+        elif c.name in SCORED:
+            sets[c.name] = case((by_model, c), else_=new[c.name])
         else:
             sets[c.name] = new[c.name]
     sets["listing_status"] = func.coalesce(new.listing_status, leads.c.listing_status)

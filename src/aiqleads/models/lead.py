@@ -136,5 +136,9 @@ class Lead(Base):
     score: Mapped[float | None] = mapped_column(Float)
     score_bucket: Mapped[str | None] = mapped_column(String(8))  # what agents see of the score
     model_version: Mapped[str | None] = mapped_column(String(40))
+    # The model's top contributions in words: [{"feature", "text", "direction"}] (0020)
+    score_reasons: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     price_cents: Mapped[int] = mapped_column(Integer)
+    # How price_cents was made: {"base_cents", "quality", "demand", "market", "cents"} (0020)
+    price_factors: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     price_currency: Mapped[str] = mapped_column(String(3), default="USD")

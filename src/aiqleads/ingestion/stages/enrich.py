@@ -4,7 +4,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.ingestion.batch import Batch
 from aiqleads.ingestion.stages.base import Stage
-from aiqleads.leads.pricing import RULES_VERSION, LeadSignals, lead_price_cents, quality_score
+from aiqleads.leads.pricing import RULES_VERSION, LeadSignals, price_factors, quality_score
+from aiqleads.leads.scores import score_bucket
 
 
 class EnrichStage(Stage):
@@ -37,9 +38,11 @@ class EnrichStage(Stage):
                 listed_at=lead.listed_at,
             )
             score = quality_score(signals, batch.now)
+            price = price_factors(score_bucket(score), self.settings.pricing)
             item.columns.update(
                 score=score,
                 model_version=RULES_VERSION,
-                price_cents=lead_price_cents(score, self.settings.pricing),
+                price_cents=price.cents,
                 price_currency=self.settings.pricing.currency,
+                price_factors=price.as_dict(),
             )

@@ -137,3 +137,10 @@ const REASONS = {
 };
 export const returnReason = (r) => REASONS[r] || r;
 export const RETURN_REASONS = REASONS;
+
+// Score buckets are letters that sort (leads.scores): the words rank a lead within its metro.
+const BUCKETS = { A: "High", B: "Medium", C: "Low" };
+export const bucket = (b) => BUCKETS[b] || (b === "unscored" || !b ? "—" : b);
+
+// "× 1.25" for a price factor.
+export const factor = (x) => `× ${Number(x).toFixed(2)}`;

@@ -235,7 +235,7 @@ export class LeadsPage {
       where,
       el("td", { class: "num" }, fmt.money(lead.asking_price)),
       el("td", { class: "num" }, fmt.money(lead.price)),
-      el("td", {}, lead.score_bucket || "—"),
+      el("td", {}, fmt.bucket(lead.score_bucket)),
       el("td", {}, open),
     );
   }
@@ -358,8 +358,16 @@ export class LeadsPage {
       ["Year built", facts.year_built || "—"],
       ["Lot", facts.lot_sqft ? `${fmt.count(facts.lot_sqft)} sq ft` : "—"],
       ["Listed", fmt.date(lead.listed_at)],
-      ["Score", lead.score_bucket ? `bucket ${lead.score_bucket}` : "—"],
+      ["Score", fmt.bucket(lead.score_bucket)],
     ];
+    if (lead.score_reasons && lead.score_reasons.length) rows.push(["Why", lead.score_reasons.join("; ")]);
+    const f = lead.price_factors;
+    if (f) {
+      const parts = [`base ${fmt.money({ cents: f.base_cents, currency: lead.price.currency })}`,
+        `quality ${fmt.factor(f.quality)}`, `demand ${fmt.factor(f.demand)}`, `market ${fmt.factor(f.market)}`];
+      if (f.tier_discount_percent) parts.push(`less your ${f.tier_discount_percent} % tier discount`);
+      rows.push(["Price made of", parts.join(", ")]);
+    }
     const out = [];
     if (lead.access === "preview") {
       out.push(
