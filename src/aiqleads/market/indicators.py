@@ -215,14 +215,20 @@ class Activity:
     now: datetime
 
 
-def price_series(lead_series: LeadSeries, zhvi: Monthly, min_leads: int = 1) -> dict[date, float]:
-    """The price series trends are computed on: the recorded sales' monthly median if there is
-    one, else the listings' median asking price, else Zillow's home value index."""
-    for measure in ("median_sale_price", "median_asking_price"):
-        found = values(lead_series.get(measure, {}), min_leads)
-        if found:
+def price_series(
+    lead_series: LeadSeries, zhvi: Monthly, month: date, min_leads: int = 1
+) -> dict[date, float]:
+    """The price series trends are computed on: the first of the recorded sales' monthly
+    median, the listings' median asking price and Zillow's home value index that has a value
+    in the 12 months ending with `month`."""
+    candidates = [
+        values(lead_series.get(measure, {}), min_leads)
+        for measure in ("median_sale_price", "median_asking_price")
+    ]
+    for found in [*candidates, dict(zhvi)]:
+        if window(found, month, VOLATILITY_WINDOW):
             return found
-    return dict(zhvi)
+    return {}
 
 
 def context(
@@ -238,7 +244,7 @@ def context(
     units and defaults); lead-derived months covering fewer than `min_leads` leads are left
     out. Never NaN."""
     lead_series = monthly_lead_series(activity.facts)
-    prices = price_series(lead_series, zhvi, min_leads)
+    prices = price_series(lead_series, zhvi, month, min_leads)
     out = dict(DEFAULTS)
     level = latest(prices, month)
     out["price_level"] = level if level is not None else 0.0
