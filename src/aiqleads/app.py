@@ -31,6 +31,8 @@ from aiqleads.ingestion.routes import runs_router as ingestion_runs_router
 from aiqleads.kit.clock import Clock, SystemClock
 from aiqleads.kit.crypto import FieldCipher
 from aiqleads.leads.routes import router as leads_router
+from aiqleads.market.routes import admin_router as market_admin_router
+from aiqleads.market.routes import router as market_router
 from aiqleads.notices.routes import router as live_router
 from aiqleads.observability.logging import configure_logging
 from aiqleads.observability.middleware import MetricsMiddleware
@@ -167,6 +169,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(quarantine_router)
     app.include_router(ingestion_runs_router)
     app.include_router(sources_router)
+    app.include_router(market_router)
+    app.include_router(market_admin_router)
     app.include_router(live_router)
     app.include_router(web_config_router)
     app.include_router(web_router)

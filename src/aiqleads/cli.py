@@ -523,5 +523,14 @@ def _add_source_commands() -> None:
 _add_source_commands()
 
 
+def _add_market_commands() -> None:
+    from aiqleads.market.cli import market
+
+    main.add_command(market)
+
+
+_add_market_commands()
+
+
 if __name__ == "__main__":
     main()

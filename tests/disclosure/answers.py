@@ -40,6 +40,8 @@ async def ask(
     url = entry.path
     if entry.lead is not None:
         url = url.replace("{lead_id}", str(named[entry.lead]))
+    for name, value in entry.path_params:
+        url = url.replace(f"{{{name}}}", value)
     params: list[tuple[str, str | int | float | bool | None]] = list(entry.params)
     pages: list[bytes] = []
     for _ in range(MAX_PAGES):

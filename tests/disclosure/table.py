@@ -35,22 +35,27 @@ CLUSTERS = "/api/v1/geo/clusters"
 PENETRATION = "/api/v1/geo/penetration"
 COMPETITORS = "/api/v1/geo/competitors"
 CART = "/api/v1/cart"
+MARKET_ZIP = "/api/v1/market/zips/{zip_code}"
+ADMIN_MARKET = "/api/v1/admin/market/{region_kind}/{region}"
 
 
 @dataclass(frozen=True)
 class Entry:
-    """One request of the table: a route, its query, the named lead of `{lead_id}`, and whether
-    to follow `next_cursor` page by page to the end."""
+    """One request of the table: a route, its query, the named lead of `{lead_id}`, whether
+    to follow `next_cursor` page by page to the end, and the values of other path parameters."""
 
     path: str
     params: Params = ()
     lead: str | None = None
     walk: bool = False
+    path_params: Params = ()
 
     @property
     def name(self) -> str:
         query = "&".join(f"{k}={v}" for k, v in self.params)
         target = self.path.replace("{lead_id}", self.lead or "")
+        for k, v in self.path_params:
+            target = target.replace(f"{{{k}}}", v)
         return f"{target}?{query}{' (all pages)' if self.walk else ''}"
 
     @property
@@ -212,6 +217,17 @@ def _competitors() -> Iterable[Entry]:
         yield Entry(COMPETITORS, (*a, *_p(lat=P0[0], lon=P0[1], radius_m=800, top_n=50)))
 
 
+def _market() -> Iterable[Entry]:
+    """A ZIP's market: the target's ZIP (its leads' aggregates, whether they cover k leads or
+    not), a neighbour's, each month form; the operator's route (admins only: agents get 403)."""
+    month = TARGET_LISTED.date().isoformat()
+    for zip_code in (TARGET_ZIP, "98115"):
+        yield Entry(MARKET_ZIP, path_params=_p(zip_code=zip_code))
+        yield Entry(MARKET_ZIP, _p(month=month), path_params=_p(zip_code=zip_code))
+    for kind, region in (("zip", TARGET_ZIP), ("metro", "seattle")):
+        yield Entry(ADMIN_MARKET, _p(month=month), path_params=_p(region_kind=kind, region=region))
+
+
 def _leads(named: Iterable[str]) -> Iterable[Entry]:
     for name in named:
         yield Entry(LEAD, lead=name)
@@ -226,5 +242,6 @@ def table(named: Iterable[str]) -> list[Entry]:
         *_clusters(),
         *_penetration(),
         *_competitors(),
+        *_market(),
         Entry(CART),  # the caller's holds: their leads' previews and the prices fixed
     ]

@@ -1,0 +1,79 @@
+"""`aiqleads market load`, `load-sample`, `compute` and `context` on the test database."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from aiqleads.cli import main
+from aiqleads.config import get_settings
+from tests.conftest import TEST_ENCRYPTION_KEYS, TEST_SECRET, Backend
+from tests.market.test_loaders import REDFIN_CUT, ZILLOW_BAD, ZIP_CUT
+from tests.shared_data import fixture_path
+
+
+@pytest.fixture
+def cli(
+    backend: Backend, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[CliRunner]:
+    monkeypatch.setenv("AIQ_DATABASE_URL", backend.database_url)
+    monkeypatch.setenv("AIQ_SECRET_KEY", TEST_SECRET)
+    monkeypatch.setenv("AIQ_ENCRYPTION_KEYS", TEST_ENCRYPTION_KEYS)
+    get_settings.cache_clear()
+    yield CliRunner()
+    get_settings.cache_clear()
+
+
+def _load(cli: CliRunner, *args: str) -> dict[str, object]:
+    res = cli.invoke(main, ["market", "load", *args, "--json"])
+    assert res.exit_code == 0, res.output
+    found: dict[str, object] = json.loads(res.output)
+    return found
+
+
+def test_load_prints_counts_and_reloads_without_duplicates(cli: CliRunner) -> None:
+    # Given the Redfin cut loaded once
+    first = _load(cli, str(fixture_path("market", REDFIN_CUT)), "--format", "redfin")
+    assert first["rows"] == 40 and first["rejected"] == {}
+    # When it is loaded again, the same values are written (updated, not added)
+    assert _load(cli, str(fixture_path("market", REDFIN_CUT)), "--format", "redfin") == first
+    # And a Zillow file with the measure given explicitly
+    zillow = _load(cli, str(fixture_path("market", ZIP_CUT)), "--format", "zillow")
+    assert zillow["rows"] == 5
+    forced = _load(
+        cli, str(fixture_path("market", ZIP_CUT)), "--format", "zillow", "--measure", "zhvi"
+    )
+    assert forced["written"] == zillow["written"]
+
+
+def test_bad_rows_are_reported_with_reasons(cli: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "zillow_Zip_zhvi_broken.csv"
+    path.write_text(ZILLOW_BAD)
+    res = cli.invoke(main, ["market", "load", str(path), "--format", "zillow"])
+    assert res.exit_code == 0, res.output
+    assert "missing region" in res.output and "non-numeric value" in res.output
+    assert "bad date header" in res.output
+
+
+def test_a_file_of_the_wrong_format_is_a_clear_error(cli: CliRunner) -> None:
+    res = cli.invoke(
+        main, ["market", "load", str(fixture_path("market", ZIP_CUT)), "--format", "redfin"]
+    )
+    assert res.exit_code == 1
+    assert "not a Redfin market tracker" in res.output
+
+
+def test_sample_compute_and_context(cli: CliRunner) -> None:
+    res = cli.invoke(main, ["market", "load-sample"])
+    assert res.exit_code == 0, res.output
+    assert "zillow_Zip_zori_uc_sfrcondomfr_sm_month_seattle.csv" in res.output
+    res = cli.invoke(main, ["market", "compute"])
+    assert res.exit_code == 0, res.output
+    res = cli.invoke(main, ["market", "context", "--metro", "seattle", "--month", "2021-11"])
+    assert res.exit_code == 0, res.output
+    assert "706964" in res.output  # Seattle's ZHVI in November 2021: the price level
