@@ -127,14 +127,18 @@ def test_rules_keep_units_and_neighbours_apart() -> None:
 
 
 def test_pairwise_precision_and_recall_on_the_labelled_set() -> None:
-    # Measured 2026-11: precision 0.9653, recall 1.0 on 16,499 pairs; the misses of precision are
-    # real King County neighbours within 30 m with equal facts and no address to tell them apart.
+    # Measured 2026-11-30: precision 0.9834, recall 0.9936 on 18,499 pairs. The false merges
+    # left are King County neighbours within 30 m that no fact tells apart (rows of identical
+    # townhouses: same plan, year and lot, often the same rounded point), which the stage leaves
+    # unmerged when it sees more than one of them; the misses are another source's living area
+    # that leaves out a finished basement.
     scores = evaluate(labelled_pairs(KING_COUNTY_SALES), MatchPolicy())
-    assert scores.pairs > 15_000
-    assert scores.precision >= 0.96
+    assert scores.pairs > 18_000
+    assert scores.precision >= 0.98
     assert scores.recall >= 0.99
     assert scores.by_category["other_unit_same_building"]["matched"] == 0
     assert scores.by_category["house_40_150m_away"]["matched"] == 0
+    assert scores.by_category["neighbours_within_30m"]["matched"] <= 210
 
 
 _ROW = {"ListPrice": 450000, "LivingArea": 1620, "LotSizeSquareFeet": 1200, "YearBuilt": 2014}
