@@ -6,7 +6,10 @@ in two: different homes the proximity rule must keep apart), and repeat sales of
 same home sold again later: reported on their own, since a new sale is a new lead unless the
 price is within the tolerance). Synthetic pairs perturb real records the way two sources or a
 repost differ: a point moved by up to 25 m, a price changed, a typo in the street name, another
-unit of the same building, the same owner phone with a coarse point.
+unit of the same building, the same owner phone with a coarse point, and the facts as another
+source states them (`_as_other_source`). Every King County listing carries its bedrooms,
+bathrooms, living area, lot area and year built, so the neighbours that still match are those no
+fact tells apart.
 """
 
 from __future__ import annotations
