@@ -127,11 +127,64 @@ def test_rules_keep_units_and_neighbours_apart() -> None:
 
 
 def test_pairwise_precision_and_recall_on_the_labelled_set() -> None:
-    # Measured 2026-11: precision 0.9653, recall 1.0 on 16,499 pairs; the misses of precision are
-    # real King County neighbours within 30 m with equal facts and no address to tell them apart.
+    # Measured 2026-11-30: precision 0.9834, recall 0.9936 on 18,499 pairs. The false merges
+    # left are King County neighbours within 30 m that no fact tells apart (rows of identical
+    # townhouses: same plan, year and lot, often the same rounded point), which the stage leaves
+    # unmerged when it sees more than one of them; the misses are another source's living area
+    # that leaves out a finished basement.
     scores = evaluate(labelled_pairs(KING_COUNTY_SALES), MatchPolicy())
-    assert scores.pairs > 15_000
-    assert scores.precision >= 0.96
+    assert scores.pairs > 18_000
+    assert scores.precision >= 0.98
     assert scores.recall >= 0.99
     assert scores.by_category["other_unit_same_building"]["matched"] == 0
     assert scores.by_category["house_40_150m_away"]["matched"] == 0
+    assert scores.by_category["neighbours_within_30m"]["matched"] <= 210
+
+
+_ROW = {"ListPrice": 450000, "LivingArea": 1620, "LotSizeSquareFeet": 1200, "YearBuilt": 2014}
+
+
+async def test_a_pin_between_identical_townhouses_merges_into_neither(
+    sessions: Sessions, make_pipeline: Callable[..., Pipeline], clock: FrozenClock
+) -> None:
+    # Given two stored townhouses of one row: the same plan, price and year, 8 m apart
+    pipeline = make_pipeline()
+    townhouses = [
+        _reso(
+            f"T-{number}",
+            **_ROW,
+            UnparsedAddress=f"{number} NE 8th St, Seattle, WA 98178",
+            Latitude=KC_LAT + offset,
+        )
+        for number, offset in ((1201, 0.0), (1203, 0.00007))
+    ]
+    first = await pipeline.run(sessions, [reso_document(*townhouses)], metro=None, now=clock.now())
+    assert first.outcomes["created"] == 2
+    # When a listing without address is pinned between them, agreeing with both
+    pin = _reso("P-1", **_ROW, Latitude=KC_LAT + 0.00004)
+    summary = await pipeline.run(sessions, [reso_document(pin)], metro=None, now=clock.now())
+    # Then it is a lead of its own, and the run says why it was not merged
+    assert summary.outcomes["created"] == 1 and summary.outcomes["merged"] == 0
+    assert summary.notes["dedupe_ambiguous"] == 1
+
+
+async def test_a_pin_by_one_townhouse_merges_and_a_bigger_neighbour_does_not(
+    sessions: Sessions, make_pipeline: Callable[..., Pipeline], clock: FrozenClock
+) -> None:
+    # Given one stored townhouse with its living area, lot and year
+    pipeline = make_pipeline()
+    stored = _reso("T-1", **_ROW, UnparsedAddress="1201 NE 8th St, Seattle, WA 98178")
+    await pipeline.run(sessions, [reso_document(stored)], metro=None, now=clock.now())
+    # When two pins arrive 4 m away: the same home, and the end unit with 300 sqft more
+    same = _reso("P-1", **_ROW, Latitude=KC_LAT + 0.00004)
+    bigger = _reso("P-2", **{**_ROW, "LivingArea": 1920}, Latitude=KC_LAT + 0.00004)
+    summary = await pipeline.run(
+        sessions, [reso_document(same, bigger)], metro=None, now=clock.now()
+    )
+    # Then the first merges by proximity and the second is a lead of its own
+    assert summary.outcomes["merged"] == 1 and summary.outcomes["created"] == 1
+    async with transaction(sessions) as session:
+        rules = dict(
+            (await session.execute(select(LeadSource.source_ref, LeadSource.match_rule))).all()
+        )
+    assert rules == {"T-1": "source_ref", "P-1": "proximity", "P-2": "source_ref"}

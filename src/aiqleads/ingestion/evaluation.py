@@ -6,7 +6,10 @@ in two: different homes the proximity rule must keep apart), and repeat sales of
 same home sold again later: reported on their own, since a new sale is a new lead unless the
 price is within the tolerance). Synthetic pairs perturb real records the way two sources or a
 repost differ: a point moved by up to 25 m, a price changed, a typo in the street name, another
-unit of the same building, the same owner phone with a coarse point.
+unit of the same building, the same owner phone with a coarse point, and the facts as another
+source states them (`_as_other_source`). Every King County listing carries its bedrooms,
+bathrooms, living area, lot area and year built, so the neighbours that still match are those no
+fact tells apart.
 """
 
 from __future__ import annotations
@@ -58,6 +61,9 @@ def _listings(path: Path) -> list[tuple[str, Listing]]:
                     bedrooms=int(float(r["bedrooms"])),
                     bathrooms=float(r["bathrooms"]),
                     asking_price_cents=round(float(r["price"]) * 100),
+                    living_area_sqft=int(r["sqft_living"]),
+                    lot_sqft=int(r["sqft_lot"]),
+                    year_built=int(r["yr_built"]),
                 ),
             )
         )
@@ -69,6 +75,35 @@ def _move(listing: Listing, metres: float, bearing: float) -> Listing:
     dlat = metres * math.cos(bearing) / 111_195
     dlon = metres * math.sin(bearing) / (111_195 * math.cos(math.radians(listing.latitude)))
     return replace(listing, latitude=listing.latitude + dlat, longitude=listing.longitude + dlon)
+
+
+def _above_grade(path: Path) -> dict[str, int]:
+    """King County id → living area above grade (sqft_above: the basement left out)."""
+    with gzip.open(path, "rt", encoding="utf-8", newline="") as f:
+        return {r["id"]: int(r["sqft_above"]) for r in csv.DictReader(f)}
+
+
+def _as_other_source(home: Listing, above_grade_sqft: int, rng: random.Random) -> Listing:
+    """The home as another source states its facts: living area as given (70 %), rounded to
+    50 sqft (20 %) or above grade only, the basement left out (10 %); the lot in square feet
+    (half) or in acres to two decimals; the year built as given (80 %), missing (10 %) or a
+    year off (10 %); the price within 4 %. These shares are a model of how listing sites
+    differ, not measured ones."""
+    assert home.living_area_sqft and home.lot_sqft and home.year_built and home.asking_price_cents
+    roll = rng.random()
+    if roll < 0.7:
+        living = home.living_area_sqft
+    elif roll < 0.9:
+        living = round(home.living_area_sqft / 50) * 50
+    else:
+        living = above_grade_sqft
+    lot = home.lot_sqft if rng.random() < 0.5 else round(round(home.lot_sqft / 43_560, 2) * 43_560)
+    roll = rng.random()
+    year = home.year_built if roll < 0.8 else None if roll < 0.9 else home.year_built + 1
+    price = round(home.asking_price_cents * rng.uniform(0.96, 1.04))
+    return replace(
+        home, living_area_sqft=living, lot_sqft=lot, year_built=year, asking_price_cents=price
+    )
 
 
 def _typo(key: str, rng: random.Random) -> str:
@@ -117,8 +152,9 @@ def labelled_pairs(path: Path, *, synthetic: int = 2000, seed: int = 7) -> list[
     homes = _listings(path)
     rng = random.Random(seed)
     pairs = list(_real_pairs(homes))
+    above = _above_grade(path)
     for _ in range(synthetic):
-        _, home = homes[rng.randrange(len(homes))]
+        id_, home = homes[rng.randrange(len(homes))]
         bearing = rng.uniform(0, 2 * math.pi)
         other = replace(home, phone_hmac=None, address_key=None)
         assert home.asking_price_cents is not None and home.address_key is not None
@@ -144,6 +180,12 @@ def labelled_pairs(path: Path, *, synthetic: int = 2000, seed: int = 7) -> list[
                 _move(replace(home, address_key=_typo(home.address_key, rng)), 10, bearing),
                 True,
                 "street_typo",
+            ),
+            Pair(
+                home,
+                _as_other_source(_move(other, rng.uniform(1, 25), bearing), above[id_], rng),
+                True,
+                "other_source_facts",
             ),
             Pair(
                 home,
@@ -313,6 +355,9 @@ def field_case_pairs(folder: Path) -> list[Pair]:
                         lead.bedrooms,
                         lead.bathrooms,
                         lead.asking_price_cents,
+                        lead.living_area_sqft,
+                        lead.lot_sqft,
+                        lead.year_built,
                     )
                 )
         return out

@@ -43,6 +43,9 @@ class Candidate:
     bathrooms: float | None
     asking_price_cents: int | None
     metro: str | None
+    living_area_sqft: int | None
+    lot_sqft: int | None
+    year_built: int | None
 
 
 _CANDIDATE_COLUMNS = (
@@ -56,6 +59,9 @@ _CANDIDATE_COLUMNS = (
     leads.c.bathrooms,
     leads.c.asking_price_cents,
     leads.c.metro,
+    leads.c.living_area_sqft,
+    leads.c.lot_sqft,
+    leads.c.year_built,
 )
 
 

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from enum import Enum
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +20,13 @@ _RULE_RANK = {"address": 0, "phone": 1, "proximity": 2}
 _GRID = 1000
 
 
+class _Match(Enum):
+    """Why `DedupeStage._best` found no listing to merge into."""
+
+    NONE = "none"  # no rule matched
+    AMBIGUOUS = "ambiguous"  # proximity matched more than one home
+
+
 def listing_of(item: Item) -> Listing:
     lead = item.lead
     assert lead is not None
@@ -32,6 +40,9 @@ def listing_of(item: Item) -> Listing:
         bedrooms=lead.bedrooms,
         bathrooms=lead.bathrooms,
         asking_price_cents=lead.asking_price_cents,
+        living_area_sqft=lead.living_area_sqft,
+        lot_sqft=lead.lot_sqft,
+        year_built=lead.year_built,
     )
 
 
@@ -45,6 +56,9 @@ def listing_of_candidate(c: Candidate) -> Listing:
         bedrooms=c.bedrooms,
         bathrooms=c.bathrooms,
         asking_price_cents=c.asking_price_cents,
+        living_area_sqft=c.living_area_sqft,
+        lot_sqft=c.lot_sqft,
+        year_built=c.year_built,
     )
 
 
@@ -152,26 +166,47 @@ class DedupeStage(Stage):
         policy = self.policy
         index = _BatchIndex()
         for (item, me), candidates in zip(new, await self._candidates(session, new), strict=True):
-            stored = self._best(me, ((c, listing_of_candidate(c)) for c in candidates), policy)
-            if stored is not None:
+            stored = self._best(
+                me, ((c, listing_of_candidate(c)) for c in candidates), policy, lambda c: c.id
+            )
+            earlier = (
+                self._best(me, index.nearby(me), policy, id) if stored is _Match.NONE else None
+            )
+            if isinstance(stored, tuple):
                 target, rule = stored
                 item.merge_into, item.merge_metro, item.match_rule = target.id, target.metro, rule
                 item.outcome = Outcome.MERGED
-                continue
-            earlier = self._best(me, index.nearby(me), policy)
-            if earlier is not None:
+            elif isinstance(earlier, tuple):
                 item.merge_into_item, item.match_rule = earlier
                 item.outcome = Outcome.MERGED
-                continue
-            index.add(item, me)
+            else:
+                if _Match.AMBIGUOUS in (stored, earlier):
+                    batch.note("dedupe_ambiguous: more than one home within reach agrees")
+                index.add(item, me)
 
     @staticmethod
     def _best(
-        me: Listing, others: Iterable[tuple[T, Listing]], policy: MatchPolicy
-    ) -> tuple[T, str] | None:
+        me: Listing,
+        others: Iterable[tuple[T, Listing]],
+        policy: MatchPolicy,
+        identity: Callable[[T], object],
+    ) -> tuple[T, str] | _Match:
+        """The other listing `me` is a sighting of and the rule, the best-ranked rule first.
+
+        A proximity match must be the only one: when two or more distinct homes (by
+        `identity`) agree with `me` by proximity alone, such as a row of identical townhouses,
+        nothing tells which one it is and the answer is `_Match.AMBIGUOUS`, not a guess.
+        """
         best: tuple[T, str] | None = None
+        near: set[object] = set()
         for other, theirs in others:
             rule = match_rule(me, theirs, policy)
+            if rule == "proximity":
+                near.add(identity(other))
             if rule is not None and (best is None or _RULE_RANK[rule] < _RULE_RANK[best[1]]):
                 best = (other, rule)
+        if best is None:
+            return _Match.NONE
+        if best[1] == "proximity" and len(near) > 1:
+            return _Match.AMBIGUOUS
         return best
