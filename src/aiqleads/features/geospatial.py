@@ -24,8 +24,10 @@ A lead without a point (or cell) gets 0 for the counts and shares, `far_km` for 
 
 from __future__ import annotations
 
+import math
+import statistics
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import h3
@@ -157,39 +159,42 @@ def _neighbourhood(q: Places, p: Places) -> FloatArray:
     out = np.zeros((q.ids.size, 4), dtype=np.float64)
     prices: dict[tuple[str, int], list[float]] = defaultdict(list)
     places: dict[int, list[int]] = defaultdict(lambda: [0, 0])  # cell -> [leads, approximate]
-    for i in np.flatnonzero(p.cell >= 0).tolist():
-        cell = int(p.cell[i])
+    p_cell, p_price, p_approx = p.cell.tolist(), p.price_usd.tolist(), p.approximate.tolist()
+    for kind, cell, price, approx in zip(p.kind, p_cell, p_price, p_approx, strict=True):
+        if cell < 0:
+            continue
         tally = places[cell]
         tally[0] += 1
-        tally[1] += int(p.approximate[i])
-        if np.isfinite(p.price_usd[i]):
-            prices[(p.kind[i], cell)].append(float(p.price_usd[i]))
-    position = {int(v): i for i, v in enumerate(p.ids.tolist())}
-    disks: dict[int, Sequence[int]] = {}
-    for i in np.flatnonzero(q.cell >= 0).tolist():
-        cell = int(q.cell[i])
+        tally[1] += approx
+        if math.isfinite(price):
+            prices[(kind, cell)].append(price)
+    position = {v: i for i, v in enumerate(p.ids.tolist())}
+    disks: dict[int, list[int]] = {}
+    q_price = q.price_usd.tolist()
+    for i, (lead_id, cell, kind) in enumerate(
+        zip(q.ids.tolist(), q.cell.tolist(), q.kind, strict=True)
+    ):
+        if cell < 0:
+            continue
         disk = disks.get(cell)
         if disk is None:
             disk = disks[cell] = sorted(h3.api.basic_int.grid_disk(cell, 1))
-        kind = q.kind[i]
         found = [v for c in disk for v in prices.get((kind, c), ())]
         leads = sum(places[c][0] for c in disk if c in places)
         approx = sum(places[c][1] for c in disk if c in places)
-        me = position.get(int(q.ids[i]))
-        if me is not None and int(p.cell[me]) in disk:
+        me = position.get(lead_id)
+        if me is not None and p_cell[me] in disk:
             # Leave the lead itself out of its own neighbourhood.
             leads -= 1
-            approx -= int(p.approximate[me])
-            own = float(p.price_usd[me])
-            if np.isfinite(own) and p.kind[me] == kind:
-                found.remove(own)
+            approx -= p_approx[me]
+            if math.isfinite(p_price[me]) and p.kind[me] == kind:
+                found.remove(p_price[me])
         if found:
-            median = float(np.median(np.asarray(found)))
+            median = statistics.median(found)
             out[i, 0] = median
             out[i, 1] = len(found)
-            price = float(q.price_usd[i])
-            if np.isfinite(price) and median > 0.0:
-                out[i, 2] = price / median - 1.0
+            if math.isfinite(q_price[i]) and median > 0.0:
+                out[i, 2] = q_price[i] / median - 1.0
         if leads > 0:
             out[i, 3] = approx / leads
     return out

@@ -72,27 +72,24 @@ class LeadInputs:
 
 
 def _places(rows: Sequence[Row[Any]]) -> Places:
-    def num(v: Any) -> float:
-        return math.nan if v is None else float(v)
-
+    # Column by column from plain lists: a few thousand rows per online call, so no per-row
+    # numpy scalar work.
+    n = len(rows)
+    cols: list[Sequence[Any]] = list(zip(*rows, strict=True)) if n else [()] * len(_PLACE)
+    ids, lat, lon, kind, price, cell, precision, listed, metro = cols[: len(_PLACE)]
+    exact = GeocodePrecision.EXACT.value
     return Places(
-        ids=np.fromiter((r.id for r in rows), dtype=np.int64, count=len(rows)),
-        lat=np.fromiter((num(r.latitude) for r in rows), dtype=np.float64, count=len(rows)),
-        lon=np.fromiter((num(r.longitude) for r in rows), dtype=np.float64, count=len(rows)),
-        kind=[r.kind for r in rows],
-        price_usd=np.fromiter(
-            (num(r.asking_price_cents) / 100.0 for r in rows), dtype=np.float64, count=len(rows)
-        ),
-        cell=np.fromiter(
-            (-1 if r.h3_r8 is None else r.h3_r8 for r in rows), dtype=np.int64, count=len(rows)
-        ),
-        approximate=np.fromiter(
-            (r.geocode_precision != GeocodePrecision.EXACT.value for r in rows),
-            dtype=bool,
-            count=len(rows),
-        ),
-        listed=np.fromiter((bool(r.listed) for r in rows), dtype=bool, count=len(rows)),
-        scope=[r.metro or OUTSIDE_METROS for r in rows],
+        ids=np.array(ids, dtype=np.int64).reshape(n),
+        lat=np.array([math.nan if v is None else v for v in lat], dtype=np.float64).reshape(n),
+        lon=np.array([math.nan if v is None else v for v in lon], dtype=np.float64).reshape(n),
+        kind=list(kind),
+        price_usd=np.array(
+            [math.nan if v is None else v / 100.0 for v in price], dtype=np.float64
+        ).reshape(n),
+        cell=np.array([-1 if v is None else v for v in cell], dtype=np.int64).reshape(n),
+        approximate=np.array([v != exact for v in precision], dtype=bool).reshape(n),
+        listed=np.array([bool(v) for v in listed], dtype=bool).reshape(n),
+        scope=[m or OUTSIDE_METROS for m in metro],
     )
 
 
