@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from aiqleads.config import FeatureSettings
+from aiqleads.config import FeatureSettings, Settings
 from aiqleads.features.behaviour import BehaviourParams, behaviour_names, behaviour_values
 
 NAMES = behaviour_names("agents")
@@ -86,3 +86,14 @@ def test_half_life_and_gap_come_from_the_settings() -> None:
     # Then a view a day old counts half, and a 12 h gap splits sessions
     assert v["engagement"] == pytest.approx(0.5 + 0.5**0.5)
     assert v["sessions"] == 2
+
+
+def test_weights_are_settings_and_a_return_is_named_as_its_kind() -> None:
+    # Given settings as the environment would give them (AIQ_FEATURES__WEIGHTS__RETURN=-2)
+    s = Settings(features={"weights": {"return": "-2", "view": "0.5"}})
+    p = BehaviourParams.of(s.features)
+    # When a view and a return are weighed now
+    v = dict(zip(NAMES, behaviour_values([("view", 0.0, 1), ("return", 0.0, 1)], p), strict=True))
+    # Then the weights given are used, the others keep their defaults
+    assert v["engagement"] == pytest.approx(0.5 - 2.0)
+    assert p.weights["purchase"] == 8.0
