@@ -97,3 +97,8 @@ def test_weights_are_settings_and_a_return_is_named_as_its_kind() -> None:
     # Then the weights given are used, the others keep their defaults
     assert v["engagement"] == pytest.approx(0.5 - 2.0)
     assert p.weights["purchase"] == 8.0
+
+
+def test_an_unknown_event_kind_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown event kind 'like'"):
+        behaviour_values([("like", 1.0, 1)], PARAMS)

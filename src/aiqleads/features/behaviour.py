@@ -28,6 +28,7 @@ from aiqleads.models.enums import EventKind
 
 KINDS: tuple[str, ...] = tuple(k.value for k in EventKind)
 WINDOWS: tuple[tuple[str, float], ...] = (("24h", 24.0), ("7d", 7 * 24.0), ("30d", 30 * 24.0))
+_KIND_INDEX = {kind: k for k, kind in enumerate(KINDS)}
 
 
 def behaviour_names(counterpart: str) -> tuple[str, ...]:
@@ -77,7 +78,9 @@ def behaviour_values(events: Sequence[Event], p: BehaviourParams) -> list[float]
     for kind, age, other in events:
         if not 0.0 <= age < p.horizon_hours:
             raise ValueError(f"event age {age} h is outside [0, {p.horizon_hours}) h")
-        k = KINDS.index(kind)
+        k = _KIND_INDEX.get(kind)
+        if k is None:
+            raise ValueError(f"unknown event kind {kind!r}")
         for w, (_, hours) in enumerate(WINDOWS):
             if age < hours:
                 counts[k * n_w + w] += 1.0

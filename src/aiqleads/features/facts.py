@@ -36,6 +36,8 @@ FACT_NAMES: tuple[str, ...] = (
     *(f"kind_{k.value}" for k in _KINDS),
 )
 _DAY = 86_400.0
+_EXACT = GeocodePrecision.EXACT.value
+_KIND_VALUES = tuple(k.value for k in _KINDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,10 +68,10 @@ def fact_values(f: LeadFacts, now: datetime) -> list[float]:
         float(f.facts_present),
         float(f.has_property_type),
         float(price is not None),
-        float(f.geocode_precision == GeocodePrecision.EXACT.value),
+        float(f.geocode_precision == _EXACT),
         max(0.0, (now - since).total_seconds() / _DAY),
         float(f.listed_at is not None),
         max(0.0, (now - f.published_at).total_seconds() / _DAY),
         math.log10(1.0 + max(price, 0) / 100.0) if price is not None else 0.0,
-        *(float(f.kind == k.value) for k in _KINDS),
+        *(float(f.kind == k) for k in _KIND_VALUES),
     ]

@@ -24,8 +24,8 @@ A lead without a point (or cell) gets 0 for the counts and shares, `far_km` for 
 
 from __future__ import annotations
 
+import bisect
 import math
-import statistics
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -169,35 +169,68 @@ def _neighbourhood(q: Places, p: Places) -> FloatArray:
         if math.isfinite(price):
             prices[(kind, cell)].append(price)
     position = {v: i for i, v in enumerate(p.ids.tolist())}
-    disks: dict[int, list[int]] = {}
+    # Every lead of one kind in one cell has the same neighbourhood but for itself: sort its
+    # prices, and tally its leads, once per (kind, cell).
+    disks: dict[int, tuple[list[int], int, int]] = {}  # cell -> (disk, leads, approximate)
+    comparables: dict[tuple[str, int], list[float]] = {}
     q_price = q.price_usd.tolist()
     for i, (lead_id, cell, kind) in enumerate(
         zip(q.ids.tolist(), q.cell.tolist(), q.kind, strict=True)
     ):
         if cell < 0:
             continue
-        disk = disks.get(cell)
-        if disk is None:
-            disk = disks[cell] = sorted(h3.api.basic_int.grid_disk(cell, 1))
-        found = [v for c in disk for v in prices.get((kind, c), ())]
-        leads = sum(places[c][0] for c in disk if c in places)
-        approx = sum(places[c][1] for c in disk if c in places)
+        known = disks.get(cell)
+        if known is None:
+            ring = sorted(h3.api.basic_int.grid_disk(cell, 1))
+            tallies = [places[c] for c in ring if c in places]
+            known = disks[cell] = (ring, sum(t[0] for t in tallies), sum(t[1] for t in tallies))
+        disk, leads, approx = known
+        found = comparables.get((kind, cell))
+        if found is None:
+            found = comparables[(kind, cell)] = sorted(
+                v for c in disk for v in prices.get((kind, c), ())
+            )
+        drop: float | None = None
         me = position.get(lead_id)
         if me is not None and p_cell[me] in disk:
             # Leave the lead itself out of its own neighbourhood.
             leads -= 1
             approx -= p_approx[me]
             if math.isfinite(p_price[me]) and p.kind[me] == kind:
-                found.remove(p_price[me])
-        if found:
-            median = statistics.median(found)
+                drop = p_price[me]
+        n = len(found) - (drop is not None)
+        if n > 0:
+            median = median_without(found, drop)
             out[i, 0] = median
-            out[i, 1] = len(found)
+            out[i, 1] = n
             if math.isfinite(q_price[i]) and median > 0.0:
                 out[i, 2] = q_price[i] / median - 1.0
         if leads > 0:
             out[i, 3] = approx / leads
     return out
+
+
+def median_without(ordered: list[float], drop: float | None) -> float:
+    """The median of an ascending list with one occurrence of `drop` left out (none when
+    None), without copying it: the mean of the two middle values for an even count.
+
+    Raises ValueError when nothing is left or `drop` is not in the list."""
+    if drop is None:
+        m, skip = len(ordered), len(ordered)
+    else:
+        skip = bisect.bisect_left(ordered, drop)
+        if skip == len(ordered) or ordered[skip] != drop:
+            raise ValueError(f"{drop} is not in the list")
+        m = len(ordered) - 1
+    if m <= 0:
+        raise ValueError("no values left for a median")
+
+    def at(k: int) -> float:
+        return ordered[k + 1] if k >= skip else ordered[k]
+
+    if m % 2:
+        return at(m // 2)
+    return (at(m // 2 - 1) + at(m // 2)) / 2.0
 
 
 def cluster_centres(
