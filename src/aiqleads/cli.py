@@ -534,3 +534,12 @@ _add_market_commands()
 
 if __name__ == "__main__":
     main()
+
+
+def _add_feature_commands() -> None:
+    from aiqleads.features.cli import features
+
+    main.add_command(features)
+
+
+_add_feature_commands()

@@ -289,6 +289,46 @@ class WebSettings(BaseModel):
     live_auth_seconds: float = Field(default=10.0, gt=0, le=300)
 
 
+class EngagementWeights(BaseModel):
+    """How much one event of each kind adds to the engagement score, before its decay. A view
+    is the weakest sign of interest; a purchase the strongest; a return counts against."""
+
+    view: float = 1.0
+    hold: float = 4.0
+    release: float = 0.5
+    extend: float = 2.0
+    expire: float = 0.5
+    purchase: float = 8.0
+    return_: float = Field(default=-4.0, alias="return")
+
+    model_config = {"populate_by_name": True}
+
+    def of(self, kind: str) -> float:
+        """The weight of an event kind (0 for a kind not listed)."""
+        return float(getattr(self, "return_" if kind == "return" else kind, 0.0))
+
+
+class FeatureSettings(BaseModel):
+    """Features for scoring (`aiqleads.features`). Environment: AIQ_FEATURES__HALF_LIFE_HOURS, …
+
+    Behaviour: each event adds its kind's weight × 0.5 ** (age / half_life) to the engagement
+    score (exponential decay: an event half a life old counts half); a new session starts after
+    `session_gap_hours` without an event; events older than `horizon_days` are not read, and a
+    lead or agent with none in it has recency `horizon_days` × 24 hours. Geospatial: radius for
+    the "within" counts, DBSCAN's radius and minimum points (as the geo map's clusters), and the
+    cap on the distance to the nearest cluster centre (also its value when there is none).
+    """
+
+    half_life_hours: float = Field(default=72.0, gt=0, le=24 * 365)
+    session_gap_hours: float = Field(default=72.0, gt=0, le=24 * 365)
+    horizon_days: float = Field(default=365.0, ge=30, le=3650)
+    weights: EngagementWeights = Field(default_factory=EngagementWeights)
+    radius_m: float = Field(default=1000.0, gt=0, le=50_000)
+    cluster_eps_m: float = Field(default=250.0, ge=10, le=2_000)
+    cluster_min_samples: int = Field(default=10, ge=2, le=1_000)
+    far_km: float = Field(default=50.0, gt=0, le=20_000)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="AIQ_", env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -338,6 +378,7 @@ class Settings(BaseSettings):
     return_window_days: int = Field(default=7, ge=0, le=365)
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
     sources: SourceMonitorSettings = Field(default_factory=SourceMonitorSettings)
+    features: FeatureSettings = Field(default_factory=FeatureSettings)
     # One JSON line per request on the `aiqleads.access` logger (AIQ_ACCESS_LOG).
     access_log: bool = True
 

@@ -37,6 +37,7 @@ TABLES = {
     "source_profiles",
     "ingestion_runs",
     "market_series",
+    "feature_values",
 }
 
 

@@ -69,3 +69,33 @@ async def activity(
         )
     )
     return counts, int(buyers or 0)
+
+
+async def since(
+    session: AsyncSession,
+    *,
+    start: datetime,
+    end: datetime,
+    lead_ids: Sequence[int] | None = None,
+    account_ids: Sequence[int] | None = None,
+    by: str = "lead",
+) -> list[tuple[int, str, datetime, int | None, int]]:
+    """(entity id, kind, at, account id, lead id) of the events with `start` < at <= `end`,
+    ordered by entity then time, where the entity is the lead (`by="lead"`) or the agent
+    (`by="account"`, events without an account left out). `lead_ids` / `account_ids` narrow
+    it to those entities (one lead's or agent's events go through the (lead_id, at) and
+    (account_id, at) indexes). Behaviour features read this."""
+    if by not in ("lead", "account"):
+        raise ValueError(f"by must be 'lead' or 'account', not {by!r}")
+    entity = events.c.lead_id if by == "lead" else events.c.account_id
+    stmt = select(entity, events.c.kind, events.c.at, events.c.account_id, events.c.lead_id).where(
+        events.c.at > start, events.c.at <= end
+    )
+    if by == "account":
+        stmt = stmt.where(events.c.account_id.is_not(None))
+    if lead_ids is not None:
+        stmt = stmt.where(events.c.lead_id.in_(list(lead_ids)))
+    if account_ids is not None:
+        stmt = stmt.where(events.c.account_id.in_(list(account_ids)))
+    rows = await session.execute(stmt.order_by(entity, events.c.at, events.c.id))
+    return [(int(r[0]), str(r[1]), r[2], r[3], int(r[4])) for r in rows]

@@ -4,6 +4,7 @@ from aiqleads.models.account import Account
 from aiqleads.models.api_key import ApiKey
 from aiqleads.models.cart_lock import CartLock
 from aiqleads.models.data_version import DataVersion
+from aiqleads.models.feature_value import FeatureValue
 from aiqleads.models.hold import Hold
 from aiqleads.models.hold_notice import HoldNotice
 from aiqleads.models.ingestion_run import IngestionRun
@@ -35,6 +36,7 @@ __all__ = [
     "ApiKey",
     "CartLock",
     "DataVersion",
+    "FeatureValue",
     "Hold",
     "HoldNotice",
     "IngestionRun",

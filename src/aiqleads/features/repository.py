@@ -1,0 +1,276 @@
+"""All SQL of the features domain: the leads' facts and the market around them, and the
+feature store. (Events are read through `aiqleads.events.repository`, which owns the log.)"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+import numpy as np
+from sqlalchemy import Row, Table, and_, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from aiqleads.features.facts import LeadFacts
+from aiqleads.features.geospatial import Places
+from aiqleads.kit.distance import EARTH_RADIUS_M
+from aiqleads.leads.filters import OUTSIDE_METROS
+from aiqleads.leads.status import OFFERED
+from aiqleads.models import DataVersion, FeatureValue, Lead
+from aiqleads.models.enums import GeocodePrecision
+
+leads = cast(Table, Lead.__table__)
+store = cast(Table, FeatureValue.__table__)
+versions = cast(Table, DataVersion.__table__)
+
+CHUNK = 5000  # ids per IN list: far below SQLite's and asyncpg's bind limits
+
+_FACTS = (
+    leads.c.bedrooms,
+    leads.c.bathrooms,
+    leads.c.living_area_sqft,
+    leads.c.lot_sqft,
+    leads.c.year_built,
+)
+_PLACE = (
+    leads.c.id,
+    leads.c.latitude,
+    leads.c.longitude,
+    leads.c.kind,
+    leads.c.asking_price_cents,
+    leads.c.h3_r8,
+    leads.c.geocode_precision,
+    or_(leads.c.listing_agent.is_not(None), leads.c.listing_office.is_not(None)).label("listed"),
+    leads.c.metro,
+)
+_OWN = (
+    (leads.c.owner_name_enc.is_not(None)).label("has_name"),
+    (leads.c.owner_phone_enc.is_not(None)).label("has_phone"),
+    (leads.c.owner_email_enc.is_not(None)).label("has_email"),
+    *(c.is_not(None).label(f"known_{c.name}") for c in _FACTS),
+    (leads.c.property_type.is_not(None)).label("has_type"),
+    leads.c.listed_at,
+    leads.c.first_seen_at,
+    leads.c.published_at,
+)
+
+
+def _market() -> ColumnElement[bool]:
+    return leads.c.status.in_([s.value for s in OFFERED])
+
+
+@dataclass(frozen=True, slots=True)
+class LeadInputs:
+    """The leads asked for, in id order: their facts and their places."""
+
+    facts: list[LeadFacts]
+    places: Places
+
+
+def _places(rows: Sequence[Row[Any]]) -> Places:
+    # Column by column from plain lists: a few thousand rows per online call, so no per-row
+    # numpy scalar work.
+    n = len(rows)
+    cols: list[Sequence[Any]] = list(zip(*rows, strict=True)) if n else [()] * len(_PLACE)
+    ids, lat, lon, kind, price, cell, precision, listed, metro = cols[: len(_PLACE)]
+    exact = GeocodePrecision.EXACT.value
+    return Places(
+        ids=np.array(ids, dtype=np.int64).reshape(n),
+        lat=np.array([math.nan if v is None else v for v in lat], dtype=np.float64).reshape(n),
+        lon=np.array([math.nan if v is None else v for v in lon], dtype=np.float64).reshape(n),
+        kind=list(kind),
+        price_usd=np.array(
+            [math.nan if v is None else v / 100.0 for v in price], dtype=np.float64
+        ).reshape(n),
+        cell=np.array([-1 if v is None else v for v in cell], dtype=np.int64).reshape(n),
+        approximate=np.array([v != exact for v in precision], dtype=bool).reshape(n),
+        listed=np.array([bool(v) for v in listed], dtype=bool).reshape(n),
+        scope=[m or OUTSIDE_METROS for m in metro],
+    )
+
+
+async def lead_inputs(session: AsyncSession, lead_ids: Sequence[int] | None) -> LeadInputs:
+    """Facts and places of the given leads (every lead when None), ordered by id; ids that do
+    not exist are left out."""
+    stmt = select(*_PLACE, *_OWN)
+    rows: list[Row[Any]] = []
+    if lead_ids is None:
+        rows = list((await session.execute(stmt.order_by(leads.c.id))).all())
+    else:
+        ordered = sorted(set(lead_ids))
+        for start in range(0, len(ordered), CHUNK):
+            part = ordered[start : start + CHUNK]
+            rows += (await session.execute(stmt.where(leads.c.id.in_(part)))).all()
+        rows.sort(key=lambda r: int(r.id))
+    facts = [
+        LeadFacts(
+            kind=r.kind,
+            has_owner_name=bool(r.has_name),
+            has_owner_phone=bool(r.has_phone),
+            has_owner_email=bool(r.has_email),
+            facts_present=sum(bool(getattr(r, f"known_{c.name}")) for c in _FACTS),
+            has_property_type=bool(r.has_type),
+            asking_price_cents=r.asking_price_cents,
+            geocode_precision=r.geocode_precision,
+            listed_at=r.listed_at,
+            first_seen_at=r.first_seen_at,
+            published_at=r.published_at,
+        )
+        for r in rows
+    ]
+    return LeadInputs(facts, _places(rows))
+
+
+async def market(session: AsyncSession) -> Places:
+    """Every lead of the market (`OFFERED`), ordered by id."""
+    stmt = select(*_PLACE).where(_market()).order_by(leads.c.id)
+    return _places((await session.execute(stmt)).all())
+
+
+async def market_near(
+    session: AsyncSession,
+    *,
+    lat: float | None,
+    lon: float | None,
+    radius_m: float,
+    cells: Sequence[int],
+) -> Places:
+    """The market leads a lead can reach: those within a box holding the radius around the
+    point (a superset; the features decide by exact distance) and those in the given cells,
+    ordered by id. Reads the (latitude, longitude) and h3_r8 indexes."""
+    near: list[ColumnElement[bool]] = []
+    if lat is not None and lon is not None:
+        # The box grown by 1 % so rounding never loses a lead at the edge of the radius.
+        dlat = math.degrees(radius_m / EARTH_RADIUS_M) * 1.01
+        cos_lat = max(math.cos(math.radians(min(89.0, abs(lat) + dlat))), 1e-6)
+        dlon = min(180.0, dlat / cos_lat)
+        near.append(
+            and_(
+                leads.c.latitude.between(lat - dlat, lat + dlat),
+                leads.c.longitude.between(lon - dlon, lon + dlon),
+            )
+        )
+    if cells:
+        near.append(leads.c.h3_r8.in_(list(cells)))
+    if not near:
+        return _places([])
+    stmt = select(*_PLACE).where(_market(), or_(*near)).order_by(leads.c.id)
+    return _places((await session.execute(stmt)).all())
+
+
+async def scope_points(session: AsyncSession, scope: str) -> tuple[list[float], list[float]]:
+    """(lat, lon) of the located market leads of one metro (or of no metro), in id order: the
+    points its clusters are made of."""
+    where = leads.c.metro.is_(None) if scope == OUTSIDE_METROS else leads.c.metro == scope
+    stmt = (
+        select(leads.c.latitude, leads.c.longitude)
+        .where(_market(), where, leads.c.latitude.is_not(None), leads.c.longitude.is_not(None))
+        .order_by(leads.c.id)
+    )
+    rows = (await session.execute(stmt)).all()
+    return [float(r[0]) for r in rows], [float(r[1]) for r in rows]
+
+
+async def scope_versions(session: AsyncSession, scopes: Sequence[str]) -> dict[str, int]:
+    """The data version of each scope (leads.versions); 0 for one never written."""
+    rows = await session.execute(
+        select(versions.c.scope, versions.c.version).where(versions.c.scope.in_(list(scopes)))
+    )
+    found = {str(s): int(v) for s, v in rows}
+    return {s: found.get(s, 0) for s in scopes}
+
+
+# --- the feature store ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFeatures:
+    entity_kind: str
+    entity_id: int
+    feature_set: str
+    version: str
+    computed_at: datetime
+    values: dict[str, float]
+
+
+async def upsert(
+    session: AsyncSession,
+    *,
+    entity_kind: str,
+    feature_set: str,
+    version: str,
+    computed_at: datetime,
+    rows: Mapping[int, Mapping[str, float]],
+) -> int:
+    """Write each entity's values (entity id -> {name: value}), replacing the row of the same
+    entity, set and version. Returns how many rows were written."""
+    if entity_kind not in ("lead", "agent"):
+        raise ValueError(f"entity_kind must be 'lead' or 'agent', not {entity_kind!r}")
+    insert: Any = (
+        postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    )
+    items = list(rows.items())
+    step = 1000  # 6 binds a row: within both drivers' limits
+    for start in range(0, len(items), step):
+        values = [
+            {
+                "entity_kind": entity_kind,
+                "entity_id": entity_id,
+                "feature_set": feature_set,
+                "version": version,
+                "computed_at": computed_at,
+                "values": dict(vals),
+            }
+            for entity_id, vals in items[start : start + step]
+        ]
+        stmt = insert(store).values(values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["entity_kind", "entity_id", "feature_set", "version"],
+            set_={"computed_at": stmt.excluded.computed_at, "values": stmt.excluded["values"]},
+        )
+        await session.execute(stmt)
+    return len(items)
+
+
+async def latest(
+    session: AsyncSession,
+    *,
+    entity_kind: str,
+    feature_set: str,
+    entity_ids: Sequence[int],
+    version: str | None = None,
+) -> dict[int, StoredFeatures]:
+    """Per entity, its most recently computed values of the set (of `version` when given, of
+    any version otherwise); entities never computed are absent."""
+    out: dict[int, StoredFeatures] = {}
+    ordered = sorted(set(entity_ids))
+    for start in range(0, len(ordered), CHUNK):
+        stmt = select(store).where(
+            store.c.entity_kind == entity_kind,
+            store.c.feature_set == feature_set,
+            store.c.entity_id.in_(ordered[start : start + CHUNK]),
+        )
+        if version is not None:
+            stmt = stmt.where(store.c.version == version)
+        for r in await session.execute(stmt.order_by(store.c.computed_at, store.c.id)):
+            out[int(r.entity_id)] = StoredFeatures(
+                r.entity_kind,
+                int(r.entity_id),
+                r.feature_set,
+                r.version,
+                r.computed_at,
+                {str(k): float(v) for k, v in r.values.items()},
+            )
+    return out
+
+
+async def count(session: AsyncSession, *, feature_set: str, version: str) -> int:
+    """How many entities have values of the set at the version."""
+    stmt = select(func.count()).where(
+        store.c.feature_set == feature_set, store.c.version == version
+    )
+    return int((await session.execute(stmt)).scalar_one())

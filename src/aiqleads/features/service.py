@@ -1,0 +1,90 @@
+"""Building the feature store: compute a set in batch and write it, read it back."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aiqleads.config import FeatureSettings
+from aiqleads.features import agent, lead, repository
+from aiqleads.features.clusters import ClusterCache
+from aiqleads.features.matrix import FeatureMatrix
+
+FEATURE_SETS = (lead.FEATURE_SET, agent.FEATURE_SET)
+_ENTITY = {lead.FEATURE_SET: "lead", agent.FEATURE_SET: "agent"}
+_VERSION = {
+    lead.FEATURE_SET: lead.LEAD_FEATURES_VERSION,
+    agent.FEATURE_SET: agent.AGENT_FEATURES_VERSION,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class BuildResult:
+    feature_set: str
+    version: str
+    entities: int
+    features: int
+
+
+async def compute(
+    session: AsyncSession,
+    feature_set: str,
+    now: datetime,
+    *,
+    settings: FeatureSettings | None = None,
+    clusters: ClusterCache | None = None,
+) -> FeatureMatrix:
+    """The whole set in batch: every lead, or every agent with events."""
+    if feature_set == lead.FEATURE_SET:
+        return await lead.lead_features_batch(session, now, settings=settings, clusters=clusters)
+    if feature_set == agent.FEATURE_SET:
+        return await agent.agent_features_batch(session, now, settings=settings)
+    raise ValueError(f"unknown feature set {feature_set!r}; known: {', '.join(FEATURE_SETS)}")
+
+
+async def build(
+    session: AsyncSession,
+    feature_set: str,
+    now: datetime,
+    *,
+    settings: FeatureSettings | None = None,
+) -> BuildResult:
+    """Compute the set and upsert it into the store at its current version, `computed_at` =
+    `now`. Running it again at the same `now` writes the same rows (idempotent)."""
+    matrix = await compute(session, feature_set, now, settings=settings)
+    rows = {
+        int(i): dict(zip(matrix.names, (float(v) for v in vals), strict=True))
+        for i, vals in zip(matrix.ids.tolist(), matrix.values, strict=True)
+    }
+    written = await repository.upsert(
+        session,
+        entity_kind=_ENTITY[feature_set],
+        feature_set=feature_set,
+        version=_VERSION[feature_set],
+        computed_at=now,
+        rows=rows,
+    )
+    return BuildResult(feature_set, _VERSION[feature_set], written, len(matrix.names))
+
+
+async def stored(
+    session: AsyncSession,
+    feature_set: str,
+    entity_ids: Sequence[int],
+    *,
+    version: str | None = None,
+) -> dict[int, repository.StoredFeatures]:
+    """The latest stored values of the set for each entity (of the current version unless one
+    is given); entities never built are absent."""
+    if feature_set not in _ENTITY:
+        raise ValueError(f"unknown feature set {feature_set!r}; known: {', '.join(FEATURE_SETS)}")
+    return await repository.latest(
+        session,
+        entity_kind=_ENTITY[feature_set],
+        feature_set=feature_set,
+        entity_ids=entity_ids,
+        version=version or _VERSION[feature_set],
+    )
