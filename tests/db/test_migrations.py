@@ -36,6 +36,7 @@ TABLES = {
     "returns",
     "source_profiles",
     "ingestion_runs",
+    "scoring_models",
 }
 
 

@@ -48,3 +48,33 @@ async def for_lead(session: AsyncSession, lead_id: int) -> list[tuple[str, int |
         .order_by(events.c.id)
     )
     return [(r.kind, r.account_id) for r in rows]
+
+
+async def outcomes(
+    session: AsyncSession, *, since: datetime, until: datetime
+) -> list[tuple[int, str, datetime]]:
+    """(lead id, kind, at) of every purchase and return event at or after `since` and before
+    `until`, in time order: what the scoring labels are built from."""
+    rows = await session.execute(
+        select(events.c.lead_id, events.c.kind, events.c.at)
+        .where(
+            events.c.kind.in_([EventKind.PURCHASE.value, EventKind.RETURN.value]),
+            events.c.at >= since,
+            events.c.at < until,
+        )
+        .order_by(events.c.at, events.c.id)
+    )
+    return [(r.lead_id, r.kind, r.at) for r in rows]
+
+
+async def leads_with_events(
+    session: AsyncSession, *, since: datetime, until: datetime
+) -> list[int]:
+    """The ids of leads with any event in [since, until), ascending."""
+    rows = await session.scalars(
+        select(events.c.lead_id)
+        .where(events.c.at >= since, events.c.at < until)
+        .distinct()
+        .order_by(events.c.lead_id)
+    )
+    return list(rows.all())
