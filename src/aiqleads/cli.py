@@ -523,5 +523,15 @@ def _add_source_commands() -> None:
 _add_source_commands()
 
 
+def _add_scoring_commands() -> None:
+    from aiqleads.scoring.cli import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_add_scoring_commands()
+
+
 if __name__ == "__main__":
     main()

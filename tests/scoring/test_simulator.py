@@ -101,7 +101,7 @@ def test_the_model_recovers_the_simulators_effects() -> None:
         + [noise]
     )
     # When the scoring model is trained on them
-    model = train(X, labels.y, names, config=TrainConfig(num_threads=2), version="sim")
+    model = train(X, labels.y, names, config=TrainConfig(num_threads=1), version="sim")
     # Then a linear fit of its log-odds on the features gives each effect's sign and size
     # (within 35 %), and about nothing for the noise
     z = evaluation.logit(model.predict_raw(X))

@@ -66,7 +66,7 @@ CONFIG = TrainConfig(
     learning_rate=0.05,
     num_leaves=15,
     min_data_in_leaf=20,
-    num_threads=2,
+    num_threads=1,
     calibration_folds=3,
 )
 
@@ -143,11 +143,17 @@ def _for_logistic(
 
 
 def cross_validate(
-    data: Dataset, *, folds: int = FOLDS, seed: int = 0, config: TrainConfig = CONFIG
+    data: Dataset,
+    *,
+    folds: int = FOLDS,
+    seed: int = 0,
+    config: TrainConfig = CONFIG,
+    plot: Path | None = None,
 ) -> dict[str, Any]:
     """Held-out predictions of every lead from `folds`-fold stratified CV, for the scoring
     model (calibrated) and the logistic regression, evaluated on all leads at once; also the
-    per-fold AUCs. Returns a JSON-ready dict."""
+    per-fold AUCs. With `plot`, writes both reliability curves there (PNG). Returns a
+    JSON-ready dict."""
     model_p = np.empty(len(data.y))
     logistic_p = np.empty(len(data.y))
     per_fold: list[dict[str, float]] = []
@@ -165,6 +171,12 @@ def cross_validate(
                 "model_auc": evaluation.auc(data.y[held_rows], model_p[held_rows]),
                 "logistic_auc": evaluation.auc(data.y[held_rows], logistic_p[held_rows]),
             }
+        )
+    if plot is not None:
+        evaluation.reliability_plot(
+            {"scoring model": (data.y, model_p), "logistic regression": (data.y, logistic_p)},
+            plot,
+            title=f"X Education, {folds}-fold held-out",
         )
     return {
         "leads": len(data.y),
