@@ -28,7 +28,8 @@ END = START + timedelta(days=120)
 async def _world(
     sessions: async_sessionmaker[AsyncSession], settings: Settings, cipher: FieldCipher
 ) -> None:
-    """240 leads (a third without an owner phone) and a simulated history over the window."""
+    """240 leads (a third without an owner phone, scored lower by the rules) and a simulated
+    history over the window."""
     published = START - timedelta(days=5)
     rows = [
         lead_row(
@@ -37,6 +38,7 @@ async def _world(
             now=published,
             published_at=published,
             asking_price_cents=40_000_000 + 1_000_000 * (n % 20),
+            score=0.4 if n % 3 == 0 else 0.6,  # the rules' score: lower without a phone
             **({"owner_phone_enc": None, "owner_phone_hmac": None} if n % 3 == 0 else {}),
         )
         for n in range(240)
@@ -81,6 +83,11 @@ async def test_train_from_the_log_then_score_every_lead(
     assert active is not None and active.version == "lgbm-test"
     gain = trained.model.importance()
     assert gain["owner_phone"] > gain["bedrooms"]
+    # And its metrics compare it with the rules' score on the same leads
+    against = trained.model.meta.metrics["baseline"]
+    assert against["baseline_version"] == "rules-1"
+    assert against["baseline"]["auc"] > 0.5 and against["model"]["n"] == trained.labelled
+    assert set(against["gain"]) == {"auc", "log_loss", "ece"}
     # When every lead is scored with it
     version, written = await service.score_all(sessions, provider.features, now=END, batch=100)
     # Then each lead has its calibrated score and the model's version

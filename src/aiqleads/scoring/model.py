@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -214,6 +214,9 @@ class ScoringModel:
         self.booster = booster
         self.calibrator = calibrator
         self.meta = meta
+        # Set by `train`: each training row's calibrated out-of-fold probability, for comparing
+        # with a baseline on the same rows; not saved.
+        self.oof: NDArray[np.float64] | None = None
 
     @property
     def version(self) -> str:
@@ -385,7 +388,17 @@ def train(
         metrics=metrics,
         importance={n: float(g) for n, g in zip(names, gains, strict=True)},
     )
-    return ScoringModel(booster, calibrator, meta)
+    model = ScoringModel(booster, calibrator, meta)
+    model.oof = np.clip(calibrator.apply(oof), 0.0, 1.0)
+    return model
+
+
+def with_metrics(model: ScoringModel, **metrics: Any) -> ScoringModel:
+    """The same model with more entries in its metadata's metrics (before it is saved)."""
+    meta = replace(model.meta, metrics={**model.meta.metrics, **metrics})
+    out = ScoringModel(model.booster, model.calibrator, meta)
+    out.oof = model.oof
+    return out
 
 
 def importance_shares(importance: dict[str, float]) -> dict[str, float]:

@@ -96,3 +96,21 @@ async def all_lead_ids(session: AsyncSession, *, only: Sequence[int] | None = No
     if only is not None:
         stmt = stmt.where(leads.c.id.in_(list(only)))
     return list((await session.scalars(stmt)).all())
+
+
+async def stored_scores(
+    session: AsyncSession, lead_ids: Sequence[int], *, model_version: str
+) -> dict[int, float]:
+    """The stored score of each of the leads whose score that model version made."""
+    found: dict[int, float] = {}
+    ids = list(lead_ids)
+    for start in range(0, len(ids), 1000):
+        rows = await session.execute(
+            select(leads.c.id, leads.c.score).where(
+                leads.c.id.in_(ids[start : start + 1000]),
+                leads.c.model_version == model_version,
+                leads.c.score.is_not(None),
+            )
+        )
+        found.update({r.id: float(r.score) for r in rows})
+    return found

@@ -24,10 +24,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from aiqleads.db.engine import transaction
 from aiqleads.kit.clock import as_utc
 from aiqleads.leads import writes
+from aiqleads.leads.pricing import RULES_VERSION
 from aiqleads.models import ScoringModelRow
 from aiqleads.observability.metrics import SCORING_FEATURE_IMPORTANCE
-from aiqleads.scoring import repository, simulator
-from aiqleads.scoring.model import ScoringModel, TrainConfig, importance_shares, load, train
+from aiqleads.scoring import evaluation, repository, simulator
+from aiqleads.scoring.model import (
+    ScoringModel,
+    TrainConfig,
+    importance_shares,
+    load,
+    train,
+    with_metrics,
+)
 
 
 async def register(
@@ -134,6 +142,25 @@ def _rows_for(matrix: FeatureMatrixLike, lead_ids: NDArray[np.int64]) -> NDArray
     return out
 
 
+def _against_rules(
+    labels: simulator.Labels, model: ScoringModel, rules: dict[int, float]
+) -> dict[str, Any] | None:
+    """The model's out-of-fold probabilities against the rule-based quality score
+    (`leads.pricing.quality_score`, stored as version `rules-1`) on the labelled leads that have
+    one; None when fewer than 2 such leads, or one class only. The rules' score is no
+    probability: compare AUCs; its log loss and ECE say how far it is from one."""
+    if model.oof is None:
+        return None
+    keep = [n for n, i in enumerate(labels.lead_ids) if int(i) in rules]
+    y = labels.y[keep]
+    if len(keep) < 2 or y.min() == y.max():
+        return None
+    baseline = [rules[int(labels.lead_ids[n])] for n in keep]
+    report = evaluation.compare(y, model.oof[keep], baseline)
+    report["baseline_version"] = RULES_VERSION
+    return report
+
+
 @dataclass(frozen=True, slots=True)
 class Trained:
     model: ScoringModel
@@ -166,6 +193,9 @@ async def train_from_log(
     async with transaction(sessions) as session:
         labels = await simulator.labels(session, since=since, until=until)
         matrix = await provider(session, as_of, [int(i) for i in labels.lead_ids])
+        rules = await repository.stored_scores(
+            session, [int(i) for i in labels.lead_ids], model_version=RULES_VERSION
+        )
     X = _rows_for(matrix, labels.lead_ids)
     model = await asyncio.to_thread(
         train,
@@ -179,6 +209,7 @@ async def train_from_log(
         trained_at=now,
         training_window=(since, until),
     )
+    model = with_metrics(model, baseline=_against_rules(labels, model, rules))
     path = await asyncio.to_thread(model.save, artifacts / version)
     async with transaction(sessions) as session:
         await register(session, model, path, now=now, activate=activate)
