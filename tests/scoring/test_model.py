@@ -55,6 +55,9 @@ def test_a_mismatched_feature_list_is_refused(tmp_path: Path) -> None:
         load(path, ("b", "a", "noise"))
     with pytest.raises(ArtifactError, match=r"no model\.txt"):
         load(tmp_path, NAMES)
+    (path / "model.txt").write_text("not a model")
+    with pytest.raises(ArtifactError, match="not a LightGBM model"):
+        load(path, NAMES)
 
 
 def test_the_calibrated_probability_is_calibrated_on_a_holdout() -> None:

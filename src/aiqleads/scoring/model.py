@@ -281,7 +281,10 @@ def load(path: Path, expected_names: Sequence[str]) -> ScoringModel:
             raise
         raise ArtifactError(f"{path}: malformed artifact ({exc})") from exc
     check_names(meta.feature_names, expected_names, what=f"model {meta.version}")
-    booster = lgb.Booster(model_file=str(path / MODEL_FILE))
+    try:
+        booster = lgb.Booster(model_file=str(path / MODEL_FILE))
+    except lgb.basic.LightGBMError as exc:
+        raise ArtifactError(f"{path}: {MODEL_FILE} is not a LightGBM model ({exc})") from exc
     return ScoringModel(booster, calibrator, meta)
 
 
