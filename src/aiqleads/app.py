@@ -38,6 +38,7 @@ from aiqleads.observability.logging import configure_logging
 from aiqleads.observability.middleware import MetricsMiddleware
 from aiqleads.payments.routes import router as payments_router
 from aiqleads.purchases.routes import router as purchases_router
+from aiqleads.scoring.routes import router as scoring_router
 from aiqleads.security_headers import SecurityHeadersMiddleware
 from aiqleads.sources.routes import router as sources_router
 from aiqleads.tiers.routes import router as tiers_router
@@ -171,6 +172,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(sources_router)
     app.include_router(market_router)
     app.include_router(market_admin_router)
+    app.include_router(scoring_router)
     app.include_router(live_router)
     app.include_router(web_config_router)
     app.include_router(web_router)

@@ -532,6 +532,16 @@ def _add_market_commands() -> None:
 _add_market_commands()
 
 
+def _add_scoring_commands() -> None:
+    from aiqleads.scoring.cli import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_add_scoring_commands()
+
+
 if __name__ == "__main__":
     main()
 

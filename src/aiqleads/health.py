@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from aiqleads.deps import AppState, State
 from aiqleads.observability.metrics import DEPENDENCY_UP
+from aiqleads.scoring import service as scoring
 from aiqleads.sources import service as sources
 
 router = APIRouter(tags=["operations"])
@@ -82,12 +83,24 @@ async def _export_source_drift(state: AppState) -> None:
     sources.export(reports)
 
 
+async def _export_scoring_importance(state: AppState) -> None:
+    """Each registered scoring model's feature importance (aiq_scoring_feature_importance_ratio),
+    read at each scrape so every process reports the registry."""
+    try:
+        async with state.sessions() as session:
+            rows = await scoring.models(session)
+    except Exception:  # the database being down is aiq_dependency_up's to report
+        return
+    scoring.export(rows)
+
+
 @router.get("/metrics", include_in_schema=False)
 async def metrics(state: State) -> Response:
     """Prometheus text format. With PROMETHEUS_MULTIPROC_DIR (several workers) the sum over
     every worker, whichever one answers the scrape."""
     await _check_dependencies(state)
     await _export_source_drift(state)
+    await _export_scoring_importance(state)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]

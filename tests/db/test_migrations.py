@@ -38,6 +38,7 @@ TABLES = {
     "ingestion_runs",
     "market_series",
     "feature_values",
+    "scoring_models",
 }
 
 

@@ -85,6 +85,7 @@ NO_LEAD_DATA = {
     "/api/v1/admin/ingestion/runs": "ingestion runs: source, times, outcome, counts; admins only",
     "/api/v1/admin/ingestion/runs/{run_id}": "one ingestion run and its counts, admins only",
     "/api/v1/admin/sources": "each source's profile (shares, price percentiles), admins only",
+    "/api/v1/admin/scoring/models": "scoring models: versions, metrics, importance; admins only",
 }
 # Routes that are neither GET nor another HTTP method: the static files' mounts (the web app's,
 # and the offline API docs' scripts), and the live socket, whose market notices name only leads

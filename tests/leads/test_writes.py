@@ -4,7 +4,7 @@ data versions, merges and conditional status changes."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import h3
@@ -338,3 +338,55 @@ async def test_a_row_without_a_given_column_is_refused(
     async with transaction(sessions) as session:
         with pytest.raises(ValueError, match="kind"):
             await writes.upsert(session, [row], now=clock.now(), cause="test")
+
+
+async def test_set_scores_writes_score_bucket_and_version_and_bumps_the_metro(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    cipher: FieldCipher,
+    clock: FrozenClock,
+) -> None:
+    # Given a Seattle lead scored by the rules
+    row = lead_row(settings, cipher, now=clock.now())
+    await insert_leads(sessions, [row])
+    lead = await _lead(sessions)
+    async with sessions() as session:
+        before = await versions.current(session, "seattle")
+    # When the learned model's score is stored (and an unknown lead id is skipped)
+    async with transaction(sessions) as session:
+        written = await writes.set_scores(
+            session,
+            [
+                {"lead_id": lead.id, "score": 0.81, "model_version": "lgbm-1"},
+                {"lead_id": lead.id + 999, "score": 0.2, "model_version": "lgbm-1"},
+            ],
+            now=clock.now(),
+        )
+    # Then the score, its bucket and the model's version are stored, and the metro's data
+    # version moved
+    assert written == 1
+    stored = await _lead(sessions)
+    assert (stored.score, stored.score_bucket, stored.model_version) == (0.81, "A", "lgbm-1")
+    async with sessions() as session:
+        assert await versions.current(session, "seattle") == before + 1
+
+
+@pytest.mark.parametrize(
+    ("score", "version", "reason"),
+    [
+        (1.5, "v", "not a probability"),
+        (float("nan"), "v", "not a probability"),
+        (0.5, "", "empty"),
+        (0.5, "v" * 41, "over 40"),
+    ],
+)
+async def test_set_scores_refuses_a_bad_score_with_a_reason(
+    sessions: async_sessionmaker[AsyncSession], score: float, version: str, reason: str
+) -> None:
+    async with transaction(sessions) as session:
+        with pytest.raises(ValueError, match=reason):
+            await writes.set_scores(
+                session,
+                [{"lead_id": 1, "score": score, "model_version": version}],
+                now=FrozenClock(datetime(2026, 1, 1, tzinfo=UTC)).now(),
+            )

@@ -99,3 +99,33 @@ async def since(
         stmt = stmt.where(events.c.account_id.in_(list(account_ids)))
     rows = await session.execute(stmt.order_by(entity, events.c.at, events.c.id))
     return [(int(r[0]), str(r[1]), r[2], r[3], int(r[4])) for r in rows]
+
+
+async def outcomes(
+    session: AsyncSession, *, since: datetime, until: datetime
+) -> list[tuple[int, str, datetime]]:
+    """(lead id, kind, at) of every purchase and return event at or after `since` and before
+    `until`, in time order: what the scoring labels are built from."""
+    rows = await session.execute(
+        select(events.c.lead_id, events.c.kind, events.c.at)
+        .where(
+            events.c.kind.in_([EventKind.PURCHASE.value, EventKind.RETURN.value]),
+            events.c.at >= since,
+            events.c.at < until,
+        )
+        .order_by(events.c.at, events.c.id)
+    )
+    return [(r.lead_id, r.kind, r.at) for r in rows]
+
+
+async def leads_with_events(
+    session: AsyncSession, *, since: datetime, until: datetime
+) -> list[int]:
+    """The ids of leads with any event in [since, until), ascending."""
+    rows = await session.scalars(
+        select(events.c.lead_id)
+        .where(events.c.at >= since, events.c.at < until)
+        .distinct()
+        .order_by(events.c.lead_id)
+    )
+    return list(rows.all())

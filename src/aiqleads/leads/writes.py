@@ -697,3 +697,55 @@ async def add_prices(session: AsyncSession, observations: Sequence[Mapping[str, 
         return
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     await session.execute(insert(price_history).on_conflict_do_nothing(), list(observations))
+
+
+# --- scores: the learned model's (aiqleads score) ----------------------------------------------
+
+
+async def set_scores(
+    session: AsyncSession, rows: Sequence[Mapping[str, Any]], *, now: datetime
+) -> int:
+    """Store scores: rows of {lead_id, score (a probability in [0, 1]), model_version (the
+    registered model that made it, at most 40 characters)}. The bucket follows the score
+    (`leads.scores`); the data version of every metro touched is bumped, as for any write.
+    Leads are updated in id order. Returns how many leads were updated (an unknown id is
+    skipped). Raises ValueError on a score that is not a finite number in [0, 1], an empty or
+    too long model version, or a lead given twice, before anything is written."""
+    if not rows:
+        return 0
+    seen: set[int] = set()
+    params: list[dict[str, Any]] = []
+    for r in sorted(rows, key=lambda r: int(r["lead_id"])):
+        lead_id, score, version = int(r["lead_id"]), float(r["score"]), str(r["model_version"])
+        if not 0.0 <= score <= 1.0:  # also refuses NaN
+            raise ValueError(f"lead {lead_id}: score {score} is not a probability in [0, 1]")
+        if not version or len(version) > 40:
+            raise ValueError(f"lead {lead_id}: model version {version!r} empty or over 40 chars")
+        if lead_id in seen:
+            raise ValueError(f"lead {lead_id} given twice")
+        seen.add(lead_id)
+        params.append(
+            {
+                "p_id": lead_id,
+                "p_score": score,
+                "p_bucket": score_bucket(score),
+                "p_version": version,
+                "p_now": now,
+            }
+        )
+    stored = await _stored_by_id(session, seen)
+    stmt = (
+        update(leads)
+        .where(leads.c.id == bindparam("p_id"))
+        .values(
+            score=bindparam("p_score"),
+            score_bucket=bindparam("p_bucket"),
+            model_version=bindparam("p_version"),
+            updated_at=bindparam("p_now"),
+        )
+    )
+    known = [p for p in params if p["p_id"] in stored]
+    if known:
+        await session.execute(stmt, known)
+        await versions.bump(session, {s.metro for s in stored.values()}, now=now)
+    return len(known)

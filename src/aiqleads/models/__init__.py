@@ -24,6 +24,7 @@ from aiqleads.models.quarantine import Quarantine
 from aiqleads.models.refresh_token import RefreshToken
 from aiqleads.models.sandbox_payment import SandboxPayment
 from aiqleads.models.sandbox_refund import SandboxRefund
+from aiqleads.models.scoring_model import ScoringModelRow
 from aiqleads.models.source_profile import SourceProfileRow
 from aiqleads.models.task_outbox import TaskOutbox
 from aiqleads.models.task_schedule import TaskSchedule
@@ -56,6 +57,7 @@ __all__ = [
     "RefreshToken",
     "SandboxPayment",
     "SandboxRefund",
+    "ScoringModelRow",
     "SourceProfileRow",
     "TaskOutbox",
     "TaskSchedule",

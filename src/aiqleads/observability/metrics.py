@@ -187,3 +187,14 @@ SOURCE_PROFILE_AGE = Gauge(
     ["source"],
     multiprocess_mode="mostrecent",
 )
+
+# --- lead scoring ------------------------------------------------------------------------------
+# `model_version` is a registered model's version and `feature` one of its feature names: both
+# bounded by the registry, never a lead or an account.
+SCORING_FEATURE_IMPORTANCE = Gauge(
+    "aiq_scoring_feature_importance_ratio",
+    "A scoring model's feature importance: the feature's share (0-1) of the model's total split"
+    " gain, by model version and feature.",
+    ["model_version", "feature"],
+    multiprocess_mode="mostrecent",
+)

@@ -6,7 +6,7 @@ holds the scoring model's top contributions in words. Score buckets are now High
 ("A"/"B"/"C", leads.scores): the fourth bucket "D" of rules-1 joins "C".
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2026-11-30
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0020"
-down_revision = "0018"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,167 @@
+"""`aiqleads train xeducation|scoring` and `aiqleads score --all`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from aiqleads.config import get_settings
+from aiqleads.db.engine import create_engine, session_factory
+from aiqleads.kit.clock import SystemClock
+
+if TYPE_CHECKING:
+    from aiqleads.scoring import service
+
+# LightGBM, scikit-learn and numpy are imported when a command runs, not when `aiqleads` starts.
+_SHARED = "AIQLEADS_SHARED_DATA"
+DEFAULT_PROVIDER = "aiqleads.features.lead:lead_features_batch"
+
+
+def _default_leads_csv() -> Path:
+    root = os.environ.get(_SHARED)
+    base = Path(root).expanduser() if root else Path("..") / "shared" / "data"
+    return base / "leads" / "Leads.csv"
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@click.group()
+def train() -> None:
+    """Train and check the lead-scoring model."""
+
+
+@train.command("xeducation")
+@click.argument("path", type=click.Path(path_type=Path), required=False)
+@click.option("--plot", type=click.Path(path_type=Path), help="Also write a reliability PNG.")
+def train_xeducation(path: Path | None, plot: Path | None) -> None:
+    """Cross-validate the scoring pipeline on X Education's Leads.csv (default:
+    $AIQLEADS_SHARED_DATA/leads/Leads.csv, else ../shared/data/leads/Leads.csv); print JSON."""
+    from aiqleads.scoring import xeducation
+
+    source = path or _default_leads_csv()
+    if not source.is_file():
+        raise click.ClickException(f"{source}: no such file (give PATH or set {_SHARED})")
+    try:
+        data = xeducation.load(source)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(xeducation.cross_validate(data, plot=plot), indent=2))
+
+
+@train.command("scoring")
+@click.option("--since", type=click.DateTime(), required=True, help="Label window start (UTC).")
+@click.option("--until", type=click.DateTime(), default=None, help="Label window end (now).")
+@click.option("--as-of", type=click.DateTime(), default=None, help="Features as of (--since).")
+@click.option("--features", "provider", default=DEFAULT_PROVIDER, show_default=True)
+@click.option("--feature-set", default="lead", show_default=True)
+@click.option("--feature-version", default="", help="The provider's feature version.")
+@click.option("--artifacts", type=click.Path(path_type=Path), default=Path("models"))
+@click.option("--version", "version", default=None, help="Default: lgbm-<UTC timestamp>.")
+@click.option("--activate/--no-activate", default=True, show_default=True)
+def train_scoring(
+    since: datetime,
+    until: datetime | None,
+    as_of: datetime | None,
+    provider: str,
+    feature_set: str,
+    feature_version: str,
+    artifacts: Path,
+    version: str | None,
+    activate: bool,
+) -> None:
+    """Label leads from the event log (a sale not returned within 30 days), take their
+    features from the provider, train, save the artifact and register it; print JSON."""
+    from aiqleads.scoring import service
+    from aiqleads.scoring.model import TrainConfig
+
+    now = SystemClock().now()
+    end = _utc(until) if until else now
+    start = _utc(since)
+    if end - start <= timedelta(days=30):
+        raise click.ClickException("the label window must be longer than the 30-day return window")
+    try:
+        features = service.resolve_provider(provider)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+    async def go() -> service.Trained:
+        engine = create_engine(get_settings())
+        try:
+            return await service.train_from_log(
+                session_factory(engine),
+                features,
+                since=start,
+                until=end,
+                as_of=_utc(as_of) if as_of else start,
+                artifacts=artifacts,
+                version=version or f"lgbm-{now:%Y%m%d%H%M%S}",
+                now=now,
+                feature_set=feature_set,
+                feature_version=feature_version,
+                config=TrainConfig(),
+                activate=activate,
+            )
+        finally:
+            await engine.dispose()
+
+    try:
+        trained = asyncio.run(go())
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    meta = trained.model.meta
+    click.echo(
+        json.dumps(
+            {
+                "version": meta.version,
+                "artifact": str(trained.path),
+                "labelled": trained.labelled,
+                "censored": trained.censored,
+                "active": activate,
+                "metrics": meta.metrics,
+            },
+            indent=2,
+        )
+    )
+
+
+@click.command("score")
+@click.option("--all", "everything", is_flag=True, required=True, help="Score every lead.")
+@click.option("--features", "provider", default=DEFAULT_PROVIDER, show_default=True)
+@click.option("--batch", type=int, default=1000, show_default=True)
+def score(everything: bool, provider: str, batch: int) -> None:
+    """Score every lead with the active model and store the scores; print JSON."""
+    from aiqleads.scoring import service
+    from aiqleads.scoring.model import ArtifactError
+
+    if not everything:
+        raise click.ClickException("say --all: scoring a subset is not offered yet")
+    try:
+        features = service.resolve_provider(provider)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+    async def go() -> tuple[str, int]:
+        engine = create_engine(get_settings())
+        try:
+            return await service.score_all(
+                session_factory(engine), features, now=SystemClock().now(), batch=batch
+            )
+        finally:
+            await engine.dispose()
+
+    try:
+        version, written = asyncio.run(go())
+    except (LookupError, ArtifactError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps({"model_version": version, "scored": written}))
+
+
+COMMANDS = (train, score)

@@ -1,0 +1,116 @@
+"""All SQL of the scoring domain: the model registry (`scoring_models`, owned here) and the
+reads of leads the simulator needs. Scores are written through `leads.writes.set_scores`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aiqleads.models import Lead, ScoringModelRow
+
+models = cast(Table, ScoringModelRow.__table__)
+leads = cast(Table, Lead.__table__)
+
+
+async def add(session: AsyncSession, row: dict[str, Any]) -> ScoringModelRow:
+    """Register a model (the columns of ScoringModelRow, is_active false). A version already
+    registered violates the unique constraint (IntegrityError)."""
+    model = ScoringModelRow(**{**row, "is_active": False})
+    session.add(model)
+    await session.flush()
+    return model
+
+
+async def activate(session: AsyncSession, version: str) -> bool:
+    """Make `version` the one active model (every other row inactive). False when no such
+    version is registered (nothing changes)."""
+    exists = await session.scalar(select(models.c.id).where(models.c.version == version))
+    if exists is None:
+        return False
+    await session.execute(update(models).where(models.c.version != version).values(is_active=False))
+    await session.execute(update(models).where(models.c.version == version).values(is_active=True))
+    return True
+
+
+async def listed(session: AsyncSession) -> list[ScoringModelRow]:
+    """Every registered model, newest training first."""
+    found = await session.scalars(
+        select(ScoringModelRow).order_by(ScoringModelRow.trained_at.desc(), ScoringModelRow.id)
+    )
+    return list(found.all())
+
+
+async def active(session: AsyncSession) -> ScoringModelRow | None:
+    """The active model, if any."""
+    found: ScoringModelRow | None = await session.scalar(
+        select(ScoringModelRow).where(ScoringModelRow.is_active.is_(True))
+    )
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class SimLead:
+    """What the simulator reads of a lead: its id, kind, ZIP, asking price (cents, None when
+    unknown), whether an owner phone is on file, and when it was published."""
+
+    id: int
+    kind: str
+    zip_code: str | None
+    asking_price_cents: int | None
+    has_owner_phone: bool
+    published_at: datetime
+
+
+async def simulation_leads(
+    session: AsyncSession, *, published_before: datetime, limit: int | None = None
+) -> list[SimLead]:
+    """Leads published before the instant, in id order (at most `limit`)."""
+    stmt = (
+        select(
+            leads.c.id,
+            leads.c.kind,
+            leads.c.zip_code,
+            leads.c.asking_price_cents,
+            leads.c.owner_phone_enc.is_not(None).label("has_phone"),
+            leads.c.published_at,
+        )
+        .where(leads.c.published_at < published_before)
+        .order_by(leads.c.id)
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [
+        SimLead(r.id, r.kind, r.zip_code, r.asking_price_cents, bool(r.has_phone), r.published_at)
+        for r in await session.execute(stmt)
+    ]
+
+
+async def all_lead_ids(session: AsyncSession, *, only: Sequence[int] | None = None) -> list[int]:
+    """Every lead id in id order (or those of `only` that exist)."""
+    stmt = select(leads.c.id).order_by(leads.c.id)
+    if only is not None:
+        stmt = stmt.where(leads.c.id.in_(list(only)))
+    return list((await session.scalars(stmt)).all())
+
+
+async def stored_scores(
+    session: AsyncSession, lead_ids: Sequence[int], *, model_version: str
+) -> dict[int, float]:
+    """The stored score of each of the leads whose score that model version made."""
+    found: dict[int, float] = {}
+    ids = list(lead_ids)
+    for start in range(0, len(ids), 1000):
+        rows = await session.execute(
+            select(leads.c.id, leads.c.score).where(
+                leads.c.id.in_(ids[start : start + 1000]),
+                leads.c.model_version == model_version,
+                leads.c.score.is_not(None),
+            )
+        )
+        found.update({r.id: float(r.score) for r in rows})
+    return found
