@@ -357,36 +357,83 @@ async def test_set_scores_writes_score_bucket_and_version_and_bumps_the_metro(
         written = await writes.set_scores(
             session,
             [
-                {"lead_id": lead.id, "score": 0.81, "model_version": "lgbm-1"},
-                {"lead_id": lead.id + 999, "score": 0.2, "model_version": "lgbm-1"},
+                _scored(lead.id, 0.81, bucket="B"),
+                _scored(lead.id + 999, 0.2),
             ],
             now=clock.now(),
         )
-    # Then the score, its bucket and the model's version are stored, and the metro's data
-    # version moved
+    # Then the score, its territory bucket, the model's version, the reasons and the price are
+    # stored, and the metro's data version moved
     assert written == 1
     stored = await _lead(sessions)
-    assert (stored.score, stored.score_bucket, stored.model_version) == (0.81, "A", "lgbm-1")
+    assert (stored.score, stored.score_bucket, stored.model_version) == (0.81, "B", "lgbm-1")
+    assert stored.price_factors is not None and stored.score_reasons is not None
+    assert (stored.price_cents, stored.price_factors["demand"]) == (1234, 1.1)
+    assert stored.score_reasons[0]["text"] == "owner phone on file"
     async with sessions() as session:
         assert await versions.current(session, "seattle") == before + 1
 
+    # When the source sends the lead again (ingestion gives the rules-1 score and price)
+    again = dict(row)
+    async with transaction(sessions) as session:
+        await writes.upsert(session, [again], now=clock.now(), cause="test")
+    # Then the model's score, bucket, reasons and price stay until the model scores it again
+    kept = await _lead(sessions)
+    assert (kept.score, kept.score_bucket, kept.model_version, kept.price_cents) == (
+        0.81,
+        "B",
+        "lgbm-1",
+        1234,
+    )
+    assert kept.score_reasons == stored.score_reasons
+
+
+def _scored(lead_id: int, score: float, *, bucket: str = "A", **over: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "lead_id": lead_id,
+        "score": score,
+        "model_version": "lgbm-1",
+        "score_bucket": bucket,
+        "score_reasons": [
+            {
+                "feature": "has_owner_phone",
+                "text": "owner phone on file",
+                "direction": "up",
+                "preview": True,
+            }
+        ],
+        "price_cents": 1234,
+        "price_factors": {
+            "base_cents": 1000,
+            "quality": 1.0,
+            "demand": 1.1,
+            "market": 1.12,
+            "cents": 1234,
+        },
+    }
+    row.update(over)
+    return row
+
 
 @pytest.mark.parametrize(
-    ("score", "version", "reason"),
+    ("over", "reason"),
     [
-        (1.5, "v", "not a probability"),
-        (float("nan"), "v", "not a probability"),
-        (0.5, "", "empty"),
-        (0.5, "v" * 41, "over 40"),
+        ({"score": 1.5}, "not a probability"),
+        ({"score": float("nan")}, "not a probability"),
+        ({"model_version": ""}, "empty"),
+        ({"model_version": "v" * 41}, "over 40"),
+        ({"score_bucket": "D"}, "unknown score bucket"),
+        ({"price_cents": 0}, "positive integer"),
+        ({"price_cents": 12.5}, "positive integer"),
     ],
 )
 async def test_set_scores_refuses_a_bad_score_with_a_reason(
-    sessions: async_sessionmaker[AsyncSession], score: float, version: str, reason: str
+    sessions: async_sessionmaker[AsyncSession], over: dict[str, Any], reason: str
 ) -> None:
     async with transaction(sessions) as session:
         with pytest.raises(ValueError, match=reason):
             await writes.set_scores(
                 session,
-                [{"lead_id": 1, "score": score, "model_version": version}],
+                [{**_scored(1, 0.5), **over}],
                 now=FrozenClock(datetime(2026, 1, 1, tzinfo=UTC)).now(),
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from aiqleads.config import Settings
+from aiqleads.config import PricingPolicy, Settings
 from aiqleads.db.engine import transaction
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher
@@ -17,6 +18,7 @@ from aiqleads.models import Lead
 from aiqleads.models.enums import Tier
 from aiqleads.scoring import service, simulator
 from aiqleads.scoring.model import ArtifactError, TrainConfig
+from aiqleads.scoring.rescore import rescore
 from aiqleads.scoring.simulator import SimAgent
 from tests.factories import insert_leads, lead_row, make_account
 from tests.scoring import provider
@@ -89,13 +91,38 @@ async def test_train_from_the_log_then_score_every_lead(
     assert against["baseline"]["auc"] > 0.5 and against["model"]["n"] == trained.labelled
     assert set(against["gain"]) == {"auc", "log_loss", "ece"}
     # When every lead is scored with it
-    version, written = await service.score_all(sessions, provider.features, now=END, batch=100)
+    done = await rescore(sessions, provider.features, now=END, policy=PricingPolicy(), batch=100)
     # Then each lead has its calibrated score and the model's version
-    assert (version, written) == ("lgbm-test", 240)
+    assert (done.version, done.scored) == ("lgbm-test", 240)
     async with sessions() as session:
-        stored = (await session.execute(select(Lead.score, Lead.model_version))).all()
-    assert {v for _, v in stored} == {"lgbm-test"}
-    assert all(s is not None and 0.0 <= s <= 1.0 for s, _ in stored)
+        stored = (
+            await session.execute(
+                select(
+                    Lead.score,
+                    Lead.model_version,
+                    Lead.score_bucket,
+                    Lead.price_cents,
+                    Lead.price_factors,
+                    Lead.score_reasons,
+                )
+            )
+        ).all()
+    assert {r.model_version for r in stored} == {"lgbm-test"}
+    assert all(r.score is not None and 0.0 <= r.score <= 1.0 for r in stored)
+    # And its bucket ranks it in its metro: about 20 % High, 50 % Medium, 30 % Low (ties in
+    # the calibrated scores, which isotonic calibration makes, move a few across a cut)
+    buckets = Counter(r.score_bucket for r in stored)
+    assert set(buckets) == {"A", "B", "C"} and buckets["A"] >= 240 * 0.2
+    # And its price follows the bucket's quality and is made of the stated factors
+    for r in stored:
+        f = r.price_factors
+        assert f["cents"] == r.price_cents
+        assert r.price_cents == max(500, round(1000 * f["quality"] * f["demand"] * f["market"]))
+        assert f["quality"] == {"A": 1.8, "B": 1.0, "C": 0.6}[r.score_bucket]
+    # And the reasons are words, of features the model leaned on
+    assert any(
+        x["feature"] == "owner_phone" for r in stored for x in (r.score_reasons or [])
+    ) or all(r.score_reasons == [] for r in stored)
 
 
 async def test_scoring_refuses_a_provider_with_other_features(
@@ -106,7 +133,7 @@ async def test_scoring_refuses_a_provider_with_other_features(
 ) -> None:
     # Given no model yet: scoring says so
     with pytest.raises(LookupError, match="no active scoring model"):
-        await service.score_all(sessions, provider.features, now=END)
+        await rescore(sessions, provider.features, now=END, policy=PricingPolicy())
     # Given a model trained on the provider's features
     await _world(sessions, settings, cipher)
     await service.train_from_log(
@@ -122,7 +149,7 @@ async def test_scoring_refuses_a_provider_with_other_features(
     )
     # When scoring with a provider whose features differ, it is refused with the names
     with pytest.raises(ArtifactError, match=r"lacks \['bathrooms'\], has extra \['bedrooms'\]"):
-        await service.score_all(sessions, provider.other_features, now=END)
+        await rescore(sessions, provider.other_features, now=END, policy=PricingPolicy())
 
 
 def test_a_provider_is_named_module_colon_function() -> None:

@@ -180,3 +180,19 @@ async def visible_among(
 
 async def count(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).select_from(leads)) or 0)
+
+
+async def places(
+    session: AsyncSession, lead_ids: Sequence[int]
+) -> dict[int, tuple[str | None, str | None]]:
+    """(metro, ZIP) of each lead: where its score is ranked and its market priced."""
+    out: dict[int, tuple[str | None, str | None]] = {}
+    ids = list(lead_ids)
+    for start in range(0, len(ids), 5000):
+        rows = await session.execute(
+            select(leads.c.id, leads.c.metro, leads.c.zip_code).where(
+                leads.c.id.in_(ids[start : start + 5000])
+            )
+        )
+        out.update({int(r.id): (r.metro, r.zip_code) for r in rows})
+    return out

@@ -46,7 +46,7 @@ from aiqleads.kit.h3cells import cell_center, cells_for
 from aiqleads.kit.places import city_key
 from aiqleads.leads import tasks, versions
 from aiqleads.leads.pricing import RULES_VERSION
-from aiqleads.leads.scores import score_bucket
+from aiqleads.leads.scores import BUCKET_LABELS, score_bucket
 from aiqleads.leads.status import status_for_listing
 from aiqleads.metros import metro_for_point
 from aiqleads.models import Lead, LeadPriceHistory, LeadStatusHistory, Purchase
@@ -705,12 +705,15 @@ async def add_prices(session: AsyncSession, observations: Sequence[Mapping[str, 
 async def set_scores(
     session: AsyncSession, rows: Sequence[Mapping[str, Any]], *, now: datetime
 ) -> int:
-    """Store scores: rows of {lead_id, score (a probability in [0, 1]), model_version (the
-    registered model that made it, at most 40 characters)}. The bucket follows the score
-    (`leads.scores`); the data version of every metro touched is bumped, as for any write.
-    Leads are updated in id order. Returns how many leads were updated (an unknown id is
-    skipped). Raises ValueError on a score that is not a finite number in [0, 1], an empty or
-    too long model version, or a lead given twice, before anything is written."""
+    """Store scores and the prices made from them: rows of {lead_id, score (a probability in
+    [0, 1]), model_version (the registered model that made it, at most 40 characters),
+    score_bucket ("A"/"B"/"C", leads.scores: by rank in the lead's territory), score_reasons
+    (list of {feature, text, direction, preview}), price_cents (> 0) and price_factors
+    (leads.pricing.PriceFactors.as_dict())}. The data version of every metro touched is
+    bumped, as for any write. Leads are updated in id order. Returns how many leads were
+    updated (an unknown id is skipped). Raises ValueError on a score that is not a finite
+    number in [0, 1], an empty or too long model version, an unknown bucket, a price that is
+    not a positive integer, or a lead given twice, before anything is written."""
     if not rows:
         return 0
     seen: set[int] = set()
@@ -721,6 +724,11 @@ async def set_scores(
             raise ValueError(f"lead {lead_id}: score {score} is not a probability in [0, 1]")
         if not version or len(version) > 40:
             raise ValueError(f"lead {lead_id}: model version {version!r} empty or over 40 chars")
+        if r["score_bucket"] not in BUCKET_LABELS:
+            raise ValueError(f"lead {lead_id}: unknown score bucket {r['score_bucket']!r}")
+        price = r["price_cents"]
+        if not isinstance(price, int) or isinstance(price, bool) or price <= 0:
+            raise ValueError(f"lead {lead_id}: price {price!r} is not a positive integer of cents")
         if lead_id in seen:
             raise ValueError(f"lead {lead_id} given twice")
         seen.add(lead_id)
@@ -728,8 +736,11 @@ async def set_scores(
             {
                 "p_id": lead_id,
                 "p_score": score,
-                "p_bucket": score_bucket(score),
+                "p_bucket": r["score_bucket"],
                 "p_version": version,
+                "p_reasons": list(r["score_reasons"]),
+                "p_price": price,
+                "p_factors": dict(r["price_factors"]),
                 "p_now": now,
             }
         )
@@ -741,6 +752,9 @@ async def set_scores(
             score=bindparam("p_score"),
             score_bucket=bindparam("p_bucket"),
             model_version=bindparam("p_version"),
+            score_reasons=bindparam("p_reasons", type_=leads.c.score_reasons.type),
+            price_cents=bindparam("p_price"),
+            price_factors=bindparam("p_factors", type_=leads.c.price_factors.type),
             updated_at=bindparam("p_now"),
         )
     )

@@ -137,8 +137,9 @@ def train_scoring(
 @click.option("--features", "provider", default=DEFAULT_PROVIDER, show_default=True)
 @click.option("--batch", type=int, default=1000, show_default=True)
 def score(everything: bool, provider: str, batch: int) -> None:
-    """Score every lead with the active model and store the scores; print JSON."""
-    from aiqleads.scoring import service
+    """Score every lead with the active model, bucket each within its metro, price it, and
+    store it all; print JSON (model version, leads scored, leads per bucket, distinct prices)."""
+    from aiqleads.scoring import rescore, service
     from aiqleads.scoring.model import ArtifactError
 
     if not everything:
@@ -148,20 +149,35 @@ def score(everything: bool, provider: str, batch: int) -> None:
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
 
-    async def go() -> tuple[str, int]:
-        engine = create_engine(get_settings())
+    settings = get_settings()
+
+    async def go() -> rescore.Rescored:
+        engine = create_engine(settings)
         try:
-            return await service.score_all(
-                session_factory(engine), features, now=SystemClock().now(), batch=batch
+            return await rescore.rescore(
+                session_factory(engine),
+                features,
+                now=SystemClock().now(),
+                policy=settings.pricing,
+                batch=batch,
             )
         finally:
             await engine.dispose()
 
     try:
-        version, written = asyncio.run(go())
+        done = asyncio.run(go())
     except (LookupError, ArtifactError) as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(json.dumps({"model_version": version, "scored": written}))
+    click.echo(
+        json.dumps(
+            {
+                "model_version": done.version,
+                "scored": done.scored,
+                "buckets": done.buckets,
+                "distinct_prices": done.distinct_prices,
+            }
+        )
+    )
 
 
 COMMANDS = (train, score)

@@ -114,3 +114,12 @@ async def stored_scores(
         )
         found.update({r.id: float(r.score) for r in rows})
     return found
+
+
+async def set_territory_cuts(
+    session: AsyncSession, version: str, cuts: dict[str, list[float]]
+) -> None:
+    """Store a model's per-metro bucket cuts (replacing what it had)."""
+    await session.execute(
+        update(models).where(models.c.version == version).values(territory_cuts=cuts)
+    )

@@ -23,7 +23,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aiqleads.db.engine import transaction
 from aiqleads.kit.clock import as_utc
-from aiqleads.leads import writes
 from aiqleads.leads.pricing import RULES_VERSION
 from aiqleads.models import ScoringModelRow
 from aiqleads.observability.metrics import SCORING_FEATURE_IMPORTANCE
@@ -32,7 +31,6 @@ from aiqleads.scoring.model import (
     ScoringModel,
     TrainConfig,
     importance_shares,
-    load,
     train,
     with_metrics,
 )
@@ -214,35 +212,3 @@ async def train_from_log(
     async with transaction(sessions) as session:
         await register(session, model, path, now=now, activate=activate)
     return Trained(model, path, len(labels.y), labels.censored)
-
-
-async def score_all(
-    sessions: async_sessionmaker[AsyncSession],
-    provider: FeatureProvider,
-    *,
-    now: datetime,
-    batch: int = 1000,
-) -> tuple[str, int]:
-    """Score every lead with the active model (features as known at `now`) and store the scores
-    through `leads.writes.set_scores`, `batch` leads per transaction. Returns (model version,
-    leads scored). Raises LookupError without an active model; ArtifactError when the
-    provider's feature names differ from the model's."""
-    async with transaction(sessions) as session:
-        row = await repository.active(session)
-        if row is None:
-            raise LookupError("no active scoring model: train one (aiqleads train scoring)")
-        matrix = await provider(session, now, None)
-    model = await asyncio.to_thread(load, Path(row.artifact_path), tuple(matrix.names))
-    lead_ids = np.asarray(matrix.lead_ids, dtype=np.int64)
-    scores = await asyncio.to_thread(model.predict, np.asarray(matrix.values, dtype=np.float64))
-    written = 0
-    for start in range(0, len(lead_ids), batch):
-        rows = [
-            {"lead_id": int(i), "score": round(float(s), 6), "model_version": model.version}
-            for i, s in zip(
-                lead_ids[start : start + batch], scores[start : start + batch], strict=True
-            )
-        ]
-        async with transaction(sessions) as session:
-            written += await writes.set_scores(session, rows, now=now)
-    return model.version, written

@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("importance", sa.JSON(), nullable=False),
         sa.Column("artifact_path", sa.String(1000), nullable=False),
         sa.Column("is_active", sa.Boolean(), nullable=False),
+        sa.Column("territory_cuts", sa.JSON()),
     )
 
 
