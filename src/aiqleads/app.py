@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 
 from aiqleads import __version__
 from aiqleads.auth.admin_routes import router as admin_accounts_router
+from aiqleads.auth.passwords import configure_pool
 from aiqleads.auth.routes import router as auth_router
 from aiqleads.cart.routes import router as cart_router
 from aiqleads.checkout.routes import router as checkout_router
@@ -25,6 +26,7 @@ from aiqleads.db.engine import create_engine, session_factory
 from aiqleads.deps import AppState
 from aiqleads.errors import install_error_handlers
 from aiqleads.geo.routes import router as geo_router
+from aiqleads.health import metrics_exposure
 from aiqleads.health import router as health_router
 from aiqleads.ingestion.routes import router as quarantine_router
 from aiqleads.ingestion.routes import runs_router as ingestion_runs_router
@@ -90,6 +92,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
     cipher = FieldCipher(settings.encryption_keys)  # fail at start-up, not at first decrypt
     configure_logging(settings.log_level, json_lines=settings.log_json)
+    configure_pool(settings.login.hash_threads)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -117,6 +120,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 "task_dispatcher": dispatcher.mode if dispatcher else "off",
                 "rate_limits": state.limiter.storage_name if state.limiter.enabled else "off",
                 "access_log": settings.access_log,
+                "docs": settings.docs_enabled,
+                "metrics": metrics_exposure(settings),
                 "version": __version__,
             },
         )
@@ -140,13 +145,18 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             if multiprocess:
                 _retire_metrics()
 
-    # /docs and /redoc serve Swagger UI and ReDoc from the package's own files: no CDN.
+    # /docs and /redoc serve Swagger UI and ReDoc from the package's own files: no CDN. All
+    # three, the schema included, are off in production unless AIQ_EXPOSURE__DOCS says.
+    docs = settings.docs_enabled
     app = FastAPIOffline(
         title="AIQLeads",
         version=__version__,
         description="Real-estate lead marketplace API.",
         lifespan=lifespan,
         static_url="/docs/static",
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
     )
     install_error_handlers(app)
     # Added innermost first: the request id is set before the metrics and access log read it.

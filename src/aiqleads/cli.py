@@ -158,6 +158,7 @@ def users_create(email: str, password: str, role: str, tier: str, cart_limit: in
                     tier=Tier(tier),
                     now=SystemClock().now(),
                     custom_cart_limit=cart_limit,
+                    min_score=settings.login.password_min_score,
                 )
             console.print(f"created {account.email} ({account.role}, {account.tier})")
         finally:
@@ -178,14 +179,14 @@ def users_list() -> None:
         engine = create_engine(settings)
         try:
             async with transaction(session_factory(engine)) as session:
-                table = Table("email", "role", "tier", "cart limit", "locked until")
+                table = Table("email", "role", "tier", "cart limit", "active")
                 for a in await repository.list_accounts(session):
                     table.add_row(
                         a.email,
                         a.role,
                         a.tier,
                         str(a.custom_cart_limit or ""),
-                        str(a.locked_until or ""),
+                        "yes" if a.is_active else "no",
                     )
             console.print(table)
         finally:
@@ -312,7 +313,6 @@ async def _demo_accounts(settings: Settings) -> list[tuple[str, str, str, str]]:
                     )
                 else:
                     account.password_hash = hash_password(password)
-                    account.failed_logins, account.locked_until = 0, None
                 out.append((email, password, role.value, tier.value))
         return out
     finally:

@@ -14,6 +14,7 @@ from aiqleads.models.lead_return import LeadReturn
 from aiqleads.models.lead_source import LeadSource
 from aiqleads.models.lead_status_history import LeadStatusHistory
 from aiqleads.models.ledger_entry import LedgerEntry
+from aiqleads.models.login_throttle import LoginThrottle
 from aiqleads.models.order import Order
 from aiqleads.models.order_item import OrderItem
 from aiqleads.models.payment_event import PaymentEvent
@@ -44,6 +45,7 @@ __all__ = [
     "LeadSource",
     "LeadStatusHistory",
     "LedgerEntry",
+    "LoginThrottle",
     "Order",
     "OrderItem",
     "PaymentEvent",

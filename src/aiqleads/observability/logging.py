@@ -15,11 +15,33 @@ from asgi_correlation_id.context import correlation_id
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 # North American shapes (206-555-0123, (206) 555.0123, 2065550123) and E.164; not timestamps.
 _PHONE = re.compile(r"\+\d{10,15}\b|(?<!\d)(?:1[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]\d{4}(?!\d)")
-_SENSITIVE_KEYS = {"owner_name", "owner_phone", "owner_email", "password", "phone", "email"}
+# Signed tokens (JWT: three base64url parts, the first "eyJ"), API keys, password hashes.
+_JWT = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]+")
+_API_KEY = re.compile(r"aiq_[a-z0-9]{10}_[\w-]+")
+_ARGON2 = re.compile(r"\$argon2(?:id|i|d)\$[^\s'\",)]+")
+_SENSITIVE_KEYS = {
+    "owner_name",
+    "owner_phone",
+    "owner_email",
+    "password",
+    "phone",
+    "email",
+    "token",
+    "access_token",
+    "refresh_token",
+    "password_hash",
+}
+# Libraries that log what they are handed at DEBUG: aiosqlite each call with its SQL and
+# parameters, the multipart parser pieces of form bodies (the login form's password). They
+# stay at INFO whatever the root level.
+_QUIET_AT_DEBUG = ("aiosqlite", "multipart", "python_multipart", "asyncio", "hpack")
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
 def redact(text: str) -> str:
+    """`text` with e-mails, phone numbers, signed tokens, API keys and password hashes
+    replaced by "[email]", "[phone]", "[token]", "[api-key]" and "[hash]"."""
+    text = _ARGON2.sub("[hash]", _API_KEY.sub("[api-key]", _JWT.sub("[token]", text)))
     return _PHONE.sub("[phone]", _EMAIL.sub("[email]", text))
 
 
@@ -73,3 +95,5 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
     # gateway): a URL may carry a query with personal data or a secret. Warnings still show.
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+    for name in _QUIET_AT_DEBUG:
+        logging.getLogger(name).setLevel(max(logging.INFO, root.level))
