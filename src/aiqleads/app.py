@@ -8,6 +8,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
@@ -148,16 +149,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     # /docs and /redoc serve Swagger UI and ReDoc from the package's own files: no CDN. All
     # three, the schema included, are off in production unless AIQ_EXPOSURE__DOCS says.
     docs = settings.docs_enabled
-    app = FastAPIOffline(
-        title="AIQLeads",
-        version=__version__,
-        description="Real-estate lead marketplace API.",
-        lifespan=lifespan,
-        static_url="/docs/static",
-        docs_url="/docs" if docs else None,
-        redoc_url="/redoc" if docs else None,
-        openapi_url="/openapi.json" if docs else None,
-    )
+    meta: dict[str, Any] = {
+        "title": "AIQLeads",
+        "version": __version__,
+        "description": "Real-estate lead marketplace API.",
+        "lifespan": lifespan,
+    }
+    if docs:
+        app = FastAPIOffline(static_url="/docs/static", **meta)
+    else:
+        app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, **meta)
     install_error_handlers(app)
     # Added innermost first: the request id is set before the metrics and access log read it.
     app.add_middleware(MetricsMiddleware, access_log=settings.access_log)
