@@ -8,6 +8,7 @@ import secrets
 import tempfile
 import time
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -125,6 +126,37 @@ def db_downgrade(revision: str) -> None:
 def db_current() -> None:
     """Print the database's migration revision."""
     _run(lambda settings: _migrate_and_report(settings, "report", ""))
+
+
+@db.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def db_backup(path: Path) -> None:
+    """Write a consistent copy of the database to PATH while it runs (SQLite: the online
+    backup API; PostgreSQL: pg_dump's custom format)."""
+    from aiqleads.db.backup import BackupError, backup
+
+    try:
+        result = backup(get_settings(), path)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    console.print(f"backed up to {result.path} ({result.kind}, {result.bytes:,} bytes)")
+
+
+@db.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask: the database's content is replaced.")
+def db_restore(path: Path, yes: bool) -> None:
+    """Replace the database's content with the backup at PATH (made by `db backup`). Stop the
+    API and workers first."""
+    from aiqleads.db.backup import BackupError, restore
+
+    if not yes:
+        click.confirm("Replace everything in the database with this backup?", abort=True)
+    try:
+        result = restore(get_settings(), path)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    console.print(f"restored from {result.path} ({result.kind})")
 
 
 # --- users -------------------------------------------------------------------------------------
