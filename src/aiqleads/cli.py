@@ -159,6 +159,46 @@ def db_restore(path: Path, yes: bool) -> None:
     console.print(f"restored from {result.path} ({result.kind})")
 
 
+@main.group()
+def keys() -> None:
+    """Encryption keys (AIQ_ENCRYPTION_KEYS)."""
+
+
+@keys.command("rotate")
+@click.option("--batch-size", type=click.IntRange(1, 10_000), default=500, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def keys_rotate(batch_size: int, as_json: bool) -> None:
+    """Re-encrypt every encrypted value (owner contact, quarantined payloads, webhook
+    secrets) under the first key of AIQ_ENCRYPTION_KEYS. Resumable: run it again after an
+    interruption; values already under the first key are skipped."""
+    import json
+
+    from aiqleads.keyring import rotate
+    from aiqleads.kit.crypto import FieldCipher, KeyringError
+
+    async def go(settings: Settings) -> dict[str, Any]:
+        engine = create_engine(settings)
+        try:
+            cipher = FieldCipher(settings.encryption_keys)
+            report = await rotate(session_factory(engine), cipher, batch_size=batch_size)
+            return {"key_id": cipher.primary_key_id, **report.as_dict()}
+        finally:
+            await engine.dispose()
+
+    try:
+        out = _run(go)
+    except KeyringError as exc:
+        message = f"{exc}: add that key to AIQ_ENCRYPTION_KEYS and run again"
+        raise click.ClickException(message) from exc
+    if as_json:
+        click.echo(json.dumps(out))
+        return
+    for table, n in out["rewritten"].items():
+        console.print(
+            f"{table}: {n} of {out['read'][table]} rows re-encrypted under {out['key_id']}"
+        )
+
+
 # --- users -------------------------------------------------------------------------------------
 
 
