@@ -2,6 +2,7 @@
 alone, then while clients send wrong passwords as fast as they are answered, in one run.
 
     .venv/bin/python bench/login_stall.py [--seconds 8] [--guessers 8] [--workers 1]
+        [--hash-threads 1]
 
 argon2id costs ~50 ms of CPU per check; run on the event loop, 8 guessers pushed `/health`
 from a 6 ms median to 193 ms (issue 14). The checks now run in a bounded thread pool
@@ -119,6 +120,7 @@ def main(args: argparse.Namespace) -> dict[str, object]:
             "AIQ_ACCESS_LOG": "false",
             "AIQ_WORKER__START_IN_APP": "false",
             "AIQ_LOG_LEVEL": "WARNING",
+            "AIQ_LOGIN__HASH_THREADS": str(args.hash_threads),
         }
     )
     aiq = [sys.executable, "-m", "aiqleads"]
@@ -138,6 +140,7 @@ def main(args: argparse.Namespace) -> dict[str, object]:
     return {
         "workers": args.workers,
         "guessers": args.guessers,
+        "hash_threads": args.hash_threads,
         "seconds": args.seconds,
         "load_average_1min": round(os.getloadavg()[0], 2),  # other work on the machine
         "alone": alone,
@@ -152,4 +155,5 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--guessers", type=int, default=8)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--hash-threads", type=int, default=1, help="AIQ_LOGIN__HASH_THREADS")
     print(json.dumps(main(parser.parse_args()), indent=2))

@@ -307,7 +307,9 @@ class LoginSettings(BaseModel):
     forget_after_minutes: float = Field(default=60.0, gt=0, le=7 * 24 * 60)
     # Threads hashing and checking passwords (argon2id needs ~50 ms of CPU and 64 MiB each):
     # the event loop never waits on a hash, and at most this many run at once per process.
-    hash_threads: int = Field(default=2, ge=1, le=64)
+    # One by default: each hash already runs 4 lanes in parallel (argon2-cffi's parallelism=4),
+    # and more hashing threads take the cores the event loop needs (bench/login_stall.py).
+    hash_threads: int = Field(default=1, ge=1, le=64)
     # zxcvbn's 0-4 score (3: "safely unguessable: moderate protection from offline slow-hash
     # scenario"); common passwords, names, dates and keyboard walks score low.
     password_min_score: int = Field(default=3, ge=0, le=4)

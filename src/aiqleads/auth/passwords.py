@@ -30,7 +30,7 @@ _ZXCVBN_MAX_CHARS = 100
 THREAD_NAME_PREFIX = "aiq-argon2"
 
 _pool: ThreadPoolExecutor | None = None
-_pool_size = 2
+_pool_size = 1
 _pool_lock = threading.Lock()
 
 
