@@ -8,6 +8,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
@@ -17,6 +18,7 @@ from redis.asyncio import Redis
 
 from aiqleads import __version__
 from aiqleads.auth.admin_routes import router as admin_accounts_router
+from aiqleads.auth.passwords import configure_pool
 from aiqleads.auth.routes import router as auth_router
 from aiqleads.cart.routes import router as cart_router
 from aiqleads.checkout.routes import router as checkout_router
@@ -25,6 +27,7 @@ from aiqleads.db.engine import create_engine, session_factory
 from aiqleads.deps import AppState
 from aiqleads.errors import install_error_handlers
 from aiqleads.geo.routes import router as geo_router
+from aiqleads.health import metrics_exposure
 from aiqleads.health import router as health_router
 from aiqleads.ingestion.routes import router as quarantine_router
 from aiqleads.ingestion.routes import runs_router as ingestion_runs_router
@@ -93,6 +96,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
     cipher = FieldCipher(settings.encryption_keys)  # fail at start-up, not at first decrypt
     configure_logging(settings.log_level, json_lines=settings.log_json)
+    configure_pool(settings.login.hash_threads)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -120,6 +124,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 "task_dispatcher": dispatcher.mode if dispatcher else "off",
                 "rate_limits": state.limiter.storage_name if state.limiter.enabled else "off",
                 "access_log": settings.access_log,
+                "docs": settings.docs_enabled,
+                "metrics": metrics_exposure(settings),
                 "version": __version__,
             },
         )
@@ -143,14 +149,19 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             if multiprocess:
                 _retire_metrics()
 
-    # /docs and /redoc serve Swagger UI and ReDoc from the package's own files: no CDN.
-    app = FastAPIOffline(
-        title="AIQLeads",
-        version=__version__,
-        description="Real-estate lead marketplace API.",
-        lifespan=lifespan,
-        static_url="/docs/static",
-    )
+    # /docs and /redoc serve Swagger UI and ReDoc from the package's own files: no CDN. All
+    # three, the schema included, are off in production unless AIQ_EXPOSURE__DOCS says.
+    docs = settings.docs_enabled
+    meta: dict[str, Any] = {
+        "title": "AIQLeads",
+        "version": __version__,
+        "description": "Real-estate lead marketplace API.",
+        "lifespan": lifespan,
+    }
+    if docs:
+        app = FastAPIOffline(static_url="/docs/static", **meta)
+    else:
+        app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, **meta)
     install_error_handlers(app)
     # Added innermost first: the request id is set before the metrics and access log read it.
     app.add_middleware(MetricsMiddleware, access_log=settings.access_log)

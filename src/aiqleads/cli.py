@@ -8,6 +8,7 @@ import secrets
 import tempfile
 import time
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -127,6 +128,77 @@ def db_current() -> None:
     _run(lambda settings: _migrate_and_report(settings, "report", ""))
 
 
+@db.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def db_backup(path: Path) -> None:
+    """Write a consistent copy of the database to PATH while it runs (SQLite: the online
+    backup API; PostgreSQL: pg_dump's custom format)."""
+    from aiqleads.db.backup import BackupError, backup
+
+    try:
+        result = backup(get_settings(), path)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    console.print(f"backed up to {result.path} ({result.kind}, {result.bytes:,} bytes)")
+
+
+@db.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask: the database's content is replaced.")
+def db_restore(path: Path, yes: bool) -> None:
+    """Replace the database's content with the backup at PATH (made by `db backup`). Stop the
+    API and workers first."""
+    from aiqleads.db.backup import BackupError, restore
+
+    if not yes:
+        click.confirm("Replace everything in the database with this backup?", abort=True)
+    try:
+        result = restore(get_settings(), path)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    console.print(f"restored from {result.path} ({result.kind})")
+
+
+@main.group()
+def keys() -> None:
+    """Encryption keys (AIQ_ENCRYPTION_KEYS)."""
+
+
+@keys.command("rotate")
+@click.option("--batch-size", type=click.IntRange(1, 10_000), default=500, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def keys_rotate(batch_size: int, as_json: bool) -> None:
+    """Re-encrypt every encrypted value (owner contact, quarantined payloads, webhook
+    secrets) under the first key of AIQ_ENCRYPTION_KEYS. Resumable: run it again after an
+    interruption; values already under the first key are skipped."""
+    import json
+
+    from aiqleads.keyring import rotate
+    from aiqleads.kit.crypto import FieldCipher, KeyringError
+
+    async def go(settings: Settings) -> dict[str, Any]:
+        engine = create_engine(settings)
+        try:
+            cipher = FieldCipher(settings.encryption_keys)
+            report = await rotate(session_factory(engine), cipher, batch_size=batch_size)
+            return {"key_id": cipher.primary_key_id, **report.as_dict()}
+        finally:
+            await engine.dispose()
+
+    try:
+        out = _run(go)
+    except KeyringError as exc:
+        message = f"{exc}: add that key to AIQ_ENCRYPTION_KEYS and run again"
+        raise click.ClickException(message) from exc
+    if as_json:
+        click.echo(json.dumps(out))
+        return
+    for table, n in out["rewritten"].items():
+        console.print(
+            f"{table}: {n} of {out['read'][table]} rows re-encrypted under {out['key_id']}"
+        )
+
+
 # --- users -------------------------------------------------------------------------------------
 
 
@@ -158,6 +230,7 @@ def users_create(email: str, password: str, role: str, tier: str, cart_limit: in
                     tier=Tier(tier),
                     now=SystemClock().now(),
                     custom_cart_limit=cart_limit,
+                    min_score=settings.login.password_min_score,
                 )
             console.print(f"created {account.email} ({account.role}, {account.tier})")
         finally:
@@ -178,14 +251,14 @@ def users_list() -> None:
         engine = create_engine(settings)
         try:
             async with transaction(session_factory(engine)) as session:
-                table = Table("email", "role", "tier", "cart limit", "locked until")
+                table = Table("email", "role", "tier", "cart limit", "active")
                 for a in await repository.list_accounts(session):
                     table.add_row(
                         a.email,
                         a.role,
                         a.tier,
                         str(a.custom_cart_limit or ""),
-                        str(a.locked_until or ""),
+                        "yes" if a.is_active else "no",
                     )
             console.print(table)
         finally:
@@ -312,7 +385,6 @@ async def _demo_accounts(settings: Settings) -> list[tuple[str, str, str, str]]:
                     )
                 else:
                     account.password_hash = hash_password(password)
-                    account.failed_logins, account.locked_until = 0, None
                 out.append((email, password, role.value, tier.value))
         return out
     finally:

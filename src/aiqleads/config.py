@@ -256,6 +256,8 @@ class RateLimitSettings(BaseModel):
     strategy: Literal["moving-window", "sliding-window-counter", "fixed-window"] = "moving-window"
     anonymous_per_minute: int = Field(default=60, ge=1)  # per IP, calls without an account
     login_per_minute: int = Field(default=10, ge=1)  # per account named by a login attempt
+    # Per IP, account registrations: a 409 says an e-mail has an account (docs/security.md).
+    register_per_hour: int = Field(default=10, ge=1)
     # Never limited: accounts by e-mail (monitoring, trusted integrations) and client
     # networks (CIDR, e.g. the load balancer's health checks).
     exempt_accounts: list[str] = Field(default_factory=list)
@@ -329,6 +331,44 @@ class FeatureSettings(BaseModel):
     far_km: float = Field(default=50.0, gt=0, le=20_000)
 
 
+class LoginSettings(BaseModel):
+    """Password sign-in (`aiqleads.auth`). Environment: AIQ_LOGIN__FREE_FAILURES_PER_ACCOUNT, …
+
+    No lockout: after `free_failures_per_account` failed logins naming one e-mail (whether or
+    not an account has it), or `free_failures_per_ip` from one client address, the next
+    attempt must wait `base_delay_seconds`, doubling with each further failure up to
+    `max_delay_seconds`. Counts are forgotten `forget_after_minutes` after the last failure
+    (and, for the e-mail, at a successful login)."""
+
+    free_failures_per_account: int = Field(default=5, ge=1, le=1000)
+    free_failures_per_ip: int = Field(default=20, ge=1, le=100_000)
+    base_delay_seconds: float = Field(default=1.0, gt=0, le=3600)
+    max_delay_seconds: float = Field(default=60.0, gt=0, le=86_400)
+    forget_after_minutes: float = Field(default=60.0, gt=0, le=7 * 24 * 60)
+    # Threads hashing and checking passwords (argon2id needs ~50 ms of CPU and 64 MiB each):
+    # the event loop never waits on a hash, and at most this many run at once per process.
+    # One by default: each hash already runs 4 lanes in parallel (argon2-cffi's parallelism=4),
+    # and more hashing threads take the cores the event loop needs (bench/login_stall.py).
+    hash_threads: int = Field(default=1, ge=1, le=64)
+    # zxcvbn's 0-4 score (3: "safely unguessable: moderate protection from offline slow-hash
+    # scenario"); common passwords, names, dates and keyboard walks score low.
+    password_min_score: int = Field(default=3, ge=0, le=4)
+
+
+class ExposureSettings(BaseModel):
+    """What the API shows besides itself. Environment: AIQ_EXPOSURE__DOCS, …
+
+    `docs`: /docs, /redoc and /openapi.json (None: on except in production). `metrics_token`:
+    when set, /metrics answers only `Authorization: Bearer <token>`. Without a token /metrics
+    is open in development and test and answers 404 in production, unless `metrics_public`
+    says the API's listener is private (reached only by Prometheus on an internal network).
+    """
+
+    docs: bool | None = None
+    metrics_token: SecretStr | None = None
+    metrics_public: bool = False
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="AIQ_", env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -349,8 +389,8 @@ class Settings(BaseSettings):
 
     access_token_minutes: int = 15
     refresh_token_days: int = 14
-    lockout_threshold: int = 5  # failed logins in a row before the account locks
-    lockout_minutes: int = 15
+    login: LoginSettings = Field(default_factory=lambda: LoginSettings())
+    exposure: ExposureSettings = Field(default_factory=lambda: ExposureSettings())
 
     catalog_page_max: int = 200
     catalog_page_default: int = 50
@@ -423,6 +463,14 @@ class Settings(BaseSettings):
         if self.worker.backend == "auto":
             return "dramatiq" if self.redis_url else "embedded"
         return self.worker.backend
+
+    @property
+    def docs_enabled(self) -> bool:
+        """Whether /docs, /redoc and /openapi.json are served (AIQ_EXPOSURE__DOCS; by default
+        everywhere but production)."""
+        if self.exposure.docs is None:
+            return self.env is not Environment.PRODUCTION
+        return self.exposure.docs
 
     @property
     def is_sqlite(self) -> bool:

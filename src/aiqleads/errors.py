@@ -24,7 +24,7 @@ class ErrorCode(StrEnum):
     UNAUTHORIZED = "unauthorized"
     FORBIDDEN = "forbidden"
     CONFLICT = "conflict"
-    ACCOUNT_LOCKED = "account_locked"
+    LOGIN_THROTTLED = "login_throttled"
     RATE_LIMITED = "rate_limited"
     PAYMENT_DECLINED = "payment_declined"
     PAYMENT_UNAVAILABLE = "payment_unavailable"

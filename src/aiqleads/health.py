@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import os
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Header, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import text
 
+from aiqleads.config import Environment, Settings
 from aiqleads.deps import AppState, State
+from aiqleads.errors import NotFound, Unauthorized
 from aiqleads.observability.metrics import DEPENDENCY_UP
 from aiqleads.scoring import service as scoring
 from aiqleads.sources import service as sources
@@ -94,10 +98,37 @@ async def _export_scoring_importance(state: AppState) -> None:
     scoring.export(rows)
 
 
+def metrics_exposure(settings: Settings) -> str:
+    """Who may read /metrics: "token" (a bearer token), "open", or "off" (production without
+    a token or AIQ_EXPOSURE__METRICS_PUBLIC)."""
+    if settings.exposure.metrics_token is not None:
+        return "token"
+    if settings.exposure.metrics_public or settings.env is not Environment.PRODUCTION:
+        return "open"
+    return "off"
+
+
+def _metrics_allowed(settings: Settings, authorization: str | None) -> bool:
+    mode = metrics_exposure(settings)
+    if mode != "token":
+        return mode == "open"
+    token = settings.exposure.metrics_token
+    assert token is not None
+    scheme, _, given = (authorization or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode(), token.get_secret_value().encode()
+    )
+
+
 @router.get("/metrics", include_in_schema=False)
-async def metrics(state: State) -> Response:
+async def metrics(state: State, authorization: Annotated[str | None, Header()] = None) -> Response:
     """Prometheus text format. With PROMETHEUS_MULTIPROC_DIR (several workers) the sum over
-    every worker, whichever one answers the scrape."""
+    every worker, whichever one answers the scrape. Behind `Authorization: Bearer` when
+    AIQ_EXPOSURE__METRICS_TOKEN is set (401 otherwise); a 404 in production without one."""
+    if not _metrics_allowed(state.settings, authorization):
+        if metrics_exposure(state.settings) == "off":
+            raise NotFound("not found")
+        raise Unauthorized("a metrics token is needed: Authorization: Bearer <token>")
     await _check_dependencies(state)
     await _export_source_drift(state)
     await _export_scoring_importance(state)

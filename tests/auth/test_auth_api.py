@@ -67,26 +67,114 @@ async def test_login_form_missing_field_is_422(client: httpx.AsyncClient) -> Non
     assert res.json()["detail"][0]["field"] == "password"
 
 
-async def test_lockout_after_repeated_failures_then_unlocks(
+async def _attempts(
+    client: httpx.AsyncClient, email: str, passwords: list[str]
+) -> list[tuple[int, str, str | None]]:
+    out = []
+    for pw in passwords:
+        res = await client.post(TOKEN, data={"username": email, "password": pw})
+        out.append((res.status_code, res.json()["error"], res.headers.get("Retry-After")))
+    return out
+
+
+async def test_failures_bring_growing_delays_not_a_lockout(
     client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
 ) -> None:
-    # Given an account and five failed logins in a row (the default threshold)
+    # Given an account and six failed logins in a row (five are free by default)
     account = await make_account(sessions, now=clock.now())
-    for _ in range(5):
-        res = await client.post(TOKEN, data={"username": account.email, "password": "bad password"})
-        assert res.status_code == 401
-    # When the right password is then given, the account is locked
+    wrong = ["bad password"] * 6
+    assert {code for code, _, _ in await _attempts(client, account.email, wrong)} == {401}
+    # When the right password is given at once, it must wait a second (not 15 minutes)
     res = await client.post(TOKEN, data={"username": account.email, "password": PASSWORD})
     assert res.status_code == 429
-    assert res.json()["code"] == "account_locked"
-    assert int(res.headers["Retry-After"]) == 15 * 60
-    # Then after the lockout period it works again
-    clock.advance(timedelta(minutes=15, seconds=1))
+    assert res.json()["code"] == "login_throttled"
+    assert res.headers["Retry-After"] == "1"
+    # And a further failure once the wait is over doubles it
+    clock.advance(timedelta(seconds=1))
+    assert (await _attempts(client, account.email, ["bad password"]))[0][0] == 401
     res = await client.post(TOKEN, data={"username": account.email, "password": PASSWORD})
-    assert res.status_code == 200
+    assert res.headers["Retry-After"] == "2"
+    # Then after the wait the right password works, and the count starts again
+    clock.advance(timedelta(seconds=2))
+    await login(client, account.email)
+    assert {code for code, _, _ in await _attempts(client, account.email, wrong[:5])} == {401}
+    await login(client, account.email)
 
 
-async def test_a_success_resets_the_failure_count(
+async def test_an_unknown_email_is_throttled_exactly_like_an_account(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    # Given an account and an e-mail that has none
+    account = await make_account(sessions, now=clock.now())
+    tries = ["bad password"] * 6 + [PASSWORD]
+    # When both see the same attempts
+    known = await _attempts(client, account.email, tries)
+    unknown = await _attempts(client, "nobody@example.com", tries)
+    # Then the answers are the same, the throttled last one included
+    assert known == unknown
+    assert known[-1][0] == 429
+
+
+async def test_every_failure_is_the_same_answer_after_a_password_check(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    from aiqleads.auth import service
+    from aiqleads.db.engine import transaction
+    from aiqleads.observability.metrics import LOGINS, PASSWORD_CHECKS
+
+    # Given an account, a deactivated one, and an e-mail with no account
+    account = await make_account(sessions, now=clock.now())
+    gone = await make_account(sessions, now=clock.now())
+    async with transaction(sessions) as session:
+        row = await session.get(type(gone), gone.id)
+        assert row is not None
+        await service.set_active(session, row, active=False, now=clock.now())
+    cases = [
+        ("nobody@example.com", PASSWORD),  # unknown
+        (account.email, "wrong password!"),  # wrong password
+        (gone.email, PASSWORD),  # deactivated, right password
+    ]
+    answers = []
+    for user, pw in cases:
+        checks = PASSWORD_CHECKS._value.get()
+        failed = LOGINS.labels("failed")._value.get()
+        # When each tries to log in
+        res = await client.post(TOKEN, data={"username": user, "password": pw})
+        answers.append((res.status_code, res.json(), res.headers.get("WWW-Authenticate")))
+        # Then one argon2 verification ran, and the public counter says only "failed"
+        assert PASSWORD_CHECKS._value.get() == checks + 1, user
+        assert LOGINS.labels("failed")._value.get() == failed + 1
+    # And all three answers are the same
+    assert answers[0][0] == 401
+    assert answers[0][1]["error"] == "wrong e-mail or password"
+    assert answers.count(answers[0]) == 3, answers
+
+
+async def test_many_failures_from_one_address_slow_that_address(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    # Given one address that failed to log in 21 times, each time naming another e-mail
+    account = await make_account(sessions, now=clock.now())
+    for n in range(21):
+        res = await client.post(TOKEN, data={"username": f"x{n}@example.com", "password": "p"})
+        assert res.status_code == 401
+    # When it then tries a real account, it waits
+    res = await client.post(TOKEN, data={"username": account.email, "password": PASSWORD})
+    assert res.status_code == 429
+    # Then after the delay it gets in
+    clock.advance(timedelta(seconds=1))
+    await login(client, account.email)
+
+
+def test_the_delay_doubles_up_to_its_ceiling() -> None:
+    from aiqleads.auth.service import login_delay_seconds
+
+    delays = [login_delay_seconds(n, free=5, base=1.0, ceiling=60.0) for n in range(1, 14)]
+    assert delays == [0, 0, 0, 0, 0, 1, 2, 4, 8, 16, 32, 60, 60]
+    assert login_delay_seconds(10**6, free=5, base=1.0, ceiling=60.0) == 60
+
+
+async def test_a_success_forgets_the_failures(
     client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
 ) -> None:
     account = await make_account(sessions, now=clock.now())
@@ -228,6 +316,69 @@ async def test_admin_sets_tiers_and_agents_may_not(
     assert res.status_code == 200
     # A deactivated account's token stops working at once
     assert (await client.get("/api/v1/auth/me", headers=agent_headers)).status_code == 401
+
+
+async def test_deactivation_revokes_refresh_tokens_for_good(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    # Given an agent signed in, with a refresh token
+    admin = await make_account(sessions, now=clock.now(), role=Role.ADMIN, tier=Tier.ENTERPRISE)
+    agent = await make_account(sessions, now=clock.now())
+    pair = (await client.post(TOKEN, data={"username": agent.email, "password": PASSWORD})).json()
+    admin_headers = await login(client, admin.email)
+    url = f"/api/v1/admin/accounts/{agent.public_id}"
+    # When an admin deactivates the account, then reactivates it
+    assert (await client.patch(url, json={"is_active": False}, headers=admin_headers)).is_success
+    assert (await client.patch(url, json={"is_active": True}, headers=admin_headers)).is_success
+    # Then the refresh token and the access token issued before stay dead
+    res = await client.post("/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]})
+    assert res.status_code == 401
+    old = {"Authorization": f"Bearer {pair['access_token']}"}
+    assert (await client.get("/api/v1/auth/me", headers=old)).status_code == 401
+    # And a new login works
+    assert (
+        await client.get("/api/v1/auth/me", headers=await login(client, agent.email))
+    ).is_success
+
+
+async def test_a_refresh_replay_ends_the_family_s_access_tokens(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    # Given a token pair rotated once
+    account = await make_account(sessions, now=clock.now())
+    first = (
+        await client.post(TOKEN, data={"username": account.email, "password": PASSWORD})
+    ).json()
+    second = (
+        await client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    ).json()
+    newest = {"Authorization": f"Bearer {second['access_token']}"}
+    assert (await client.get("/api/v1/auth/me", headers=newest)).status_code == 200
+    # When the used refresh token is replayed
+    res = await client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert res.status_code == 401
+    # Then the newest access token no longer works either, before it expires
+    res = await client.get("/api/v1/auth/me", headers=newest)
+    assert res.status_code == 401
+    assert "revoked" in res.json()["error"]
+
+
+async def test_guessable_passwords_are_refused_with_a_reason(client: httpx.AsyncClient) -> None:
+    # Given passwords long enough but common, or made of the e-mail
+    for email, password in (
+        ("weak@example.com", "password1234"),
+        ("weak@example.com", "qwertyuiop"),
+        ("jane.smithers@example.com", "janesmithers"),
+    ):
+        # When registering with them
+        res = await client.post(
+            "/api/v1/auth/register", json={"email": email, "password": password}
+        )
+        # Then the answer is a 422 on the password, saying why
+        assert res.status_code == 422, (password, res.text)
+        detail = res.json()["detail"][0]
+        assert detail["field"] == "password"
+        assert "guess" in detail["reason"], detail
 
 
 async def test_malformed_bodies_are_422_naming_the_body_or_field(

@@ -11,6 +11,7 @@ TABLES = {
     "accounts",
     "api_keys",
     "refresh_tokens",
+    "login_throttles",
     "leads",
     "purchases",
     "data_versions",

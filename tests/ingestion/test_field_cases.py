@@ -24,6 +24,7 @@ from tests.shared_data import FIXTURES
 
 from aiqleads.db.engine import transaction
 from aiqleads.ingestion.documents import Document
+from aiqleads.ingestion.payloads import unseal
 from aiqleads.ingestion.pipeline import Pipeline
 from aiqleads.ingestion.summary import IngestSummary
 from aiqleads.kit.clock import FrozenClock
@@ -88,7 +89,7 @@ def contacts(cipher: FieldCipher, lead: Lead) -> list[dict[str, str]]:
 
 
 async def test_c01_craigslist_rendered_search_layout_is_read(
-    sessions: Sessions, make_pipeline: MakePipeline, clock: FrozenClock
+    sessions: Sessions, make_pipeline: MakePipeline, clock: FrozenClock, cipher: FieldCipher
 ) -> None:
     # Given the search page Craigslist serves since 2023, saved after its scripts ran
     summary = await twice(
@@ -104,7 +105,7 @@ async def test_c01_craigslist_rendered_search_layout_is_read(
     rows = await quarantine(sessions)
     assert [r.source_ref for r in rows] == ["7701000101", "7701000102", "7701000103"]
     assert {r.reason for r in rows} == {"location_missing"}
-    records = [r.raw["record"] for r in rows]
+    records = [unseal(cipher, r.raw)["record"] for r in rows]
     assert [r["price"] for r in records] == ["$1,395", "$995", "$2,150"]
     assert [r["bedrooms"] for r in records] == ["2", "0", "3"]
     assert [r["kind"] for r in records] == ["for_rent"] * 3

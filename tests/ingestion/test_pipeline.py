@@ -15,9 +15,11 @@ from aiqleads.config import IngestSettings
 from aiqleads.db.engine import transaction
 from aiqleads.ingestion.batch import Batch
 from aiqleads.ingestion.documents import Document
+from aiqleads.ingestion.payloads import unseal
 from aiqleads.ingestion.pipeline import Pipeline
 from aiqleads.ingestion.stages.store import StoreStage
 from aiqleads.kit.clock import FrozenClock
+from aiqleads.kit.crypto import FieldCipher
 from aiqleads.leads import versions
 from aiqleads.models import DataVersion, Lead, LeadPriceHistory, LeadSource, Quarantine
 
@@ -158,6 +160,7 @@ async def test_malformed_truncated_and_empty_documents_are_quarantined(
     sessions: Sessions,
     make_pipeline: MakePipeline,
     clock: FrozenClock,
+    cipher: FieldCipher,
     source: str,
     body: bytes,
     reason: str,
@@ -169,7 +172,9 @@ async def test_malformed_truncated_and_empty_documents_are_quarantined(
     async with transaction(sessions) as session:
         row = (await session.scalars(select(Quarantine))).one()
     assert row.stage == "parse" and row.source == source
-    assert row.raw["document"]["size"] == len(body) and row.reasons[0].startswith(reason)
+    assert set(row.raw) == {"sealed"}  # stored encrypted
+    raw = unseal(cipher, row.raw)
+    assert raw["document"]["size"] == len(body) and row.reasons[0].startswith(reason)
 
 
 async def test_bad_records_inside_a_good_document_are_quarantined_with_reasons(

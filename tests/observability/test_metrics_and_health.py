@@ -67,9 +67,12 @@ async def test_dependencies_are_checked_at_each_scrape(
 async def test_login_outcomes_are_counted(client: httpx.AsyncClient) -> None:
     from aiqleads.observability.metrics import LOGINS
 
-    before = LOGINS.labels("unknown_account")._value.get()
+    before = LOGINS.labels("failed")._value.get()
     await client.post("/api/v1/auth/token", data={"username": "x@example.com", "password": "p"})
-    assert LOGINS.labels("unknown_account")._value.get() == before + 1
+    assert LOGINS.labels("failed")._value.get() == before + 1
+    # An unknown e-mail is not told apart from a wrong password: no label says so
+    res = await client.get("/metrics")
+    assert "unknown_account" not in res.text
 
 
 async def test_unknown_route_and_wrong_method_use_the_error_shape(

@@ -151,6 +151,26 @@ async def test_logins_are_limited_per_account_named_whatever_the_address(
         await login(client, other.email)
 
 
+async def test_registrations_are_limited_per_address_per_hour(
+    engine: object, backend: Backend, clock: FrozenClock, limited: AppMaker
+) -> None:
+    # Given 2 registrations an hour per address
+    app = await limited(backend, clock, register_per_hour=2, anonymous_per_minute=100)
+    async with client_for(app, "10.3.0.1") as first, client_for(app, "10.3.0.2") as second:
+        # When one address registers 3 times (the last an existing e-mail: a 409 if answered)
+        codes = [
+            (await first.post(REGISTER, json={"email": e, "password": PASSWORD})).status_code
+            for e in ("r1@example.com", "r2@example.com", "r1@example.com")
+        ]
+        # Then the third is refused before it can tell whether the e-mail has an account
+        assert codes == [201, 201, 429]
+        res = await first.post(REGISTER, json={"email": "r3@example.com", "password": PASSWORD})
+        assert res.json()["detail"]["window_seconds"] == 3600
+        # And another address still registers
+        body = {"email": "r3@example.com", "password": PASSWORD}
+        assert (await second.post(REGISTER, json=body)).status_code == 201
+
+
 async def test_exempt_accounts_and_networks_are_never_limited(
     engine: object,
     backend: Backend,

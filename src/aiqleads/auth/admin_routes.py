@@ -1,4 +1,5 @@
-"""Operator endpoints for accounts: list them, set tier, custom cart limit and activity."""
+"""Operator endpoints for accounts: list them, set tier, custom cart limit and activity
+(deactivating one revokes its refresh tokens for good and ends its access tokens at once)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import uuid
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from aiqleads.auth import repository
+from aiqleads.auth import repository, service
 from aiqleads.auth.routes import account_out
 from aiqleads.auth.schemas import AccountOut
 from aiqleads.deps import CurrentAdmin, DbSession, State
@@ -45,8 +46,8 @@ async def update_account(
         account.custom_cart_limit = None
     elif "custom_cart_limit" in body.model_fields_set:
         account.custom_cart_limit = body.custom_cart_limit
-    if body.is_active is not None:
-        account.is_active = body.is_active
     account.updated_at = state.clock.now()
+    if body.is_active is not None:
+        await service.set_active(session, account, active=body.is_active, now=state.clock.now())
     await session.flush()
     return account_out(account)

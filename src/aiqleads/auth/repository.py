@@ -6,10 +6,11 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, case, delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiqleads.models import Account, ApiKey, RefreshToken
+from aiqleads.models import Account, ApiKey, LoginThrottle, RefreshToken
 
 
 async def account_by_email(session: AsyncSession, email: str) -> Account | None:
@@ -33,29 +34,80 @@ async def add(session: AsyncSession, row: Account | ApiKey | RefreshToken) -> No
     await session.flush()
 
 
-async def record_failed_login(
-    session: AsyncSession, account_id: int, *, threshold: int, lock_until: datetime
-) -> Account | None:
-    """Count a failure atomically (two racing attempts both count) and lock at the threshold."""
+async def throttles(
+    session: AsyncSession, keys: Sequence[tuple[str, str]]
+) -> Sequence[LoginThrottle]:
+    """The throttle rows of these (scope, key) pairs that exist."""
+    if not keys:
+        return []
+    return (
+        await session.scalars(
+            select(LoginThrottle).where(
+                or_(*(and_(LoginThrottle.scope == s, LoginThrottle.key == k) for s, k in keys))
+            )
+        )
+    ).all()
+
+
+async def count_failure(
+    session: AsyncSession, scope: str, key: str, *, now: datetime, forget_before: datetime
+) -> int:
+    """Add one failure under (scope, key), starting again from 1 when the last one is older
+    than `forget_before`; returns the count. Atomic: two racing failures both count (the
+    increment is one UPDATE; a lost race to insert the row falls back to it)."""
+    for _ in range(2):
+        result = await session.execute(
+            update(LoginThrottle)
+            .where(LoginThrottle.scope == scope, LoginThrottle.key == key)
+            .values(
+                failures=case(
+                    (LoginThrottle.last_failed_at < forget_before, 1),
+                    else_=LoginThrottle.failures + 1,
+                ),
+                last_failed_at=now,
+            )
+            .returning(LoginThrottle.failures)
+        )
+        count = result.scalar_one_or_none()
+        if count is not None:
+            return int(count)
+        try:
+            async with session.begin_nested():
+                session.add(LoginThrottle(scope=scope, key=key, failures=1, last_failed_at=now))
+            return 1
+        except IntegrityError:
+            continue  # a concurrent first failure inserted the row: count on it
+    raise RuntimeError("login throttle row neither updated nor inserted")
+
+
+async def block_until(session: AsyncSession, scope: str, key: str, until: datetime) -> None:
+    await session.execute(
+        update(LoginThrottle)
+        .where(LoginThrottle.scope == scope, LoginThrottle.key == key)
+        .values(blocked_until=until)
+    )
+
+
+async def forget_throttle(session: AsyncSession, scope: str, key: str) -> None:
+    await session.execute(
+        delete(LoginThrottle).where(LoginThrottle.scope == scope, LoginThrottle.key == key)
+    )
+
+
+async def prune_throttles(session: AsyncSession, *, forget_before: datetime) -> int:
+    """Delete rows whose last failure is older than `forget_before`; returns how many."""
+    result = await session.execute(
+        delete(LoginThrottle).where(LoginThrottle.last_failed_at < forget_before)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def bump_token_version(session: AsyncSession, account_id: int) -> None:
+    """End every access token issued to the account so far."""
     await session.execute(
         update(Account)
         .where(Account.id == account_id)
-        .values(failed_logins=Account.failed_logins + 1)
-    )
-    await session.execute(
-        update(Account)
-        .where(Account.id == account_id, Account.failed_logins >= threshold)
-        .values(locked_until=lock_until, failed_logins=0)
-    )
-    account = await session.get(Account, account_id)
-    if account is not None:
-        await session.refresh(account)
-    return account
-
-
-async def reset_failed_logins(session: AsyncSession, account_id: int) -> None:
-    await session.execute(
-        update(Account).where(Account.id == account_id).values(failed_logins=0, locked_until=None)
+        .values(token_version=Account.token_version + 1)
     )
 
 

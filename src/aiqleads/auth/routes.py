@@ -18,7 +18,8 @@ from aiqleads.deps import AnonymousRateLimit, CurrentPrincipal, DbSession, State
 from aiqleads.errors import InvalidInput, NotFound
 from aiqleads.models import Account, ApiKey
 from aiqleads.models.enums import Role, Tier
-from aiqleads.ratelimit.guard import limit_login
+from aiqleads.ratelimit.guard import limit_login, limit_register
+from aiqleads.ratelimit.limiter import client_ip
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -45,8 +46,14 @@ def _key_out(key: ApiKey) -> ApiKeyOut:
 
 
 @router.post("/register", status_code=status.HTTP_201_CREATED, dependencies=[AnonymousRateLimit])
-async def register(body: RegisterIn, session: DbSession, state: State) -> AccountOut:
-    """Open a basic agent account; an admin can change the tier later."""
+async def register(
+    request: Request, body: RegisterIn, session: DbSession, state: State
+) -> AccountOut:
+    """Open a basic agent account; an admin can change the tier later. A password that
+    zxcvbn finds guessable is a 422. An e-mail that has an account is a 409, so registration
+    is limited per client address (`AIQ_RATE_LIMIT__REGISTER_PER_HOUR`, 429) to keep that
+    from being used to test lists of addresses."""
+    await limit_register(request.scope, state.limiter)
     account = await service.create_account(
         session,
         email=body.email,
@@ -54,6 +61,7 @@ async def register(body: RegisterIn, session: DbSession, state: State) -> Accoun
         role=Role.AGENT,
         tier=Tier.BASIC,
         now=state.clock.now(),
+        min_score=state.settings.login.password_min_score,
     )
     return account_out(account)
 
@@ -67,12 +75,19 @@ async def token(
     password: Annotated[str, Form(max_length=200)],
     grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
 ) -> TokenOut:
-    """OAuth2 password flow: the e-mail as `username`. Rate-limited per address and per
-    account named (429)."""
+    """OAuth2 password flow: the e-mail as `username`. Every failure is the same 401; past a
+    few, attempts naming the e-mail or from the address wait a growing delay (429
+    `login_throttled` with Retry-After). Also rate-limited per address and per account named
+    (429 `rate_limited`)."""
     await limit_login(request.scope, state.limiter, username)
     now = state.clock.now()
     account = await service.authenticate(
-        session, state.settings, email=username, password=password, now=now
+        session,
+        state.settings,
+        email=username,
+        password=password,
+        now=now,
+        client_ip=client_ip(request.scope),
     )
     pair = await service.issue_tokens(session, state.settings, account, now=now)
     return TokenOut(

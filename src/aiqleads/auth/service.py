@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import math
 import secrets
 import string
 import uuid
@@ -14,7 +16,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.auth import repository
-from aiqleads.auth.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
+from aiqleads.auth.passwords import hash_password_async, verify_password_async, weakness
 from aiqleads.auth.principal import Principal
 from aiqleads.auth.tokens import TokenError, TokenType, make_token, read_token
 from aiqleads.config import Settings
@@ -56,11 +58,14 @@ def normalize_email(email: str) -> str:
         raise InvalidInput("email", str(exc)) from exc
 
 
-def check_password_strength(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput("password", f"must be at least {MIN_PASSWORD_LENGTH} characters")
-    if password.strip() != password or not password.strip():
-        raise InvalidInput("password", "must not start or end with spaces")
+async def check_password_strength(password: str, *, email: str, min_score: int) -> None:
+    """Raise InvalidInput("password", why) when the password is short or guessable (see
+    `passwords.weakness`: zxcvbn's score under `min_score`, the e-mail counting as known)."""
+    local = email.partition("@")[0]
+    inputs = [email, local, *local.replace("_", ".").replace("-", ".").split(".")]
+    why = await asyncio.to_thread(weakness, password, min_score=min_score, user_inputs=inputs)
+    if why is not None:
+        raise InvalidInput("password", why)
 
 
 async def create_account(
@@ -72,22 +77,26 @@ async def create_account(
     tier: Tier,
     now: datetime,
     custom_cart_limit: int | None = None,
+    min_score: int = 3,
 ) -> Account:
+    """A new active account. Raises InvalidInput (e-mail, weak password per zxcvbn's
+    `min_score`, cart limit) or Conflict when the e-mail has an account (registration is
+    throttled per address, see docs/security.md)."""
     address = normalize_email(email)
-    check_password_strength(password)
+    await check_password_strength(password, email=address, min_score=min_score)
     if custom_cart_limit is not None and (custom_cart_limit < 1 or tier is not Tier.ENTERPRISE):
         raise InvalidInput("custom_cart_limit", "only enterprise accounts, and at least 1")
     if await repository.account_by_email(session, address) is not None:
-        raise Conflict(f"an account with e-mail {address} exists")
+        raise Conflict("an account with this e-mail exists")
     account = Account(
         public_id=uuid.uuid4(),
         email=address,
-        password_hash=hash_password(password),
+        password_hash=await hash_password_async(password),
         role=role.value,
         tier=tier.value,
         custom_cart_limit=custom_cart_limit,
         is_active=True,
-        failed_logins=0,
+        token_version=0,
         created_at=now,
         updated_at=now,
     )
@@ -97,49 +106,116 @@ async def create_account(
     return account
 
 
-async def authenticate(
-    session: AsyncSession, settings: Settings, *, email: str, password: str, now: datetime
-) -> Account:
-    """Check a password login; count failures and lock the account after too many."""
-    account = await repository.account_by_email(session, email.strip().lower())
-    if account is None:
-        verify_password(None, password)  # same work as a real check: no timing oracle
-        LOGINS.labels("unknown_account").inc()
-        raise Unauthorized("wrong e-mail or password")
-    if account.locked_until is not None and account.locked_until > now:
-        LOGINS.labels("locked").inc()
-        retry = max(1, int((account.locked_until - now).total_seconds()))
+def _throttle_key(settings: Settings, scope: str, name: str) -> str:
+    # Keyed by HMAC under the secret key: the table holds neither e-mails nor addresses, and a
+    # list of known e-mails cannot be hashed to read it.
+    message = f"{scope}:{name}".encode()
+    return hmac.new(settings.secret_key.encode(), message, hashlib.sha256).hexdigest()
+
+
+def login_delay_seconds(failures: int, *, free: int, base: float, ceiling: float) -> float:
+    """Seconds the next attempt must wait after `failures` failures in a row: none for the
+    first `free`, then `base`, doubling with each further failure, at most `ceiling` (the
+    exponential backoff of NIST SP 800-63B 5.2.2's "rate limiting", without a lockout)."""
+    if failures <= free:
+        return 0.0
+    return float(min(ceiling, base * 2 ** min(failures - free - 1, 62)))
+
+
+def _keys(settings: Settings, email: str, ip: str) -> list[tuple[str, str]]:
+    return [
+        ("account", _throttle_key(settings, "account", email)),
+        ("ip", _throttle_key(settings, "ip", ip)),
+    ]
+
+
+async def _check_throttle(
+    session: AsyncSession, keys: list[tuple[str, str]], now: datetime
+) -> None:
+    rows = await repository.throttles(session, keys)
+    waits = [(r.blocked_until - now).total_seconds() for r in rows if r.blocked_until]
+    wait = max(waits, default=0.0)
+    if wait > 0:
+        LOGINS.labels("throttled").inc()
+        retry = max(1, math.ceil(wait))
         raise AppError(
-            "account is locked after repeated failed logins",
+            f"too many failed logins; retry in {retry} s",
             status=429,
-            code=ErrorCode.ACCOUNT_LOCKED,
+            code=ErrorCode.LOGIN_THROTTLED,
             detail={"retry_after_seconds": retry},
             headers={"Retry-After": str(retry)},
         )
-    if not verify_password(account.password_hash, password):
-        await _count_failed_login(session, settings, account.id, now)
-        LOGINS.labels("wrong_password").inc()
+
+
+async def _count_failure(
+    session: AsyncSession, settings: Settings, keys: list[tuple[str, str]], now: datetime
+) -> None:
+    login = settings.login
+    forget_before = now - timedelta(minutes=login.forget_after_minutes)
+    free = {"account": login.free_failures_per_account, "ip": login.free_failures_per_ip}
+    # In its own transaction: the request's one is rolled back when the 401 is raised.
+    async with side_transaction(session) as own:
+        # Rows of names that stopped failing go here rather than in a sweeper: one indexed
+        # DELETE, and the table stays the size of the last window's failures.
+        await repository.prune_throttles(own, forget_before=forget_before)
+        for scope, key in keys:
+            failures = await repository.count_failure(
+                own, scope, key, now=now, forget_before=forget_before
+            )
+            delay = login_delay_seconds(
+                failures,
+                free=free[scope],
+                base=login.base_delay_seconds,
+                ceiling=login.max_delay_seconds,
+            )
+            if delay:
+                await repository.block_until(own, scope, key, now + timedelta(seconds=delay))
+
+
+async def authenticate(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    email: str,
+    password: str,
+    now: datetime,
+    client_ip: str = "unknown",
+) -> Account:
+    """Check a password login.
+
+    Every failure, whatever its cause (no such account, wrong password, deactivated account),
+    is the same 401 "wrong e-mail or password" after the same work (one argon2id verification
+    in the hashing pool), and counts against the e-mail named and the client address. Past
+    their free failures, attempts naming that e-mail or from that address wait a growing
+    delay: a 429 `login_throttled` with Retry-After, given alike whether or not the e-mail has
+    an account (see `login_delay_seconds`). A success forgets the e-mail's failures."""
+    name = email.strip().lower()
+    keys = _keys(settings, name, client_ip)
+    await _check_throttle(session, keys, now)
+    account = await repository.account_by_email(session, name)
+    matches = await verify_password_async(account.password_hash if account else None, password)
+    if account is None or not matches or not account.is_active:
+        await _count_failure(session, settings, keys, now)
+        LOGINS.labels("failed").inc()
         raise Unauthorized("wrong e-mail or password")
-    if not account.is_active:
-        LOGINS.labels("inactive").inc()
-        raise Forbidden("account is deactivated")
-    if account.failed_logins or account.locked_until:
-        await repository.reset_failed_logins(session, account.id)
+    await repository.forget_throttle(session, *keys[0])
     LOGINS.labels("ok").inc()
     return account
 
 
-async def _count_failed_login(
-    session: AsyncSession, settings: Settings, account_id: int, now: datetime
+async def set_active(
+    session: AsyncSession, account: Account, *, active: bool, now: datetime
 ) -> None:
-    # In its own transaction: the request's one is rolled back when the 401 is raised.
-    async with side_transaction(session) as own:
-        await repository.record_failed_login(
-            own,
-            account_id,
-            threshold=settings.lockout_threshold,
-            lock_until=now + timedelta(minutes=settings.lockout_minutes),
-        )
+    """Activate or deactivate an account. Deactivation revokes every refresh token for good
+    (reactivation does not bring them back) and ends every access token at once (the token
+    version rises)."""
+    if not active and account.is_active:
+        await repository.revoke_refresh_tokens(session, account.id, now)
+        await repository.bump_token_version(session, account.id)
+        await session.refresh(account, ["token_version"])
+    account.is_active = active
+    account.updated_at = now
+    await session.flush()
 
 
 async def issue_tokens(
@@ -152,6 +228,7 @@ async def issue_tokens(
         token_type=TokenType.ACCESS,
         now=now,
         ttl=access_ttl,
+        version=account.token_version,
     )
     refresh, claims = make_token(
         settings.secret_key,
@@ -183,8 +260,10 @@ async def refresh_tokens(
     if stored.used_at is not None or stored.revoked_at is not None:
         # Replay of a rotated token: someone else may hold the family. Cut it off. (Checked
         # before this transaction writes anything, so the side transaction can take the lock.)
+        # The access tokens of the family end with it (the token version rises).
         async with side_transaction(session) as own:
             await repository.revoke_refresh_tokens(own, stored.account_id, now)
+            await repository.bump_token_version(own, stored.account_id)
         raise Unauthorized("invalid refresh token: already used or revoked")
     if not await repository.use_refresh_token(session, claims.jti, now):
         # Lost a race with a concurrent refresh of the same token: no revocation, just refuse.
@@ -206,6 +285,9 @@ async def principal_from_access_token(
     account = await repository.account_by_public_id(session, public_id)
     if account is None or not account.is_active:
         raise Unauthorized("invalid access token: account is not active")
+    # The account row is read on every request anyway: comparing its version costs nothing.
+    if claims.version != account.token_version:
+        raise Unauthorized("invalid access token: revoked")
     return Principal.of(account)
 
 

@@ -29,13 +29,20 @@ class TokenClaims:
     token_type: TokenType
     jti: str
     expires_at: datetime
+    version: int = 0  # the account's token version when issued ("ver"; access tokens)
 
 
 def make_token(
-    secret: str, *, subject: str, token_type: TokenType, now: datetime, ttl: timedelta
+    secret: str,
+    *,
+    subject: str,
+    token_type: TokenType,
+    now: datetime,
+    ttl: timedelta,
+    version: int = 0,
 ) -> tuple[str, TokenClaims]:
     jti = secrets.token_urlsafe(24)
-    claims = TokenClaims(subject, token_type, jti, now + ttl)
+    claims = TokenClaims(subject, token_type, jti, now + ttl, version)
     payload: dict[str, Any] = {
         "sub": subject,
         "typ": token_type.value,
@@ -43,6 +50,7 @@ def make_token(
         "iss": ISSUER,
         "iat": int(now.timestamp()),
         "exp": int(claims.expires_at.timestamp()),
+        "ver": version,
     }
     return jwt.encode(payload, secret, algorithm=ALGORITHM), claims
 
@@ -62,6 +70,9 @@ def read_token(secret: str, token: str, *, expected: TokenType, now: datetime) -
     if payload.get("typ") != expected.value:
         raise TokenError(f"not an {expected.value} token")
     exp = int(payload["exp"])
+    version = payload.get("ver", 0)
+    if not isinstance(version, int):
+        raise TokenError("token version is not an integer")
     if exp <= now.timestamp():
         raise TokenError("token has expired")
     return TokenClaims(
@@ -69,4 +80,5 @@ def read_token(secret: str, token: str, *, expected: TokenType, now: datetime) -
         token_type=expected,
         jti=str(payload["jti"]),
         expires_at=datetime.fromtimestamp(exp, tz=now.tzinfo),
+        version=version,
     )

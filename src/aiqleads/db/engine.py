@@ -31,6 +31,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _: ConnectionPoolEntry) -> None:
 
 def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
     url = settings.database_url
+    # Bind parameters are password hashes, token ids and owner contacts: never in a log line
+    # (SQLAlchemy logs them at INFO with the statement) nor in an exception's text.
+    kwargs.setdefault("hide_parameters", True)
     if settings.is_sqlite:
         path = settings.sqlite_path()
         if path is not None:

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from aiqleads.ingestion.records import RawContact, RawRecord, Rejected
+from aiqleads.kit.crypto import FieldCipher
 
 _RAW_FIELDS = {f.name for f in dataclasses.fields(RawRecord)}
 DOCUMENT_HEAD_BYTES = 512
@@ -16,6 +17,26 @@ DOCUMENT_HEAD_BYTES = 512
 
 def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
+
+
+SEALED = "sealed"
+
+
+def seal(cipher: FieldCipher, raw: dict[str, Any]) -> dict[str, Any]:
+    """`raw` as the quarantine stores it: {"sealed": "<key_id>:<Fernet token>"} of its JSON.
+    A quarantined record holds the owner's name, phone and e-mail as the source gave them, so
+    it is encrypted with the contacts' key ring (DESIGN.md section 2)."""
+    return {SEALED: cipher.encrypt(json.dumps(raw, sort_keys=True, default=str))}
+
+
+def unseal(cipher: FieldCipher, stored: dict[str, Any]) -> dict[str, Any]:
+    """The payload `seal` stored; a row stored before payloads were sealed comes back as it is.
+    Raises KeyringError when its key is not configured."""
+    sealed = stored.get(SEALED) if isinstance(stored, dict) else None
+    if not isinstance(sealed, str) or len(stored) != 1:
+        return stored
+    value = json.loads(cipher.decrypt(sealed) or "{}")
+    return value if isinstance(value, dict) else {}
 
 
 def record_payload(record: RawRecord) -> dict[str, Any]:

@@ -68,9 +68,16 @@ def _source_of(documents: Iterable[Document], source: str | None) -> tuple[Itera
 
 class Pipeline:
     def __init__(
-        self, settings: Settings, stages: list[Stage], *, clock: Clock | None = None
+        self,
+        settings: Settings,
+        stages: list[Stage],
+        *,
+        clock: Clock | None = None,
+        cipher: FieldCipher | None = None,
     ) -> None:
         self.settings = settings
+        # Opens the quarantine's sealed payloads for a retry.
+        self.cipher = cipher or FieldCipher(settings.encryption_keys)
         self.stages = stages
         self.clock = clock or SystemClock()  # the times a run records (not the leads' `now`)
         self._written = 0  # rows this pipeline stored, to know when statistics are stale
@@ -83,7 +90,10 @@ class Pipeline:
         cipher = cipher or FieldCipher(settings.encryption_keys)
         names = [n for n in settings.ingest.stages if n != "parse"]
         return cls(
-            settings, [STAGES[n].from_settings(settings, cipher) for n in names], clock=clock
+            settings,
+            [STAGES[n].from_settings(settings, cipher) for n in names],
+            clock=clock,
+            cipher=cipher,
         )
 
     @property

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from aiqleads.db.engine import transaction
 from aiqleads.ingestion import repository
 from aiqleads.ingestion.batch import Batch, Item, Outcome
-from aiqleads.ingestion.payloads import record_from_payload
+from aiqleads.ingestion.payloads import record_from_payload, unseal
 from aiqleads.ingestion.pipeline import Pipeline
 from aiqleads.ingestion.summary import IngestSummary
 from aiqleads.models import Quarantine
@@ -95,7 +95,7 @@ async def retry(
     result = RetryResult()
     by_metro: dict[str | None, list[Item]] = {}
     for row in rows:
-        record = record_from_payload(row.raw)
+        record = record_from_payload(unseal(pipeline.cipher, row.raw))
         if record is None:
             result.not_retryable += 1
             continue

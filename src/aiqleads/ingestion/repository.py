@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.db import bulk
+from aiqleads.db import reencrypt as reencryption
 from aiqleads.ingestion.batch import Known, QuarantineEntry
 from aiqleads.kit.distance import degree_box
 from aiqleads.models import Lead, LeadSource, Quarantine
@@ -408,3 +409,13 @@ async def text_spread(
         for digest, city, n in await session.execute(stmt):
             out[digest][city] = int(n)
     return out
+
+
+async def reseal_quarantine(
+    session: AsyncSession, reseal: Callable[[Any], Any], *, after_id: int, limit: int
+) -> reencryption.Page:
+    """Rewrite the stored payload of up to `limit` quarantine rows after `after_id` with
+    `reseal` (a stored payload, sealed or from before sealing → sealed under the first key)."""
+    return await reencryption.rewrite_page(
+        session, quarantine, ("raw",), reseal, after_id=after_id, limit=limit
+    )

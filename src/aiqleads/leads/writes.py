@@ -21,7 +21,7 @@ What the write path derives itself, so no caller can get it wrong:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -42,6 +42,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.db import bulk
+from aiqleads.db import reencrypt as reencryption
 from aiqleads.kit.h3cells import cell_center, cells_for
 from aiqleads.kit.places import city_key
 from aiqleads.leads import tasks, versions
@@ -763,3 +764,17 @@ async def set_scores(
         await session.execute(stmt, known)
         await versions.bump(session, {s.metro for s in stored.values()}, now=now)
     return len(known)
+
+
+CONTACT_COLUMNS = ("owner_name_enc", "owner_phone_enc", "owner_email_enc", "contacts_enc")
+
+
+async def reencrypt_contacts(
+    session: AsyncSession, reencrypt: Callable[[Any], Any], *, after_id: int, limit: int
+) -> reencryption.Page:
+    """Rewrite the encrypted owner contact of up to `limit` leads after `after_id` (id order)
+    with `reencrypt` (a stored value → the value under the key ring's first key). No data
+    version moves: what any answer shows is unchanged."""
+    return await reencryption.rewrite_page(
+        session, leads, CONTACT_COLUMNS, reencrypt, after_id=after_id, limit=limit
+    )

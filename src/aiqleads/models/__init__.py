@@ -15,6 +15,7 @@ from aiqleads.models.lead_return import LeadReturn
 from aiqleads.models.lead_source import LeadSource
 from aiqleads.models.lead_status_history import LeadStatusHistory
 from aiqleads.models.ledger_entry import LedgerEntry
+from aiqleads.models.login_throttle import LoginThrottle
 from aiqleads.models.market_series import MarketSeries
 from aiqleads.models.order import Order
 from aiqleads.models.order_item import OrderItem
@@ -48,6 +49,7 @@ __all__ = [
     "LeadSource",
     "LeadStatusHistory",
     "LedgerEntry",
+    "LoginThrottle",
     "MarketSeries",
     "Order",
     "OrderItem",

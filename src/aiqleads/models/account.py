@@ -20,7 +20,9 @@ class Account(Base):
     tier: Mapped[str] = mapped_column(String(16))
     custom_cart_limit: Mapped[int | None] = mapped_column(Integer)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Carried by every access token ("ver") and compared on each request: raising it (at
+    # deactivation, or when a stolen refresh-token family is cut off) ends every access token
+    # issued before, without waiting for them to expire.
+    token_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -25,10 +25,16 @@ HTTP_IN_FLIGHT = Gauge(
     "HTTP requests being answered now.",
     multiprocess_mode="livesum",
 )
+# One failure outcome for an unknown e-mail, a wrong password and a deactivated account: a
+# public counter that told them apart would say whether an account exists.
 LOGINS = Counter(
     "aiq_logins_total",
-    "Password logins by outcome (ok, wrong_password, unknown_account, locked, inactive).",
+    "Password logins by outcome (ok, failed, throttled).",
     ["outcome"],
+)
+PASSWORD_CHECKS = Counter(
+    "aiq_password_checks_total",
+    "argon2id password verifications run (every login attempt that is not throttled runs one).",
 )
 
 # --- geo analytics (heatmap, clusters, penetration, competitors) -------------------------------
@@ -135,7 +141,7 @@ RETURNS = Counter(
 
 RATE_LIMIT_REJECTIONS = Counter(
     "aiq_rate_limit_rejections_total",
-    "Requests refused with 429 by a rate limit, by scope (account, ip, login) and tier.",
+    "Requests refused with 429 by a rate limit, by scope (account, ip, login, register) and tier.",
     ["scope", "tier"],
 )
 RATE_LIMIT_STORAGE_ERRORS = Counter(

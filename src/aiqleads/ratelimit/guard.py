@@ -71,3 +71,22 @@ async def limit_login(scope: Scope, limiter: RequestLimiter, username: str) -> N
         digest,
         label=("login", "anonymous"),
     )
+
+
+async def limit_register(scope: Scope, limiter: RequestLimiter) -> None:
+    """Count a registration against its client address's hourly limit
+    (`register_per_hour`): a 409 for a known e-mail says the account exists, so testing a list
+    of addresses must be slow."""
+    if not limiter.enabled:
+        return
+    ip = client_ip(scope)
+    if limiter.exempt_ip(ip):
+        return
+    await limiter.check(
+        scope,
+        limiter.settings.register_per_hour,
+        "register",
+        ip,
+        label=("register", "anonymous"),
+        window_seconds=3600,
+    )

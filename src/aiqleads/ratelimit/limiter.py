@@ -24,7 +24,7 @@ import math
 import time
 from dataclasses import dataclass
 
-from limits import RateLimitItem, RateLimitItemPerMinute
+from limits import RateLimitItem, RateLimitItemPerHour, RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import (
     FixedWindowRateLimiter,
@@ -62,13 +62,14 @@ class Verdict:
     limit: int
     remaining: int
     reset_seconds: int  # until one more request is allowed (moving window: the oldest hit ages out)
+    window_seconds: int = 60
 
     def headers(self) -> dict[str, str]:
         return {
             "RateLimit-Limit": str(self.limit),
             "RateLimit-Remaining": str(self.remaining),
             "RateLimit-Reset": str(self.reset_seconds),
-            "RateLimit-Policy": f"{self.limit};w=60",
+            "RateLimit-Policy": f"{self.limit};w={self.window_seconds}",
         }
 
 
@@ -103,16 +104,17 @@ class RequestLimiter:
             self.storage = MemoryStorage()
         self.shared = redis is not None
         self._strategy = _STRATEGIES[settings.strategy](self.storage)
-        self._items: dict[int, RateLimitItem] = {}
+        self._items: dict[tuple[int, int], RateLimitItem] = {}
 
     @property
     def storage_name(self) -> str:
         return "redis" if self.shared else "memory"
 
-    def _item(self, per_minute: int) -> RateLimitItem:
-        item = self._items.get(per_minute)
+    def _item(self, limit: int, window_seconds: int) -> RateLimitItem:
+        item = self._items.get((limit, window_seconds))
         if item is None:
-            item = self._items[per_minute] = RateLimitItemPerMinute(per_minute)
+            kind = RateLimitItemPerHour if window_seconds == 3600 else RateLimitItemPerMinute
+            item = self._items[(limit, window_seconds)] = kind(limit)
         return item
 
     def exempt_ip(self, ip: str) -> bool:
@@ -127,26 +129,35 @@ class RequestLimiter:
     def exempt_account(self, email: str) -> bool:
         return email.lower() in self._exempt_accounts
 
-    async def hit(self, per_minute: int, *key: str) -> Verdict | None:
-        """Count one request under `key`; None when the storage could not be reached."""
-        item = self._item(per_minute)
+    async def hit(self, per_minute: int, *key: str, window_seconds: int = 60) -> Verdict | None:
+        """Count one request under `key` against `per_minute` requests per window (60 s, or
+        3600 s: then the limit is per hour); None when the storage could not be reached."""
+        item = self._item(per_minute, window_seconds)
         try:
             allowed = await self._strategy.hit(item, *key)
             if not allowed or self.settings.headers_on_success:
                 stats = await self._strategy.get_window_stats(item, *key)
             else:
-                return Verdict(True, per_minute, 0, 0)
+                return Verdict(True, per_minute, 0, 0, window_seconds)
         except (StorageError, ConnectionError, TimeoutError, OSError) as exc:
             RATE_LIMIT_STORAGE_ERRORS.inc()
             log.warning("rate limit storage unreachable: %s", type(exc).__name__)
             return None
         reset = max(0, math.ceil(stats.reset_time - time.time()))
-        return Verdict(allowed, per_minute, max(0, stats.remaining), reset)
+        return Verdict(allowed, per_minute, max(0, stats.remaining), reset, window_seconds)
 
-    async def check(self, scope: Scope, per_minute: int, *key: str, label: tuple[str, str]) -> None:
+    async def check(
+        self,
+        scope: Scope,
+        per_minute: int,
+        *key: str,
+        label: tuple[str, str],
+        window_seconds: int = 60,
+    ) -> None:
         """Count the request; raise RateLimited (429) when over the limit. The headers go on
-        the scope's state for the answer. `label` is (scope, tier) for the rejection metric."""
-        verdict = await self.hit(per_minute, *key)
+        the scope's state for the answer. `label` is (scope, tier) for the rejection metric;
+        `window_seconds` 3600 makes `per_minute` a limit per hour."""
+        verdict = await self.hit(per_minute, *key, window_seconds=window_seconds)
         if verdict is None:
             return
         headers = verdict.headers()
@@ -155,8 +166,13 @@ class RequestLimiter:
         if not verdict.allowed:
             RATE_LIMIT_REJECTIONS.labels(*label).inc()
             retry = max(1, verdict.reset_seconds)
+            per = "hour" if window_seconds == 3600 else "minute"
             raise RateLimited(
-                f"rate limit of {verdict.limit} requests per minute exceeded; retry in {retry} s",
-                detail={"limit": verdict.limit, "window_seconds": 60, "retry_after": retry},
+                f"rate limit of {verdict.limit} requests per {per} exceeded; retry in {retry} s",
+                detail={
+                    "limit": verdict.limit,
+                    "window_seconds": window_seconds,
+                    "retry_after": retry,
+                },
                 headers={**headers, "Retry-After": str(retry)},
             )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -11,6 +11,7 @@ from typing import Any, cast
 from sqlalchemy import Row, Table, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aiqleads.db import reencrypt as reencryption
 from aiqleads.models import Account, WebhookDelivery, WebhookEndpoint
 from aiqleads.models.enums import Role, Tier
 from aiqleads.webhooks.schemas import DeliveryStatus
@@ -195,3 +196,13 @@ async def deliveries_of(
     if before_id is not None:
         stmt = stmt.where(deliveries.c.id < before_id)
     return (await session.execute(stmt.order_by(deliveries.c.id.desc()).limit(limit))).all()
+
+
+async def reencrypt_secrets(
+    session: AsyncSession, reencrypt: Callable[[Any], Any], *, after_id: int, limit: int
+) -> reencryption.Page:
+    """Rewrite the encrypted signing secret of up to `limit` endpoints after `after_id`."""
+    table = cast(Table, WebhookEndpoint.__table__)
+    return await reencryption.rewrite_page(
+        session, table, ("secret_enc",), reencrypt, after_id=after_id, limit=limit
+    )

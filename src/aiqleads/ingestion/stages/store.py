@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.ingestion import repository
 from aiqleads.ingestion.batch import Batch, Item, Outcome
-from aiqleads.ingestion.payloads import payload_hash
+from aiqleads.ingestion.payloads import payload_hash, seal
 from aiqleads.ingestion.rows import fill_empty, lead_row
 from aiqleads.ingestion.stages.base import Stage
 from aiqleads.leads import writes
@@ -91,7 +92,13 @@ class StoreStage(Stage):
         return ids[owner.row_key()]
 
     async def _quarantine(self, batch: Batch, session: AsyncSession) -> None:
-        fresh = [(e, payload_hash(e.source, e.raw)) for e in batch.quarantine if e.retry_of is None]
+        # The hash is of the payload in clear (the same bad input is the same row); the row
+        # keeps it sealed.
+        fresh = [
+            (replace(e, raw=seal(self.cipher, e.raw)), payload_hash(e.source, e.raw))
+            for e in batch.quarantine
+            if e.retry_of is None
+        ]
         await repository.add_quarantine(session, fresh, metro=batch.metro, now=batch.now)
         again = [e for e in batch.quarantine if e.retry_of is not None]
         await repository.record_retry_failures(session, again, now=batch.now)

@@ -1,0 +1,58 @@
+"""Password hashing off the event loop, and the strength check."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from aiqleads.auth import passwords
+
+
+async def test_a_verification_runs_in_the_pool_while_the_loop_keeps_serving() -> None:
+    # Given a ticker on the event loop and a stored hash
+    stored = await passwords.hash_password_async("correct horse battery")
+    ticks = 0
+    threads: list[str] = []
+    stop = asyncio.Event()
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+            await asyncio.sleep(0)
+
+    def checking(password_hash: str | None, password: str) -> bool:
+        threads.append(threading.current_thread().name)
+        return passwords.verify_password(password_hash, password)
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0)
+    before = ticks
+    # When eight verifications run at once
+    loop = asyncio.get_running_loop()
+    pool = passwords._executor()
+    results = await asyncio.gather(
+        *(loop.run_in_executor(pool, checking, stored, "correct horse battery") for _ in range(4)),
+        *(passwords.verify_password_async(stored, "wrong") for _ in range(4)),
+    )
+    stop.set()
+    await task
+    # Then each answered rightly, in the hashing pool's threads, and the loop ran meanwhile
+    assert results == [True] * 4 + [False] * 4
+    assert threads and all(t.startswith(passwords.THREAD_NAME_PREFIX) for t in threads)
+    assert ticks > before
+
+
+def test_a_missing_hash_is_checked_against_the_dummy_and_fails() -> None:
+    assert passwords.verify_password(None, "anything at all") is False
+    assert passwords.verify_password("not-a-hash", "anything at all") is False
+
+
+def test_weakness_names_the_reason_and_passes_strong_phrases() -> None:
+    assert passwords.weakness("short", min_score=3, user_inputs=[]) is not None
+    assert "spaces" in (passwords.weakness(" padded phrase ok ", min_score=3, user_inputs=[]) or "")
+    common = passwords.weakness("password1234", min_score=3, user_inputs=[])
+    assert common is not None and "common" in common
+    assert passwords.weakness("correct horse battery", min_score=3, user_inputs=[]) is None
+    # The e-mail's parts count as known words
+    assert passwords.weakness("smithersjane", min_score=3, user_inputs=["jane", "smithers"])
