@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -318,3 +319,34 @@ def test_demo_refuses_to_run_in_production(tmp_path: Path) -> None:
     res = _run(["demo", "--no-serve"], env, tmp_path)
     assert res.returncode == 1
     assert "not in production" in res.stderr
+
+
+def test_the_demo_scores_buckets_and_prices_its_leads_from_a_simulated_past(
+    demo_run: DemoRun,
+) -> None:
+    # When the demo is prepared on an empty database
+    assert demo_run.first.returncode == 0, demo_run.first.stderr
+    assert "giving the demo a past" in demo_run.first.stdout
+    settings = Settings(database_url=demo_run.env["AIQ_DATABASE_URL"], env=Environment.TEST)
+
+    async def read() -> list[Any]:
+        engine = create_engine(settings)
+        try:
+            async with transaction(session_factory(engine)) as session:
+                stmt = select(
+                    Lead.model_version, Lead.score_bucket, Lead.price_cents, Lead.price_factors
+                )
+                return list((await session.execute(stmt)).all())
+        finally:
+            await engine.dispose()
+
+    rows = asyncio.run(read())
+    # Then every lead is scored by the trained model (not the rules), in the three buckets of
+    # its metro, at prices that vary with its bucket and market: at least 50 distinct
+    assert {r.model_version for r in rows} == {next(iter({r.model_version for r in rows}))}
+    assert rows[0].model_version.startswith("demo-")
+    assert {r.score_bucket for r in rows} == {"A", "B", "C"}
+    assert len({r.price_cents for r in rows}) >= 50
+    assert all(500 <= r.price_cents <= 5000 for r in rows)
+    assert all(r.price_factors["cents"] == r.price_cents for r in rows)
+    assert len({r.price_factors["market"] for r in rows}) > 10

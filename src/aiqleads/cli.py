@@ -302,6 +302,7 @@ def demo(do_serve: bool, host: str | None, port: int | None) -> None:
     started = time.perf_counter()
     if asyncio.run(_migrate_and_count_leads(settings)) == 0:
         _ingest_bundled_sources(settings)
+        asyncio.run(_demo_history(settings))
     else:
         console.print("leads present: sample not reloaded")
     credentials = asyncio.run(_demo_accounts(settings))
@@ -362,6 +363,31 @@ def _ingest_bundled_sources(settings: Settings) -> None:
     console.print(
         f"the sample is published as of {as_of:%Y-%m-%d %H:%M} UTC, past every tier's priority"
         " window, so every agent sees it at once"
+    )
+
+
+async def _demo_history(settings: Settings) -> None:
+    """The demo's market history, model and scores (aiqleads.sample.history)."""
+    from aiqleads.leads.scores import BUCKET_LABELS
+    from aiqleads.sample.history import make_history
+
+    console.print("giving the demo a past: market series, simulated agents, a scoring model")
+    engine = create_engine(settings)
+    try:
+        done = await make_history(
+            session_factory(engine),
+            settings,
+            now=SystemClock().now(),
+            artifacts=Path("var") / "models",
+        )
+    finally:
+        await engine.dispose()
+    buckets = ", ".join(f"{BUCKET_LABELS[b]} {n}" for b, n in sorted(done.scored.buckets.items()))
+    console.print(
+        f"market series values: {done.series_loaded}; simulated agents: {done.agents}, "
+        f"events: {done.events}; model {done.model_version} trained on {done.labelled} leads "
+        f"(out-of-fold AUC {done.auc:.3f}); {done.scored.scored} leads scored ({buckets}), "
+        f"{done.scored.distinct_prices} distinct prices"
     )
 
 

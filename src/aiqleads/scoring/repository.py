@@ -67,21 +67,19 @@ class SimLead:
 
 
 async def simulation_leads(
-    session: AsyncSession, *, published_before: datetime, limit: int | None = None
+    session: AsyncSession, *, published_before: datetime | None, limit: int | None = None
 ) -> list[SimLead]:
-    """Leads published before the instant, in id order (at most `limit`)."""
-    stmt = (
-        select(
-            leads.c.id,
-            leads.c.kind,
-            leads.c.zip_code,
-            leads.c.asking_price_cents,
-            leads.c.owner_phone_enc.is_not(None).label("has_phone"),
-            leads.c.published_at,
-        )
-        .where(leads.c.published_at < published_before)
-        .order_by(leads.c.id)
-    )
+    """Leads published before the instant (None: every lead), in id order (at most `limit`)."""
+    stmt = select(
+        leads.c.id,
+        leads.c.kind,
+        leads.c.zip_code,
+        leads.c.asking_price_cents,
+        leads.c.owner_phone_enc.is_not(None).label("has_phone"),
+        leads.c.published_at,
+    ).order_by(leads.c.id)
+    if published_before is not None:
+        stmt = stmt.where(leads.c.published_at < published_before)
     if limit is not None:
         stmt = stmt.limit(limit)
     return [

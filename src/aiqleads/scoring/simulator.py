@@ -165,9 +165,12 @@ def plan(
     start: datetime,
     end: datetime,
     seed: int,
+    backfill: bool = False,
 ) -> Simulation:
     """The simulated history of `leads` in [start, end) (see the module docstring); pure: writes
-    nothing. Raises ValueError without agents, or for a window shorter than 30 + 7 days."""
+    nothing. With `backfill`, every lead counts as on the market from `start` whatever its
+    publication instant (the demo imports its leads now and gives them a past). Raises
+    ValueError without agents, or for a window shorter than 30 + 7 days."""
     if not agents:
         raise ValueError("the simulator needs at least one agent account")
     horizon = timedelta(days=RETURN_DAYS)
@@ -189,7 +192,7 @@ def plan(
 
     last_decision = end - horizon
     for lead in sorted(leads, key=lambda x: x.id):
-        opens = max(start, as_utc(lead.published_at))
+        opens = start if backfill else max(start, as_utc(lead.published_at))
         if opens >= last_decision - timedelta(days=RECENT_DAYS):
             continue  # published too late for a full decision and return window
         t = opens + (last_decision - opens) * float(rng.random())
@@ -234,12 +237,15 @@ async def simulate(
     end: datetime,
     seed: int,
     limit: int | None = None,
+    backfill: bool = False,
 ) -> Simulation:
-    """Plan the history of the leads published before `end` (at most `limit`, in id order) and
-    append its events to the event log in the caller's transaction. Returns the simulation
-    (its events and each lead's outcome and attributes)."""
-    leads = await repository.simulation_leads(session, published_before=end, limit=limit)
-    simulation = plan(leads, agents, start=start, end=end, seed=seed)
+    """Plan the history of the leads published before `end` (with `backfill`: of every lead; at
+    most `limit`, in id order) and append its events to the event log in the caller's
+    transaction. Returns the simulation (its events and each lead's outcome and attributes)."""
+    leads = await repository.simulation_leads(
+        session, published_before=None if backfill else end, limit=limit
+    )
+    simulation = plan(leads, agents, start=start, end=end, seed=seed, backfill=backfill)
     await events.append(session, simulation.events)
     return simulation
 
