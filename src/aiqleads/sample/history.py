@@ -21,7 +21,6 @@ its market) and not from the outcome's own events.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -32,20 +31,14 @@ from aiqleads.auth import repository as accounts
 from aiqleads.auth import service as auth
 from aiqleads.config import Settings
 from aiqleads.db.engine import transaction
-from aiqleads.features.lead import LEAD_FEATURES_VERSION, lead_features_batch
-from aiqleads.features.matrix import FeatureMatrix
+from aiqleads.features.lead import LEAD_FEATURES_VERSION
 from aiqleads.market.sample import load_bundled
 from aiqleads.models.enums import Role, Tier
 from aiqleads.scoring import rescore, service, simulator
 from aiqleads.scoring.model import TrainConfig
+from aiqleads.scoring.tasks import lead_features
 
 _TIERS = (Tier.BASIC, Tier.BASIC, Tier.PRO, Tier.PRO, Tier.ENTERPRISE)
-
-
-async def _features(
-    session: AsyncSession, now: datetime, lead_ids: Sequence[int] | None
-) -> FeatureMatrix:
-    return await lead_features_batch(session, now, None if lead_ids is None else list(lead_ids))
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +100,7 @@ async def make_history(
     version = f"demo-{now:%Y%m%d%H%M%S}"
     trained = await service.train_from_log(
         sessions,
-        _features,
+        lead_features,
         since=start,
         until=end,
         as_of=start,
@@ -117,7 +110,7 @@ async def make_history(
         feature_version=LEAD_FEATURES_VERSION,
         config=TrainConfig(num_threads=1),
     )
-    scored = await rescore.rescore(sessions, _features, now=now, policy=settings.pricing)
+    scored = await rescore.rescore(sessions, lead_features, now=now, policy=settings.pricing)
     return History(
         series_loaded=sum(x.written for x in loaded.values()),
         agents=len(sim_agents),

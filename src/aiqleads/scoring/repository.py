@@ -121,3 +121,12 @@ async def set_territory_cuts(
     await session.execute(
         update(models).where(models.c.version == version).values(territory_cuts=cuts)
     )
+
+
+async def lead_ids_scored_by(session: AsyncSession, version: str, *, limit: int) -> list[int]:
+    """Up to `limit` ids of leads whose score `version` made (e.g. rules-1: not yet modelled),
+    ascending."""
+    rows = await session.scalars(
+        select(leads.c.id).where(leads.c.model_version == version).order_by(leads.c.id).limit(limit)
+    )
+    return [int(i) for i in rows.all()]

@@ -41,6 +41,7 @@ TASK_MODULES = (
     "aiqleads.payments.tasks",
     "aiqleads.sources.tasks",
     "aiqleads.leads.tasks",
+    "aiqleads.scoring.tasks",
 )
 
 
