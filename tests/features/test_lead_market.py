@@ -98,13 +98,19 @@ async def _plant(
             session,
             [
                 event_log.event(
-                    EventKind.VIEW, account_id=agent.id, lead_id=ids["L"], at=NOW - timedelta(hours=h)
+                    EventKind.VIEW,
+                    account_id=agent.id,
+                    lead_id=ids["L"],
+                    at=NOW - timedelta(hours=h),
                 )
                 for h in (1, 30)
             ]
             + [
                 event_log.event(
-                    EventKind.HOLD, account_id=agent.id, lead_id=ids["L"], at=NOW - timedelta(hours=2)
+                    EventKind.HOLD,
+                    account_id=agent.id,
+                    lead_id=ids["L"],
+                    at=NOW - timedelta(hours=2),
                 )
             ],
         )
@@ -239,9 +245,7 @@ async def test_batch_and_online_give_identical_values_for_every_lead(
     assert batch.ids.tolist() == ids
     assert batch.names == LEAD_MARKET_FEATURES
     # And the market and interaction columns vary between leads
-    varying = {
-        n for j, n in enumerate(batch.names) if np.unique(batch.values[:, j]).size > 1
-    }
+    varying = {n for j, n in enumerate(batch.names) if np.unique(batch.values[:, j]).size > 1}
     for name in ("market_share_sold", "market_price_trend_12m", *INTERACTION_FEATURES):
         assert name in varying, name
     # And a batch over some leads gives those leads' rows

@@ -114,9 +114,7 @@ def month_of(now: datetime) -> date:
     return as_utc(now).date().replace(day=1)
 
 
-async def region_context(
-    session: AsyncSession, region: Region, now: datetime
-) -> dict[str, float]:
+async def region_context(session: AsyncSession, region: Region, now: datetime) -> dict[str, float]:
     """`market_context` of the region in the month of `now`, activity as of `now` ({key: value}
     over `MARKET_KEYS`)."""
     kind, name = region
