@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.table import Table
 
 from aiqleads.config import get_settings
 from aiqleads.db.engine import create_engine, session_factory, transaction
+from aiqleads.features import report as correlation_report
 from aiqleads.features import service
 from aiqleads.kit.clock import SystemClock
 
@@ -53,3 +56,49 @@ def build(feature_sets: tuple[str, ...]) -> None:
             f"{result.feature_set} v{result.version}: {result.entities} entities × "
             f"{result.features} features in {seconds:.1f} s"
         )
+
+
+@features.command("report")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("var/reports/features"),
+    show_default=True,
+    help="Directory to write the CSV table and the PNG heatmap to (created when missing).",
+)
+def report(out_dir: Path) -> None:
+    """Correlations (Spearman) between the leads' behaviour and their ZIP's market context."""
+
+    async def go() -> correlation_report.Report:
+        settings = get_settings()
+        engine = create_engine(settings)
+        try:
+            async with transaction(session_factory(engine)) as session:
+                return await correlation_report.build(
+                    session, SystemClock().now(), out_dir, settings=settings.features
+                )
+        finally:
+            await engine.dispose()
+
+    result = asyncio.run(go())
+    table = Table(
+        "behaviour",
+        "market",
+        "n",
+        "rho",
+        "p-value",
+        "status",
+        title=f"Spearman's rho over {result.leads} leads",
+    )
+    for r in result.rows:
+        table.add_row(
+            r.behaviour,
+            r.market.removeprefix("market_"),
+            str(r.n),
+            "" if r.rho is None else f"{r.rho:+.3f}",
+            "" if r.p_value is None else f"{r.p_value:.3g}",
+            r.status,
+        )
+    console.print(table)
+    console.print(f"wrote {result.csv_path} and {result.png_path}")

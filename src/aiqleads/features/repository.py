@@ -274,3 +274,19 @@ async def count(session: AsyncSession, *, feature_set: str, version: str) -> int
         store.c.feature_set == feature_set, store.c.version == version
     )
     return int((await session.execute(stmt)).scalar_one())
+
+
+async def lead_zip_metro(
+    session: AsyncSession, lead_ids: Sequence[int]
+) -> dict[int, tuple[str | None, str | None]]:
+    """The (ZIP, metro slug) of each given lead; ids that do not exist are absent."""
+    out: dict[int, tuple[str | None, str | None]] = {}
+    ordered = sorted(set(lead_ids))
+    for start in range(0, len(ordered), CHUNK):
+        rows = await session.execute(
+            select(leads.c.id, leads.c.zip_code, leads.c.metro).where(
+                leads.c.id.in_(ordered[start : start + CHUNK])
+            )
+        )
+        out.update({int(i): (z or None, m or None) for i, z, m in rows})
+    return out
