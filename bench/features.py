@@ -8,14 +8,15 @@ A fresh SQLite database gets `--size` leads around King County's ZIP centroids (
 generator) and a seeded simulated history over 240 days (aiqleads.scoring.simulator, backfilled:
 every lead on the market from the window's start). Then, in one process on one core:
 
-* batch: `lead_features_batch` for every lead (seconds of wall and CPU time);
+* batch: the scoring model's features (the "lead_market" set: aiqleads.features.lead_market)
+  for every lead (seconds of wall and CPU time);
 * model: the training pipeline (LightGBM + isotonic calibration) on the leads whose simulated
   decision fell in the first half of the window, evaluated on the second half (a time-based
   split), features as known at the window's start; AUC, log loss and expected calibration error
   (10 equal-width bins) beside a scikit-learn logistic regression on the same split (the baseline
   in the same run);
-* online: `lead_features_online` + the model's prediction for `--online` random leads (p50/p95
-  in ms), beside one lead row read by primary key in the same session (the floor);
+* online: the same features for one lead (online path) + the model's prediction for
+  `--online` random leads (p50/p95 in ms), beside one lead row read by primary key in the same session (the floor);
 * X Education: 5-fold cross-validated AUC of the same pipeline on the real leads (skipped when
   the file is absent), beside its logistic regression.
 
@@ -47,7 +48,12 @@ from aiqleads.config import Environment, Settings
 from aiqleads.db import migrate
 from aiqleads.db.engine import create_engine, session_factory, transaction
 from aiqleads.features.clusters import ClusterCache
-from aiqleads.features.lead import lead_features_batch, lead_features_online
+from aiqleads.features.lead_market import (
+    lead_market_features_batch as lead_features_batch,
+)
+from aiqleads.features.lead_market import (
+    lead_market_features_online as lead_features_online,
+)
 from aiqleads.models import Lead
 from aiqleads.models.enums import Role, Tier
 from aiqleads.scoring import evaluation, simulator, xeducation

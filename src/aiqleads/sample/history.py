@@ -31,7 +31,7 @@ from aiqleads.auth import repository as accounts
 from aiqleads.auth import service as auth
 from aiqleads.config import Settings
 from aiqleads.db.engine import transaction
-from aiqleads.features.lead import LEAD_FEATURES_VERSION
+from aiqleads.features.lead_market import LEAD_MARKET_FEATURES_VERSION
 from aiqleads.market.sample import load_bundled
 from aiqleads.models.enums import Role, Tier
 from aiqleads.scoring import rescore, service, simulator
@@ -107,7 +107,8 @@ async def make_history(
         artifacts=artifacts,
         version=version,
         now=now,
-        feature_version=LEAD_FEATURES_VERSION,
+        feature_set="lead_market",
+        feature_version=LEAD_MARKET_FEATURES_VERSION,
         config=TrainConfig(num_threads=1),
     )
     scored = await rescore.rescore(sessions, lead_features, now=now, policy=settings.pricing)

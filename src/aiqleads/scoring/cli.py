@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 # LightGBM, scikit-learn and numpy are imported when a command runs, not when `aiqleads` starts.
 _SHARED = "AIQLEADS_SHARED_DATA"
-DEFAULT_PROVIDER = "aiqleads.features.lead:lead_features_batch"
+DEFAULT_PROVIDER = "aiqleads.scoring.tasks:lead_features"  # the "lead_market" set
 
 
 def _default_leads_csv() -> Path:
@@ -61,8 +61,12 @@ def train_xeducation(path: Path | None, plot: Path | None) -> None:
 @click.option("--until", type=click.DateTime(), default=None, help="Label window end (now).")
 @click.option("--as-of", type=click.DateTime(), default=None, help="Features as of (--since).")
 @click.option("--features", "provider", default=DEFAULT_PROVIDER, show_default=True)
-@click.option("--feature-set", default="lead", show_default=True)
-@click.option("--feature-version", default="", help="The provider's feature version.")
+@click.option("--feature-set", default="lead_market", show_default=True)
+@click.option(
+    "--feature-version",
+    default=None,
+    help="The provider's feature version (default: the lead_market set's).",
+)
 @click.option("--artifacts", type=click.Path(path_type=Path), default=Path("models"))
 @click.option("--version", "version", default=None, help="Default: lgbm-<UTC timestamp>.")
 @click.option("--activate/--no-activate", default=True, show_default=True)
@@ -72,16 +76,19 @@ def train_scoring(
     as_of: datetime | None,
     provider: str,
     feature_set: str,
-    feature_version: str,
+    feature_version: str | None,
     artifacts: Path,
     version: str | None,
     activate: bool,
 ) -> None:
     """Label leads from the event log (a sale not returned within 30 days), take their
     features from the provider, train, save the artifact and register it; print JSON."""
+    from aiqleads.features.lead_market import LEAD_MARKET_FEATURES_VERSION
     from aiqleads.scoring import service
     from aiqleads.scoring.model import TrainConfig
 
+    if feature_version is None:
+        feature_version = LEAD_MARKET_FEATURES_VERSION
     now = SystemClock().now()
     end = _utc(until) if until else now
     start = _utc(since)

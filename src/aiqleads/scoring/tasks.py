@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.db.engine import transaction
 from aiqleads.events import repository as events
-from aiqleads.features.lead import lead_features_batch
+from aiqleads.features.lead_market import lead_market_features_batch
 from aiqleads.features.matrix import FeatureMatrix
 from aiqleads.leads.pricing import RULES_VERSION
 from aiqleads.scoring import repository
@@ -32,8 +32,11 @@ UNSCORED_BATCH = 5000  # rules-scored leads taken per run; the rest wait for the
 async def lead_features(
     session: AsyncSession, now: datetime, lead_ids: Sequence[int] | None
 ) -> FeatureMatrix:
-    """The active model's feature provider (features.lead's batch, as a scoring provider)."""
-    return await lead_features_batch(session, now, None if lead_ids is None else list(lead_ids))
+    """The scoring model's feature provider: the "lead_market" set (the lead's own features,
+    its ZIP's market context and behaviour × market interactions), in batch."""
+    return await lead_market_features_batch(
+        session, now, None if lead_ids is None else list(lead_ids)
+    )
 
 
 @task("scoring.refresh", every=lambda settings: settings.worker.score_refresh_seconds)
