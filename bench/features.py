@@ -16,7 +16,8 @@ every lead on the market from the window's start). Then, in one process on one c
   (10 equal-width bins) beside a scikit-learn logistic regression on the same split (the baseline
   in the same run);
 * online: the same features for one lead (online path) + the model's prediction for
-  `--online` random leads (p50/p95 in ms), beside one lead row read by primary key in the same session (the floor);
+  `--online` random leads (p50/p95 in ms), beside one lead row read by primary key in the
+  same session (the floor);
 * X Education: 5-fold cross-validated AUC of the same pipeline on the real leads (skipped when
   the file is absent), beside its logistic regression.
 
