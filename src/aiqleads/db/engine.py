@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import (
@@ -17,6 +18,8 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from aiqleads.config import Settings
 from aiqleads.observability.db import instrument
+
+T = TypeVar("T")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _: ConnectionPoolEntry) -> None:
@@ -88,3 +91,18 @@ async def side_transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]
         except BaseException:
             await own.rollback()
             raise
+
+
+def run_in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in one transaction on a fresh engine of `settings`, from synchronous code (a
+    CLI command), and dispose of the engine after. Returns what `work` returns."""
+
+    async def go() -> T:
+        engine = create_engine(settings)
+        try:
+            async with transaction(session_factory(engine)) as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())

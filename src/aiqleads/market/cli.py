@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -15,7 +14,7 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.config import get_settings
-from aiqleads.db.engine import create_engine, session_factory, transaction
+from aiqleads.db.engine import run_in_transaction
 from aiqleads.kit.clock import SystemClock
 from aiqleads.market import sample, service
 from aiqleads.market.loaders import REDFIN, ZILLOW, LoadReport, UnreadableFile
@@ -25,15 +24,7 @@ T = TypeVar("T")
 
 
 def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    async def go() -> T:
-        engine = create_engine(get_settings())
-        try:
-            async with transaction(session_factory(engine)) as session:
-                return await work(session)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(go())
+    return run_in_transaction(get_settings(), work)
 
 
 @click.group()
