@@ -158,6 +158,20 @@ def zillow_measure(path: Path) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
+def _cell(report: LoadReport, text: str, where: str) -> float | None:
+    """One series value, counted in `report`: a number; None for a blank cell (counted as blank)
+    or text that is no number (rejected with `where`)."""
+    if _blank(text):
+        report.blank += 1
+        return None
+    value = _number(text)
+    if value is None:
+        report.reject("non-numeric value", f"{where}: {text!r}")
+        return None
+    report.values += 1
+    return value
+
+
 def _zillow_region(row: dict[str, str]) -> tuple[str, str] | str:
     """(region_kind, region) of a Zillow row, or the reason it has none."""
     name = (row.get("RegionName") or "").strip()
@@ -212,16 +226,9 @@ def read_zillow(stream: IO[str], measure: str, report: LoadReport) -> Iterator[S
             continue
         kind, name = region
         for i, month in months:
-            text = cells[i]
-            if _blank(text):
-                report.blank += 1
-                continue
-            value = _number(text)
-            if value is None:
-                report.reject("non-numeric value", f"line {line}, {header[i]}: {text!r}")
-                continue
-            report.values += 1
-            yield SeriesPoint(ZILLOW, kind, name, measure, month, value)
+            value = _cell(report, cells[i], f"line {line}, {header[i]}")
+            if value is not None:
+                yield SeriesPoint(ZILLOW, kind, name, measure, month, value)
 
 
 def _slug(text: str) -> str:
@@ -288,15 +295,9 @@ def read_redfin(
         adjusted = (row.get("is_seasonally_adjusted") or "").strip().lower() in ("t", "true")
         property_type = (row.get("property_type") or "").strip()
         for base in wanted:
-            text = row[base]
-            if _blank(text):
-                report.blank += 1
-                continue
-            value = _number(text)
+            value = _cell(report, row[base], f"line {line}, {base}")
             if value is None:
-                report.reject("non-numeric value", f"line {line}, {base}: {text!r}")
                 continue
-            report.values += 1
             measure = redfin_measure(base, property_type, adjusted)
             yield SeriesPoint(REDFIN, kind, name, measure, month, value)
 
