@@ -22,9 +22,11 @@ BUCKET_LABELS: dict[str, str] = {"A": "High", "B": "Medium", "C": "Low"}
 UNSCORED = "unscored"
 # The share of a territory's leads in each bucket, best first (issue 10: 20 / 50 / 30 %).
 TERRITORY_SHARES: tuple[tuple[str, float], ...] = (("A", 0.2), ("B", 0.5), ("C", 0.3))
-# The number that stands for a bucket wherever one is needed (the mean-score map): the middle
-# of its band of territory percentile ranks (High 80–100 → 0.9, Medium 30–80 → 0.55, Low 0–30).
-BUCKET_MIDPOINT: dict[str, float] = {"A": 0.9, "B": 0.55, "C": 0.15}
+# The number that stands for a bucket wherever one is needed (the mean-score map): about the
+# middle of its band of territory percentile ranks (High 80–100, Medium 30–80, Low 0–30), as
+# binary fractions, so that a sum of them is exact and a mean the same in any row order
+# (0.9, 0.55 and 0.15 are not: the database's order would move the last digit).
+BUCKET_MIDPOINT: dict[str, float] = {"A": 0.875, "B": 0.5625, "C": 0.125}
 
 
 def score_bucket(score: float | None) -> str | None:
