@@ -133,7 +133,9 @@ async def rescore(
     names = tuple(matrix.names)
     values = np.asarray(matrix.values, dtype=np.float64)
     model = await asyncio.to_thread(load, Path(row.artifact_path), names)
-    scores = await asyncio.to_thread(model.predict, values)
+    # Rounded as stored, before the cuts and buckets are taken from them: a stored score and its
+    # bucket must agree at a cut (isotonic calibration ties many leads at one value).
+    scores = np.round(np.clip(await asyncio.to_thread(model.predict, values), 0.0, 1.0), 6)
     contributions = await asyncio.to_thread(model.contributions, values)
 
     metros = [places.get(i, (None, None))[0] or _ALL for i in ids]
@@ -148,7 +150,7 @@ async def rescore(
     viewers, holds = _column(names, "agents_7d"), _column(names, "holds_30d")
     rows: list[dict[str, Any]] = []
     for n, lead_id in enumerate(ids):
-        score = float(np.clip(scores[n], 0.0, 1.0))
+        score = float(scores[n])
         metro_cuts = stored_cuts.get(metros[n]) or stored_cuts.get(_ALL)
         bucket = territory_bucket(score, (metro_cuts[0], metro_cuts[1])) if metro_cuts else "B"
         area, market = _signals(places.get(lead_id, (None, None)), markets)
@@ -161,7 +163,7 @@ async def rescore(
         rows.append(
             {
                 "lead_id": lead_id,
-                "score": round(score, 6),
+                "score": score,
                 "model_version": row.version,
                 "score_bucket": bucket,
                 "score_reasons": reasons.top_reasons(names, values[n], contributions[n]),
