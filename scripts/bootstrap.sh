@@ -30,6 +30,9 @@ if ! "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null; then
   need_debian_packages python3-venv
 fi
 
+# LightGBM's wheel (the scoring model) loads the GCC OpenMP runtime at import.
+need_debian_packages libgomp1
+
 if [ ! -x "$VENV/bin/python" ]; then
   echo "creating $VENV"
   "$PYTHON" -m venv "$VENV"
