@@ -119,10 +119,8 @@ async def test_train_from_the_log_then_score_every_lead(
         assert f["cents"] == r.price_cents
         assert r.price_cents == max(500, round(1000 * f["quality"] * f["demand"] * f["market"]))
         assert f["quality"] == {"A": 1.8, "B": 1.0, "C": 0.6}[r.score_bucket]
-    # And the reasons are words, of features the model leaned on
-    assert any(
-        x["feature"] == "owner_phone" for r in stored for x in (r.score_reasons or [])
-    ) or all(r.score_reasons == [] for r in stored)
+    # (this provider's columns have no phrases: reasons are tested in test_reasons.py)
+    assert all(r.score_reasons == [] for r in stored)
 
 
 async def test_scoring_refuses_a_provider_with_other_features(
