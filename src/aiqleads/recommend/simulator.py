@@ -69,7 +69,7 @@ order: the same leads, seed, days and `now` give the same agents and events, byt
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -236,20 +236,76 @@ class _Inventory:
                 for a, b, m in zip(self.zip_lat, self.zip_lon, self.zip_members, strict=True)
             ]
         )
+        self.by_zip = dict(zip(sorted(groups), self.zip_members, strict=True))
+        self.zip_names = sorted(groups)
+        self.zip_index = np.empty(len(self.leads), dtype=np.int64)
+        for code, members in enumerate(self.zip_members):
+            self.zip_index[members] = code
         self.kinds = sorted(set(self.kind.tolist()))
+        self.priced = np.flatnonzero(self.price > 0)
+        self.everything = np.arange(len(self.leads), dtype=np.int64)
 
     def __len__(self) -> int:
         return len(self.leads)
 
+    def reaching(self, lat: float, lon: float, radius_m: float) -> list[NDArray[np.int64]]:
+        """The ZIP groups that may hold a lead within `radius_m` of the point."""
+        reach = distance_m(lat, lon, self.zip_lat, self.zip_lon) <= radius_m + self.zip_spread
+        return [m for m, ok in zip(self.zip_members, reach.tolist(), strict=True) if ok]
+
     def near(self, lat: float, lon: float, radius_m: float) -> NDArray[np.int64]:
         """Positions (ascending) of the leads whose cell centre is within `radius_m` of the
         point."""
-        reach = distance_m(lat, lon, self.zip_lat, self.zip_lon) <= radius_m + self.zip_spread
-        members = [m for m, ok in zip(self.zip_members, reach.tolist(), strict=True) if ok]
+        members = self.reaching(lat, lon, radius_m)
         if not members:
             return np.empty(0, dtype=np.int64)
         idx = np.concatenate(members)
         return np.sort(idx[distance_m(lat, lon, self.lat[idx], self.lon[idx]) <= radius_m])
+
+
+Test = Callable[[NDArray[np.int64]], NDArray[np.bool_]]
+
+
+class _Pool:
+    """Leads a session may be shown from: a union of ZIP groups (the inventory's own arrays,
+    not copied, so memory does not grow with agents × territory) and a test the drawn leads
+    must pass. Drawn by rejection: uniform over the groups, kept when the test passes."""
+
+    def __init__(self, groups: list[NDArray[np.int64]], test: Test | None) -> None:
+        self.groups = [g for g in groups if g.size]
+        sizes = np.array([g.size for g in self.groups], dtype=np.int64)
+        self.ends = np.cumsum(sizes)
+        self.starts = self.ends - sizes
+        self.total = int(self.ends[-1]) if self.groups else 0
+        self.test = test
+
+    def passing(self) -> int:
+        """How many of the pool's leads pass its test."""
+        if not self.total:
+            return 0
+        if self.test is None:
+            return self.total
+        return int(sum(int(self.test(g).sum()) for g in self.groups))
+
+    def draw(self, rng: np.random.Generator, n: int) -> list[int]:
+        """Up to `n` draws (with repeats) of positions that pass the test, from at most 4 n
+        candidates."""
+        if not self.total:
+            return []
+        picks = rng.integers(self.total, size=4 * n)
+        if len(self.groups) == 1:
+            positions = self.groups[0][picks]
+        else:
+            group = np.searchsorted(self.ends, picks, side="right")
+            offset = picks - self.starts[group]
+            positions = np.empty(picks.size, dtype=np.int64)
+            for g in np.unique(group).tolist():
+                here = group == g
+                positions[here] = self.groups[g][offset[here]]
+        if self.test is not None:
+            positions = positions[self.test(positions)]
+        drawn: list[int] = positions.tolist()
+        return drawn
 
 
 def distance_m(
@@ -318,8 +374,7 @@ def utility(pref: HiddenPreference, leads: Sequence[SimLead]) -> NDArray[np.floa
 def _draw_hidden(
     rng: np.random.Generator, inv: _Inventory, tier: Tier
 ) -> tuple[HiddenPreference, int]:
-    priced = np.flatnonzero(inv.price > 0)
-    pool = priced if priced.size else np.arange(len(inv))
+    pool = inv.priced if inv.priced.size else inv.everything
     anchor = int(pool[rng.integers(pool.size)])
     radius = float(rng.uniform(1_500.0, 6_000.0))
     centre = inv.price[anchor] * float(rng.lognormal(0.0, 0.1))
@@ -358,7 +413,8 @@ def _draw_stated(
     stated: dict[str, Any] = dict.fromkeys(STATED_KEYS)
     by_zip = float(rng.random()) < 0.6
     home = inv.near(pref.latitude, pref.longitude, pref.radius_m)
-    zips = sorted({inv.zip_code[i] for i in home.tolist()} - {None})
+    zips = [inv.zip_names[c] for c in np.unique(inv.zip_index[home]).tolist()]
+    zips = [z for z in zips if z]  # "" groups the leads without a ZIP
     keep = rng.random(len(zips)) < 0.7
     anchor_zip = inv.zip_code[anchor]
     typed = [z for z, k in zip(zips, keep.tolist(), strict=True) if k or z == anchor_zip]
@@ -385,49 +441,60 @@ def _draw_stated(
     return stated
 
 
-def _search_pool(stated: dict[str, Any], inv: _Inventory) -> NDArray[np.int64]:
-    """Positions of the leads that pass the stated filters (the agent's search): the territory,
-    then price, kinds and bedrooms where stated; the territory alone when none pass them all,
-    every lead when nothing is in the territory."""
-    everything = np.arange(len(inv), dtype=np.int64)
+def _search_pool(stated: dict[str, Any], inv: _Inventory) -> _Pool:
+    """The leads that pass the stated filters (the agent's search): the territory, then price,
+    kinds and bedrooms where stated; the territory alone when none pass them all, every lead
+    when nothing is in the territory."""
+    territory: Test | None = None
     if stated["zip_codes"]:
-        wanted = set(stated["zip_codes"])
-        area = np.array([i for i, z in enumerate(inv.zip_code) if z in wanted], dtype=np.int64)
+        groups = [inv.by_zip[z] for z in stated["zip_codes"] if z in inv.by_zip]
     elif stated["radius_m"]:
-        area = inv.near(stated["latitude"], stated["longitude"], float(stated["radius_m"]))
+        lat, lon, radius = stated["latitude"], stated["longitude"], float(stated["radius_m"])
+        groups = inv.reaching(lat, lon, radius)
+
+        def territory(idx: NDArray[np.int64]) -> NDArray[np.bool_]:
+            return distance_m(lat, lon, inv.lat[idx], inv.lon[idx]) <= radius
     else:
-        area = everything
-    if area.size == 0:
-        return everything
-    keep = np.ones(area.size, dtype=bool)
-    if stated["price_min_cents"] is not None:
-        price = inv.price[area]
-        keep &= (price >= stated["price_min_cents"]) & (price <= stated["price_max_cents"])
-    if stated["kinds"]:
-        keep &= np.isin(inv.kind[area], stated["kinds"])
-    if stated["bedrooms_min"] is not None:
-        keep &= inv.bedrooms[area] >= stated["bedrooms_min"]
-    return area[keep] if keep.any() else area
+        groups = [inv.everything]
+    area = _Pool(groups, territory)
+    if area.passing() == 0:
+        return _Pool([inv.everything], None)
+    low, high = stated["price_min_cents"], stated["price_max_cents"]
+    kinds, beds = stated["kinds"], stated["bedrooms_min"]
+
+    def filters(idx: NDArray[np.int64]) -> NDArray[np.bool_]:
+        keep = np.ones(idx.size, dtype=bool) if territory is None else territory(idx)
+        if low is not None:
+            keep &= (inv.price[idx] >= low) & (inv.price[idx] <= high)
+        if kinds:
+            keep &= np.isin(inv.kind[idx], kinds)
+        if beds is not None:
+            keep &= inv.bedrooms[idx] >= beds
+        return keep
+
+    search = _Pool(groups, filters)
+    return search if search.passing() else area
+
+
+def _map_pool(pref: HiddenPreference, inv: _Inventory) -> _Pool:
+    """The leads around the agent's hidden home (its map): within the radius plus a margin."""
+    lat, lon, reach = pref.latitude, pref.longitude, pref.radius_m + MAP_MARGIN_M
+
+    def around(idx: NDArray[np.int64]) -> NDArray[np.bool_]:
+        return distance_m(lat, lon, inv.lat[idx], inv.lon[idx]) <= reach
+
+    return _Pool(inv.reaching(lat, lon, reach), around)
 
 
 def _show(
-    rng: np.random.Generator,
-    pools: Sequence[tuple[NDArray[np.int64] | None, int]],
-    size: int,
-    gone: NDArray[np.bool_],
+    rng: np.random.Generator, pools: Sequence[tuple[_Pool, int]], gone: NDArray[np.bool_]
 ) -> list[int]:
-    """The leads one session is shown: from each pool (None: the whole inventory of `size`)
-    its number of leads still on the market, no lead twice."""
+    """The leads one session is shown: from each pool its number of leads still on the
+    market, no lead twice."""
     shown: list[int] = []
     for pool, n in pools:
-        total = size if pool is None else pool.size
-        if total == 0:
-            continue
-        # Drawing twice as many leaves room for leads sold since or already shown.
-        draw = rng.choice(total, size=min(total, 2 * n), replace=False)
-        picks = draw if pool is None else pool[draw]
         taken = 0
-        for pos in picks.tolist():
+        for pos in pool.draw(rng, n):
             if taken == n:
                 break
             if not gone[pos] and pos not in shown:
@@ -470,7 +537,8 @@ def plan(
         hidden.append(pref)
         stated.append(_draw_stated(rng, inv, pref, anchor))
     searches = [_search_pool(s, inv) for s in stated]
-    maps = [inv.near(h.latitude, h.longitude, h.radius_m + MAP_MARGIN_M) for h in hidden]
+    maps = [_map_pool(h, inv) for h in hidden]
+    discovery = _Pool([inv.everything], None)
     gone = np.zeros(len(inv), dtype=bool)
     data = {"simulated": True, "seed": seed, "simulator": "preferences"}
     rows: list[dict[str, Any]] = []
@@ -495,8 +563,12 @@ def plan(
         ]
         for offset, a in sorted(sessions):
             start = day_start + timedelta(seconds=offset)
-            pools = ((searches[a], SHOWN_SEARCH), (maps[a], SHOWN_MAP), (None, SHOWN_DISCOVERY))
-            shown = _show(rng, pools, len(inv), gone)
+            pools = (
+                (searches[a], SHOWN_SEARCH),
+                (maps[a], SHOWN_MAP),
+                (discovery, SHOWN_DISCOVERY),
+            )
+            shown = _show(rng, pools, gone)
             if not shown:
                 continue
             features = _features(hidden[a], inv, np.array(shown, dtype=np.int64))
