@@ -16,6 +16,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from aiqleads.auth.passwords import configure_hasher
 from aiqleads.config import Environment, Settings, get_settings
 from aiqleads.db import migrate
 from aiqleads.db.engine import create_engine, session_factory, transaction
@@ -31,8 +32,16 @@ console = Console()
 T = TypeVar("T")
 
 
+def _settings() -> Settings:
+    """The settings, with the password hasher set to their cost (commands that create accounts
+    hash as the server does)."""
+    settings = get_settings()
+    configure_hasher(settings.login.hash_cost)
+    return settings
+
+
 def _run(make: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
-    return asyncio.run(make(get_settings()))
+    return asyncio.run(make(_settings()))
 
 
 # The commands that live in their domain's package, by name: "module:attribute". They are
@@ -330,7 +339,7 @@ DEMO_ACCOUNTS = (
 def demo(do_serve: bool, host: str | None, port: int | None) -> None:
     """Migrate; on an empty database, ingest the bundled Seattle sources through the pipeline;
     create demo accounts; serve."""
-    settings = get_settings()
+    settings = _settings()
     if settings.env is Environment.PRODUCTION:
         raise click.ClickException(
             "demo creates accounts with printed passwords: not in production"
