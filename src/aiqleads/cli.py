@@ -385,7 +385,8 @@ async def _demo_history(settings: Settings) -> None:
     buckets = ", ".join(f"{BUCKET_LABELS[b]} {n}" for b, n in sorted(done.scored.buckets.items()))
     console.print(
         f"market series values: {done.series_loaded}; simulated agents: {done.agents}, "
-        f"events: {done.events}; model {done.model_version} trained on {done.labelled} leads "
+        f"events: {done.events}; leads bought: {done.purchases} in {done.orders} orders; "
+        f"model {done.model_version} trained on {done.labelled} leads "
         f"(out-of-fold AUC {done.auc:.3f}); {done.scored.scored} leads scored ({buckets}), "
         f"{done.scored.distinct_prices} distinct prices"
     )
