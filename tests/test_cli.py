@@ -19,14 +19,22 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from aiqleads.config import Environment, Settings
 from aiqleads.db import migrate
 from aiqleads.db.databases import drop_database, recreate_database
 from aiqleads.db.engine import create_engine, session_factory, transaction
+from aiqleads.geo import service as geo
+from aiqleads.kit.cache import MemoryCache
+from aiqleads.kit.clock import SystemClock
 from aiqleads.kit.crypto import FieldCipher
-from aiqleads.models import Lead
+from aiqleads.leads.filters import Area, LeadFilter
+from aiqleads.leads.visibility import Viewer
+from aiqleads.metros import get_metro
+from aiqleads.models import Account, Lead, Purchase
+from aiqleads.models.enums import LeadStatus, Tier
+from aiqleads.sample.history import agent_email
 from tests.conftest import _POSTGRES_URL, TEST_HASHING, Backend
 
 AIQLEADS = [sys.executable, "-m", "aiqleads"]
@@ -358,3 +366,66 @@ def test_the_demo_scores_buckets_and_prices_its_leads_from_a_simulated_past(
     assert all(500 <= r.price_cents <= 5000 for r in rows)
     assert all(r.price_factors["cents"] == r.price_cents for r in rows)
     assert len({r.price_factors["market"] for r in rows}) > 10
+
+
+def test_the_demos_simulated_sales_are_real_purchases_that_show_on_the_maps(
+    demo_run: DemoRun,
+) -> None:
+    # When the demo is prepared on an empty database
+    assert demo_run.first.returncode == 0, demo_run.first.stderr
+    settings = Settings(database_url=demo_run.env["AIQ_DATABASE_URL"], env=Environment.TEST)
+
+    async def read() -> tuple[int, int, list[Any], list[Any]]:
+        engine = create_engine(settings)
+        now = SystemClock().now()
+        try:
+            async with session_factory(engine)() as session:
+                bought = await session.scalar(select(func.count()).select_from(Purchase)) or 0
+                sold = await session.scalar(
+                    select(func.count()).where(Lead.status == LeadStatus.SOLD.value)
+                )
+                # an enterprise agent of the simulation (every fifth), as the maps answer it
+                account = await session.scalar(
+                    select(Account).where(Account.email == agent_email(4))
+                )
+                assert account is not None and account.tier == Tier.ENTERPRISE.value
+                viewer = Viewer(account.id, False, Tier.ENTERPRISE, now, 25, now)
+                ctx = geo.GeoContext(settings=settings, cache=MemoryCache(), now=now)
+                seattle = LeadFilter(area=Area(metro=get_metro("seattle")))
+                penetration = json.loads(
+                    await geo.penetration(
+                        session,
+                        viewer,
+                        filt=seattle,
+                        level="h3",
+                        resolution=8,
+                        metric="agent",
+                        ctx=ctx,
+                    )
+                )
+                competitors = json.loads(
+                    await geo.competitors(
+                        session,
+                        viewer,
+                        filt=seattle,
+                        radius_m=1000,
+                        point=None,
+                        top_n=5,
+                        ctx=ctx,
+                    )
+                )
+        finally:
+            await engine.dispose()
+        return bought, sold or 0, penetration["features"], competitors["features"]
+
+    bought, sold, regions, around = asyncio.run(read())
+    # Then its kept sales were bought through the checkout: purchases, and as many leads sold
+    assert "leads bought:" in demo_run.first.stdout
+    assert bought > 100 and sold == bought
+    # And the penetration map varies: the market's and the agent's own share differ by region
+    props = [r["properties"] for r in regions]
+    assert len({p["market_penetration"] for p in props}) >= 2
+    assert len({p["agent_penetration"] for p in props}) >= 2
+    # And the agent's purchased leads have competitors around them
+    mine = [f["properties"] for f in around if f["properties"].get("layer") == "lead"]
+    assert mine and any((p["competitors"] or 0) > 0 for p in mine)

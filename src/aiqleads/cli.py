@@ -47,7 +47,8 @@ def _run(make: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
 # The commands that live in their domain's package, by name: "module:attribute". They are
 # imported when named, not when `aiqleads` starts, so that `aiqleads serve` or `aiqleads db
 # upgrade` do not pay for scipy, LightGBM and the crawler (several seconds on a cold start).
-# A domain adds its command with one line here.
+# A domain adds its command with one line here; `train` and `evaluate` gather one sub-command
+# per model from several domains.
 DOMAIN_COMMANDS: dict[str, str] = {
     "ingest": "aiqleads.ingestion.cli:ingest",
     "crawl": "aiqleads.ingestion.cli:crawl",
@@ -56,33 +57,53 @@ DOMAIN_COMMANDS: dict[str, str] = {
     "payments": "aiqleads.payments.cli:payments",
     "sources": "aiqleads.sources.cli:sources",
     "market": "aiqleads.market.cli:market",
-    "train": "aiqleads.scoring.cli:train",
     "score": "aiqleads.scoring.cli:score",
     "features": "aiqleads.features.cli:features",
 }
+TRAIN_COMMANDS: dict[str, str] = {
+    "xeducation": "aiqleads.scoring.cli:train_xeducation",
+    "scoring": "aiqleads.scoring.cli:train_scoring",
+}
+EVALUATE_COMMANDS: dict[str, str] = {
+    "scoring": "aiqleads.scoring.cli:evaluate_scoring",
+}
 
 
-class _DomainCommands(click.Group):
-    """The `aiqleads` group: its own commands, plus DOMAIN_COMMANDS imported on first use."""
+class LazyGroup(click.Group):
+    """A group of its own commands plus `lazy` ones ("module:attribute"), imported on first use."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy or {}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *DOMAIN_COMMANDS})
+        return sorted({*super().list_commands(ctx), *self.lazy})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in DOMAIN_COMMANDS or cmd_name in self.commands:
+        if cmd_name not in self.lazy or cmd_name in self.commands:
             return super().get_command(ctx, cmd_name)
-        module_name, _, attribute = DOMAIN_COMMANDS[cmd_name].partition(":")
+        module_name, _, attribute = self.lazy[cmd_name].partition(":")
         command = getattr(importlib.import_module(module_name), attribute)
         if not isinstance(command, click.Command):
-            raise TypeError(f"{DOMAIN_COMMANDS[cmd_name]} is not a click command")
+            raise TypeError(f"{self.lazy[cmd_name]} is not a click command")
         self.add_command(command, cmd_name)
         return command
 
 
-@click.group(cls=_DomainCommands)
+@click.group(cls=LazyGroup, lazy=DOMAIN_COMMANDS)
 @click.version_option(package_name="aiqleads")
 def main() -> None:
     """AIQLeads: a marketplace for real-estate leads."""
+
+
+@main.group(cls=LazyGroup, lazy=TRAIN_COMMANDS)
+def train() -> None:
+    """Train models: lead scoring (and its X Education check)."""
+
+
+@main.group(cls=LazyGroup, lazy=EVALUATE_COMMANDS)
+def evaluate() -> None:
+    """Evaluate models against baselines on simulated histories."""
 
 
 # --- serve -------------------------------------------------------------------------------------
@@ -430,7 +451,8 @@ async def _demo_history(settings: Settings) -> None:
     buckets = ", ".join(f"{BUCKET_LABELS[b]} {n}" for b, n in sorted(done.scored.buckets.items()))
     console.print(
         f"market series values: {done.series_loaded}; simulated agents: {done.agents}, "
-        f"events: {done.events}; model {done.model_version} trained on {done.labelled} leads "
+        f"events: {done.events}; leads bought: {done.purchases} in {done.orders} orders; "
+        f"model {done.model_version} trained on {done.labelled} leads "
         f"(out-of-fold AUC {done.auc:.3f}); {done.scored.scored} leads scored ({buckets}), "
         f"{done.scored.distinct_prices} distinct prices"
     )

@@ -93,3 +93,15 @@ def test_score_all_without_a_model_says_so(cli: CliRunner) -> None:
     assert res.exit_code == 1 and "no active scoring model" in res.output
     res = cli.invoke(main, ["score", "--all", "--features", "nowhere"])
     assert res.exit_code == 1 and "package.module:function" in res.output
+
+
+def test_evaluate_scoring_says_why_it_cannot_run(cli: CliRunner) -> None:
+    # Given an empty database: nothing to simulate a history of
+    # When the simulator's holdout is asked for
+    res = cli.invoke(main, ["evaluate", "scoring", "--agents", "2", "--days", "60"])
+    # Then it refuses with a reason, not a traceback
+    assert res.exit_code == 1, res.output
+    assert "no simulated lead" in res.output
+    # And a share outside (0, 1) is refused before anything runs
+    bad = cli.invoke(main, ["evaluate", "scoring", "--train-share", "1"])
+    assert bad.exit_code == 2 and "train-share" in bad.output

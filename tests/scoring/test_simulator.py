@@ -59,6 +59,29 @@ def test_the_same_seed_gives_the_same_events() -> None:
     assert all(START <= e["at"] < END for e in first.events)
 
 
+def test_kept_sales_can_be_left_to_the_caller_with_every_other_event_unchanged() -> None:
+    # Given the same leads, agents, window and seed
+    leads = synthetic_leads(300, seed=1)
+    full = simulator.plan(leads, AGENTS, start=START, end=END, seed=42)
+    # When planned without the kept sales' own events
+    bare = simulator.plan(leads, AGENTS, start=START, end=END, seed=42, sales_as_events=False)
+    # Then the sales are the kept outcomes, bought by their agent at the decision instant
+    kept = {o.lead_id: o.decision_at for o in full.outcomes if o.kept}
+    assert bare.sales == full.sales and {s.lead_id: s.at for s in bare.sales} == kept
+    assert [s.at for s in bare.sales] == sorted(s.at for s in bare.sales)
+    # And the events are the full plan's less each sale's hold and purchase, nothing else
+    sale_events = [
+        e
+        for e in full.events
+        if e["lead_id"] in kept
+        and (e["kind"], e["at"])
+        in {("hold", kept[e["lead_id"]] - timedelta(minutes=10)), ("purchase", kept[e["lead_id"]])}
+    ]
+    assert len(sale_events) == 2 * len(kept)
+    assert bare.events == [e for e in full.events if e not in sale_events]
+    assert bare.outcomes == full.outcomes
+
+
 def test_labels_from_a_hand_event_log() -> None:
     # Given a window of 100 days and five leads
     since, until = START, START + timedelta(days=100)

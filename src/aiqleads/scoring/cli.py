@@ -1,4 +1,5 @@
-"""`aiqleads train xeducation|scoring` and `aiqleads score --all`."""
+"""`aiqleads train xeducation|scoring`, `aiqleads evaluate scoring` and `aiqleads score --all`
+(registered by name in aiqleads.cli)."""
 
 from __future__ import annotations
 
@@ -33,12 +34,7 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-@click.group()
-def train() -> None:
-    """Train and check the lead-scoring model."""
-
-
-@train.command("xeducation")
+@click.command("xeducation")
 @click.argument("path", type=click.Path(path_type=Path), required=False)
 @click.option("--plot", type=click.Path(path_type=Path), help="Also write a reliability PNG.")
 def train_xeducation(path: Path | None, plot: Path | None) -> None:
@@ -56,7 +52,7 @@ def train_xeducation(path: Path | None, plot: Path | None) -> None:
     click.echo(json.dumps(xeducation.cross_validate(data, plot=plot), indent=2))
 
 
-@train.command("scoring")
+@click.command("scoring")
 @click.option("--since", type=click.DateTime(), required=True, help="Label window start (UTC).")
 @click.option("--until", type=click.DateTime(), default=None, help="Label window end (now).")
 @click.option("--as-of", type=click.DateTime(), default=None, help="Features as of (--since).")
@@ -187,4 +183,65 @@ def score(everything: bool, provider: str, batch: int) -> None:
     )
 
 
-COMMANDS = (train, score)
+@click.command("scoring")
+@click.option("--agents", type=click.IntRange(min=1), default=36, show_default=True)
+@click.option("--days", type=click.IntRange(min=38), default=240, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="First N leads by id.")
+@click.option(
+    "--train-share",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.5,
+    show_default=True,
+    help="Share of the decision period that trains.",
+)
+@click.option("--features", "provider", default=DEFAULT_PROVIDER, show_default=True)
+@click.option("--plot", type=click.Path(path_type=Path), help="Write a reliability PNG.")
+def evaluate_scoring(
+    agents: int,
+    days: int,
+    seed: int,
+    limit: int | None,
+    train_share: float,
+    provider: str,
+    plot: Path | None,
+) -> None:
+    """Simulate a seeded history of the database's leads (aiqleads.scoring.simulator), train
+    the scoring pipeline on the leads decided early and evaluate it on the later ones against
+    the rules-1 baseline: AUC, log loss, ECE, a reliability plot, and the simulator's effects
+    as the model learned them (aiqleads.scoring.holdout). The simulated history is rolled back:
+    the database keeps nothing of it. Prints JSON."""
+    from aiqleads.scoring import holdout, service
+
+    try:
+        features = service.resolve_provider(provider)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    now = SystemClock().now()
+
+    async def go() -> holdout.HoldoutReport:
+        engine = create_engine(get_settings())
+        try:
+            async with session_factory(engine)() as session:
+                try:
+                    return await holdout.simulate_and_evaluate(
+                        session,
+                        features,
+                        now=now,
+                        agents=agents,
+                        days=days,
+                        seed=seed,
+                        limit=limit,
+                        train_share=train_share,
+                        plot=plot,
+                    )
+                finally:
+                    await session.rollback()
+        finally:
+            await engine.dispose()
+
+    try:
+        report = asyncio.run(go())
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(report.as_dict(), indent=2))

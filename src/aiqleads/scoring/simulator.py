@@ -6,7 +6,9 @@ simulator writes a plausible history into the event log (through `aiqleads.event
 like the application does): agents view leads, hold them, buy them, and sometimes return them;
 whether a sale sticks depends on the lead's attributes through effects of KNOWN size, so a
 model trained on the log can be checked against the truth. It writes events only: no purchase
-rows, no status changes, no money (the demo decides whether to make real purchases).
+rows, no status changes, no money. A caller that makes the kept sales real (the demo, through
+the cart and checkout) asks for them without their events (`sales_as_events=False`): the real
+hold and purchase write their own events, and `Simulation.sales` lists what to buy.
 
 The outcome. Each lead published before the window's last 30 + 7 days gets one decision instant
 `t`, uniform over the part of the window where it was published and its 30-day return window
@@ -118,12 +120,24 @@ class Outcome:
 
 
 @dataclass(frozen=True, slots=True)
+class Sale:
+    """A kept sale: the agent holds the lead 10 minutes before `at` and buys it at `at`."""
+
+    lead_id: int
+    account_id: int
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Simulation:
-    """The events (rows for `events.repository.append`, time order) and each lead's outcome."""
+    """The events (rows for `events.repository.append`, time order), each lead's outcome and
+    the kept sales in time order (their hold and purchase events are among `events` unless the
+    plan was made with `sales_as_events=False`)."""
 
     events: list[dict[str, Any]]
     outcomes: list[Outcome]
     seed: int
+    sales: list[Sale]
 
     def effects(self) -> dict[str, float]:
         """The table as data: {"intercept": -1.5, "owner_phone": 1.2, ...}."""
@@ -166,10 +180,13 @@ def plan(
     end: datetime,
     seed: int,
     backfill: bool = False,
+    sales_as_events: bool = True,
 ) -> Simulation:
     """The simulated history of `leads` in [start, end) (see the module docstring); pure: writes
     nothing. With `backfill`, every lead counts as on the market from `start` whatever its
-    publication instant (the demo imports its leads now and gives them a past). Raises
+    publication instant (the demo imports its leads now and gives them a past). Without
+    `sales_as_events`, the kept sales' hold and purchase events are left out of the events (the
+    caller makes them real); the random draws, and so every other event, stay the same. Raises
     ValueError without agents, or for a window shorter than 30 + 7 days."""
     if not agents:
         raise ValueError("the simulator needs at least one agent account")
@@ -182,6 +199,7 @@ def plan(
     discounts = zip_discounts(leads)
     rows: list[dict[str, Any]] = []
     outcomes: list[Outcome] = []
+    sales: list[Sale] = []
     data = {"simulated": True, "seed": seed}
 
     def agent() -> int:
@@ -215,8 +233,10 @@ def plan(
         other = float(rng.random())
         buyer = agent()
         if kept:
-            add(EventKind.HOLD, lead.id, t - timedelta(minutes=10), buyer)
-            add(EventKind.PURCHASE, lead.id, t, buyer)
+            sales.append(Sale(lead.id, buyer, t))
+            if sales_as_events:
+                add(EventKind.HOLD, lead.id, t - timedelta(minutes=10), buyer)
+                add(EventKind.PURCHASE, lead.id, t, buyer)
         elif other < RETURN_SHARE:
             add(EventKind.HOLD, lead.id, t - timedelta(minutes=10), buyer)
             add(EventKind.PURCHASE, lead.id, t, buyer)
@@ -226,7 +246,8 @@ def plan(
             add(EventKind.RELEASE, lead.id, t + timedelta(minutes=30), buyer)
         outcomes.append(Outcome(lead.id, t, phone, discounts[lead.id], views, z, kept))
     rows.sort(key=lambda r: (r["at"], r["lead_id"]))
-    return Simulation(rows, outcomes, seed)
+    sales.sort(key=lambda x: (x.at, x.lead_id))
+    return Simulation(rows, outcomes, seed, sales)
 
 
 async def simulate(
@@ -238,14 +259,24 @@ async def simulate(
     seed: int,
     limit: int | None = None,
     backfill: bool = False,
+    sales_as_events: bool = True,
 ) -> Simulation:
     """Plan the history of the leads published before `end` (with `backfill`: of every lead; at
     most `limit`, in id order) and append its events to the event log in the caller's
-    transaction. Returns the simulation (its events and each lead's outcome and attributes)."""
+    transaction (without the kept sales' own unless `sales_as_events`: see `plan`). Returns the
+    simulation (its events, each lead's outcome and attributes, the kept sales)."""
     leads = await repository.simulation_leads(
         session, published_before=None if backfill else end, limit=limit
     )
-    simulation = plan(leads, agents, start=start, end=end, seed=seed, backfill=backfill)
+    simulation = plan(
+        leads,
+        agents,
+        start=start,
+        end=end,
+        seed=seed,
+        backfill=backfill,
+        sales_as_events=sales_as_events,
+    )
     await events.append(session, simulation.events)
     return simulation
 
