@@ -651,3 +651,12 @@ def _add_feature_commands() -> None:
 
 
 _add_feature_commands()
+
+
+def _add_experiment_commands() -> None:
+    from aiqleads.experiments.cli import experiments
+
+    main.add_command(experiments)
+
+
+_add_experiment_commands()
