@@ -62,7 +62,7 @@ async def move(
 ) -> bool:
     """Set `values` (a new status and its times) when the experiment's status is one of
     `only_from`: one conditional UPDATE, so two admins racing move it once. True when it
-    moved."""
+    moved (refresh a loaded row to see the change)."""
     result = await session.execute(
         update(experiments)
         .where(
@@ -71,10 +71,7 @@ async def move(
         )
         .values(**values)
     )
-    moved = cast(int, getattr(result, "rowcount", 0)) == 1
-    if moved:
-        session.expire_all()
-    return moved
+    return cast(int, getattr(result, "rowcount", 0)) == 1
 
 
 async def add_exposures(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:

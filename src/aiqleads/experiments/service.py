@@ -125,11 +125,12 @@ async def _moved(
     only_from: set[Status],
     values: dict[str, Any],
 ) -> Experiment:
-    if not await repository.move(session, row.id, only_from=only_from, values=values):
+    moved = await repository.move(session, row.id, only_from=only_from, values=values)
+    await session.refresh(row)
+    if not moved:
         # Another admin moved it between our read and our update: say where it is now.
-        row = await get(session, row.name)
         raise _refuse(row, action, "status_changed", f"it is {row.status} now")
-    return await get(session, row.name)
+    return row
 
 
 async def start(session: AsyncSession, name: str, *, now: datetime) -> Experiment:

@@ -1,0 +1,80 @@
+"""The report's statistics against numbers worked out by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from aiqleads.experiments.stats import sample_ratio_check, two_proportion_test, wilson_interval
+
+
+def test_the_two_proportion_test_matches_the_hand_computed_example() -> None:
+    # Given a control with 2 of 10 agents converting and a variant with 6 of 10:
+    #   p1 = 0.2, p2 = 0.6, difference 0.4; pooled p = 8/20 = 0.4
+    #   z = 0.4 / sqrt(0.4 * 0.6 * (1/10 + 1/10)) = 0.4 / sqrt(0.048) = 1.8257418583505538
+    #   p-value = 2 (1 - Φ(1.8257…)) = 0.06788915486182899
+    #   unpooled se = sqrt(0.2 * 0.8 / 10 + 0.6 * 0.4 / 10) = sqrt(0.04) = 0.2
+    #   95 % CI = 0.4 ± 1.959963984540054 * 0.2 = [0.008007203, 0.791992797]
+    # When tested
+    t = two_proportion_test(2, 10, 6, 10)
+    # Then
+    assert t.control_rate == pytest.approx(0.2)
+    assert t.variant_rate == pytest.approx(0.6)
+    assert t.difference == pytest.approx(0.4)
+    assert t.z == pytest.approx(1.8257418583505538, rel=1e-12)
+    assert t.p_value == pytest.approx(0.06788915486182899, rel=1e-9)
+    assert t.ci_low == pytest.approx(0.4 - 0.3919927969080108, rel=1e-9)
+    assert t.ci_high == pytest.approx(0.4 + 0.3919927969080108, rel=1e-9)
+    assert t.relative_lift == pytest.approx(2.0)
+    assert not t.significant  # p > 0.05 although the CI excludes 0: Wald vs pooled z
+
+
+def test_equal_extreme_rates_give_no_evidence() -> None:
+    # Given no conversions anywhere
+    t = two_proportion_test(0, 50, 0, 40)
+    # Then the difference is 0, z 0, p 1, and the lift is undefined
+    assert (t.difference, t.z, t.p_value, t.relative_lift) == (0.0, 0.0, 1.0, None)
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [((0, 0, 1, 10), "control: no trials"), ((1, 10, 11, 10), "variant: 11 successes of 10")],
+)
+def test_impossible_counts_are_refused(args: tuple[int, int, int, int], reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
+        two_proportion_test(*args)
+
+
+def test_a_sample_ratio_mismatch_is_detected() -> None:
+    # Given 600 and 400 agents where 50/50 was configured:
+    #   chi2 = (100² + 100²) / 500 = 40, p = P(chi2_1 > 40) = 2.54e-10 < 0.001
+    check = sample_ratio_check([600, 400], [0.5, 0.5])
+    # Then the mismatch is flagged
+    assert check.chi2 == pytest.approx(40.0)
+    assert check.p_value == pytest.approx(2.5396285894708634e-10, rel=1e-6)
+    assert check.flagged
+    # While 510 / 490 is chance (chi2 0.4, p 0.527)
+    fine = sample_ratio_check([510, 490], [0.5, 0.5])
+    assert fine.p_value == pytest.approx(0.5270892568655381, rel=1e-9)
+    assert not fine.flagged
+
+
+def test_the_sample_ratio_check_uses_the_configured_shares() -> None:
+    # Given 3 variants at 50/30/20 and 1,000 agents split exactly so
+    check = sample_ratio_check([500, 300, 200], [0.5, 0.3, 0.2])
+    # Then nothing is flagged, and the expected counts are the shares of the total
+    assert check.chi2 == pytest.approx(0.0)
+    assert check.expected == pytest.approx([500.0, 300.0, 200.0])
+    assert not check.flagged
+    # And with no agents at all, nothing can be said
+    assert sample_ratio_check([0, 0, 0], [0.5, 0.3, 0.2]).p_value == 1.0
+
+
+def test_the_wilson_interval_matches_the_hand_computed_example() -> None:
+    # Given 2 of 10 (z = 1.959964, z² = 3.841459):
+    #   centre = (0.2 + 3.841459/20) / (1 + 3.841459/10) = 0.392073 / 1.384146 = 0.283260
+    #   half = z sqrt(0.016 + 3.841459/400) / 1.384146 = 1.959964 * 0.160011 / 1.384146
+    #        = 0.226578, so [0.056682, 0.509838] (tables give 0.057 to 0.510)
+    low, high = wilson_interval(2, 10)
+    assert low == pytest.approx(0.056682, abs=1e-5)
+    assert high == pytest.approx(0.509838, abs=1e-5)
+    assert wilson_interval(0, 0) == (0.0, 1.0)
