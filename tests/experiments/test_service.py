@@ -3,8 +3,7 @@ a hand-computed example stored in the database."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -20,33 +19,13 @@ from aiqleads.experiments.recorder import ExposureRecorder
 from aiqleads.experiments.schemas import ExperimentIn
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher
-from aiqleads.models import Account, ExperimentExposure, Lead
-from aiqleads.models.enums import EventKind, Role, Tier
+from aiqleads.models import ExperimentExposure, Lead
+from aiqleads.models.enums import EventKind
+from tests.experiments.accounts import agent_ids
 from tests.factories import insert_leads, lead_row, make_account
 
 SETTINGS = ExperimentSettings()
 SURFACE = "recommendations"
-
-
-async def _agents(
-    sessions: async_sessionmaker[AsyncSession], n: int, *, now: datetime
-) -> list[int]:
-    """n agent accounts that never sign in (no password hashing: the report needs only ids)."""
-    async with transaction(sessions) as session:
-        rows = [
-            Account(
-                email=f"exp-agent-{uuid.uuid4().hex}@example.com",
-                password_hash="!never-signs-in",
-                role=Role.AGENT.value,
-                tier=Tier.BASIC.value,
-                created_at=now,
-                updated_at=now,
-            )
-            for _ in range(n)
-        ]
-        session.add_all(rows)
-        await session.flush()
-        return [r.id for r in rows]
 
 
 def _experiment(name: str = "rec-model", **overrides: Any) -> ExperimentIn:
@@ -148,7 +127,7 @@ async def hand_example(
     async with sessions() as session:
         ids = dict((await session.execute(select(Lead.public_id, Lead.id))).all())
     leads = [ids[r["public_id"]] for r in rows]
-    agents = await _agents(sessions, 20, now=t0)
+    agents = await agent_ids(sessions, 20, now=t0)
     async with transaction(sessions) as session:
         experiment = await service.create(session, _experiment("hand"), now=t0, settings=SETTINGS)
         await service.start(session, "hand", now=t0)
@@ -229,7 +208,7 @@ async def test_a_report_flags_a_sample_ratio_mismatch(
     # Given a 50/50 experiment whose exposures reached 30 agents of one variant and 5 of the
     # other (as when one variant's lists fail to log): chi2 = 2 × 12.5² / 17.5 = 17.857,
     # p = 2.4e-5 < 0.001
-    agents = await _agents(sessions, 35, now=clock.now())
+    agents = await agent_ids(sessions, 35, now=clock.now())
     async with transaction(sessions) as session:
         row = await service.create(
             session, _experiment("skewed"), now=clock.now(), settings=SETTINGS

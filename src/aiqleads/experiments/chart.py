@@ -26,8 +26,11 @@ def render(report: ExperimentReport) -> bytes:
     axes = fig.subplots(1, len(METRICS))
     for ax, metric in zip(axes, METRICS, strict=True):
         rates = [v.outcomes[metric].rate or 0.0 for v in report.variants]
-        low = [r - v.outcomes[metric].ci_low for r, v in zip(rates, report.variants, strict=True)]
-        high = [v.outcomes[metric].ci_high - r for r, v in zip(rates, report.variants, strict=True)]
+        # Error bars from the Wilson interval (never negative: the interval holds the rate,
+        # but at 0 its rounded edge may sit a hair above it).
+        pairs = list(zip(rates, report.variants, strict=True))
+        low = [max(0.0, r - v.outcomes[metric].ci_low) for r, v in pairs]
+        high = [max(0.0, v.outcomes[metric].ci_high - r) for r, v in pairs]
         colours = [_COLOURS[i % len(_COLOURS)] for i in range(len(names))]
         ax.bar(range(len(names)), rates, yerr=[low, high], capsize=4, color=colours)
         ax.set_xticks(range(len(names)), names)
