@@ -3,6 +3,7 @@ as JSON and PNG; agents get 403, anonymous callers 401."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -174,6 +175,12 @@ async def test_the_report_comes_as_json_and_png(
     assert report["sample_ratio"]["alpha"] == 0.001
     assert {g["name"] for g in report["guardrails"]} == {"latency_p95", "return_rate"}
     assert any("still open" in w for w in report["warnings"])
+    # And /metrics counts the exposures per experiment and variant
+    metrics = (await client.get("/metrics")).text
+    logged = re.findall(
+        r'aiq_experiment_exposures_total\{experiment="rec-v2",variant="\w+"\} (\S+)', metrics
+    )
+    assert sum(float(n) for n in logged) >= 4
     # And the chart is a PNG
     png = await client.get(f"{URL}/rec-v2/report.png", headers=headers)
     assert png.status_code == 200

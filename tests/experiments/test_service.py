@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aiqleads.config import ExperimentSettings, Settings
 from aiqleads.db.engine import transaction
 from aiqleads.events import repository as events
-from aiqleads.experiments import service
+from aiqleads.experiments import repository, service
 from aiqleads.experiments.assignment import Variant, assign
 from aiqleads.experiments.recorder import ExposureRecorder
 from aiqleads.experiments.schemas import ExperimentIn
@@ -227,3 +228,27 @@ async def test_a_report_flags_a_sample_ratio_mismatch(
     assert report.sample_ratio.chi2 == pytest.approx(17.857142857)
     assert report.sample_ratio.flagged
     assert any("sample-ratio mismatch" in w for w in report.warnings)
+
+
+async def test_the_database_lets_one_experiment_run_per_surface(
+    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    # Given one experiment running on the recommendations surface
+    values = {
+        "surface": SURFACE,
+        "salt": "s",
+        "variants": [{"name": "a", "weight": 1}, {"name": "b", "weight": 1}],
+        "window_hours": 24,
+        "created_at": clock.now(),
+    }
+    async with transaction(sessions) as session:
+        await repository.add(session, {**values, "name": "first", "status": "running"})
+        # And others that are not running beside it
+        await repository.add(session, {**values, "name": "draft", "status": "draft"})
+        await repository.add(session, {**values, "name": "old", "status": "stopped"})
+    # When a second one is written as running on it, by a path that skipped the service's
+    # check (two admins starting two experiments at once)
+    # Then the partial unique index refuses it
+    with pytest.raises(IntegrityError):
+        async with transaction(sessions) as session:
+            await repository.add(session, {**values, "name": "second", "status": "running"})
