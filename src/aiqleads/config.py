@@ -343,7 +343,7 @@ class ExperimentSettings(BaseModel):
     experiment (0.001, the usual threshold: Fabijan et al., KDD 2019). `latency_tolerance`: a
     variant whose served-latency p95 exceeds the control's by more than this share breaches
     the latency guardrail. Exposures are written by each process's recorder every
-    `exposure_flush_seconds`, or sooner once `exposure_batch` wait.
+    `exposure_flush_seconds`, or sooner once `exposure_batch` wait. `cuped_days`: see below.
     """
 
     window_hours: int = Field(default=168, ge=1, le=24 * 90)
@@ -352,6 +352,9 @@ class ExperimentSettings(BaseModel):
     latency_tolerance: float = Field(default=0.10, ge=0, le=10)
     exposure_flush_seconds: float = Field(default=1.0, gt=0, le=60)
     exposure_batch: int = Field(default=500, ge=1, le=100_000)
+    # CUPED's covariate: each exposed agent's events of the outcome's kind in this many days
+    # before the experiment started (0: no CUPED).
+    cuped_days: int = Field(default=28, ge=0, le=365)
 
 
 class LoginSettings(BaseModel):

@@ -186,6 +186,10 @@ async def test_the_report_matches_the_hand_computed_example(
     assert purchase.z == pytest.approx(1.8257419, abs=1e-6)
     assert purchase.p_value == pytest.approx(0.0678892, abs=1e-6)
     assert not purchase.significant
+    # And with no events before the start, CUPED's covariate is flat: it changes nothing
+    assert purchase.cuped is not None
+    assert (purchase.cuped.theta, purchase.cuped.variance_reduction) == (0.0, 0.0)
+    assert purchase.cuped.difference == pytest.approx(0.4)
     # And the clicks: 1/10 against 0/10 (pooled p 0.05: z = -0.1 / sqrt(0.0095) = -1.02598)
     click = next(c for c in report.comparisons if c.metric == "click")
     assert click.z == pytest.approx(-1.0259784, abs=1e-6)
@@ -252,3 +256,68 @@ async def test_the_database_lets_one_experiment_run_per_surface(
     with pytest.raises(IntegrityError):
         async with transaction(sessions) as session:
             await repository.add(session, {**values, "name": "second", "status": "running"})
+
+
+async def test_cuped_reads_each_agents_events_before_the_start(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    cipher: FieldCipher,
+    clock: FrozenClock,
+) -> None:
+    # Given 3 agents per variant exposed to one lead each; before the start, the agents who
+    # will buy bought often (3 purchases each, 10 days before), the others never; one more
+    # purchase 40 days before, outside the 28 days read
+    t0 = clock.now()
+    rows = [lead_row(settings, cipher, now=t0) for _ in range(6)]
+    await insert_leads(sessions, rows)
+    async with sessions() as session:
+        leads = list((await session.scalars(select(Lead.id).order_by(Lead.id))).all())
+    agents = await agent_ids(sessions, 6, now=t0)
+    buyers = {agents[0], agents[3], agents[4]}
+    async with transaction(sessions) as session:
+        row = await service.create(session, _experiment("cuped"), now=t0, settings=SETTINGS)
+        await service.start(session, "cuped", now=t0)
+        logged = []
+        for i, agent_id in enumerate(agents):
+            variant = "control" if i < 3 else "model"
+            await service.record_exposure(
+                session, service.Assignment(row.id, "cuped", variant), agent_id, [leads[i]], t0
+            )
+            if agent_id in buyers:
+                at = t0 + timedelta(hours=1)
+                logged.append(
+                    events.event(EventKind.PURCHASE, account_id=agent_id, lead_id=leads[i], at=at)
+                )
+                for _ in range(3):
+                    logged.append(
+                        events.event(
+                            EventKind.PURCHASE,
+                            account_id=agent_id,
+                            lead_id=leads[i],
+                            at=t0 - timedelta(days=10),
+                        )
+                    )
+        logged.append(
+            events.event(
+                EventKind.PURCHASE,
+                account_id=agents[1],
+                lead_id=leads[1],
+                at=t0 - timedelta(days=40),
+            )
+        )
+        await events.append(session, logged)
+    # When the report is made
+    clock.advance(timedelta(days=8))
+    async with sessions() as session:
+        report = await service.report(session, "cuped", now=clock.now(), settings=SETTINGS)
+    # Then the purchase comparison's covariate predicts the outcome exactly (x = 3y, the
+    # 40-day-old purchase left out): theta is 1/3, every adjusted outcome is the same, and the
+    # variant's 2/3 against the control's 1/3 is explained by its agents' activity before
+    # the start: the adjusted difference is 0, with no variance left
+    purchase = next(c for c in report.comparisons if c.metric == "purchase")
+    assert purchase.difference == pytest.approx(1 / 3)
+    assert purchase.cuped is not None
+    assert purchase.cuped.theta == pytest.approx(1 / 3)
+    assert purchase.cuped.difference == pytest.approx(0.0, abs=1e-12)
+    assert purchase.cuped.variance_reduction == pytest.approx(1.0)
+    assert purchase.cuped.before_days == 28

@@ -199,7 +199,16 @@ def _print_report(found: ExperimentReport) -> None:
         )
     console.print(table)
     if found.comparisons:
-        diffs = Table("variant", "outcome", "difference", "95 % CI", "lift", "p-value")
+        diffs = Table(
+            "variant",
+            "outcome",
+            "difference",
+            "95 % CI",
+            "lift",
+            "p-value",
+            "CUPED diff",
+            "CUPED p",
+        )
         for c in found.comparisons:
             diffs.add_row(
                 c.variant,
@@ -208,6 +217,8 @@ def _print_report(found: ExperimentReport) -> None:
                 f"[{c.ci_low:+.2%}, {c.ci_high:+.2%}]",
                 _pct(c.relative_lift),
                 f"{c.p_value:.4g}" + (" *" if c.significant else ""),
+                "–" if c.cuped is None else f"{c.cuped.difference:+.2%}",
+                "–" if c.cuped is None else f"{c.cuped.p_value:.4g}",
             )
         console.print(diffs)
     srm = found.sample_ratio

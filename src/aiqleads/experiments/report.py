@@ -14,6 +14,7 @@ from aiqleads.experiments.assignment import Variant, shares
 from aiqleads.experiments.outcomes import METRICS, VariantOutcomes
 from aiqleads.experiments.schemas import (
     ComparisonOut,
+    CupedOut,
     ExperimentOut,
     ExperimentReport,
     GuardrailOut,
@@ -75,9 +76,12 @@ def build(
     settings: ExperimentSettings,
     as_of: datetime,
     last_served: datetime | None,
+    before: Mapping[int, Mapping[str, int]] | None = None,
 ) -> ExperimentReport:
     """The report. `outcomes` has every variant's (`outcomes.join`); the first variant is the
-    control; `last_served` is the latest exposure's time (None without any)."""
+    control; `last_served` is the latest exposure's time (None without any). `before`: per
+    exposed agent, its events per outcome (click, hold, purchase) in the
+    `settings.cuped_days` before the start, CUPED's covariate (None: no CUPED)."""
     control = variants[0].name
     expected = shares(variants)
     rows = [
@@ -113,6 +117,7 @@ def build(
                         z=t.z,
                         p_value=t.p_value,
                         significant=t.significant,
+                        cuped=_cuped(base, out, m, before, settings),
                     )
                 )
         guardrails.append(_latency_guardrail(v.name, by_name, control, settings))
@@ -137,6 +142,38 @@ def build(
         ),
         guardrails=guardrails,
         warnings=_warnings(rows, srm, experiment, as_of, last_served),
+    )
+
+
+def _cuped(
+    base: VariantOutcomes,
+    out: VariantOutcomes,
+    metric: str,
+    before: Mapping[int, Mapping[str, int]] | None,
+    settings: ExperimentSettings,
+) -> CupedOut | None:
+    if before is None or len(base.agents) < 2 or len(out.agents) < 2:
+        return None
+
+    def arrays(group: VariantOutcomes) -> tuple[list[float], list[float]]:
+        agents = sorted(group.agents)
+        converted = group.converted[metric]
+        y = [1.0 if a in converted else 0.0 for a in agents]
+        x = [float(before.get(a, {}).get(metric, 0)) for a in agents]
+        return y, x
+
+    (yc, xc), (yv, xv) = arrays(base), arrays(out)
+    t = stats.cuped_test(yc, xc, yv, xv, alpha=settings.alpha)
+    return CupedOut(
+        before_days=settings.cuped_days,
+        difference=t.difference,
+        ci_low=t.ci_low,
+        ci_high=t.ci_high,
+        z=t.z,
+        p_value=t.p_value,
+        significant=t.significant,
+        theta=t.theta,
+        variance_reduction=t.variance_reduction,
     )
 
 

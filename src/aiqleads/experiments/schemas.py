@@ -126,10 +126,28 @@ class VariantReport(BaseModel):
     latency: LatencyOut
 
 
+class CupedOut(BaseModel):
+    """The same comparison after CUPED (`aiqleads.experiments.stats.cuped_test`), the
+    covariate being each agent's events of the outcome's kind in the `before_days` days before
+    the experiment started: the adjusted difference, its interval, z, p-value, theta and the
+    share of variance removed."""
+
+    before_days: int
+    difference: float
+    ci_low: float
+    ci_high: float
+    z: float
+    p_value: float
+    significant: bool
+    theta: float
+    variance_reduction: float
+
+
 class ComparisonOut(BaseModel):
     """A variant against the control on one outcome, per agent (see
     `aiqleads.experiments.stats.two_proportion_test`): the difference of rates with its
-    confidence interval, relative lift, z and two-sided p-value."""
+    confidence interval, relative lift, z and two-sided p-value; and the same after CUPED
+    (null when it is off or a group has fewer than two agents)."""
 
     variant: str
     metric: str
@@ -143,6 +161,7 @@ class ComparisonOut(BaseModel):
     z: float
     p_value: float
     significant: bool
+    cuped: CupedOut | None = None
 
 
 class SampleRatioOut(BaseModel):

@@ -16,7 +16,7 @@ from aiqleads.events import repository as events
 from aiqleads.experiments import report as reporting
 from aiqleads.experiments import repository
 from aiqleads.experiments.assignment import Variant, assign, shares
-from aiqleads.experiments.outcomes import Event, Exposure, join
+from aiqleads.experiments.outcomes import EVENT_KINDS, Event, Exposure, join
 from aiqleads.experiments.recorder import ExposureRecorder
 from aiqleads.experiments.schemas import ExperimentIn, ExperimentOut, ExperimentReport, VariantOut
 from aiqleads.models import Experiment
@@ -241,6 +241,28 @@ async def record_exposure(
 # --- the report ---------------------------------------------------------------------------------
 
 
+async def _before(
+    session: AsyncSession, agents: Sequence[int], *, start: datetime, end: datetime
+) -> dict[int, dict[str, int]]:
+    """Per agent, its events per outcome (click, hold, purchase, return) with start <= at <
+    end: CUPED's covariate."""
+    counts: dict[int, dict[str, int]] = {}
+    for i in range(0, len(agents), _AGENTS_PER_READ):
+        rows = await events.since(
+            session,
+            start=start - timedelta(microseconds=1),
+            end=end - timedelta(microseconds=1),
+            account_ids=agents[i : i + _AGENTS_PER_READ],
+            by="account",
+        )
+        for agent, kind, _, _, _ in rows:
+            metric = EVENT_KINDS.get(kind)
+            if metric is not None:
+                mine = counts.setdefault(agent, {})
+                mine[metric] = mine.get(metric, 0) + 1
+    return counts
+
+
 async def report(
     session: AsyncSession, name: str, *, now: datetime, settings: ExperimentSettings
 ) -> ExperimentReport:
@@ -270,8 +292,22 @@ async def report(
             )
             found += [Event(agent, lead, kind, at) for agent, kind, at, _, lead in rows]
     outcomes = join(served, found, window=window, variants=[v.name for v in variants])
+    before = None
+    if settings.cuped_days and row.started_at is not None:
+        before = await _before(
+            session,
+            sorted({e.agent_id for e in served}),
+            start=row.started_at - timedelta(days=settings.cuped_days),
+            end=row.started_at,
+        )
     result = reporting.build(
-        describe(row), variants, outcomes, settings=settings, as_of=now, last_served=last_served
+        describe(row),
+        variants,
+        outcomes,
+        settings=settings,
+        as_of=now,
+        last_served=last_served,
+        before=before,
     )
     metrics.EXPERIMENT_SRM_FLAGGED.labels(row.name).set(1 if result.sample_ratio.flagged else 0)
     return result
