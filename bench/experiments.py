@@ -240,6 +240,14 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             "purchase_difference": round(purchase.difference, 4),
             "purchase_ci": [round(purchase.ci_low, 4), round(purchase.ci_high, 4)],
             "purchase_p_value": purchase.p_value,
+            "purchase_per_list_p_value": purchase.per_list.p_value if purchase.per_list else None,
+            "click_per_list": None
+            if click.per_list is None
+            else {
+                "rates": [click.per_list.control_rate, click.per_list.variant_rate],
+                "ci": [round(click.per_list.ci_low, 4), round(click.per_list.ci_high, 4)],
+                "p_value": click.per_list.p_value,
+            },
             "click_exposure_rate": [v.outcomes["click"].exposure_rate for v in report.variants],
             "click_p_value": click.p_value,
             "srm_p_value": report.sample_ratio.p_value,

@@ -47,6 +47,8 @@ def test_an_event_counts_once_for_the_latest_exposure_that_served_the_lead() -> 
     # Then one event counts, for the second exposure (index 1) only
     assert out["a"].events["hold"] == 1
     assert out["a"].exposures_with["hold"] == {1}
+    # And per agent: two lists, one of them with a hold
+    assert (out["a"].lists_of, out["a"].lists_with_of["hold"]) == ({1: 2}, {1: 1})
 
 
 def test_a_return_counts_when_it_follows_a_counted_purchase() -> None:

@@ -3,6 +3,7 @@ a hand-computed example stored in the database."""
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from typing import Any
 
@@ -190,6 +191,12 @@ async def test_the_report_matches_the_hand_computed_example(
     assert purchase.cuped is not None
     assert (purchase.cuped.theta, purchase.cuped.variance_reduction) == (0.0, 0.0)
     assert purchase.cuped.difference == pytest.approx(0.4)
+    # And per list: one list per agent, so the per-list rates are the per-agent ones (2/10
+    # and 6/10); N never varies, so the delta method's variance is s²_Y / k: (0.16 × 10/9) / 10
+    # and (0.24 × 10/9) / 10, z = 0.4 / sqrt(0.4 / 9) = 1.897367
+    assert purchase.per_list is not None
+    assert (purchase.per_list.control_rate, purchase.per_list.variant_rate) == (0.2, 0.6)
+    assert purchase.per_list.z == pytest.approx(0.4 / math.sqrt((0.16 + 0.24) / 9), abs=1e-9)
     # And the clicks: 1/10 against 0/10 (pooled p 0.05: z = -0.1 / sqrt(0.0095) = -1.02598)
     click = next(c for c in report.comparisons if c.metric == "click")
     assert click.z == pytest.approx(-1.0259784, abs=1e-6)

@@ -7,6 +7,7 @@ import pytest
 
 from aiqleads.experiments.stats import (
     cuped_test,
+    ratio_test,
     sample_ratio_check,
     two_proportion_test,
     wilson_interval,
@@ -130,3 +131,25 @@ def test_cuped_needs_two_units_a_side_and_a_covariate_each() -> None:
         cuped_test([1], [0], [0, 1], [0, 1])
     with pytest.raises(ValueError, match="one covariate per unit"):
         cuped_test([1, 0], [0], [0, 1], [0, 1])
+
+
+def test_the_per_list_ratio_test_matches_the_hand_computed_example() -> None:
+    # Given 3 agents a side, each with (lists with a click, lists served):
+    #   control (1, 2) (2, 4) (0, 2): R = 1 / (8/3) = 0.375; s²_Y = 1, s²_N = 4/3, s_YN = 1
+    #     Var = (1 - 2 × .375 × 1 + .375² × 4/3) / (3 × (8/3)²) = .4375 / 21.333 = .0205078
+    #   variant (2, 2) (3, 4) (1, 2): R = 2 / (8/3) = 0.75; s²_Y = 1, s_YN = 1
+    #     Var = (1 - 1.5 + .5625 × 4/3) / 21.333 = .25 / 21.333 = .0117188
+    #   z = .375 / sqrt(.0322266) = .375 / .179518 = 2.08893, p = 0.036714
+    t = ratio_test([1, 2, 0], [2, 4, 2], [2, 3, 1], [2, 4, 2])
+    assert (t.control_rate, t.variant_rate) == (0.375, 0.75)
+    assert t.z == pytest.approx(2.0889319, abs=1e-6)
+    assert t.p_value == pytest.approx(0.0367139, abs=1e-6)
+    assert t.ci_low == pytest.approx(0.375 - 1.959964 * 0.1795176, abs=1e-5)
+    assert t.significant
+
+
+def test_the_ratio_test_refuses_what_it_cannot_estimate() -> None:
+    with pytest.raises(ValueError, match="at least two units"):
+        ratio_test([1], [2], [1, 1], [2, 2])
+    with pytest.raises(ValueError, match="denominators sum to 0"):
+        ratio_test([0, 0], [0, 0], [1, 1], [2, 2])

@@ -208,6 +208,8 @@ def _print_report(found: ExperimentReport) -> None:
             "p-value",
             "CUPED diff",
             "CUPED p",
+            "per-list diff",
+            "per-list p",
         )
         for c in found.comparisons:
             diffs.add_row(
@@ -219,6 +221,8 @@ def _print_report(found: ExperimentReport) -> None:
                 f"{c.p_value:.4g}" + (" *" if c.significant else ""),
                 "–" if c.cuped is None else f"{c.cuped.difference:+.2%}",
                 "–" if c.cuped is None else f"{c.cuped.p_value:.4g}",
+                "–" if c.per_list is None else f"{c.per_list.difference:+.2%}",
+                "–" if c.per_list is None else f"{c.per_list.p_value:.4g}",
             )
         console.print(diffs)
     srm = found.sample_ratio

@@ -15,7 +15,7 @@ of assignment: one agent's lists are not independent trials.
 from __future__ import annotations
 
 import bisect
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -50,7 +50,8 @@ class VariantOutcomes:
     """One variant's exposures and what they led to.
 
     `agents`: agents exposed; `exposures`: lists served; `leads_served`: leads in them;
-    `latencies_ms`: each recorded serving latency. Per metric (click, hold, purchase):
+    `latencies_ms`: each recorded serving latency; `lists_of` / `lists_with_of[m]` the same
+    counts per agent. Per metric (click, hold, purchase):
     `converted[m]` the agents with at least one, `exposures_with[m]` the exposures with at
     least one, `events[m]` how many events. `purchases` and `returned`: the (agent, lead)
     purchases counted, and those of them returned since.
@@ -65,6 +66,12 @@ class VariantOutcomes:
     events: dict[str, int] = field(default_factory=lambda: dict.fromkeys(METRICS, 0))
     purchases: set[tuple[int, int]] = field(default_factory=set)
     returned: set[tuple[int, int]] = field(default_factory=set)
+    # Per agent: lists served, and per metric lists with at least one (the per-list rates'
+    # units for the delta method).
+    lists_of: Counter[int] = field(default_factory=Counter)
+    lists_with_of: dict[str, Counter[int]] = field(
+        default_factory=lambda: {m: Counter() for m in METRICS}
+    )
 
 
 def join(
@@ -88,6 +95,7 @@ def join(
         out = found[e.variant]
         out.agents.add(e.agent_id)
         out.exposures += 1
+        out.lists_of[e.agent_id] += 1
         out.leads_served += len(e.lead_ids)
         if e.latency_ms is not None:
             out.latencies_ms.append(e.latency_ms)
@@ -110,7 +118,9 @@ def join(
         exposure = exposures[indexes[k]]
         out = found[exposure.variant]
         out.converted[metric].add(ev.agent_id)
-        out.exposures_with[metric].add(indexes[k])
+        if indexes[k] not in out.exposures_with[metric]:
+            out.exposures_with[metric].add(indexes[k])
+            out.lists_with_of[metric][ev.agent_id] += 1
         out.events[metric] += 1
         if metric == PURCHASE:
             out.purchases.add((ev.agent_id, ev.lead_id))

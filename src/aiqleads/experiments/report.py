@@ -19,6 +19,7 @@ from aiqleads.experiments.schemas import (
     ExperimentReport,
     GuardrailOut,
     LatencyOut,
+    PerListOut,
     RateOut,
     SampleRatioOut,
     VariantReport,
@@ -118,6 +119,7 @@ def build(
                         p_value=t.p_value,
                         significant=t.significant,
                         cuped=_cuped(base, out, m, before, settings),
+                        per_list=_per_list(base, out, m, settings),
                     )
                 )
         guardrails.append(_latency_guardrail(v.name, by_name, control, settings))
@@ -174,6 +176,31 @@ def _cuped(
         significant=t.significant,
         theta=t.theta,
         variance_reduction=t.variance_reduction,
+    )
+
+
+def _per_list(
+    base: VariantOutcomes, out: VariantOutcomes, metric: str, settings: ExperimentSettings
+) -> PerListOut | None:
+    if len(base.agents) < 2 or len(out.agents) < 2:
+        return None
+
+    def arrays(group: VariantOutcomes) -> tuple[list[float], list[float]]:
+        agents = sorted(group.agents)
+        with_ = group.lists_with_of[metric]
+        return [float(with_[a]) for a in agents], [float(group.lists_of[a]) for a in agents]
+
+    (yc, nc), (yv, nv) = arrays(base), arrays(out)
+    t = stats.ratio_test(yc, nc, yv, nv, alpha=settings.alpha)
+    return PerListOut(
+        control_rate=t.control_rate,
+        variant_rate=t.variant_rate,
+        difference=t.difference,
+        ci_low=t.ci_low,
+        ci_high=t.ci_high,
+        z=t.z,
+        p_value=t.p_value,
+        significant=t.significant,
     )
 
 

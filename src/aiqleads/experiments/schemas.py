@@ -143,11 +143,26 @@ class CupedOut(BaseModel):
     variance_reduction: float
 
 
+class PerListOut(BaseModel):
+    """The same outcome per list served (lists with one / lists), each variant's rate with
+    its delta-method variance over agents (`aiqleads.experiments.stats.ratio_test`): more
+    sensitive than the per-agent rate when agents see many lists."""
+
+    control_rate: float
+    variant_rate: float
+    difference: float
+    ci_low: float
+    ci_high: float
+    z: float
+    p_value: float
+    significant: bool
+
+
 class ComparisonOut(BaseModel):
     """A variant against the control on one outcome, per agent (see
     `aiqleads.experiments.stats.two_proportion_test`): the difference of rates with its
-    confidence interval, relative lift, z and two-sided p-value; and the same after CUPED
-    (null when it is off or a group has fewer than two agents)."""
+    confidence interval, relative lift, z and two-sided p-value; the same after CUPED (null
+    when it is off or a group has fewer than two agents); and per list served."""
 
     variant: str
     metric: str
@@ -162,6 +177,7 @@ class ComparisonOut(BaseModel):
     p_value: float
     significant: bool
     cuped: CupedOut | None = None
+    per_list: PerListOut | None = None
 
 
 class SampleRatioOut(BaseModel):
