@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from aiqleads.app import create_app
+from aiqleads.auth import passwords
 from aiqleads.config import Environment, Settings
 from aiqleads.db import migrate
 from aiqleads.db.base import Base
@@ -41,6 +42,11 @@ T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 if (_worker := os.environ.get("PYTEST_XDIST_WORKER")) and os.environ.get("AIQ_TEST_REDIS_URL"):
     _base = os.environ["AIQ_TEST_REDIS_URL"].rpartition("/")[0]
     os.environ["AIQ_TEST_REDIS_URL"] = f"{_base}/{int(_worker.removeprefix('gw')) + 1}"
+# The suite signs in thousands of times: passwords are hashed at argon2-cffi's cheapest cost
+# (Settings allow it only with AIQ_ENV=test), in this process and in the servers and commands
+# the tests start. Tests about hashing itself set the cost they need.
+TEST_HASHING = {"AIQ_ENV": "test", "AIQ_LOGIN__HASH_COST": "cheapest"}
+passwords.configure_hasher("cheapest")
 _POSTGRES_URL = os.environ.get("AIQ_TEST_POSTGRES_URL")
 _REDIS_URL = os.environ.get("AIQ_TEST_REDIS_URL")
 if os.environ.get("AIQ_TEST_REQUIRE_SERVICES") == "1" and not (_POSTGRES_URL and _REDIS_URL):
@@ -71,6 +77,8 @@ class Backend:
             "rate_limit": {"enabled": False},
         }
         values.update(overrides)
+        if values["env"] is Environment.TEST and "login" not in overrides:
+            values["login"] = {"hash_cost": "cheapest"}  # see TEST_HASHING
         return Settings(**values)  # type: ignore[arg-type]
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import TEST_ENCRYPTION_KEYS, TEST_SECRET, Backend
+from tests.conftest import TEST_ENCRYPTION_KEYS, TEST_HASHING, TEST_SECRET, Backend
 
 
 def _free_port() -> int:
@@ -33,6 +33,7 @@ def server_env(backend: Backend, **extra: str) -> dict[str, str]:
             "AIQ_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEYS,
             "AIQ_LOG_JSON": "false",
             "AIQ_RATE_LIMIT__ENABLED": "false",  # tests/ratelimit switch it on
+            **TEST_HASHING,
             **extra,
         }
     )

@@ -27,14 +27,14 @@ from aiqleads.db.databases import drop_database, recreate_database
 from aiqleads.db.engine import create_engine, session_factory, transaction
 from aiqleads.kit.crypto import FieldCipher
 from aiqleads.models import Lead
-from tests.conftest import _POSTGRES_URL, Backend
+from tests.conftest import _POSTGRES_URL, TEST_HASHING, Backend
 
 AIQLEADS = [sys.executable, "-m", "aiqleads"]
 
 
 def _env(database_url: str, redis_url: str | None = None, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIQ_")}
-    env.update({"AIQ_DATABASE_URL": database_url, "AIQ_LOG_JSON": "false", **extra})
+    env.update({"AIQ_DATABASE_URL": database_url, "AIQ_LOG_JSON": "false", **TEST_HASHING, **extra})
     if redis_url:
         env["AIQ_REDIS_URL"] = redis_url
     return env
@@ -313,6 +313,7 @@ def test_demo_refuses_to_run_in_production(tmp_path: Path) -> None:
     env = _env(
         f"sqlite+aiosqlite:///{tmp_path}/p.db",
         AIQ_ENV="production",
+        AIQ_LOGIN__HASH_COST="rfc9106",
         AIQ_SECRET_KEY="p" * 40,
         AIQ_ENCRYPTION_KEYS="prod:" + "A" * 43 + "=",
     )

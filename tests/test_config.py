@@ -58,3 +58,13 @@ def test_demo_owners_is_a_known_stage_that_no_default_runs() -> None:
     ):
         with pytest.raises(ValidationError, match="must keep the order"):
             IngestSettings(stages=wrong)
+
+
+def test_the_cheapest_password_hashing_is_for_tests_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the tests' hashing cost asked for outside the test environment
+    monkeypatch.setenv("AIQ_LOGIN__HASH_COST", "cheapest")
+    # Then the settings refuse it, naming the setting; in the test environment they take it
+    with pytest.raises(ValidationError, match="AIQ_LOGIN__HASH_COST=cheapest is for tests only"):
+        Settings()
+    monkeypatch.setenv("AIQ_ENV", "test")
+    assert Settings().login.hash_cost == "cheapest"

@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 
 from aiqleads import __version__
 from aiqleads.auth.admin_routes import router as admin_accounts_router
-from aiqleads.auth.passwords import configure_pool
+from aiqleads.auth.passwords import configure_hasher, configure_pool
 from aiqleads.auth.routes import router as auth_router
 from aiqleads.cart.routes import router as cart_router
 from aiqleads.checkout.routes import router as checkout_router
@@ -98,6 +98,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     cipher = FieldCipher(settings.encryption_keys)  # fail at start-up, not at first decrypt
     configure_logging(settings.log_level, json_lines=settings.log_json)
     configure_pool(settings.login.hash_threads)
+    configure_hasher(settings.login.hash_cost)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -376,6 +376,11 @@ class LoginSettings(BaseModel):
     # One by default: each hash already runs 4 lanes in parallel (argon2-cffi's parallelism=4),
     # and more hashing threads take the cores the event loop needs (bench/login_stall.py).
     hash_threads: int = Field(default=1, ge=1, le=64)
+    # argon2id's cost: "rfc9106" is argon2-cffi's default (RFC 9106's second recommended option,
+    # 64 MiB, 3 passes, 4 lanes); "cheapest" is argon2-cffi's profile for tests (a test suite
+    # signs in thousands of times), refused outside AIQ_ENV=test. Existing hashes keep the cost
+    # they were made with: a hash is checked with the parameters written in it.
+    hash_cost: Literal["rfc9106", "cheapest"] = "rfc9106"
     # zxcvbn's 0-4 score (3: "safely unguessable: moderate protection from offline slow-hash
     # scenario"); common passwords, names, dates and keyboard walks score low.
     password_min_score: int = Field(default=3, ge=0, le=4)
@@ -482,6 +487,8 @@ class Settings(BaseSettings):
             raise ValueError(
                 "AIQ_WORKER__MIN_BACKOFF_SECONDS exceeds AIQ_WORKER__MAX_BACKOFF_SECONDS"
             )
+        if self.login.hash_cost == "cheapest" and self.env is not Environment.TEST:
+            raise ValueError("AIQ_LOGIN__HASH_COST=cheapest is for tests only (AIQ_ENV=test)")
         return self
 
     @property

@@ -56,3 +56,19 @@ def test_weakness_names_the_reason_and_passes_strong_phrases() -> None:
     assert passwords.weakness("correct horse battery", min_score=3, user_inputs=[]) is None
     # The e-mail's parts count as known words
     assert passwords.weakness("smithersjane", min_score=3, user_inputs=["jane", "smithers"])
+
+
+def test_a_hash_is_checked_at_the_cost_it_was_made_with() -> None:
+    # Given a hash made at the production cost, and the hasher then set to the tests' cost
+    passwords.configure_hasher("rfc9106")
+    try:
+        strong = passwords.hash_password("correct horse battery")
+    finally:
+        passwords.configure_hasher("cheapest")
+    cheap = passwords.hash_password("correct horse battery")
+    # Then each carries its own parameters and both still verify
+    assert strong.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert cheap.startswith("$argon2id$v=19$m=8,t=1,p=1$")
+    assert passwords.verify_password(strong, "correct horse battery")
+    assert passwords.verify_password(cheap, "correct horse battery")
+    assert not passwords.verify_password(strong, "wrong")

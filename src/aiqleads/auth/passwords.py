@@ -12,16 +12,19 @@ from __future__ import annotations
 import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Literal
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from zxcvbn import zxcvbn
 
 from aiqleads.observability.metrics import PASSWORD_CHECKS
 
-_hasher = PasswordHasher()
+_COSTS = {"rfc9106": profiles.RFC_9106_LOW_MEMORY, "cheapest": profiles.CHEAPEST}
+_DUMMY_PASSWORD = "not-a-real-password-only-for-timing"  # noqa: S105 (never an account's)
+_hasher = PasswordHasher.from_parameters(_COSTS["rfc9106"])
 # Verified against when there is no account to check, so every attempt does the same work.
-_DUMMY_HASH = _hasher.hash("not-a-real-password-only-for-timing")
+_DUMMY_HASH = _hasher.hash(_DUMMY_PASSWORD)
 
 MIN_PASSWORD_LENGTH = 10
 # zxcvbn's time grows with the length; its authors check a prefix of long passwords. A
@@ -43,6 +46,16 @@ def configure_pool(threads: int) -> None:
             _pool.shutdown(wait=False)
             _pool = None
         _pool_size = threads
+
+
+def configure_hasher(cost: Literal["rfc9106", "cheapest"]) -> None:
+    """Hash new passwords at `cost` (`AIQ_LOGIN__HASH_COST`; Settings refuses "cheapest" outside
+    tests). Stored hashes are checked with the parameters written in them, whatever the cost."""
+    global _hasher, _DUMMY_HASH
+    parameters = _COSTS[cost]
+    if _hasher.memory_cost != parameters.memory_cost or _hasher.time_cost != parameters.time_cost:
+        _hasher = PasswordHasher.from_parameters(parameters)
+        _DUMMY_HASH = _hasher.hash(_DUMMY_PASSWORD)
 
 
 def _executor() -> ThreadPoolExecutor:
