@@ -26,6 +26,7 @@ from aiqleads.config import Settings, get_settings
 from aiqleads.db.engine import create_engine, session_factory
 from aiqleads.deps import AppState
 from aiqleads.errors import install_error_handlers
+from aiqleads.experiments.routes import router as experiments_router
 from aiqleads.geo.routes import router as geo_router
 from aiqleads.health import metrics_exposure
 from aiqleads.health import router as health_router
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             log.warning("several workers without AIQ_REDIS_URL: each counts rate limits on its own")
         warn_if_assets_missing()
         state.views.start()
+        state.exposures.start()
         if dispatcher is not None:
             dispatcher.start()
         try:
@@ -143,6 +145,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 await dispatcher.stop()
                 await dispatcher.ctx.aclose()
             await state.views.stop()
+            await state.exposures.stop()
             await state.gateway.aclose()
             if redis is not None:
                 await redis.aclose()
@@ -185,6 +188,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(market_router)
     app.include_router(market_admin_router)
     app.include_router(scoring_router)
+    app.include_router(experiments_router)
     app.include_router(live_router)
     app.include_router(web_config_router)
     app.include_router(web_router)

@@ -59,6 +59,7 @@ DOMAIN_COMMANDS: dict[str, str] = {
     "market": "aiqleads.market.cli:market",
     "score": "aiqleads.scoring.cli:score",
     "features": "aiqleads.features.cli:features",
+    "experiments": "aiqleads.experiments.cli:experiments",
 }
 TRAIN_COMMANDS: dict[str, str] = {
     "xeducation": "aiqleads.scoring.cli:train_xeducation",

@@ -333,6 +333,30 @@ class FeatureSettings(BaseModel):
     far_km: float = Field(default=50.0, gt=0, le=20_000)
 
 
+class ExperimentSettings(BaseModel):
+    """A/B experiments (`aiqleads.experiments`). Environment: AIQ_EXPERIMENTS__ALPHA, …
+
+    `window_hours`: an experiment's default outcome window (a view, hold or purchase of a
+    served lead by the agent it was served to counts within this many hours of the exposure).
+    `alpha`: the two-sided significance level of the variant-vs-control tests (their CIs are
+    1 − alpha). `srm_alpha`: a sample-ratio-mismatch chi-square p-value below it flags the
+    experiment (0.001, the usual threshold: Fabijan et al., KDD 2019). `latency_tolerance`: a
+    variant whose served-latency p95 exceeds the control's by more than this share breaches
+    the latency guardrail. Exposures are written by each process's recorder every
+    `exposure_flush_seconds`, or sooner once `exposure_batch` wait. `cuped_days`: see below.
+    """
+
+    window_hours: int = Field(default=168, ge=1, le=24 * 90)
+    alpha: float = Field(default=0.05, gt=0, lt=0.5)
+    srm_alpha: float = Field(default=0.001, gt=0, lt=0.5)
+    latency_tolerance: float = Field(default=0.10, ge=0, le=10)
+    exposure_flush_seconds: float = Field(default=1.0, gt=0, le=60)
+    exposure_batch: int = Field(default=500, ge=1, le=100_000)
+    # CUPED's covariate: each exposed agent's events of the outcome's kind in this many days
+    # before the experiment started (0: no CUPED).
+    cuped_days: int = Field(default=28, ge=0, le=365)
+
+
 class LoginSettings(BaseModel):
     """Password sign-in (`aiqleads.auth`). Environment: AIQ_LOGIN__FREE_FAILURES_PER_ACCOUNT, …
 
@@ -426,6 +450,7 @@ class Settings(BaseSettings):
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
     sources: SourceMonitorSettings = Field(default_factory=SourceMonitorSettings)
     features: FeatureSettings = Field(default_factory=FeatureSettings)
+    experiments: ExperimentSettings = Field(default_factory=ExperimentSettings)
     # One JSON line per request on the `aiqleads.access` logger (AIQ_ACCESS_LOG).
     access_log: bool = True
 

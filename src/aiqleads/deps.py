@@ -16,6 +16,7 @@ from aiqleads.auth.principal import Principal
 from aiqleads.config import Settings
 from aiqleads.errors import Forbidden, Unauthorized
 from aiqleads.events.recorder import ViewRecorder
+from aiqleads.experiments.recorder import ExposureRecorder
 from aiqleads.kit.cache import ByteCache, build_cache
 from aiqleads.kit.clock import Clock
 from aiqleads.kit.crypto import FieldCipher
@@ -39,6 +40,8 @@ class AppState:
     redis: Redis | None = None
     gateway: PaymentGateway = field(init=False)
     views: ViewRecorder = field(init=False)
+    # A/B exposures, written in batches outside requests (aiqleads.experiments.recorder).
+    exposures: ExposureRecorder = field(init=False)
     # Built from `redis` (shared) or in-process, so the lifespan need not know about caching.
     cache: ByteCache = field(init=False)
     tiers: TierPolicies = field(init=False)
@@ -55,6 +58,11 @@ class AppState:
             self.settings.rate_limit, redis=self.redis, namespace=self.settings.cache_namespace
         )
         self.views = ViewRecorder(self.sessions)
+        self.exposures = ExposureRecorder(
+            self.sessions,
+            interval=self.settings.experiments.exposure_flush_seconds,
+            batch=self.settings.experiments.exposure_batch,
+        )
         self.gateway = build_gateway(
             self.settings.payments, sessions=self.sessions, clock=self.clock
         )

@@ -40,6 +40,8 @@ TABLES = {
     "market_series",
     "feature_values",
     "scoring_models",
+    "experiments",
+    "experiment_exposures",
 }
 
 

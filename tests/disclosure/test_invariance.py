@@ -86,6 +86,10 @@ NO_LEAD_DATA = {
     "/api/v1/admin/ingestion/runs/{run_id}": "one ingestion run and its counts, admins only",
     "/api/v1/admin/sources": "each source's profile (shares, price percentiles), admins only",
     "/api/v1/admin/scoring/models": "scoring models: versions, metrics, importance; admins only",
+    "/api/v1/admin/experiments": "A/B experiments: names, variants, statuses; admins only",
+    "/api/v1/admin/experiments/{name}": "one A/B experiment, admins only",
+    "/api/v1/admin/experiments/{name}/report": "per-variant counts and rates; admins only",
+    "/api/v1/admin/experiments/{name}/report.png": "the report as a chart; admins only",
 }
 # Routes that are neither GET nor another HTTP method: the static files' mounts (the web app's,
 # and the offline API docs' scripts), and the live socket, whose market notices name only leads
@@ -109,6 +113,10 @@ NOT_LEAD_WRITES = {
     ("POST", "/api/v1/admin/returns/{return_id}/reject"),
     ("POST", "/api/v1/admin/quarantine/retry"),  # admins only
     ("POST", "/api/v1/admin/sources/profile"),  # admins only: per-source profiles, no lead
+    ("POST", "/api/v1/admin/experiments"),  # admins only: A/B experiments, no lead data
+    ("POST", "/api/v1/admin/experiments/{name}/start"),
+    ("POST", "/api/v1/admin/experiments/{name}/stop"),
+    ("POST", "/api/v1/admin/experiments/{name}/conclude"),
 }
 # Actions on leads: they change state, so they are not in the table of questions; what their
 # answers say is probed in test_probes (hold refusals), and each world takes holds through them.

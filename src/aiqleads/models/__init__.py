@@ -4,6 +4,8 @@ from aiqleads.models.account import Account
 from aiqleads.models.api_key import ApiKey
 from aiqleads.models.cart_lock import CartLock
 from aiqleads.models.data_version import DataVersion
+from aiqleads.models.experiment import Experiment
+from aiqleads.models.experiment_exposure import ExperimentExposure
 from aiqleads.models.feature_value import FeatureValue
 from aiqleads.models.hold import Hold
 from aiqleads.models.hold_notice import HoldNotice
@@ -38,6 +40,8 @@ __all__ = [
     "ApiKey",
     "CartLock",
     "DataVersion",
+    "Experiment",
+    "ExperimentExposure",
     "FeatureValue",
     "Hold",
     "HoldNotice",

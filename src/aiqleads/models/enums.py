@@ -147,3 +147,14 @@ class RunOutcome(StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+
+
+class ExperimentStatus(StrEnum):
+    """An A/B experiment's life (`aiqleads.experiments`): draft → running → stopped →
+    concluded (running → concluded stops it on the way). Only a running experiment assigns
+    agents and logs exposures; at most one runs per surface."""
+
+    DRAFT = "draft"
+    RUNNING = "running"
+    STOPPED = "stopped"
+    CONCLUDED = "concluded"

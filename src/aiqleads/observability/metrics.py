@@ -204,3 +204,28 @@ SCORING_FEATURE_IMPORTANCE = Gauge(
     ["model_version", "feature"],
     multiprocess_mode="mostrecent",
 )
+
+# --- A/B experiments ---------------------------------------------------------------------------
+# `experiment` is an experiment's name (admins create a handful) and `variant` one of its few
+# variants: bounded by the experiments table, never an agent or a lead.
+EXPERIMENT_EXPOSURES = Counter(
+    "aiq_experiment_exposures_total",
+    "Lists served under an experiment's variant (exposures logged), by experiment and variant.",
+    ["experiment", "variant"],
+)
+EXPERIMENT_EXPOSURES_LOST = Counter(
+    "aiq_experiment_exposures_lost_total",
+    "Exposures that could not be written (the recorder's flush failed).",
+)
+EXPERIMENT_SERVED_SECONDS = Histogram(
+    "aiq_experiment_served_seconds",
+    "Time to serve a list under an experiment's variant, by experiment and variant.",
+    ["experiment", "variant"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+EXPERIMENT_SRM_FLAGGED = Gauge(
+    "aiq_experiment_srm_flagged",
+    "1 when an experiment's last report flagged a sample-ratio mismatch, else 0.",
+    ["experiment"],
+    multiprocess_mode="mostrecent",
+)
