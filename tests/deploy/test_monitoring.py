@@ -96,6 +96,7 @@ def test_alertmanager_configuration_passes_amtool_check() -> None:
         (["severity=warning", "area=payments"], "commerce-team"),
         (["severity=warning", "area=sources", "source=craigslist"], "data-team"),
         (["severity=warning", "area=ingestion"], "data-team"),
+        (["severity=warning", "area=models"], "data-team"),
         (["severity=warning", "area=api"], "ops-team"),
         (["severity=warning", "area=webhooks"], "ops-team"),
         (["severity=warning", "area=cache"], "ops-team"),

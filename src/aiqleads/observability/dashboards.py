@@ -335,7 +335,83 @@ BACKGROUND = Dashboard(
     ),
 )
 
-DASHBOARDS = (API, INGESTION, GEO, COMMERCE, BACKGROUND)
+MODELS = Dashboard(
+    uid="aiq-models",
+    title="AIQLeads / Models and experiments",
+    description=(
+        "The recommender's serving version, latency and online accuracy (the share of served"
+        " items opened, held and bought); the scoring model's feature importance; A/B"
+        " experiments' exposures, serving time and sample-ratio checks."
+    ),
+    panels=(
+        _p(
+            "Recommendation lists per second by model version",
+            (
+                f"sum by (model_version) (rate(aiq_recommendation_lists_total[{RATE}]))",
+                "{{model_version}}",
+            ),
+            unit="ops",
+        ),
+        _p(
+            "Recommender inference p95 by model version",
+            (
+                _quantile(0.95, "aiq_recommendation_inference_seconds", "model_version"),
+                "{{model_version}}",
+            ),
+            unit="s",
+        ),
+        _p(
+            "Online accuracy: outcomes per served item (1 h), by version and outcome",
+            (
+                "sum by (model_version, outcome) (increase(aiq_recommendation_outcomes_total[1h]))"
+                " / on (model_version) group_left"
+                " sum by (model_version) (increase(aiq_recommendation_items_total[1h]))",
+                "{{model_version}} {{outcome}}",
+            ),
+            unit="percentunit",
+            description="Counted by the recommend.outcomes task from the event log.",
+        ),
+        _p(
+            "Recommender version served",
+            ("max by (model_version) (aiq_recommender_serving) == 1", "{{model_version}}"),
+            kind="stat",
+        ),
+        _p(
+            "Scoring: top 10 features by share of split gain",
+            (
+                "topk(10, max by (feature) (aiq_scoring_feature_importance_ratio))",
+                "{{feature}}",
+            ),
+            unit="percentunit",
+        ),
+        _p(
+            "Experiment exposures per second by variant",
+            (
+                f"sum by (experiment, variant) (rate(aiq_experiment_exposures_total[{RATE}]))",
+                "{{experiment}} {{variant}}",
+            ),
+            unit="ops",
+        ),
+        _p(
+            "Experiment serving time p95 by variant",
+            (
+                _quantile(0.95, "aiq_experiment_served_seconds", "experiment, variant"),
+                "{{experiment}} {{variant}}",
+            ),
+            unit="s",
+        ),
+        _p(
+            "Sample-ratio mismatch flagged, and exposures lost",
+            ("max by (experiment) (aiq_experiment_srm_flagged)", "SRM {{experiment}}"),
+            (
+                f"sum(increase(aiq_experiment_exposures_lost_total[{RATE}]))",
+                "exposures lost",
+            ),
+        ),
+    ),
+)
+
+DASHBOARDS = (API, INGESTION, GEO, COMMERCE, BACKGROUND, MODELS)
 
 
 def _panel_json(panel: Panel, index: int) -> dict[str, Any]:
