@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, case, delete, or_, select, update
+from sqlalchemy import Row, and_, case, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +20,23 @@ async def account_by_email(session: AsyncSession, email: str) -> Account | None:
 
 async def account_by_public_id(session: AsyncSession, public_id: uuid.UUID) -> Account | None:
     return await session.scalar(select(Account).where(Account.public_id == public_id))
+
+
+async def principal_columns(session: AsyncSession, public_id: uuid.UUID) -> Row[Any] | None:
+    """What an access token's check and the principal need of the account, as one Core row
+    (every authenticated request reads it: no ORM object to build). None when unknown."""
+    stmt = select(
+        Account.id,
+        Account.public_id,
+        Account.email,
+        Account.role,
+        Account.tier,
+        Account.custom_cart_limit,
+        Account.is_active,
+        Account.token_version,
+    ).where(Account.public_id == public_id)
+    found: Row[Any] | None = (await session.execute(stmt)).first()
+    return found
 
 
 async def account_by_id(session: AsyncSession, account_id: int) -> Account | None:

@@ -63,6 +63,34 @@ async def lead_states(
     return {r.public_id: LeadState(*r) for r in rows}
 
 
+async def hold_view(
+    session: AsyncSession, account_id: int, public_ids: Sequence[uuid.UUID], *, now: datetime
+) -> tuple[dict[uuid.UUID, LeadState], int]:
+    """The leads' states and the account's live hold count, in one round trip (the count is
+    an uncorrelated subquery, computed once). Unknown ids are absent; with none known the count
+    is not read and 0 is returned (no hold will be tried)."""
+    live = select(func.count()).select_from(_joined()).where(*_live(account_id, now))
+    cols = (
+        leads.c.id,
+        leads.c.public_id,
+        leads.c.status,
+        leads.c.held_by,
+        leads.c.held_until,
+        leads.c.published_at,
+        leads.c.price_cents,
+        leads.c.price_currency,
+    )
+    stmt = select(*cols, live.scalar_subquery().label("live")).where(
+        leads.c.public_id.in_(list(public_ids))
+    )
+    states: dict[uuid.UUID, LeadState] = {}
+    count = 0
+    for r in await session.execute(stmt):
+        states[r.public_id] = LeadState(*r[:-1])
+        count = int(r.live)
+    return states, count
+
+
 def _live(account_id: int, now: datetime) -> list[Any]:
     """Conditions for the account's live holds: its own record open, and the lead still held by
     it until after `now`."""
@@ -78,11 +106,6 @@ def _live(account_id: int, now: datetime) -> list[Any]:
 
 def _joined() -> Any:
     return holds.join(leads, and_(leads.c.id == holds.c.lead_id))
-
-
-async def live_count(session: AsyncSession, account_id: int, *, now: datetime) -> int:
-    stmt = select(func.count()).select_from(_joined()).where(*_live(account_id, now))
-    return int(await session.scalar(stmt) or 0)
 
 
 async def live_holds(
@@ -152,15 +175,19 @@ async def end_holds(
     *,
     account_id: int | None = None,
     lead_id: int | None = None,
+    lead_ids: Sequence[int] | None = None,
     reason: HoldEnd,
     now: datetime,
 ) -> list[tuple[int, int]]:
-    """Close the open hold records of an account and/or lead; returns (lead id, account id)."""
+    """Close the open hold records of an account and/or a lead (or any of `lead_ids`);
+    returns (lead id, account id)."""
     conds: list[ColumnElement[bool]] = [holds.c.ended_at.is_(None)]
     if account_id is not None:
         conds.append(holds.c.account_id == account_id)
     if lead_id is not None:
         conds.append(holds.c.lead_id == lead_id)
+    if lead_ids is not None:
+        conds.append(holds.c.lead_id.in_(list(lead_ids)))
     stmt = (
         update(holds)
         .where(*conds)

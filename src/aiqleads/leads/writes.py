@@ -563,16 +563,22 @@ async def take_hold(
     until: datetime,
     now: datetime,
     visible_before: datetime | None,
+    seen_status: str | None = None,
 ) -> bool:
     """Hold the lead for the account until `until`, if and only if it is free now: available,
     or held by a hold that has lapsed, and (for an agent in a priority window) published by
     `visible_before`. One conditional UPDATE whose row count says whether this caller won, so
-    of two agents racing for one lead exactly one gets it, on SQLite as on PostgreSQL."""
+    of two agents racing for one lead exactly one gets it, on SQLite as on PostgreSQL.
+    `seen_status` (the status the caller read) picks which of the two free states is tried
+    first, so the usual case is one UPDATE; the other is still tried when it misses."""
     window = [] if visible_before is None else [leads.c.published_at <= visible_before]
-    for before, free in (
+    branches = [
         (LeadStatus.AVAILABLE.value, leads.c.status == LeadStatus.AVAILABLE.value),
         (LeadStatus.HELD.value, _lapsed(now)),
-    ):
+    ]
+    if seen_status == LeadStatus.HELD.value:
+        branches.reverse()
+    for before, free in branches:
         stmt = (
             update(leads)
             .where(leads.c.id == lead_id, free, *window)
@@ -682,6 +688,39 @@ async def sell(session: AsyncSession, lead_id: int, *, account_id: int, now: dat
             await _record(session, [change], {found[0]}, cause="purchase", now=now)
             return True
     return False
+
+
+async def sell_many(
+    session: AsyncSession, lead_ids: Sequence[int], *, account_id: int, now: datetime
+) -> set[int]:
+    """`sell` for several leads bought together, set-based: at most two conditional UPDATEs
+    (the leads the account holds; then the free ones among the rest) and one history insert,
+    whatever their number. Returns the ids sold; the others are held live by another agent,
+    off the market, or sold."""
+    if not lead_ids:
+        return set()
+    mine = and_(leads.c.status == LeadStatus.HELD.value, leads.c.held_by == account_id)
+    free = or_(leads.c.status == LeadStatus.AVAILABLE.value, _lapsed(now))
+    changes: list[_Change] = []
+    metros: set[str | None] = set()
+    rest = sorted(set(lead_ids))
+    for before, cond in ((LeadStatus.HELD.value, mine), (LeadStatus.AVAILABLE.value, free)):
+        stmt = (
+            update(leads)
+            .where(leads.c.id.in_(rest), cond)
+            .values(status=LeadStatus.SOLD.value, held_by=None, held_until=None, updated_at=now)
+            .returning(leads.c.id, leads.c.metro)
+        )
+        done = (await session.execute(stmt)).all()
+        changes += [_Change(r.id, before, LeadStatus.SOLD.value, None) for r in done]
+        metros.update(r.metro for r in done)
+        taken = {r.id for r in done}
+        rest = [i for i in rest if i not in taken]
+        if not rest:
+            break
+    if changes:
+        await _record(session, changes, metros, cause="purchase", now=now)
+    return {c.lead_id for c in changes}
 
 
 async def add_prices(session: AsyncSession, observations: Sequence[Mapping[str, Any]]) -> None:
