@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Row, and_, case, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -22,7 +21,11 @@ async def account_by_public_id(session: AsyncSession, public_id: uuid.UUID) -> A
     return await session.scalar(select(Account).where(Account.public_id == public_id))
 
 
-async def principal_columns(session: AsyncSession, public_id: uuid.UUID) -> Row[Any] | None:
+# id, public_id, email, role, tier, custom_cart_limit, is_active, token_version
+_PrincipalRow = Row[int, uuid.UUID, str, str, str, int | None, bool, int]
+
+
+async def principal_columns(session: AsyncSession, public_id: uuid.UUID) -> _PrincipalRow | None:
     """What an access token's check and the principal need of the account, as one Core row
     (every authenticated request reads it: no ORM object to build). None when unknown."""
     stmt = select(
@@ -35,8 +38,7 @@ async def principal_columns(session: AsyncSession, public_id: uuid.UUID) -> Row[
         Account.is_active,
         Account.token_version,
     ).where(Account.public_id == public_id)
-    found: Row[Any] | None = (await session.execute(stmt)).first()
-    return found
+    return (await session.execute(stmt)).first()
 
 
 async def account_by_id(session: AsyncSession, account_id: int) -> Account | None:

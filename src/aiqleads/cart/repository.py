@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, Table, and_, func, select, update
+from sqlalchemy import ColumnElement, Insert, Row, Table, Update, and_, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -128,6 +128,24 @@ async def live_holds(
     return (await session.execute(stmt)).all()
 
 
+async def live_hold_prices(
+    session: AsyncSession, account_id: int, *, now: datetime
+) -> Sequence[Row[Any, Any, Any]]:
+    """The account's live holds as (id: the lead's row id, hold_price_cents, hold_currency),
+    in `live_holds`' order: what an order is made of, without the leads' other columns."""
+    stmt = (
+        select(
+            leads.c.id,
+            holds.c.price_cents.label("hold_price_cents"),
+            holds.c.currency.label("hold_currency"),
+        )
+        .select_from(_joined())
+        .where(*_live(account_id, now))
+        .order_by(holds.c.held_until, holds.c.id)
+    )
+    return (await session.execute(stmt)).all()
+
+
 async def live_hold(
     session: AsyncSession, account_id: int, lead_id: int, *, now: datetime
 ) -> Row[Any, Any, Any] | None:
@@ -139,8 +157,7 @@ async def live_hold(
     return (await session.execute(stmt)).first()
 
 
-async def add_hold(
-    session: AsyncSession,
+def add_hold(
     *,
     lead_id: int,
     account_id: int,
@@ -148,17 +165,16 @@ async def add_hold(
     currency: str,
     now: datetime,
     until: datetime,
-) -> None:
-    await session.execute(
-        holds.insert().values(
-            lead_id=lead_id,
-            account_id=account_id,
-            price_cents=price_cents,
-            currency=currency,
-            taken_at=now,
-            held_until=until,
-            extensions_used=0,
-        )
+) -> Insert:
+    """The INSERT of a new hold record (for `db.bulk.execute_together` with its event)."""
+    return holds.insert().values(
+        lead_id=lead_id,
+        account_id=account_id,
+        price_cents=price_cents,
+        currency=currency,
+        taken_at=now,
+        held_until=until,
+        extensions_used=0,
     )
 
 
@@ -181,6 +197,21 @@ async def end_holds(
 ) -> list[tuple[int, int]]:
     """Close the open hold records of an account and/or a lead (or any of `lead_ids`);
     returns (lead id, account id)."""
+    stmt = ending_holds(
+        account_id=account_id, lead_id=lead_id, lead_ids=lead_ids, reason=reason, now=now
+    ).returning(holds.c.lead_id, holds.c.account_id)
+    return [(r[0], r[1]) for r in await session.execute(stmt)]
+
+
+def ending_holds(
+    *,
+    account_id: int | None = None,
+    lead_id: int | None = None,
+    lead_ids: Sequence[int] | None = None,
+    reason: HoldEnd,
+    now: datetime,
+) -> Update:
+    """The UPDATE of `end_holds`, results unread (for `db.bulk.execute_together`)."""
     conds: list[ColumnElement[bool]] = [holds.c.ended_at.is_(None)]
     if account_id is not None:
         conds.append(holds.c.account_id == account_id)
@@ -188,13 +219,7 @@ async def end_holds(
         conds.append(holds.c.lead_id == lead_id)
     if lead_ids is not None:
         conds.append(holds.c.lead_id.in_(list(lead_ids)))
-    stmt = (
-        update(holds)
-        .where(*conds)
-        .values(ended_at=now, end_reason=reason.value)
-        .returning(holds.c.lead_id, holds.c.account_id)
-    )
-    return [(r[0], r[1]) for r in await session.execute(stmt)]
+    return update(holds).where(*conds).values(ended_at=now, end_reason=reason.value)
 
 
 async def end_stale(session: AsyncSession, *, now: datetime) -> list[tuple[int, int, str]]:

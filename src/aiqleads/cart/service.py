@@ -18,6 +18,7 @@ from aiqleads.cart import repository
 from aiqleads.cart.repository import LeadState
 from aiqleads.cart.schemas import Cart, CartHold, HoldAnswer, HoldResult, Refusal
 from aiqleads.config import TierPolicy
+from aiqleads.db import bulk
 from aiqleads.errors import AppError, Conflict, ErrorCode, NotFound
 from aiqleads.events import repository as events
 from aiqleads.kit.money import Money
@@ -152,26 +153,28 @@ async def _hold_one(
         refused = _refusal_of(fresh, viewer) or Refusal.HELD_BY_OTHER
         return HoldResult(lead_id=public_id, held=False, refused=refused), False
     price = Money(state.price_cents, state.price_currency).percent_off(viewer.discount_percent)
-    await repository.end_holds(session, lead_id=state.id, reason=HoldEnd.EXPIRED, now=viewer.now)
-    await repository.add_hold(
-        session,
-        lead_id=state.id,
+    event = events.event(
+        EventKind.HOLD,
         account_id=viewer.account_id,
-        price_cents=price.cents,
-        currency=price.currency,
-        now=viewer.now,
-        until=until,
+        lead_id=state.id,
+        at=viewer.now,
+        data={"until": until.isoformat(), "price_cents": price.cents},
     )
-    await events.append(
+    # The lead's earlier record closed (a lapsed hold no sweeper ended yet), the new record
+    # and the event: one round trip on PostgreSQL.
+    await bulk.execute_together(
         session,
         [
-            events.event(
-                EventKind.HOLD,
-                account_id=viewer.account_id,
+            repository.ending_holds(lead_id=state.id, reason=HoldEnd.EXPIRED, now=viewer.now),
+            events.appending([event]),
+            repository.add_hold(
                 lead_id=state.id,
-                at=viewer.now,
-                data={"until": until.isoformat(), "price_cents": price.cents},
-            )
+                account_id=viewer.account_id,
+                price_cents=price.cents,
+                currency=price.currency,
+                now=viewer.now,
+                until=until,
+            ),
         ],
     )
     held = HoldResult(
@@ -208,21 +211,13 @@ async def release(
     )
     if state is None or not released:
         raise NotFound("you hold no such lead")
-    await repository.end_holds(
-        session,
-        account_id=viewer.account_id,
-        lead_id=state.id,
-        reason=HoldEnd.RELEASED,
-        now=viewer.now,
+    event = events.event(
+        EventKind.RELEASE, account_id=viewer.account_id, lead_id=state.id, at=viewer.now
     )
-    await events.append(
-        session,
-        [
-            events.event(
-                EventKind.RELEASE, account_id=viewer.account_id, lead_id=state.id, at=viewer.now
-            )
-        ],
+    ending = repository.ending_holds(
+        account_id=viewer.account_id, lead_id=state.id, reason=HoldEnd.RELEASED, now=viewer.now
     )
+    await bulk.execute_together(session, [ending, events.appending([event])])
     available = message("leads_available", at=viewer.now, lead_ids=[str(lead_id)])
     publish_after_commit(session, notices, MARKET, available)
 
