@@ -348,12 +348,19 @@ async def main() -> None:
     base = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-            for _ in range(400):
+            # Two workers importing the app take seconds, and minutes on a machine shared by
+            # several runs (3 min seen at load 20): wait up to five minutes for /ready, and say
+            # so if it never comes (not a ConnectError at login).
+            ready_by = time.perf_counter() + 300
+            while True:
                 try:
                     if (await client.get("/ready")).status_code == 200:
                         break
                 except httpx.TransportError:
-                    await asyncio.sleep(0.05)
+                    pass
+                if time.perf_counter() > ready_by:
+                    raise SystemExit("the server was not ready within 300 s (see its log)")
+                await asyncio.sleep(0.1)
             tokens = []
             for email in emails:
                 res = await client.post(

@@ -9,7 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from fastapi import FastAPI
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aiqleads.config import Settings
@@ -277,3 +278,39 @@ async def test_bad_hold_requests_are_422_naming_the_field(
         assert res.status_code == 422, res.text
         assert any(field in d["field"] for d in res.json()["detail"]), res.json()
     assert (await client.post(f"{CART}/holds", json={"lead_ids": []})).status_code == 401
+
+
+async def test_a_hold_and_a_release_cost_a_fixed_few_statements(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    # Given an available lead, an agent, and the app's statements counted (the tier policies
+    # already read: they are cached)
+    [row] = await _leads(sessions, settings, cipher, clock, 1)
+    _, headers = await agent(client, sessions, clock)
+    assert (await client.get(CART, headers=headers)).status_code == 200
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    engine = app.state.aiq.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        # When the agent holds the lead, then releases it
+        await _hold(client, headers, [row["public_id"]])
+        held = len(statements)
+        res = await client.delete(f"{CART}/holds/{row['public_id']}", headers=headers)
+        assert res.status_code == 204
+        released = len(statements) - held
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    # Then each costs a fixed number of statements: the account, the cart lock, the lead, its
+    # conditional UPDATE (with its history on PostgreSQL), the hold record with its event (one
+    # statement on PostgreSQL), the data version
+    postgres = settings.database_url.startswith("postgresql")
+    assert (held, released) == ((6, 6) if postgres else (9, 8)), statements

@@ -437,3 +437,93 @@ async def test_set_scores_refuses_a_bad_score_with_a_reason(
                 [{**_scored(1, 0.5), **over}],
                 now=FrozenClock(datetime(2026, 1, 1, tzinfo=UTC)).now(),
             )
+
+
+async def test_sell_many_sells_the_buyers_and_the_free_leads_only(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    # Given four leads: held by the buyer, available, held live by another agent, and held by
+    # another agent whose hold has lapsed
+    now = clock.now()
+    await insert_leads(sessions, [lead_row(settings, cipher, now=now) for _ in range(4)])
+    async with sessions() as session:
+        mine, free, theirs, lapsed = (
+            await session.scalars(select(Lead.id).order_by(Lead.id))
+        ).all()
+    buyer = await make_account(sessions, now=now)
+    other = await make_account(sessions, now=now)
+    later = now + timedelta(hours=1)
+    for lead_id, account, until in (
+        (mine, buyer, later),
+        (theirs, other, later),
+        (lapsed, other, now - timedelta(minutes=1)),
+    ):
+        async with transaction(sessions) as session:
+            assert await writes.take_hold(
+                session,
+                lead_id,
+                account_id=account.id,
+                until=until,
+                now=now - timedelta(hours=1),
+                visible_before=None,
+            )
+    # When the buyer's order sells all four at once
+    async with transaction(sessions) as session:
+        sold = await writes.sell_many(
+            session, [theirs, lapsed, free, mine], account_id=buyer.id, now=now
+        )
+    # Then all but the one held live by another are sold, each with its history row
+    assert sold == {mine, free, lapsed}
+    async with sessions() as session:
+        statuses = dict((await session.execute(select(Lead.id, Lead.status))).all())
+        rows = await session.execute(
+            select(LeadStatusHistory.lead_id, LeadStatusHistory.status_from).where(
+                LeadStatusHistory.status_to == "sold"
+            )
+        )
+        history = dict(rows.all())
+    assert statuses == {mine: "sold", free: "sold", theirs: "held", lapsed: "sold"}
+    assert history == {mine: "held", free: "available", lapsed: "available"}
+
+
+async def test_take_hold_wins_whichever_free_state_the_caller_saw(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    # Given an available lead, and one whose hold has lapsed
+    now = clock.now()
+    await insert_leads(sessions, [lead_row(settings, cipher, now=now) for _ in range(2)])
+    async with sessions() as session:
+        free, lapsed = (await session.scalars(select(Lead.id).order_by(Lead.id))).all()
+    agent = await make_account(sessions, now=now)
+    async with transaction(sessions) as session:
+        assert await writes.take_hold(
+            session,
+            lapsed,
+            account_id=agent.id,
+            until=now - timedelta(minutes=1),
+            now=now - timedelta(hours=1),
+            visible_before=None,
+        )
+    # When each is taken by a caller whose read of its status is stale (the other state)
+    until = now + timedelta(hours=1)
+    async with transaction(sessions) as session:
+        won = [
+            await writes.take_hold(
+                session,
+                lead_id,
+                account_id=agent.id,
+                until=until,
+                now=now,
+                visible_before=None,
+                seen_status=seen,
+            )
+            for lead_id, seen in ((free, "held"), (lapsed, "available"))
+        ]
+    # Then both are held all the same
+    assert won == [True, True]

@@ -48,6 +48,50 @@ async def test_states_follow_the_allowed_transitions_and_repeat_as_no_ops(
         assert await ledger.state_of(session, mv.txn) is LedgerState.REFUNDED
 
 
+async def test_record_all_moves_in_order_with_one_read_and_skips_repeats(
+    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    # Given a payment with no row yet
+    mv = await _movement(sessions, clock)
+    steps = [
+        (mv, LedgerState.PENDING),
+        (mv, LedgerState.COMPLETED),
+        (mv, LedgerState.COMPLETED),
+    ]
+    async with transaction(sessions) as session:
+        # When pending, completed and completed again are recorded together
+        appended = await ledger.record_all(session, steps, now=clock.now())
+        # Then two rows are appended, in order, and the repeat is a no-op
+        assert appended == 2
+        assert [r["state"] for r in await ledger.rows_of(session, mv.txn)] == [
+            "pending",
+            "completed",
+        ]
+        # And a batch with a move not allowed appends nothing, not even its allowed steps
+        order = ledger.Movement(
+            kind=LedgerKind.ORDER,
+            txn=ledger.order_txn(1),
+            account_id=mv.account_id,
+            amount_cents=1500,
+            currency="USD",
+            gateway="sandbox",
+        )
+        bad = [(order, LedgerState.PENDING), (mv, LedgerState.FAILED)]
+        with pytest.raises(ledger.InvalidTransition, match="completed"):
+            await ledger.record_all(session, bad, now=clock.now())
+        assert await ledger.state_of(session, order.txn) is None
+
+
+async def test_begin_appends_the_pending_row_of_a_new_transaction(
+    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    mv = await _movement(sessions, clock)
+    async with transaction(sessions) as session:
+        await ledger.begin(session, mv, now=clock.now())
+        assert await ledger.state_of(session, mv.txn) is LedgerState.PENDING
+        assert await ledger.record(session, mv, LedgerState.COMPLETED, now=clock.now())
+
+
 @pytest.mark.parametrize(
     "sql",
     [

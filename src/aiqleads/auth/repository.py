@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, case, delete, or_, select, update
+from sqlalchemy import Row, and_, case, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +19,26 @@ async def account_by_email(session: AsyncSession, email: str) -> Account | None:
 
 async def account_by_public_id(session: AsyncSession, public_id: uuid.UUID) -> Account | None:
     return await session.scalar(select(Account).where(Account.public_id == public_id))
+
+
+# id, public_id, email, role, tier, custom_cart_limit, is_active, token_version
+_PrincipalRow = Row[int, uuid.UUID, str, str, str, int | None, bool, int]
+
+
+async def principal_columns(session: AsyncSession, public_id: uuid.UUID) -> _PrincipalRow | None:
+    """What an access token's check and the principal need of the account, as one Core row
+    (every authenticated request reads it: no ORM object to build). None when unknown."""
+    stmt = select(
+        Account.id,
+        Account.public_id,
+        Account.email,
+        Account.role,
+        Account.tier,
+        Account.custom_cart_limit,
+        Account.is_active,
+        Account.token_version,
+    ).where(Account.public_id == public_id)
+    return (await session.execute(stmt)).first()
 
 
 async def account_by_id(session: AsyncSession, account_id: int) -> Account | None:

@@ -282,13 +282,20 @@ async def principal_from_access_token(
         public_id = uuid.UUID(claims.subject)
     except (TokenError, ValueError) as exc:
         raise Unauthorized(f"invalid access token: {exc}") from exc
-    account = await repository.account_by_public_id(session, public_id)
+    account = await repository.principal_columns(session, public_id)
     if account is None or not account.is_active:
         raise Unauthorized("invalid access token: account is not active")
     # The account row is read on every request anyway: comparing its version costs nothing.
     if claims.version != account.token_version:
         raise Unauthorized("invalid access token: revoked")
-    return Principal.of(account)
+    return Principal(
+        account_id=account.id,
+        public_id=account.public_id,
+        email=account.email,
+        role=Role(account.role),
+        tier=Tier(account.tier),
+        custom_cart_limit=account.custom_cart_limit,
+    )
 
 
 def _hash_secret(key: str) -> str:

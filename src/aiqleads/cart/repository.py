@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, Table, and_, func, select, update
+from sqlalchemy import ColumnElement, Insert, Row, Table, Update, and_, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -63,6 +63,34 @@ async def lead_states(
     return {r.public_id: LeadState(*r) for r in rows}
 
 
+async def hold_view(
+    session: AsyncSession, account_id: int, public_ids: Sequence[uuid.UUID], *, now: datetime
+) -> tuple[dict[uuid.UUID, LeadState], int]:
+    """The leads' states and the account's live hold count, in one round trip (the count is
+    an uncorrelated subquery, computed once). Unknown ids are absent; with none known the count
+    is not read and 0 is returned (no hold will be tried)."""
+    live = select(func.count()).select_from(_joined()).where(*_live(account_id, now))
+    cols = (
+        leads.c.id,
+        leads.c.public_id,
+        leads.c.status,
+        leads.c.held_by,
+        leads.c.held_until,
+        leads.c.published_at,
+        leads.c.price_cents,
+        leads.c.price_currency,
+    )
+    stmt = select(*cols, live.scalar_subquery().label("live")).where(
+        leads.c.public_id.in_(list(public_ids))
+    )
+    states: dict[uuid.UUID, LeadState] = {}
+    count = 0
+    for r in await session.execute(stmt):
+        states[r.public_id] = LeadState(*r[:-1])
+        count = int(r.live)
+    return states, count
+
+
 def _live(account_id: int, now: datetime) -> list[Any]:
     """Conditions for the account's live holds: its own record open, and the lead still held by
     it until after `now`."""
@@ -78,11 +106,6 @@ def _live(account_id: int, now: datetime) -> list[Any]:
 
 def _joined() -> Any:
     return holds.join(leads, and_(leads.c.id == holds.c.lead_id))
-
-
-async def live_count(session: AsyncSession, account_id: int, *, now: datetime) -> int:
-    stmt = select(func.count()).select_from(_joined()).where(*_live(account_id, now))
-    return int(await session.scalar(stmt) or 0)
 
 
 async def live_holds(
@@ -105,6 +128,24 @@ async def live_holds(
     return (await session.execute(stmt)).all()
 
 
+async def live_hold_prices(
+    session: AsyncSession, account_id: int, *, now: datetime
+) -> Sequence[Row[Any, Any, Any]]:
+    """The account's live holds as (id: the lead's row id, hold_price_cents, hold_currency),
+    in `live_holds`' order: what an order is made of, without the leads' other columns."""
+    stmt = (
+        select(
+            leads.c.id,
+            holds.c.price_cents.label("hold_price_cents"),
+            holds.c.currency.label("hold_currency"),
+        )
+        .select_from(_joined())
+        .where(*_live(account_id, now))
+        .order_by(holds.c.held_until, holds.c.id)
+    )
+    return (await session.execute(stmt)).all()
+
+
 async def live_hold(
     session: AsyncSession, account_id: int, lead_id: int, *, now: datetime
 ) -> Row[Any, Any, Any] | None:
@@ -116,8 +157,7 @@ async def live_hold(
     return (await session.execute(stmt)).first()
 
 
-async def add_hold(
-    session: AsyncSession,
+def add_hold(
     *,
     lead_id: int,
     account_id: int,
@@ -125,17 +165,16 @@ async def add_hold(
     currency: str,
     now: datetime,
     until: datetime,
-) -> None:
-    await session.execute(
-        holds.insert().values(
-            lead_id=lead_id,
-            account_id=account_id,
-            price_cents=price_cents,
-            currency=currency,
-            taken_at=now,
-            held_until=until,
-            extensions_used=0,
-        )
+) -> Insert:
+    """The INSERT of a new hold record (for `db.bulk.execute_together` with its event)."""
+    return holds.insert().values(
+        lead_id=lead_id,
+        account_id=account_id,
+        price_cents=price_cents,
+        currency=currency,
+        taken_at=now,
+        held_until=until,
+        extensions_used=0,
     )
 
 
@@ -152,22 +191,35 @@ async def end_holds(
     *,
     account_id: int | None = None,
     lead_id: int | None = None,
+    lead_ids: Sequence[int] | None = None,
     reason: HoldEnd,
     now: datetime,
 ) -> list[tuple[int, int]]:
-    """Close the open hold records of an account and/or lead; returns (lead id, account id)."""
+    """Close the open hold records of an account and/or a lead (or any of `lead_ids`);
+    returns (lead id, account id)."""
+    stmt = ending_holds(
+        account_id=account_id, lead_id=lead_id, lead_ids=lead_ids, reason=reason, now=now
+    ).returning(holds.c.lead_id, holds.c.account_id)
+    return [(r[0], r[1]) for r in await session.execute(stmt)]
+
+
+def ending_holds(
+    *,
+    account_id: int | None = None,
+    lead_id: int | None = None,
+    lead_ids: Sequence[int] | None = None,
+    reason: HoldEnd,
+    now: datetime,
+) -> Update:
+    """The UPDATE of `end_holds`, results unread (for `db.bulk.execute_together`)."""
     conds: list[ColumnElement[bool]] = [holds.c.ended_at.is_(None)]
     if account_id is not None:
         conds.append(holds.c.account_id == account_id)
     if lead_id is not None:
         conds.append(holds.c.lead_id == lead_id)
-    stmt = (
-        update(holds)
-        .where(*conds)
-        .values(ended_at=now, end_reason=reason.value)
-        .returning(holds.c.lead_id, holds.c.account_id)
-    )
-    return [(r[0], r[1]) for r in await session.execute(stmt)]
+    if lead_ids is not None:
+        conds.append(holds.c.lead_id.in_(list(lead_ids)))
+    return update(holds).where(*conds).values(ended_at=now, end_reason=reason.value)
 
 
 async def end_stale(session: AsyncSession, *, now: datetime) -> list[tuple[int, int, str]]:

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import Insert, Row, Update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -32,6 +32,7 @@ from aiqleads.cart import repository as cart
 from aiqleads.checkout import repository
 from aiqleads.checkout.schemas import OrderLine, OrderOut
 from aiqleads.checkout.tasks import notify_purchase
+from aiqleads.db import bulk
 from aiqleads.db.engine import transaction
 from aiqleads.errors import AppError, Conflict, ErrorCode
 from aiqleads.events import repository as events
@@ -123,7 +124,7 @@ async def open_order(
         existing = await repository.by_key(session, account_id, idempotency_key)
         if existing is not None:
             return existing
-        holds = await cart.live_holds(session, account_id, now=now)
+        holds = await cart.live_hold_prices(session, account_id, now=now)
         if not holds:
             raise Conflict("your cart holds no lead: hold leads, then check out")
         if len({h.hold_currency for h in holds}) > 1:
@@ -138,11 +139,8 @@ async def open_order(
             now=now,
         )
         txn = ledger.order_txn(order.id)
-        await ledger.record(
-            session,
-            _movement(order, LedgerKind.ORDER, txn, order.amount_cents, None),
-            LedgerState.PENDING,
-            now=now,
+        await ledger.begin(
+            session, _movement(order, LedgerKind.ORDER, txn, order.amount_cents, None), now=now
         )
         return order
 
@@ -189,21 +187,24 @@ async def apply(co: Checkout, order_id: int, result: PaymentResult) -> None:
     """Apply a gateway's answer about an order's payment: the one way every path (the
     checkout's own answer, a webhook, reconciliation) changes an order."""
     if result.status is PaymentStatus.SUCCEEDED:
-        lost = await finalize(co, order_id, result)
+        moved, lost = await finalize(co, order_id, result)
         if lost:
             await refund_lost(co, order_id)
-        await refund_late(co, order_id, result)
+        if not moved:  # an order this answer paid is not a failed one: nothing came in late
+            await refund_late(co, order_id, result)
     elif result.status is PaymentStatus.DECLINED:
         await fail(co, order_id, result)
     else:
         await await_action(co, order_id, result)
 
 
-async def finalize(co: Checkout, order_id: int, result: PaymentResult) -> bool:
+async def finalize(co: Checkout, order_id: int, result: PaymentResult) -> tuple[bool, bool]:
     """The order's payment succeeded: in one transaction the order is paid, each of its leads
     sold and unlocked to the buyer (or, when another buyer had it by then, marked lost), the
-    holds closed, and the ledger's payment and order completed. Returns whether any line was
-    lost (to refund). Does nothing for an order already paid."""
+    holds closed, and the ledger's payment and order completed. Returns (whether this call
+    moved the order to paid, whether any line was lost: to refund). Does nothing for an order
+    already paid or failed. The lines are written set-based: a fixed number of statements
+    whatever the number of leads."""
     now = co.clock.now()
     async with transaction(co.sessions) as session:
         order = await repository.by_id(session, order_id)
@@ -220,27 +221,32 @@ async def finalize(co: Checkout, order_id: int, result: PaymentResult) -> bool:
             payment_reference=result.reference,
         )
         if not moved:
-            return False
+            return False, False
+        lines = await repository.lines(session, order_id)
+        sold = await _sell(session, order, lines, now)
         payment = _payment_of(order, result)
-        await ledger.record(session, payment, LedgerState.PENDING, now=now)
-        await ledger.record(session, payment, LedgerState.COMPLETED, now=now)
-        lost = False
-        for line in await repository.lines(session, order_id):
-            sold = await _sell(session, order, line, now)
-            lost = lost or not sold
         order_mv = _movement(
             order, LedgerKind.ORDER, ledger.order_txn(order_id), order.amount_cents, None
         )
-        await ledger.record(session, order_mv, LedgerState.COMPLETED, now=now)
-        await _confirm(session, order, now)
+        await ledger.record_all(
+            session,
+            [
+                (payment, LedgerState.PENDING),
+                (payment, LedgerState.COMPLETED),
+                (order_mv, LedgerState.COMPLETED),
+            ],
+            now=now,
+        )
+        await _confirm(session, order, lines, sold, now)
     CHECKOUTS.labels("paid").inc()
-    return lost
+    return True, len(sold) < len(lines)
 
 
-async def _confirm(session: AsyncSession, order: Row[Any], now: datetime) -> None:
+async def _confirm(
+    session: AsyncSession, order: Row[Any], lines: Sequence[Row[Any]], sold: set[int], now: datetime
+) -> None:
     """In the finalising transaction: the `purchase.confirmed` webhook of an API client and the
     buyer's notice, both sent once it commits (the worker's outbox)."""
-    lines = await repository.lines(session, order.id)
     public = await leads_repository.public_ids(session, [r.lead_id for r in lines])
     await webhooks.emit(
         session,
@@ -253,7 +259,7 @@ async def _confirm(session: AsyncSession, order: Row[Any], now: datetime) -> Non
                 {
                     "lead_id": str(public[r.lead_id]),
                     "price": {"cents": r.price_cents, "currency": r.currency},
-                    "outcome": r.outcome,
+                    "outcome": "sold" if r.lead_id in sold else "lost",
                 }
                 for r in lines
             ],
@@ -263,46 +269,74 @@ async def _confirm(session: AsyncSession, order: Row[Any], now: datetime) -> Non
     await notify_purchase.enqueue(session, order_id=order.id)
 
 
-async def _sell(session: AsyncSession, order: Row[Any], line: Row[Any], now: datetime) -> bool:
+async def _sell(
+    session: AsyncSession, order: Row[Any], lines: Sequence[Row[Any]], now: datetime
+) -> set[int]:
+    """Sell the order's leads to its buyer, record the purchases, the lines' outcomes, the
+    holds' ends and the purchase events; returns the lead ids sold. All lines at once; only if
+    the database refuses a purchase (a lead sold before, the unique purchase per lead) are they
+    sold one by one, so that lead alone is lost."""
+    ids = [r.lead_id for r in lines]
+    savepoint = await session.begin_nested()
+    try:
+        sold = await writes.sell_many(session, ids, account_id=order.account_id, now=now)
+        await purchases.add_purchases(
+            session, [_purchase(order, r, now) for r in lines if r.lead_id in sold]
+        )
+    except IntegrityError:
+        await savepoint.rollback()
+        sold = {r.lead_id for r in lines if await _sell_one(session, order, r, now)}
+    else:
+        await savepoint.commit()
+    account = order.account_id
+    lost = [i for i in ids if i not in sold]
+    # The lines' outcomes, the holds' ends and the purchase events: one round trip on
+    # PostgreSQL.
+    writes_after: list[Insert | Update] = [repository.setting_outcomes(order.id, sold)]
+    for ended, reason in ((sorted(sold), HoldEnd.PURCHASED), (lost, HoldEnd.LOST)):
+        if ended:
+            writes_after.append(
+                cart.ending_holds(account_id=account, lead_ids=ended, reason=reason, now=now)
+            )
+    bought = [
+        events.event(
+            EventKind.PURCHASE,
+            account_id=account,
+            lead_id=r.lead_id,
+            at=now,
+            data={"order": str(order.public_id), "price_cents": r.price_cents},
+        )
+        for r in lines
+        if r.lead_id in sold
+    ]
+    if bought:
+        writes_after.append(events.appending(bought))
+    await bulk.execute_together(session, writes_after)
+    return sold
+
+
+def _purchase(order: Row[Any], line: Row[Any], now: datetime) -> dict[str, Any]:
+    return {
+        "lead_id": line.lead_id,
+        "account_id": order.account_id,
+        "order_id": order.id,
+        "price_cents": line.price_cents,
+        "currency": line.currency,
+        "purchased_at": now,
+    }
+
+
+async def _sell_one(session: AsyncSession, order: Row[Any], line: Row[Any], now: datetime) -> bool:
+    """One line sold and its purchase recorded, or nothing (a savepoint of its own)."""
     savepoint = await session.begin_nested()
     try:
         sold = await writes.sell(session, line.lead_id, account_id=order.account_id, now=now)
         if sold:
-            await purchases.add_purchase(
-                session,
-                lead_id=line.lead_id,
-                account_id=order.account_id,
-                order_id=order.id,
-                price_cents=line.price_cents,
-                currency=line.currency,
-                now=now,
-            )
+            await purchases.add_purchases(session, [_purchase(order, line, now)])
     except IntegrityError:  # sold to someone else after all: the unique purchase per lead
         await savepoint.rollback()
-        sold = False
-    else:
-        await savepoint.commit()
-    await repository.set_outcome(session, line.id, "sold" if sold else "lost")
-    await cart.end_holds(
-        session,
-        account_id=order.account_id,
-        lead_id=line.lead_id,
-        reason=HoldEnd.PURCHASED if sold else HoldEnd.LOST,
-        now=now,
-    )
-    if sold:
-        await events.append(
-            session,
-            [
-                events.event(
-                    EventKind.PURCHASE,
-                    account_id=order.account_id,
-                    lead_id=line.lead_id,
-                    at=now,
-                    data={"order": str(order.public_id), "price_cents": line.price_cents},
-                )
-            ],
-        )
+        return False
+    await savepoint.commit()
     return sold
 
 
@@ -324,12 +358,18 @@ async def fail(co: Checkout, order_id: int, result: PaymentResult) -> None:
         if not moved:
             return
         payment = _payment_of(order, result)
-        await ledger.record(session, payment, LedgerState.PENDING, now=now)
-        await ledger.record(session, payment, LedgerState.FAILED, now=now)
         order_mv = _movement(
             order, LedgerKind.ORDER, ledger.order_txn(order_id), order.amount_cents, None
         )
-        await ledger.record(session, order_mv, LedgerState.FAILED, now=now)
+        await ledger.record_all(
+            session,
+            [
+                (payment, LedgerState.PENDING),
+                (payment, LedgerState.FAILED),
+                (order_mv, LedgerState.FAILED),
+            ],
+            now=now,
+        )
     CHECKOUTS.labels("declined").inc()
 
 

@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, select, update
+from sqlalchemy import Row, Table, Update, case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.models import Order, OrderItem
@@ -118,8 +118,11 @@ async def lines(session: AsyncSession, order_id: int) -> Sequence[Row[Any]]:
     return (await session.execute(stmt)).all()
 
 
-async def set_outcome(session: AsyncSession, item_id: int, outcome: str) -> None:
-    await session.execute(update(items).where(items.c.id == item_id).values(outcome=outcome))
+def setting_outcomes(order_id: int, sold: Collection[int]) -> Update:
+    """The UPDATE that marks every line of the order "sold" when its lead is in `sold`, else
+    "lost" (for `db.bulk.execute_together`)."""
+    outcome = case((items.c.lead_id.in_(list(sold)), "sold"), else_="lost")
+    return update(items).where(items.c.order_id == order_id).values(outcome=outcome)
 
 
 async def stale(

@@ -4,6 +4,9 @@ one set-based statement (INSERT … SELECT … ON CONFLICT, UPDATE … FROM) wri
 COPY moves rows at about 500k a second where an INSERT per row, or even a multi-row VALUES list,
 pays parsing, planning and a round trip per statement. The staging table lives in the caller's
 transaction (ON COMMIT DROP), so a crash leaves nothing behind and a retry starts clean.
+
+`execute_together` is the small-write counterpart: several independent INSERT/UPDATE/DELETE
+statements in one round trip on PostgreSQL (data-modifying CTEs), one by one elsewhere.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, Column, MetaData, Table, text
+from sqlalchemy import JSON, Column, Delete, Insert, MetaData, Table, Update, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 _seq = 0
@@ -22,6 +25,28 @@ _seq = 0
 
 def is_postgres(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+async def execute_together(
+    session: AsyncSession, statements: Sequence[Insert | Update | Delete]
+) -> None:
+    """Run writes that do not depend on each other's effects, results unread. On PostgreSQL
+    as one statement, each but the last a data-modifying CTE of the last: they all see the
+    database as it was before any of them ran (none sees another's rows), and each runs
+    exactly once, whole, or the statement fails. Elsewhere (SQLite) one after the other, in
+    the order given. For a request's bookkeeping rows (a hold's record and its event), whose
+    round trips cost more than their work."""
+    if not statements:
+        return
+    if not is_postgres(session) or len(statements) == 1:
+        for stmt in statements:
+            await session.execute(stmt)
+        return
+    *first, last = statements
+    combined = last
+    for n, stmt in enumerate(first):
+        combined = combined.add_cte(stmt.cte(f"w{n}"))
+    await session.execute(combined)
 
 
 async def stage(

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, func, select
+from sqlalchemy import Insert, Select, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.models import LeadEvent
@@ -38,6 +38,14 @@ async def append(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> No
     """Append events in the caller's transaction (an action and its event commit together)."""
     if rows:
         await session.execute(events.insert(), list(rows))
+
+
+def appending(rows: Sequence[Mapping[str, Any]]) -> Insert:
+    """The INSERT of `append` as one multi-row statement (for `db.bulk.execute_together`, so
+    an action's event costs no round trip of its own). `rows` must not be empty."""
+    if not rows:
+        raise ValueError("no event to append")
+    return events.insert().values([dict(r) for r in rows])
 
 
 async def for_lead(session: AsyncSession, lead_id: int) -> list[tuple[str, int | None]]:

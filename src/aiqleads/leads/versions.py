@@ -17,7 +17,7 @@ from typing import Any, cast
 from sqlalchemy import Table, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from aiqleads.leads.filters import OUTSIDE_METROS
 from aiqleads.models import DataVersion
@@ -38,7 +38,11 @@ async def bump(session: AsyncSession, scopes: Iterable[str | None], *, now: date
 @event.listens_for(Session, "before_commit")
 def _apply(session: Session) -> None:
     """Run the bumps a transaction asked for, in sorted order (two writers touching the same
-    metros lock the rows in the same order and cannot deadlock)."""
+    metros lock the rows in the same order and cannot deadlock). A savepoint's release fires
+    this hook too: the bumps wait for the outermost commit, else the version rows would stay
+    locked from the savepoint to the end of the transaction (a checkout's several leads)."""
+    if session.in_nested_transaction():
+        return
     pending: dict[str, datetime] | None = session.info.pop(_PENDING, None)
     if not pending:
         return
@@ -53,9 +57,12 @@ def _apply(session: Session) -> None:
         session.execute(stmt)
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _forget(session: Session, previous_transaction: SessionTransaction) -> None:
+    # A savepoint rolled back keeps the transaction's bumps: one more bump than needed only
+    # makes a cache miss once, one too few would serve stale data.
+    if not previous_transaction.nested:
+        session.info.pop(_PENDING, None)
 
 
 async def current(session: AsyncSession, scope: str | None) -> int:

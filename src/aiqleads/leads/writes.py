@@ -28,12 +28,16 @@ from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Row,
     Table,
+    Update,
     and_,
     bindparam,
     case,
     func,
+    literal,
     literal_column,
+    null,
     or_,
     select,
     update,
@@ -381,6 +385,39 @@ async def _record(
     await versions.bump(session, metros, now=now)
 
 
+async def _move(
+    session: AsyncSession, stmt: Update, *, before: str, after: str, cause: str, now: datetime
+) -> Sequence[Row[Any, Any]]:
+    """Run a conditional UPDATE of leads that moves each row it matches from `before` to
+    `after`, and record every moved row's history and its metro's version bump; returns the
+    (id, metro) of the rows moved. On PostgreSQL the history rows are written by the same
+    statement (a data-modifying CTE reading the UPDATE's RETURNING): one round trip, which is
+    what a hold, a release and a sale cost most of."""
+    if before == after or not bulk.is_postgres(session):
+        rows = (await session.execute(stmt.returning(leads.c.id, leads.c.metro))).all()
+        changes = [_Change(r.id, before, after, None) for r in rows]
+        if changes:
+            await _record(session, changes, {r.metro for r in rows}, cause=cause, now=now)
+        return rows
+    moved = stmt.returning(leads.c.id, leads.c.metro).cte("moved")
+    history = status_history.insert().from_select(
+        ["lead_id", "status_from", "status_to", "listing_status", "cause", "changed_at"],
+        select(
+            moved.c.id,
+            literal(before, status_history.c.status_from.type),
+            literal(after, status_history.c.status_to.type),
+            null(),
+            literal(cause[:48], status_history.c.cause.type),
+            literal(now, status_history.c.changed_at.type),
+        ),
+    )
+    query = select(moved.c.id, moved.c.metro).add_cte(history.cte("history"))
+    rows = (await session.execute(query)).all()
+    if rows:
+        await versions.bump(session, {r.metro for r in rows}, now=now)
+    return rows
+
+
 # --- the write functions -----------------------------------------------------------------------
 
 
@@ -563,28 +600,31 @@ async def take_hold(
     until: datetime,
     now: datetime,
     visible_before: datetime | None,
+    seen_status: str | None = None,
 ) -> bool:
     """Hold the lead for the account until `until`, if and only if it is free now: available,
     or held by a hold that has lapsed, and (for an agent in a priority window) published by
     `visible_before`. One conditional UPDATE whose row count says whether this caller won, so
-    of two agents racing for one lead exactly one gets it, on SQLite as on PostgreSQL."""
+    of two agents racing for one lead exactly one gets it, on SQLite as on PostgreSQL.
+    `seen_status` (the status the caller read) picks which of the two free states is tried
+    first, so the usual case is one UPDATE; the other is still tried when it misses."""
     window = [] if visible_before is None else [leads.c.published_at <= visible_before]
-    for before, free in (
+    branches = [
         (LeadStatus.AVAILABLE.value, leads.c.status == LeadStatus.AVAILABLE.value),
         (LeadStatus.HELD.value, _lapsed(now)),
-    ):
+    ]
+    if seen_status == LeadStatus.HELD.value:
+        branches.reverse()
+    for before, free in branches:
         stmt = (
             update(leads)
             .where(leads.c.id == lead_id, free, *window)
             .values(
                 status=LeadStatus.HELD.value, held_by=account_id, held_until=until, updated_at=now
             )
-            .returning(leads.c.metro)
         )
-        found = (await session.execute(stmt)).first()
-        if found is not None:
-            change = _Change(lead_id, before, LeadStatus.HELD.value, None)
-            await _record(session, [change], {found[0]}, cause="hold", now=now)
+        after = LeadStatus.HELD.value
+        if await _move(session, stmt, before=before, after=after, cause="hold", now=now):
             return True
     return False
 
@@ -620,14 +660,9 @@ async def release_hold(
             leads.c.held_by == account_id,
         )
         .values(status=LeadStatus.AVAILABLE.value, held_by=None, held_until=None, updated_at=now)
-        .returning(leads.c.metro)
     )
-    found = (await session.execute(stmt)).first()
-    if found is None:
-        return False
-    change = _Change(lead_id, LeadStatus.HELD.value, LeadStatus.AVAILABLE.value, None)
-    await _record(session, [change], {found[0]}, cause=cause, now=now)
-    return True
+    held, available = LeadStatus.HELD.value, LeadStatus.AVAILABLE.value
+    return bool(await _move(session, stmt, before=held, after=available, cause=cause, now=now))
 
 
 async def expire_holds(session: AsyncSession, *, now: datetime, limit: int = 1000) -> list[int]:
@@ -665,23 +700,36 @@ async def sell(session: AsyncSession, lead_id: int, *, account_id: int, now: dat
     """Mark the lead sold to the account that paid for it: if the account holds it (its hold
     may have lapsed while it paid, as long as nobody else took the lead), or nobody holds it and
     it is available. False when another agent holds it live, or it left the market or was sold.
-    One conditional UPDATE; the unique purchase per lead is the database's last guard."""
+    `sell_many` of one lead; the unique purchase per lead is the database's last guard."""
+    return bool(await sell_many(session, [lead_id], account_id=account_id, now=now))
+
+
+async def sell_many(
+    session: AsyncSession, lead_ids: Sequence[int], *, account_id: int, now: datetime
+) -> set[int]:
+    """`sell` for several leads bought together, set-based: at most two conditional UPDATEs
+    (the leads the account holds; then the free ones among the rest) and one history insert,
+    whatever their number (the history written by the same statements on PostgreSQL). Returns
+    the ids sold; the others are held live by another agent, off the market, or sold."""
+    if not lead_ids:
+        return set()
     mine = and_(leads.c.status == LeadStatus.HELD.value, leads.c.held_by == account_id)
     free = or_(leads.c.status == LeadStatus.AVAILABLE.value, _lapsed(now))
-    for before, cond in ((LeadStatus.HELD.value, mine), (None, free)):
+    sold: set[int] = set()
+    rest = sorted(set(lead_ids))
+    for before, cond in ((LeadStatus.HELD.value, mine), (LeadStatus.AVAILABLE.value, free)):
         stmt = (
             update(leads)
-            .where(leads.c.id == lead_id, cond)
+            .where(leads.c.id.in_(rest), cond)
             .values(status=LeadStatus.SOLD.value, held_by=None, held_until=None, updated_at=now)
-            .returning(leads.c.metro)
         )
-        found = (await session.execute(stmt)).first()
-        if found is not None:
-            prior = before or LeadStatus.AVAILABLE.value
-            change = _Change(lead_id, prior, LeadStatus.SOLD.value, None)
-            await _record(session, [change], {found[0]}, cause="purchase", now=now)
-            return True
-    return False
+        after = LeadStatus.SOLD.value
+        done = await _move(session, stmt, before=before, after=after, cause="purchase", now=now)
+        sold.update(r.id for r in done)
+        rest = [i for i in rest if i not in sold]
+        if not rest:
+            break
+    return sold
 
 
 async def add_prices(session: AsyncSession, observations: Sequence[Mapping[str, Any]]) -> None:

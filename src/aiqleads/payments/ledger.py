@@ -79,21 +79,56 @@ async def record(
         return False
     if state not in _NEXT[current]:
         raise InvalidTransition(f"{movement.txn}: {current} → {state} is not allowed")
-    await session.execute(
-        entries.insert().values(
-            kind=movement.kind.value,
-            txn=movement.txn,
-            state=state.value,
-            order_id=movement.order_id,
-            account_id=movement.account_id,
-            amount_cents=movement.amount_cents,
-            currency=movement.currency,
-            gateway=movement.gateway,
-            gateway_reference=movement.gateway_reference,
-            recorded_at=now,
-        )
-    )
+    await session.execute(entries.insert().values(**_row(movement, state, now)))
     return True
+
+
+async def begin(session: AsyncSession, movement: Movement, *, now: datetime) -> None:
+    """Append the first row, pending, of a transaction named after a row this same database
+    transaction created (an order just inserted): it can have no state yet, so none is read.
+    The database's triggers still refuse any other first state."""
+    await session.execute(entries.insert().values(**_row(movement, LedgerState.PENDING, now)))
+
+
+async def record_all(
+    session: AsyncSession, steps: Sequence[tuple[Movement, LedgerState]], *, now: datetime
+) -> int:
+    """`record` for several steps at once, in order (a transaction may move twice, pending then
+    completed), with one read of the transactions' states and one insert; returns how many rows
+    were appended. Raises InvalidTransition, appending nothing, for any move not allowed."""
+    txns = list(dict.fromkeys(m.txn for m, _ in steps))
+    latest = select(func.max(entries.c.id)).where(entries.c.txn.in_(txns)).group_by(entries.c.txn)
+    found = await session.execute(
+        select(entries.c.txn, entries.c.state).where(entries.c.id.in_(latest))
+    )
+    current: dict[str, LedgerState | None] = {r.txn: LedgerState(r.state) for r in found}
+    rows = []
+    for movement, state in steps:
+        was = current.get(movement.txn)
+        if was is state:
+            continue
+        if state not in _NEXT[was]:
+            raise InvalidTransition(f"{movement.txn}: {was} → {state} is not allowed")
+        current[movement.txn] = state
+        rows.append(_row(movement, state, now))
+    if rows:
+        await session.execute(entries.insert(), rows)
+    return len(rows)
+
+
+def _row(movement: Movement, state: LedgerState, now: datetime) -> dict[str, Any]:
+    return {
+        "kind": movement.kind.value,
+        "txn": movement.txn,
+        "state": state.value,
+        "order_id": movement.order_id,
+        "account_id": movement.account_id,
+        "amount_cents": movement.amount_cents,
+        "currency": movement.currency,
+        "gateway": movement.gateway,
+        "gateway_reference": movement.gateway_reference,
+        "recorded_at": now,
+    }
 
 
 async def settled(

@@ -1,6 +1,6 @@
 """All SQL of purchases and returns: the one writer of both tables.
 
-Checkout records a sale with `add_purchase`; everything after it (the buyer's list, the CRM
+Checkout records sales with `add_purchases`; everything after it (the buyer's list, the CRM
 export, returns) reads here. Leads are read (joined to their purchase) but never written: a
 returned lead changes status through `leads.writes`.
 
@@ -11,7 +11,7 @@ row, so the caller knows whether there is a next page.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -44,27 +44,12 @@ OPEN = (ReturnStatus.REQUESTED, ReturnStatus.APPROVED, ReturnStatus.REFUNDED)
 Position = tuple[datetime, int]
 
 
-async def add_purchase(
-    session: AsyncSession,
-    *,
-    lead_id: int,
-    account_id: int,
-    order_id: int,
-    price_cents: int,
-    currency: str,
-    now: datetime,
-) -> None:
-    """Record a sale. Raises IntegrityError when the lead was sold already (the unique lead)."""
-    await session.execute(
-        purchases.insert().values(
-            lead_id=lead_id,
-            account_id=account_id,
-            order_id=order_id,
-            price_cents=price_cents,
-            currency=currency,
-            purchased_at=now,
-        )
-    )
+async def add_purchases(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Record several sales at once: {lead_id, account_id, order_id, price_cents, currency,
+    purchased_at} each. Raises IntegrityError when any lead was sold already (the unique
+    lead), recording none."""
+    if rows:
+        await session.execute(purchases.insert(), [dict(r) for r in rows])
 
 
 # --- purchases ------------------------------------------------------------------------------
