@@ -1,0 +1,1 @@
+"""Lead recommendations for agents: candidates, ranking, serving, and their offline evaluation."""
