@@ -651,3 +651,12 @@ def _add_feature_commands() -> None:
 
 
 _add_feature_commands()
+
+
+def _add_recommend_commands() -> None:
+    from aiqleads.recommend.cli import register
+
+    register(main)
+
+
+_add_recommend_commands()
