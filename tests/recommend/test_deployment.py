@@ -58,7 +58,7 @@ async def _world(
         found = await session.execute(select(Lead.id, Lead.zip_code))
         by_zip: dict[str, list[int]] = {}
         for lead_id, z in found:
-            by_zip.setdefault(z, []).append(lead_id)
+            by_zip.setdefault(str(z), []).append(lead_id)
     agents = [await make_account(sessions, now=now) for _ in range(6)]
     events = []
     for n, account in enumerate(agents):
@@ -161,7 +161,7 @@ async def test_training_hot_reload_in_every_worker_and_rollback(
                     repository.impressions.c.model_version
                 )
             )
-            by_version = dict(served.all())
+            by_version: dict[str, int] = {str(v): int(n) for v, n in served.all()}
         assert {r["version"]: r["status"] for r in rows} == {
             "v1": "rolled_back",
             "v2": "rolled_back",
