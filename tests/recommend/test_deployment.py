@@ -57,8 +57,8 @@ async def _world(
     async with transaction(sessions) as session:
         found = await session.execute(select(Lead.id, Lead.zip_code))
         by_zip: dict[str, list[int]] = {}
-        for lead_id, z in found:
-            by_zip.setdefault(str(z), []).append(lead_id)
+        for lead_id, zip_code in found:
+            by_zip.setdefault(str(zip_code), []).append(lead_id)
     agents = [await make_account(sessions, now=now) for _ in range(6)]
     events = []
     for n, account in enumerate(agents):
