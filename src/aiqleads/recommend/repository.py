@@ -86,7 +86,7 @@ _HISTORY_KINDS = (EventKind.VIEW.value, EventKind.HOLD.value, EventKind.PURCHASE
 async def history(
     session: AsyncSession, account_id: int, *, since: datetime, until: datetime, limit: int
 ) -> list[Any]:
-    """The agent's latest `limit` views, holds and purchases in (since, until], newest first,
+    """The agent's latest `limit` views, holds and purchases in (since, until), newest first,
     each with its lead's preview columns (through the (account_id, at) index)."""
     stmt = (
         select(
@@ -106,7 +106,7 @@ async def history(
         .where(
             events.c.account_id == account_id,
             events.c.at > since,
-            events.c.at <= until,
+            events.c.at < until,
             events.c.kind.in_(_HISTORY_KINDS),
         )
         .order_by(events.c.at.desc(), events.c.id.desc())

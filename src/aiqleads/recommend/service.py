@@ -120,8 +120,9 @@ async def load_profile(
         )
         for r in rows
     ]
-    # Events at `now` itself count (learn() takes those strictly before its instant).
-    return Profile(_stated_from_row(row), learn(items, now.timestamp() + 1e-6))
+    # Strictly before `now`, as in training (no event of the instant asked about): the views a
+    # request records at its own instant never change its own answer.
+    return Profile(_stated_from_row(row), learn(items, now.timestamp()))
 
 
 def _dollars(cents: int | None) -> int | None:
