@@ -3,11 +3,14 @@ diversification, learned preferences, bad input."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
 import h3
 import httpx
+from prometheus_client import REGISTRY
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aiqleads.config import Settings
@@ -17,6 +20,8 @@ from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher
 from aiqleads.models import Lead
 from aiqleads.models.enums import EventKind, Tier
+from aiqleads.recommend.tasks import outcomes
+from aiqleads.worker import TaskContext
 from tests.factories import agent, insert_leads, lead_row, make_account, record_purchase
 
 URL = "/api/v1/recommendations"
@@ -172,8 +177,6 @@ async def test_learned_preferences_come_from_the_agents_events(
 
 
 async def _lead_ids(session: AsyncSession, public_ids: list[Any]) -> list[int]:
-    from sqlalchemy import select
-
     found = await session.scalars(select(Lead.id).where(Lead.public_id.in_(public_ids)))
     return list(found.all())
 
@@ -204,3 +207,51 @@ async def test_bad_preferences_and_limits_are_refused_with_a_reason(
     )
     assert ok.status_code == 200, ok.text
     assert ok.json()["stated"]["h3_cells"] == [cell]
+
+
+async def test_online_accuracy_counts_outcomes_of_served_items_per_version(
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+    task_ctx: TaskContext,
+) -> None:
+    # Given an agent served three recommendations, who then opens two and holds one of them,
+    # and opens a lead it was never recommended
+    now = clock.now()
+    rows = [lead_row(settings, cipher, now=now, latitude=47.6 + i * 0.01) for i in range(4)]
+    await insert_leads(sessions, rows, now=now)
+    account, headers = await agent(client, sessions, clock)
+    served = await _ids(client, headers, limit=3)
+    async with transaction(sessions) as session:
+        found = await session.execute(select(Lead.public_id, Lead.id))
+        by_public = {public_id: lead_id for public_id, lead_id in found}
+        ids = [by_public[uuid.UUID(p)] for p in served]
+        other = next(i for p, i in by_public.items() if str(p) not in served)
+        at = now + timedelta(seconds=30)
+        await event_log.append(
+            session,
+            [
+                event_log.event(EventKind.VIEW, account_id=account.id, lead_id=ids[0], at=at),
+                event_log.event(EventKind.VIEW, account_id=account.id, lead_id=ids[1], at=at),
+                event_log.event(EventKind.HOLD, account_id=account.id, lead_id=ids[1], at=at),
+                event_log.event(EventKind.VIEW, account_id=account.id, lead_id=other, at=at),
+            ],
+        )
+    before = {o: _outcomes("cold-start-1", o) for o in ("opened", "held", "bought")}
+
+    # When the outcomes task runs after the period
+    clock.advance(timedelta(seconds=60))
+    await outcomes(task_ctx)
+
+    # Then the version's counters rose by what followed its recommendations only
+    after = {o: _outcomes("cold-start-1", o) for o in ("opened", "held", "bought")}
+    assert {o: after[o] - before[o] for o in after} == {"opened": 2, "held": 1, "bought": 0}
+
+
+def _outcomes(version: str, outcome: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "aiq_recommendation_outcomes_total", {"model_version": version, "outcome": outcome}
+    )
+    return value or 0.0

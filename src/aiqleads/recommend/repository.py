@@ -290,8 +290,8 @@ async def outcomes(
     session: AsyncSession, *, since: datetime, until: datetime, window: timedelta
 ) -> list[tuple[str, str, int]]:
     """(model version, event kind, count) of the views, holds and purchases in (since, until]
-    by an agent on a lead recommended to it by that version within `window` before the event
-    (each event counted once per version that served it)."""
+    by an agent on a lead recommended to it by that version before the event, and at most
+    `window` before `since` (each event counted once per version that served it)."""
     stmt = (
         select(impressions.c.model_version, events.c.kind, func.count(func.distinct(events.c.id)))
         .select_from(
