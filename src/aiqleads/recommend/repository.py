@@ -4,11 +4,13 @@ start from `leads.visibility`'s one base query; hot-path reads select columns wi
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, func, or_, select, update
+import h3
+from sqlalchemy import Table, and_, func, select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.events.repository import events
@@ -139,31 +141,30 @@ async def competition(
 # --- candidates ------------------------------------------------------------------------------
 
 
-def _territory(viewer: Viewer, profile: Profile) -> list[Any]:
-    """OR terms placing a lead in the agent's territory, on preview columns only: ZIPs, the
-    preview cell (res 8) and its res-7 parent, the cell centre within the stated radius's box
-    (the exact radius is applied to the cell centre in Python)."""
+def _territory_branches(viewer: Viewer, profile: Profile) -> list[Any]:
+    """One WHERE term per index that finds territory leads, on preview columns only: each
+    ZIP (the (zip_code, published_at) index walks it freshest first), the preview cells (the
+    stated res-8 cells and the res-8 children of the res-7 ones: the h3_r8 index), and the cell
+    centre within the stated radius's box (the preview lat/lon index; the exact radius is then
+    applied to the cell centre in Python)."""
     s = profile.stated
-    terms: list[Any] = []
-    if profile.zips:
-        terms.append(leads.c.zip_code.in_(sorted(profile.zips)))
-    if s.cells_r8:
-        terms.append(leads.c.h3_r8.in_(sorted(s.cells_r8)))
-    if profile.cells_r7:
-        terms.append(leads.c.h3_r7.in_(sorted(profile.cells_r7)))
+    terms: list[Any] = [leads.c.zip_code == z for z in sorted(profile.zips)]
+    cells = set(s.cells_r8)
+    for r7 in profile.cells_r7:
+        cells.update(int(h3.str_to_int(c)) for c in h3.cell_to_children(h3.int_to_str(r7), 8))
+    if cells:
+        terms.append(leads.c.h3_r8.in_(sorted(cells)))
     if s.center is not None and s.radius_m:
         lat, lon = s.center
         min_lat, max_lat, min_lon, max_lon = degree_box(lat, lon, s.radius_m)
-        loc = location(dataclass_preview(viewer))
+        loc = location(as_agent(viewer))
         terms.append(and_(loc.lat.between(min_lat, max_lat), loc.lon.between(min_lon, max_lon)))
     return terms
 
 
-def dataclass_preview(viewer: Viewer) -> Viewer:
+def as_agent(viewer: Viewer) -> Viewer:
     """The viewer as an agent sees places (preview cells), even an admin: recommendations are
     previews for everyone."""
-    import dataclasses
-
     return dataclasses.replace(viewer, is_admin=False) if viewer.is_admin else viewer
 
 
@@ -172,19 +173,34 @@ async def candidates(
 ) -> list[Any]:
     """Up to `pool` leads the viewer may see and buy now, freshest first: effective status
     available (never held, sold, withheld, pending…), past the viewer's priority window
-    (leads.visibility), in the agent's territory when it has one (else anywhere)."""
+    (leads.visibility), in the agent's territory when it has one (else anywhere).
+
+    A territory is a union of places each with its own index (`_territory_branches`): each
+    branch finds its freshest `pool` visible leads on its index and the branches are merged,
+    instead of one OR that SQLite's planner answers by reading every available lead."""
     dialect = session.get_bind().dialect.name
-    agent = dataclass_preview(viewer)
-    conds = visible_leads(agent, LeadFilter(), [LeadStatus.AVAILABLE], dialect=dialect)
-    terms = _territory(agent, profile)
-    if terms:
-        conds.append(or_(*terms))
-    stmt = (
-        select(*CANDIDATE_COLUMNS)
-        .where(*conds)
-        .order_by(leads.c.published_at.desc(), leads.c.public_id.desc())
+    agent = as_agent(viewer)
+    order = (leads.c.published_at.desc(), leads.c.public_id.desc())
+    visible = visible_leads(agent, LeadFilter(), [LeadStatus.AVAILABLE], dialect=dialect)
+    branches = [
+        select(leads.c.id, leads.c.published_at.label("at"), leads.c.public_id.label("tie"))
+        .where(*visible, term)
+        .order_by(*order)
         .limit(pool)
-    )
+        .subquery()
+        for term in _territory_branches(agent, profile)
+    ]
+    if branches:
+        merged = union(*(select(b) for b in branches)).subquery()
+        ids = (
+            select(merged.c.id)
+            .order_by(merged.c.at.desc(), merged.c.tie.desc())
+            .limit(pool)
+            .scalar_subquery()
+        )
+        stmt = select(*CANDIDATE_COLUMNS).where(leads.c.id.in_(ids)).order_by(*order)
+    else:
+        stmt = select(*CANDIDATE_COLUMNS).where(*visible).order_by(*order).limit(pool)
     return list((await session.execute(stmt)).all())
 
 
