@@ -40,6 +40,9 @@ TABLES = {
     "market_series",
     "feature_values",
     "scoring_models",
+    "agent_preferences",
+    "recommender_models",
+    "recommendation_impressions",
 }
 
 
