@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import secrets
 import tempfile
@@ -34,7 +35,44 @@ def _run(make: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
     return asyncio.run(make(get_settings()))
 
 
-@click.group()
+# The commands that live in their domain's package, by name: "module:attribute". They are
+# imported when named, not when `aiqleads` starts, so that `aiqleads serve` or `aiqleads db
+# upgrade` do not pay for scipy, LightGBM and the crawler (several seconds on a cold start).
+# A domain adds its command with one line here.
+DOMAIN_COMMANDS: dict[str, str] = {
+    "ingest": "aiqleads.ingestion.cli:ingest",
+    "crawl": "aiqleads.ingestion.cli:crawl",
+    "quarantine": "aiqleads.ingestion.cli:quarantine",
+    "csv": "aiqleads.ingestion.cli:csv_group",
+    "payments": "aiqleads.payments.cli:payments",
+    "sources": "aiqleads.sources.cli:sources",
+    "market": "aiqleads.market.cli:market",
+    "train": "aiqleads.scoring.cli:train",
+    "score": "aiqleads.scoring.cli:score",
+    "features": "aiqleads.features.cli:features",
+    "models": "aiqleads.recommend.cli:models",
+    "evaluate": "aiqleads.recommend.cli:evaluate",
+}
+
+
+class _DomainCommands(click.Group):
+    """The `aiqleads` group: its own commands, plus DOMAIN_COMMANDS imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *DOMAIN_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in DOMAIN_COMMANDS or cmd_name in self.commands:
+            return super().get_command(ctx, cmd_name)
+        module_name, _, attribute = DOMAIN_COMMANDS[cmd_name].partition(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{DOMAIN_COMMANDS[cmd_name]} is not a click command")
+        self.add_command(command, cmd_name)
+        return command
+
+
+@click.group(cls=_DomainCommands)
 @click.version_option(package_name="aiqleads")
 def main() -> None:
     """AIQLeads: a marketplace for real-estate leads."""
@@ -590,73 +628,5 @@ def tasks_ping(note: str) -> None:
     console.print(f"enqueued worker.ping as task {_run(go)}")
 
 
-# --- ingestion (the commands live in aiqleads.ingestion.cli) ----------------------------------
-
-
-def _add_ingestion_commands() -> None:
-    from aiqleads.ingestion.cli import COMMANDS
-
-    for command in COMMANDS:
-        main.add_command(command)
-
-
-_add_ingestion_commands()
-
-
-def _add_payment_commands() -> None:
-    from aiqleads.payments.cli import payments
-
-    main.add_command(payments)
-
-
-_add_payment_commands()
-
-
-def _add_source_commands() -> None:
-    from aiqleads.sources.cli import sources
-
-    main.add_command(sources)
-
-
-_add_source_commands()
-
-
-def _add_market_commands() -> None:
-    from aiqleads.market.cli import market
-
-    main.add_command(market)
-
-
-_add_market_commands()
-
-
-def _add_scoring_commands() -> None:
-    from aiqleads.scoring.cli import COMMANDS
-
-    for command in COMMANDS:
-        main.add_command(command)
-
-
-_add_scoring_commands()
-
-
 if __name__ == "__main__":
     main()
-
-
-def _add_feature_commands() -> None:
-    from aiqleads.features.cli import features
-
-    main.add_command(features)
-
-
-_add_feature_commands()
-
-
-def _add_recommend_commands() -> None:
-    from aiqleads.recommend.cli import register
-
-    register(main)
-
-
-_add_recommend_commands()

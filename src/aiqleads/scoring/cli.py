@@ -188,3 +188,13 @@ def score(everything: bool, provider: str, batch: int) -> None:
 
 
 COMMANDS = (train, score)
+
+
+def _add_recommender_training() -> None:
+    # `aiqleads train recommender` lives with the recommender; the `train` group is this one.
+    from aiqleads.recommend.cli import train_recommender
+
+    train.add_command(train_recommender)
+
+
+_add_recommender_training()
