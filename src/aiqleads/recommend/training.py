@@ -16,6 +16,7 @@ count from the holds and purchases before `t`.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -65,6 +66,8 @@ class LeadIndex:
         self.by_r8 = self._group(leads.h3_r8.tolist())
         self.by_r7 = self._group(leads.h3_r7.tolist())
         self.by_freshness = np.argsort(-leads.published_at, kind="stable")
+        self._sold_for: Mapping[int, float] | None = None
+        self._sold = np.full(len(leads), np.inf)
 
     @staticmethod
     def _group(keys: Sequence[object]) -> dict[object, NDArray[np.int64]]:
@@ -121,9 +124,20 @@ class LeadIndex:
             idx = self.by_freshness
         idx = idx[L.published_at[idx] <= t]
         if unavailable:
-            gone = np.asarray([unavailable.get(int(i), np.inf) < t for i in L.ids[idx]], dtype=bool)
-            idx = idx[~gone]
+            idx = idx[self.sold_at(unavailable)[idx] >= t]
         return idx[:pool]
+
+    def sold_at(self, unavailable: Mapping[int, float]) -> NDArray[np.float64]:
+        """When each lead (by position) was bought (inf: never), from lead id → time; kept
+        for the last mapping given (training and evaluation pass one mapping many times)."""
+        if self._sold_for is not unavailable:
+            out = np.full(len(self.leads), np.inf)
+            for lead_id, at in unavailable.items():
+                p = self.position.get(lead_id)
+                if p is not None:
+                    out[p] = at
+            self._sold_for, self._sold = unavailable, out
+        return self._sold
 
 
 class Competition:
@@ -189,6 +203,7 @@ def build_training_set(
     negatives: int = 20,
     pool: int = 300,
     seed: int = 0,
+    history_limit: int = 500,
 ) -> TrainingSet:
     """Groups in time order from the interactions with start ≤ at < end (see the module
     docstring); history before `start` still shapes profiles."""
@@ -199,6 +214,10 @@ def build_training_set(
     groups: list[tuple[float, int, NDArray[np.float64], NDArray[np.int64]]] = []
     for user in sorted(by_user):
         evs = by_user[user]
+        # The user's history once, in time order; each group takes the part before its t
+        # (at most `history_limit` latest events, as serving reads).
+        items = index.history(evs)
+        times = [h.at for h in items]
         days: dict[int, list[tuple[float, int, int]]] = defaultdict(list)
         for ev in evs:
             at, kind, _ = ev
@@ -219,7 +238,7 @@ def build_training_set(
                 continue
             profile = Profile(
                 stated.get(user, Preferences()),
-                learn(index.history([e for e in evs if e[0] < t]), t),
+                learn(items[max(0, (n := bisect_left(times, t)) - history_limit) : n], t),
             )
             pos = np.asarray([index.position[i] for i in label], dtype=np.int64)
             cands = index.candidates(profile, t, pool=pool, unavailable=bought)
