@@ -42,6 +42,7 @@ from aiqleads.observability.logging import configure_logging
 from aiqleads.observability.middleware import MetricsMiddleware
 from aiqleads.payments.routes import router as payments_router
 from aiqleads.purchases.routes import router as purchases_router
+from aiqleads.recommend.routes import router as recommend_router
 from aiqleads.scoring.routes import router as scoring_router
 from aiqleads.security_headers import SecurityHeadersMiddleware
 from aiqleads.sources.routes import router as sources_router
@@ -189,6 +190,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(market_admin_router)
     app.include_router(scoring_router)
     app.include_router(experiments_router)
+    app.include_router(recommend_router)
     app.include_router(live_router)
     app.include_router(web_config_router)
     app.include_router(web_router)

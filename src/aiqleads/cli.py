@@ -60,13 +60,16 @@ DOMAIN_COMMANDS: dict[str, str] = {
     "score": "aiqleads.scoring.cli:score",
     "features": "aiqleads.features.cli:features",
     "experiments": "aiqleads.experiments.cli:experiments",
+    "models": "aiqleads.recommend.cli:models",
 }
 TRAIN_COMMANDS: dict[str, str] = {
     "xeducation": "aiqleads.scoring.cli:train_xeducation",
     "scoring": "aiqleads.scoring.cli:train_scoring",
+    "recommender": "aiqleads.recommend.cli:train_recommender",
 }
 EVALUATE_COMMANDS: dict[str, str] = {
     "scoring": "aiqleads.scoring.cli:evaluate_scoring",
+    "recommender": "aiqleads.recommend.cli:evaluate_recommender",
 }
 
 
@@ -99,7 +102,7 @@ def main() -> None:
 
 @main.group(cls=LazyGroup, lazy=TRAIN_COMMANDS)
 def train() -> None:
-    """Train models: lead scoring (and its X Education check)."""
+    """Train models: lead scoring (and its X Education check), the recommender."""
 
 
 @main.group(cls=LazyGroup, lazy=EVALUATE_COMMANDS)

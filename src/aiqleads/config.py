@@ -400,6 +400,31 @@ class ExposureSettings(BaseModel):
     metrics_public: bool = False
 
 
+class RecommendSettings(BaseModel):
+    """Recommendations (`aiqleads.recommend`). Environment: AIQ_RECOMMEND__MAX_PER_CELL, …
+
+    `candidate_pool`: how many of the freshest leads in the agent's territory are ranked;
+    `max_per_cell`: at most this many recommended leads per H3 res-8 cell; `history_limit`
+    and `history_days`: the agent's latest events read for its learned preferences;
+    `reload_check_seconds`: how often each process checks which model version serves (a new
+    one is loaded without a restart); `artifacts`: where trained rankers are stored;
+    `outcome_window_hours`: how long after an item is served an agent's view, hold or purchase
+    of it counts for the serving version's online accuracy, counted every
+    `outcome_check_seconds` (recommend.tasks)."""
+
+    candidate_pool: int = Field(default=300, ge=10, le=5000)
+    default_limit: int = Field(default=10, ge=1, le=100)
+    max_limit: int = Field(default=50, ge=1, le=200)
+    max_per_cell: int = Field(default=2, ge=1, le=100)
+    history_limit: int = Field(default=500, ge=0, le=10_000)
+    history_days: float = Field(default=365.0, gt=0, le=3650)
+    reload_check_seconds: float = Field(default=10.0, ge=0, le=3600)
+    artifacts: str = "var/models/recommender"
+    outcome_window_hours: float = Field(default=72.0, gt=0, le=24 * 90)
+    outcome_check_seconds: float = Field(default=60.0, ge=10, le=86_400)
+    record_impressions: bool = True
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="AIQ_", env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -451,6 +476,7 @@ class Settings(BaseSettings):
     sources: SourceMonitorSettings = Field(default_factory=SourceMonitorSettings)
     features: FeatureSettings = Field(default_factory=FeatureSettings)
     experiments: ExperimentSettings = Field(default_factory=ExperimentSettings)
+    recommend: RecommendSettings = Field(default_factory=RecommendSettings)
     # One JSON line per request on the `aiqleads.access` logger (AIQ_ACCESS_LOG).
     access_log: bool = True
 

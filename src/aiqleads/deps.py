@@ -25,6 +25,7 @@ from aiqleads.notices import Notices, build_notices
 from aiqleads.payments.gateways import PaymentGateway, build_gateway
 from aiqleads.ratelimit import RequestLimiter
 from aiqleads.ratelimit import guard as rate_guard
+from aiqleads.recommend.registry import ModelRegistry
 from aiqleads.tiers.service import TierPolicies
 
 
@@ -49,6 +50,8 @@ class AppState:
     notices: Notices = field(init=False)
     # Request rate limits: counts in `redis` (shared) or in-process.
     limiter: RequestLimiter = field(init=False)
+    # The recommender this process serves, reloaded when the registry's serving version changes.
+    recommender: ModelRegistry = field(init=False)
 
     def __post_init__(self) -> None:
         self.cache = build_cache(self.redis, max_entries=self.settings.geo_cache_max_entries)
@@ -63,6 +66,7 @@ class AppState:
             interval=self.settings.experiments.exposure_flush_seconds,
             batch=self.settings.experiments.exposure_batch,
         )
+        self.recommender = ModelRegistry(self.settings.recommend.reload_check_seconds)
         self.gateway = build_gateway(
             self.settings.payments, sessions=self.sessions, clock=self.clock
         )

@@ -42,6 +42,9 @@ TABLES = {
     "scoring_models",
     "experiments",
     "experiment_exposures",
+    "agent_preferences",
+    "recommender_models",
+    "recommendation_impressions",
 }
 
 

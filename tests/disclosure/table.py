@@ -37,6 +37,8 @@ COMPETITORS = "/api/v1/geo/competitors"
 CART = "/api/v1/cart"
 MARKET_ZIP = "/api/v1/market/zips/{zip_code}"
 ADMIN_MARKET = "/api/v1/admin/market/{region_kind}/{region}"
+RECOMMENDATIONS = "/api/v1/recommendations"
+PREFERENCES = "/api/v1/me/preferences"
 
 
 @dataclass(frozen=True)
@@ -244,4 +246,10 @@ def table(named: Iterable[str]) -> list[Entry]:
         *_competitors(),
         *_market(),
         Entry(CART),  # the caller's holds: their leads' previews and the prices fixed
+        # Recommendations: ranked, diversified by cell and explained from previews only; the
+        # learned preferences (ZIPs, res-7 cells, price range) from the caller's own events.
+        Entry(RECOMMENDATIONS),
+        Entry(RECOMMENDATIONS, _p(limit=1)),
+        Entry(RECOMMENDATIONS, _p(limit=50)),
+        Entry(PREFERENCES),
     ]

@@ -117,6 +117,7 @@ NOT_LEAD_WRITES = {
     ("POST", "/api/v1/admin/experiments/{name}/start"),
     ("POST", "/api/v1/admin/experiments/{name}/stop"),
     ("POST", "/api/v1/admin/experiments/{name}/conclude"),
+    ("PUT", "/api/v1/me/preferences"),  # the caller's own preferences (its GET is in the table)
 }
 # Actions on leads: they change state, so they are not in the table of questions; what their
 # answers say is probed in test_probes (hold refusals), and each world takes holds through them.

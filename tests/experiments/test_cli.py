@@ -40,7 +40,7 @@ def test_an_operator_runs_an_experiment_from_the_command_line(
             "--variant",
             "control:60",
             "--variant",
-            'nearest:40:{"recommender": "nearest"}',
+            'nearest:40:{"recommender": "cold-start-1"}',
             "--window-hours",
             "48",
         ],

@@ -35,7 +35,7 @@ def _experiment(name: str = "rec-model", **overrides: Any) -> ExperimentIn:
         "name": name,
         "variants": [
             {"name": "control", "weight": 1},
-            {"name": "model", "weight": 1, "config": {"recommender": "lambdarank"}},
+            {"name": "model", "weight": 1, "config": {"recommender": "cold-start-1"}},
         ],
         "salt": "s-1",
     }
@@ -65,7 +65,7 @@ async def test_a_running_experiment_assigns_by_the_hash_and_a_stopped_one_does_n
     ]
     assert [a.variant if a else None for a in found] == expected
     model = next(a for a in found if a and a.variant == "model")
-    assert (model.experiment, model.config) == ("rec-model", {"recommender": "lambdarank"})
+    assert (model.experiment, model.config) == ("rec-model", {"recommender": "cold-start-1"})
     # And once stopped, nobody is
     async with transaction(sessions) as session:
         await service.stop(session, "rec-model", now=clock.now())

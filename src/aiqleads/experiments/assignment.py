@@ -26,7 +26,8 @@ _SCALE = float(2**64)
 @dataclass(frozen=True, slots=True)
 class Variant:
     """A variant: its name, its weight (> 0; shares are weight / sum of weights) and what the
-    surface should do for it (`config`, e.g. `{"recommender": "nearest"}`)."""
+    surface should do for it (`config`, e.g. `{"recommender": "lambdarank-20261130T1200"}`, a
+    registered recommender version)."""
 
     name: str
     weight: float

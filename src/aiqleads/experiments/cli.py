@@ -44,7 +44,7 @@ def _variant(text: str) -> dict[str, Any]:
     except ValueError as exc:
         raise click.BadParameter(
             f"{text!r}: expected NAME[:WEIGHT[:CONFIG_JSON]], e.g. treatment:50:"
-            '\'{"recommender": "nearest"}\''
+            '\'{"recommender": "cold-start-1"}\''
         ) from exc
 
 

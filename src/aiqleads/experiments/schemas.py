@@ -21,7 +21,8 @@ class Surface(StrEnum):
 
 class VariantIn(BaseModel):
     """A variant: `name`, `weight` (its traffic share is weight / the sum of weights) and
-    `config`, what the surface does for it (e.g. `{"recommender": "nearest"}`)."""
+    `config`, what the surface does for it (for recommendations, `{"recommender": VERSION}`, a
+    registered version or `cold-start-1`)."""
 
     model_config = ConfigDict(extra="forbid")
 

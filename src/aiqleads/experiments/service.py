@@ -18,10 +18,18 @@ from aiqleads.experiments import repository
 from aiqleads.experiments.assignment import Variant, assign, shares
 from aiqleads.experiments.outcomes import EVENT_KINDS, Event, Exposure, join
 from aiqleads.experiments.recorder import ExposureRecorder
-from aiqleads.experiments.schemas import ExperimentIn, ExperimentOut, ExperimentReport, VariantOut
+from aiqleads.experiments.schemas import (
+    ExperimentIn,
+    ExperimentOut,
+    ExperimentReport,
+    Surface,
+    VariantOut,
+)
 from aiqleads.models import Experiment
 from aiqleads.models.enums import ExperimentStatus
 from aiqleads.observability import metrics
+from aiqleads.recommend import repository as recommenders
+from aiqleads.recommend.ranker import COLD_START_VERSION
 
 Status = ExperimentStatus
 # Agents per event-log read: well under either database's limit on bound parameters.
@@ -70,11 +78,26 @@ def describe(row: Experiment) -> ExperimentOut:
 async def create(
     session: AsyncSession, given: ExperimentIn, *, now: datetime, settings: ExperimentSettings
 ) -> Experiment:
-    """A draft experiment. Raises Conflict (reason `name_taken`) when the name is taken."""
+    """A draft experiment. Raises Conflict (reason `name_taken`) when the name is taken, and
+    InvalidInput when a recommendations variant names a recommender version that is not
+    registered (it would silently serve the default, and the experiment compare nothing)."""
     if await repository.by_name(session, given.name) is not None:
         raise Conflict(
             f"an experiment named {given.name!r} exists", detail={"reason": "name_taken"}
         )
+    if given.surface is Surface.RECOMMENDATIONS:
+        for i, variant in enumerate(given.variants):
+            wanted = variant.config.get("recommender")
+            if wanted is None:
+                continue
+            if not isinstance(wanted, str) or not (
+                wanted == COLD_START_VERSION or await recommenders.registered(session, wanted)
+            ):
+                raise InvalidInput(
+                    f"variants.{i}.config.recommender",
+                    f"{wanted!r} is not a registered recommender version"
+                    f" (aiqleads models list recommender) nor {COLD_START_VERSION!r}",
+                )
     return await repository.add(
         session,
         {

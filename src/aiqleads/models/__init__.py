@@ -1,6 +1,7 @@
 """Every ORM table, one module each; importing this package registers them all."""
 
 from aiqleads.models.account import Account
+from aiqleads.models.agent_preference import AgentPreference
 from aiqleads.models.api_key import ApiKey
 from aiqleads.models.cart_lock import CartLock
 from aiqleads.models.data_version import DataVersion
@@ -24,6 +25,8 @@ from aiqleads.models.order_item import OrderItem
 from aiqleads.models.payment_event import PaymentEvent
 from aiqleads.models.purchase import Purchase
 from aiqleads.models.quarantine import Quarantine
+from aiqleads.models.recommendation_impression import RecommendationImpression
+from aiqleads.models.recommender_model import RecommenderModelRow
 from aiqleads.models.refresh_token import RefreshToken
 from aiqleads.models.sandbox_payment import SandboxPayment
 from aiqleads.models.sandbox_refund import SandboxRefund
@@ -37,6 +40,7 @@ from aiqleads.models.webhook_endpoint import WebhookEndpoint
 
 __all__ = [
     "Account",
+    "AgentPreference",
     "ApiKey",
     "CartLock",
     "DataVersion",
@@ -60,6 +64,8 @@ __all__ = [
     "PaymentEvent",
     "Purchase",
     "Quarantine",
+    "RecommendationImpression",
+    "RecommenderModelRow",
     "RefreshToken",
     "SandboxPayment",
     "SandboxRefund",

@@ -229,3 +229,36 @@ EXPERIMENT_SRM_FLAGGED = Gauge(
     ["experiment"],
     multiprocess_mode="mostrecent",
 )
+
+# --- recommendations -----------------------------------------------------------------------------
+# `model_version` is a registered recommender's version or "cold-start-1": bounded by the
+# registry; `outcome` one of opened, held, bought. Online accuracy per version for dashboards
+# and alerts: outcomes / items served.
+RECOMMENDATION_LISTS = Counter(
+    "aiq_recommendation_lists_total",
+    "Recommendation lists served, by the model version that ranked them.",
+    ["model_version"],
+)
+RECOMMENDATION_ITEMS = Counter(
+    "aiq_recommendation_items_total",
+    "Recommended leads served (items of the lists), by model version.",
+    ["model_version"],
+)
+RECOMMENDATION_OUTCOMES = Counter(
+    "aiq_recommendation_outcomes_total",
+    "Served recommendations the agent then opened, held or bought, by model version and"
+    " outcome (counted by the recommend.outcomes task from the event log).",
+    ["model_version", "outcome"],
+)
+RECOMMENDATION_INFERENCE_SECONDS = Histogram(
+    "aiq_recommendation_inference_seconds",
+    "Time to compute features and scores and rank one list (no database), by model version.",
+    ["model_version"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25),
+)
+RECOMMENDER_SERVING = Gauge(
+    "aiq_recommender_serving",
+    "1 for the recommender version this process serves, 0 for one it served before.",
+    ["model_version"],
+    multiprocess_mode="mostrecent",
+)

@@ -6,7 +6,7 @@ at most one experiment run per surface. `experiment_exposures`: one row per list
 a variant (agent, lead ids, when, serving latency).
 
 Revision ID: 0023
-Revises: 0021
+Revises: 0022
 Create Date: 2026-11-30
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0023"
-down_revision = "0021"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,289 @@
+"""Recommendations: inference and end-to-end latency, and offline NDCG@10 against baselines.
+
+    .venv/bin/python bench/recommend.py [--leads 1000000] [--agents 1000] [--days 30]
+        [--test-days 6] [--requests 300] [--keep DIR]
+
+On SQLite: leads generated around King County's ZIP centroids and bulk-loaded as
+`bench/catalog.py` does; `--agents` simulated agents with hidden true preferences act on them
+for `--days` days (`aiqleads.recommend.simulator`; their stated preferences stored as theirs);
+then
+
+1. offline: `aiqleads evaluate recommender`'s evaluation (time split, the last `--test-days`
+   days the test): precision, recall, NDCG@10, hit rate and coverage of the learned LambdaRank
+   model and of the popularity, random and nearest-in-territory baselines;
+2. the recommender is trained on the whole history (`aiqleads train recommender`) and served;
+3. inference: for `--requests` agents, the model's part of a request (features, scores, order,
+   diversification, reasons) on the candidates the service reads, in this process, p50/p95;
+4. end to end: one `aiqleads serve` process answers `GET /api/v1/recommendations?limit=10`
+   for those agents, one request at a time, p50/p95 (the server's CPU time per request beside).
+
+Prints one JSON document. Bars (issue 11): inference p95 < 10 ms, end-to-end p95 < 50 ms,
+NDCG@10 ≥ 1.3 × the best baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+from sqlalchemy import select
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import catalog  # type: ignore[import-not-found]
+from aiqleads.auth.tokens import TokenType, make_token
+from aiqleads.config import Settings
+from aiqleads.db import migrate
+from aiqleads.db.engine import create_engine, session_factory, transaction
+from aiqleads.leads.visibility import viewer_for
+from aiqleads.models import Account
+from aiqleads.models.enums import Tier
+from aiqleads.recommend import offline, repository, service, trainer
+from aiqleads.recommend.features import LeadTable, feature_matrix
+from aiqleads.recommend.ranker import load
+from aiqleads.recommend.ranking import diversify, order, reason
+
+NOW = catalog.NOW
+
+
+def pct(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    q = statistics.quantiles(ordered, n=100, method="inclusive")
+    return {
+        "n": len(ordered),
+        "p50_ms": round(q[49] * 1e3, 3),
+        "p95_ms": round(q[94] * 1e3, 3),
+        "max_ms": round(ordered[-1] * 1e3, 3),
+    }
+
+
+async def inference(
+    settings: Settings, agents: list[int], artifact: Path
+) -> tuple[dict[str, Any], dict[str, float]]:
+    """(the model's part per request, the whole service call in process incl. SQL)."""
+    ranker = load(artifact)
+    s = settings.recommend
+    engine = create_engine(settings)
+    sessions = session_factory(engine)
+    model_times: list[float] = []
+    model_cpu: list[float] = []
+    service_times: list[float] = []
+    policy = settings.tiers[Tier.ENTERPRISE.value]
+    try:
+        for account_id in agents:
+            async with transaction(sessions) as session:
+                account = await session.get(Account, account_id)
+                assert account is not None
+                from aiqleads.auth.principal import Principal
+
+                principal = Principal.of(account)
+                viewer = viewer_for(principal, policy, NOW)
+                started = time.perf_counter()
+                profile = await service.load_profile(session, account_id, settings=s, now=NOW)
+                rows = await repository.candidates(session, viewer, profile, pool=s.candidate_pool)
+                table = LeadTable.from_rows(rows)
+                cells = [int(c) for c in set(table.h3_r8.tolist()) if c]
+                counts = await repository.competition(
+                    session, cells, since=NOW - timedelta(days=30), until=NOW
+                )
+                t0, c0 = time.perf_counter(), time.thread_time()
+                comp = np.asarray([counts.get(int(c), 0) for c in table.h3_r8], dtype=float)
+                X = feature_matrix(profile, table, NOW.timestamp(), competition=comp)
+                scores = ranker.score(X)
+                ranked = order(scores, [str(r.public_id) for r in rows])
+                chosen = diversify(ranked, table.h3_r8, max_per_cell=s.max_per_cell, limit=10)
+                _ = [reason(X[i], table, i) for i in chosen]
+                t1 = time.perf_counter()
+                model_cpu.append(time.thread_time() - c0)
+                model_times.append(t1 - t0)
+                service_times.append(t1 - started)
+    finally:
+        await engine.dispose()
+    # CPU time beside wall time: on a shared machine the wall time includes waiting for a core.
+    return {**pct(model_times), "cpu": pct(model_cpu)}, pct(service_times)
+
+
+async def end_to_end(env: dict[str, str], workdir: Path, tokens: list[str]) -> dict[str, Any]:
+    port = catalog.free_port()
+    proc = catalog.serve(env, port, workdir)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        await catalog.wait_ready(base, proc)
+        samples: list[float] = []
+        versions: set[str] = set()
+        errors = 0
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            for token in tokens[:20]:  # warm-up: the model is loaded at the first request
+                await client.get(
+                    "/api/v1/recommendations", headers={"Authorization": f"Bearer {token}"}
+                )
+            cpu = catalog._cpu_seconds(proc.pid)
+            for token in tokens:
+                start = time.perf_counter()
+                res = await client.get(
+                    "/api/v1/recommendations",
+                    params={"limit": 10},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                samples.append(time.perf_counter() - start)
+                if res.status_code != 200:
+                    errors += 1
+                else:
+                    versions.add(res.headers["X-Recommender-Version"])
+            used = catalog._cpu_seconds(proc.pid) - cpu
+        return {
+            **pct(samples),
+            "errors": errors,
+            "versions": sorted(versions),
+            "server_cpu_ms_per_request": round(used * 1000 / len(tokens), 3),
+            "server_rss_mb": catalog._rss_mb(proc.pid),
+        }
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    path = workdir / "bench_recommend.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    settings = Settings(
+        database_url=url,
+        secret_key=catalog.SECRET,
+        encryption_keys=catalog.KEYS,
+        recommend={"artifacts": str(workdir / "models")},
+    )
+    engine = create_engine(settings)
+    await migrate.upgrade(engine)
+    await engine.dispose()
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    await asyncio.to_thread(catalog.load_sqlite, path, args.leads)
+    timings["load_leads_s"] = round(time.perf_counter() - t, 1)
+    engine = create_engine(settings)
+    sessions = session_factory(engine)
+    try:
+        t = time.perf_counter()
+        async with transaction(sessions) as session:
+            prefs = await offline.simulate(
+                session, agents=args.agents, days=args.days, seed=args.seed, now=NOW
+            )
+        timings["simulate_s"] = round(time.perf_counter() - t, 1)
+        t = time.perf_counter()
+        async with transaction(sessions) as session:
+            evaluation = await offline.evaluate_recommender(
+                session,
+                prefs=prefs,
+                days=args.days,
+                test_days=args.test_days,
+                now=NOW,
+                settings=settings.recommend,
+                seed=args.seed,
+            )
+        timings["evaluate_s"] = round(time.perf_counter() - t, 1)
+        t = time.perf_counter()
+        async with transaction(sessions) as session:
+            trained = await trainer.train_from_log(
+                session,
+                since=NOW - timedelta(days=args.days),
+                until=NOW,
+                now=NOW,
+                settings=settings.recommend,
+                artifacts=workdir / "models",
+                version="bench-1",
+            )
+        timings["train_s"] = round(time.perf_counter() - t, 1)
+        async with transaction(sessions) as session:
+            accounts = (
+                await session.execute(
+                    select(Account.id, Account.public_id, Account.token_version).where(
+                        Account.id.in_(list(prefs))
+                    )
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+    rng = random.Random(args.seed)
+    sample = rng.sample(list(accounts), min(args.requests, len(accounts)))
+    model_p, service_p = await inference(
+        settings, [a.id for a in sample], workdir / "models" / "bench-1"
+    )
+    tokens = [
+        make_token(
+            catalog.SECRET,
+            subject=str(a.public_id),
+            token_type=TokenType.ACCESS,
+            now=NOW,
+            ttl=timedelta(hours=6),
+            version=a.token_version,
+        )[0]
+        for a in sample
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIQ_")}
+    env.update(
+        {
+            "AIQ_DATABASE_URL": url,
+            "AIQ_SECRET_KEY": catalog.SECRET,
+            "AIQ_ENCRYPTION_KEYS": catalog.KEYS,
+            "AIQ_LOG_LEVEL": "WARNING",
+            "AIQ_ACCESS_LOG": "false",
+            "AIQ_RATE_LIMIT__ENABLED": "false",
+            "AIQ_WORKER__START_IN_APP": "false",
+        }
+    )
+    e2e = await end_to_end(env, workdir, tokens)
+    scores = evaluation["scores"]
+    return {
+        "benchmark": "recommend",
+        "backend": "sqlite",
+        "leads": args.leads,
+        "agents": args.agents,
+        "days": args.days,
+        "cpu_count": os.cpu_count(),
+        "timings": timings,
+        "training": trained["metrics"],
+        "offline": evaluation,
+        "inference": model_p,
+        "service_in_process": service_p,
+        "end_to_end": e2e,
+        "bars": {
+            "inference_p95_ms_lt_10": model_p["p95_ms"] < 10,
+            "end_to_end_p95_ms_lt_50": e2e["p95_ms"] < 50,
+            "ndcg_ge_1_3x_best_baseline": (evaluation["ndcg_ratio_to_best_baseline"] or 0) >= 1.3,
+            "ndcg_learned": scores["learned"]["ndcg"],
+            "ndcg_best_baseline": scores[evaluation["best_baseline"]]["ndcg"],
+        },
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=1_000_000)
+    parser.add_argument("--agents", type=int, default=1_000)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--test-days", type=float, default=6.0)
+    parser.add_argument("--requests", type=int, default=300, help="agents asked, one request each")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", type=Path, default=None, help="work here and keep the files")
+    args = parser.parse_args()
+    if args.keep is not None:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        result = await run(args, args.keep)
+    else:
+        with tempfile.TemporaryDirectory(prefix="aiq-bench-rec-") as tmp:
+            result = await run(args, Path(tmp))
+    print(json.dumps(result, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,341 @@
+"""All SQL of recommendations: stated preferences, the recommender registry and served items
+(tables owned here), and the reads of leads and events the recommender needs. Reads of leads
+start from `leads.visibility`'s one base query; hot-path reads select columns with Core."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+import h3
+from sqlalchemy import Table, and_, func, select, union, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aiqleads.events.repository import events
+from aiqleads.kit.distance import degree_box
+from aiqleads.leads.filters import LeadFilter
+from aiqleads.leads.visibility import Viewer, leads, location, visible_leads
+from aiqleads.models import AgentPreference, RecommendationImpression, RecommenderModelRow
+from aiqleads.models.enums import EventKind, LeadStatus
+from aiqleads.recommend.profile import Profile
+
+preferences = cast(Table, AgentPreference.__table__)
+models = cast(Table, RecommenderModelRow.__table__)
+impressions = cast(Table, RecommendationImpression.__table__)
+
+# What a candidate carries: its preview (leads.present.preview) and its features' inputs.
+CANDIDATE_COLUMNS = (
+    leads.c.id,
+    leads.c.public_id,
+    leads.c.kind,
+    leads.c.status,
+    leads.c.held_until,
+    leads.c.city,
+    leads.c.state,
+    leads.c.zip_code,
+    leads.c.property_type,
+    leads.c.bedrooms,
+    leads.c.bathrooms,
+    leads.c.living_area_sqft,
+    leads.c.lot_sqft,
+    leads.c.year_built,
+    leads.c.asking_price_cents,
+    leads.c.currency,
+    leads.c.price_period,
+    leads.c.h3_r8,
+    leads.c.h3_r7,
+    leads.c.preview_latitude,
+    leads.c.preview_longitude,
+    leads.c.score_bucket,
+    leads.c.score_reasons,
+    leads.c.price_cents,
+    leads.c.price_currency,
+    leads.c.price_factors,
+    leads.c.listed_at,
+    leads.c.published_at,
+)
+
+
+# --- stated preferences -------------------------------------------------------------------
+
+
+async def get_preferences(session: AsyncSession, account_id: int) -> Any:
+    row: Any = (
+        await session.execute(select(preferences).where(preferences.c.account_id == account_id))
+    ).first()
+    return row
+
+
+async def save_preferences(
+    session: AsyncSession, account_id: int, values: Mapping[str, Any], *, now: datetime
+) -> None:
+    """Replace the agent's stated preferences (the columns of AgentPreference)."""
+    row = {**values, "updated_at": now}
+    done = await session.execute(
+        update(preferences).where(preferences.c.account_id == account_id).values(**row)
+    )
+    if cast(Any, done).rowcount == 0:
+        await session.execute(preferences.insert().values(account_id=account_id, **row))
+
+
+# --- behaviour -----------------------------------------------------------------------------
+
+_HISTORY_KINDS = (EventKind.VIEW.value, EventKind.HOLD.value, EventKind.PURCHASE.value)
+
+
+async def history(
+    session: AsyncSession, account_id: int, *, since: datetime, until: datetime, limit: int
+) -> list[Any]:
+    """The agent's latest `limit` views, holds and purchases in (since, until), newest first,
+    each with its lead's preview columns (through the (account_id, at) index)."""
+    stmt = (
+        select(
+            events.c.kind.label("event_kind"),
+            events.c.at,
+            leads.c.id,
+            leads.c.zip_code,
+            leads.c.h3_r8,
+            leads.c.h3_r7,
+            leads.c.preview_latitude,
+            leads.c.preview_longitude,
+            leads.c.asking_price_cents,
+            leads.c.kind,
+            leads.c.bedrooms,
+        )
+        .join(leads, leads.c.id == events.c.lead_id)
+        .where(
+            events.c.account_id == account_id,
+            events.c.at > since,
+            events.c.at < until,
+            events.c.kind.in_(_HISTORY_KINDS),
+        )
+        .order_by(events.c.at.desc(), events.c.id.desc())
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).all())
+
+
+async def competition(
+    session: AsyncSession, cells: Sequence[int], *, since: datetime, until: datetime
+) -> dict[int, int]:
+    """Holds and purchases (every agent's) in [since, until) on leads of each of the res-8
+    `cells` (through the h3_r8 and (lead_id, at) indexes): cell → count, absent when 0."""
+    if not cells:
+        return {}
+    stmt = (
+        select(leads.c.h3_r8, func.count())
+        .select_from(leads.join(events, events.c.lead_id == leads.c.id))
+        .where(
+            leads.c.h3_r8.in_(sorted(set(cells))),
+            events.c.at >= since,
+            events.c.at < until,
+            events.c.kind.in_([EventKind.HOLD.value, EventKind.PURCHASE.value]),
+        )
+        .group_by(leads.c.h3_r8)
+    )
+    return {int(c): int(n) for c, n in await session.execute(stmt)}
+
+
+# --- candidates ------------------------------------------------------------------------------
+
+
+def _territory_branches(viewer: Viewer, profile: Profile) -> list[Any]:
+    """One WHERE term per index that finds territory leads, on preview columns only: each
+    ZIP (the (zip_code, published_at) index walks it freshest first), the preview cells (the
+    stated res-8 cells and the res-8 children of the res-7 ones: the h3_r8 index), and the cell
+    centre within the stated radius's box (the preview lat/lon index; the exact radius is then
+    applied to the cell centre in Python)."""
+    s = profile.stated
+    terms: list[Any] = [leads.c.zip_code == z for z in sorted(profile.zips)]
+    cells = set(s.cells_r8)
+    for r7 in profile.cells_r7:
+        cells.update(int(h3.str_to_int(c)) for c in h3.cell_to_children(h3.int_to_str(r7), 8))
+    if cells:
+        terms.append(leads.c.h3_r8.in_(sorted(cells)))
+    if s.center is not None and s.radius_m:
+        lat, lon = s.center
+        min_lat, max_lat, min_lon, max_lon = degree_box(lat, lon, s.radius_m)
+        loc = location(as_agent(viewer))
+        terms.append(and_(loc.lat.between(min_lat, max_lat), loc.lon.between(min_lon, max_lon)))
+    return terms
+
+
+def as_agent(viewer: Viewer) -> Viewer:
+    """The viewer as an agent sees places (preview cells), even an admin: recommendations are
+    previews for everyone."""
+    return dataclasses.replace(viewer, is_admin=False) if viewer.is_admin else viewer
+
+
+async def candidates(
+    session: AsyncSession, viewer: Viewer, profile: Profile, *, pool: int
+) -> list[Any]:
+    """Up to `pool` leads the viewer may see and buy now, freshest first: effective status
+    available (never held, sold, withheld, pending…), past the viewer's priority window
+    (leads.visibility), in the agent's territory when it has one (else anywhere).
+
+    A territory is a union of places each with its own index (`_territory_branches`): each
+    branch finds its freshest `pool` visible leads on its index and the branches are merged,
+    instead of one OR that SQLite's planner answers by reading every available lead."""
+    dialect = session.get_bind().dialect.name
+    agent = as_agent(viewer)
+    order = (leads.c.published_at.desc(), leads.c.public_id.desc())
+    visible = visible_leads(agent, LeadFilter(), [LeadStatus.AVAILABLE], dialect=dialect)
+    branches = [
+        select(leads.c.id, leads.c.published_at.label("at"), leads.c.public_id.label("tie"))
+        .where(*visible, term)
+        .order_by(*order)
+        .limit(pool)
+        .subquery()
+        for term in _territory_branches(agent, profile)
+    ]
+    if branches:
+        merged = union(*(select(b) for b in branches)).subquery()
+        ids = (
+            select(merged.c.id)
+            .order_by(merged.c.at.desc(), merged.c.tie.desc())
+            .limit(pool)
+            .scalar_subquery()
+        )
+        stmt = select(*CANDIDATE_COLUMNS).where(leads.c.id.in_(ids)).order_by(*order)
+    else:
+        stmt = select(*CANDIDATE_COLUMNS).where(*visible).order_by(*order).limit(pool)
+    return list((await session.execute(stmt)).all())
+
+
+# --- the registry ---------------------------------------------------------------------------
+
+
+async def add_model(session: AsyncSession, row: Mapping[str, Any]) -> None:
+    """Register a trained model (status `registered`). A version already registered violates
+    the unique constraint (IntegrityError)."""
+    await session.execute(models.insert().values(**{**row, "status": "registered"}))
+
+
+async def serving(session: AsyncSession) -> Any:
+    """(version, artifact_path) of the serving model, if any: the stamp each process checks."""
+    row: Any = (
+        await session.execute(
+            select(models.c.version, models.c.artifact_path).where(models.c.status == "serving")
+        )
+    ).first()
+    return row
+
+
+async def registered(session: AsyncSession, version: str) -> Any:
+    """(version, artifact_path) of a registered version, serving or not; None if unknown."""
+    row: Any = (
+        await session.execute(
+            select(models.c.version, models.c.artifact_path).where(models.c.version == version)
+        )
+    ).first()
+    return row
+
+
+async def activate(session: AsyncSession, version: str, *, now: datetime) -> bool:
+    """Serve `version` (the serving one, if another, becomes `retired`). False when no such
+    version is registered."""
+    found = await session.scalar(select(models.c.id).where(models.c.version == version))
+    if found is None:
+        return False
+    await session.execute(
+        update(models)
+        .where(models.c.status == "serving", models.c.version != version)
+        .values(status="retired")
+    )
+    await session.execute(
+        update(models).where(models.c.id == found).values(status="serving", activated_at=now)
+    )
+    return True
+
+
+async def rollback(session: AsyncSession, *, now: datetime) -> tuple[str | None, str | None]:
+    """Take the serving model off (status `rolled_back`) and serve the one that served before
+    it (the latest activated `retired` model); with none before it, recommendations fall back
+    to the cold-start scorer. Returns (version taken off, version now serving); (None, None)
+    when nothing was serving."""
+    current = await serving(session)
+    if current is None:
+        return None, None
+    await session.execute(
+        update(models).where(models.c.version == current.version).values(status="rolled_back")
+    )
+    previous = await session.scalar(
+        select(models.c.version)
+        .where(models.c.status == "retired", models.c.activated_at.is_not(None))
+        .order_by(models.c.activated_at.desc(), models.c.id.desc())
+        .limit(1)
+    )
+    if previous is not None:
+        await session.execute(
+            update(models)
+            .where(models.c.version == previous)
+            .values(status="serving", activated_at=now)
+        )
+    return str(current.version), None if previous is None else str(previous)
+
+
+async def listed_models(session: AsyncSession) -> list[dict[str, Any]]:
+    rows = await session.execute(
+        select(
+            models.c.version,
+            models.c.status,
+            models.c.trained_at,
+            models.c.activated_at,
+            models.c.metrics,
+            models.c.artifact_path,
+        ).order_by(models.c.trained_at.desc(), models.c.id.desc())
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+# --- served items and their outcomes ------------------------------------------------------------
+
+
+async def record_impressions(
+    session: AsyncSession, account_id: int, lead_ids: Sequence[int], *, version: str, now: datetime
+) -> None:
+    if lead_ids:
+        await session.execute(
+            impressions.insert(),
+            [
+                {
+                    "account_id": account_id,
+                    "lead_id": lead_id,
+                    "model_version": version,
+                    "rank": rank,
+                    "served_at": now,
+                }
+                for rank, lead_id in enumerate(lead_ids, start=1)
+            ],
+        )
+
+
+async def outcomes(
+    session: AsyncSession, *, since: datetime, until: datetime, window: timedelta
+) -> list[tuple[str, str, int]]:
+    """(model version, event kind, count) of the views, holds and purchases in (since, until]
+    by an agent on a lead recommended to it by that version before the event, and at most
+    `window` before `since` (each event counted once per version that served it)."""
+    stmt = (
+        select(impressions.c.model_version, events.c.kind, func.count(func.distinct(events.c.id)))
+        .select_from(
+            events.join(
+                impressions,
+                and_(
+                    impressions.c.account_id == events.c.account_id,
+                    impressions.c.lead_id == events.c.lead_id,
+                    impressions.c.served_at <= events.c.at,
+                ),
+            )
+        )
+        .where(
+            events.c.at > since,
+            events.c.at <= until,
+            events.c.kind.in_(_HISTORY_KINDS),
+            impressions.c.served_at >= since - window,
+        )
+        .group_by(impressions.c.model_version, events.c.kind)
+    )
+    return [(str(v), str(k), int(n)) for v, k, n in await session.execute(stmt)]
