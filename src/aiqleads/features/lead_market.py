@@ -15,7 +15,9 @@ Columns, in order (`LEAD_MARKET_FEATURES`):
    `median_dom` days, `zhvi_trend_12m` / `zori_trend_12m` Zillow's index trends.
    A lead without a ZIP takes its metro's context; a lead with neither takes the context of no
    region (`market_context` with neither: `indicators.DEFAULTS`, but for the national Zillow
-   and Redfin series when they are loaded).
+   and Redfin series when they are loaded). When `aiqleads market compute` has stored a
+   snapshot of the region's context in the month of `now`, taken at or before `now`, that
+   snapshot is the context (activity as of the instant it was taken): see `region_context`.
 3. Integration features, behaviour × market (plain products or differences, so a model and a
    reader see the same number):
    - `views_7d_x_price_trend_12m` = views_7d × market_price_trend_12m: attention on a lead in
@@ -49,13 +51,12 @@ from aiqleads.features.clusters import ClusterCache
 from aiqleads.features.lead import (
     LEAD_FEATURES,
     LEAD_FEATURES_VERSION,
-    UnknownLead,
+    lead_features_and_region_online,
     lead_features_batch,
-    lead_features_online,
 )
 from aiqleads.features.matrix import FeatureMatrix
 from aiqleads.kit.clock import as_utc
-from aiqleads.market.service import market_context
+from aiqleads.market.service import context_snapshot, market_context
 
 FEATURE_SET = "lead_market"
 LEAD_MARKET_FEATURES_VERSION = f"1+lead{LEAD_FEATURES_VERSION}"
@@ -115,9 +116,16 @@ def month_of(now: datetime) -> date:
 
 
 async def region_context(session: AsyncSession, region: Region, now: datetime) -> dict[str, float]:
-    """`market_context` of the region in the month of `now`, activity as of `now` ({key: value}
-    over `MARKET_KEYS`)."""
+    """The region's market context at `now` ({key: value} over `MARKET_KEYS`): the snapshot
+    `aiqleads market compute` stored for the month of `now` (`market.service.context_snapshot`:
+    one taken at or before `now`) when there is one, else `market_context` of the region in the
+    month of `now`, activity as of `now`. The one rule both paths follow."""
     kind, name = region
+    now = as_utc(now)
+    if kind != NO_REGION[0]:
+        snapshot = await context_snapshot(session, region_kind=kind, region=name, now=now)
+        if snapshot is not None:
+            return {k: snapshot[k] for k in MARKET_KEYS}
     ctx = await market_context(
         session,
         zip_code=name if kind == "zip" else None,
@@ -191,11 +199,10 @@ async def lead_market_features_online(
 
     Raises UnknownLead when no lead has the id."""
     s = settings or get_settings().features
-    base = await lead_features_online(session, lead_id, now, settings=s, clusters=clusters)
-    places = await repository.lead_zip_metro(session, [lead_id])
-    if lead_id not in places:  # deleted between the two reads
-        raise UnknownLead(lead_id)
-    context = await region_context(session, region_of(*places[lead_id]), now)
+    base, place = await lead_features_and_region_online(
+        session, lead_id, now, settings=s, clusters=clusters
+    )
+    context = await region_context(session, region_of(*place), now)
     row = np.array([[base[name] for name in LEAD_FEATURES]], dtype=np.float64)
     matrix = assemble(np.array([lead_id], dtype=np.int64), row, [context])
     return matrix.row(lead_id)
