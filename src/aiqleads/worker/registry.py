@@ -42,6 +42,7 @@ TASK_MODULES = (
     "aiqleads.sources.tasks",
     "aiqleads.leads.tasks",
     "aiqleads.scoring.tasks",
+    "aiqleads.features.tasks",
 )
 
 
