@@ -55,6 +55,7 @@ from aiqleads.db.engine import create_engine, session_factory, transaction
 from aiqleads.features import service as feature_store
 from aiqleads.features.clusters import ClusterCache
 from aiqleads.features.lead import GEO_SET
+from aiqleads.features.lead_market import ContextCache
 from aiqleads.features.lead_market import (
     lead_market_features_batch as lead_features_batch,
 )
@@ -190,13 +191,17 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         rng = random.Random(args.seed)
         ids = rng.sample([int(i) for i in matrix.lead_ids], min(args.online, len(matrix.lead_ids)))
         cache = ClusterCache(eps_m=fs.cluster_eps_m, min_samples=fs.cluster_min_samples)
+        contexts = ContextCache()  # the snapshots read, as a serving process keeps them
         online, floor = [], []
         names = list(at_start.names)
         async with sessions() as session:
-            await lead_features_online(session, ids[0], NOW, clusters=cache)  # warm the cache
+            # warm the caches
+            await lead_features_online(session, ids[0], NOW, clusters=cache, contexts=contexts)
             for lead_id in ids:
                 t0 = time.perf_counter()
-                values = await lead_features_online(session, lead_id, NOW, clusters=cache)
+                values = await lead_features_online(
+                    session, lead_id, NOW, clusters=cache, contexts=contexts
+                )
                 model.predict(np.array([[values[n] for n in names]]))
                 online.append(time.perf_counter() - t0)
                 t0 = time.perf_counter()

@@ -24,6 +24,7 @@ from aiqleads.features.lead_market import (
     INTERACTION_FEATURES,
     LEAD_MARKET_FEATURES,
     MARKET_FEATURES,
+    ContextCache,
     assemble,
     lead_market_features_batch,
     lead_market_features_online,
@@ -303,3 +304,24 @@ async def test_the_stored_snapshots_are_read_by_both_paths_and_agree_with_the_st
     assert built.entities == len(ids)
     for ref, lead_id in ids.items():
         assert batch.row(lead_id) == online[ref] == stored[lead_id].values, ref
+    # When the online path keeps the snapshots it reads, asked twice
+    cache = ContextCache()
+    kept = []
+    for _ in range(2):
+        async with sessions() as session:
+            kept.append(
+                await lead_market_features_online(
+                    session, ids["L"], NOW, settings=s, contexts=cache
+                )
+            )
+    # Then it gives the same values
+    assert kept == [online["L"], online["L"]]
+    # When a new snapshot is taken (counting the late view), then the kept one is not served
+    async with transaction(sessions) as session:
+        await market.store_contexts(session, now=NOW - timedelta(minutes=5))
+    async with sessions() as session:
+        newer = await lead_market_features_online(
+            session, ids["L"], NOW, settings=s, contexts=cache
+        )
+    assert newer["market_views_per_lead"] == pytest.approx(0.75)  # all 3 views by then
+    assert newer == await _online(sessions, ids["L"], s)

@@ -20,6 +20,7 @@ and trained models are keyed by it.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 import h3
 import numpy as np
@@ -107,10 +108,20 @@ async def lead_features_online(
     between calls (they are recomputed otherwise; only a lead without a stored row needs them).
 
     Raises UnknownLead when no lead has the id."""
-    values, _ = await lead_features_and_region_online(
+    found = await lead_features_and_region_online(
         session, lead_id, now, settings=settings, clusters=clusters
     )
-    return values
+    return found.values
+
+
+class OnlineLead(NamedTuple):
+    """`lead_features_online`'s values, and what the "lead_market" set needs next from the
+    same read of the lead: its (ZIP, metro slug) and the instants (Unix seconds, or None) of
+    their stored context snapshots for the month of `now`."""
+
+    values: dict[str, float]
+    region: tuple[str | None, str | None]
+    snapshots: tuple[float | None, float | None]
 
 
 async def lead_features_and_region_online(
@@ -120,12 +131,14 @@ async def lead_features_and_region_online(
     *,
     settings: FeatureSettings | None = None,
     clusters: ClusterCache | None = None,
-) -> tuple[dict[str, float], tuple[str | None, str | None]]:
-    """`lead_features_online` and the lead's (ZIP, metro slug), from the same read of the
-    lead (what the "lead_market" set needs next). Raises UnknownLead when no lead has the id."""
+) -> OnlineLead:
+    """`lead_features_online` with the lead's region and its snapshots' instants (`OnlineLead`).
+    Raises UnknownLead when no lead has the id."""
     s = settings or get_settings().features
     now = as_utc(now)
-    inputs = await repository.lead_inputs(session, [lead_id], stored=(GEO_SET, GEO_VERSION))
+    inputs = await repository.lead_inputs(
+        session, [lead_id], stored=(GEO_SET, GEO_VERSION), snapshots_at=now
+    )
     if inputs.places.ids.size == 0:
         raise UnknownLead(lead_id)
     params = BehaviourParams.of(s)
@@ -143,7 +156,11 @@ async def lead_features_and_region_online(
             cells=sorted(h3.api.basic_int.grid_disk(cell, 1)) if cell >= 0 else [],
         )
         geo = await _computed_geo(session, place, population, s, clusters)
-    return _assemble(inputs, events, geo, params, now).row(lead_id), inputs.regions[0]
+    return OnlineLead(
+        _assemble(inputs, events, geo, params, now).row(lead_id),
+        inputs.regions[0],
+        inputs.snapshots[0],
+    )
 
 
 def _stored_geo(inputs: repository.LeadInputs) -> NDArray[np.float64]:

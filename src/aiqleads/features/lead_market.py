@@ -38,6 +38,7 @@ changes, including a change of the "lead" set (stored values and trained models 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 
@@ -56,7 +57,7 @@ from aiqleads.features.lead import (
 )
 from aiqleads.features.matrix import FeatureMatrix
 from aiqleads.kit.clock import as_utc
-from aiqleads.market.service import context_snapshot, market_context
+from aiqleads.market.service import context_snapshot_at, market_context
 
 FEATURE_SET = "lead_market"
 LEAD_MARKET_FEATURES_VERSION = f"1+lead{LEAD_FEATURES_VERSION}"
@@ -115,7 +116,34 @@ def month_of(now: datetime) -> date:
     return as_utc(now).date().replace(day=1)
 
 
-async def region_context(session: AsyncSession, region: Region, now: datetime) -> dict[str, float]:
+class ContextCache:
+    """Context snapshots read (`market.service.context_snapshot_at`), by region, month and the
+    instant they were taken: a snapshot is known by its instant, so a kept one is what a read
+    would give. One cache serves one database; holds at most `max_entries`."""
+
+    def __init__(self, *, max_entries: int = 4096) -> None:
+        self._max = max_entries
+        self._entries: OrderedDict[tuple[Region, date, float], dict[str, float]] = OrderedDict()
+
+    def get(self, region: Region, month: date, taken: float) -> dict[str, float] | None:
+        found = self._entries.get((region, month, taken))
+        if found is not None:
+            self._entries.move_to_end((region, month, taken))
+        return found
+
+    def put(self, region: Region, month: date, taken: float, values: dict[str, float]) -> None:
+        self._entries[(region, month, taken)] = values
+        while len(self._entries) > self._max:
+            self._entries.popitem(last=False)
+
+
+async def region_context(
+    session: AsyncSession,
+    region: Region,
+    now: datetime,
+    *,
+    contexts: ContextCache | None = None,
+) -> dict[str, float]:
     """The region's market context at `now` ({key: value} over `MARKET_KEYS`): the snapshot
     `aiqleads market compute` stored for the month of `now` (`market.service.context_snapshot`:
     one taken at or before `now`) when there is one, else `market_context` of the region in the
@@ -123,9 +151,12 @@ async def region_context(session: AsyncSession, region: Region, now: datetime) -
     kind, name = region
     now = as_utc(now)
     if kind != NO_REGION[0]:
-        snapshot = await context_snapshot(session, region_kind=kind, region=name, now=now)
-        if snapshot is not None:
-            return {k: snapshot[k] for k in MARKET_KEYS}
+        found = await context_snapshot_at(session, region_kind=kind, region=name, now=now)
+        if found is not None:
+            values = {k: found[1][k] for k in MARKET_KEYS}
+            if contexts is not None:
+                contexts.put(region, month_of(now), found[0], values)
+            return values
     ctx = await market_context(
         session,
         zip_code=name if kind == "zip" else None,
@@ -193,16 +224,30 @@ async def lead_market_features_online(
     *,
     settings: FeatureSettings | None = None,
     clusters: ClusterCache | None = None,
+    contexts: ContextCache | None = None,
 ) -> dict[str, float]:
     """One lead's values at `now` ({name: value} in `LEAD_MARKET_FEATURES` order): its "lead"
-    features online, the market context of its region, then `assemble` on one row.
+    features online, the market context of its region (`region_context`), then `assemble` on
+    one row. Pass a `ContextCache` to keep the snapshots read between calls: the read of the
+    lead brings the instant of its region's snapshot, so a kept one costs no query.
 
     Raises UnknownLead when no lead has the id."""
     s = settings or get_settings().features
-    base, place = await lead_features_and_region_online(
+    base, place, instants = await lead_features_and_region_online(
         session, lead_id, now, settings=s, clusters=clusters
     )
-    context = await region_context(session, region_of(*place), now)
+    region = region_of(*place)
+    kept = None
+    if contexts is not None and region != NO_REGION:
+        # The instant of the region's snapshot came with the lead: a snapshot read before
+        # under it is the one `region_context` would read now.
+        taken = instants[0] if region[0] == "zip" else instants[1]
+        if taken is not None and taken <= as_utc(now).timestamp():
+            kept = contexts.get(region, month_of(now), taken)
+    if kept is not None:
+        context = kept
+    else:
+        context = await region_context(session, region, now, contexts=contexts)
     row = np.array([[base[name] for name in LEAD_FEATURES]], dtype=np.float64)
     matrix = assemble(np.array([lead_id], dtype=np.int64), row, [context])
     return matrix.row(lead_id)

@@ -20,6 +20,7 @@ from aiqleads.features.geospatial import Places
 from aiqleads.kit.distance import EARTH_RADIUS_M
 from aiqleads.leads.filters import OUTSIDE_METROS
 from aiqleads.leads.status import OFFERED
+from aiqleads.market.service import snapshot_instant
 from aiqleads.models import DataVersion, FeatureValue, Lead
 from aiqleads.models.enums import GeocodePrecision
 
@@ -72,6 +73,9 @@ class LeadInputs:
     places: Places
     regions: list[tuple[str | None, str | None]]
     stored: list[dict[str, float]]
+    snapshots: list[tuple[float | None, float | None]]
+    """Instants (Unix seconds) of the stored context snapshots of the lead's ZIP and metro for
+    the month asked (`snapshots_at`), None where there is none (or none was asked)."""
 
 
 def _places(rows: Sequence[Row[Any]]) -> Places:
@@ -101,11 +105,21 @@ async def lead_inputs(
     lead_ids: Sequence[int] | None,
     *,
     stored: tuple[str, str] | None = None,
+    snapshots_at: datetime | None = None,
 ) -> LeadInputs:
     """Facts and places of the given leads (every lead when None), ordered by id; ids that do
     not exist are left out. With `stored` = (feature set, version), each lead's values of that
-    set in the feature store too, in the same read (a join on the store's unique key)."""
-    stmt = select(*_PLACE, *_OWN, leads.c.zip_code, _stored_values(stored))
+    set in the feature store too, in the same read (a join on the store's unique key); with
+    `snapshots_at`, the instants of its ZIP's and metro's context snapshots for that month
+    (`market.service.snapshot_instant`)."""
+    if snapshots_at is None:
+        instants = (null().label("zip_snapshot"), null().label("metro_snapshot"))
+    else:
+        instants = (
+            snapshot_instant("zip", leads.c.zip_code, snapshots_at).label("zip_snapshot"),
+            snapshot_instant("metro", leads.c.metro, snapshots_at).label("metro_snapshot"),
+        )
+    stmt = select(*_PLACE, *_OWN, leads.c.zip_code, _stored_values(stored), *instants)
     if stored is not None:
         feature_set, version = stored
         stmt = stmt.select_from(
@@ -149,6 +163,7 @@ async def lead_inputs(
         _places(rows),
         [(r.zip_code or None, r.metro or None) for r in rows],
         [{str(k): float(v) for k, v in (r.stored_values or {}).items()} for r in rows],
+        [(r.zip_snapshot, r.metro_snapshot) for r in rows],
     )
 
 

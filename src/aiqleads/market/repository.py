@@ -114,6 +114,25 @@ async def month_values(
     return {str(m): float(v) for m, v in rows}
 
 
+def month_value_of(
+    *, source: str, region_kind: str, region: ColumnElement[Any], measure: str, month: date
+) -> ColumnElement[Any]:
+    """A scalar subquery: the value of one source, region kind and measure in `month`, for the
+    region named by `region` (a column of the outer query), or NULL. For another domain's
+    query to read one value alongside its rows, through the unique key."""
+    return (
+        select(series.c.value)
+        .where(
+            series.c.source == source,
+            series.c.region_kind == region_kind,
+            series.c.region == region,
+            series.c.measure == measure,
+            series.c.month == month,
+        )
+        .scalar_subquery()
+    )
+
+
 async def delete_source(session: AsyncSession, source: str) -> None:
     """Every point of one source, in every region and month, deleted."""
     await session.execute(delete(series).where(series.c.source == source))

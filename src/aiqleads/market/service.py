@@ -115,13 +115,20 @@ async def store_contexts(session: AsyncSession, *, now: datetime) -> int:
     return len(regions)
 
 
-async def context_snapshot(
+def snapshot_instant(region_kind: str, region: Any, now: datetime) -> Any:
+    """A scalar subquery for another domain's query of leads: the instant (Unix seconds) of
+    the stored snapshot of the region named by the column `region` (a ZIP or metro column of
+    `leads`) for the month of `now`, or NULL. A snapshot is known by its instant: a caller may
+    keep what `context_snapshot_at` read under it."""
+    return repository.month_value_of(
+        source=CONTEXT, region_kind=region_kind, region=region, measure=AS_OF, month=_month_of(now)
+    )
+
+
+async def context_snapshot_at(
     session: AsyncSession, *, region_kind: str, region: str, now: datetime
-) -> dict[str, float] | None:
-    """The stored snapshot (`store_contexts`) of the region's context for the month of `now`,
-    when one was taken at or before `now` and holds every key of `indicators.CONTEXT_KEYS`;
-    None otherwise (never a snapshot from after `now`: a past instant reads no later data).
-    One indexed read."""
+) -> tuple[float, dict[str, float]] | None:
+    """`context_snapshot` with the instant (Unix seconds) it was taken."""
     found = await repository.month_values(
         session, source=CONTEXT, region_kind=region_kind, region=region, month=_month_of(now)
     )
@@ -130,7 +137,18 @@ async def context_snapshot(
         return None
     if any(k not in found for k in indicators.CONTEXT_KEYS):
         return None
-    return {k: found[k] for k in indicators.CONTEXT_KEYS}
+    return taken, {k: found[k] for k in indicators.CONTEXT_KEYS}
+
+
+async def context_snapshot(
+    session: AsyncSession, *, region_kind: str, region: str, now: datetime
+) -> dict[str, float] | None:
+    """The stored snapshot (`store_contexts`) of the region's context for the month of `now`,
+    when one was taken at or before `now` and holds every key of `indicators.CONTEXT_KEYS`;
+    None otherwise (never a snapshot from after `now`: a past instant reads no later data).
+    One indexed read."""
+    found = await context_snapshot_at(session, region_kind=region_kind, region=region, now=now)
+    return None if found is None else found[1]
 
 
 def _series(points: Iterable[SeriesPoint], source: str, measure: str) -> dict[date, float]:
