@@ -8,8 +8,12 @@ A fresh SQLite database gets `--size` leads around King County's ZIP centroids (
 generator) and a seeded simulated history over 240 days (aiqleads.scoring.simulator, backfilled:
 every lead on the market from the window's start). Then, in one process on one core:
 
+* precompute: the slow parts the online path reads back, as the batch jobs write them: the
+  "lead_geo" set into the feature store (`aiqleads features build --set lead_geo`) and a
+  snapshot of every ZIP's and metro's market context (`aiqleads market compute`'s
+  `store_contexts`), each in seconds;
 * batch: the scoring model's features (the "lead_market" set: aiqleads.features.lead_market)
-  for every lead (seconds of wall and CPU time);
+  for every lead (seconds of wall and CPU time), reading the precomputed parts;
 * model: the training pipeline (LightGBM + isotonic calibration) on the leads whose simulated
   decision fell in the first half of the window, evaluated on the second half (a time-based
   split), features as known at the window's start; AUC, log loss and expected calibration error
@@ -48,13 +52,17 @@ from sqlalchemy import select
 from aiqleads.config import Environment, Settings
 from aiqleads.db import migrate
 from aiqleads.db.engine import create_engine, session_factory, transaction
+from aiqleads.features import service as feature_store
 from aiqleads.features.clusters import ClusterCache
+from aiqleads.features.lead import GEO_SET
+from aiqleads.features.lead_market import ContextCache
 from aiqleads.features.lead_market import (
     lead_market_features_batch as lead_features_batch,
 )
 from aiqleads.features.lead_market import (
     lead_market_features_online as lead_features_online,
 )
+from aiqleads.market import service as market
 from aiqleads.models import Lead
 from aiqleads.models.enums import Role, Tier
 from aiqleads.scoring import evaluation, simulator, xeducation
@@ -125,6 +133,21 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             sim = await simulator.simulate(
                 session, agents, start=start, end=end, seed=args.seed, backfill=True
             )
+        # Precompute: what the batch jobs write for both paths to read back.
+        fs = settings.features
+        async with transaction(sessions) as session:
+            t0 = time.perf_counter()
+            geo = await feature_store.build(session, GEO_SET, NOW, settings=fs)
+            geo_s = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            regions = await market.store_contexts(session, now=NOW)
+            contexts_s = time.perf_counter() - t0
+        precompute = {
+            "lead_geo_leads": geo.entities,
+            "lead_geo_seconds": round(geo_s, 2),
+            "context_regions": regions,
+            "contexts_seconds": round(contexts_s, 2),
+        }
         # Batch: every lead's features, as known now.
         async with sessions() as session:
             wall, cpu = time.perf_counter(), time.process_time()
@@ -167,15 +190,18 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         # Online: one lead's features and score, against one row by primary key.
         rng = random.Random(args.seed)
         ids = rng.sample([int(i) for i in matrix.lead_ids], min(args.online, len(matrix.lead_ids)))
-        fs = settings.features
         cache = ClusterCache(eps_m=fs.cluster_eps_m, min_samples=fs.cluster_min_samples)
+        contexts = ContextCache()  # the snapshots read, as a serving process keeps them
         online, floor = [], []
         names = list(at_start.names)
         async with sessions() as session:
-            await lead_features_online(session, ids[0], NOW, clusters=cache)  # warm the cache
+            # warm the caches
+            await lead_features_online(session, ids[0], NOW, clusters=cache, contexts=contexts)
             for lead_id in ids:
                 t0 = time.perf_counter()
-                values = await lead_features_online(session, lead_id, NOW, clusters=cache)
+                values = await lead_features_online(
+                    session, lead_id, NOW, clusters=cache, contexts=contexts
+                )
                 model.predict(np.array([[values[n] for n in names]]))
                 online.append(time.perf_counter() - t0)
                 t0 = time.perf_counter()
@@ -187,6 +213,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         "size": args.size,
         "events": len(sim.events),
         "load_seconds": round(load_s, 2),
+        "precompute": precompute,
         "batch": batch,
         "scoring_holdout": scoring,
         "online": {"requests": len(online), **percentiles(online)},

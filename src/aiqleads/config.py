@@ -231,6 +231,8 @@ class WorkerSettings(BaseModel):
     # scoring.refresh: rescore and reprice the leads whose features moved (new leads, events)
     score_refresh_seconds: float = Field(default=300.0, ge=10, le=86_400)
     reconcile_seconds: float = Field(default=300.0, ge=10, le=86_400)  # payments.reconcile
+    # features.precompute: rebuild the lead_geo set and the market context snapshots
+    feature_precompute_seconds: float = Field(default=3600.0, ge=60, le=7 * 86_400)
     hold_expiring_minutes: float = Field(default=5.0, gt=0, le=24 * 60)
 
 

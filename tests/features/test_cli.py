@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from aiqleads.cli import main
 from aiqleads.config import get_settings
 from aiqleads.db.engine import create_engine, session_factory
+from aiqleads.features.lead_market import LEAD_MARKET_FEATURES_VERSION
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher
 from aiqleads.models import FeatureValue
@@ -71,6 +72,16 @@ def test_build_writes_the_lead_set(
     # Then the store holds one row per lead, and it says what it built
     assert "lead v1: 2 entities" in res.output
     assert asyncio.run(stored()) == [("lead", "1:2")]
+    # When the lead_market set is built (the lead_geo set it reads, named after it, first)
+    res = cli.invoke(main, ["features", "build", "--set", "lead_market", "--set", "lead_geo"])
+    # Then both are stored, in the store's order
+    assert res.exit_code == 0, res.output
+    assert res.output.index("lead_geo v1: 2 entities") < res.output.index("lead_market v")
+    assert sorted(asyncio.run(stored())) == [
+        ("lead", "1:2"),
+        ("lead_geo", "1:2"),
+        ("lead_market", f"{LEAD_MARKET_FEATURES_VERSION}:2"),
+    ]
     # And an unknown set is refused with the known ones named
     res = cli.invoke(main, ["features", "build", "--set", "zip"])
     assert res.exit_code != 0 and "lead" in res.output

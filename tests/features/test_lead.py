@@ -16,8 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from aiqleads.config import FeatureSettings, Settings
 from aiqleads.db.engine import transaction
 from aiqleads.events import repository as event_log
+from aiqleads.features import service
 from aiqleads.features.clusters import ClusterCache
+from aiqleads.features.geospatial import GEO_NAMES
 from aiqleads.features.lead import (
+    GEO_SET,
     LEAD_FEATURES,
     UnknownLead,
     lead_features_batch,
@@ -305,3 +308,47 @@ async def test_batch_and_online_give_identical_values_for_every_lead(
         some = await lead_features_batch(session, now, ids[:7], settings=s)
     assert some.ids.tolist() == ids[:7]
     assert np.array_equal(some.values, batch.values[:7])
+
+
+async def test_stored_geospatial_values_are_read_back_and_a_lead_without_them_is_computed(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    cipher: FieldCipher,
+    clock: FrozenClock,
+) -> None:
+    # Given A and B 150 m apart, and the "lead_geo" set built for them
+    now = clock.now()
+
+    def row(ref: str, north: float, **kw: Any) -> dict[str, Any]:
+        return lead_row(settings, cipher, now=now, source_ref=ref, **_at(north, 0), **kw)
+
+    await insert_leads(
+        sessions,
+        [row("A", 0, asking_price_cents=50_000_000), row("B", 150, asking_price_cents=40_000_000)],
+    )
+    s = FeatureSettings(cluster_min_samples=2)
+    async with transaction(sessions) as session:
+        built = await service.build(session, GEO_SET, now, settings=s)
+    assert (built.entities, built.features) == (2, len(GEO_NAMES))
+    # And then N, a lead 100 m south of A, comes after the build
+    await insert_leads(sessions, [row("N", -100, asking_price_cents=70_000_000)])
+    ids = await _ids(sessions)
+    # When every lead's features are computed, in batch and online
+    async with sessions() as session:
+        batch = await lead_features_batch(session, now, settings=s)
+    online = {ref: await _online(sessions, i, now, s) for ref, i in ids.items()}
+    # Then A and B keep the values of the build (N is not among their neighbours yet), while
+    # N's are computed from the market as stored now (A and B within 1 km of it)
+    assert online["A"]["leads_nearby"] == 1 and online["B"]["leads_nearby"] == 1
+    assert online["A"]["nbhd_median_price_usd"] == 400_000.0
+    assert online["N"]["leads_nearby"] == 2
+    assert online["N"]["nbhd_median_price_usd"] == 450_000.0
+    # And the batch gives the same values as the online path for every lead
+    for ref, lead_id in ids.items():
+        assert batch.row(lead_id) == online[ref], ref
+    # When the set is built again, then A counts N too
+    async with transaction(sessions) as session:
+        await service.build(session, GEO_SET, now, settings=s)
+    again = await _online(sessions, ids["A"], now, s)
+    assert again["leads_nearby"] == 2
+    assert again["nbhd_median_price_usd"] == 550_000.0

@@ -17,17 +17,21 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from aiqleads.config import FeatureSettings, Settings
 from aiqleads.db.engine import transaction
 from aiqleads.events import repository as event_log
+from aiqleads.features import service
 from aiqleads.features.clusters import ClusterCache
 from aiqleads.features.lead import LEAD_FEATURES, UnknownLead
 from aiqleads.features.lead_market import (
     INTERACTION_FEATURES,
     LEAD_MARKET_FEATURES,
     MARKET_FEATURES,
+    ContextCache,
     assemble,
     lead_market_features_batch,
     lead_market_features_online,
+    region_context,
 )
 from aiqleads.kit.crypto import FieldCipher
+from aiqleads.market import service as market
 from aiqleads.market.indicators import DEFAULTS
 from aiqleads.market.service import market_context
 from aiqleads.models import Lead
@@ -252,3 +256,72 @@ async def test_batch_and_online_give_identical_values_for_every_lead(
     async with sessions() as session:
         some = await lead_market_features_batch(session, NOW, ids[:5], settings=s)
     assert np.array_equal(some.values, batch.values[:5])
+
+
+async def test_the_stored_snapshots_are_read_by_both_paths_and_agree_with_the_store(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, cipher: FieldCipher
+) -> None:
+    # Given the planted ZIPs, their contexts snapshot an hour before NOW and the "lead_geo"
+    # set built then
+    ids = await _plant(sessions, settings, cipher)
+    taken = NOW - timedelta(hours=1)
+    s = settings.features
+    async with transaction(sessions) as session:
+        await market.store_contexts(session, now=taken)
+        await service.build(session, "lead_geo", taken, settings=s)
+    # And another view of L, logged after the snapshot
+    agent = await make_account(sessions, now=NOW)
+    async with transaction(sessions) as session:
+        await event_log.append(
+            session,
+            [
+                event_log.event(
+                    EventKind.VIEW,
+                    account_id=agent.id,
+                    lead_id=ids["L"],
+                    at=NOW - timedelta(minutes=10),
+                )
+            ],
+        )
+    # When every lead's set is computed at NOW, in batch, online and by a store build
+    async with transaction(sessions) as session:
+        built = await service.build(session, "lead_market", NOW, settings=s)
+    async with sessions() as session:
+        batch = await lead_market_features_batch(session, NOW, settings=s)
+        stored = await service.stored(session, "lead_market", sorted(ids.values()))
+        snapshot = await region_context(session, ("zip", "98101"), NOW)
+        fresh = await market_context(
+            session, zip_code="98101", metro=None, month=NOW.date().replace(day=1), now=NOW
+        )
+    online = {ref: await _online(sessions, i, s) for ref, i in ids.items()}
+    # Then L's behaviour counts the new view, but its market columns are the snapshot's
+    # (3 views over 4 leads recomputed now; the snapshot counted 1 of them, an hour before)
+    assert online["L"]["views_30d"] == 3
+    assert fresh["views_per_lead"] == pytest.approx(0.75)
+    assert snapshot["views_per_lead"] == online["L"]["market_views_per_lead"] == 0.25
+    assert all(online["L"][f"market_{k}"] == v for k, v in snapshot.items())
+    # And batch, online and the store give identical values for every lead
+    assert built.entities == len(ids)
+    for ref, lead_id in ids.items():
+        assert batch.row(lead_id) == online[ref] == stored[lead_id].values, ref
+    # When the online path keeps the snapshots it reads, asked twice
+    cache = ContextCache()
+    kept = []
+    for _ in range(2):
+        async with sessions() as session:
+            kept.append(
+                await lead_market_features_online(
+                    session, ids["L"], NOW, settings=s, contexts=cache
+                )
+            )
+    # Then it gives the same values
+    assert kept == [online["L"], online["L"]]
+    # When a new snapshot is taken (counting the late view), then the kept one is not served
+    async with transaction(sessions) as session:
+        await market.store_contexts(session, now=NOW - timedelta(minutes=5))
+    async with sessions() as session:
+        newer = await lead_market_features_online(
+            session, ids["L"], NOW, settings=s, contexts=cache
+        )
+    assert newer["market_views_per_lead"] == pytest.approx(0.75)  # all 3 views by then
+    assert newer == await _online(sessions, ids["L"], s)

@@ -203,3 +203,69 @@ async def test_a_zip_falls_back_to_its_metros_published_series(
     # price series is the ZHVI
     assert ctx["price_level"] == 706964.0
     assert ctx["inventory"] == 1.0
+
+
+async def test_a_stored_context_is_the_context_at_its_instant_until_series_are_loaded(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, cipher: FieldCipher
+) -> None:
+    # Given two sales in ZIP 98101 and a view of one of them on May 20
+    ids = await _sales(
+        sessions, settings, cipher, [("98101", _day(3), 400_000), ("98101", _day(4), 440_000)]
+    )
+    buyer = await make_account(sessions, now=T0)
+    async with transaction(sessions) as session:
+        await events.append(
+            session,
+            [events.event(EventKind.VIEW, account_id=buyer.id, lead_id=ids[0], at=_day(5, 20))],
+        )
+    # When the contexts are snapshot on May 25
+    taken = _day(5, 25)
+    async with transaction(sessions) as session:
+        regions = await service.store_contexts(session, now=taken)
+        then = await service.market_context(
+            session, zip_code="98101", metro=None, month=date(2026, 5, 1), now=taken
+        )
+    assert regions == 2  # 98101 and seattle
+    # And another view of May 21 is logged after the snapshot
+    async with transaction(sessions) as session:
+        await events.append(
+            session,
+            [events.event(EventKind.VIEW, account_id=buyer.id, lead_id=ids[1], at=_day(5, 21))],
+        )
+    # Then the snapshot, read at or after its instant in May, is the context as it was taken
+    async with transaction(sessions) as session:
+        fresh = await service.market_context(
+            session, zip_code="98101", metro=None, month=date(2026, 5, 1), now=taken
+        )
+        snap = await service.context_snapshot(
+            session, region_kind="zip", region="98101", now=_day(5, 30)
+        )
+        at_instant = await service.context_snapshot(
+            session, region_kind="zip", region="98101", now=taken
+        )
+        before = await service.context_snapshot(
+            session, region_kind="zip", region="98101", now=_day(5, 24)
+        )
+        june = await service.context_snapshot(
+            session, region_kind="zip", region="98101", now=_day(6, 2)
+        )
+        other = await service.context_snapshot(
+            session, region_kind="zip", region="98102", now=_day(5, 30)
+        )
+    assert snap is not None and at_instant == snap
+    assert tuple(snap) == CONTEXT_KEYS
+    assert snap == {k: float(v) for k, v in then.items()}
+    # (one view over two leads; recomputed now, the late view counts too)
+    assert snap["views_per_lead"] == 0.5 and fresh["views_per_lead"] == 1.0
+    # And none is read before its instant, in another month or for a region never snapshot
+    assert before is None and june is None and other is None
+    # When a series is loaded, then every snapshot is gone (each read the series before it)
+    await _load(sessions, fixture_path("market", ZIP_CUT))
+    assert await _count(sessions, service.CONTEXT) == 0
+    async with transaction(sessions) as session:
+        assert (
+            await service.context_snapshot(
+                session, region_kind="zip", region="98101", now=_day(5, 30)
+            )
+            is None
+        )

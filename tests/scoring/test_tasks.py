@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from aiqleads.config import Settings
 from aiqleads.db.engine import transaction
 from aiqleads.events import repository as events
+from aiqleads.features import service as feature_store
+from aiqleads.features.lead_market import FEATURE_SET, LEAD_MARKET_FEATURES_VERSION
 from aiqleads.kit.clock import FrozenClock, as_utc
 from aiqleads.kit.crypto import FieldCipher
 from aiqleads.leads.pricing import RULES_VERSION
@@ -89,3 +91,21 @@ async def test_refresh_rescores_new_leads_and_leads_with_new_events_only(
     assert as_utc(after[viewed].updated_at) == later + timedelta(seconds=30)
     untouched = max(before)
     assert after[untouched].updated_at == before[untouched].updated_at
+
+
+async def test_the_provider_gives_what_the_feature_store_holds_for_the_lead_market_set(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, cipher: FieldCipher
+) -> None:
+    # Given leads with a simulated past, and the lead_market set built into the store
+    await _world(sessions, settings, cipher)
+    async with transaction(sessions) as session:
+        built = await feature_store.build(session, FEATURE_SET, END)
+    # When the scoring provider gives the features of every lead at the same instant
+    async with sessions() as session:
+        matrix = await lead_features(session, END, None)
+        stored = await feature_store.stored(session, FEATURE_SET, matrix.lead_ids.tolist())
+    # Then they are the stored values, lead by lead, at the set's version
+    assert built.entities == len(matrix.lead_ids) == 240
+    assert built.version == LEAD_MARKET_FEATURES_VERSION
+    for lead_id in matrix.lead_ids.tolist():
+        assert stored[lead_id].values == matrix.row(lead_id)

@@ -40,7 +40,8 @@ def build(feature_sets: tuple[str, ...]) -> None:
         engine = create_engine(settings)
         out = []
         try:
-            for name in feature_sets or service.FEATURE_SETS:
+            # In the store's order whatever the order given: "lead_geo" before the sets reading it.
+            for name in [n for n in service.FEATURE_SETS if not feature_sets or n in feature_sets]:
                 started = time.perf_counter()
                 async with transaction(session_factory(engine)) as session:
                     result = await service.build(

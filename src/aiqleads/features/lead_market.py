@@ -15,7 +15,9 @@ Columns, in order (`LEAD_MARKET_FEATURES`):
    `median_dom` days, `zhvi_trend_12m` / `zori_trend_12m` Zillow's index trends.
    A lead without a ZIP takes its metro's context; a lead with neither takes the context of no
    region (`market_context` with neither: `indicators.DEFAULTS`, but for the national Zillow
-   and Redfin series when they are loaded).
+   and Redfin series when they are loaded). When `aiqleads market compute` has stored a
+   snapshot of the region's context in the month of `now`, taken at or before `now`, that
+   snapshot is the context (activity as of the instant it was taken): see `region_context`.
 3. Integration features, behaviour × market (plain products or differences, so a model and a
    reader see the same number):
    - `views_7d_x_price_trend_12m` = views_7d × market_price_trend_12m: attention on a lead in
@@ -36,6 +38,7 @@ changes, including a change of the "lead" set (stored values and trained models 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 
@@ -49,13 +52,12 @@ from aiqleads.features.clusters import ClusterCache
 from aiqleads.features.lead import (
     LEAD_FEATURES,
     LEAD_FEATURES_VERSION,
-    UnknownLead,
+    lead_features_and_region_online,
     lead_features_batch,
-    lead_features_online,
 )
 from aiqleads.features.matrix import FeatureMatrix
 from aiqleads.kit.clock import as_utc
-from aiqleads.market.service import market_context
+from aiqleads.market.service import context_snapshot_at, market_context
 
 FEATURE_SET = "lead_market"
 LEAD_MARKET_FEATURES_VERSION = f"1+lead{LEAD_FEATURES_VERSION}"
@@ -114,10 +116,47 @@ def month_of(now: datetime) -> date:
     return as_utc(now).date().replace(day=1)
 
 
-async def region_context(session: AsyncSession, region: Region, now: datetime) -> dict[str, float]:
-    """`market_context` of the region in the month of `now`, activity as of `now` ({key: value}
-    over `MARKET_KEYS`)."""
+class ContextCache:
+    """Context snapshots read (`market.service.context_snapshot_at`), by region, month and the
+    instant they were taken: a snapshot is known by its instant, so a kept one is what a read
+    would give. One cache serves one database; holds at most `max_entries`."""
+
+    def __init__(self, *, max_entries: int = 4096) -> None:
+        self._max = max_entries
+        self._entries: OrderedDict[tuple[Region, date, float], dict[str, float]] = OrderedDict()
+
+    def get(self, region: Region, month: date, taken: float) -> dict[str, float] | None:
+        found = self._entries.get((region, month, taken))
+        if found is not None:
+            self._entries.move_to_end((region, month, taken))
+        return found
+
+    def put(self, region: Region, month: date, taken: float, values: dict[str, float]) -> None:
+        self._entries[(region, month, taken)] = values
+        while len(self._entries) > self._max:
+            self._entries.popitem(last=False)
+
+
+async def region_context(
+    session: AsyncSession,
+    region: Region,
+    now: datetime,
+    *,
+    contexts: ContextCache | None = None,
+) -> dict[str, float]:
+    """The region's market context at `now` ({key: value} over `MARKET_KEYS`): the snapshot
+    `aiqleads market compute` stored for the month of `now` (`market.service.context_snapshot`:
+    one taken at or before `now`) when there is one, else `market_context` of the region in the
+    month of `now`, activity as of `now`. The one rule both paths follow."""
     kind, name = region
+    now = as_utc(now)
+    if kind != NO_REGION[0]:
+        found = await context_snapshot_at(session, region_kind=kind, region=name, now=now)
+        if found is not None:
+            values = {k: found[1][k] for k in MARKET_KEYS}
+            if contexts is not None:
+                contexts.put(region, month_of(now), found[0], values)
+            return values
     ctx = await market_context(
         session,
         zip_code=name if kind == "zip" else None,
@@ -185,17 +224,30 @@ async def lead_market_features_online(
     *,
     settings: FeatureSettings | None = None,
     clusters: ClusterCache | None = None,
+    contexts: ContextCache | None = None,
 ) -> dict[str, float]:
     """One lead's values at `now` ({name: value} in `LEAD_MARKET_FEATURES` order): its "lead"
-    features online, the market context of its region, then `assemble` on one row.
+    features online, the market context of its region (`region_context`), then `assemble` on
+    one row. Pass a `ContextCache` to keep the snapshots read between calls: the read of the
+    lead brings the instant of its region's snapshot, so a kept one costs no query.
 
     Raises UnknownLead when no lead has the id."""
     s = settings or get_settings().features
-    base = await lead_features_online(session, lead_id, now, settings=s, clusters=clusters)
-    places = await repository.lead_zip_metro(session, [lead_id])
-    if lead_id not in places:  # deleted between the two reads
-        raise UnknownLead(lead_id)
-    context = await region_context(session, region_of(*places[lead_id]), now)
+    base, place, instants = await lead_features_and_region_online(
+        session, lead_id, now, settings=s, clusters=clusters
+    )
+    region = region_of(*place)
+    kept = None
+    if contexts is not None and region != NO_REGION:
+        # The instant of the region's snapshot came with the lead: a snapshot read before
+        # under it is the one `region_context` would read now.
+        taken = instants[0] if region[0] == "zip" else instants[1]
+        if taken is not None and taken <= as_utc(now).timestamp():
+            kept = contexts.get(region, month_of(now), taken)
+    if kept is not None:
+        context = kept
+    else:
+        context = await region_context(session, region, now, contexts=contexts)
     row = np.array([[base[name] for name in LEAD_FEATURES]], dtype=np.float64)
     matrix = assemble(np.array([lead_id], dtype=np.int64), row, [context])
     return matrix.row(lead_id)

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import Row, Table, and_, func, or_, select
+from sqlalchemy import Row, Table, and_, func, null, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -20,6 +20,7 @@ from aiqleads.features.geospatial import Places
 from aiqleads.kit.distance import EARTH_RADIUS_M
 from aiqleads.leads.filters import OUTSIDE_METROS
 from aiqleads.leads.status import OFFERED
+from aiqleads.market.service import snapshot_instant
 from aiqleads.models import DataVersion, FeatureValue, Lead
 from aiqleads.models.enums import GeocodePrecision
 
@@ -65,10 +66,16 @@ def _market() -> ColumnElement[bool]:
 
 @dataclass(frozen=True, slots=True)
 class LeadInputs:
-    """The leads asked for, in id order: their facts and their places."""
+    """The leads asked for, in id order: their facts, their places, their (ZIP, metro slug)
+    and, when asked for, their stored values of one feature set ({} for a lead without)."""
 
     facts: list[LeadFacts]
     places: Places
+    regions: list[tuple[str | None, str | None]]
+    stored: list[dict[str, float]]
+    snapshots: list[tuple[float | None, float | None]]
+    """Instants (Unix seconds) of the stored context snapshots of the lead's ZIP and metro for
+    the month asked (`snapshots_at`), None where there is none (or none was asked)."""
 
 
 def _places(rows: Sequence[Row[Any]]) -> Places:
@@ -93,10 +100,39 @@ def _places(rows: Sequence[Row[Any]]) -> Places:
     )
 
 
-async def lead_inputs(session: AsyncSession, lead_ids: Sequence[int] | None) -> LeadInputs:
+async def lead_inputs(
+    session: AsyncSession,
+    lead_ids: Sequence[int] | None,
+    *,
+    stored: tuple[str, str] | None = None,
+    snapshots_at: datetime | None = None,
+) -> LeadInputs:
     """Facts and places of the given leads (every lead when None), ordered by id; ids that do
-    not exist are left out."""
-    stmt = select(*_PLACE, *_OWN)
+    not exist are left out. With `stored` = (feature set, version), each lead's values of that
+    set in the feature store too, in the same read (a join on the store's unique key); with
+    `snapshots_at`, the instants of its ZIP's and metro's context snapshots for that month
+    (`market.service.snapshot_instant`)."""
+    if snapshots_at is None:
+        instants = (null().label("zip_snapshot"), null().label("metro_snapshot"))
+    else:
+        instants = (
+            snapshot_instant("zip", leads.c.zip_code, snapshots_at).label("zip_snapshot"),
+            snapshot_instant("metro", leads.c.metro, snapshots_at).label("metro_snapshot"),
+        )
+    stmt = select(*_PLACE, *_OWN, leads.c.zip_code, _stored_values(stored), *instants)
+    if stored is not None:
+        feature_set, version = stored
+        stmt = stmt.select_from(
+            leads.outerjoin(
+                store,
+                and_(
+                    store.c.entity_kind == "lead",
+                    store.c.entity_id == leads.c.id,
+                    store.c.feature_set == feature_set,
+                    store.c.version == version,
+                ),
+            )
+        )
     rows: list[Row[Any]] = []
     if lead_ids is None:
         rows = list((await session.execute(stmt.order_by(leads.c.id))).all())
@@ -122,7 +158,19 @@ async def lead_inputs(session: AsyncSession, lead_ids: Sequence[int] | None) -> 
         )
         for r in rows
     ]
-    return LeadInputs(facts, _places(rows))
+    return LeadInputs(
+        facts,
+        _places(rows),
+        [(r.zip_code or None, r.metro or None) for r in rows],
+        [{str(k): float(v) for k, v in (r.stored_values or {}).items()} for r in rows],
+        [(r.zip_snapshot, r.metro_snapshot) for r in rows],
+    )
+
+
+def _stored_values(stored: tuple[str, str] | None) -> ColumnElement[Any]:
+    if stored is None:
+        return null().label("stored_values")
+    return store.c["values"].label("stored_values")
 
 
 async def market(session: AsyncSession) -> Places:

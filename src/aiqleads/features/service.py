@@ -1,4 +1,9 @@
-"""Building the feature store: compute a set in batch and write it, read it back."""
+"""Building the feature store: compute a set in batch and write it, read it back.
+
+The sets, in the order a full build makes them: "lead_geo" (the leads' geospatial values,
+precomputed: the "lead" and "lead_market" sets read them back, see aiqleads.features.lead),
+"lead", "agent" and "lead_market" (what the scoring model reads). Each row is keyed by entity,
+set and version, with the time it was computed."""
 
 from __future__ import annotations
 
@@ -9,15 +14,22 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.config import FeatureSettings
-from aiqleads.features import agent, lead, repository
+from aiqleads.features import agent, lead, lead_market, repository
 from aiqleads.features.clusters import ClusterCache
 from aiqleads.features.matrix import FeatureMatrix
 
-FEATURE_SETS = (lead.FEATURE_SET, agent.FEATURE_SET)
-_ENTITY = {lead.FEATURE_SET: "lead", agent.FEATURE_SET: "agent"}
+FEATURE_SETS = (lead.GEO_SET, lead.FEATURE_SET, agent.FEATURE_SET, lead_market.FEATURE_SET)
+_ENTITY = {
+    lead.GEO_SET: "lead",
+    lead.FEATURE_SET: "lead",
+    agent.FEATURE_SET: "agent",
+    lead_market.FEATURE_SET: "lead",
+}
 _VERSION = {
+    lead.GEO_SET: lead.GEO_VERSION,
     lead.FEATURE_SET: lead.LEAD_FEATURES_VERSION,
     agent.FEATURE_SET: agent.AGENT_FEATURES_VERSION,
+    lead_market.FEATURE_SET: lead_market.LEAD_MARKET_FEATURES_VERSION,
 }
 
 
@@ -33,15 +45,27 @@ async def compute(
     session: AsyncSession,
     feature_set: str,
     now: datetime,
+    lead_ids: Sequence[int] | None = None,
     *,
     settings: FeatureSettings | None = None,
     clusters: ClusterCache | None = None,
 ) -> FeatureMatrix:
-    """The whole set in batch: every lead, or every agent with events."""
+    """The set in batch at `now`: of the given entities (leads, or agents for "agent"), or
+    when None of every lead, or every agent with events. Raises ValueError for an unknown
+    set."""
+    ids = None if lead_ids is None else list(lead_ids)
+    if feature_set == lead.GEO_SET:
+        return await lead.lead_geo_batch(session, ids, settings=settings, clusters=clusters)
     if feature_set == lead.FEATURE_SET:
-        return await lead.lead_features_batch(session, now, settings=settings, clusters=clusters)
+        return await lead.lead_features_batch(
+            session, now, ids, settings=settings, clusters=clusters
+        )
     if feature_set == agent.FEATURE_SET:
-        return await agent.agent_features_batch(session, now, settings=settings)
+        return await agent.agent_features_batch(session, now, ids, settings=settings)
+    if feature_set == lead_market.FEATURE_SET:
+        return await lead_market.lead_market_features_batch(
+            session, now, ids, settings=settings, clusters=clusters
+        )
     raise ValueError(f"unknown feature set {feature_set!r}; known: {', '.join(FEATURE_SETS)}")
 
 

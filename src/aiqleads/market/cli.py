@@ -74,10 +74,14 @@ def load_sample_command() -> None:
 
 @market.command("compute")
 def compute_command() -> None:
-    """Recompute the series computed from the leads (per ZIP and metro, monthly)."""
+    """Recompute the series computed from the leads (per ZIP and metro, monthly), and store a
+    snapshot of each region's context this month (what the lead features read back)."""
     now = SystemClock().now()
     counts = _in_transaction(lambda s: service.compute(s, now=now))
     console.print(f"{counts['points']} values for {counts['regions']} regions (ZIPs and metros)")
+    console.print(
+        f"context snapshots of {counts['contexts']} regions as of {now:%Y-%m-%d %H:%M} UTC"
+    )
 
 
 @market.command("context")

@@ -98,6 +98,46 @@ async def points(
     ]
 
 
+async def month_values(
+    session: AsyncSession, *, source: str, region_kind: str, region: str, month: date
+) -> dict[str, float]:
+    """{measure: value} of one source, region and month (an indexed read: the unique key's
+    prefix)."""
+    rows = await session.execute(
+        select(series.c.measure, series.c.value).where(
+            series.c.source == source,
+            series.c.region_kind == region_kind,
+            series.c.region == region,
+            series.c.month == month,
+        )
+    )
+    return {str(m): float(v) for m, v in rows}
+
+
+def month_value_of(
+    *, source: str, region_kind: str, region: ColumnElement[Any], measure: str, month: date
+) -> ColumnElement[Any]:
+    """A scalar subquery: the value of one source, region kind and measure in `month`, for the
+    region named by `region` (a column of the outer query), or NULL. For another domain's
+    query to read one value alongside its rows, through the unique key."""
+    return (
+        select(series.c.value)
+        .where(
+            series.c.source == source,
+            series.c.region_kind == region_kind,
+            series.c.region == region,
+            series.c.measure == measure,
+            series.c.month == month,
+        )
+        .scalar_subquery()
+    )
+
+
+async def delete_source(session: AsyncSession, source: str) -> None:
+    """Every point of one source, in every region and month, deleted."""
+    await session.execute(delete(series).where(series.c.source == source))
+
+
 async def count(session: AsyncSession, source: str | None = None) -> int:
     stmt = select(func.count()).select_from(series)
     if source is not None:

@@ -21,6 +21,10 @@ from aiqleads.market.loaders import LoadReport, SeriesPoint, read_file
 from aiqleads.models.enums import EventKind
 
 LEADS = "leads"
+# Stored snapshots of `market_context` (see `store_contexts`): one point per key, and the
+# instant each was taken as `AS_OF` (Unix seconds).
+CONTEXT = "context"
+AS_OF = "as_of_unix"
 REGION_KINDS = ("zip", "metro", "county", "city", "national")
 # Views, holds and buying agents are counted over the 30 days before "now".
 ACTIVITY_DAYS = 30
@@ -55,6 +59,8 @@ async def load(
             written += await repository.upsert_points(session, pending)
             pending.clear()
     written += await repository.upsert_points(session, pending)
+    # Every stored context read the series as they were: none may outlive them.
+    await repository.delete_source(session, CONTEXT)
     return Loaded(report, written)
 
 
@@ -69,7 +75,8 @@ def lead_points(region_kind: str, region: str, series: LeadSeries) -> list[Serie
 
 async def compute(session: AsyncSession, *, now: datetime) -> dict[str, int]:
     """Recompute the lead-derived series of every ZIP and metro the leads cover (source
-    "leads", replacing the previous ones). Returns {"regions": n, "points": n}."""
+    "leads", replacing the previous ones), then snapshot their contexts (`store_contexts`).
+    Returns {"regions": n, "points": n, "contexts": n}."""
     regions = await repository.lead_regions(session)
     written = 0
     for kind, region in regions:
@@ -77,7 +84,71 @@ async def compute(session: AsyncSession, *, now: datetime) -> dict[str, int]:
         facts = await repository.lead_facts(session, cond, now=now)
         points = lead_points(kind, region, indicators.monthly_lead_series(facts))
         written += await repository.replace_source(session, LEADS, kind, region, points)
-    return {"regions": len(regions), "points": written}
+    contexts = await store_contexts(session, now=now)
+    return {"regions": len(regions), "points": written, "contexts": contexts}
+
+
+def _month_of(now: datetime) -> date:
+    return now.astimezone(UTC).date().replace(day=1)
+
+
+async def store_contexts(session: AsyncSession, *, now: datetime) -> int:
+    """Snapshot `market_context` of every ZIP and metro the leads cover, for the month of `now`
+    (UTC) with its activity as of `now`, into `market_series` (source `CONTEXT`: one point per
+    key of `indicators.CONTEXT_KEYS`, and `AS_OF`, `now` in Unix seconds), replacing that
+    month's earlier snapshot. `context_snapshot` reads them back; loading a series deletes them
+    all. Returns the number of regions."""
+    month = _month_of(now)
+    regions = await repository.lead_regions(session)
+    points: list[SeriesPoint] = []
+    for kind, region in regions:
+        ctx = await market_context(
+            session,
+            zip_code=region if kind == "zip" else None,
+            metro=region if kind == "metro" else None,
+            month=month,
+            now=now,
+        )
+        points += [SeriesPoint(CONTEXT, kind, region, k, month, float(v)) for k, v in ctx.items()]
+        points.append(SeriesPoint(CONTEXT, kind, region, AS_OF, month, now.timestamp()))
+    await repository.upsert_points(session, points)
+    return len(regions)
+
+
+def snapshot_instant(region_kind: str, region: Any, now: datetime) -> Any:
+    """A scalar subquery for another domain's query of leads: the instant (Unix seconds) of
+    the stored snapshot of the region named by the column `region` (a ZIP or metro column of
+    `leads`) for the month of `now`, or NULL. A snapshot is known by its instant: a caller may
+    keep what `context_snapshot_at` read under it."""
+    return repository.month_value_of(
+        source=CONTEXT, region_kind=region_kind, region=region, measure=AS_OF, month=_month_of(now)
+    )
+
+
+async def context_snapshot_at(
+    session: AsyncSession, *, region_kind: str, region: str, now: datetime
+) -> tuple[float, dict[str, float]] | None:
+    """`context_snapshot` with the instant (Unix seconds) it was taken."""
+    found = await repository.month_values(
+        session, source=CONTEXT, region_kind=region_kind, region=region, month=_month_of(now)
+    )
+    taken = found.get(AS_OF)
+    if taken is None or taken > now.timestamp():
+        return None
+    if any(k not in found for k in indicators.CONTEXT_KEYS):
+        return None
+    return taken, {k: found[k] for k in indicators.CONTEXT_KEYS}
+
+
+async def context_snapshot(
+    session: AsyncSession, *, region_kind: str, region: str, now: datetime
+) -> dict[str, float] | None:
+    """The stored snapshot (`store_contexts`) of the region's context for the month of `now`,
+    when one was taken at or before `now` and holds every key of `indicators.CONTEXT_KEYS`;
+    None otherwise (never a snapshot from after `now`: a past instant reads no later data).
+    One indexed read."""
+    found = await context_snapshot_at(session, region_kind=region_kind, region=region, now=now)
+    return None if found is None else found[1]
 
 
 def _series(points: Iterable[SeriesPoint], source: str, measure: str) -> dict[date, float]:

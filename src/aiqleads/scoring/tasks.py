@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.db.engine import transaction
 from aiqleads.events import repository as events
-from aiqleads.features.lead_market import lead_market_features_batch
+from aiqleads.features import service as feature_store
+from aiqleads.features.lead_market import FEATURE_SET
 from aiqleads.features.matrix import FeatureMatrix
 from aiqleads.leads.pricing import RULES_VERSION
 from aiqleads.scoring import repository
@@ -33,10 +34,10 @@ async def lead_features(
     session: AsyncSession, now: datetime, lead_ids: Sequence[int] | None
 ) -> FeatureMatrix:
     """The scoring model's feature provider: the "lead_market" set (the lead's own features,
-    its ZIP's market context and behaviour × market interactions), in batch."""
-    return await lead_market_features_batch(
-        session, now, None if lead_ids is None else list(lead_ids)
-    )
+    its ZIP's market context and behaviour × market interactions), in batch, through the
+    feature store's own code (`features.service.compute`, what `aiqleads features build --set
+    lead_market` writes)."""
+    return await feature_store.compute(session, FEATURE_SET, now, lead_ids)
 
 
 @task("scoring.refresh", every=lambda settings: settings.worker.score_refresh_seconds)

@@ -43,6 +43,7 @@ TASK_MODULES = (
     "aiqleads.leads.tasks",
     "aiqleads.scoring.tasks",
     "aiqleads.recommend.tasks",
+    "aiqleads.features.tasks",
 )
 
 
