@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ScalarSelect, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.geo.repository.common import leads
@@ -28,14 +29,28 @@ class KeyInputs:
     lapsed: datetime | None
 
 
-def _edges(cutoff: datetime) -> list[ScalarSelect[Any]]:
-    # One max per status: each is a backward step on the (status, published_at) index.
-    return [
-        select(func.max(leads.c.published_at))
-        .where(leads.c.status == s.value, leads.c.published_at <= cutoff)
-        .scalar_subquery()
-        for s in OFFERED
+@lru_cache(maxsize=32)
+def _statement(n_scopes: int, windowed: bool) -> Select[Any]:
+    """The statement for `n_scopes` scopes, with (`windowed`) or without the window's edge;
+    values come as parameters, so it is built once per shape (building it cost more than
+    running it on a cache hit)."""
+    cutoff = bindparam("cutoff", type_=leads.c.published_at.type)
+    now = bindparam("now", type_=leads.c.held_until.type)
+    version_of = [
+        select(versions.c.version).where(versions.c.scope == bindparam(f"scope_{i}"))
+        for i in range(n_scopes)
     ]
+    # One max per status: each is a backward step on the (status, published_at) index.
+    edges = [
+        select(func.max(leads.c.published_at)).where(
+            leads.c.status == s.value, leads.c.published_at <= cutoff
+        )
+        for s in (OFFERED if windowed else ())
+    ]
+    lapsed = select(func.max(leads.c.held_until)).where(
+        leads.c.status == LeadStatus.HELD.value, leads.c.held_until <= now
+    )
+    return select(*(q.scalar_subquery() for q in (lapsed, *version_of, *edges)))
 
 
 async def key_inputs(
@@ -52,16 +67,10 @@ async def key_inputs(
       exactly when a hold lapses, which changes what readers see without any write.
     """
     ordered = list(scopes)
-    version_of = [
-        select(versions.c.version).where(versions.c.scope == s).scalar_subquery() for s in ordered
-    ]
-    edges = _edges(cutoff) if cutoff is not None else []
-    lapsed = (
-        select(func.max(leads.c.held_until))
-        .where(leads.c.status == LeadStatus.HELD.value, leads.c.held_until <= now)
-        .scalar_subquery()
-    )
-    row = (await session.execute(select(lapsed, *version_of, *edges))).one()
+    params: dict[str, Any] = {"now": now} if cutoff is None else {"now": now, "cutoff": cutoff}
+    params.update((f"scope_{i}", s) for i, s in enumerate(ordered))
+    stmt = _statement(len(ordered), cutoff is not None)
+    row = (await session.execute(stmt, params)).one()
     found_versions = row[1 : 1 + len(ordered)]
     present = [e for e in row[1 + len(ordered) :] if e is not None]
     return KeyInputs(
