@@ -112,6 +112,27 @@ async def test_penetration_matches_a_hand_count(
     assert body["legend"]["count"] == 2 and body["metric"] == "agent"
 
 
+async def test_an_agents_whole_metro_h3_map_counts_what_a_filtered_map_counts(
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    # Given the fixture (every lead for sale), with groups of 3 allowed
+    headers = await _fixture(client, sessions, clock, settings, cipher)
+    params = {"metro": "seattle", "level": "h3", "metric": "agent"}
+    async with client_with(settings, clock, disclosure_min_leads=3) as small_groups:
+        # When the agent asks for the whole metro (one query: the cells' leads are the metro's)
+        # and for a filter every lead matches (cells chosen first, then counted whole)
+        whole = await geo(small_groups, "penetration", headers, **params)
+        filtered = await geo(small_groups, "penetration", headers, **params, kind="for_sale")
+
+    # Then both count the same regions the same way
+    assert len(whole["features"]) == 2
+    assert whole == filtered
+
+
 async def test_dallas_has_no_zip_polygons(
     client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
 ) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiqleads.geo.repository.cache_inputs import data_versions, last_hold_expiry, visible_edge
+from aiqleads.geo.repository.cache_inputs import key_inputs
 from aiqleads.kit.cache import ByteCache
 from aiqleads.leads.filters import LeadFilter
 from aiqleads.observability.metrics import (
@@ -56,14 +56,12 @@ async def build_key(
     """The key of one answer; `cache_class` names everyone who gets the same answer ("admin",
     "tier:basic", "account:42"), `visible_before` the viewer's priority-window cutoff, `now`
     the instant holds are judged at (a lapsed hold changes answers without a write)."""
-    versions = await data_versions(session, filt.area.scopes())
-    scopes = ",".join(f"{scope}@{version}" for scope, version in sorted(versions.items()))
+    found = await key_inputs(session, filt.area.scopes(), cutoff=visible_before, now=now)
+    scopes = ",".join(f"{scope}@{version}" for scope, version in sorted(found.versions.items()))
     edge = "-"
     if visible_before is not None:
-        found = await visible_edge(session, visible_before)
-        edge = found.isoformat() if found else "none"
-    lapsed = await last_hold_expiry(session, now)
-    holds = lapsed.isoformat() if lapsed else "-"
+        edge = found.edge.isoformat() if found.edge else "none"
+    holds = found.lapsed.isoformat() if found.lapsed else "-"
     digest = query_digest(filt, params)
     return f"{namespace}:geo:{FORMAT}:{endpoint}:{scopes}:{cache_class}:{edge}:{holds}:{digest}"
 

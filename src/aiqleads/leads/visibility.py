@@ -155,8 +155,15 @@ def market_condition(
 
 
 # Below this span (about 1 km) a bounding box is selective enough that SQLite should start from
-# the latitude index; above it, walking the sort order and filtering finds a page sooner.
+# the latitude index; above it, walking the sort order and filtering finds a page sooner, and
+# an unsorted read (a map layer's) is faster scanning the rows than fetching each through the
+# index (a metro's box, 100k leads: 0.2 s against 1 s).
 _SQLITE_SMALL_BBOX_DEGREES = 0.01
+
+
+def _unindexed(t: Any, name: str) -> ColumnElement[Any]:
+    # Unary plus: the same value, but not a column SQLite's planner may take an index for.
+    return literal_column(f"+{t.name}.{name}", type_=t.c[name].type)
 
 
 def _range(t: Any, name: str, order_column: str | None, dialect: str) -> ColumnElement[Any]:
@@ -164,14 +171,12 @@ def _range(t: Any, name: str, order_column: str | None, dialect: str) -> ColumnE
     over the index of the sort order and then sorts every match (seconds at 1M leads); unary
     plus keeps the range column's index out of its plan. PostgreSQL weighs both by cost."""
     if dialect == "sqlite" and order_column is not None and name != order_column:
-        return literal_column(f"+{t.name}.{name}", type_=t.c[name].type)
+        return _unindexed(t, name)
     column: ColumnElement[Any] = t.c[name]
     return column
 
 
-def _bbox_condition(
-    t: Any, loc: Location, bbox: BBox, order_column: str | None, dialect: str
-) -> list[ColumnElement[bool]]:
+def _bbox_condition(t: Any, loc: Location, bbox: BBox, dialect: str) -> list[ColumnElement[bool]]:
     if dialect == "postgresql":
         # The PostGIS point: the covering catalog index holds it, and PostGIS keeps statistics
         # for it, so the planner chooses well between walking the sort order and the GiST index.
@@ -181,9 +186,10 @@ def _bbox_condition(
         return [loc.geom.op("&&")(envelope)]
     lat_name = "latitude" if loc.exact else "preview_latitude"
     lon_name = "longitude" if loc.exact else "preview_longitude"
-    small = bbox.max_lat - bbox.min_lat <= _SQLITE_SMALL_BBOX_DEGREES
-    order = None if small else order_column
-    lat, lon = _range(t, lat_name, order, dialect), _range(t, lon_name, order, dialect)
+    if bbox.max_lat - bbox.min_lat <= _SQLITE_SMALL_BBOX_DEGREES:
+        lat, lon = t.c[lat_name], t.c[lon_name]
+    else:
+        lat, lon = _unindexed(t, lat_name), _unindexed(t, lon_name)
     return [lat.between(bbox.min_lat, bbox.max_lat), lon.between(bbox.min_lon, bbox.max_lon)]
 
 
@@ -212,7 +218,7 @@ def filter_conditions(
     if f.area.metro is not None:
         conds.append(t.c.metro == f.area.metro.slug)
     if f.area.bbox is not None:
-        conds += _bbox_condition(t, loc, f.area.bbox, order_column, dialect)
+        conds += _bbox_condition(t, loc, f.area.bbox, dialect)
     if f.zips:
         conds.append(t.c.zip_code.in_(sorted(set(f.zips))))
     if f.city_key is not None:

@@ -49,6 +49,15 @@ class Lead(Base):
         Index("ix_leads_address_key", "address_key"),
         Index("ix_leads_held_by", "held_by", "held_until"),
         Index("ix_leads_status_held_until", "status", "held_until"),
+        # Agents' office tallies per resolution-7 region (geo.repository.competitors).
+        Index(
+            "ix_leads_office_region",
+            "h3_r7",
+            "status",
+            "published_at",
+            "listing_office",
+            "listing_agent",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)

@@ -1,12 +1,16 @@
 """What a geo cache key reads from the database: the data versions of the scopes an area
-touches, and the newest publication an agent's tier window lets through."""
+touches, the newest publication an agent's tier window lets through, and the latest hold to
+have lapsed. All three come back from one statement: a cache hit costs one round trip."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.geo.repository.common import leads
@@ -15,37 +19,62 @@ from aiqleads.leads.versions import versions
 from aiqleads.models.enums import LeadStatus
 
 
-async def data_versions(session: AsyncSession, scopes: Sequence[str]) -> dict[str, int]:
-    rows = await session.execute(
-        select(versions.c.scope, versions.c.version).where(versions.c.scope.in_(list(scopes)))
-    )
-    found = {r.scope: int(r.version) for r in rows}
-    return {s: found.get(s, 0) for s in scopes}
+@dataclass(frozen=True, slots=True)
+class KeyInputs:
+    """`versions`: scope -> data version (0 for a scope never written); `edge`: see
+    `key_inputs`, None without a cutoff or without a lead; `lapsed`: the latest lapsed hold."""
+
+    versions: dict[str, int]
+    edge: datetime | None
+    lapsed: datetime | None
 
 
-async def visible_edge(session: AsyncSession, cutoff: datetime) -> datetime | None:
-    """The newest publication instant at or before `cutoff` among offered leads.
-
-    With the data unchanged, an agent's visible set is the same for every cutoff that gives the
-    same edge, so a cache key holding it goes stale exactly when a lead leaves its window. One
-    max per status: each is a backward step on the (status, published_at) index.
-    """
-    edges = [
-        select(func.max(leads.c.published_at))
-        .where(leads.c.status == s.value, leads.c.published_at <= cutoff)
-        .scalar_subquery()
-        for s in OFFERED
+@lru_cache(maxsize=32)
+def _statement(n_scopes: int, windowed: bool) -> Select[Any]:
+    """The statement for `n_scopes` scopes, with (`windowed`) or without the window's edge;
+    values come as parameters, so it is built once per shape (building it cost more than
+    running it on a cache hit)."""
+    cutoff = bindparam("cutoff", type_=leads.c.published_at.type)
+    now = bindparam("now", type_=leads.c.held_until.type)
+    version_of = [
+        select(versions.c.version).where(versions.c.scope == bindparam(f"scope_{i}"))
+        for i in range(n_scopes)
     ]
-    found = (await session.execute(select(*edges))).one()
-    present = [e for e in found if e is not None]
-    return max(present) if present else None
-
-
-async def last_hold_expiry(session: AsyncSession, now: datetime) -> datetime | None:
-    """The latest `held_until` at or before `now` among leads still stored as held: it moves
-    exactly when a hold lapses, which changes what readers see without any write."""
-    stmt = select(func.max(leads.c.held_until)).where(
+    # One max per status: each is a backward step on the (status, published_at) index.
+    edges = [
+        select(func.max(leads.c.published_at)).where(
+            leads.c.status == s.value, leads.c.published_at <= cutoff
+        )
+        for s in (OFFERED if windowed else ())
+    ]
+    lapsed = select(func.max(leads.c.held_until)).where(
         leads.c.status == LeadStatus.HELD.value, leads.c.held_until <= now
     )
-    found: datetime | None = await session.scalar(stmt)
-    return found
+    return select(*(q.scalar_subquery() for q in (lapsed, *version_of, *edges)))
+
+
+async def key_inputs(
+    session: AsyncSession, scopes: Sequence[str], *, cutoff: datetime | None, now: datetime
+) -> KeyInputs:
+    """The database's part of a cache key, in one statement.
+
+    * each scope's data version (leads.versions, bumped by every lead write);
+    * with `cutoff` (an agent's priority window), the newest publication instant at or before
+      it among offered leads: with the data unchanged, an agent's visible set is the same for
+      every cutoff that gives the same edge, so a key holding it goes stale exactly when a
+      lead leaves the window;
+    * the latest `held_until` at or before `now` among leads still stored as held: it moves
+      exactly when a hold lapses, which changes what readers see without any write.
+    """
+    ordered = list(scopes)
+    params: dict[str, Any] = {"now": now} if cutoff is None else {"now": now, "cutoff": cutoff}
+    params.update((f"scope_{i}", s) for i, s in enumerate(ordered))
+    stmt = _statement(len(ordered), cutoff is not None)
+    row = (await session.execute(stmt, params)).one()
+    found_versions = row[1 : 1 + len(ordered)]
+    present = [e for e in row[1 + len(ordered) :] if e is not None]
+    return KeyInputs(
+        versions={s: int(v or 0) for s, v in zip(ordered, found_versions, strict=True)},
+        edge=max(present) if present else None,
+        lapsed=row[0],
+    )

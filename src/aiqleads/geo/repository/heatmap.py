@@ -45,10 +45,12 @@ async def cell_groups(
     statuses: Sequence[LeadStatus],
     res: int,
     *,
-    weighted: bool = True,
+    prices: bool = True,
+    scores: bool = True,
 ) -> CellGroups:
-    """GROUP BY the stored h3 column: no H3 indexing at query time. Without `weighted` only
-    counts are computed (the sums cost a third of the query). Resolutions 7 and 8 are
+    """GROUP BY the stored h3 column: no H3 indexing at query time. Without `prices` or
+    `scores` those sums are not computed and come back as zeros (each costs a share of the
+    query; an agent's score is a CASE over its bucket, `score_for`). Resolutions 7 and 8 are
     functions of the preview cell; 9 is of the exact point (admins only, the caller checks)."""
     col = leads.c[H3_COLUMNS[res]]
     # SQLite would walk the h3 index to get groups in order and fetch every row through it
@@ -56,16 +58,12 @@ async def cell_groups(
     # on the filter's index. PostgreSQL hash-aggregates either way.
     key = col + 0 if dialect(session) == "sqlite" else col
     score = score_for(viewer)
-    sums = (
-        (
-            cast(func.sum(leads.c.asking_price_cents), Float),
-            func.count(leads.c.asking_price_cents),
-            cast(func.sum(score), Float),
-            func.count(score),
-        )
-        if weighted
+    price_sums = (
+        (cast(func.sum(leads.c.asking_price_cents), Float), func.count(leads.c.asking_price_cents))
+        if prices
         else ()
     )
+    score_sums = (cast(func.sum(score), Float), func.count(score)) if scores else ()
     # A stored cell is a location: the write path derives the cells and the preview centre
     # together from one point (leads.writes), so `col IS NOT NULL` already keeps only located
     # leads. Not testing the location columns as well lets SQLite answer from the covering
@@ -76,24 +74,20 @@ async def cell_groups(
     # The approximate points counted in the same pass (a second query cost as much again).
     approximate = func.count(case((leads.c.geocode_precision != EXACT, 1)))
     stmt = (
-        select(key, func.count(), approximate, *sums)
+        select(key, func.count(), approximate, *price_sums, *score_sums)
         .where(*conds, col.is_not(None))
         .group_by(key)
         .order_by(key)
     )
     rows = (await session.execute(stmt)).all()
     cells, count, approx = ints(rows, 0), ints(rows, 1), int(ints(rows, 2).sum())
-    if not weighted:
-        zeros = np.zeros(cells.size)
-        return CellGroups(
-            cells, count, zeros, zeros.astype(np.int64), zeros, zeros.astype(np.int64), approx
-        )
-    return CellGroups(
-        cells=cells,
-        count=count,
-        price_sum=np.nan_to_num(floats(rows, 3)) / 100.0,
-        price_n=ints(rows, 4),
-        score_sum=np.nan_to_num(floats(rows, 5)),
-        score_n=ints(rows, 6),
-        approximate=approx,
-    )
+    zeros = np.zeros(cells.size)
+    price_sum, price_n = zeros, zeros.astype(np.int64)
+    score_sum, score_n = zeros, zeros.astype(np.int64)
+    i = 3
+    if prices:
+        price_sum, price_n = np.nan_to_num(floats(rows, i)) / 100.0, ints(rows, i + 1)
+        i += 2
+    if scores:
+        score_sum, score_n = np.nan_to_num(floats(rows, i)), ints(rows, i + 1)
+    return CellGroups(cells, count, price_sum, price_n, score_sum, score_n, approx)

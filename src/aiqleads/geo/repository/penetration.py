@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -32,7 +31,7 @@ from aiqleads.geo.repository.common import (
     purchases,
 )
 from aiqleads.leads.filters import LeadFilter
-from aiqleads.leads.visibility import Viewer, effective_status, location, market_leads
+from aiqleads.leads.visibility import Viewer, location, market_leads
 from aiqleads.models.enums import LeadStatus
 
 STATUS_CODES: tuple[str, ...] = (*(s.value for s in LeadStatus), "closed")  # code -> status
@@ -52,11 +51,16 @@ def _mine_flag(account_id: int) -> ColumnElement[int]:
     return case((purchases.c.account_id == account_id, 1), else_=0)
 
 
-def _market_status(now: datetime) -> ColumnElement[str]:
+def _market_status() -> ColumnElement[str]:
+    # The stored status, not the effective one: a lapsed hold is labelled "held" here where
+    # other readers say "available", but penetration counts both alike (geo.penetration's
+    # OPEN_STATUSES), so no answer changes, and without `held_until` the grouping is answered
+    # from the covering index (SQLite) instead of from every row. Which leads count is still
+    # decided on effective statuses, by `market_leads`.
     return case(
         (purchases.c.lead_id.is_not(None), LeadStatus.SOLD.value),
         (leads.c.status == LeadStatus.SOLD.value, "closed"),
-        else_=effective_status(leads, now),
+        else_=leads.c.status,
     )
 
 
@@ -70,7 +74,7 @@ async def _groups(
     conds: list[ColumnElement[bool]],
     viewer: Viewer,
 ) -> StatusGroups:
-    status, mine = _market_status(viewer.now), _mine_flag(viewer.account_id)
+    status, mine = _market_status(), _mine_flag(viewer.account_id)
     stmt = _with_purchases(
         select(key, status, mine, func.count()).where(*conds).group_by(key, status, mine)
     )
@@ -94,12 +98,18 @@ async def status_groups_by_cell(
 ) -> StatusGroups:
     """Groups per stored H3 cell of `res`; with `only`, of those cells alone."""
     col = leads.c[H3_COLUMNS[res]]
-    conds = market_leads(viewer, f, statuses, dialect=dialect(session))
+    # A stored cell is a location (the write path derives cells and the preview centre from
+    # one point), so `col IS NOT NULL` keeps only located leads without reading the location
+    # columns, and SQLite answers from the covering index of migration 0012. Grouping on
+    # `col + 0` keeps SQLite's planner off the h3 index, whose order it would otherwise walk,
+    # fetching every row through it (as in `heatmap.cell_groups`).
+    conds = market_leads(viewer, f, statuses, dialect=dialect(session), located=False)
+    key = col + 0 if dialect(session) == "sqlite" else col
     if only is None:
-        return await _groups(session, col, [*conds, col.is_not(None)], viewer)
+        return await _groups(session, key, [*conds, col.is_not(None)], viewer)
     keys = sorted(set(only))
     parts = [
-        await _groups(session, col, [*conds, col.in_(keys[i : i + _CHUNK])], viewer)
+        await _groups(session, key, [*conds, col.in_(keys[i : i + _CHUNK])], viewer)
         for i in range(0, len(keys), _CHUNK)
     ]
     return StatusGroups(
@@ -144,7 +154,7 @@ async def status_points_without_zip(
     in a ZIP region by point-in-polygon."""
     loc = location(viewer)
     # Statuses travel as small integers: fixed width for COPY, and no string per lead.
-    status = _market_status(viewer.now)
+    status = _market_status()
     code = case(*((status == name, i) for i, name in enumerate(STATUS_CODES)), else_=-1)
     outside = or_(leads.c.zip_code.is_(None), leads.c.zip_code.not_in(sorted(set(zips))))
     conds = market_leads(viewer, f, statuses, dialect=dialect(session))

@@ -156,11 +156,11 @@ async def heatmap(
             )
             return encode(doc)
         res = int(params["resolution"])
-        weighted = weight != "count"
+        sums = {"prices": weight == "asking_price_sum", "scores": weight == "score_mean"}
         if res in H3_COLUMNS:
-            groups = await cell_groups(session, viewer, filt, statuses, res, weighted=weighted)
+            groups = await cell_groups(session, viewer, filt, statuses, res, **sums)
         elif res < min(H3_COLUMNS):
-            stored = await cell_groups(session, viewer, filt, statuses, 7, weighted=weighted)
+            stored = await cell_groups(session, viewer, filt, statuses, 7, **sums)
             groups = _regroup(stored, res)
         else:
             approximate = await approximate_count(session, viewer, filt, statuses)

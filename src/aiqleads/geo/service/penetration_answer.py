@@ -46,6 +46,7 @@ from aiqleads.geo.service.common import (
     checked_statuses,
     encode,
 )
+from aiqleads.kit.h3cells import PREVIEW_RESOLUTION
 from aiqleads.leads.filters import Area, LeadFilter
 from aiqleads.leads.status import OFFERED
 from aiqleads.leads.visibility import Viewer
@@ -129,7 +130,7 @@ async def penetration(
             g = await status_groups_by_cell(session, viewer, filt, statuses, res=resolution)
             keys = np.array(g.keys, dtype=np.int64)
             rows = penetration_from_counts(keys, g.statuses, g.mine, g.count)
-            if whole is not None:
+            if whole is not None and not _cells_are_whole(filt, whole, statuses, resolution):
                 chosen = [_key(r.region) for r in rows]
                 w = await status_groups_by_cell(
                     session, viewer, LeadFilter(), OFFERED, res=resolution, only=chosen
@@ -182,6 +183,20 @@ def _asks_for_all(filt: LeadFilter, whole: LeadFilter, statuses: tuple[LeadStatu
     """Whether the filters are the whole home metro's offered leads: nothing but the metro, and
     the offered statuses."""
     return replace(filt, statuses=()) == whole and set(statuses) == set(OFFERED)
+
+
+def _cells_are_whole(
+    filt: LeadFilter, whole: LeadFilter, statuses: tuple[LeadStatus, ...], resolution: int
+) -> bool:
+    """Whether the cells the filters choose already hold every offered lead of theirs, so the
+    second query (all offered leads of the chosen cells) would return the first one's rows.
+
+    True for the whole home metro's offered leads at the preview resolution: a lead's metro is
+    a function of its preview cell (the metro holding the cell's centre, `leads.writes`), so a
+    cell with one of the metro's leads holds no lead of another metro. A coarser cell may
+    straddle two metros, and other filters leave leads of the chosen cells out.
+    """
+    return resolution == PREVIEW_RESOLUTION and _asks_for_all(filt, whole, statuses)
 
 
 async def _zip_rows(
