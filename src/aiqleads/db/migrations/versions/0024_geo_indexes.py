@@ -8,8 +8,8 @@ index holds the region, the status and publication the market condition tests, a
 and agent tallied, so SQLite answers from it alone (0.3 ms for one circle, 20 to 60 ms for the
 regions around 200 purchases; bench/geo.py) and PostgreSQL reads only the regions' rows.
 
-Revision ID: 0027
-Revises: 0021
+Revision ID: 0024
+Revises: 0023
 Create Date: 2026-11-30
 """
 
@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0027"
-down_revision = "0021"
+revision = "0024"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 
