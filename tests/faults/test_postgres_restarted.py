@@ -31,9 +31,12 @@ def test_the_api_recovers_when_postgresql_restarts(tmp_path: Path) -> None:
     with own_postgres() as pg:
         backend = migrated(Backend("postgres", pg.url, None), tmp_path)
         with serve(backend, tmp_path, workers=2) as base, httpx.Client(base_url=base) as http:
-            assert http.post(
-                "/api/v1/auth/register", json={"email": EMAIL, "password": PASSWORD}
-            ).status_code == 201
+            assert (
+                http.post(
+                    "/api/v1/auth/register", json={"email": EMAIL, "password": PASSWORD}
+                ).status_code
+                == 201
+            )
             _sign_in(http)
             for _ in range(10):
                 assert http.get("/api/v1/auth/me").status_code == 200
@@ -55,7 +58,9 @@ def test_the_api_recovers_when_postgresql_restarts(tmp_path: Path) -> None:
             for _ in range(30):
                 with httpx.Client(base_url=base, headers=http.headers) as fresh:
                     assert fresh.get("/api/v1/auth/me").status_code == 200
-                    assert fresh.get("/api/v1/leads", params={"metro": "seattle"}).status_code == 200
+                    assert (
+                        fresh.get("/api/v1/leads", params={"metro": "seattle"}).status_code == 200
+                    )
 
 
 def _sign_in(http: httpx.Client) -> None:
