@@ -22,8 +22,10 @@ def test_the_api_keeps_serving_while_redis_is_stopped(tmp_path: Path) -> None:
         backend = migrated(
             Backend("sqlite", f"sqlite+aiosqlite:///{tmp_path}/api.db", redis.url), tmp_path
         )
-        env = {"AIQ_RATE_LIMIT__ENABLED": "true", "AIQ_WORKER__START_IN_APP": "false"}
-        with serve(backend, tmp_path, **env) as base, httpx.Client(base_url=base) as http:
+        on = serve(
+            backend, tmp_path, AIQ_RATE_LIMIT__ENABLED="true", AIQ_WORKER__START_IN_APP="false"
+        )
+        with on as base, httpx.Client(base_url=base) as http:
             assert (
                 http.post(
                     "/api/v1/auth/register", json={"email": EMAIL, "password": PASSWORD}

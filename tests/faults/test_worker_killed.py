@@ -28,7 +28,8 @@ def _resale_sample(path: Path, *, first: int = 800) -> Path:
         rows = list(csv.reader(f))
     header, body = rows[0], rows[1:]
     seen: set[str] = set()
-    head, resales = [], []
+    head: list[list[str]] = []
+    resales: list[list[str]] = []
     for row in body[:first]:
         (resales if row[0] in seen else head).append(row)
         seen.add(row[0])
