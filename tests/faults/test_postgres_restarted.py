@@ -1,0 +1,69 @@
+"""PostgreSQL restarts under a running API: /ready turns 503, then 200 once the database is
+back, and every request after that succeeds without restarting the API (the pool's pre-ping
+replaces the connections the restart closed)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import Backend
+from tests.factories import PASSWORD
+from tests.faults.servers import migrated, own_postgres, ready, wait_until
+from tests.live import serve
+
+# Like the suite's other PostgreSQL tests, only in runs that have PostgreSQL (this one starts
+# a cluster of its own, so that restarting it never hits the one other tests share).
+pytestmark = [
+    pytest.mark.postgres_only,
+    pytest.mark.skipif(
+        not os.environ.get("AIQ_TEST_POSTGRES_URL"), reason="a run without PostgreSQL"
+    ),
+]
+EMAIL = "pg-fault@example.com"
+
+
+def test_the_api_recovers_when_postgresql_restarts(tmp_path: Path) -> None:
+    # Given a server with two workers on a PostgreSQL of its own, its pools warmed up
+    with own_postgres() as pg:
+        backend = migrated(Backend("postgres", pg.url, None), tmp_path)
+        with serve(backend, tmp_path, workers=2) as base, httpx.Client(base_url=base) as http:
+            assert (
+                http.post(
+                    "/api/v1/auth/register", json={"email": EMAIL, "password": PASSWORD}
+                ).status_code
+                == 201
+            )
+            _sign_in(http)
+            for _ in range(10):
+                assert http.get("/api/v1/auth/me").status_code == 200
+
+            # When PostgreSQL stops
+            pg.stop()
+            # Then /ready says the database is down, and liveness still answers
+            answer = http.get("/ready")
+            assert answer.status_code == 503
+            assert answer.json()["checks"]["database"].startswith("error: ")
+            assert http.get("/health").status_code == 200
+
+            # When it starts again
+            pg.start()
+            # Then /ready turns green without restarting the API
+            wait_until(lambda: (r := ready(base)) is not None and r.status_code == 200, "/ready")
+            # And every request succeeds, through connections made before the restart or after
+            _sign_in(http)
+            for _ in range(30):
+                with httpx.Client(base_url=base, headers=http.headers) as fresh:
+                    assert fresh.get("/api/v1/auth/me").status_code == 200
+                    assert (
+                        fresh.get("/api/v1/leads", params={"metro": "seattle"}).status_code == 200
+                    )
+
+
+def _sign_in(http: httpx.Client) -> None:
+    token = http.post("/api/v1/auth/token", data={"username": EMAIL, "password": PASSWORD})
+    assert token.status_code == 200, token.text
+    http.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
