@@ -1,0 +1,92 @@
+"""Rows written in batches after the requests that made them, by one task per process.
+
+A recorder of best-effort rows (views, experiment exposures) notes each row in memory; its task
+writes what gathered in one transaction every `interval` seconds, sooner once `batch` rows wait,
+and on stop. A failed write is logged and its rows counted as lost (`on_loss`): the caller's
+request never waits on it and a worker never fails for it. A process killed between two flushes
+loses at most one interval's rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from aiqleads.db.engine import transaction
+
+log = logging.getLogger(__name__)
+
+Row = Mapping[str, Any]
+
+
+class BatchedWriter:
+    """One process's buffer of rows and the task that flushes it with `write(session, rows)`."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        write: Callable[[AsyncSession, list[Row]], Awaitable[None]],
+        *,
+        name: str,
+        interval: float = 1.0,
+        batch: int = 500,
+        on_loss: Callable[[int], None] | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._write = write
+        self._name = name
+        self._interval = interval
+        self._batch = batch
+        self._on_loss = on_loss
+        self._pending: list[Row] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, row: Row) -> None:
+        """Note one row; it is written at the next flush."""
+        self._pending.append(row)
+        if len(self._pending) >= self._batch:
+            self._wake.set()
+
+    async def flush(self) -> int:
+        """Write every row noted so far in one transaction; returns how many (0 on failure)."""
+        rows, self._pending = self._pending, []
+        if not rows:
+            return 0
+        try:
+            async with transaction(self._sessions) as session:
+                await self._write(session, rows)
+        except Exception:
+            # Best effort by design (see the module docstring): log and count, never raise.
+            log.exception(
+                "could not write a batch", extra={"writer": self._name, "rows": len(rows)}
+            )
+            if self._on_loss is not None:
+                self._on_loss(len(rows))
+            return 0
+        return len(rows)
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._interval)
+            self._wake.clear()
+            await self.flush()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=self._name)
+
+    async def stop(self) -> None:
+        """Stop the flushing task and write what is left."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.flush()
