@@ -20,6 +20,7 @@ from aiqleads import __version__
 from aiqleads.auth.admin_routes import router as admin_accounts_router
 from aiqleads.auth.passwords import configure_hasher, configure_pool
 from aiqleads.auth.routes import router as auth_router
+from aiqleads.body_limit import BodyLimitMiddleware
 from aiqleads.cart.routes import router as cart_router
 from aiqleads.checkout.routes import router as checkout_router
 from aiqleads.config import Settings, get_settings
@@ -169,6 +170,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     install_error_handlers(app)
     # Added innermost first: the request id is set before the metrics and access log read it.
     app.add_middleware(MetricsMiddleware, access_log=settings.access_log)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
     app.include_router(health_router)
