@@ -41,6 +41,7 @@ from aiqleads.market.routes import router as market_router
 from aiqleads.notices.routes import router as live_router
 from aiqleads.observability.logging import configure_logging
 from aiqleads.observability.middleware import MetricsMiddleware
+from aiqleads.openapi import install_openapi
 from aiqleads.payments.routes import router as payments_router
 from aiqleads.purchases.routes import router as purchases_router
 from aiqleads.scoring.routes import router as scoring_router
@@ -168,6 +169,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     else:
         app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, **meta)
     install_error_handlers(app)
+    install_openapi(app)
     # Added innermost first: the request id is set before the metrics and access log read it.
     app.add_middleware(MetricsMiddleware, access_log=settings.access_log)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

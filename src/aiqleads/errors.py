@@ -159,16 +159,24 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body(message, ErrorCode.VALIDATION, detail), 422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400 and exc.detail == _UNPARSABLE:
             # FastAPI's answer to a body it could not decode (bytes that are not UTF-8, a
             # broken form): a malformed body, like bad JSON, is a 422 naming the body.
             reason = "the body could not be decoded: send UTF-8 JSON (or the form it declares)"
             detail = [{"field": "body", "reason": reason}]
             return JSONResponse(error_body(f"body: {reason}", ErrorCode.VALIDATION, detail), 422)
+        headers = exc.headers
+        if exc.status_code == 405:
+            # Starlette's Allow names the methods of the one route it tried; a path's methods
+            # may be spread over several routes: name them all.
+            from aiqleads.openapi import allowed_methods
+
+            methods = allowed_methods(request.app, request.url.path)
+            headers = {**(exc.headers or {}), "Allow": ", ".join(methods)}
         codes = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.VALIDATION, 401: ErrorCode.UNAUTHORIZED}
         code = codes.get(exc.status_code, ErrorCode.VALIDATION)
-        return JSONResponse(error_body(str(exc.detail), code), exc.status_code, headers=exc.headers)
+        return JSONResponse(error_body(str(exc.detail), code), exc.status_code, headers=headers)
 
     @app.exception_handler(IntegrityError)
     async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
