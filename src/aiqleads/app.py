@@ -20,6 +20,7 @@ from aiqleads import __version__
 from aiqleads.auth.admin_routes import router as admin_accounts_router
 from aiqleads.auth.passwords import configure_hasher, configure_pool
 from aiqleads.auth.routes import router as auth_router
+from aiqleads.body_limit import BodyLimitMiddleware
 from aiqleads.cart.routes import router as cart_router
 from aiqleads.checkout.routes import router as checkout_router
 from aiqleads.config import Settings, get_settings
@@ -40,6 +41,7 @@ from aiqleads.market.routes import router as market_router
 from aiqleads.notices.routes import router as live_router
 from aiqleads.observability.logging import configure_logging
 from aiqleads.observability.middleware import MetricsMiddleware
+from aiqleads.openapi import install_openapi
 from aiqleads.payments.routes import router as payments_router
 from aiqleads.purchases.routes import router as purchases_router
 from aiqleads.recommend.routes import router as recommend_router
@@ -168,8 +170,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     else:
         app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, **meta)
     install_error_handlers(app)
+    install_openapi(app)
     # Added innermost first: the request id is set before the metrics and access log read it.
     app.add_middleware(MetricsMiddleware, access_log=settings.access_log)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
     app.include_router(health_router)

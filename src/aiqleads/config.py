@@ -481,6 +481,9 @@ class Settings(BaseSettings):
     recommend: RecommendSettings = Field(default_factory=RecommendSettings)
     # One JSON line per request on the `aiqleads.access` logger (AIQ_ACCESS_LOG).
     access_log: bool = True
+    # Request bodies longer than this are refused with a 413 before any parsing
+    # (AIQ_MAX_BODY_BYTES; the largest legitimate body, a 10,000-id hold, is about 400 KB).
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, le=100 * 1_048_576)
 
     @field_validator("tiers", mode="before")
     @classmethod

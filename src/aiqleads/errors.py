@@ -26,6 +26,8 @@ class ErrorCode(StrEnum):
     CONFLICT = "conflict"
     LOGIN_THROTTLED = "login_throttled"
     RATE_LIMITED = "rate_limited"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     PAYMENT_DECLINED = "payment_declined"
     PAYMENT_UNAVAILABLE = "payment_unavailable"
     INTERNAL = "internal_error"
@@ -92,6 +94,8 @@ def error_body(message: str, code: str, detail: Any = None) -> dict[str, Any]:
     return {"error": message, "code": code, "detail": detail}
 
 
+# FastAPI's HTTPException detail when a body fails to decode (fastapi.routing).
+_UNPARSABLE = "There was an error parsing the body"
 _LOCATIONS = {"query", "body", "path", "header", "cookie", "form"}
 
 
@@ -105,6 +109,26 @@ def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(p) for p in parts) or "request"
 
 
+def _is_json(media: str) -> bool:
+    return media == "application/json" or media.endswith("+json")
+
+
+def _whole_body_refused(err: Any) -> bool:
+    # The body model met something that is not an object at all (raw bytes of another type).
+    return tuple(err.get("loc", ())) == ("body",) and err.get("type") in {
+        "model_attributes_type",
+        "dict_type",
+        "model_type",
+    }
+
+
+def _reason(err: Any) -> str:
+    if err.get("type") == "json_invalid":  # say where the JSON broke
+        where = (err.get("ctx") or {}).get("error")
+        return f"not valid JSON: {where}" if where else "not valid JSON"
+    return str(err.get("msg", "invalid"))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> JSONResponse:
@@ -113,25 +137,46 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+        if media and not _is_json(media) and any(_whole_body_refused(e) for e in errors):
+            # A JSON body sent as another type reaches the model as bytes: say what to send.
+            reason = f"send the body as application/json, not {media}"
+            detail = [{"field": "body", "reason": reason}]
+            return JSONResponse(error_body(reason, ErrorCode.UNSUPPORTED_MEDIA_TYPE, detail), 415)
         detail = [
             {
                 # A body that is not JSON at all has no field; name the body.
                 "field": "body"
                 if err.get("type") == "json_invalid"
                 else _field_name(err.get("loc", ())),
-                "reason": str(err.get("msg", "invalid")),
+                "reason": _reason(err),
             }
-            for err in exc.errors()
+            for err in errors
         ]
         message = "; ".join(f"{d['field']}: {d['reason']}" for d in detail)
         return JSONResponse(error_body(message, ErrorCode.VALIDATION, detail), 422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == _UNPARSABLE:
+            # FastAPI's answer to a body it could not decode (bytes that are not UTF-8, a
+            # broken form): a malformed body, like bad JSON, is a 422 naming the body.
+            reason = "the body could not be decoded: send UTF-8 JSON (or the form it declares)"
+            detail = [{"field": "body", "reason": reason}]
+            return JSONResponse(error_body(f"body: {reason}", ErrorCode.VALIDATION, detail), 422)
+        headers = exc.headers
+        if exc.status_code == 405:
+            # Starlette's Allow names the methods of the one route it tried; a path's methods
+            # may be spread over several routes: name them all.
+            from aiqleads.openapi import allowed_methods
+
+            methods = allowed_methods(request.app, request.url.path)
+            headers = {**(exc.headers or {}), "Allow": ", ".join(methods)}
         codes = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.VALIDATION, 401: ErrorCode.UNAUTHORIZED}
         code = codes.get(exc.status_code, ErrorCode.VALIDATION)
-        return JSONResponse(error_body(str(exc.detail), code), exc.status_code, headers=exc.headers)
+        return JSONResponse(error_body(str(exc.detail), code), exc.status_code, headers=headers)
 
     @app.exception_handler(IntegrityError)
     async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:

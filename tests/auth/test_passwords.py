@@ -77,3 +77,10 @@ def test_a_hash_is_checked_at_the_cost_it_was_made_with() -> None:
     assert passwords.verify_password(strong, "correct horse battery")
     assert passwords.verify_password(cheap, "correct horse battery")
     assert not passwords.verify_password(strong, "wrong")
+
+
+def test_a_long_password_is_judged_not_refused_by_zxcvbn() -> None:
+    # Given a strong password longer than zxcvbn's own limit (72 characters)
+    password = "violet tractor umbrella " * 8
+    # When its strength is judged / Then it is strong, and nothing raises
+    assert passwords.weakness(password.strip(), min_score=3, user_inputs=[]) is None

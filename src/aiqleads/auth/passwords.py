@@ -111,7 +111,10 @@ def weakness(password: str, *, min_score: int, user_inputs: list[str]) -> str | 
         return f"must be at least {MIN_PASSWORD_LENGTH} characters"
     if password.strip() != password or not password.strip():
         return "must not start or end with spaces"
-    result = zxcvbn(password[:_ZXCVBN_MAX_CHARS], user_inputs=user_inputs)
+    # zxcvbn refuses (ValueError) a password over its own max_length, 72 by default.
+    result = zxcvbn(
+        password[:_ZXCVBN_MAX_CHARS], user_inputs=user_inputs, max_length=_ZXCVBN_MAX_CHARS
+    )
     if int(result["score"]) >= min_score:
         return None
     feedback = result.get("feedback") or {}

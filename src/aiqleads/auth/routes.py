@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, status
+from fastapi import APIRouter, Form, Path, Request, status
 
 from aiqleads.auth import repository, service
 from aiqleads.auth.schemas import (
@@ -128,7 +128,10 @@ async def list_api_keys(principal: CurrentPrincipal, session: DbSession) -> list
 
 @router.delete("/api-keys/{prefix}")
 async def revoke_api_key(
-    prefix: str, principal: CurrentPrincipal, session: DbSession, state: State
+    prefix: Annotated[str, Path(pattern=r"^[A-Za-z0-9]{10}$", description="the key's prefix")],
+    principal: CurrentPrincipal,
+    session: DbSession,
+    state: State,
 ) -> ApiKeyOut:
     if not prefix.isalnum() or len(prefix) != 10:
         raise InvalidInput("prefix", "must be the 10-character key prefix")

@@ -11,8 +11,12 @@ from aiqleads.models.enums import Role, Tier
 class RegisterIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(max_length=320)
-    password: str = Field(max_length=200)
+    email: str = Field(max_length=320, json_schema_extra={"format": "email"})
+    password: str = Field(
+        max_length=200,
+        json_schema_extra={"minLength": 10},
+        description="at least 10 characters and hard to guess (zxcvbn score 3 or more)",
+    )
 
 
 class AccountOut(BaseModel):

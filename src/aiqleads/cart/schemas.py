@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from aiqleads.leads.schemas import LeadPreview, MoneyOut
 
@@ -28,7 +28,7 @@ class HoldRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     lead_ids: list[uuid.UUID] = Field(min_length=1, max_length=MAX_IDS)
-    all_or_nothing: bool = False
+    all_or_nothing: StrictBool = False  # true or false, not 0 or "yes"
 
 
 class HoldResult(BaseModel):

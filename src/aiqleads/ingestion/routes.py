@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from aiqleads.auth.principal import Principal
 from aiqleads.deps import CurrentAdmin, DbSession, PrincipalApart, State
@@ -21,6 +21,8 @@ from aiqleads.ingestion.schemas import (
     RetryOut,
 )
 from aiqleads.models.enums import RunOutcome
+
+MAX_ID = 2**63 - 1  # the largest id a 64-bit integer column holds
 
 router = APIRouter(prefix="/api/v1/admin/quarantine", tags=["admin"])
 runs_router = APIRouter(prefix="/api/v1/admin/ingestion/runs", tags=["admin"])
@@ -86,7 +88,7 @@ async def list_runs(
     source: Annotated[str | None, Query(max_length=32)] = None,
     outcome: RunOutcome | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before: Annotated[int | None, Query(ge=1, description="from next_before")] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID, description="from next_before")] = None,
 ) -> IngestionRunPage:
     """Ingestion runs, newest first, of one `source` or `outcome` when given. A run still
     `running` is in progress or was killed: see `progress_at`, `host` and `pid`."""
@@ -98,7 +100,9 @@ async def list_runs(
 
 
 @runs_router.get("/{run_id}")
-async def get_run(run_id: int, _: CurrentAdmin, session: DbSession) -> IngestionRunOut:
+async def get_run(
+    run_id: Annotated[int, Path(ge=1, le=MAX_ID)], _: CurrentAdmin, session: DbSession
+) -> IngestionRunOut:
     """One ingestion run; 404 when there is none with that id."""
     run = await runs.get(session, run_id)
     if run is None:

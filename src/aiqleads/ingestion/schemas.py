@@ -37,7 +37,7 @@ class RetryIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: int | None = Field(default=None, ge=1)
+    id: int | None = Field(default=None, ge=1, le=2**63 - 1)
     source: str | None = Field(default=None, min_length=1, max_length=32)
 
 

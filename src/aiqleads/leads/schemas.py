@@ -5,16 +5,23 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from aiqleads.errors import InvalidInput
 from aiqleads.kit.clock import as_utc
+from aiqleads.kit.iso import IsoDateTime
 from aiqleads.leads.filters import MAX_BBOX_DEGREES, MAX_DOLLARS, MAX_ZIPS, Area, BBox, LeadFilter
 from aiqleads.leads.query import SortKey
-from aiqleads.metros import UnknownMetroError, get_metro
+from aiqleads.metros import METROS, UnknownMetroError, get_metro
 from aiqleads.models.enums import LeadKind, LeadStatus
+
+_NUMBER = r"-?\d{1,3}(\.\d+)?"
+# The metros' slugs, stated in the API description (an unknown one is a 422 naming them).
+MetroSlug = Annotated[str, Field(max_length=40, json_schema_extra={"enum": sorted(METROS)})]
+# Four decimal numbers; their ranges and order are checked by `to_filter` (a 422 naming bbox).
+BBoxText = Annotated[str, Field(max_length=100, pattern=rf"^{_NUMBER}(,{_NUMBER}){{3}}$")]
 
 
 class LeadFilterParams(BaseModel):
@@ -26,9 +33,9 @@ class LeadFilterParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    metro: str | None = Field(default=None, max_length=40, description="metro slug")
-    bbox: str | None = Field(
-        default=None, max_length=100, description="min_lon,min_lat,max_lon,max_lat (WGS84)"
+    metro: MetroSlug | None = Field(default=None, description="metro slug")
+    bbox: BBoxText | None = Field(
+        default=None, description="min_lon,min_lat,max_lon,max_lat (WGS84, decimal degrees)"
     )
     zip: list[str] = Field(
         default_factory=list, max_length=MAX_ZIPS, description="repeatable 5-digit ZIP"
@@ -44,7 +51,7 @@ class LeadFilterParams(BaseModel):
     )
     beds_min: int | None = Field(default=None, ge=0, le=50)
     baths_min: float | None = Field(default=None, ge=0, le=50)
-    listed_since: datetime | None = None
+    listed_since: IsoDateTime | None = None
 
     def to_filter(self, *, max_bbox_degrees: float = MAX_BBOX_DEGREES) -> LeadFilter:
         """The filter; raises InvalidInput naming the field for an unknown metro, a malformed

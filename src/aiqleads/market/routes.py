@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 
 from aiqleads.deps import CurrentAdmin, CurrentViewer, DbSession, State
+from aiqleads.kit.iso import IsoDate
 from aiqleads.market import service
 from aiqleads.market.schemas import PointOut, RegionMarketOut, ZipMarketOut
 
@@ -17,7 +17,7 @@ admin_router = APIRouter(prefix="/api/v1/admin/market", tags=["admin"])
 RegionKind = Literal["zip", "metro", "county", "city", "national"]
 Zip = Annotated[str, Path(pattern=r"^\d{5}$", description="a 5-digit ZIP code")]
 Month = Annotated[
-    date | None,
+    IsoDate | None,
     Query(description="any day of the month (YYYY-MM-DD); default: the current month"),
 ]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -15,6 +15,7 @@ from aiqleads.checkout.flow import Checkout
 from aiqleads.deps import CurrentAdmin, CurrentPrincipal, DbSession, PrincipalApart, State
 from aiqleads.errors import Forbidden
 from aiqleads.kit.clock import as_utc
+from aiqleads.kit.iso import IsoDateTime
 from aiqleads.models.enums import ReturnStatus
 from aiqleads.purchases import export, refunds, service
 from aiqleads.purchases.schemas import (
@@ -84,7 +85,8 @@ async def export_purchases(
     session: DbSession,
     state: State,
     since: Annotated[
-        datetime | None, Query(description="only purchases at or after (ISO 8601; UTC if no zone)")
+        IsoDateTime | None,
+        Query(description="only purchases at or after (ISO 8601; UTC if no zone)"),
     ] = None,
     account: AccountParam = None,
 ) -> StreamingResponse:

@@ -9,7 +9,8 @@ from aiqleads.models.enums import Tier
 class TierPolicyIn(BaseModel):
     """A tier's whole policy, with the bounds a sane marketplace keeps."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Strict: numbers as JSON numbers (`false` is not 0).
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     hold_minutes: int = Field(ge=1, le=7 * 24 * 60)
     hold_extensions: int = Field(ge=0, le=20)

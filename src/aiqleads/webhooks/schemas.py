@@ -32,6 +32,8 @@ class DeliveryStatus(StrEnum):
 class WebhookIn(BaseModel):
     url: str = Field(
         max_length=2048,
+        # Stated, not enforced by pydantic: the URL check says why a URL is refused.
+        json_schema_extra={"pattern": r"^https?://\S+$"},
         description="https://… (http:// only to a loopback address, outside production)",
     )
     event_types: list[WebhookEvent] = Field(min_length=1, max_length=len(WebhookEvent))

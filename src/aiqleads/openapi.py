@@ -1,0 +1,160 @@
+"""The API description tells the truth about errors: every error answer has one shape
+(`{"error", "code", "detail"}`, `aiqleads.errors`), and each operation lists the error statuses
+it can answer, derived from what the route depends on.
+
+* 401 and 403: routes that need a caller (403: a role or tier that may not, or an admin-only
+  route); 404: routes with a path parameter (or a lead, order, hold, webhook they name);
+* 409: writes by a caller (a state that forbids the change, a racing request);
+* 413, 415, 422: routes that take a body (too large, another media type, invalid); 422 too for
+  every route with parameters;
+* 429: every route under /api/v1 (the request rate limits, and the login delays);
+* 400, 402, 503: the few routes that answer them (a refused gateway event, a declined or
+  unreachable payment).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute, compile_path
+
+from aiqleads.errors import ErrorCode
+
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
+ERROR_SCHEMA: dict[str, Any] = {
+    "title": "Error",
+    "type": "object",
+    "required": ["error", "code", "detail"],
+    "properties": {
+        "error": {"type": "string", "description": "what went wrong, for a person"},
+        "code": {"type": "string", "enum": [c.value for c in ErrorCode]},
+        "detail": {
+            "description": 'null, a list of {"field", "reason"}, or an object of facts',
+            "anyOf": [
+                {"type": "null"},
+                {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["field", "reason"],
+                        "properties": {
+                            "field": {"type": "string"},
+                            "reason": {"type": "string"},
+                        },
+                    },
+                },
+                {"type": "object"},
+            ],
+        },
+    },
+}
+DESCRIPTIONS = {
+    "400": "a request the route cannot take (an unsigned or malformed gateway event)",
+    "401": "not signed in, or the token or API key is not valid",
+    "402": "the payment was declined",
+    "403": "the caller's role or tier may not do this",
+    "404": "no such resource, or not the caller's",
+    "409": "the resource's state forbids it (a hold taken, a return decided, …)",
+    "413": "the request body is over AIQ_MAX_BODY_BYTES",
+    "415": "the body is not application/json",
+    "422": "a parameter or the body is invalid: `detail` names each field and why",
+    "429": "too many requests (Retry-After says when to retry)",
+    "503": "the payment gateway did not answer",
+}
+# Statuses only some routes answer, by (method, path).
+EXTRA: dict[tuple[str, str], tuple[str, ...]] = {
+    ("POST", "/api/v1/payments/webhooks/{gateway}"): ("400", "404"),
+    ("POST", "/api/v1/auth/register"): ("409",),  # the e-mail has an account
+    ("POST", "/api/v1/auth/token"): ("401",),  # wrong e-mail or password
+    ("POST", "/api/v1/auth/refresh"): ("401",),  # not a live refresh token
+    ("POST", "/api/v1/checkout"): ("402", "503"),
+    ("POST", "/api/v1/admin/returns/{return_id}/approve"): ("503",),
+}
+
+
+def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
+    for dep in dependant.dependencies:
+        if dep.call is not None:
+            yield dep.call
+        yield from _calls(dep)
+
+
+def api_routes(routes: Iterable[BaseRoute], prefix: str = "") -> Iterator[tuple[str, APIRoute]]:
+    """(full path, route) of every APIRoute, through included routers (which FastAPI keeps
+    apart, their prefix in their include context)."""
+    for r in routes:
+        inner = getattr(r, "original_router", None)
+        if inner is not None:
+            context = getattr(r, "include_context", None)
+            yield from api_routes(inner.routes, prefix + str(getattr(context, "prefix", "") or ""))
+        elif isinstance(r, APIRoute):
+            yield prefix + r.path, r
+
+
+def allowed_methods(app: FastAPI, url_path: str) -> list[str]:
+    """The methods (sorted, HEAD with GET) some route of `app` answers at `url_path`."""
+    methods: set[str] = set()
+    for path, route in api_routes(app.routes):
+        if compile_path(path)[0].match(url_path):
+            methods |= route.methods or set()
+    return sorted(methods)
+
+
+def error_statuses(route: APIRoute, path: str, method: str) -> set[str]:
+    """The error statuses (strings, as OpenAPI keys) `route` can answer to `method`."""
+    names = {getattr(c, "__name__", "") for c in _calls(route.dependant)}
+    authenticated = bool(names & {"get_principal", "get_principal_apart"})
+    out: set[str] = set()
+    if authenticated:
+        out |= {"401", "403"}
+    if route.dependant.path_params or authenticated:
+        out.add("404")
+    if authenticated and method != "GET":
+        out.add("409")
+    body = route.body_field is not None
+    if body:
+        out |= {"413", "415", "422"}
+    if route.dependant.query_params or route.dependant.path_params or route.dependant.header_params:
+        out.add("422")
+    if path.startswith("/api/v1/"):
+        out.add("429")
+    out |= set(EXTRA.get((method, path), ()))
+    return out
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Make `app.openapi()` document the error shape and every operation's error statuses."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components["Error"] = ERROR_SCHEMA
+        for unused in ("HTTPValidationError", "ValidationError"):
+            components.pop(unused, None)
+        for path, route in api_routes(app.routes):
+            for method in route.methods or ():
+                operation = schema["paths"].get(path, {}).get(method.lower())
+                if operation is None:
+                    continue
+                responses = operation.setdefault("responses", {})
+                for status in sorted(error_statuses(route, path, method)):
+                    responses[status] = {
+                        "description": DESCRIPTIONS[status],
+                        "content": {"application/json": {"schema": ERROR_REF}},
+                    }
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
