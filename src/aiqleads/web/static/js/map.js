@@ -114,6 +114,10 @@ export class LeadMap {
     this.query = null; // the last filters, for layer refreshes
     this.seq = 0;
     this.rendered = {}; // layer → times drawn (tests and the benchmark read it)
+    // layer → the refresh (`seq`) whose view and filters its hidden source already holds: the
+    // hidden layers are fetched and handed to MapLibre's worker once the shown ones are drawn,
+    // so switching one on is a visibility change, not a fetch, a parse and an index build.
+    this.staged = {};
     window.aiqMap = this;
   }
 
@@ -266,9 +270,59 @@ export class LeadMap {
     if (on) this.enabled.add(name);
     else this.enabled.delete(name);
     if (!this.ready) return; // the map applies `enabled` when it opens
+    if (on && this.staged[name] === this.seq) {
+      await this._reveal(name);
+      return;
+    }
     this._applyVisibility();
     this.renderLegends();
     if (on && this.query) await this.refresh(this.query, [name]);
+  }
+
+  // Show a layer whose source already holds this view's data; resolves on the first frame
+  // drawn with its sources' tiles loaded (cut from the worker's index). A frame's source update
+  // runs before its "render" event, so the first check already sees the tiles it asked for.
+  async _reveal(name) {
+    const m = this.map;
+    const drawn = new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        m.off("render", check);
+        resolve();
+      };
+      const check = () => {
+        if (SOURCES[name].every((id) => m.isSourceLoaded(id))) done();
+      };
+      const timer = setTimeout(done, 8000); // never hang on a map that stopped
+      m.on("render", check);
+    });
+    this._applyVisibility();
+    this.renderLegends();
+    this.map.triggerRepaint();
+    await drawn;
+    this.rendered[name] = (this.rendered[name] || 0) + 1;
+    performance.mark(`aiq:rendered:${name}`);
+    this.container.dataset.rendered = Object.entries(this.rendered).map(([k, v]) => `${k}:${v}`).join(" ");
+  }
+
+  // Fetch the hidden layers for the view and filters of refresh `seq` and hand them to their
+  // (hidden) sources, one at a time so the shown layers' next refresh is not crowded out; a
+  // newer refresh makes them stale and stops the rest.
+  async _stage(seq, query, view) {
+    for (const name of ["clusters", "penetration", "competitors", "leads"]) {
+      if (seq !== this.seq) return;
+      if (this.enabled.has(name) || (name === "leads" && view.zoom < LEADS_MIN_ZOOM)) continue;
+      let data;
+      try {
+        data = await this._fetch(name, query, view);
+      } catch {
+        continue; // switching it on fetches it again and says what went wrong
+      }
+      if (seq !== this.seq || this.enabled.has(name)) return;
+      this.data[name] = data;
+      this._draw(name, data);
+      this.staged[name] = seq;
+    }
   }
 
   // Fetch the shown layers (or `only`) for `query` (URLSearchParams of the shared filters, with
@@ -311,6 +365,8 @@ export class LeadMap {
       performance.mark(`aiq:rendered:${name}`, { detail: { ms } });
     }
     this.container.dataset.rendered = Object.entries(this.rendered).map(([k, v]) => `${k}:${v}`).join(" ");
+    for (const name of drawn) this.staged[name] = seq;
+    if (!only && seq === this.seq) this._stage(seq, query, view);
     return this.data.heatmap && !this.data.heatmap.error ? this.data.heatmap.total_leads : null;
   }
 
