@@ -184,15 +184,16 @@ export class LeadMap {
     for (const id of ["heatmap", "clusters", "cluster-centres", "penetration", "competitors", "leads"]) {
       m.addSource(id, { type: "geojson", data: EMPTY });
     }
-    m.addLayer({ id: "penetration-fill", type: "fill", source: "penetration", paint: { "fill-color": WITHHELD, "fill-opacity": 0.6 } });
-    m.addLayer({ id: "penetration-line", type: "line", source: "penetration", paint: { "line-color": "#3b4a5a", "line-width": 0.6 } });
+    const now = { duration: 0, delay: 0 };
+    m.addLayer({ id: "penetration-fill", type: "fill", source: "penetration", paint: { "fill-color": WITHHELD, "fill-opacity": 0.6, "fill-opacity-transition": now } });
+    m.addLayer({ id: "penetration-line", type: "line", source: "penetration", paint: { "line-color": "#3b4a5a", "line-width": 0.6, "line-opacity-transition": now } });
     m.addLayer({ id: "heatmap-fill", type: "fill", source: "heatmap", paint: { "fill-color": WITHHELD, "fill-opacity": 0.7 } });
     m.addLayer({
       id: "competitors-fill",
       type: "fill",
       source: "competitors",
       filter: ["==", ["get", "layer"], "cell"],
-      paint: { "fill-color": WITHHELD, "fill-opacity": 0.65 },
+      paint: { "fill-color": WITHHELD, "fill-opacity": 0.65, "fill-opacity-transition": now },
     });
     m.addLayer({
       id: "competitors-centre",
@@ -258,10 +259,20 @@ export class LeadMap {
     }[name];
   }
 
+  // A shown layer is visible. A hidden polygon layer whose source holds the current view's
+  // data stays "visible" at opacity 0 (MapLibre skips drawing it), so its tiles are cut and
+  // triangulated in the background and switching it on is one repaint; any other hidden layer
+  // is "none" (no tiles built for stale data).
   _applyVisibility() {
     for (const name of LAYERS) {
-      const shown = this.enabled.has(name) ? "visible" : "none";
-      for (const id of this._mapLayers(name)) this.map.setLayoutProperty(id, "visibility", shown);
+      const on = this.enabled.has(name);
+      const prebuilt = !on && this.staged[name] === this.seq;
+      for (const id of this._mapLayers(name)) {
+        const opacity = OPACITY[id];
+        const visible = on || (prebuilt && opacity !== undefined);
+        this.map.setLayoutProperty(id, "visibility", visible ? "visible" : "none");
+        if (opacity) this.map.setPaintProperty(id, opacity[0], on ? opacity[1] : 0);
+      }
     }
   }
 
@@ -309,7 +320,8 @@ export class LeadMap {
   // (hidden) sources, one at a time so the shown layers' next refresh is not crowded out; a
   // newer refresh makes them stale and stops the rest.
   async _stage(seq, query, view) {
-    for (const name of ["clusters", "penetration", "competitors", "leads"]) {
+    // The heaviest first: competitors' ~1 MB of hexagons gains the most from being ready.
+    for (const name of ["competitors", "penetration", "clusters", "leads"]) {
       if (seq !== this.seq) return;
       if (this.enabled.has(name) || (name === "leads" && view.zoom < LEADS_MIN_ZOOM)) continue;
       let data;
@@ -322,6 +334,7 @@ export class LeadMap {
       this.data[name] = data;
       this._draw(name, data);
       this.staged[name] = seq;
+      this._applyVisibility();
     }
   }
 
@@ -331,6 +344,7 @@ export class LeadMap {
   async refresh(query, only = null) {
     this.query = query;
     const seq = ++this.seq;
+    if (this.ready) this._applyVisibility(); // hidden layers' data is stale now: stop building it
     const view = this.view();
     const names = (only || LAYERS).filter((n) => this.enabled.has(n) || (n === "heatmap" && !only));
     const started = performance.now();
@@ -531,6 +545,14 @@ export class LeadMap {
     if (lon !== undefined && lon !== null) this.map.easeTo({ center: [lon, lat], zoom: Math.max(this.map.getZoom(), 14) });
   }
 }
+
+// The hidden polygon layers kept drawn at opacity 0 (see _applyVisibility): paint property
+// and shown opacity. Their opacity changes at once (a "-transition" of 0 in addLayer).
+const OPACITY = {
+  "penetration-fill": ["fill-opacity", 0.6],
+  "penetration-line": ["line-opacity", 1],
+  "competitors-fill": ["fill-opacity", 0.65],
+};
 
 const SOURCES = {
   heatmap: ["heatmap"],
