@@ -35,7 +35,8 @@ async def test_a_prefetched_layer_switches_on_without_asking_the_api(
     await build_market(sessions, settings, cipher, now=clock.now())
     agent = await make_account(sessions, now=clock.now(), tier=Tier.PRO)
     context, page = await signed_in(browser, live_server, agent.email)
-    await page.wait_for_function(STAGED, arg="competitors")
+    for layer in ("competitors", "clusters"):
+        await page.wait_for_function(STAGED, arg=layer)
     asked: list[str] = []
 
     def note(request: Request) -> None:
