@@ -13,7 +13,12 @@ the leads' write path; one `aiqleads serve` process serves them, and headless De
   (the page's `aiq:rendered:heatmap` mark: the heatmap fetched, set and the map idle);
 * `layer_switch_ms`: from the click on a layer's switch to the map idle with that layer drawn,
   for clusters, penetration and competitors at zoom 10, and single leads after zooming to 14
-  (`zoom_refresh_ms`: the zoom's own refresh of every shown layer).
+  (`zoom_refresh_ms`: the zoom's own refresh of every shown layer), after letting the page
+  settle for SETTLE_MS as a person would before reaching for a switch;
+* `layer_switch_api_ms`: of each switch, the time until its API answer was in (0 when no
+  request followed the click: the page had prefetched the hidden layer), and
+  `layer_switch_bytes` the answer's size as sent: what is left of a switch is parsing,
+  MapLibre's worker and drawing.
 
 Each run is a new browser context (cold browser cache); the first run also meets cold server
 caches. Bars (issue 13): first render with the heatmap < 1.5 s, a layer switch < 300 ms.
@@ -67,6 +72,7 @@ LAYERS = ("clusters", "penetration", "competitors")
 BARS_MS = {"first_render": 1500.0, "layer_switch": 300.0}
 OFFICES = ("Windermere", "Redfin", "Compass", "John L. Scott", "Keller Williams", None)
 CHUNK = 5000
+SETTLE_MS = 1500
 
 
 def king_county_zips() -> list[tuple[str, float, float, str]]:
@@ -187,7 +193,15 @@ SWITCH = """async ([name, times]) => {
   while ((window.aiqMap.rendered[name] || 0) < times) {
     await new Promise((r) => requestAnimationFrame(r));
   }
-  return performance.now() - t0;
+  const total = performance.now() - t0;
+  // Where the time went: the layer's API answer (if one was fetched after the click; none when
+  // it was prefetched), its size, and the rest (parsing, MapLibre's worker, drawing).
+  const path = name === "leads" ? "/api/v1/leads?" : `/api/v1/geo/${name}?`;
+  const fetched = performance.getEntriesByType("resource")
+    .filter((e) => e.name.includes(path) && e.startTime >= t0);
+  const api = fetched.reduce((ms, e) => Math.max(ms, e.responseEnd - t0), 0);
+  const bytes = fetched.reduce((n, e) => n + e.encodedBodySize, 0);
+  return { total, api, bytes };
 }"""
 ZOOM = """async (zoom) => {
   const map = window.aiqMap;
@@ -222,16 +236,25 @@ async def one_run(browser: Browser, base: str, tokens: dict[str, Any]) -> dict[s
         "() => window.aiqMap.basemapSet && window.aiqMap.map.loaded()"
         " && window.aiqMap.map.isSourceLoaded('outlines')"
     )
-    switches = {name: await page.evaluate(SWITCH, [name, 1]) for name in LAYERS}
+    # Let the page settle as a person would before reaching for a switch (its idle work, such
+    # as prefetching the hidden layers, is part of the page).
+    await page.wait_for_timeout(SETTLE_MS)
+    timed = {name: await page.evaluate(SWITCH, [name, 1]) for name in LAYERS}
     for name in LAYERS:  # off again, so the zoom below refreshes the heatmap and leads only
         await page.uncheck(f"#layers input[value={name}]")
     zoom = await page.evaluate(ZOOM, 14)
     # "Leads" is on by default: off, then on again at zoom 14, where single leads are drawn.
     await page.uncheck("#layers input[value=leads]")
     leads_before = await page.evaluate("() => window.aiqMap.rendered.leads || 0")
-    switches["leads"] = await page.evaluate(SWITCH, ["leads", leads_before + 1])
+    timed["leads"] = await page.evaluate(SWITCH, ["leads", leads_before + 1])
     await context.close()
-    return {"first_render_ms": first, "layer_switch_ms": switches, "zoom_refresh_ms": zoom}
+    return {
+        "first_render_ms": first,
+        "layer_switch_ms": {k: v["total"] for k, v in timed.items()},
+        "layer_switch_api_ms": {k: v["api"] for k, v in timed.items()},
+        "layer_bytes": {k: v["bytes"] for k, v in timed.items()},
+        "zoom_refresh_ms": zoom,
+    }
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -256,10 +279,17 @@ async def measure(base: str, runs: int) -> dict[str, Any]:
     switches = {
         name: summary([r["layer_switch_ms"][name] for r in results]) for name in (*LAYERS, "leads")
     }
+    names = (*LAYERS, "leads")
+    api_ms = {k: summary([r["layer_switch_api_ms"][k] for r in results]) for k in names}
+    layer_bytes = {k: max(r["layer_bytes"][k] for r in results) for k in names}
     worst_switch = max(s["median"] for s in switches.values())
     return {
         "first_render_ms": first,
         "layer_switch_ms": switches,
+        # Of each switch, the time until its API answer was in (0: no request after the click)
+        # and the answer's bytes as sent (compressed when the server compressed it).
+        "layer_switch_api_ms": api_ms,
+        "layer_switch_bytes": layer_bytes,
         "zoom_refresh_ms": summary([r["zoom_refresh_ms"] for r in results]),
         "bars_ms": BARS_MS,
         "meets_bars": {

@@ -1,13 +1,15 @@
 // Operators' pages: returns to decide, accounts (tier, custom cart limit, active), tier policy,
-// ingestion runs and their summaries, the ingestion quarantine with retry, source drift.
+// ingestion runs and their summaries, the ingestion quarantine with retry, source drift, A/B
+// experiments (experiments.js).
 // A page may take a query after its name: #/admin/quarantine?source=redfin&reason=outside_us.
 "use strict";
 
 import { ApiError, api, get } from "./api.js";
 import * as fmt from "./format.js";
+import { experimentsPage } from "./experiments.js";
 import { $, $$, el, showFieldErrors, toast } from "./ui.js";
 
-const PAGES = ["returns", "accounts", "tiers", "runs", "quarantine", "sources"];
+const PAGES = ["returns", "accounts", "tiers", "runs", "quarantine", "sources", "experiments"];
 const TIER_FIELDS = [
   ["hold_minutes", "Hold length (minutes)"],
   ["hold_extensions", "Extensions per hold"],
@@ -376,6 +378,12 @@ export class AdminPage {
     box.replaceChildren(...parts);
     box.hidden = false;
     title.focus();
+  }
+
+  // --- experiments --------------------------------------------------------------------------
+
+  async experiments(params) {
+    return experimentsPage(params, (page) => this.show(page));
   }
 
   // --- sources ------------------------------------------------------------------------------

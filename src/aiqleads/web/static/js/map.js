@@ -114,6 +114,10 @@ export class LeadMap {
     this.query = null; // the last filters, for layer refreshes
     this.seq = 0;
     this.rendered = {}; // layer → times drawn (tests and the benchmark read it)
+    // layer → the refresh (`seq`) whose view and filters its hidden source already holds: the
+    // hidden layers are fetched and handed to MapLibre's worker once the shown ones are drawn,
+    // so switching one on is a visibility change, not a fetch, a parse and an index build.
+    this.staged = {};
     window.aiqMap = this;
   }
 
@@ -180,15 +184,16 @@ export class LeadMap {
     for (const id of ["heatmap", "clusters", "cluster-centres", "penetration", "competitors", "leads"]) {
       m.addSource(id, { type: "geojson", data: EMPTY });
     }
-    m.addLayer({ id: "penetration-fill", type: "fill", source: "penetration", paint: { "fill-color": WITHHELD, "fill-opacity": 0.6 } });
-    m.addLayer({ id: "penetration-line", type: "line", source: "penetration", paint: { "line-color": "#3b4a5a", "line-width": 0.6 } });
+    const now = { duration: 0, delay: 0 };
+    m.addLayer({ id: "penetration-fill", type: "fill", source: "penetration", paint: { "fill-color": WITHHELD, "fill-opacity": 0.6, "fill-opacity-transition": now } });
+    m.addLayer({ id: "penetration-line", type: "line", source: "penetration", paint: { "line-color": "#3b4a5a", "line-width": 0.6, "line-opacity-transition": now } });
     m.addLayer({ id: "heatmap-fill", type: "fill", source: "heatmap", paint: { "fill-color": WITHHELD, "fill-opacity": 0.7 } });
     m.addLayer({
       id: "competitors-fill",
       type: "fill",
       source: "competitors",
       filter: ["==", ["get", "layer"], "cell"],
-      paint: { "fill-color": WITHHELD, "fill-opacity": 0.65 },
+      paint: { "fill-color": WITHHELD, "fill-opacity": 0.65, "fill-opacity-transition": now },
     });
     m.addLayer({
       id: "competitors-centre",
@@ -254,10 +259,20 @@ export class LeadMap {
     }[name];
   }
 
+  // A shown layer is visible. A hidden polygon layer whose source holds the current view's
+  // data stays "visible" at opacity 0 (MapLibre skips drawing it), so its tiles are cut and
+  // triangulated in the background and switching it on is one repaint; any other hidden layer
+  // is "none" (no tiles built for stale data).
   _applyVisibility() {
     for (const name of LAYERS) {
-      const shown = this.enabled.has(name) ? "visible" : "none";
-      for (const id of this._mapLayers(name)) this.map.setLayoutProperty(id, "visibility", shown);
+      const on = this.enabled.has(name);
+      const prebuilt = !on && this.staged[name] === this.seq;
+      for (const id of this._mapLayers(name)) {
+        const opacity = OPACITY[id];
+        const visible = on || (prebuilt && opacity !== undefined);
+        this.map.setLayoutProperty(id, "visibility", visible ? "visible" : "none");
+        if (opacity) this.map.setPaintProperty(id, opacity[0], on ? opacity[1] : 0);
+      }
     }
   }
 
@@ -266,9 +281,61 @@ export class LeadMap {
     if (on) this.enabled.add(name);
     else this.enabled.delete(name);
     if (!this.ready) return; // the map applies `enabled` when it opens
+    if (on && this.staged[name] === this.seq) {
+      await this._reveal(name);
+      return;
+    }
     this._applyVisibility();
     this.renderLegends();
     if (on && this.query) await this.refresh(this.query, [name]);
+  }
+
+  // Show a layer whose source already holds this view's data; resolves on the first frame
+  // drawn with its sources' tiles loaded (cut from the worker's index). A frame's source update
+  // runs before its "render" event, so the first check already sees the tiles it asked for.
+  async _reveal(name) {
+    const m = this.map;
+    const drawn = new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        m.off("render", check);
+        resolve();
+      };
+      const check = () => {
+        if (SOURCES[name].every((id) => m.isSourceLoaded(id))) done();
+      };
+      const timer = setTimeout(done, 8000); // never hang on a map that stopped
+      m.on("render", check);
+    });
+    this._applyVisibility();
+    this.renderLegends();
+    this.map.triggerRepaint();
+    await drawn;
+    this.rendered[name] = (this.rendered[name] || 0) + 1;
+    performance.mark(`aiq:rendered:${name}`);
+    this.container.dataset.rendered = Object.entries(this.rendered).map(([k, v]) => `${k}:${v}`).join(" ");
+  }
+
+  // Fetch the hidden layers for the view and filters of refresh `seq` and hand them to their
+  // (hidden) sources, one at a time so the shown layers' next refresh is not crowded out; a
+  // newer refresh makes them stale and stops the rest.
+  async _stage(seq, query, view) {
+    // The heaviest first: competitors' ~1 MB of hexagons gains the most from being ready.
+    for (const name of ["competitors", "penetration", "clusters", "leads"]) {
+      if (seq !== this.seq) return;
+      if (this.enabled.has(name) || (name === "leads" && view.zoom < LEADS_MIN_ZOOM)) continue;
+      let data;
+      try {
+        data = await this._fetch(name, query, view);
+      } catch {
+        continue; // switching it on fetches it again and says what went wrong
+      }
+      if (seq !== this.seq || this.enabled.has(name)) return;
+      this.data[name] = data;
+      this._draw(name, data);
+      this.staged[name] = seq;
+      this._applyVisibility();
+    }
   }
 
   // Fetch the shown layers (or `only`) for `query` (URLSearchParams of the shared filters, with
@@ -277,6 +344,7 @@ export class LeadMap {
   async refresh(query, only = null) {
     this.query = query;
     const seq = ++this.seq;
+    if (this.ready) this._applyVisibility(); // hidden layers' data is stale now: stop building it
     const view = this.view();
     const names = (only || LAYERS).filter((n) => this.enabled.has(n) || (n === "heatmap" && !only));
     const started = performance.now();
@@ -311,6 +379,8 @@ export class LeadMap {
       performance.mark(`aiq:rendered:${name}`, { detail: { ms } });
     }
     this.container.dataset.rendered = Object.entries(this.rendered).map(([k, v]) => `${k}:${v}`).join(" ");
+    for (const name of drawn) this.staged[name] = seq;
+    if (!only && seq === this.seq) this._stage(seq, query, view);
     return this.data.heatmap && !this.data.heatmap.error ? this.data.heatmap.total_leads : null;
   }
 
@@ -475,6 +545,14 @@ export class LeadMap {
     if (lon !== undefined && lon !== null) this.map.easeTo({ center: [lon, lat], zoom: Math.max(this.map.getZoom(), 14) });
   }
 }
+
+// The hidden polygon layers kept drawn at opacity 0 (see _applyVisibility): paint property
+// and shown opacity. Their opacity changes at once (a "-transition" of 0 in addLayer).
+const OPACITY = {
+  "penetration-fill": ["fill-opacity", 0.6],
+  "penetration-line": ["line-opacity", 1],
+  "competitors-fill": ["fill-opacity", 0.65],
+};
 
 const SOURCES = {
   heatmap: ["heatmap"],
