@@ -412,7 +412,8 @@ class RecommendSettings(BaseModel):
     one is loaded without a restart); `artifacts`: where trained rankers are stored;
     `outcome_window_hours`: how long after an item is served an agent's view, hold or purchase
     of it counts for the serving version's online accuracy, counted every
-    `outcome_check_seconds` (recommend.tasks)."""
+    `outcome_check_seconds` (recommend.tasks); `competition_cache_seconds`: how long each
+    process keeps a cell's competition count (recommend.competition; 0: read every time)."""
 
     candidate_pool: int = Field(default=300, ge=10, le=5000)
     default_limit: int = Field(default=10, ge=1, le=100)
@@ -425,6 +426,7 @@ class RecommendSettings(BaseModel):
     outcome_window_hours: float = Field(default=72.0, gt=0, le=24 * 90)
     outcome_check_seconds: float = Field(default=60.0, ge=10, le=86_400)
     record_impressions: bool = True
+    competition_cache_seconds: float = Field(default=60.0, ge=0, le=3600)
 
 
 class Settings(BaseSettings):

@@ -25,6 +25,7 @@ from aiqleads.notices import Notices, build_notices
 from aiqleads.payments.gateways import PaymentGateway, build_gateway
 from aiqleads.ratelimit import RequestLimiter
 from aiqleads.ratelimit import guard as rate_guard
+from aiqleads.recommend.competition import CompetitionCache
 from aiqleads.recommend.registry import ModelRegistry
 from aiqleads.tiers.service import TierPolicies
 
@@ -52,6 +53,8 @@ class AppState:
     limiter: RequestLimiter = field(init=False)
     # The recommender this process serves, reloaded when the registry's serving version changes.
     recommender: ModelRegistry = field(init=False)
+    # Competition counts per res-8 cell for recommendations, kept a short while.
+    competition: CompetitionCache = field(init=False)
 
     def __post_init__(self) -> None:
         self.cache = build_cache(self.redis, max_entries=self.settings.geo_cache_max_entries)
@@ -67,6 +70,7 @@ class AppState:
             batch=self.settings.experiments.exposure_batch,
         )
         self.recommender = ModelRegistry(self.settings.recommend.reload_check_seconds)
+        self.competition = CompetitionCache(self.settings.recommend.competition_cache_seconds)
         self.gateway = build_gateway(
             self.settings.payments, sessions=self.sessions, clock=self.clock
         )

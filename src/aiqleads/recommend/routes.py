@@ -58,6 +58,7 @@ async def recommendations(
         registry=state.recommender,
         settings=settings,
         exposures=state.exposures,
+        competition=state.competition,
     )
     response.headers[VERSION_HEADER] = answer.model_version
     return answer

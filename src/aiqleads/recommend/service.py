@@ -41,7 +41,13 @@ from aiqleads.observability.metrics import (
     RECOMMENDATION_LISTS,
 )
 from aiqleads.recommend import repository
-from aiqleads.recommend.features import LeadTable, feature_matrix, haversine_km
+from aiqleads.recommend.competition import CompetitionCache
+from aiqleads.recommend.features import (
+    COMPETITION_DAYS,
+    LeadTable,
+    feature_matrix,
+    haversine_km,
+)
 from aiqleads.recommend.profile import (
     HOLD,
     PURCHASE,
@@ -269,10 +275,13 @@ async def recommend(
     registry: ModelRegistry,
     settings: RecommendSettings,
     exposures: ExposureRecorder | None = None,
+    competition: CompetitionCache | None = None,
 ) -> RecommendationList:
     """Up to `limit` leads for the agent, best first (see the module docstring). Under a
     running experiment the list is ranked by the agent's variant and logged as an exposure
-    (through `exposures`, the process's batched recorder, when given)."""
+    (through `exposures`, the process's batched recorder, when given). The cells' competition
+    counts come from `competition`, the process's short-lived cache, when given (else they
+    are read)."""
     started_request = time.perf_counter()
     profile = await load_profile(session, principal.account_id, settings=settings, now=now)
     serving, assignment = await choose_recommender(session, principal, now, registry=registry)
@@ -295,10 +304,15 @@ async def recommend(
         rows = [rows[int(i)] for i in keep]
         table = table.take(keep)
     cells = [int(c) for c in set(table.h3_r8.tolist()) if c]
-    counts = await repository.competition(session, cells, since=now - timedelta(days=30), until=now)
+    if competition is not None:
+        counts = await competition.counts(session, cells, now=now)
+    else:
+        counts = await repository.competition(
+            session, cells, since=now - timedelta(days=COMPETITION_DAYS), until=now
+        )
     started = time.perf_counter()
-    competition = np.asarray([counts.get(int(c), 0) for c in table.h3_r8], dtype=np.float64)
-    X = feature_matrix(profile, table, now.timestamp(), competition=competition)
+    per_lead = np.asarray([counts.get(int(c), 0) for c in table.h3_r8], dtype=np.float64)
+    X = feature_matrix(profile, table, now.timestamp(), competition=per_lead)
     version, scores = rank(serving, profile, table, X)
     ranked = order(scores, [str(r.public_id) for r in rows])
     chosen = diversify(ranked, table.h3_r8, max_per_cell=settings.max_per_cell, limit=limit)
