@@ -231,6 +231,8 @@ READS: tuple[Row, ...] = (
     Row("GET", f"{API}/admin/experiments/{{name}}", {"none": s("401 403 403 403 404")}),
     Row("GET", f"{API}/admin/experiments/{{name}}/report", {"none": s("401 403 403 403 404")}),
     Row("GET", f"{API}/admin/experiments/{{name}}/report.png", {"none": s("401 403 403 403 404")}),
+    Row("GET", f"{API}/me/preferences", {"-": AGENTS_OK}),
+    Row("GET", f"{API}/recommendations", {"-": AGENTS_OK}, params={"limit": "5"}),
     Row("GET", f"{API}/live", {"-": s("404 404 404 404 404")}, why=LIVE),
 )
 
@@ -304,6 +306,13 @@ WRITES: tuple[Row, ...] = (
         json={"tier": "enterprise"},
     ),
     Row("PUT", f"{API}/admin/tiers/{{tier}}", {"-": s("401 403 403 403 422")}, json={}),
+    Row(
+        "PUT",
+        f"{API}/me/preferences",
+        {"-": AGENTS_OK},
+        json={"zip_codes": ["98103"], "price_max": 900000},
+        why="each agent sets their own; there is no one else's to set",
+    ),
     Row("DELETE", f"{API}/admin/tiers/{{tier}}", {"-": ADMIN_OK}),
     Row(
         "POST",

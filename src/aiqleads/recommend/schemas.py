@@ -14,9 +14,9 @@ from aiqleads.models.enums import LeadKind
 class PreferencesIn(BaseModel):
     """An agent's stated preferences; every field optional ("no preference"). A territory is
     ZIPs, H3 cells (hex, resolution 5-8) or a centre with a radius; price in dollars (asking
-    price: per month for rents)."""
+    price: per month for rents). Strict: `false` is not a bedroom count, nor "5" a price."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     zip_codes: list[str] = Field(default_factory=list, max_length=MAX_ZIPS)
     h3_cells: list[str] = Field(default_factory=list, max_length=200)
