@@ -1,7 +1,10 @@
 """Crawling with Scrapy: fetch a source's pages politely and hand each document to a sink.
 
-Public: `run_crawl`, `CrawlStats`, `CrawledDocument`, `DocumentSink`, `JsonlSink`, `read_jsonl`,
-`build_settings`. Run a crawl in a fresh process with `python -m aiqleads.ingestion.crawl`.
+Public here: `CrawledDocument`, `DocumentSink`, `JsonlSink`, `JsonlFormatError`, `read_jsonl`,
+`CrawlStats`. The crawl itself is `aiqleads.ingestion.crawl.runner.run_crawl` (settings in
+`.settings.build_settings`), imported only where a crawl runs: Scrapy and Twisted take over a
+second to import, and the API and the workers read crawled documents without ever crawling. Run a
+crawl in a fresh process with `python -m aiqleads.ingestion.crawl`.
 """
 
 from __future__ import annotations
@@ -13,8 +16,6 @@ from aiqleads.ingestion.crawl.documents import (
     JsonlSink,
     read_jsonl,
 )
-from aiqleads.ingestion.crawl.runner import run_crawl
-from aiqleads.ingestion.crawl.settings import build_settings
 from aiqleads.ingestion.crawl.stats import CrawlStats
 
 __all__ = [
@@ -23,7 +24,5 @@ __all__ = [
     "DocumentSink",
     "JsonlFormatError",
     "JsonlSink",
-    "build_settings",
     "read_jsonl",
-    "run_crawl",
 ]
