@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, Insert, Row, Table, Update, and_, func, se
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aiqleads.db import bulk
 from aiqleads.leads.visibility import leads
 from aiqleads.models import CartLock, Hold, HoldNotice
 from aiqleads.models.enums import HoldEnd, LeadStatus
@@ -165,17 +166,20 @@ def add_hold(
     currency: str,
     now: datetime,
     until: datetime,
+    guard: ColumnElement[bool] | None = None,
 ) -> Insert:
-    """The INSERT of a new hold record (for `db.bulk.execute_together` with its event)."""
-    return holds.insert().values(
-        lead_id=lead_id,
-        account_id=account_id,
-        price_cents=price_cents,
-        currency=currency,
-        taken_at=now,
-        held_until=until,
-        extensions_used=0,
-    )
+    """The INSERT of a new hold record, made only when `guard` holds (see `db.bulk.insert_if`:
+    it rides in the statement taking the hold)."""
+    row = {
+        "lead_id": lead_id,
+        "account_id": account_id,
+        "price_cents": price_cents,
+        "currency": currency,
+        "taken_at": now,
+        "held_until": until,
+        "extensions_used": 0,
+    }
+    return bulk.insert_if(holds, row, guard)
 
 
 async def extend(session: AsyncSession, hold_id: int, *, until: datetime) -> None:
@@ -210,9 +214,13 @@ def ending_holds(
     lead_ids: Sequence[int] | None = None,
     reason: HoldEnd,
     now: datetime,
+    guard: ColumnElement[bool] | None = None,
 ) -> Update:
-    """The UPDATE of `end_holds`, results unread (for `db.bulk.execute_together`)."""
+    """The UPDATE of `end_holds`, results unread (for `db.bulk.execute_together`, or to ride
+    in a lead's move, made only when `guard` holds)."""
     conds: list[ColumnElement[bool]] = [holds.c.ended_at.is_(None)]
+    if guard is not None:
+        conds.append(guard)
     if account_id is not None:
         conds.append(holds.c.account_id == account_id)
     if lead_id is not None:
