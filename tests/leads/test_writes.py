@@ -279,6 +279,46 @@ async def test_the_records_along_a_hold_are_written_only_when_it_is_taken(
     assert logged == [("hold", first.id), ("hold", second.id)]
 
 
+async def test_expire_holds_frees_lapsed_holds_in_batches_and_leaves_live_ones(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    # Given four held leads: three holds lapsed a minute ago, one still live
+    await insert_leads(sessions, [lead_row(settings, cipher, now=clock.now()) for _ in range(4)])
+    async with sessions() as session:
+        ids = sorted((await session.scalars(select(Lead.id))).all())
+    holder = await make_account(sessions, now=clock.now())
+    async with transaction(sessions) as session:
+        for n, lead_id in enumerate(ids):
+            minutes = 60 if n == 1 else 4
+            until = clock.now() + timedelta(minutes=minutes)
+            assert await writes.take_hold(
+                session,
+                lead_id,
+                account_id=holder.id,
+                until=until,
+                now=clock.now(),
+                visible_before=None,
+            )
+    clock.advance(timedelta(minutes=5))
+    # When the sweeper expires them two at a time
+    batches = []
+    for _ in range(3):
+        async with transaction(sessions) as session:
+            batches.append(await writes.expire_holds(session, now=clock.now(), limit=2))
+    # Then the lapsed ones are freed, lowest ids first, each with its history; the live one stays
+    assert batches == [[ids[0], ids[2]], [ids[3]], []]
+    async with sessions() as session:
+        status = {r.id: r.status for r in await session.execute(select(Lead.id, Lead.status))}
+        freed = await session.scalars(
+            select(LeadStatusHistory.lead_id).where(LeadStatusHistory.cause == "hold expired")
+        )
+        assert sorted(freed.all()) == [ids[0], ids[2], ids[3]]
+    assert status == {ids[0]: "available", ids[1]: "held", ids[2]: "available", ids[3]: "available"}
+
+
 async def test_set_status_is_conditional_so_only_one_caller_wins(
     sessions: async_sessionmaker[AsyncSession],
     clock: FrozenClock,

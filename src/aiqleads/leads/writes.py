@@ -706,33 +706,26 @@ async def release_hold(
 
 async def expire_holds(session: AsyncSession, *, now: datetime, limit: int = 1000) -> list[int]:
     """The sweeper's tidying: store the leads whose hold lapsed as available again (readers
-    already see them so). Returns the lead ids changed, at most `limit` per call."""
-    ids = list(
-        (
-            await session.scalars(
-                select(leads.c.id).where(_lapsed(now)).order_by(leads.c.id).limit(limit)
-            )
-        ).all()
+    already see them so). Returns the lead ids changed, ascending, at most `limit` per call.
+
+    Two statements for the batch, not one UPDATE per lead: the batch read and locked in id order
+    (FOR UPDATE, PostgreSQL), the order a bulk hold takes its leads in, so the sweeper and a bulk
+    hold retaking lapsed leads cannot deadlock; then one conditional UPDATE of them (with its
+    history on PostgreSQL), so a lead retaken meanwhile is left alone. (Not one statement: a
+    locking subquery inside the UPDATE may be re-run per row, and a re-run skips the rows the
+    UPDATE already changed and locks the next ones: more than `limit` rows.)"""
+    batch = select(leads.c.id).where(_lapsed(now)).order_by(leads.c.id).limit(limit)
+    ids = list((await session.scalars(batch.with_for_update())).all())
+    if not ids:
+        return []
+    stmt = (
+        update(leads)
+        .where(leads.c.id.in_(ids), _lapsed(now))
+        .values(status=LeadStatus.AVAILABLE.value, held_by=None, held_until=None, updated_at=now)
     )
-    changed: list[int] = []
-    metros: set[str | None] = set()
-    for lead_id in ids:
-        stmt = (
-            update(leads)
-            .where(leads.c.id == lead_id, _lapsed(now))
-            .values(
-                status=LeadStatus.AVAILABLE.value, held_by=None, held_until=None, updated_at=now
-            )
-            .returning(leads.c.metro)
-        )
-        found = (await session.execute(stmt)).first()
-        if found is not None:
-            changed.append(lead_id)
-            metros.add(found[0])
-    changes = [_Change(i, LeadStatus.HELD.value, LeadStatus.AVAILABLE.value, None) for i in changed]
-    if changes:
-        await _record(session, changes, metros, cause="hold expired", now=now)
-    return changed
+    held, available = LeadStatus.HELD.value, LeadStatus.AVAILABLE.value
+    rows = await _move(session, stmt, before=held, after=available, cause="hold expired", now=now)
+    return sorted(r.id for r in rows)
 
 
 async def sell(session: AsyncSession, lead_id: int, *, account_id: int, now: datetime) -> bool:
