@@ -25,14 +25,30 @@ holds = cast(Table, Hold.__table__)
 locks = cast(Table, CartLock.__table__)
 
 
+def _locking(session: AsyncSession, account_id: int, now: datetime) -> Insert:
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(locks).values(account_id=account_id, locked_at=now)
+    return stmt.on_conflict_do_update(index_elements=["account_id"], set_={"locked_at": now})
+
+
 async def lock_cart(session: AsyncSession, account_id: int, *, now: datetime) -> None:
     """Write the account's lock row first thing: every later read of this transaction sees the
     cart as no concurrent change of the same account can alter it."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(locks).values(account_id=account_id, locked_at=now)
-    await session.execute(
-        stmt.on_conflict_do_update(index_elements=["account_id"], set_={"locked_at": now})
-    )
+    await session.execute(_locking(session, account_id, now))
+
+
+async def lock_cart_for(
+    session: AsyncSession, account_id: int, public_id: uuid.UUID, *, now: datetime
+) -> int | None:
+    """`lock_cart`, and the row id of the lead `public_id` (None: no such lead): on PostgreSQL
+    one statement, the lock a data-modifying CTE of the read. The read's snapshot may predate a
+    wait for the lock; a lead's id never changes, so that cannot matter, but anything that can
+    change must be read after this returns."""
+    find = select(leads.c.id).where(leads.c.public_id == public_id)
+    if not bulk.is_postgres(session):
+        await lock_cart(session, account_id, now=now)
+        return await session.scalar(find)
+    return await session.scalar(find.add_cte(_locking(session, account_id, now).cte("locked")))
 
 
 @dataclass(frozen=True, slots=True)

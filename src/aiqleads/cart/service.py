@@ -208,11 +208,9 @@ async def release(
     session: AsyncSession, viewer: Viewer, *, lead_id: uuid.UUID, notices: Notices
 ) -> None:
     """Give a held lead back to the market. Raises NotFound when the viewer does not hold it."""
-    await repository.lock_cart(session, viewer.account_id, now=viewer.now)
-    state = (await repository.lead_states(session, [lead_id])).get(lead_id)
-    if state is None:
+    lead = await repository.lock_cart_for(session, viewer.account_id, lead_id, now=viewer.now)
+    if lead is None:
         raise NotFound("you hold no such lead")
-    lead = state.id
     event = events.event(
         EventKind.RELEASE, account_id=viewer.account_id, lead_id=lead, at=viewer.now
     )
