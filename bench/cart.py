@@ -18,10 +18,12 @@ processes. Two phases, because a latency means something only at a stated load:
 
 Prints one JSON document: holds per second, hold latency p50/p95/p99 (hot and cold) in both
 phases, checkout latency, `/health` latency (the HTTP floor) measured alone and at the open
-phase's load, and the double sales found (purchases of one lead > 1, and sold leads without
-exactly one purchase). Bars (issue 9): hold p95 < 20 ms, checkout p95 < 100 ms, 0 double
-sales. Request rate limits are off in the server (they would answer the closed loop with
-429s); access logs stay on. The load generator shares the machine's cores with the server.
+phase's load, the server's CPU time per hold or release request in both hold phases (its
+processes only, from /proc: latency is noisy on a shared machine), and the double sales found
+(purchases of one lead > 1, and sold leads without exactly one purchase). Bars (issue 9):
+hold p95 < 20 ms, checkout p95 < 100 ms, 0 double sales. Request rate limits are off in the
+server (they would answer the closed loop with 429s); access logs stay on. The load generator
+shares the machine's cores with the server.
 """
 
 from __future__ import annotations
