@@ -18,10 +18,12 @@ processes. Two phases, because a latency means something only at a stated load:
 
 Prints one JSON document: holds per second, hold latency p50/p95/p99 (hot and cold) in both
 phases, checkout latency, `/health` latency (the HTTP floor) measured alone and at the open
-phase's load, and the double sales found (purchases of one lead > 1, and sold leads without
-exactly one purchase). Bars (issue 9): hold p95 < 20 ms, checkout p95 < 100 ms, 0 double
-sales. Request rate limits are off in the server (they would answer the closed loop with
-429s); access logs stay on. The load generator shares the machine's cores with the server.
+phase's load, the server's CPU time per hold or release request in both hold phases (its
+processes only, from /proc: latency is noisy on a shared machine), and the double sales found
+(purchases of one lead > 1, and sold leads without exactly one purchase). Bars (issue 9):
+hold p95 < 20 ms, checkout p95 < 100 ms, 0 double sales. Request rate limits are off in the
+server (they would answer the closed loop with 429s); access logs stay on. The load generator
+shares the machine's cores with the server.
 """
 
 from __future__ import annotations
@@ -168,6 +170,31 @@ def start_server(env: dict[str, str], port: int, workers: int, log: Any) -> subp
     )
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, seconds) used so far by process `pid` and its descendants
+    alive now (the server and its workers), from Linux's /proc/<pid>/stat (fields 14, 15 in
+    clock ticks; proc(5)). The load generator and the database are not counted."""
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+        parents[int(entry.name)] = int(fields[1])
+        ticks[int(entry.name)] = int(fields[11]) + int(fields[12])
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [p for p, pp in parents.items() if pp == parent and p not in tree]
+        tree.update(children)
+        frontier += children
+    return sum(ticks.get(p, 0) for p in tree) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -182,12 +209,14 @@ async def contention(
     seconds: float,
     *,
     rate: float | None,
+    server_pid: int | None = None,
 ) -> dict[str, Any]:
     """Every agent, until the time is up, alternately tries a hot lead (held by someone most of
     the time) and a cold one, releasing what it gets. `rate` None: the next try as soon as the
     last is answered (closed loop); else the agents together try `rate` holds per second, each
     waiting an exponential gap (Poisson arrivals) measured from when its try was due, so a slow
-    answer does not lower the load offered (open loop)."""
+    answer does not lower the load offered (open loop). With `server_pid`, also the server's CPU
+    time per request (holds and releases; wall-clock latency is noisy on a shared machine)."""
     hot_ms: list[float] = []
     cold_ms: list[float] = []
     held = 0
@@ -223,10 +252,20 @@ async def contention(
     # that waited longer would otherwise send on a socket the server is closing (ReadError).
     limits = httpx.Limits(max_connections=len(tokens) + 10, keepalive_expiry=2.0)
     async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
+        cpu = None if server_pid is None else tree_cpu_seconds(server_pid)
         started = time.perf_counter()
         await asyncio.gather(*(agent(n, client) for n in range(len(tokens))))
         elapsed = time.perf_counter() - started
+        if server_pid is not None and cpu is not None:
+            cpu = tree_cpu_seconds(server_pid) - cpu
     attempts = len(hot_ms) + len(cold_ms)
+    server = {}
+    if cpu is not None:
+        requests = attempts + held
+        server = {
+            "server_cpu_ms_per_request": round(cpu * 1000 / max(requests, 1), 2),
+            "requests_holds_and_releases": requests,
+        }
     return {
         "offered_holds_per_s": rate,
         "seconds": round(elapsed, 1),
@@ -235,6 +274,7 @@ async def contention(
         "hot": summary(hot_ms),
         "cold": summary(cold_ms),
         "all": summary(hot_ms + cold_ms),
+        **server,
     }
 
 
@@ -376,12 +416,12 @@ async def main() -> None:
             "cold_leads": args.cold,
             "health_floor": await floor(base, 300),
             "capacity_closed_loop": await contention(
-                base, tokens, hot, cold, args.seconds, rate=None
+                base, tokens, hot, cold, args.seconds, rate=None, server_pid=proc.pid
             ),
         }
         # The open phase's /health at the same load: what any request waits there.
         busy = asyncio.create_task(
-            contention(base, tokens, hot, cold, args.seconds, rate=args.rate)
+            contention(base, tokens, hot, cold, args.seconds, rate=args.rate, server_pid=proc.pid)
         )
         await asyncio.sleep(args.seconds / 4)
         result["health_under_open_load"] = await floor(base, 100)

@@ -14,11 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aiqleads.config import Settings
 from aiqleads.db.engine import transaction
+from aiqleads.events import repository as events
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher
 from aiqleads.leads import versions, writes
 from aiqleads.models import Lead, LeadStatusHistory
-from aiqleads.models.enums import LeadStatus
+from aiqleads.models.enums import EventKind, LeadStatus
 from tests.factories import insert_leads, lead_row, make_account, record_purchase
 
 
@@ -238,6 +239,84 @@ async def test_a_held_lead_stays_held_while_active_and_leaves_the_market_when_no
     assert (await _lead(sessions)).status == "held"
     await insert_leads(sessions, [{**row, "listing_status": "Pending"}], now=clock.now())
     assert (await _lead(sessions)).status == "pending"
+
+
+async def test_the_records_along_a_hold_are_written_only_when_it_is_taken(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    # Given a lead, two agents, and an event each would log with its hold
+    await insert_leads(sessions, [lead_row(settings, cipher, now=clock.now())])
+    lead_id = (await _lead(sessions)).id
+    first = await make_account(sessions, now=clock.now())
+    second = await make_account(sessions, now=clock.now())
+
+    async def try_hold(account_id: int, until: datetime) -> bool:
+        row = events.event(EventKind.HOLD, account_id=account_id, lead_id=lead_id, at=clock.now())
+        async with transaction(sessions) as session:
+            return await writes.take_hold(
+                session,
+                lead_id,
+                account_id=account_id,
+                until=until,
+                now=clock.now(),
+                visible_before=None,
+                along=lambda guard: [events.appending_if(row, guard)],
+            )
+
+    # When the first holds it, the second tries while it is held, and (the first hold lapsed)
+    # the second tries again
+    taken = [await try_hold(first.id, clock.now() + timedelta(minutes=5))]
+    taken.append(await try_hold(second.id, clock.now() + timedelta(minutes=5)))
+    clock.advance(timedelta(minutes=6))
+    taken.append(await try_hold(second.id, clock.now() + timedelta(minutes=5)))
+    # Then only the holds taken wrote their event (the lapsed one retaken too)
+    assert taken == [True, False, True]
+    async with sessions() as session:
+        logged = await events.for_lead(session, lead_id)
+    assert logged == [("hold", first.id), ("hold", second.id)]
+
+
+async def test_expire_holds_frees_lapsed_holds_in_batches_and_leaves_live_ones(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    # Given four held leads: three holds lapsed a minute ago, one still live
+    await insert_leads(sessions, [lead_row(settings, cipher, now=clock.now()) for _ in range(4)])
+    async with sessions() as session:
+        ids = sorted((await session.scalars(select(Lead.id))).all())
+    holder = await make_account(sessions, now=clock.now())
+    async with transaction(sessions) as session:
+        for n, lead_id in enumerate(ids):
+            minutes = 60 if n == 1 else 4
+            until = clock.now() + timedelta(minutes=minutes)
+            assert await writes.take_hold(
+                session,
+                lead_id,
+                account_id=holder.id,
+                until=until,
+                now=clock.now(),
+                visible_before=None,
+            )
+    clock.advance(timedelta(minutes=5))
+    # When the sweeper expires them two at a time
+    batches = []
+    for _ in range(3):
+        async with transaction(sessions) as session:
+            batches.append(await writes.expire_holds(session, now=clock.now(), limit=2))
+    # Then the lapsed ones are freed, lowest ids first, each with its history; the live one stays
+    assert batches == [[ids[0], ids[2]], [ids[3]], []]
+    async with sessions() as session:
+        status = {r.id: r.status for r in await session.execute(select(Lead.id, Lead.status))}
+        freed = await session.scalars(
+            select(LeadStatusHistory.lead_id).where(LeadStatusHistory.cause == "hold expired")
+        )
+        assert sorted(freed.all()) == [ids[0], ids[2], ids[3]]
+    assert status == {ids[0]: "available", ids[1]: "held", ids[2]: "available", ids[3]: "available"}
 
 
 async def test_set_status_is_conditional_so_only_one_caller_wins(

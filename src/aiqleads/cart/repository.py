@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, Insert, Row, Table, Update, and_, func, se
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aiqleads.db import bulk
 from aiqleads.leads.visibility import leads
 from aiqleads.models import CartLock, Hold, HoldNotice
 from aiqleads.models.enums import HoldEnd, LeadStatus
@@ -24,14 +25,30 @@ holds = cast(Table, Hold.__table__)
 locks = cast(Table, CartLock.__table__)
 
 
+def _locking(session: AsyncSession, account_id: int, now: datetime) -> Insert:
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(locks).values(account_id=account_id, locked_at=now)
+    return stmt.on_conflict_do_update(index_elements=["account_id"], set_={"locked_at": now})
+
+
 async def lock_cart(session: AsyncSession, account_id: int, *, now: datetime) -> None:
     """Write the account's lock row first thing: every later read of this transaction sees the
     cart as no concurrent change of the same account can alter it."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(locks).values(account_id=account_id, locked_at=now)
-    await session.execute(
-        stmt.on_conflict_do_update(index_elements=["account_id"], set_={"locked_at": now})
-    )
+    await session.execute(_locking(session, account_id, now))
+
+
+async def lock_cart_for(
+    session: AsyncSession, account_id: int, public_id: uuid.UUID, *, now: datetime
+) -> int | None:
+    """`lock_cart`, and the row id of the lead `public_id` (None: no such lead): on PostgreSQL
+    one statement, the lock a data-modifying CTE of the read. The read's snapshot may predate a
+    wait for the lock; a lead's id never changes, so that cannot matter, but anything that can
+    change must be read after this returns."""
+    find = select(leads.c.id).where(leads.c.public_id == public_id)
+    if not bulk.is_postgres(session):
+        await lock_cart(session, account_id, now=now)
+        return await session.scalar(find)
+    return await session.scalar(find.add_cte(_locking(session, account_id, now).cte("locked")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,17 +182,20 @@ def add_hold(
     currency: str,
     now: datetime,
     until: datetime,
+    guard: ColumnElement[bool] | None = None,
 ) -> Insert:
-    """The INSERT of a new hold record (for `db.bulk.execute_together` with its event)."""
-    return holds.insert().values(
-        lead_id=lead_id,
-        account_id=account_id,
-        price_cents=price_cents,
-        currency=currency,
-        taken_at=now,
-        held_until=until,
-        extensions_used=0,
-    )
+    """The INSERT of a new hold record, made only when `guard` holds (see `db.bulk.insert_if`:
+    it rides in the statement taking the hold)."""
+    row = {
+        "lead_id": lead_id,
+        "account_id": account_id,
+        "price_cents": price_cents,
+        "currency": currency,
+        "taken_at": now,
+        "held_until": until,
+        "extensions_used": 0,
+    }
+    return bulk.insert_if(holds, row, guard)
 
 
 async def extend(session: AsyncSession, hold_id: int, *, until: datetime) -> None:
@@ -210,9 +230,13 @@ def ending_holds(
     lead_ids: Sequence[int] | None = None,
     reason: HoldEnd,
     now: datetime,
+    guard: ColumnElement[bool] | None = None,
 ) -> Update:
-    """The UPDATE of `end_holds`, results unread (for `db.bulk.execute_together`)."""
+    """The UPDATE of `end_holds`, results unread (for `db.bulk.execute_together`, or to ride
+    in a lead's move, made only when `guard` holds)."""
     conds: list[ColumnElement[bool]] = [holds.c.ended_at.is_(None)]
+    if guard is not None:
+        conds.append(guard)
     if account_id is not None:
         conds.append(holds.c.account_id == account_id)
     if lead_id is not None:

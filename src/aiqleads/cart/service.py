@@ -12,13 +12,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
+from sqlalchemy import ColumnElement, Insert, Update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.cart import repository
 from aiqleads.cart.repository import LeadState
 from aiqleads.cart.schemas import Cart, CartHold, HoldAnswer, HoldResult, Refusal
 from aiqleads.config import TierPolicy
-from aiqleads.db import bulk
 from aiqleads.errors import AppError, Conflict, ErrorCode, NotFound
 from aiqleads.events import repository as events
 from aiqleads.kit.money import Money
@@ -139,19 +139,6 @@ async def _hold_one(
     if live >= limit:
         refused = Refusal.CART_LIMIT_REACHED
         return HoldResult(lead_id=public_id, held=False, refused=refused), False
-    taken = await writes.take_hold(
-        session,
-        state.id,
-        account_id=viewer.account_id,
-        until=until,
-        now=viewer.now,
-        visible_before=viewer.visible_before,
-        seen_status=state.status,
-    )
-    if not taken:  # someone was quicker: say who has it now
-        fresh = (await repository.lead_states(session, [public_id])).get(public_id)
-        refused = _refusal_of(fresh, viewer) or Refusal.HELD_BY_OTHER
-        return HoldResult(lead_id=public_id, held=False, refused=refused), False
     price = Money(state.price_cents, state.price_currency).percent_off(viewer.discount_percent)
     event = events.event(
         EventKind.HOLD,
@@ -160,13 +147,15 @@ async def _hold_one(
         at=viewer.now,
         data={"until": until.isoformat(), "price_cents": price.cents},
     )
-    # The lead's earlier record closed (a lapsed hold no sweeper ended yet), the new record
-    # and the event: one round trip on PostgreSQL.
-    await bulk.execute_together(
-        session,
-        [
-            repository.ending_holds(lead_id=state.id, reason=HoldEnd.EXPIRED, now=viewer.now),
-            events.appending([event]),
+
+    def records(guard: ColumnElement[bool] | None) -> list[Insert | Update]:
+        # The lead's earlier record closed (a lapsed hold no sweeper ended yet), the new record
+        # and the event: on PostgreSQL in the statement that takes the hold (one round trip).
+        return [
+            repository.ending_holds(
+                lead_id=state.id, reason=HoldEnd.EXPIRED, now=viewer.now, guard=guard
+            ),
+            events.appending_if(event, guard),
             repository.add_hold(
                 lead_id=state.id,
                 account_id=viewer.account_id,
@@ -174,9 +163,24 @@ async def _hold_one(
                 currency=price.currency,
                 now=viewer.now,
                 until=until,
+                guard=guard,
             ),
-        ],
+        ]
+
+    taken = await writes.take_hold(
+        session,
+        state.id,
+        account_id=viewer.account_id,
+        until=until,
+        now=viewer.now,
+        visible_before=viewer.visible_before,
+        seen_status=state.status,
+        along=records,
     )
+    if not taken:  # someone was quicker: say who has it now
+        fresh = (await repository.lead_states(session, [public_id])).get(public_id)
+        refused = _refusal_of(fresh, viewer) or Refusal.HELD_BY_OTHER
+        return HoldResult(lead_id=public_id, held=False, refused=refused), False
     held = HoldResult(
         lead_id=public_id,
         held=True,
@@ -204,20 +208,29 @@ async def release(
     session: AsyncSession, viewer: Viewer, *, lead_id: uuid.UUID, notices: Notices
 ) -> None:
     """Give a held lead back to the market. Raises NotFound when the viewer does not hold it."""
-    await repository.lock_cart(session, viewer.account_id, now=viewer.now)
-    state = (await repository.lead_states(session, [lead_id])).get(lead_id)
-    released = state is not None and await writes.release_hold(
-        session, state.id, account_id=viewer.account_id, now=viewer.now, cause="release"
-    )
-    if state is None or not released:
+    lead = await repository.lock_cart_for(session, viewer.account_id, lead_id, now=viewer.now)
+    if lead is None:
         raise NotFound("you hold no such lead")
     event = events.event(
-        EventKind.RELEASE, account_id=viewer.account_id, lead_id=state.id, at=viewer.now
+        EventKind.RELEASE, account_id=viewer.account_id, lead_id=lead, at=viewer.now
     )
-    ending = repository.ending_holds(
-        account_id=viewer.account_id, lead_id=state.id, reason=HoldEnd.RELEASED, now=viewer.now
+
+    def records(guard: ColumnElement[bool] | None) -> list[Insert | Update]:
+        # The hold's record closed and the event, in the statement that frees the lead.
+        ending = repository.ending_holds(
+            account_id=viewer.account_id,
+            lead_id=lead,
+            reason=HoldEnd.RELEASED,
+            now=viewer.now,
+            guard=guard,
+        )
+        return [ending, events.appending_if(event, guard)]
+
+    released = await writes.release_hold(
+        session, lead, account_id=viewer.account_id, now=viewer.now, cause="release", along=records
     )
-    await bulk.execute_together(session, [ending, events.appending([event])])
+    if not released:
+        raise NotFound("you hold no such lead")
     available = message("leads_available", at=viewer.now, lead_ids=[str(lead_id)])
     publish_after_commit(session, notices, MARKET, available)
 

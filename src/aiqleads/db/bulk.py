@@ -7,6 +7,8 @@ transaction (ON COMMIT DROP), so a crash leaves nothing behind and a retry start
 
 `execute_together` is the small-write counterpart: several independent INSERT/UPDATE/DELETE
 statements in one round trip on PostgreSQL (data-modifying CTEs), one by one elsewhere.
+`insert_if` makes a one-row INSERT conditional, so it can ride in the statement of the write it
+depends on (see `leads.writes.take_hold`'s `along`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,19 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, Column, Delete, Insert, MetaData, Table, Update, text
+from sqlalchemy import (
+    JSON,
+    Column,
+    ColumnElement,
+    Delete,
+    Insert,
+    MetaData,
+    Table,
+    Update,
+    literal,
+    select,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 _seq = 0
@@ -47,6 +61,18 @@ async def execute_together(
     for n, stmt in enumerate(first):
         combined = combined.add_cte(stmt.cte(f"w{n}"))
     await session.execute(combined)
+
+
+def insert_if(table: Table, row: Mapping[str, Any], guard: ColumnElement[bool] | None) -> Insert:
+    """The INSERT of one row into `table`; with `guard`, made only when `guard` is true, as
+    INSERT … SELECT <the row's values> WHERE <guard> (each value bound with its column's type,
+    as `values()` would). `guard` is typically EXISTS over a data-modifying CTE of the same
+    statement: the row is written only if that write happened, in the same round trip."""
+    if guard is None:
+        return table.insert().values(dict(row))
+    names = list(row)
+    values = [literal(row[n], table.c[n].type).label(n) for n in names]
+    return table.insert().from_select(names, select(*values).where(guard))
 
 
 async def stage(

@@ -7,9 +7,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Insert, Select, Table, func, select
+from sqlalchemy import ColumnElement, Insert, Select, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aiqleads.db import bulk
 from aiqleads.models import LeadEvent
 from aiqleads.models.enums import EventKind
 
@@ -46,6 +47,12 @@ def appending(rows: Sequence[Mapping[str, Any]]) -> Insert:
     if not rows:
         raise ValueError("no event to append")
     return events.insert().values([dict(r) for r in rows])
+
+
+def appending_if(row: Mapping[str, Any], guard: ColumnElement[bool] | None) -> Insert:
+    """The INSERT of one event, made only when `guard` holds (see `db.bulk.insert_if`): an
+    action's event in the action's own statement."""
+    return bulk.insert_if(events, row, guard)
 
 
 async def for_lead(session: AsyncSession, lead_id: int) -> list[tuple[str, int | None]]:

@@ -28,6 +28,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Insert,
     Row,
     Table,
     Update,
@@ -385,19 +386,36 @@ async def _record(
     await versions.bump(session, metros, now=now)
 
 
+# The caller's own records of a move (a hold's record and event), built from a guard: on
+# PostgreSQL an EXISTS over the move's rows, and each write must happen only when it is true;
+# None where they run after the move, only if it moved something.
+Along = Callable[[ColumnElement[bool] | None], Sequence[Insert | Update]]
+
+
 async def _move(
-    session: AsyncSession, stmt: Update, *, before: str, after: str, cause: str, now: datetime
+    session: AsyncSession,
+    stmt: Update,
+    *,
+    before: str,
+    after: str,
+    cause: str,
+    now: datetime,
+    along: Along | None = None,
 ) -> Sequence[Row[Any, Any]]:
     """Run a conditional UPDATE of leads that moves each row it matches from `before` to
     `after`, and record every moved row's history and its metro's version bump; returns the
     (id, metro) of the rows moved. On PostgreSQL the history rows are written by the same
     statement (a data-modifying CTE reading the UPDATE's RETURNING): one round trip, which is
-    what a hold, a release and a sale cost most of."""
+    what a hold, a release and a sale cost most of. `along` (see `Along`) adds the caller's
+    records of the move to that same statement, guarded by EXISTS over the moved rows; elsewhere
+    they run after it, only when a row moved."""
     if before == after or not bulk.is_postgres(session):
         rows = (await session.execute(stmt.returning(leads.c.id, leads.c.metro))).all()
         changes = [_Change(r.id, before, after, None) for r in rows]
         if changes:
             await _record(session, changes, {r.metro for r in rows}, cause=cause, now=now)
+            if along is not None:
+                await bulk.execute_together(session, along(None))
         return rows
     moved = stmt.returning(leads.c.id, leads.c.metro).cte("moved")
     history = status_history.insert().from_select(
@@ -412,6 +430,12 @@ async def _move(
         ),
     )
     query = select(moved.c.id, moved.c.metro).add_cte(history.cte("history"))
+    if along is not None:
+        # Every data-modifying CTE runs once, whole, whether or not the query reads it; all
+        # see the snapshot from before the statement (none sees another's rows).
+        guard = select(moved.c.id).exists()
+        for n, write in enumerate(along(guard)):
+            query = query.add_cte(write.cte(f"along{n}"))
     rows = (await session.execute(query)).all()
     if rows:
         await versions.bump(session, {r.metro for r in rows}, now=now)
@@ -601,13 +625,16 @@ async def take_hold(
     now: datetime,
     visible_before: datetime | None,
     seen_status: str | None = None,
+    along: Along | None = None,
 ) -> bool:
     """Hold the lead for the account until `until`, if and only if it is free now: available,
     or held by a hold that has lapsed, and (for an agent in a priority window) published by
     `visible_before`. One conditional UPDATE whose row count says whether this caller won, so
     of two agents racing for one lead exactly one gets it, on SQLite as on PostgreSQL.
     `seen_status` (the status the caller read) picks which of the two free states is tried
-    first, so the usual case is one UPDATE; the other is still tried when it misses."""
+    first, so the usual case is one UPDATE; the other is still tried when it misses.
+    `along`: the caller's records of the hold, written only if it is taken (see `Along`); on
+    PostgreSQL in the UPDATE's own statement."""
     window = [] if visible_before is None else [leads.c.published_at <= visible_before]
     branches = [
         (LeadStatus.AVAILABLE.value, leads.c.status == LeadStatus.AVAILABLE.value),
@@ -624,7 +651,9 @@ async def take_hold(
             )
         )
         after = LeadStatus.HELD.value
-        if await _move(session, stmt, before=before, after=after, cause="hold", now=now):
+        if await _move(
+            session, stmt, before=before, after=after, cause="hold", now=now, along=along
+        ):
             return True
     return False
 
@@ -648,10 +677,17 @@ async def extend_hold(
 
 
 async def release_hold(
-    session: AsyncSession, lead_id: int, *, account_id: int, now: datetime, cause: str
+    session: AsyncSession,
+    lead_id: int,
+    *,
+    account_id: int,
+    now: datetime,
+    cause: str,
+    along: Along | None = None,
 ) -> bool:
     """Free the lead if the account holds it (even if the hold lapsed and no sweeper has run);
-    False when it does not."""
+    False when it does not. `along`: the caller's records of the release, written only if it
+    happens (see `Along`)."""
     stmt = (
         update(leads)
         .where(
@@ -662,38 +698,34 @@ async def release_hold(
         .values(status=LeadStatus.AVAILABLE.value, held_by=None, held_until=None, updated_at=now)
     )
     held, available = LeadStatus.HELD.value, LeadStatus.AVAILABLE.value
-    return bool(await _move(session, stmt, before=held, after=available, cause=cause, now=now))
+    moved = await _move(
+        session, stmt, before=held, after=available, cause=cause, now=now, along=along
+    )
+    return bool(moved)
 
 
 async def expire_holds(session: AsyncSession, *, now: datetime, limit: int = 1000) -> list[int]:
     """The sweeper's tidying: store the leads whose hold lapsed as available again (readers
-    already see them so). Returns the lead ids changed, at most `limit` per call."""
-    ids = list(
-        (
-            await session.scalars(
-                select(leads.c.id).where(_lapsed(now)).order_by(leads.c.id).limit(limit)
-            )
-        ).all()
+    already see them so). Returns the lead ids changed, ascending, at most `limit` per call.
+
+    Two statements for the batch, not one UPDATE per lead: the batch read and locked in id order
+    (FOR UPDATE, PostgreSQL), the order a bulk hold takes its leads in, so the sweeper and a bulk
+    hold retaking lapsed leads cannot deadlock; then one conditional UPDATE of them (with its
+    history on PostgreSQL), so a lead retaken meanwhile is left alone. (Not one statement: a
+    locking subquery inside the UPDATE may be re-run per row, and a re-run skips the rows the
+    UPDATE already changed and locks the next ones: more than `limit` rows.)"""
+    batch = select(leads.c.id).where(_lapsed(now)).order_by(leads.c.id).limit(limit)
+    ids = list((await session.scalars(batch.with_for_update())).all())
+    if not ids:
+        return []
+    stmt = (
+        update(leads)
+        .where(leads.c.id.in_(ids), _lapsed(now))
+        .values(status=LeadStatus.AVAILABLE.value, held_by=None, held_until=None, updated_at=now)
     )
-    changed: list[int] = []
-    metros: set[str | None] = set()
-    for lead_id in ids:
-        stmt = (
-            update(leads)
-            .where(leads.c.id == lead_id, _lapsed(now))
-            .values(
-                status=LeadStatus.AVAILABLE.value, held_by=None, held_until=None, updated_at=now
-            )
-            .returning(leads.c.metro)
-        )
-        found = (await session.execute(stmt)).first()
-        if found is not None:
-            changed.append(lead_id)
-            metros.add(found[0])
-    changes = [_Change(i, LeadStatus.HELD.value, LeadStatus.AVAILABLE.value, None) for i in changed]
-    if changes:
-        await _record(session, changes, metros, cause="hold expired", now=now)
-    return changed
+    held, available = LeadStatus.HELD.value, LeadStatus.AVAILABLE.value
+    rows = await _move(session, stmt, before=held, after=available, cause="hold expired", now=now)
+    return sorted(r.id for r in rows)
 
 
 async def sell(session: AsyncSession, lead_id: int, *, account_id: int, now: datetime) -> bool:

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from aiqleads.db.base import Base, BigIntPK, UTCDateTime
+
+OPEN_HOLD = "ended_at IS NULL"
 
 
 class Hold(Base):
@@ -21,6 +23,19 @@ class Hold(Base):
     __table_args__ = (
         Index("ix_holds_account_active", "account_id", "ended_at", "held_until"),
         Index("ix_holds_lead", "lead_id", "taken_at"),
+        # Open records only (migration 0026): closing a lead's open record, the sweeper's reads.
+        Index(
+            "ix_holds_lead_open",
+            "lead_id",
+            sqlite_where=text(OPEN_HOLD),
+            postgresql_where=text(OPEN_HOLD),
+        ),
+        Index(
+            "ix_holds_open_until",
+            "held_until",
+            sqlite_where=text(OPEN_HOLD),
+            postgresql_where=text(OPEN_HOLD),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
