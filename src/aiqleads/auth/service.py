@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiqleads.auth import repository
+from aiqleads.auth import principal_cache, repository
 from aiqleads.auth.passwords import hash_password_async, verify_password_async, weakness
 from aiqleads.auth.principal import Principal
 from aiqleads.auth.tokens import TokenError, TokenType, make_token, read_token
@@ -216,6 +216,7 @@ async def set_active(
     account.is_active = active
     account.updated_at = now
     await session.flush()
+    principal_cache.account_changed()
 
 
 async def issue_tokens(
@@ -264,6 +265,7 @@ async def refresh_tokens(
         async with side_transaction(session) as own:
             await repository.revoke_refresh_tokens(own, stored.account_id, now)
             await repository.bump_token_version(own, stored.account_id)
+        principal_cache.account_changed()
         raise Unauthorized("invalid refresh token: already used or revoked")
     if not await repository.use_refresh_token(session, claims.jti, now):
         # Lost a race with a concurrent refresh of the same token: no revocation, just refuse.
@@ -282,10 +284,16 @@ async def principal_from_access_token(
         public_id = uuid.UUID(claims.subject)
     except (TokenError, ValueError) as exc:
         raise Unauthorized(f"invalid access token: {exc}") from exc
-    account = await repository.principal_columns(session, public_id)
+    account = principal_cache.principals.get(public_id, now=now)
+    if account is None:
+        row = await repository.principal_columns(session, public_id)
+        if row is not None:
+            account = principal_cache.AccountFacts(*row)
+            principal_cache.principals.put(account, now=now)
     if account is None or not account.is_active:
         raise Unauthorized("invalid access token: account is not active")
-    # The account row is read on every request anyway: comparing its version costs nothing.
+    # The account's facts are at hand (read now, or at most the cache's time to live ago):
+    # comparing the version costs nothing.
     if claims.version != account.token_version:
         raise Unauthorized("invalid access token: revoked")
     return Principal(
