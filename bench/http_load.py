@@ -13,13 +13,14 @@ and reused by the next run (it is loaded again only if it holds fewer than `--le
 minute, with access tokens minted here for their accounts.
 
 Phases, each driven for `--seconds` after a warm-up by one asyncio aiohttp client in this
-process at `--concurrency` requests in flight (closed loop): `/health` (the floor), catalog
-search (`GET /api/v1/leads?...`, a mix of filters, 50 rows), lead preview
-(`GET /api/v1/leads/{id}`), heatmap (cached after its first answer), cart, and the mixed traffic
-of the issue (search 50 %, preview 20 %, heatmap 10 %, cart 20 %). For each: requests/s
-answered 200, latency percentiles, answers other than 200, the server's CPU time per request
-(all its processes; it moves less than latency when others share the cores), the load
-generator's own CPU time per request, and each worker's resident memory at the end.
+process at `--concurrency` requests in flight (closed loop): `/health` (the floor),
+`/api/v1/auth/me` (an authenticated no-op: one account read), catalog search
+(`GET /api/v1/leads?...`, a mix of filters, 50 rows), lead preview (`GET /api/v1/leads/{id}`),
+heatmap (cached after its first answer), cart, and the mixed traffic of the issue (search 50 %,
+preview 20 %, heatmap 10 %, cart 20 %). For each: requests/s answered 200, latency percentiles,
+answers other than 200, the server's CPU time per request (all its processes; it moves less
+than latency when others share the cores), the load generator's own CPU time per request, and
+each worker's resident memory at the end.
 
 With `--baseline-src`, the same phases run against a second server importing the package from
 that folder (for example the main branch's `src`), alternating which goes first per round, so
@@ -95,7 +96,7 @@ AGENTS = 200
 # readable by the next run's server; the generator encrypts with it too.
 KEYS = "bench:" + base64.urlsafe_b64encode(b"aiqleads-bench-http-fixed-key-32").decode()
 catalog.KEYS = KEYS
-PHASES = ("health", "search", "preview", "heatmap", "cart", "mixed")
+PHASES = ("health", "me", "search", "preview", "heatmap", "cart", "mixed")
 # The issue's mix, as slots of a cycle of ten requests.
 MIX = ("search",) * 5 + ("preview",) * 2 + ("heatmap",) + ("cart",) * 2
 
@@ -172,6 +173,7 @@ def request_makers(lead_ids: list[str]) -> dict[str, Callable[[int], str]]:
     heatmaps = [f"metro=seattle&resolution={r}" for r in (6, 7, 8)]
     return {
         "health": lambda i: "/health",
+        "me": lambda i: "/api/v1/auth/me",
         "search": lambda i: f"/api/v1/leads?{searches[i % len(searches)]}&limit=50",
         "preview": lambda i: f"/api/v1/leads/{lead_ids[i % len(lead_ids)]}",
         "heatmap": lambda i: f"/api/v1/geo/heatmap?{heatmaps[i % len(heatmaps)]}",
@@ -291,8 +293,8 @@ async def run_code(
 ) -> dict[str, Any]:
     """Every phase against one server running the package from `src` (None: this one)."""
     env = {**env, "AIQ_CACHE_NAMESPACE": f"bench{uuid.uuid4().hex[:8]}"}
-    if src:
-        env["PYTHONPATH"] = src
+    # Explicitly: an editable install may point elsewhere than the package this script imports.
+    env["PYTHONPATH"] = src or _package_folder()
     port = free_port()
     proc = start_server(env, port, args.workers, workdir / f"serve-{label}.log")
     base = f"http://127.0.0.1:{port}"
