@@ -12,9 +12,9 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aiqleads.auth import principal_cache
-from aiqleads.auth.principal_cache import AccountFacts, PrincipalCache
+from aiqleads.auth.principal_cache import AccountFacts, TimedCache
 from aiqleads.kit.clock import FrozenClock
-from aiqleads.models import Account
+from aiqleads.models import Account, ApiKey
 from aiqleads.models.enums import Role, Tier
 from tests.factories import login, make_account
 
@@ -39,9 +39,9 @@ def facts(**overrides: object) -> AccountFacts:
 
 def test_facts_are_kept_for_the_time_to_live_and_no_longer() -> None:
     # Given a cache of 5 s holding an account read at T0
-    cache = PrincipalCache(5)
+    cache: TimedCache[uuid.UUID, AccountFacts] = TimedCache("t", 5)
     kept = facts()
-    cache.put(kept, now=T0)
+    cache.put(kept.public_id, kept, now=T0)
     # Then it is served until just before T0 + 5 s, and not from then on
     assert cache.get(kept.public_id, now=T0 + timedelta(seconds=4.9)) == kept
     assert cache.get(kept.public_id, now=T0 + timedelta(seconds=5)) is None
@@ -50,21 +50,21 @@ def test_facts_are_kept_for_the_time_to_live_and_no_longer() -> None:
 
 
 def test_a_zero_time_to_live_keeps_nothing() -> None:
-    cache = PrincipalCache(0)
+    cache: TimedCache[uuid.UUID, AccountFacts] = TimedCache("t", 0)
     kept = facts()
-    cache.put(kept, now=T0)
+    cache.put(kept.public_id, kept, now=T0)
     assert cache.get(kept.public_id, now=T0) is None
     assert len(cache) == 0
 
 
 def test_the_least_recently_read_go_first_past_the_ceiling() -> None:
     # Given a cache of two entries
-    cache = PrincipalCache(5, max_entries=2)
+    cache: TimedCache[uuid.UUID, AccountFacts] = TimedCache("t", 5, max_entries=2)
     a, b, c = facts(id=1), facts(id=2), facts(id=3)
-    cache.put(a, now=T0)
-    cache.put(b, now=T0)
+    cache.put(a.public_id, a, now=T0)
+    cache.put(b.public_id, b, now=T0)
     # When a third is read
-    cache.put(c, now=T0)
+    cache.put(c.public_id, c, now=T0)
     # Then the first is gone and the others stay
     assert cache.get(a.public_id, now=T0) is None
     assert cache.get(b.public_id, now=T0) == b
@@ -73,9 +73,9 @@ def test_the_least_recently_read_go_first_past_the_ceiling() -> None:
 
 def test_bad_settings_are_refused() -> None:
     with pytest.raises(ValueError, match="ttl_seconds"):
-        PrincipalCache(-1)
+        TimedCache("t", -1)
     with pytest.raises(ValueError, match="max_entries"):
-        PrincipalCache(5, max_entries=0)
+        TimedCache("t", 5, max_entries=0)
 
 
 async def test_a_deactivation_made_elsewhere_ends_tokens_within_the_time_to_live(
@@ -146,3 +146,68 @@ async def test_a_checked_token_skips_the_account_read(
     # Then this process keeps the account's facts for the next requests
     kept = principal_cache.principals.get(agent.public_id, now=clock.now())
     assert kept is not None and kept.id == agent.id and kept.is_active
+
+
+async def _enterprise_key(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> tuple[Account, dict[str, str], dict[str, str]]:
+    """An enterprise agent's login headers and a fresh API key's headers."""
+    ent = await make_account(sessions, now=clock.now(), tier=Tier.ENTERPRISE)
+    ent_headers = await login(client, ent.email)
+    res = await client.post("/api/v1/auth/api-keys", json={"name": "crm"}, headers=ent_headers)
+    assert res.status_code == 201, res.text
+    return ent, ent_headers, {"X-API-Key": res.json()["key"]}
+
+
+async def test_an_api_key_revoked_elsewhere_stops_within_the_time_to_live(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    # Given an API key this process has checked
+    ent, _, key_headers = await _enterprise_key(client, sessions, clock)
+    assert (await client.get(ME, headers=key_headers)).status_code == 200
+    # When another process revokes it (straight in the database)
+    async with sessions() as session:
+        await session.execute(
+            update(ApiKey).where(ApiKey.account_id == ent.id).values(revoked_at=clock.now())
+        )
+        await session.commit()
+    # Then it works at most for the time to live, and not after
+    clock.advance(timedelta(seconds=4))
+    assert (await client.get(ME, headers=key_headers)).status_code == 200
+    clock.advance(timedelta(seconds=1))
+    assert (await client.get(ME, headers=key_headers)).status_code == 401
+
+
+async def test_a_wrong_secret_under_a_kept_prefix_is_refused(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    # Given a key this process keeps
+    _, _, key_headers = await _enterprise_key(client, sessions, clock)
+    assert (await client.get(ME, headers=key_headers)).status_code == 200
+    # When a caller sends its prefix with another secret, then it is refused
+    key = key_headers["X-API-Key"]
+    forged = key[:-4] + ("AAAA" if not key.endswith("AAAA") else "BBBB")
+    assert (await client.get(ME, headers={"X-API-Key": forged})).status_code == 401
+
+
+async def test_an_api_key_s_last_use_is_written_at_most_once_a_minute(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    # Given a key used once
+    _, ent_headers, key_headers = await _enterprise_key(client, sessions, clock)
+    start = clock.now()
+    assert (await client.get(ME, headers=key_headers)).status_code == 200
+
+    async def last_used() -> datetime:
+        listed = (await client.get("/api/v1/auth/api-keys", headers=ent_headers)).json()
+        return datetime.fromisoformat(listed[0]["last_used_at"])
+
+    assert await last_used() == start
+    # When it is used again within the minute (the cache read again after its time to live)
+    clock.advance(timedelta(seconds=30))
+    assert (await client.get(ME, headers=key_headers)).status_code == 200
+    # Then the last use stays, and a use a minute after the first is written
+    assert await last_used() == start
+    clock.advance(timedelta(seconds=30))
+    assert (await client.get(ME, headers=key_headers)).status_code == 200
+    assert await last_used() == start + timedelta(seconds=60)
