@@ -26,16 +26,13 @@ import asyncio
 import json
 import os
 import random
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from sqlalchemy import select
@@ -51,17 +48,16 @@ from aiqleads.leads import writes
 from aiqleads.models import Lead
 from aiqleads.models.enums import Role, Tier
 
+if TYPE_CHECKING:
+    from bench.serving import free_port, start_server, stop_server, wait_ready
+else:
+    from serving import free_port, start_server, stop_server, wait_ready
+
 AGENTS = 200
 SECRET = "bench-secret-key-0123456789abcdef-0123456789"
 KEYS = generate_key("bench")
 PASSWORD = "bench password 1"
 NOW = datetime.now(UTC)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def lead_rows(n: int, seed: int = 7) -> list[dict[str, Any]]:
@@ -155,28 +151,6 @@ async def prepare(settings: Settings, n: int) -> list[str]:
         ).all()
     await engine.dispose()
     return [str(i) for i in ids]
-
-
-def start(env: dict[str, str], port: int, workers: int, log: Path) -> subprocess.Popen[bytes]:
-    args = [sys.executable, "-m", "aiqleads", "serve", "--port", str(port)]
-    if workers > 1:
-        args += ["--workers", str(workers)]
-    with log.open("ab") as out:
-        return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
-
-
-async def wait_ready(base: str, proc: subprocess.Popen[bytes]) -> None:
-    async with httpx.AsyncClient(base_url=base, timeout=2) as client:
-        for _ in range(600):
-            if proc.poll() is not None:
-                raise RuntimeError("server exited during start-up; see its log")
-            try:
-                if (await client.get("/ready")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError("server did not become ready")
 
 
 async def tokens(base: str) -> list[dict[str, str]]:
@@ -279,7 +253,7 @@ async def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> 
                 "AIQ_CACHE_NAMESPACE": f"bench{uuid.uuid4().hex[:8]}",
             }
             port = free_port()
-            proc = start(env, port, args.workers, workdir / f"serve-{config}.log")
+            proc = start_server(env, port, args.workers, workdir / f"serve-{config}.log")
             base = f"http://127.0.0.1:{port}"
             try:
                 await wait_ready(base, proc)
@@ -295,8 +269,7 @@ async def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> 
                         )
                     )
             finally:
-                proc.terminate()
-                proc.wait(timeout=30)
+                stop_server(proc)
     summary: dict[str, Any] = {
         "backend": backend,
         "rate_limit_storage": "redis" if redis_url else "memory",

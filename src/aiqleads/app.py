@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from aiqleads import __version__
 from aiqleads.auth.admin_routes import router as admin_accounts_router
 from aiqleads.auth.passwords import configure_hasher, configure_pool
+from aiqleads.auth.principal_cache import configure_principal_cache
 from aiqleads.auth.routes import router as auth_router
 from aiqleads.body_limit import BodyLimitMiddleware
 from aiqleads.cart.routes import router as cart_router
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     configure_logging(settings.log_level, json_lines=settings.log_json)
     configure_pool(settings.login.hash_threads)
     configure_hasher(settings.login.hash_cost)
+    configure_principal_cache(settings.auth_cache_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -468,6 +468,10 @@ class Settings(BaseSettings):
     # How long a process may use the tier policies it read before reading them again (an
     # admin's change reaches every other process within this time).
     tier_policy_ttl_seconds: float = Field(default=5.0, ge=0, le=3600)
+    # How long a process may check access tokens against the account facts it read (role, tier,
+    # active, token version) before reading them again: a deactivation or a revoked token family
+    # reaches every other process within this time (auth/principal_cache.py). 0: off.
+    auth_cache_seconds: float = Field(default=5.0, ge=0, le=60)
     pricing: PricingPolicy = Field(default_factory=PricingPolicy)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     payments: PaymentSettings = Field(default_factory=PaymentSettings)

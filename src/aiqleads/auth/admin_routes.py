@@ -8,7 +8,7 @@ import uuid
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from aiqleads.auth import repository, service
+from aiqleads.auth import principal_cache, repository, service
 from aiqleads.auth.routes import account_out
 from aiqleads.auth.schemas import AccountOut
 from aiqleads.deps import CurrentAdmin, DbSession, State
@@ -50,4 +50,7 @@ async def update_account(
     if body.is_active is not None:
         await service.set_active(session, account, active=body.is_active, now=state.clock.now())
     await session.flush()
+    # A new tier or cart limit applies to this process's next request (others' within
+    # AIQ_AUTH_CACHE_SECONDS).
+    principal_cache.account_changed()
     return account_out(account)

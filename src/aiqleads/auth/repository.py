@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Row, and_, case, delete, or_, select, update
+from sqlalchemy import Row, Select, and_, case, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,10 +25,8 @@ async def account_by_public_id(session: AsyncSession, public_id: uuid.UUID) -> A
 _PrincipalRow = Row[int, uuid.UUID, str, str, str, int | None, bool, int]
 
 
-async def principal_columns(session: AsyncSession, public_id: uuid.UUID) -> _PrincipalRow | None:
-    """What an access token's check and the principal need of the account, as one Core row
-    (every authenticated request reads it: no ORM object to build). None when unknown."""
-    stmt = select(
+def _principal_select() -> Select[int, uuid.UUID, str, str, str, int | None, bool, int]:
+    return select(
         Account.id,
         Account.public_id,
         Account.email,
@@ -37,7 +35,19 @@ async def principal_columns(session: AsyncSession, public_id: uuid.UUID) -> _Pri
         Account.custom_cart_limit,
         Account.is_active,
         Account.token_version,
-    ).where(Account.public_id == public_id)
+    )
+
+
+async def principal_columns(session: AsyncSession, public_id: uuid.UUID) -> _PrincipalRow | None:
+    """What an access token's check and the principal need of the account, as one Core row
+    (every authenticated request reads it: no ORM object to build). None when unknown."""
+    stmt = _principal_select().where(Account.public_id == public_id)
+    return (await session.execute(stmt)).first()
+
+
+async def principal_columns_by_id(session: AsyncSession, account_id: int) -> _PrincipalRow | None:
+    """As `principal_columns`, by the account's row id (an API key's account)."""
+    stmt = _principal_select().where(Account.id == account_id)
     return (await session.execute(stmt)).first()
 
 

@@ -9,13 +9,13 @@ import math
 import secrets
 import string
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiqleads.auth import repository
+from aiqleads.auth import principal_cache, repository
 from aiqleads.auth.passwords import hash_password_async, verify_password_async, weakness
 from aiqleads.auth.principal import Principal
 from aiqleads.auth.tokens import TokenError, TokenType, make_token, read_token
@@ -30,6 +30,7 @@ from aiqleads.errors import (
     NotFound,
     Unauthorized,
 )
+from aiqleads.kit.clock import as_utc
 from aiqleads.models import Account, ApiKey, RefreshToken
 from aiqleads.models.enums import Role, Tier
 from aiqleads.observability.metrics import LOGINS
@@ -216,6 +217,7 @@ async def set_active(
     account.is_active = active
     account.updated_at = now
     await session.flush()
+    principal_cache.account_changed()
 
 
 async def issue_tokens(
@@ -264,6 +266,7 @@ async def refresh_tokens(
         async with side_transaction(session) as own:
             await repository.revoke_refresh_tokens(own, stored.account_id, now)
             await repository.bump_token_version(own, stored.account_id)
+        principal_cache.account_changed()
         raise Unauthorized("invalid refresh token: already used or revoked")
     if not await repository.use_refresh_token(session, claims.jti, now):
         # Lost a race with a concurrent refresh of the same token: no revocation, just refuse.
@@ -282,10 +285,16 @@ async def principal_from_access_token(
         public_id = uuid.UUID(claims.subject)
     except (TokenError, ValueError) as exc:
         raise Unauthorized(f"invalid access token: {exc}") from exc
-    account = await repository.principal_columns(session, public_id)
+    account = principal_cache.principals.get(public_id, now=now)
+    if account is None:
+        row = await repository.principal_columns(session, public_id)
+        if row is not None:
+            account = principal_cache.AccountFacts(*row)
+            principal_cache.principals.put(public_id, account, now=now)
     if account is None or not account.is_active:
         raise Unauthorized("invalid access token: account is not active")
-    # The account row is read on every request anyway: comparing its version costs nothing.
+    # The account's facts are at hand (read now, or at most the cache's time to live ago):
+    # comparing the version costs nothing.
     if claims.version != account.token_version:
         raise Unauthorized("invalid access token: revoked")
     return Principal(
@@ -334,23 +343,54 @@ async def revoke_api_key(
     if key.revoked_at is None:
         key.revoked_at = now
         await session.flush()
+    # Ends at once here; in other processes within AIQ_AUTH_CACHE_SECONDS.
+    principal_cache.api_keys.forget(prefix)
     return key
 
 
 async def principal_from_api_key(session: AsyncSession, secret: str, *, now: datetime) -> Principal:
+    """The principal of an API key (`aiq_` + 10-character prefix + `_` + secret). Raises
+    Unauthorized for an unknown, wrong, revoked key or an inactive account, Forbidden when the
+    account is no longer enterprise or admin. The key and its account are kept per process for
+    AIQ_AUTH_CACHE_SECONDS (auth/principal_cache.py); its last use is written at most once a
+    minute."""
     body = secret.removeprefix(API_KEY_PREFIX)
     prefix, sep, _ = body.partition("_")
     if not secret.startswith(API_KEY_PREFIX) or not sep or len(prefix) != 10:
         raise Unauthorized("invalid API key")
-    key = await repository.api_key_by_prefix(session, prefix)
-    if key is None or not hmac.compare_digest(key.secret_hash, _hash_secret(secret)):
+    facts = principal_cache.api_keys.get(prefix, now=now)
+    if facts is None:
+        key = await repository.api_key_by_prefix(session, prefix)
+        if key is None:
+            raise Unauthorized("invalid API key")
+        row = await repository.principal_columns_by_id(session, key.account_id)
+        facts = principal_cache.ApiKeyFacts(
+            key_id=key.id,
+            secret_hash=key.secret_hash,
+            revoked=key.revoked_at is not None,
+            account=principal_cache.AccountFacts(*row) if row is not None else None,
+            last_used_at=key.last_used_at,
+        )
+        principal_cache.api_keys.put(prefix, facts, now=now)
+    if not hmac.compare_digest(facts.secret_hash, _hash_secret(secret)):
         raise Unauthorized("invalid API key")
-    if key.revoked_at is not None:
+    if facts.revoked:
         raise Unauthorized("API key has been revoked")
-    account = await repository.account_by_id(session, key.account_id)
+    account = facts.account
     if account is None or not account.is_active:
         raise Unauthorized("invalid API key: account is not active")
     if account.tier != Tier.ENTERPRISE and account.role != Role.ADMIN:
         raise Forbidden("API keys work only for enterprise accounts")
-    await repository.touch_api_key(session, key.id, now)
-    return Principal.of(account, via_api_key=True)
+    last = facts.last_used_at
+    if last is None or now - as_utc(last) >= principal_cache.API_KEY_TOUCH_INTERVAL:
+        await repository.touch_api_key(session, facts.key_id, now)
+        principal_cache.api_keys.replace(prefix, replace(facts, last_used_at=now))
+    return Principal(
+        account_id=account.id,
+        public_id=account.public_id,
+        email=account.email,
+        role=Role(account.role),
+        tier=Tier(account.tier),
+        custom_cart_limit=account.custom_cart_limit,
+        via_api_key=True,
+    )

@@ -1,0 +1,469 @@
+"""Requests/s and p50/p95/p99 per route and for mixed traffic through `aiqleads serve`, with
+`/health` as the floor, in one run (issue 14, Benchmark).
+
+    .venv/bin/python bench/http.py [--leads 1000000] [--workers 2] [--seconds 15]
+        [--concurrency 32] [--postgres-url postgresql+asyncpg://...] [--redis-url redis://...]
+        [--database NAME] [--keep] [--baseline-src /path/to/other/src] [--rounds 1]
+
+The production topology on one machine: PostgreSQL + PostGIS, Redis (rate limits and caches),
+`--workers` uvicorn workers, rate limits and access logs on. Leads are generated and bulk-loaded
+(COPY) as `bench/catalog.py` does; with `--database NAME --keep` the loaded database is kept
+and reused by the next run (it is loaded again only if it holds fewer than `--leads` leads).
+200 enterprise agents share the load round-robin, each under its tier's 1,000 requests a
+minute, with access tokens minted here for their accounts.
+
+Phases, each driven for `--seconds` after a warm-up by one asyncio aiohttp client in this
+process at `--concurrency` requests in flight (closed loop): `/health` (the floor),
+`/api/v1/auth/me` (an authenticated no-op: one account read), catalog search
+(`GET /api/v1/leads?...`, a mix of filters, 50 rows), lead preview (`GET /api/v1/leads/{id}`),
+heatmap (cached after its first answer), cart, and the mixed traffic of the issue (search 50 %,
+preview 20 %, heatmap 10 %, cart 20 %). For each: requests/s answered 200, latency percentiles,
+answers other than 200, the server's CPU time per request (all its processes; it moves less
+than latency when others share the cores), the load generator's own CPU time per request, and
+each worker's resident memory at the end.
+
+With `--baseline-src`, the same phases run against a second server importing the package from
+that folder (for example the main branch's `src`), alternating which goes first per round, so
+that old and new code are measured back to back on the same data.
+
+Prints one JSON document. The bars (issue 14): search and preview >= 1,000 requests/s each,
+mixed >= 1,000 requests/s with p95 < 50 ms and no errors, < 300 MB per API worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import itertools
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import asyncpg
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+from aiqleads.auth import service
+from aiqleads.auth.tokens import TokenType, make_token
+from aiqleads.config import Settings
+from aiqleads.db import migrate
+from aiqleads.db.databases import drop_database, recreate_database
+from aiqleads.db.engine import create_engine, session_factory, transaction
+from aiqleads.models import Account, Lead
+from aiqleads.models.enums import Role, Tier
+
+if TYPE_CHECKING:
+    from bench import catalog
+    from bench.catalog import NOW, PASSWORD, SECRET, king_county_zips, load_postgres
+    from bench.serving import (
+        free_port,
+        percentiles,
+        process_tree,
+        rss_mb,
+        start_server,
+        stop_server,
+        tree_cpu_seconds,
+        wait_ready,
+    )
+else:
+    import catalog
+    from catalog import NOW, PASSWORD, SECRET, king_county_zips, load_postgres
+    from serving import (
+        free_port,
+        percentiles,
+        process_tree,
+        rss_mb,
+        start_server,
+        stop_server,
+        tree_cpu_seconds,
+        wait_ready,
+    )
+
+AGENTS = 200
+# A fixed key (Fernet: 32 bytes, URL-safe base64), so that a kept database's contacts stay
+# readable by the next run's server; the generator encrypts with it too.
+KEYS = "bench:" + base64.urlsafe_b64encode(b"aiqleads-bench-http-fixed-key-32").decode()
+catalog.KEYS = KEYS
+PHASES = ("health", "me", "search", "preview", "heatmap", "cart", "mixed")
+# The issue's mix, as slots of a cycle of ten requests.
+MIX = ("search",) * 5 + ("preview",) * 2 + ("heatmap",) + ("cart",) * 2
+
+
+async def prepare(settings: Settings, n: int) -> tuple[list[str], list[str]]:
+    """Migrate, create the agents and load `n` leads unless the database holds them already.
+    Returns (access tokens of the agents, public ids of available leads to preview)."""
+    engine = create_engine(settings)
+    await migrate.upgrade(engine)
+    sessions = session_factory(engine)
+    async with transaction(sessions) as session:
+        have = await session.scalar(select(func.count()).select_from(Account))
+        if not have:
+            for i in range(AGENTS):
+                await service.create_account(
+                    session,
+                    email=f"agent{i}@bench.example.com",
+                    password=PASSWORD,
+                    role=Role.AGENT,
+                    tier=Tier.ENTERPRISE,
+                    now=NOW,
+                )
+        accounts = (await session.scalars(select(Account).order_by(Account.id))).all()
+        leads = await session.scalar(select(func.count()).select_from(Lead))
+    if (leads or 0) < n:
+        await _empty_leads(settings.database_url)
+        await load_postgres(settings.database_url, n)
+    async with transaction(sessions) as session:
+        ids = (
+            await session.scalars(
+                select(Lead.public_id).where(Lead.status == "available").limit(2000)
+            )
+        ).all()
+    await engine.dispose()
+    tokens = [
+        make_token(
+            SECRET,
+            subject=str(a.public_id),
+            token_type=TokenType.ACCESS,
+            now=NOW,
+            ttl=timedelta(hours=6),
+            version=a.token_version,
+        )[0]
+        for a in accounts
+    ]
+    return tokens, [str(i) for i in ids]
+
+
+async def _empty_leads(url: str) -> None:
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("TRUNCATE leads CASCADE")
+    finally:
+        await conn.close()
+
+
+def request_makers(lead_ids: list[str]) -> dict[str, Callable[[int], str]]:
+    """For each route: the path of its i-th request."""
+    rng = random.Random(5)
+    zips = [z for z, *_ in king_county_zips()]
+    searches = []
+    for _ in range(200):
+        z = rng.choice(zips)
+        lat, lon = 47.45 + rng.random() * 0.3, -122.35 + rng.random() * 0.3
+        searches += [
+            "metro=seattle",
+            f"metro=seattle&zip={z}",
+            f"metro=seattle&zip={z}&beds_min=3&price_max=900000",
+            f"bbox={lon:.4f},{lat:.4f},{lon + 0.05:.4f},{lat + 0.04:.4f}"
+            "&price_min=300000&price_max=1200000",
+            "metro=seattle&city=Seattle&kind=fsbo",
+        ]
+    heatmaps = [f"metro=seattle&resolution={r}" for r in (6, 7, 8)]
+    return {
+        "health": lambda i: "/health",
+        "me": lambda i: "/api/v1/auth/me",
+        "search": lambda i: f"/api/v1/leads?{searches[i % len(searches)]}&limit=50",
+        "preview": lambda i: f"/api/v1/leads/{lead_ids[i % len(lead_ids)]}",
+        "heatmap": lambda i: f"/api/v1/geo/heatmap?{heatmaps[i % len(heatmaps)]}",
+        "cart": lambda i: "/api/v1/cart",
+    }
+
+
+def _loader_cpu() -> float:
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    return use.ru_utime + use.ru_stime
+
+
+async def drive(
+    base: str,
+    phase: str,
+    makers: dict[str, Callable[[int], str]],
+    headers: list[dict[str, str]],
+    server_pid: int,
+    *,
+    seconds: float,
+    concurrency: int,
+    warmup: float,
+) -> dict[str, Any]:
+    """Drive one phase in a closed loop of `concurrency` requests in flight; its figures."""
+    counter = itertools.count()
+    latencies: dict[str, list[float]] = {}
+    statuses: dict[str, dict[int, int]] = {}
+    counting = False
+    stop = False
+    connector = aiohttp.TCPConnector(limit=concurrency, ttl_dns_cache=None)
+    timeout = aiohttp.ClientTimeout(total=30)
+
+    async with aiohttp.ClientSession(base, connector=connector, timeout=timeout) as client:
+
+        async def worker() -> None:
+            while not stop:
+                i = next(counter)
+                kind = MIX[i % len(MIX)] if phase == "mixed" else phase
+                path = makers[kind](i // len(MIX) if phase == "mixed" else i)
+                started = time.perf_counter()
+                try:
+                    async with client.get(path, headers=headers[i % len(headers)]) as res:
+                        await res.read()
+                        status = res.status
+                except (aiohttp.ClientError, TimeoutError):
+                    status = 0  # no answer
+                took = time.perf_counter() - started
+                if counting:
+                    latencies.setdefault(kind, []).append(took)
+                    by_status = statuses.setdefault(kind, {})
+                    by_status[status] = by_status.get(status, 0) + 1
+
+        tasks = [asyncio.create_task(worker()) for _ in range(concurrency)]
+        await asyncio.sleep(warmup)
+        server_cpu, loader_cpu = tree_cpu_seconds(server_pid), _loader_cpu()
+        counting = True
+        started = time.perf_counter()
+        await asyncio.sleep(seconds)
+        counting = False
+        elapsed = time.perf_counter() - started
+        server_cpu = tree_cpu_seconds(server_pid) - server_cpu
+        loader_cpu = _loader_cpu() - loader_cpu
+        stop = True
+        await asyncio.gather(*tasks)
+    every = [s for v in latencies.values() for s in v]
+    answered = sum(n for by in statuses.values() for n in by.values())
+    ok = sum(by.get(200, 0) for by in statuses.values())
+    errors = {
+        f"{kind}:{status}": n
+        for kind, by in statuses.items()
+        for status, n in by.items()
+        if status != 200
+    }
+    out: dict[str, Any] = {
+        "rps": round(ok / elapsed, 1),
+        "requests": answered,
+        "errors": errors,
+        "latency": percentiles(every),
+        "server_cpu_ms_per_request": round(server_cpu * 1e3 / max(answered, 1), 3),
+        "server_cpu_cores_busy": round(server_cpu / elapsed, 2),
+        "loader_cpu_ms_per_request": round(loader_cpu * 1e3 / max(answered, 1), 3),
+    }
+    if phase == "mixed":
+        out["by_route"] = {
+            kind: {
+                "rps": round(statuses[kind].get(200, 0) / elapsed, 1),
+                "latency": percentiles(v),
+            }
+            for kind, v in sorted(latencies.items())
+        }
+    return out
+
+
+async def cache_counts(base: str) -> dict[str, float]:
+    """aiq_cache_hits_total and aiq_cache_misses_total summed over caches, from /metrics (empty
+    when the server does not expose it to this client)."""
+    out = {"hits": 0.0, "misses": 0.0}
+    async with aiohttp.ClientSession(base) as client, client.get("/metrics") as res:
+        if res.status != 200:
+            return {}
+        for line in (await res.text()).splitlines():
+            for key in ("hits", "misses"):
+                name = f"aiq_cache_{key}_total"
+                if line.startswith((name + "{", name + " ")):
+                    out[key] += float(line.rsplit(" ", 1)[1])
+    return out
+
+
+async def run_code(
+    label: str,
+    src: str | None,
+    env: dict[str, str],
+    args: argparse.Namespace,
+    makers: dict[str, Callable[[int], str]],
+    tokens: list[str],
+    workdir: Path,
+) -> dict[str, Any]:
+    """Every phase against one server running the package from `src` (None: this one)."""
+    env = {**env, "AIQ_CACHE_NAMESPACE": f"bench{uuid.uuid4().hex[:8]}"}
+    # Explicitly: an editable install may point elsewhere than the package this script imports.
+    env["PYTHONPATH"] = src or _package_folder()
+    port = free_port()
+    proc = start_server(env, port, args.workers, workdir / f"serve-{label}.log")
+    base = f"http://127.0.0.1:{port}"
+    headers = [{"Authorization": f"Bearer {t}"} for t in tokens]
+    out: dict[str, Any] = {"src": src or _package_folder(), "commit": _commit(src)}
+    try:
+        await wait_ready(base, proc)
+        phases: dict[str, Any] = {}
+        for phase in args.phases:
+            before = await cache_counts(base) if phase == "mixed" else {}
+            phases[phase] = await drive(
+                base,
+                phase,
+                makers,
+                headers,
+                proc.pid,
+                seconds=args.seconds,
+                concurrency=args.concurrency,
+                warmup=args.warmup,
+            )
+            if before:
+                after = await cache_counts(base)
+                hits, misses = after["hits"] - before["hits"], after["misses"] - before["misses"]
+                phases[phase]["cache_hit_ratio"] = round(hits / max(hits + misses, 1), 3)
+        out["phases"] = phases
+        workers = [p for p in process_tree(proc.pid) if p != proc.pid and _is_worker(p)]
+        out["rss_mb_per_worker"] = [rss_mb(p) for p in workers]
+    finally:
+        stop_server(proc)
+    return out
+
+
+def _is_worker(pid: int) -> bool:
+    """An API worker, not multiprocessing's resource tracker (uvicorn spawns both)."""
+    try:
+        return b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def _package_folder() -> str:
+    import aiqleads
+
+    return str(Path(aiqleads.__file__).resolve().parent.parent)
+
+
+def _commit(src: str | None) -> str | None:
+    folder = src or _package_folder()
+    done = subprocess.run(
+        ["git", "-C", folder, "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip() or None
+
+
+def bars(result: dict[str, Any]) -> dict[str, Any]:
+    phases = result["phases"]
+    if not set(PHASES) <= set(phases):
+        return {"all_met": None, "note": "not every phase was run"}
+    mixed = phases["mixed"]
+    rss = [r for r in result["rss_mb_per_worker"] if r is not None]
+    checks = {
+        "search_rps_ge_1000": phases["search"]["rps"] >= 1000,
+        "preview_rps_ge_1000": phases["preview"]["rps"] >= 1000,
+        "mixed_rps_ge_1000": mixed["rps"] >= 1000,
+        "mixed_p95_lt_50ms": mixed["latency"].get("p95_ms", 1e9) < 50,
+        "mixed_no_errors": not mixed["errors"],
+        "rss_lt_300mb_per_worker": bool(rss) and max(rss) < 300,
+    }
+    return {**checks, "all_met": all(checks.values())}
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=1_000_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--phases", nargs="+", choices=PHASES, default=list(PHASES))
+    parser.add_argument("--agents", type=int, default=AGENTS, help="how many agents share the load")
+    parser.add_argument("--postgres-url", default=os.environ.get("AIQ_TEST_POSTGRES_URL"))
+    parser.add_argument("--redis-url", default=os.environ.get("AIQ_TEST_REDIS_URL"))
+    parser.add_argument("--database", help="database name to load into (and reuse with --keep)")
+    parser.add_argument("--keep", action="store_true", help="keep the database after the run")
+    parser.add_argument("--baseline-src", help="also measure the package in this src folder")
+    args = parser.parse_args()
+    if not args.postgres_url:
+        parser.error("PostgreSQL is the production database: give --postgres-url")
+    name = args.database or f"aiq_bench_http_{os.getpid()}"
+    admin = make_url(args.postgres_url)
+    url = admin.set(database=name).render_as_string(hide_password=False)
+    if not args.keep or not await _exists(args.postgres_url, name):
+        url = await recreate_database(args.postgres_url, name)
+    settings = Settings(database_url=url, secret_key=SECRET, encryption_keys=KEYS)
+    started = time.perf_counter()
+    tokens, lead_ids = await prepare(settings, args.leads)
+    tokens = tokens[: args.agents]
+    prepare_s = time.perf_counter() - started
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIQ_")}
+    env.pop("PYTHONPATH", None)
+    env.update(
+        {
+            "AIQ_ENV": "development",
+            "AIQ_DATABASE_URL": url,
+            "AIQ_SECRET_KEY": SECRET,
+            "AIQ_ENCRYPTION_KEYS": KEYS,
+            "AIQ_LOG_LEVEL": "INFO",
+            "AIQ_LOG_JSON": "true",
+            "AIQ_ACCESS_LOG": "true",
+            "AIQ_RATE_LIMIT__ENABLED": "true",
+        }
+    )
+    if args.redis_url:
+        env["AIQ_REDIS_URL"] = args.redis_url
+    makers = request_makers(lead_ids)
+    codes: dict[str, str | None] = {"candidate": None}
+    if args.baseline_src:
+        codes["baseline"] = args.baseline_src
+    runs: dict[str, list[dict[str, Any]]] = {label: [] for label in codes}
+    labels = list(codes)
+    try:
+        with tempfile.TemporaryDirectory(prefix="aiq-bench-http-") as tmp:
+            for r in range(args.rounds):
+                for label in labels[r % len(labels) :] + labels[: r % len(labels)]:
+                    result = await run_code(
+                        label, codes[label], env, args, makers, tokens, Path(tmp)
+                    )
+                    result["bars"] = bars(result)
+                    runs[label].append(result)
+                    print(json.dumps({label: result["bars"]}), file=sys.stderr)
+    finally:
+        if not args.keep:
+            await drop_database(args.postgres_url, name)
+    print(
+        json.dumps(
+            {
+                "benchmark": "http",
+                "when": NOW.isoformat(timespec="seconds"),
+                "backend": "postgresql",
+                "redis": bool(args.redis_url),
+                "leads": args.leads,
+                "prepare_seconds": round(prepare_s, 1),
+                "workers": args.workers,
+                "concurrency": args.concurrency,
+                "agents": len(tokens),
+                "seconds_per_phase": args.seconds,
+                "rounds": args.rounds,
+                "cpus": os.cpu_count(),
+                "load_generator": "one asyncio aiohttp client in this process, same machine",
+                "mix": {"search": 0.5, "preview": 0.2, "heatmap": 0.1, "cart": 0.2},
+                "runs": runs,
+            },
+            indent=2,
+        )
+    )
+
+
+async def _exists(admin_url: str, name: str) -> bool:
+    dsn = make_url(admin_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = await asyncpg.connect(dsn)
+    try:
+        return bool(await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name))
+    finally:
+        await conn.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
