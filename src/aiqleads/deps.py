@@ -76,7 +76,9 @@ class AppState:
         )
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
+    # async although it awaits nothing: FastAPI runs a plain `def` dependency in its thread pool,
+    # a hand-off every request paid for reading one attribute.
     state: AppState = request.app.state.aiq
     return state
 
