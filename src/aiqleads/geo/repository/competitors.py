@@ -91,9 +91,34 @@ class CompetitorPoints:
 async def competitor_points(
     session: AsyncSession, viewer: Viewer, f: LeadFilter, *, radius_m: float
 ) -> CompetitorPoints:
-    """The competitors of the area grown by the radius, at the viewer's locations."""
+    """The competitors of the area grown by the radius, at the viewer's locations.
+
+    For viewers who see preview locations (cell centres) the competitors are grouped by place
+    and cell in SQL and repeated here by their counts: the same points without a row per lead
+    crossing the wire, and without offices, which agents get from `office_tallies` instead
+    (`offices` is then all None).
+    """
     cond = _competitor_cond(leads, viewer, f, radius_m=radius_m, dialect=dialect(session))
     loc = location(viewer)
+    if not viewer.exact:
+        cell = leads.c.h3_r8
+        grouped = (
+            select(loc.lat, loc.lon, cell, func.count())
+            .where(cond)
+            .group_by(loc.lat, loc.lon, cell)
+            .order_by(loc.lat, loc.lon, cell)
+        )
+        places = (await session.execute(grouped)).all()
+        n = ints(places, 3)
+        cells = np.fromiter(
+            (-1 if r[2] is None else r[2] for r in places), dtype=np.int64, count=len(places)
+        )
+        return CompetitorPoints(
+            np.repeat(floats(places, 0), n),
+            np.repeat(floats(places, 1), n),
+            [None] * int(n.sum()),
+            np.repeat(cells, n),
+        )
     stmt = select(loc.lat, loc.lon, _office(leads), leads.c.h3_r8).where(cond)
     rows = (await session.execute(stmt.order_by(leads.c.id))).all()
     cells = np.fromiter(
@@ -163,7 +188,8 @@ async def postgis_competitors(
     `use_spheroid => false` measures on the sphere of PostGIS's mean radius (6,371,008.77 m),
     the same great circle the Python path uses (6,371,008.8 m: 5 micrometres apart at 1 km),
     so both paths agree on every count. The geography expression matches the GiST indexes
-    `ix_leads_geog` / `ix_leads_preview_geog`.
+    `ix_leads_geog` / `ix_leads_preview_geog`. Top offices are only for exact viewers (empty
+    for agents, as on the Python path).
     """
     c = leads.alias("c")
     cond = _competitor_cond(c, viewer, f, radius_m=radius_m, dialect=dialect(session))
@@ -190,6 +216,8 @@ async def postgis_competitors(
         for i, k, dist in (await session.execute(select(q.c.i, n, d))).all():
             count[i] = k
             nearest[i] = np.inf if dist is None else dist
+        if not viewer.exact:
+            continue  # agents' offices are tallied over whole regions (`office_tallies`)
         office = _office(c)
         named = (
             select(c.c.id, office).select_from(c.join(q, within)).where(cond, office.is_not(None))

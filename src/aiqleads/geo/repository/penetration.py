@@ -135,6 +135,58 @@ async def status_groups_by_zip(
 
 
 @dataclass(frozen=True, slots=True)
+class PlacedGroups:
+    """Grouped rows (ZIP or place, status, bought by me) with their lead counts: a row has a
+    ZIP (one of the asked ones) and no place, or a place (lat, lon; NaN when none) and no ZIP."""
+
+    zips: list[str | None]
+    lat: FloatArray
+    lon: FloatArray
+    statuses: list[str]
+    mine: NDArray[np.bool_]
+    count: IntArray
+
+
+async def status_groups_by_zip_or_place(
+    session: AsyncSession,
+    viewer: Viewer,
+    f: LeadFilter,
+    statuses: Sequence[LeadStatus],
+    *,
+    zips: Sequence[str],
+) -> PlacedGroups:
+    """In one scan, `status_groups_by_zip` and `status_points_without_zip` grouped by place:
+    the leads whose ZIP is one of `zips` grouped by ZIP, the others by their location.
+
+    Meant for viewers who see preview locations: those are cell centres, so the metro's leads
+    fall into a few thousand places, and one grouped scan replaces a scan, a transfer of every
+    lead's location and a point-in-polygon test per lead. An exact viewer's places are the
+    leads themselves, so grouping them would gain nothing.
+    """
+    loc = location(viewer)
+    known = leads.c.zip_code.in_(sorted(set(zips)))
+    zip_key = case((known, leads.c.zip_code), else_=None)
+    lat = case((known, None), else_=loc.lat)
+    lon = case((known, None), else_=loc.lon)
+    status, mine = _market_status(), _mine_flag(viewer.account_id)
+    conds = market_leads(viewer, f, statuses, dialect=dialect(session))
+    stmt = _with_purchases(
+        select(zip_key, lat, lon, status, mine, func.count())
+        .where(*conds)
+        .group_by(zip_key, lat, lon, status, mine)
+    )
+    rows = (await session.execute(stmt)).all()
+    return PlacedGroups(
+        [r[0] for r in rows],
+        floats(rows, 1),
+        floats(rows, 2),
+        [r[3] for r in rows],
+        ints(rows, 4).astype(bool),
+        ints(rows, 5),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class StatusPoints:
     lat: FloatArray
     lon: FloatArray

@@ -76,7 +76,9 @@ async def competitor_counts(
 ) -> tuple[RadiusAnswer, np.ndarray[Any, np.dtype[np.int64]]]:
     """Per query point: competitors within the radius, nearest distance, top offices; and the
     res-8 cell of every competitor. PostGIS answers with its GiST index; otherwise the points
-    are loaded and searched with a k-d tree (exact haversine either way)."""
+    are loaded (for agents grouped by preview place) and searched with a k-d tree (exact
+    haversine either way). Top offices are empty for agents: theirs are tallied over whole
+    regions (`_agent_offices`)."""
     if use_postgis:
         answer = await postgis_competitors(
             session, viewer, filt, lat=lat, lon=lon, radius_m=radius_m, top_n=top_n
@@ -84,9 +86,11 @@ async def competitor_counts(
         cells = await competitor_cells(session, viewer, filt, radius_m=radius_m)
         return answer, cells
     comps = await competitor_points(session, viewer, filt, radius_m=radius_m)
+    # Agents' offices are tallied over whole regions (`_agent_offices`), not per circle.
+    offices = comps.offices if viewer.exact else None
     near = await anyio.to_thread.run_sync(
         lambda: competitors_near(
-            lat, lon, comps.lat, comps.lon, radius_m, offices=comps.offices, top_n=top_n
+            lat, lon, comps.lat, comps.lon, radius_m, offices=offices, top_n=top_n
         )
     )
     answer = RadiusAnswer(near.count, near.nearest_m, near.top_offices)
@@ -182,7 +186,10 @@ async def competitors(
         postgis = use_postgis
         if postgis is None:
             small = q.lat.size <= POSTGIS_MAX_QUERY_POINTS
-            postgis = small and is_postgis(session)
+            # Agents' competitors come grouped by preview place, which beats PostGIS's
+            # per-lead index even for one point (bench/geo.py, PostgreSQL, 200k leads, one
+            # point: 0.65 s vs 1.9 s).
+            postgis = small and is_postgis(session) and viewer.exact
         answer, comp_cells = await competitor_counts(
             session,
             viewer,

@@ -34,9 +34,11 @@ from aiqleads.geo.penetration import (
 )
 from aiqleads.geo.repository.penetration import (
     STATUS_CODES,
+    PlacedGroups,
     StatusGroups,
     status_groups_by_cell,
     status_groups_by_zip,
+    status_groups_by_zip_or_place,
     status_points_without_zip,
 )
 from aiqleads.geo.service.common import (
@@ -206,6 +208,13 @@ async def _zip_rows(
     statuses: tuple[LeadStatus, ...],
     regions: ZipRegions,
 ) -> list[RegionPenetration]:
+    if not viewer.exact:
+        # Agents place leads at preview cell centres: one grouped scan (see the query).
+        placed = await status_groups_by_zip_or_place(
+            session, viewer, filt, statuses, zips=regions.zips
+        )
+        keys = await anyio.to_thread.run_sync(lambda: _placed_keys(regions, placed))
+        return penetration_from_counts(keys, placed.statuses, placed.mine, placed.count)
     by_zip = await status_groups_by_zip(session, viewer, filt, statuses, zips=regions.zips)
     pts = await status_points_without_zip(session, viewer, filt, statuses, zips=regions.zips)
     keys, names, mine, counts = await anyio.to_thread.run_sync(
@@ -228,3 +237,13 @@ def _combine(
         np.concatenate([by_zip.mine, p_mine]),
         np.concatenate([by_zip.count, p_counts]),
     )
+
+
+def _placed_keys(regions: ZipRegions, placed: PlacedGroups) -> IntArray:
+    """Region index of each group: its ZIP's, else the region holding its place (-1: none)."""
+    keys = np.full(len(placed.zips), -1, dtype=np.int64)
+    has_zip = np.array([z is not None for z in placed.zips], dtype=bool)
+    keys[has_zip] = [regions.index_of(str(z)) for z in placed.zips if z is not None]
+    at = np.flatnonzero(~has_zip & np.isfinite(placed.lat) & np.isfinite(placed.lon))
+    keys[at] = assign_points(regions, placed.lat[at], placed.lon[at])
+    return keys
