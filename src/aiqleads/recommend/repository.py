@@ -233,10 +233,16 @@ def as_agent(viewer: Viewer) -> Viewer:
 
 
 def _candidate_ids(
-    viewer: Viewer, where: Territory, *, pool: int, since: datetime | None, dialect: str
+    viewer: Viewer,
+    where: Territory,
+    *,
+    pool: int,
+    since: datetime | None,
+    before: datetime | None,
+    dialect: str,
 ) -> Any:
     """The select of the ids of up to `pool` visible available leads of the territory (or
-    anywhere, for an empty one), freshest first.
+    anywhere, for an empty one) published before `before` (when given), freshest first.
 
     With `since` (a window of recent leads): one OR of the territory's lookups, each a range
     on its (place, published_at) index that both planners combine (SQLite's multi-index OR,
@@ -246,6 +252,8 @@ def _candidate_ids(
     agent = as_agent(viewer)
     order = (leads.c.published_at.desc(), leads.c.public_id.desc())
     visible = visible_leads(agent, LeadFilter(), [LeadStatus.AVAILABLE], dialect=dialect)
+    if before is not None:
+        visible.append(leads.c.published_at < before)
     if where.empty:
         return select(leads.c.id).where(*visible).order_by(*order).limit(pool)
     if since is not None:
@@ -288,26 +296,32 @@ async def candidates(
     (leads.visibility), in the agent's territory when it has one (else anywhere).
 
     `window`: look first only at the leads published in the `window` before the viewer's now,
-    then in a window `_WINDOW_GROWTH` times longer, and only when that too finds fewer than
-    `pool` in the whole history (`_candidate_ids`). The answer is the same either way: when a
-    window holds `pool` leads, every lead before it is older than all of them. A territory's
-    lookups then read its recent index entries only, not all of its leads."""
+    then in the window `_WINDOW_GROWTH` times longer before it, and only when those hold fewer
+    than `pool` in the rest of the history (`_candidate_ids`). Each try reads only what the
+    ones before did not (published before their start) and only as many as are still missing:
+    every lead of a window is newer than every lead before it, so the tries' answers, in turn,
+    are the whole history's answer. A territory's lookups then read its recent index entries,
+    not all of its leads."""
     dialect = session.get_bind().dialect.name
     where = territory(profile)
     tries: list[datetime | None] = [None]
     if window is not None and not where.empty:
         tries = [viewer.now - window, viewer.now - window * _WINDOW_GROWTH, None]
     rows: list[Any] = []
+    before: datetime | None = None
     for since in tries:
-        ids = _candidate_ids(viewer, where, pool=pool, since=since, dialect=dialect)
+        ids = _candidate_ids(
+            viewer, where, pool=pool - len(rows), since=since, before=before, dialect=dialect
+        )
         stmt = (
             select(*CANDIDATE_COLUMNS)
             .where(leads.c.id.in_(ids.scalar_subquery()))
             .order_by(leads.c.published_at.desc(), leads.c.public_id.desc())
         )
-        rows = list((await session.execute(stmt)).all())
+        rows += (await session.execute(stmt)).all()
         if len(rows) >= pool:
             break
+        before = since
     return rows
 
 
