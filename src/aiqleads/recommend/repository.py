@@ -417,20 +417,20 @@ async def listed_models(session: AsyncSession) -> list[dict[str, Any]]:
 async def record_impressions(
     session: AsyncSession, account_id: int, lead_ids: Sequence[int], *, version: str, now: datetime
 ) -> None:
+    """Log the served list (internal lead ids, in rank order) in one multi-row INSERT: one
+    statement, not one execution per row."""
     if lead_ids:
-        await session.execute(
-            impressions.insert(),
-            [
-                {
-                    "account_id": account_id,
-                    "lead_id": lead_id,
-                    "model_version": version,
-                    "rank": rank,
-                    "served_at": now,
-                }
-                for rank, lead_id in enumerate(lead_ids, start=1)
-            ],
-        )
+        rows = [
+            {
+                "account_id": account_id,
+                "lead_id": lead_id,
+                "model_version": version,
+                "rank": rank,
+                "served_at": now,
+            }
+            for rank, lead_id in enumerate(lead_ids, start=1)
+        ]
+        await session.execute(impressions.insert().values(rows))
 
 
 async def outcomes(
