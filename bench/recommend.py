@@ -1,7 +1,7 @@
 """Recommendations: inference and end-to-end latency, and offline NDCG@10 against baselines.
 
     .venv/bin/python bench/recommend.py [--leads 1000000] [--agents 1000] [--days 30]
-        [--test-days 6] [--requests 300] [--keep DIR]
+        [--test-days 6] [--requests 300] [--keep DIR] [--baseline-src DIR]
 
 On SQLite: leads generated around King County's ZIP centroids and bulk-loaded as
 `bench/catalog.py` does; `--agents` simulated agents with hidden true preferences act on them
@@ -16,6 +16,13 @@ then
    diversification, reasons) on the candidates the service reads, in this process, p50/p95;
 4. end to end: one `aiqleads serve` process answers `GET /api/v1/recommendations?limit=10`
    for those agents, one request at a time, p50/p95 (the server's CPU time per request beside).
+   With `--baseline-src DIR` (another checkout's `src`, e.g. `git archive main src | tar -x`),
+   a server running that code answers the same requests first, on the same data without the
+   candidate index of migration 0028 (the schema that code had), then this code's: old and
+   new back to back, as the machine is shared.
+
+Each phase's time goes to stderr as it ends, so a run at 1M that is stopped still says where
+its time went.
 
 Prints one JSON document. Bars (issue 11): inference p95 < 10 ms, end-to-end p95 < 50 ms,
 NDCG@10 ≥ 1.3 × the best baseline.
@@ -28,6 +35,7 @@ import asyncio
 import json
 import os
 import random
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -80,6 +88,7 @@ async def inference(
     model_cpu: list[float] = []
     service_times: list[float] = []
     policy = settings.tiers[Tier.ENTERPRISE.value]
+    window = timedelta(days=s.candidate_window_days) if s.candidate_window_days else None
     try:
         for account_id in agents:
             async with transaction(sessions) as session:
@@ -91,7 +100,12 @@ async def inference(
                 viewer = viewer_for(principal, policy, NOW)
                 started = time.perf_counter()
                 profile = await service.load_profile(session, account_id, settings=s, now=NOW)
-                rows = await repository.candidates(session, viewer, profile, pool=s.candidate_pool)
+                window = (
+                    timedelta(days=s.candidate_window_days) if s.candidate_window_days else None
+                )
+                rows = await repository.candidates(
+                    session, viewer, profile, pool=s.candidate_pool, window=window
+                )
                 table = LeadTable.from_rows(rows)
                 cells = [int(c) for c in set(table.h3_r8.tolist()) if c]
                 counts = await repository.competition(
@@ -112,6 +126,32 @@ async def inference(
         await engine.dispose()
     # CPU time beside wall time: on a shared machine the wall time includes waiting for a core.
     return {**pct(model_times), "cpu": pct(model_cpu)}, pct(service_times)
+
+
+def phase(name: str, started: float) -> float:
+    """Say on stderr how long the phase took; returns its duration in seconds."""
+    took = round(time.perf_counter() - started, 1)
+    print(f"recommend bench: {name} {took} s", file=sys.stderr, flush=True)
+    return took
+
+
+CANDIDATE_INDEX = "ix_leads_cell_published"  # migration 0028
+CANDIDATE_INDEX_COLUMNS = "h3_r8, published_at, public_id, status, held_until"
+
+
+def candidate_index(path: Path, *, present: bool) -> None:
+    """Drop or (re)create migration 0028's index in the SQLite file (the baseline ran without)."""
+    conn = sqlite3.connect(path)
+    try:
+        if present:
+            conn.execute(
+                f"CREATE INDEX IF NOT EXISTS {CANDIDATE_INDEX} ON leads ({CANDIDATE_INDEX_COLUMNS})"
+            )
+        else:
+            conn.execute(f"DROP INDEX IF EXISTS {CANDIDATE_INDEX}")
+        conn.commit()
+    finally:
+        conn.close()
 
 
 async def end_to_end(env: dict[str, str], workdir: Path, tokens: list[str]) -> dict[str, Any]:
@@ -169,7 +209,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     timings: dict[str, float] = {}
     t = time.perf_counter()
     await asyncio.to_thread(catalog.load_sqlite, path, args.leads)
-    timings["load_leads_s"] = round(time.perf_counter() - t, 1)
+    timings["load_leads_s"] = phase("load leads", t)
     engine = create_engine(settings)
     sessions = session_factory(engine)
     try:
@@ -178,7 +218,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             prefs = await offline.simulate(
                 session, agents=args.agents, days=args.days, seed=args.seed, now=NOW
             )
-        timings["simulate_s"] = round(time.perf_counter() - t, 1)
+        timings["simulate_s"] = phase("simulate", t)
         t = time.perf_counter()
         async with transaction(sessions) as session:
             evaluation = await offline.evaluate_recommender(
@@ -190,7 +230,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 settings=settings.recommend,
                 seed=args.seed,
             )
-        timings["evaluate_s"] = round(time.perf_counter() - t, 1)
+        timings["evaluate_s"] = phase("evaluate", t)
         t = time.perf_counter()
         async with transaction(sessions) as session:
             trained = await trainer.train_from_log(
@@ -202,7 +242,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 artifacts=workdir / "models",
                 version="bench-1",
             )
-        timings["train_s"] = round(time.perf_counter() - t, 1)
+        timings["train_s"] = phase("train", t)
         async with transaction(sessions) as session:
             accounts = (
                 await session.execute(
@@ -215,9 +255,11 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         await engine.dispose()
     rng = random.Random(args.seed)
     sample = rng.sample(list(accounts), min(args.requests, len(accounts)))
+    t = time.perf_counter()
     model_p, service_p = await inference(
         settings, [a.id for a in sample], workdir / "models" / "bench-1"
     )
+    timings["inference_s"] = phase("inference", t)
     tokens = [
         make_token(
             catalog.SECRET,
@@ -241,7 +283,19 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             "AIQ_WORKER__START_IN_APP": "false",
         }
     )
+    baseline = None
+    if args.baseline_src is not None:
+        t = time.perf_counter()
+        candidate_index(path, present=False)
+        old_env = {**env, "PYTHONPATH": str(args.baseline_src.resolve())}
+        try:
+            baseline = await end_to_end(old_env, workdir, tokens)
+        finally:
+            candidate_index(path, present=True)
+        timings["end_to_end_baseline_s"] = phase("end to end, baseline", t)
+    t = time.perf_counter()
     e2e = await end_to_end(env, workdir, tokens)
+    timings["end_to_end_s"] = phase("end to end", t)
     scores = evaluation["scores"]
     return {
         "benchmark": "recommend",
@@ -256,6 +310,9 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         "inference": model_p,
         "service_in_process": service_p,
         "end_to_end": e2e,
+        "end_to_end_baseline": None
+        if baseline is None
+        else {"src": str(args.baseline_src), "schema": "without index 0028", **baseline},
         "bars": {
             "inference_p95_ms_lt_10": model_p["p95_ms"] < 10,
             "end_to_end_p95_ms_lt_50": e2e["p95_ms"] < 50,
@@ -275,6 +332,12 @@ async def main() -> None:
     parser.add_argument("--requests", type=int, default=300, help="agents asked, one request each")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", type=Path, default=None, help="work here and keep the files")
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        default=None,
+        help="also serve the same requests first with the code of this src folder",
+    )
     args = parser.parse_args()
     if args.keep is not None:
         args.keep.mkdir(parents=True, exist_ok=True)

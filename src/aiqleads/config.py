@@ -413,7 +413,11 @@ class RecommendSettings(BaseModel):
     `outcome_window_hours`: how long after an item is served an agent's view, hold or purchase
     of it counts for the serving version's online accuracy, counted every
     `outcome_check_seconds` (recommend.tasks); `competition_cache_seconds`: how long each
-    process keeps a cell's competition count (recommend.competition; 0: read every time)."""
+    process keeps a cell's competition count (recommend.competition; 0: read every time);
+    `candidate_window_days`: candidates are first looked for among the leads published in these
+    last days, then in 8 times as many, and in the whole history only when fewer than
+    `candidate_pool` are found there (the same answer, from fewer index entries; 0: always the
+    whole history)."""
 
     candidate_pool: int = Field(default=300, ge=10, le=5000)
     default_limit: int = Field(default=10, ge=1, le=100)
@@ -427,6 +431,7 @@ class RecommendSettings(BaseModel):
     outcome_check_seconds: float = Field(default=60.0, ge=10, le=86_400)
     record_impressions: bool = True
     competition_cache_seconds: float = Field(default=60.0, ge=0, le=3600)
+    candidate_window_days: float = Field(default=2.0, ge=0, le=3650)
 
 
 class Settings(BaseSettings):

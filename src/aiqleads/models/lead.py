@@ -58,6 +58,15 @@ class Lead(Base):
             "listing_office",
             "listing_agent",
         ),
+        # Recommendation candidates: a cell's latest available leads (recommend.repository).
+        Index(
+            "ix_leads_cell_published",
+            "h3_r8",
+            "published_at",
+            "public_id",
+            "status",
+            "held_until",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)

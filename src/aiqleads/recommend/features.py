@@ -99,28 +99,68 @@ class LeadTable:
         zip_code, kind, bedrooms, asking_price_cents, score_bucket, published_at (aware
         datetime) and price_factors (dict or None)."""
 
-        def f(v: Any) -> float:
-            return NAN if v is None else float(v)
-
-        demand = [
-            f((r.price_factors or {}).get("demand")) if r.price_factors else NAN for r in rows
-        ]
-        return cls(
-            ids=np.asarray([r.id for r in rows], dtype=np.int64),
-            lat=np.asarray([f(r.preview_latitude) for r in rows], dtype=np.float64),
-            lon=np.asarray([f(r.preview_longitude) for r in rows], dtype=np.float64),
-            h3_r8=np.asarray([r.h3_r8 or 0 for r in rows], dtype=np.int64),
-            h3_r7=np.asarray([r.h3_r7 or 0 for r in rows], dtype=np.int64),
-            zip_code=np.asarray([r.zip_code for r in rows], dtype=object),
-            kind=np.asarray([r.kind for r in rows], dtype=object),
-            bedrooms=np.asarray([f(r.bedrooms) for r in rows], dtype=np.float64),
-            asking_price=np.asarray([f(r.asking_price_cents) for r in rows], dtype=np.float64),
-            bucket=np.asarray(
-                [BUCKET_MIDPOINT.get(r.score_bucket or "", NAN) for r in rows], dtype=np.float64
+        if not rows:
+            return cls._empty()
+        # One pass over the rows into columns, then each column converted at once by numpy
+        # (None becomes NaN through the float conversion of an object array).
+        (ids, lat, lon, r8, r7, zips, kinds, beds, price, bucket, published, factors) = zip(
+            *(
+                (
+                    r.id,
+                    r.preview_latitude,
+                    r.preview_longitude,
+                    r.h3_r8 or 0,
+                    r.h3_r7 or 0,
+                    r.zip_code,
+                    r.kind,
+                    r.bedrooms,
+                    r.asking_price_cents,
+                    BUCKET_MIDPOINT.get(r.score_bucket or "", NAN),
+                    r.published_at.timestamp(),
+                    r.price_factors,
+                )
+                for r in rows
             ),
-            published_at=np.asarray([r.published_at.timestamp() for r in rows], dtype=np.float64),
-            demand=np.asarray(demand, dtype=np.float64),
+            strict=True,
         )
+        demand = [NAN if not p or p.get("demand") is None else p["demand"] for p in factors]
+        return cls(
+            ids=np.asarray(ids, dtype=np.int64),
+            lat=_floats(lat),
+            lon=_floats(lon),
+            h3_r8=np.asarray(r8, dtype=np.int64),
+            h3_r7=np.asarray(r7, dtype=np.int64),
+            zip_code=np.asarray(zips, dtype=object),
+            kind=np.asarray(kinds, dtype=object),
+            bedrooms=_floats(beds),
+            asking_price=_floats(price),
+            bucket=np.asarray(bucket, dtype=np.float64),
+            published_at=np.asarray(published, dtype=np.float64),
+            demand=_floats(demand),
+        )
+
+    @classmethod
+    def _empty(cls) -> LeadTable:
+        f, i, o = np.empty(0, np.float64), np.empty(0, np.int64), np.empty(0, dtype=object)
+        return cls(
+            ids=i,
+            lat=f,
+            lon=f,
+            h3_r8=i,
+            h3_r7=i,
+            zip_code=o,
+            kind=o,
+            bedrooms=f,
+            asking_price=f,
+            bucket=f,
+            published_at=f,
+            demand=f,
+        )
+
+
+def _floats(values: Sequence[Any]) -> NDArray[np.float64]:
+    """float64 of numbers or None (NaN)."""
+    return np.asarray([NAN if v is None else v for v in values], dtype=np.float64)
 
 
 def haversine_km(

@@ -6,19 +6,23 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 import h3
-from sqlalchemy import Table, and_, func, select, union, update
+import numpy as np
+from sqlalchemy import Table, and_, func, or_, select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.events.repository import events
 from aiqleads.kit.distance import degree_box
+from aiqleads.kit.h3cells import PREVIEW_RESOLUTION
 from aiqleads.leads.filters import LeadFilter
 from aiqleads.leads.visibility import Viewer, leads, location, visible_leads
 from aiqleads.models import AgentPreference, RecommendationImpression, RecommenderModelRow
 from aiqleads.models.enums import EventKind, LeadStatus
+from aiqleads.recommend.features import haversine_km
 from aiqleads.recommend.profile import Profile
 
 preferences = cast(Table, AgentPreference.__table__)
@@ -141,22 +145,82 @@ async def competition(
 # --- candidates ------------------------------------------------------------------------------
 
 
-def _territory_branches(viewer: Viewer, profile: Profile) -> list[Any]:
-    """One WHERE term per index that finds territory leads, on preview columns only: each
-    ZIP (the (zip_code, published_at) index walks it freshest first), the preview cells (the
-    stated res-8 cells and the res-8 children of the res-7 ones: the h3_r8 index), and the cell
-    centre within the stated radius's box (the preview lat/lon index; the exact radius is then
-    applied to the cell centre in Python)."""
+# A radius wider than this many preview cells is searched by its degree box instead (the
+# preview lat/lon index): at about 0.74 km² a cell, 5,000 cells are a circle of about 34 km.
+MAX_RADIUS_CELLS = 5_000
+
+
+def radius_cells(center: tuple[float, float], radius_m: float) -> list[int] | None:
+    """The H3 resolution-8 cells whose centre lies within `radius_m` metres (great circle,
+    `features.haversine_km`, the same test the service applies) of `center` (lat, lon degrees),
+    ascending; None when more than MAX_RADIUS_CELLS could qualify.
+
+    A lead's preview point is its res-8 cell's centre, so "preview point within the radius" is
+    exactly "h3_r8 in these cells": an equality lookup on the h3_r8 index instead of a latitude
+    band read whole. Found by growing a grid disk ring by ring until a whole ring lies outside
+    the radius and the next one does too (neighbouring centres are under 1 km apart, so no cell
+    beyond two such rings can be inside)."""
+    lat, lon = center
+    origin = h3.latlng_to_cell(lat, lon, PREVIEW_RESOLUTION)
+    point = np.asarray([center], dtype=np.float64)
+    found: list[int] = []
+    outside_rings = 0
+    k = 0
+    while outside_rings < 2:
+        ring = h3.grid_ring(origin, k) if k else [origin]
+        centres = np.asarray([h3.cell_to_latlng(c) for c in ring], dtype=np.float64)
+        inside = haversine_km(centres[:, 0], centres[:, 1], point) * 1000.0 <= radius_m
+        found.extend(
+            int(h3.str_to_int(c)) for c, ok in zip(ring, inside.tolist(), strict=True) if ok
+        )
+        outside_rings = 0 if inside.any() else outside_rings + 1
+        k += 1
+        if 3 * k * (k + 1) + 1 > MAX_RADIUS_CELLS:
+            return None
+    return sorted(found)
+
+
+@dataclass(frozen=True, slots=True)
+class Territory:
+    """Where an agent's candidates are looked for, as index lookups on preview columns: its
+    ZIPs (each walked freshest first on the (zip_code, published_at) index), its preview cells
+    (h3_r8: the stated res-8 cells, the res-8 children of the stated and learned res-7 ones, and
+    the cells whose centre lies within the stated radius) and, only for a radius too wide for
+    cells, the radius's degree box (preview lat/lon index; the exact radius is applied in
+    Python)."""
+
+    zips: tuple[str, ...]
+    cells: tuple[int, ...]
+    box: tuple[float, float, float, float] | None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.zips or self.cells or self.box)
+
+
+def territory(profile: Profile) -> Territory:
+    """The agent's territory (stated ∪ learned) as `Territory` lookups."""
     s = profile.stated
-    terms: list[Any] = [leads.c.zip_code == z for z in sorted(profile.zips)]
     cells = set(s.cells_r8)
     for r7 in profile.cells_r7:
         cells.update(int(h3.str_to_int(c)) for c in h3.cell_to_children(h3.int_to_str(r7), 8))
-    if cells:
-        terms.append(leads.c.h3_r8.in_(sorted(cells)))
+    box = None
     if s.center is not None and s.radius_m:
-        lat, lon = s.center
-        min_lat, max_lat, min_lon, max_lon = degree_box(lat, lon, s.radius_m)
+        around = radius_cells(s.center, s.radius_m)
+        if around is None:
+            box = degree_box(s.center[0], s.center[1], s.radius_m)
+        else:
+            cells.update(around)
+    return Territory(tuple(sorted(profile.zips)), tuple(sorted(cells)), box)
+
+
+def _territory_branches(viewer: Viewer, where: Territory) -> list[Any]:
+    """One WHERE term per index lookup of `where` (see Territory)."""
+    terms: list[Any] = [leads.c.zip_code == z for z in where.zips]
+    if where.cells:
+        terms.append(leads.c.h3_r8.in_(where.cells))
+    if where.box is not None:
+        min_lat, max_lat, min_lon, max_lon = where.box
         loc = location(as_agent(viewer))
         terms.append(and_(loc.lat.between(min_lat, max_lat), loc.lon.between(min_lon, max_lon)))
     return terms
@@ -168,40 +232,97 @@ def as_agent(viewer: Viewer) -> Viewer:
     return dataclasses.replace(viewer, is_admin=False) if viewer.is_admin else viewer
 
 
-async def candidates(
-    session: AsyncSession, viewer: Viewer, profile: Profile, *, pool: int
-) -> list[Any]:
-    """Up to `pool` leads the viewer may see and buy now, freshest first: effective status
-    available (never held, sold, withheld, pending…), past the viewer's priority window
-    (leads.visibility), in the agent's territory when it has one (else anywhere).
+def _candidate_ids(
+    viewer: Viewer,
+    where: Territory,
+    *,
+    pool: int,
+    since: datetime | None,
+    before: datetime | None,
+    dialect: str,
+) -> Any:
+    """The select of the ids of up to `pool` visible available leads of the territory (or
+    anywhere, for an empty one) published before `before` (when given), freshest first.
 
-    A territory is a union of places each with its own index (`_territory_branches`): each
-    branch finds its freshest `pool` visible leads on its index and the branches are merged,
-    instead of one OR that SQLite's planner answers by reading every available lead."""
-    dialect = session.get_bind().dialect.name
+    With `since` (a window of recent leads): one OR of the territory's lookups, each a range
+    on its (place, published_at) index that both planners combine (SQLite's multi-index OR,
+    PostgreSQL's bitmap OR); one statement shape for every agent, compiled once. Without it
+    (the whole history): one branch per lookup, each walking its index freshest first to its
+    `pool`th lead, merged; an OR would read every lead of the territory."""
     agent = as_agent(viewer)
     order = (leads.c.published_at.desc(), leads.c.public_id.desc())
     visible = visible_leads(agent, LeadFilter(), [LeadStatus.AVAILABLE], dialect=dialect)
+    if before is not None:
+        visible.append(leads.c.published_at < before)
+    if where.empty:
+        return select(leads.c.id).where(*visible).order_by(*order).limit(pool)
+    if since is not None:
+        places: list[Any] = []
+        if where.zips:
+            places.append(leads.c.zip_code.in_(where.zips))
+        places += _territory_branches(agent, dataclasses.replace(where, zips=()))
+        return (
+            select(leads.c.id)
+            .where(*visible, leads.c.published_at >= since, or_(*places))
+            .order_by(*order)
+            .limit(pool)
+        )
     branches = [
         select(leads.c.id, leads.c.published_at.label("at"), leads.c.public_id.label("tie"))
         .where(*visible, term)
         .order_by(*order)
         .limit(pool)
         .subquery()
-        for term in _territory_branches(agent, profile)
+        for term in _territory_branches(agent, where)
     ]
-    if branches:
-        merged = union(*(select(b) for b in branches)).subquery()
-        ids = (
-            select(merged.c.id)
-            .order_by(merged.c.at.desc(), merged.c.tie.desc())
-            .limit(pool)
-            .scalar_subquery()
+    merged = union(*(select(b) for b in branches)).subquery()
+    return select(merged.c.id).order_by(merged.c.at.desc(), merged.c.tie.desc()).limit(pool)
+
+
+# Each window is this many times the one before; the last try reads the whole history.
+_WINDOW_GROWTH = 8
+
+
+async def candidates(
+    session: AsyncSession,
+    viewer: Viewer,
+    profile: Profile,
+    *,
+    pool: int,
+    window: timedelta | None = None,
+) -> list[Any]:
+    """Up to `pool` leads the viewer may see and buy now, freshest first: effective status
+    available (never held, sold, withheld, pending…), past the viewer's priority window
+    (leads.visibility), in the agent's territory when it has one (else anywhere).
+
+    `window`: look first only at the leads published in the `window` before the viewer's now,
+    then in the window `_WINDOW_GROWTH` times longer before it, and only when those hold fewer
+    than `pool` in the rest of the history (`_candidate_ids`). Each try reads only what the
+    ones before did not (published before their start) and only as many as are still missing:
+    every lead of a window is newer than every lead before it, so the tries' answers, in turn,
+    are the whole history's answer. A territory's lookups then read its recent index entries,
+    not all of its leads."""
+    dialect = session.get_bind().dialect.name
+    where = territory(profile)
+    tries: list[datetime | None] = [None]
+    if window is not None and not where.empty:
+        tries = [viewer.now - window, viewer.now - window * _WINDOW_GROWTH, None]
+    rows: list[Any] = []
+    before: datetime | None = None
+    for since in tries:
+        ids = _candidate_ids(
+            viewer, where, pool=pool - len(rows), since=since, before=before, dialect=dialect
         )
-        stmt = select(*CANDIDATE_COLUMNS).where(leads.c.id.in_(ids)).order_by(*order)
-    else:
-        stmt = select(*CANDIDATE_COLUMNS).where(*visible).order_by(*order).limit(pool)
-    return list((await session.execute(stmt)).all())
+        stmt = (
+            select(*CANDIDATE_COLUMNS)
+            .where(leads.c.id.in_(ids.scalar_subquery()))
+            .order_by(leads.c.published_at.desc(), leads.c.public_id.desc())
+        )
+        rows += (await session.execute(stmt)).all()
+        if len(rows) >= pool:
+            break
+        before = since
+    return rows
 
 
 # --- the registry ---------------------------------------------------------------------------
@@ -296,20 +417,20 @@ async def listed_models(session: AsyncSession) -> list[dict[str, Any]]:
 async def record_impressions(
     session: AsyncSession, account_id: int, lead_ids: Sequence[int], *, version: str, now: datetime
 ) -> None:
+    """Log the served list (internal lead ids, in rank order) in one multi-row INSERT: one
+    statement, not one execution per row."""
     if lead_ids:
-        await session.execute(
-            impressions.insert(),
-            [
-                {
-                    "account_id": account_id,
-                    "lead_id": lead_id,
-                    "model_version": version,
-                    "rank": rank,
-                    "served_at": now,
-                }
-                for rank, lead_id in enumerate(lead_ids, start=1)
-            ],
-        )
+        rows = [
+            {
+                "account_id": account_id,
+                "lead_id": lead_id,
+                "model_version": version,
+                "rank": rank,
+                "served_at": now,
+            }
+            for rank, lead_id in enumerate(lead_ids, start=1)
+        ]
+        await session.execute(impressions.insert().values(rows))
 
 
 async def outcomes(

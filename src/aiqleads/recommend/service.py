@@ -285,7 +285,14 @@ async def recommend(
     started_request = time.perf_counter()
     profile = await load_profile(session, principal.account_id, settings=settings, now=now)
     serving, assignment = await choose_recommender(session, principal, now, registry=registry)
-    rows = await repository.candidates(session, viewer, profile, pool=settings.candidate_pool)
+    window = settings.candidate_window_days
+    rows = await repository.candidates(
+        session,
+        viewer,
+        profile,
+        pool=settings.candidate_pool,
+        window=timedelta(days=window) if window else None,
+    )
     table = LeadTable.from_rows(rows)
     s = profile.stated
     if s.center is not None and s.radius_m and len(rows):
