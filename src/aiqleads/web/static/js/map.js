@@ -200,10 +200,17 @@ export class LeadMap {
       type: "circle",
       source: "competitors",
       filter: ["==", ["geometry-type"], "Point"],
-      paint: { "circle-radius": 5, "circle-color": "#54278f", "circle-stroke-color": "#fff", "circle-stroke-width": 2 },
+      paint: {
+        "circle-radius": 5,
+        "circle-color": "#54278f",
+        "circle-stroke-color": "#fff",
+        "circle-stroke-width": 2,
+        "circle-opacity-transition": now,
+        "circle-stroke-opacity-transition": now,
+      },
     });
-    m.addLayer({ id: "clusters-hull", type: "fill", source: "clusters", paint: { "fill-color": "#1b9e77", "fill-opacity": 0.18 } });
-    m.addLayer({ id: "clusters-line", type: "line", source: "clusters", paint: { "line-color": "#1b9e77", "line-width": 2 } });
+    m.addLayer({ id: "clusters-hull", type: "fill", source: "clusters", paint: { "fill-color": "#1b9e77", "fill-opacity": 0.18, "fill-opacity-transition": now } });
+    m.addLayer({ id: "clusters-line", type: "line", source: "clusters", paint: { "line-color": "#1b9e77", "line-width": 2, "line-opacity-transition": now } });
     m.addLayer({
       id: "cluster-centres",
       type: "circle",
@@ -214,6 +221,8 @@ export class LeadMap {
         "circle-stroke-color": "#fff",
         "circle-stroke-width": 1.5,
         "circle-radius": ["interpolate", ["linear"], ["sqrt", ["get", "size"]], 1, 5, 30, 28],
+        "circle-opacity-transition": now,
+        "circle-stroke-opacity-transition": now,
       },
     });
     const cos = Math.cos((this.metro.centre[1] * Math.PI) / 180);
@@ -259,10 +268,11 @@ export class LeadMap {
     }[name];
   }
 
-  // A shown layer is visible. A hidden polygon layer whose source holds the current view's
+  // A shown layer is visible. A hidden layer of OPACITY whose source holds the current view's
   // data stays "visible" at opacity 0 (MapLibre skips drawing it), so its tiles are cut and
   // triangulated in the background and switching it on is one repaint; any other hidden layer
-  // is "none" (no tiles built for stale data).
+  // is "none" (no tiles built for stale data). Every layer of a source must be in OPACITY for
+  // this to pay: MapLibre reloads a source's tiles when any of its layers changes visibility.
   _applyVisibility() {
     for (const name of LAYERS) {
       const on = this.enabled.has(name);
@@ -271,7 +281,7 @@ export class LeadMap {
         const opacity = OPACITY[id];
         const visible = on || (prebuilt && opacity !== undefined);
         this.map.setLayoutProperty(id, "visibility", visible ? "visible" : "none");
-        if (opacity) this.map.setPaintProperty(id, opacity[0], on ? opacity[1] : 0);
+        for (const [property, shown] of opacity || []) this.map.setPaintProperty(id, property, on ? shown : 0);
       }
     }
   }
@@ -546,12 +556,18 @@ export class LeadMap {
   }
 }
 
-// The hidden polygon layers kept drawn at opacity 0 (see _applyVisibility): paint property
-// and shown opacity. Their opacity changes at once (a "-transition" of 0 in addLayer).
+// The hidden layers kept "visible" at opacity 0 once their data is in (see _applyVisibility):
+// each opacity paint property and its value when shown. A circle is skipped by MapLibre only
+// when both its fill and its stroke are transparent. Opacities change at once (a "-transition"
+// of 0 in addLayer): a fading layer would be drawn, and timed, for the fade's length.
 const OPACITY = {
-  "penetration-fill": ["fill-opacity", 0.6],
-  "penetration-line": ["line-opacity", 1],
-  "competitors-fill": ["fill-opacity", 0.65],
+  "penetration-fill": [["fill-opacity", 0.6]],
+  "penetration-line": [["line-opacity", 1]],
+  "competitors-fill": [["fill-opacity", 0.65]],
+  "competitors-centre": [["circle-opacity", 1], ["circle-stroke-opacity", 1]],
+  "clusters-hull": [["fill-opacity", 0.18]],
+  "clusters-line": [["line-opacity", 1]],
+  "cluster-centres": [["circle-opacity", 0.85], ["circle-stroke-opacity", 1]],
 };
 
 const SOURCES = {
