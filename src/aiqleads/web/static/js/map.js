@@ -250,6 +250,21 @@ export class LeadMap {
       filter: ["==", ["get", "access"], "full"],
       paint: { "circle-radius": 7, "circle-color": "#111827", "circle-stroke-color": "#fbbf24", "circle-stroke-width": 3 },
     });
+    // The lead picked from elsewhere on the page (a recommendation): its preview cell, drawn
+    // like a preview at every zoom, on a source of its own so no analytics layer reloads.
+    m.addSource("focus", { type: "geojson", data: this.focus || EMPTY });
+    m.addLayer({
+      id: "focus-area",
+      type: "circle",
+      source: "focus",
+      paint: {
+        "circle-radius": ["interpolate", ["exponential", 2], ["zoom"], 0, r0, 22, r0 * 2 ** 22],
+        "circle-color": "#f59e0b",
+        "circle-opacity": 0.2,
+        "circle-stroke-color": "#b45309",
+        "circle-stroke-width": 3,
+      },
+    });
     for (const layer of ["leads-area", "leads-point"]) {
       m.on("click", layer, (e) => this.onLead(e.features[0].properties.id));
       m.on("mouseenter", layer, () => { m.getCanvas().style.cursor = "pointer"; });
@@ -547,6 +562,19 @@ export class LeadMap {
     }
     section.append(el("ul", { class: "legend-rows" }, rows));
     return section;
+  }
+
+  // Mark and centre the preview cell of `lead` (an API preview): its cell's centre, never a
+  // point of its own, whatever else the caller holds.
+  showArea(lead) {
+    if (!lead.location) return;
+    const centre = [lead.location.center_lon, lead.location.center_lat];
+    this.focus = {
+      type: "FeatureCollection",
+      features: [{ type: "Feature", geometry: { type: "Point", coordinates: centre }, properties: { id: lead.id } }],
+    };
+    if (this.ready) this.map.getSource("focus").setData(this.focus);
+    this.map.easeTo({ center: centre, zoom: Math.max(this.map.getZoom(), 14) });
   }
 
   fitTo(lead) {

@@ -75,9 +75,20 @@ const LABELS = {
   listed_since: "Listed since",
   zip: "ZIP",
   city: "City",
+  zip_codes: "ZIPs",
+  center_lat: "Centre latitude",
+  center_lon: "Centre longitude",
+  radius_m: "Radius",
+  bedrooms_min: "Bedrooms at least",
+  bedrooms_max: "Bedrooms at most",
+  kinds: "Kinds",
 };
+// "Min price: exceeds Max price": the API's field names, in its reasons too, read as the labels.
 function fieldReason(field, reason) {
-  return `${LABELS[field] || field}: ${reason}`;
+  const words = String(reason)
+    .replace(/^Value error, /, "")
+    .replace(/\b[a-z]+(?:_[a-z0-9]+)+\b/g, (name) => LABELS[name] || name);
+  return `${LABELS[field] || field}: ${words}`;
 }
 
 // Replace a table body's rows, or show the "empty" paragraph instead.
