@@ -43,9 +43,11 @@ async function route() {
   if (name === "purchases") await app.purchases.load();
   if (name === "admin") await app.admin.show(sub);
   if (name === "map") {
-    if (!app.recs.loaded) app.recs.loaded = app.recs.load(); // once; its Refresh reads again
     // The map opens the first time its page is shown (a hidden container has no size).
-    if (app.map && !app.map.map) await (app.opening = app.opening || openMap());
+    const opening = app.map && !app.map.map ? (app.opening = app.opening || openMap()) : null;
+    // The recommendations are read once (their Refresh reads again), after the map's first frame.
+    if (!app.recs.loaded) app.recs.loaded = afterFirstMap().then(() => app.recs.load());
+    if (opening) await opening;
     else if (app.map) app.map.map.resize();
     else if (!app.leads.searched) await app.leads.search();
   }
@@ -114,6 +116,13 @@ function buildPages() {
     "The map cannot be shown: its files (MapLibre GL JS) are not installed on this server. " +
       "Run scripts/bootstrap.sh, which installs them with npm, then restart. The list below still works.",
   ));
+}
+
+// Resolves when the map has drawn its first layers, failed to open, or after a few seconds.
+function afterFirstMap() {
+  if (!app.map) return Promise.resolve();
+  const failed = (app.opening || Promise.resolve()).then(() => (app.map ? new Promise(() => {}) : null));
+  return Promise.race([app.map.firstDrawn, failed, new Promise((resolve) => setTimeout(resolve, 5000))]);
 }
 
 async function openMap() {

@@ -113,6 +113,9 @@ export class LeadMap {
     this.map = null;
     this.query = null; // the last filters, for layer refreshes
     this.seq = 0;
+    // Resolves once the first refresh is drawn: the page's other reads wait for it, so the
+    // first frame with the heatmap never shares the server with them.
+    this.firstDrawn = new Promise((resolve) => { this._firstDrawn = resolve; });
     this.rendered = {}; // layer → times drawn (tests and the benchmark read it)
     // layer → the refresh (`seq`) whose view and filters its hidden source already holds: the
     // hidden layers are fetched and handed to MapLibre's worker once the shown ones are drawn,
@@ -392,6 +395,7 @@ export class LeadMap {
     this.renderLegends();
     await settled;
     const ms = performance.now() - started;
+    this._firstDrawn();
     if (!this.basemapSet) {
       // The outlines (about 0.8 MB) go to the map's worker after the first layers, so they
       // never hold the heatmap up.
