@@ -59,6 +59,8 @@ async def test_an_agent_reads_edits_shows_and_holds_its_recommendations(
     # When the agent opens the map page
     context, page = await signed_in(browser, live_server, agent.email)
 
+    # (the panel reads them once the map has drawn its first layers)
+    await page.wait_for_selector(ITEMS)
     # Then the panel lists ten recommendations, best first, each with its reason in words,
     # names the recommender's version and explains the cold start
     items = page.locator(ITEMS)
@@ -156,7 +158,7 @@ async def test_the_preferences_form_works_on_a_phone(
     await build_market(sessions, settings, cipher, now=clock.now())
     agent = await make_account(sessions, now=clock.now(), tier=Tier.PRO)
     context, page = await signed_in(browser, live_server, agent.email, viewport=PHONE)
-    await expect(page.locator(ITEMS).first).to_be_visible()
+    await page.wait_for_selector(ITEMS)
     # When the agent opens the preferences and centres them on the map with a radius
     await page.click("#recs-edit")
     await expect(page.locator("#recs-edit")).to_have_attribute("aria-expanded", "true")

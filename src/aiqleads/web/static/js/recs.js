@@ -5,7 +5,7 @@
 
 import { ApiError, api, get } from "./api.js";
 import * as fmt from "./format.js";
-import { $, clearFieldErrors, el, showFieldErrors } from "./ui.js";
+import { $, clearFieldErrors, el, reasonInWords, showFieldErrors } from "./ui.js";
 
 const LIMIT = 10;
 const VERSION_HEADER = "X-Recommender-Version";
@@ -221,6 +221,7 @@ export class RecsPanel {
       this.prefs = (await api("/api/v1/me/preferences", { method: "PUT", json: this._body() })).data;
     } catch (err) {
       if (err instanceof ApiError && err.status === 422) {
+        if (Array.isArray(err.detail)) err.detail = err.detail.map((d) => ({ ...d, reason: reasonInWords(d.reason) }));
         const rest = showFieldErrors(this.form, err);
         error.textContent = rest || "Check the highlighted preferences.";
         const first = this.form.querySelector("[aria-invalid=true]");

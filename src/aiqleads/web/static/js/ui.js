@@ -83,12 +83,16 @@ const LABELS = {
   bedrooms_max: "Bedrooms at most",
   kinds: "Kinds",
 };
-// "Min price: exceeds Max price": the API's field names, in its reasons too, read as the labels.
 function fieldReason(field, reason) {
-  const words = String(reason)
+  return `${LABELS[field] || field}: ${reason}`;
+}
+
+// An API reason with its field names read as the form's labels ("exceeds price_max" →
+// "exceeds Max price"), without pydantic's "Value error, " prefix.
+export function reasonInWords(reason) {
+  return String(reason)
     .replace(/^Value error, /, "")
     .replace(/\b[a-z]+(?:_[a-z0-9]+)+\b/g, (name) => LABELS[name] || name);
-  return `${LABELS[field] || field}: ${words}`;
 }
 
 // Replace a table body's rows, or show the "empty" paragraph instead.
