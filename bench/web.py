@@ -290,7 +290,9 @@ async def one_run(
     )
     page = await context.new_page()
     await page.goto(base + "/#/map")
-    await page.wait_for_function("() => window.aiqMap && window.aiqMap.rendered.heatmap >= 1")
+    await page.wait_for_function(  # cold caches on a loaded machine: minutes, not seconds
+        "() => window.aiqMap && window.aiqMap.rendered.heatmap >= 1", timeout=180_000
+    )
     first = await page.evaluate(
         "() => performance.getEntriesByName('aiq:rendered:heatmap')[0].startTime"
     )
