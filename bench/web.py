@@ -22,6 +22,14 @@ the leads' write path; one `aiqleads serve` process serves them, and headless De
 
 Each run is a new browser context (cold browser cache); the first run also meets cold server
 caches. Bars (issue 13): first render with the heatmap < 1.5 s, a layer switch < 300 ms.
+
+`--baseline REF` (a git ref) measures two pages on the same server and data, runs alternating:
+the page of the working tree and the page at REF (its `static/` files but the vendored MapLibre,
+served to the browser by Playwright for both, so both pay the same interception); the answer
+then has `baseline` beside the current page's figures; the first run of one of them meets the
+server's cold caches (the order alternates). `server_cpu_seconds_per_run`: the server's CPU
+seconds (its `/proc` times) per run of a page, all its requests from sign-in to the last
+switch: the machine is shared, so wall-clock figures carry other people's load.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import mimetypes
 import os
 import random
 import socket
@@ -40,9 +49,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Route, async_playwright
 
 from aiqleads.config import Settings
 from aiqleads.db import migrate
@@ -73,6 +83,8 @@ BARS_MS = {"first_render": 1500.0, "layer_switch": 300.0}
 OFFICES = ("Windermere", "Redfin", "Compass", "John L. Scott", "Keller Williams", None)
 CHUNK = 5000
 SETTLE_MS = 1500
+STATIC = "src/aiqleads/web/static"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def king_county_zips() -> list[tuple[str, float, float, str]]:
@@ -215,8 +227,59 @@ ZOOM = """async (zoom) => {
 }"""
 
 
-async def one_run(browser: Browser, base: str, tokens: dict[str, Any]) -> dict[str, Any]:
+def page_files(ref: str | None) -> dict[str, bytes]:
+    """The page's static files (path under static/ → bytes) at git `ref`, or in the working
+    tree when None; the vendored MapLibre is left to the server (not in git)."""
+    if ref is None:
+        folder = ROOT / STATIC
+        return {
+            str(f.relative_to(folder)): f.read_bytes()
+            for f in folder.rglob("*")
+            if f.is_file() and "vendor" not in f.relative_to(folder).parts
+        }
+    names = subprocess.run(
+        ["git", "ls-tree", "-r", "--name-only", ref, STATIC],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return {
+        name.removeprefix(STATIC + "/"): subprocess.run(
+            ["git", "show", f"{ref}:{name}"], cwd=ROOT, capture_output=True, check=True
+        ).stdout
+        for name in names
+    }
+
+
+def file_server(files: dict[str, bytes]) -> Any:
+    """A Playwright route handler answering the page and its static files from `files`."""
+
+    async def handle(route: Route) -> None:
+        path = urlsplit(route.request.url).path
+        name = "index.html" if path == "/" else path.removeprefix("/static/")
+        body = files.get(name) if path == "/" or path.startswith("/static/") else None
+        if body is None:
+            await route.continue_()
+            return
+        kind = "text/javascript" if name.endswith(".js") else mimetypes.guess_type(name)[0]
+        await route.fulfill(body=body, content_type=kind or "application/octet-stream")
+
+    return handle
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of process `pid` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def one_run(
+    browser: Browser, base: str, tokens: dict[str, Any], files: dict[str, bytes] | None = None
+) -> dict[str, Any]:
     context = await browser.new_context(viewport={"width": 1366, "height": 900})
+    if files is not None:
+        await context.route(f"{base}/**", file_server(files))
     session = {
         "access": tokens["access_token"],
         "refresh": tokens["refresh_token"],
@@ -227,7 +290,9 @@ async def one_run(browser: Browser, base: str, tokens: dict[str, Any]) -> dict[s
     )
     page = await context.new_page()
     await page.goto(base + "/#/map")
-    await page.wait_for_function("() => window.aiqMap && window.aiqMap.rendered.heatmap >= 1")
+    await page.wait_for_function(  # cold caches on a loaded machine: minutes, not seconds
+        "() => window.aiqMap && window.aiqMap.rendered.heatmap >= 1", timeout=180_000
+    )
     first = await page.evaluate(
         "() => performance.getEntriesByName('aiq:rendered:heatmap')[0].startTime"
     )
@@ -265,16 +330,42 @@ def summary(values: list[float]) -> dict[str, float]:
     }
 
 
-async def measure(base: str, runs: int) -> dict[str, Any]:
+async def measure(
+    base: str, runs: int, baseline: str | None = None, server_pid: int | None = None
+) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=base) as http:
         res = await http.post("/api/v1/auth/token", data={"username": EMAIL, "password": PASSWORD})
         tokens = res.json()
+    arms: dict[str, dict[str, bytes] | None] = {"current": None}
+    if baseline:
+        arms = {"current": page_files(None), "baseline": page_files(baseline)}
+    results: dict[str, list[dict[str, Any]]] = {arm: [] for arm in arms}
+    cpu: dict[str, float] = dict.fromkeys(arms, 0.0)
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
         )
-        results = [await one_run(browser, base, tokens) for _ in range(runs)]
+        for i in range(runs):
+            # Alternating, first one arm then the other, so the machine's load and the
+            # server's cold caches fall on both alike.
+            for arm in sorted(arms, reverse=i % 2 == 1):
+                files = arms[arm]
+                before = cpu_seconds(server_pid) if server_pid else 0.0
+                results[arm].append(await one_run(browser, base, tokens, files))
+                cpu[arm] += (cpu_seconds(server_pid) if server_pid else 0.0) - before
         await browser.close()
+    answer = summarise(results["current"])
+    answer["server_cpu_seconds_per_run"] = round(cpu["current"] / runs, 2)
+    if baseline:
+        answer["baseline"] = {
+            "ref": baseline,
+            **summarise(results["baseline"]),
+            "server_cpu_seconds_per_run": round(cpu["baseline"] / runs, 2),
+        }
+    return answer
+
+
+def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
     first = summary([r["first_render_ms"] for r in results])
     switches = {
         name: summary([r["layer_switch_ms"][name] for r in results]) for name in (*LAYERS, "leads")
@@ -304,6 +395,7 @@ async def main() -> None:
     parser.add_argument("--leads", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--postgres-url", default=os.environ.get("AIQ_TEST_POSTGRES_URL"))
+    parser.add_argument("--baseline", help="a git ref whose page to measure beside this one")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if args.postgres_url:
@@ -328,7 +420,7 @@ async def main() -> None:
             proc = serve(env, port, log)
             try:
                 await asyncio.to_thread(wait_ready, base, proc)
-                result = await measure(base, args.runs)
+                result = await measure(base, args.runs, args.baseline, proc.pid)
             finally:
                 proc.terminate()
                 proc.wait(timeout=30)

@@ -1,6 +1,6 @@
 """The map's layer switch in a real browser: once the shown layers are drawn, the hidden ones
-are fetched and handed to MapLibre, so switching one on asks the API for nothing and still
-draws it with its legend; a switch made before that fetches the layer itself."""
+are fetched and handed to MapLibre, so switching one on asks the API for nothing, loads no tile
+again and still draws it with its legend; a switch made before that fetches the layer itself."""
 
 from __future__ import annotations
 
@@ -18,6 +18,19 @@ from tests.web.market import build_market
 from tests.web.pages import map_rendered, signed_in
 
 STAGED = "(name) => window.aiqMap.staged[name] === window.aiqMap.seq"
+PREFETCHED_SOURCES = ["competitors", "clusters", "cluster-centres"]
+SOURCES_LOADED = (
+    "(ids) => window.aiqMap.map.loaded() && ids.every((id) => window.aiqMap.map.isSourceLoaded(id))"
+)
+# Count, per source, the tiles MapLibre loads from now on (a source's "data" event with a tile).
+COUNT_TILES = """(ids) => {
+  window.tilesLoaded = {};
+  window.aiqMap.map.on("sourcedata", (e) => {
+    if (e.tile && ids.includes(e.sourceId)) {
+      window.tilesLoaded[e.sourceId] = (window.tilesLoaded[e.sourceId] || 0) + 1;
+    }
+  });
+}"""
 
 
 async def test_a_prefetched_layer_switches_on_without_asking_the_api(
@@ -37,6 +50,9 @@ async def test_a_prefetched_layer_switches_on_without_asking_the_api(
     context, page = await signed_in(browser, live_server, agent.email)
     for layer in ("competitors", "clusters"):
         await page.wait_for_function(STAGED, arg=layer)
+    # (their tiles built in the background, hidden; from here on count the tiles each loads)
+    await page.wait_for_function(SOURCES_LOADED, arg=PREFETCHED_SOURCES)
+    await page.evaluate(COUNT_TILES, PREFETCHED_SOURCES)
     asked: list[str] = []
 
     def note(request: Request) -> None:
@@ -51,6 +67,9 @@ async def test_a_prefetched_layer_switches_on_without_asking_the_api(
         await map_rendered(page, layer)
         await expect(page.locator(f"#legends [data-layer={layer}]")).to_contain_text(words)
     assert asked == []
+    # and drawn from the tiles already built: MapLibre loaded none again
+    await page.wait_for_function(SOURCES_LOADED, arg=PREFETCHED_SOURCES)
+    assert await page.evaluate("() => window.tilesLoaded") == {}
 
     # When the filters change, the hidden penetration is prefetched again
     await page.fill("#f-zip", "98103")

@@ -10,10 +10,11 @@ import { LeadsPage } from "./leads.js";
 import { Live } from "./live.js";
 import { LeadMap, MapAssetsMissing, loadMapLibre } from "./map.js";
 import { PurchasesPage } from "./purchases.js";
+import { RecsPanel } from "./recs.js";
 import { $, $$, clearFieldErrors, toast } from "./ui.js";
 
 const VIEWS = ["signin", "map", "cart", "purchases", "admin"];
-const app = { config: null, me: null, map: null, leads: null, cart: null, purchases: null, admin: null, live: null };
+const app = { config: null, me: null, map: null, leads: null, cart: null, purchases: null, admin: null, live: null, recs: null };
 
 function showView(name) {
   for (const v of VIEWS) $(`#view-${v}`).hidden = v !== name;
@@ -43,7 +44,10 @@ async function route() {
   if (name === "admin") await app.admin.show(sub);
   if (name === "map") {
     // The map opens the first time its page is shown (a hidden container has no size).
-    if (app.map && !app.map.map) await (app.opening = app.opening || openMap());
+    const opening = app.map && !app.map.map ? (app.opening = app.opening || openMap()) : null;
+    // The recommendations are read once (their Refresh reads again), after the map's first frame.
+    if (!app.recs.loaded) app.recs.loaded = afterFirstMap().then(() => app.recs.load());
+    if (opening) await opening;
     else if (app.map) app.map.map.resize();
     else if (!app.leads.searched) await app.leads.search();
   }
@@ -64,7 +68,13 @@ async function start() {
 }
 
 function buildPages() {
-  app.cart = new CartPage({ config: app.config, onChange: () => app.leads && app.leads._render([...app.leads.items.values()]) });
+  app.cart = new CartPage({
+    config: app.config,
+    onChange: () => {
+      if (app.leads) app.leads._render([...app.leads.items.values()]);
+      if (app.recs) app.recs.render();
+    },
+  });
   app.purchases = new PurchasesPage();
   app.admin = new AdminPage();
   app.live = new Live({
@@ -98,6 +108,7 @@ function buildPages() {
     });
   }
   app.leads = new LeadsPage({ config: app.config, map: app.map, cart: app.cart, live: app.live });
+  app.recs = new RecsPanel({ map: app.map, cart: app.cart, leads: app.leads });
   $$("#layers input[name=layer]").forEach((box) => {
     box.addEventListener("change", () => app.map && app.map.toggle(box.value, box.checked));
   });
@@ -107,6 +118,13 @@ function buildPages() {
   ));
 }
 
+// Resolves when the map has drawn its first layers, failed to open, or after a few seconds.
+function afterFirstMap() {
+  if (!app.map) return Promise.resolve();
+  const failed = (app.opening || Promise.resolve()).then(() => (app.map ? new Promise(() => {}) : null));
+  return Promise.race([app.map.firstDrawn, failed, new Promise((resolve) => setTimeout(resolve, 5000))]);
+}
+
 async function openMap() {
   try {
     await app.map.open(app.leads.metro());
@@ -114,6 +132,7 @@ async function openMap() {
   } catch (err) {
     app.map = null;
     app.leads.map = null;
+    app.recs.map = null;
     mapMissing(err);
     await app.leads.search();
   }

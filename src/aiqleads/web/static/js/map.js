@@ -113,6 +113,9 @@ export class LeadMap {
     this.map = null;
     this.query = null; // the last filters, for layer refreshes
     this.seq = 0;
+    // Resolves once the first refresh is drawn: the page's other reads wait for it, so the
+    // first frame with the heatmap never shares the server with them.
+    this.firstDrawn = new Promise((resolve) => { this._firstDrawn = resolve; });
     this.rendered = {}; // layer → times drawn (tests and the benchmark read it)
     // layer → the refresh (`seq`) whose view and filters its hidden source already holds: the
     // hidden layers are fetched and handed to MapLibre's worker once the shown ones are drawn,
@@ -200,10 +203,17 @@ export class LeadMap {
       type: "circle",
       source: "competitors",
       filter: ["==", ["geometry-type"], "Point"],
-      paint: { "circle-radius": 5, "circle-color": "#54278f", "circle-stroke-color": "#fff", "circle-stroke-width": 2 },
+      paint: {
+        "circle-radius": 5,
+        "circle-color": "#54278f",
+        "circle-stroke-color": "#fff",
+        "circle-stroke-width": 2,
+        "circle-opacity-transition": now,
+        "circle-stroke-opacity-transition": now,
+      },
     });
-    m.addLayer({ id: "clusters-hull", type: "fill", source: "clusters", paint: { "fill-color": "#1b9e77", "fill-opacity": 0.18 } });
-    m.addLayer({ id: "clusters-line", type: "line", source: "clusters", paint: { "line-color": "#1b9e77", "line-width": 2 } });
+    m.addLayer({ id: "clusters-hull", type: "fill", source: "clusters", paint: { "fill-color": "#1b9e77", "fill-opacity": 0.18, "fill-opacity-transition": now } });
+    m.addLayer({ id: "clusters-line", type: "line", source: "clusters", paint: { "line-color": "#1b9e77", "line-width": 2, "line-opacity-transition": now } });
     m.addLayer({
       id: "cluster-centres",
       type: "circle",
@@ -214,6 +224,8 @@ export class LeadMap {
         "circle-stroke-color": "#fff",
         "circle-stroke-width": 1.5,
         "circle-radius": ["interpolate", ["linear"], ["sqrt", ["get", "size"]], 1, 5, 30, 28],
+        "circle-opacity-transition": now,
+        "circle-stroke-opacity-transition": now,
       },
     });
     const cos = Math.cos((this.metro.centre[1] * Math.PI) / 180);
@@ -241,6 +253,21 @@ export class LeadMap {
       filter: ["==", ["get", "access"], "full"],
       paint: { "circle-radius": 7, "circle-color": "#111827", "circle-stroke-color": "#fbbf24", "circle-stroke-width": 3 },
     });
+    // The lead picked from elsewhere on the page (a recommendation): its preview cell, drawn
+    // like a preview at every zoom, on a source of its own so no analytics layer reloads.
+    m.addSource("focus", { type: "geojson", data: this.focus || EMPTY });
+    m.addLayer({
+      id: "focus-area",
+      type: "circle",
+      source: "focus",
+      paint: {
+        "circle-radius": ["interpolate", ["exponential", 2], ["zoom"], 0, r0, 22, r0 * 2 ** 22],
+        "circle-color": "#f59e0b",
+        "circle-opacity": 0.2,
+        "circle-stroke-color": "#b45309",
+        "circle-stroke-width": 3,
+      },
+    });
     for (const layer of ["leads-area", "leads-point"]) {
       m.on("click", layer, (e) => this.onLead(e.features[0].properties.id));
       m.on("mouseenter", layer, () => { m.getCanvas().style.cursor = "pointer"; });
@@ -259,10 +286,11 @@ export class LeadMap {
     }[name];
   }
 
-  // A shown layer is visible. A hidden polygon layer whose source holds the current view's
+  // A shown layer is visible. A hidden layer of OPACITY whose source holds the current view's
   // data stays "visible" at opacity 0 (MapLibre skips drawing it), so its tiles are cut and
   // triangulated in the background and switching it on is one repaint; any other hidden layer
-  // is "none" (no tiles built for stale data).
+  // is "none" (no tiles built for stale data). Every layer of a source must be in OPACITY for
+  // this to pay: MapLibre reloads a source's tiles when any of its layers changes visibility.
   _applyVisibility() {
     for (const name of LAYERS) {
       const on = this.enabled.has(name);
@@ -271,7 +299,7 @@ export class LeadMap {
         const opacity = OPACITY[id];
         const visible = on || (prebuilt && opacity !== undefined);
         this.map.setLayoutProperty(id, "visibility", visible ? "visible" : "none");
-        if (opacity) this.map.setPaintProperty(id, opacity[0], on ? opacity[1] : 0);
+        for (const [property, shown] of opacity || []) this.map.setPaintProperty(id, property, on ? shown : 0);
       }
     }
   }
@@ -367,6 +395,7 @@ export class LeadMap {
     this.renderLegends();
     await settled;
     const ms = performance.now() - started;
+    this._firstDrawn();
     if (!this.basemapSet) {
       // The outlines (about 0.8 MB) go to the map's worker after the first layers, so they
       // never hold the heatmap up.
@@ -539,6 +568,19 @@ export class LeadMap {
     return section;
   }
 
+  // Mark and centre the preview cell of `lead` (an API preview): its cell's centre, never a
+  // point of its own, whatever else the caller holds.
+  showArea(lead) {
+    if (!lead.location) return;
+    const centre = [lead.location.center_lon, lead.location.center_lat];
+    this.focus = {
+      type: "FeatureCollection",
+      features: [{ type: "Feature", geometry: { type: "Point", coordinates: centre }, properties: { id: lead.id } }],
+    };
+    if (this.ready) this.map.getSource("focus").setData(this.focus);
+    this.map.easeTo({ center: centre, zoom: Math.max(this.map.getZoom(), 14) });
+  }
+
   fitTo(lead) {
     const lon = lead.access === "full" && lead.longitude !== null ? lead.longitude : lead.location && lead.location.center_lon;
     const lat = lead.access === "full" && lead.latitude !== null ? lead.latitude : lead.location && lead.location.center_lat;
@@ -546,12 +588,18 @@ export class LeadMap {
   }
 }
 
-// The hidden polygon layers kept drawn at opacity 0 (see _applyVisibility): paint property
-// and shown opacity. Their opacity changes at once (a "-transition" of 0 in addLayer).
+// The hidden layers kept "visible" at opacity 0 once their data is in (see _applyVisibility):
+// each opacity paint property and its value when shown. A circle is skipped by MapLibre only
+// when both its fill and its stroke are transparent. Opacities change at once (a "-transition"
+// of 0 in addLayer): a fading layer would be drawn, and timed, for the fade's length.
 const OPACITY = {
-  "penetration-fill": ["fill-opacity", 0.6],
-  "penetration-line": ["line-opacity", 1],
-  "competitors-fill": ["fill-opacity", 0.65],
+  "penetration-fill": [["fill-opacity", 0.6]],
+  "penetration-line": [["line-opacity", 1]],
+  "competitors-fill": [["fill-opacity", 0.65]],
+  "competitors-centre": [["circle-opacity", 1], ["circle-stroke-opacity", 1]],
+  "clusters-hull": [["fill-opacity", 0.18]],
+  "clusters-line": [["line-opacity", 1]],
+  "cluster-centres": [["circle-opacity", 0.85], ["circle-stroke-opacity", 1]],
 };
 
 const SOURCES = {

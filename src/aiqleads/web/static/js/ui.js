@@ -75,9 +75,24 @@ const LABELS = {
   listed_since: "Listed since",
   zip: "ZIP",
   city: "City",
+  zip_codes: "ZIPs",
+  center_lat: "Centre latitude",
+  center_lon: "Centre longitude",
+  radius_m: "Radius",
+  bedrooms_min: "Bedrooms at least",
+  bedrooms_max: "Bedrooms at most",
+  kinds: "Kinds",
 };
 function fieldReason(field, reason) {
   return `${LABELS[field] || field}: ${reason}`;
+}
+
+// An API reason with its field names read as the form's labels ("exceeds price_max" →
+// "exceeds Max price"), without pydantic's "Value error, " prefix.
+export function reasonInWords(reason) {
+  return String(reason)
+    .replace(/^Value error, /, "")
+    .replace(/\b[a-z]+(?:_[a-z0-9]+)+\b/g, (name) => LABELS[name] || name);
 }
 
 // Replace a table body's rows, or show the "empty" paragraph instead.
