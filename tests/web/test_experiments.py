@@ -101,8 +101,15 @@ async def test_an_admin_creates_starts_reads_stops_and_concludes_an_experiment(
     await expect(config).to_have_attribute("aria-invalid", "true")
     await expect(config).to_be_focused()
     await expect(page.locator("#x-variant-1-config-error")).to_contain_text("not a JSON object")
-    # When the admin corrects it and creates the experiment
+    # When the admin corrects it to a recommender version that was never trained
     await config.fill('{"recommender": "nearest"}')
+    await page.get_by_role("button", name="Create the experiment").click()
+    # Then the API's refusal is shown on that field, in words
+    await expect(page.locator("#x-variant-1-config-error")).to_contain_text(
+        "not a registered recommender version"
+    )
+    # When the admin names the cold-start ranker instead and creates the experiment
+    await config.fill('{"recommender": "cold-start-1"}')
     await page.get_by_role("button", name="Create the experiment").click()
     # Then it is listed as a draft with its variants' shares
     row = row_of(page, NAME)

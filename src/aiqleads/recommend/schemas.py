@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, field_validator
 
 from aiqleads.leads.filters import MAX_DOLLARS, MAX_ZIPS
 from aiqleads.leads.schemas import LeadPreview
@@ -14,20 +14,21 @@ from aiqleads.models.enums import LeadKind
 class PreferencesIn(BaseModel):
     """An agent's stated preferences; every field optional ("no preference"). A territory is
     ZIPs, H3 cells (hex, resolution 5-8) or a centre with a radius; price in dollars (asking
-    price: per month for rents). Strict: `false` is not a bedroom count, nor "5" a price."""
+    price: per month for rents). Numbers are strict: `false` is not a bedroom count nor a
+    longitude, and "5" is not a price (an integer is a float, though)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid")
 
     zip_codes: list[str] = Field(default_factory=list, max_length=MAX_ZIPS)
     h3_cells: list[str] = Field(default_factory=list, max_length=200)
-    center_lat: float | None = Field(default=None, ge=-90, le=90)
-    center_lon: float | None = Field(default=None, ge=-180, le=180)
-    radius_m: float | None = Field(default=None, gt=0, le=100_000)
-    price_min: int | None = Field(default=None, ge=0, le=MAX_DOLLARS)
-    price_max: int | None = Field(default=None, ge=0, le=MAX_DOLLARS)
+    center_lat: StrictFloat | None = Field(default=None, ge=-90, le=90)
+    center_lon: StrictFloat | None = Field(default=None, ge=-180, le=180)
+    radius_m: StrictFloat | None = Field(default=None, gt=0, le=100_000)
+    price_min: StrictInt | None = Field(default=None, ge=0, le=MAX_DOLLARS)
+    price_max: StrictInt | None = Field(default=None, ge=0, le=MAX_DOLLARS)
     kinds: list[LeadKind] = Field(default_factory=list)
-    bedrooms_min: int | None = Field(default=None, ge=0, le=50)
-    bedrooms_max: int | None = Field(default=None, ge=0, le=50)
+    bedrooms_min: StrictInt | None = Field(default=None, ge=0, le=50)
+    bedrooms_max: StrictInt | None = Field(default=None, ge=0, le=50)
 
     @field_validator("zip_codes")
     @classmethod

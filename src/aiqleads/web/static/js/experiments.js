@@ -196,7 +196,7 @@ function createForm(reload) {
           config = JSON.parse(value("config"));
           if (config === null || typeof config !== "object" || Array.isArray(config)) throw new Error("not an object");
         } catch {
-          local.push({ field: `variants.${i}.config`, reason: 'not a JSON object, e.g. {"recommender": "nearest"}' });
+          local.push({ field: `variants.${i}.config`, reason: 'not a JSON object, e.g. {"recommender": "cold-start-1"}' });
         }
       }
       json.variants.push({ name: value("name"), weight: value("weight") === "" ? null : Number(value("weight")), config });
@@ -212,6 +212,9 @@ function createForm(reload) {
       await api(BASE, { method: "POST", json });
     } catch (err) {
       if (err instanceof ApiError && err.status === 422) {
+        // A reason about a key of a variant's config (variants.1.config.recommender) belongs
+        // to that variant's config field, the one input that holds it.
+        for (const f of err.fields || []) f.field = f.field.replace(/^(variants\.\d+\.config)\..*$/, "$1");
         status.textContent = showFieldErrors(form, err) || "Check the highlighted fields.";
         form.querySelector("[aria-invalid=true]")?.focus();
       } else {
