@@ -41,7 +41,7 @@ class Lead(Base):
         Index("ix_leads_status_asking", "status", "asking_price_cents", "public_id"),
         Index("ix_leads_status_bucket", "status", "score_bucket", "public_id"),
         Index("ix_leads_zip_published", "zip_code", "published_at", "public_id"),
-        Index("ix_leads_city_key", "city_key"),
+        Index("ix_leads_city_published", "city_key", "published_at", "public_id"),
         Index("ix_leads_lat_lon", "latitude", "longitude"),
         Index("ix_leads_preview_lat_lon", "preview_latitude", "preview_longitude"),
         Index("ix_leads_h3_r8", "h3_r8"),
