@@ -36,6 +36,8 @@ class Lead(Base):
         UniqueConstraint("source", "source_ref", name="uq_leads_source"),
         # Every sort order ends with the public id: a random, public tie-breaker (never the row
         # id, whose order would tell when a lead was stored).
+        # On SQLite the migrations append the columns searches filter on (0025); PostgreSQL has
+        # `ix_leads_market_newest` on the same key, with them INCLUDEd, instead (0006).
         Index("ix_leads_status_published", "status", "published_at", "public_id"),
         Index("ix_leads_status_price", "status", "price_cents", "public_id"),
         Index("ix_leads_status_asking", "status", "asking_price_cents", "public_id"),
