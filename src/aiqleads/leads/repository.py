@@ -67,24 +67,27 @@ def _page_per_status(
     index and stops after a page (a few ms). The union of the branches is the same set:
     visibility is a union over statuses.
     """
-    branches = []
-    for stored in stored_statuses(statuses):
-        # The branch is the stored status (an equality its index serves); which of its rows
-        # count is the visibility rule's, on the whole set asked (a lapsed hold is available).
-        conds = visible_leads(
-            viewer, q.filter, statuses, dialect=dialect, order_column=order.column
-        )
-        conds.append(leads.c.status == stored)
-        if after is not None:
-            conds.append(_after(order, *after))
-        branch = (
-            select(leads.c[order.column].label("k"), leads.c.public_id.label("tie"))
-            .where(*conds)
-            .order_by(*_order_by(order))
+    # Which rows count is the visibility rule's, on the whole set asked (a lapsed hold is
+    # available); each branch adds its stored status (an equality its index serves). The
+    # branches share every other clause: built once, as the statement is rebuilt per request.
+    conds = visible_leads(viewer, q.filter, statuses, dialect=dialect, order_column=order.column)
+    if after is not None:
+        conds.append(_after(order, *after))
+    key, tie, order_by = (
+        leads.c[order.column].label("k"),
+        leads.c.public_id.label("tie"),
+        _order_by(order),
+    )
+    branches = [
+        select(
+            select(key, tie)
+            .where(*conds, leads.c.status == stored)
+            .order_by(*order_by)
             .limit(q.limit + 1)
             .subquery()
         )
-        branches.append(select(branch))
+        for stored in stored_statuses(statuses)
+    ]
     merged = union_all(*branches).subquery()
     return (
         select(merged.c.tie)
