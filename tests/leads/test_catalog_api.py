@@ -127,6 +127,12 @@ async def test_contacts_are_ciphertext_at_rest_and_plaintext_for_admin_and_buyer
     # The buyer lists its purchases with status=sold; others see none
     sold = (await client.get(LEADS, params={"status": "sold"}, headers=buyer_headers)).json()
     assert [i["id"] for i in sold["items"]] == [str(row["public_id"])]
+    # … in full there too (the page is read as previews; the bought lead's whole row is read)
+    [listed] = sold["items"]
+    assert listed["access"] == "full"
+    assert listed["owner"]["phone"] == "+12065550123"
+    assert (listed["latitude"], listed["longitude"]) == (row["latitude"], row["longitude"])
+    assert listed["price"] == {"cents": 1234, "currency": "USD"}
     assert (await client.get(LEADS, params={"status": "sold"}, headers=other_headers)).json()[
         "items"
     ] == []

@@ -25,6 +25,39 @@ from aiqleads.leads.schemas import (
 from aiqleads.leads.scores import UNSCORED
 from aiqleads.models.enums import LeadKind, LeadStatus
 
+# What `preview` reads of a lead row (with `id`, which joins purchases): a catalog page of
+# previews selects only these columns, so no contact, exact point or source of a lead the agent
+# has not bought leaves the database, and a page fetches and decodes less than half of the row.
+PREVIEW_COLUMNS = (
+    "id",
+    "public_id",
+    "kind",
+    "status",
+    "held_until",
+    "city",
+    "state",
+    "zip_code",
+    "property_type",
+    "bedrooms",
+    "bathrooms",
+    "living_area_sqft",
+    "lot_sqft",
+    "year_built",
+    "asking_price_cents",
+    "currency",
+    "price_period",
+    "h3_r8",
+    "preview_latitude",
+    "preview_longitude",
+    "score_bucket",
+    "score_reasons",
+    "price_cents",
+    "price_currency",
+    "price_factors",
+    "listed_at",
+    "published_at",
+)
+
 
 def _bucket(r: Any) -> str:
     return r.score_bucket or UNSCORED

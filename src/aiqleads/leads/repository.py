@@ -67,24 +67,27 @@ def _page_per_status(
     index and stops after a page (a few ms). The union of the branches is the same set:
     visibility is a union over statuses.
     """
-    branches = []
-    for stored in stored_statuses(statuses):
-        # The branch is the stored status (an equality its index serves); which of its rows
-        # count is the visibility rule's, on the whole set asked (a lapsed hold is available).
-        conds = visible_leads(
-            viewer, q.filter, statuses, dialect=dialect, order_column=order.column
-        )
-        conds.append(leads.c.status == stored)
-        if after is not None:
-            conds.append(_after(order, *after))
-        branch = (
-            select(leads.c[order.column].label("k"), leads.c.public_id.label("tie"))
-            .where(*conds)
-            .order_by(*_order_by(order))
+    # Which rows count is the visibility rule's, on the whole set asked (a lapsed hold is
+    # available); each branch adds its stored status (an equality its index serves). The
+    # branches share every other clause: built once, as the statement is rebuilt per request.
+    conds = visible_leads(viewer, q.filter, statuses, dialect=dialect, order_column=order.column)
+    if after is not None:
+        conds.append(_after(order, *after))
+    key, tie, order_by = (
+        leads.c[order.column].label("k"),
+        leads.c.public_id.label("tie"),
+        _order_by(order),
+    )
+    branches = [
+        select(
+            select(key, tie)
+            .where(*conds, leads.c.status == stored)
+            .order_by(*order_by)
             .limit(q.limit + 1)
             .subquery()
         )
-        branches.append(select(branch))
+        for stored in stored_statuses(statuses)
+    ]
     merged = union_all(*branches).subquery()
     return (
         select(merged.c.tie)
@@ -102,16 +105,19 @@ async def search(
     order: Order,
     statuses: Sequence[LeadStatus],
     after: tuple[Any, uuid.UUID] | None,
+    columns: Sequence[str] | None = None,
 ) -> Sequence[Row[Any]]:
-    """One page plus one row, so the caller knows whether there is a next page."""
+    """One page plus one row, so the caller knows whether there is a next page: rows of the
+    named `columns` (None: every column)."""
     dialect = session.get_bind().dialect.name
     order_by = _order_by(order)
+    selected = select(leads) if columns is None else select(*(leads.c[c] for c in columns))
     place = q.filter.zips or q.filter.city is not None or q.filter.area.bbox is not None
     if len(stored_statuses(statuses)) > 1 and not place:
         # (A search by ZIP, city or box keeps the single query: its own index, or one scan of
         # the few leads in a box, finds the page sooner than walking each status in order.)
         page = _page_per_status(viewer, q, order, statuses, after, dialect)
-        stmt = select(leads).where(leads.c.public_id.in_(page)).order_by(*order_by)
+        stmt = selected.where(leads.c.public_id.in_(page)).order_by(*order_by)
         return (await session.execute(stmt)).all()
     conds = visible_leads(viewer, q.filter, statuses, dialect=dialect, order_column=order.column)
     if after is not None:
@@ -122,12 +128,18 @@ async def search(
         # index-only scan when the filters are covered; the row id is in none of them, and
         # selecting it reads the table (2.5x slower for an admin's search at 100k leads).
         page = select(leads.c.public_id).where(*conds).order_by(*order_by).limit(q.limit + 1)
-        stmt = (
-            select(leads).where(leads.c.public_id.in_(page.scalar_subquery())).order_by(*order_by)
-        )
+        stmt = selected.where(leads.c.public_id.in_(page.scalar_subquery())).order_by(*order_by)
     else:
-        stmt = select(leads).where(*conds).order_by(*order_by).limit(q.limit + 1)
+        stmt = selected.where(*conds).order_by(*order_by).limit(q.limit + 1)
     return (await session.execute(stmt)).all()
+
+
+async def by_ids(session: AsyncSession, lead_ids: Sequence[int]) -> dict[int, Row[Any]]:
+    """Whole rows of `lead_ids`, by lead id (unknown ids are left out)."""
+    if not lead_ids:
+        return {}
+    rows = await session.execute(select(leads).where(leads.c.id.in_(list(lead_ids))))
+    return {r.id: r for r in rows}
 
 
 async def by_public_id(session: AsyncSession, public_id: uuid.UUID) -> Row[Any] | None:

@@ -80,11 +80,14 @@ async def search_catalog(
     statuses = statuses_for(viewer, query.filter.statuses)
     order = order_for(query.sort, exact=viewer.exact)
     after = _position(query, viewer, order, secret, cursor) if cursor else None
+    # An agent's page is read as previews (`present.PREVIEW_COLUMNS`); `_present` reads the
+    # whole rows of the few leads it bought.
+    columns = None if viewer.is_admin else present.PREVIEW_COLUMNS
     rows = await repository.search(
-        session, viewer, query, order=order, statuses=statuses, after=after
+        session, viewer, query, order=order, statuses=statuses, after=after, columns=columns
     )
     page, more = rows[: query.limit], len(rows) > query.limit
-    items = await _present(session, viewer, page, cipher=cipher)
+    items = await _present(session, viewer, page, cipher=cipher, whole=columns is None)
     next_cursor = _next_cursor(query, viewer, order, secret, page[-1]) if more and page else None
     return LeadPage(items=items, next_cursor=next_cursor)
 
@@ -145,21 +148,31 @@ async def visible_among(
 
 
 async def _present(
-    session: AsyncSession, viewer: Viewer, rows: Sequence[Row[Any]], *, cipher: FieldCipher
+    session: AsyncSession,
+    viewer: Viewer,
+    rows: Sequence[Row[Any]],
+    *,
+    cipher: FieldCipher,
+    whole: bool = True,
 ) -> list[LeadPreview | LeadFull]:
+    """What the viewer sees of each row. `whole`: the rows have every column; else only
+    `present.PREVIEW_COLUMNS`, and the whole rows of the leads shown in full are read here."""
     if viewer.is_admin:
         return [
             present.full(r, cipher=cipher, price=present.price_for(r, 0), now=viewer.now)
             for r in rows
         ]
     paid = await repository.prices_paid(session, [r.id for r in rows], viewer.account_id)
+    # A lead returned and refunded is no longer its buyer's: its contact goes with it.
+    owned = {r.id for r in rows if r.id in paid and r.status != LeadStatus.RETURNED.value}
+    whole_rows = {} if whole else await repository.by_ids(session, sorted(owned))
     out: list[LeadPreview | LeadFull] = []
     for r in rows:
-        # A lead returned and refunded is no longer its buyer's: its contact goes with it.
-        if r.id in paid and r.status != LeadStatus.RETURNED.value:
+        record = r if whole else whole_rows.get(r.id)
+        if r.id in owned and record is not None:
             cents, currency = paid[r.id]
             paid_price = MoneyOut(cents=cents, currency=currency)
-            out.append(present.full(r, cipher=cipher, price=paid_price, now=viewer.now))
+            out.append(present.full(record, cipher=cipher, price=paid_price, now=viewer.now))
         else:
             out.append(present.preview(r, discount_percent=viewer.discount_percent, now=viewer.now))
     return out

@@ -36,12 +36,14 @@ class Lead(Base):
         UniqueConstraint("source", "source_ref", name="uq_leads_source"),
         # Every sort order ends with the public id: a random, public tie-breaker (never the row
         # id, whose order would tell when a lead was stored).
+        # On SQLite the migrations append the columns searches filter on (0025); PostgreSQL has
+        # `ix_leads_market_newest` on the same key, with them INCLUDEd, instead (0006).
         Index("ix_leads_status_published", "status", "published_at", "public_id"),
         Index("ix_leads_status_price", "status", "price_cents", "public_id"),
         Index("ix_leads_status_asking", "status", "asking_price_cents", "public_id"),
         Index("ix_leads_status_bucket", "status", "score_bucket", "public_id"),
         Index("ix_leads_zip_published", "zip_code", "published_at", "public_id"),
-        Index("ix_leads_city_key", "city_key"),
+        Index("ix_leads_city_published", "city_key", "published_at", "public_id"),
         Index("ix_leads_lat_lon", "latitude", "longitude"),
         Index("ix_leads_preview_lat_lon", "preview_latitude", "preview_longitude"),
         Index("ix_leads_h3_r8", "h3_r8"),
