@@ -4,24 +4,16 @@ Each batch of `settings.ingest.batch_size` records goes through every stage and 
 one transaction with its quarantine rows. A run stopped half-way keeps its committed batches, and
 a re-run finds them unchanged (same source_ref and content hash) and completes the rest.
 
-Two batches are in flight: while the database stores batch N (the stages that read or write it),
-a worker thread parses batch N+1 and runs the leading stages that need only the batch
-(`Stage.batch_only`: normalize, validate). The database's work and the ingest process's then
-overlap instead of waiting for each other. Nothing of batch N+1 is written or counted before
-batch N committed, so a run killed at any point leaves exactly what the serial run would.
-
 Every run is recorded (`ingestion.runs`): at its start, after each committed batch, and at its
 end, succeeded or failed.
 """
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import BinaryIO
 
@@ -37,7 +29,7 @@ from aiqleads.ingestion.parsers.registry import get_parser
 from aiqleads.ingestion.payloads import document_payload, dumpable, rejected_payload
 from aiqleads.ingestion.records import ParseError, RawRecord, Rejected, StreamParser
 from aiqleads.ingestion.stages import STAGES, Stage
-from aiqleads.ingestion.summary import IngestSummary, StageStats
+from aiqleads.ingestion.summary import IngestSummary
 from aiqleads.kit.clock import Clock, SystemClock
 from aiqleads.kit.crypto import FieldCipher
 from aiqleads.kit.memory import release_free_memory
@@ -72,19 +64,6 @@ def _source_of(documents: Iterable[Document], source: str | None) -> tuple[Itera
         return (), "unknown"
     named = getattr(first.parser, "source", None)
     return itertools.chain([first], stream), named if isinstance(named, str) else first.source
-
-
-@dataclass
-class _Ahead:
-    """A batch parsed and through the leading batch-only stages, not yet counted in the run's
-    summary: its parse counts and each early stage's (seconds, records, dropped)."""
-
-    batch: Batch
-    size: int  # records and rejects, for the progress callback
-    documents: int = 0
-    read: int = 0
-    parse: StageStats = field(default_factory=StageStats)
-    stages: dict[str, StageStats] = field(default_factory=dict)
 
 
 class Pipeline:
@@ -174,89 +153,27 @@ class Pipeline:
         progress: Progress | None,
     ) -> None:
         started = time.perf_counter()
-        batches = self._batches(documents, now=now, metro=metro)
-        ahead = await asyncio.to_thread(next, batches, None)
-        while ahead is not None:
-            if not ahead.size:  # documents that gave no record: their counts only
-                self._take_counts(summary, ahead, "unknown")
-                ahead = await asyncio.to_thread(next, batches, None)
-                continue
-            # Batch N is stored while the next one is parsed and normalised in a worker thread;
-            # the thread touches only its own batch and counts (see _Ahead).
-            storing = asyncio.ensure_future(self.run_batch(sessions, ahead.batch, summary, ahead))
-            following = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
-            try:
-                await asyncio.wait([storing, following])
-            except asyncio.CancelledError:  # Ctrl-C: the batch rolls back; the thread ends
-                storing.cancel()
-                await asyncio.gather(storing, return_exceptions=True)
-                raise
-            error = storing.exception()
-            if error is not None:
-                raise error
-            await runs.progress(sessions, run_id, summary, at=self.clock.now())
-            if progress is not None:
-                progress(ahead.size)
-            ahead = following.result()
-        summary.seconds = time.perf_counter() - started
-
-    def _batches(
-        self, documents: Iterable[Document], *, now: datetime, metro: str | None
-    ) -> Iterator[_Ahead]:
-        """Batches of `batch_size` records and rejects, each through the leading batch-only
-        stages, with their counts (run in a worker thread, one batch at a time)."""
         size = self.settings.ingest.batch_size
-        parsed = IngestSummary()  # this generator's own counts; each batch takes its share
-        taken = _Ahead(Batch([], now, metro), 0)
         items: list[Item] = []
         rejects: list[QuarantineEntry] = []
-
-        def cut() -> _Ahead:
-            nonlocal items, rejects
-            stats = parsed.stage("parse")
-            ahead = _Ahead(
-                Batch(items, now, metro, rejects),
-                len(items) + len(rejects),
-                documents=parsed.documents - taken.documents,
-                read=parsed.read - taken.read,
-                parse=StageStats(
-                    stats.seconds - taken.parse.seconds,
-                    stats.records - taken.parse.records,
-                    stats.dropped - taken.parse.dropped,
-                ),
-            )
-            taken.documents, taken.read = parsed.documents, parsed.read
-            taken.parse = StageStats(stats.seconds, stats.records, stats.dropped)
-            items, rejects = [], []
-            if ahead.size:
-                self._run_leading(ahead)
-            return ahead
-
         for document in documents:
-            parsed.documents += 1
-            for found in self._parse(document, parsed):
-                if isinstance(found, Item):
-                    items.append(found)
+            summary.documents += 1
+            for parsed in self._parse(document, summary):
+                if isinstance(parsed, Item):
+                    items.append(parsed)
                 else:
-                    rejects.append(found)
+                    rejects.append(parsed)
                 if len(items) + len(rejects) >= size:
-                    yield cut()
-        rest = parsed.documents != taken.documents or parsed.read != taken.read
-        if items or rejects or rest or parsed.stage("parse").seconds != taken.parse.seconds:
-            yield cut()  # the last records, or only the counts of the documents' ends
-
-    def _leading(self) -> list[Stage]:
-        """The stages before the first that needs the database."""
-        return list(itertools.takewhile(lambda s: s.batch_only and not s.needs_known, self.stages))
-
-    def _run_leading(self, ahead: _Ahead) -> None:
-        batch = ahead.batch
-        for stage in self._leading():
-            before, live = len(batch.quarantine), len(batch.live())
-            clock = time.perf_counter()
-            stage.work(batch)
-            seconds = time.perf_counter() - clock
-            ahead.stages[stage.name] = StageStats(seconds, live, len(batch.quarantine) - before)
+                    await self.run_batch(sessions, Batch(items, now, metro, rejects), summary)
+                    await runs.progress(sessions, run_id, summary, at=self.clock.now())
+                    if progress is not None:
+                        progress(len(items) + len(rejects))
+                    items, rejects = [], []
+        if items or rejects:
+            await self.run_batch(sessions, Batch(items, now, metro, rejects), summary)
+            if progress is not None:
+                progress(len(items) + len(rejects))
+        summary.seconds = time.perf_counter() - started
 
     def _parse(
         self, document: Document, summary: IngestSummary
@@ -315,21 +232,13 @@ class Pipeline:
         return Item(found)
 
     async def run_batch(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        batch: Batch,
-        summary: IngestSummary,
-        ahead: _Ahead | None = None,
+        self, sessions: async_sessionmaker[AsyncSession], batch: Batch, summary: IngestSummary
     ) -> None:
-        """All stages on one batch, committed together; counters move only after the commit.
-        `ahead`: the batch as `_batches` made it (parsed, its leading batch-only stages run)."""
-        if ahead is None:
-            ahead = _Ahead(batch, len(batch.items) + len(batch.quarantine))
-            self._run_leading(ahead)
+        """All stages on one batch, committed together; counters move only after the commit."""
+        timings: dict[str, float] = {}
         source = next((i.raw.source for i in batch.items), "unknown")
-        timings = self._take_counts(summary, ahead, source)
         async with transaction(sessions) as session:
-            for stage in self.stages[len(ahead.stages) :]:
+            for stage in self.stages:
                 if stage.needs_known:
                     await resolve_known(batch, session, self.settings)
                 before = len(batch.quarantine)
@@ -348,26 +257,6 @@ class Pipeline:
         summary.add_batch(batch)
         self._count(batch)
         release_free_memory()  # memory stays flat over a file of any size
-
-    @staticmethod
-    def _take_counts(summary: IngestSummary, ahead: _Ahead, source: str) -> dict[str, float]:
-        """Count a batch's parse and early stages in the run's summary (when it is stored, so
-        that progress shows what is committed); returns the early stages' seconds."""
-        summary.documents += ahead.documents
-        summary.read += ahead.read
-        if ahead.documents or ahead.parse.records or ahead.parse.dropped or ahead.parse.seconds:
-            parse = summary.stage("parse")
-            parse.seconds += ahead.parse.seconds
-            parse.records += ahead.parse.records
-            parse.dropped += ahead.parse.dropped
-        timings = {}
-        for name, early in ahead.stages.items():
-            stats = summary.stage(name)
-            stats.records += early.records
-            stats.dropped += early.dropped
-            INGEST_STAGE_RECORDS.labels(source, name).inc(early.records)
-            timings[name] = early.seconds
-        return timings
 
     async def _refresh_statistics(
         self, sessions: async_sessionmaker[AsyncSession], batch: Batch

@@ -19,9 +19,6 @@ class Stage(ABC):
 
     name: ClassVar[str]
     needs_known: ClassVar[bool] = False
-    # The stage reads and writes nothing but the batch (its `work`, no session): the pipeline
-    # may run it on the next batch, in a worker thread, while the database stores this one.
-    batch_only: ClassVar[bool] = False
 
     def __init__(self, settings: Settings, cipher: FieldCipher) -> None:
         self.settings = settings
@@ -34,8 +31,3 @@ class Stage(ABC):
     @abstractmethod
     async def process(self, batch: Batch, session: AsyncSession) -> None:
         """Work on the batch's live items; drop the unusable ones with `batch.drop`."""
-
-    def work(self, batch: Batch) -> None:
-        """A `batch_only` stage's whole work, without a session; the pipeline calls this rather
-        than `process` for such a stage."""
-        raise NotImplementedError(f"stage {self.name} needs a session")

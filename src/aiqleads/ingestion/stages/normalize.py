@@ -12,12 +12,8 @@ class NormalizeStage(Stage):
     """Raw source fields → typed lead columns; a record that cannot be placed is quarantined."""
 
     name = "normalize"
-    batch_only = True
 
     async def process(self, batch: Batch, session: AsyncSession) -> None:
-        self.work(batch)
-
-    def work(self, batch: Batch) -> None:
         for item in batch.live():
             try:
                 result = normalize(item.raw, metro=batch.metro, now=batch.now)

@@ -16,7 +16,6 @@ class ValidateStage(Stage):
     """Business rules normalize does not know: believable prices by kind, storable identities."""
 
     name = "validate"
-    batch_only = True
 
     def _reasons(self, lead: NormalizedLead) -> list[str]:
         rules = self.settings.ingest
@@ -38,9 +37,6 @@ class ValidateStage(Stage):
         return reasons
 
     async def process(self, batch: Batch, session: AsyncSession) -> None:
-        self.work(batch)
-
-    def work(self, batch: Batch) -> None:
         for item in batch.live():
             assert item.lead is not None  # normalize runs first (checked by the settings)
             reasons = self._reasons(item.lead)
