@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aiqleads.db import migrate
 from aiqleads.db.engine import create_engine
@@ -109,3 +112,48 @@ async def test_postgres_has_a_generated_point_with_gist_index(
         assert any("gist (((geom)::geography))" in i for i in indexes)
     finally:
         await pg.dispose()
+
+
+# (index, a lookup that must be able to use it): the partial indexes of 0027, WHERE the column
+# IS NOT NULL, each read by a comparison of that column, which implies the predicate.
+PARTIAL = (
+    ("ix_leads_owner_phone_hmac", "owner_phone_hmac IN (:a, :b)"),
+    ("ix_leads_description_hash", "description_hash IN (:a, :b)"),
+    ("ix_leads_held_by", "held_by = :n AND status = :s"),
+    ("ix_leads_status_held_until", "status = :s AND held_until <= :t"),
+)
+_PARAMS = {"a": "x", "b": "y", "n": 1, "s": "held", "t": datetime(2026, 12, 1, tzinfo=UTC)}
+
+
+async def test_indexes_of_mostly_empty_columns_are_partial_and_serve_their_lookups(
+    backend: Backend, engine: AsyncEngine
+) -> None:
+    for name, where in PARTIAL:
+        async with engine.connect() as conn:
+            if backend.name == "postgres":
+                # Given a planner that takes any usable index over a scan of the (small) table
+                await conn.execute(text("SET LOCAL enable_seqscan = off"))
+                definition = (
+                    await conn.execute(
+                        text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"), {"n": name}
+                    )
+                ).scalar_one()
+                explain = "EXPLAIN"
+            else:
+                definition = (
+                    await conn.execute(
+                        text("SELECT sql FROM sqlite_master WHERE name = :n"), {"n": name}
+                    )
+                ).scalar_one()
+                explain = "EXPLAIN QUERY PLAN"
+            # When the lookup is planned
+            plan = " ".join(
+                str(r[-1])
+                for r in await conn.execute(
+                    text(f"{explain} SELECT id FROM leads WHERE {where}"),  # noqa: S608 (constants)
+                    _PARAMS,
+                )
+            )
+        # Then the index holds only rows with the value, and the lookup reads it
+        assert "IS NOT NULL" in definition, definition
+        assert name in plan, plan

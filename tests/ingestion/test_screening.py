@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import csv
 import io
+import random
+import statistics
 from datetime import timedelta
 from typing import Any
 
@@ -19,7 +21,13 @@ from aiqleads.db.engine import transaction
 from aiqleads.ingestion.documents import Document
 from aiqleads.ingestion.mapping import load_mapping
 from aiqleads.ingestion.pipeline import Pipeline
-from aiqleads.ingestion.screening import Subject, price_signal, text_signals, verdict
+from aiqleads.ingestion.screening import (
+    Subject,
+    median_without,
+    price_signal,
+    text_signals,
+    verdict,
+)
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher
 from aiqleads.models import Lead
@@ -110,6 +118,25 @@ def test_signals_name_their_evidence() -> None:
     assert below is not None and "33% of the median $1,500 of 8 rent leads" in below.evidence
     assert price_signal(subject, [150_000] * 7, RULES) is None  # too few comparables
     assert verdict(signals, RULES).blocked
+
+
+def test_the_median_of_the_others_is_what_statistics_gives_for_the_list_without_the_lead() -> None:
+    # Given neighbourhoods of 1 to 40 prices with repeats, and prices in them and not in them
+    rng = random.Random(8)
+    for _ in range(2000):
+        prices = sorted(rng.choice((90_000, 120_000, 150_000, 151_000, 400_000)) + rng.randrange(3)
+                        for _ in range(rng.randrange(1, 40)))  # fmt: skip
+        value = rng.choice([*prices, 1, 10**9, None])
+        # When the median of the others is taken
+        median, count = median_without(prices, value)
+        # Then it is statistics.median of the list with one occurrence of the value removed
+        others = list(prices)
+        if value in others:
+            others.remove(value)
+        assert count == len(others)
+        if others:
+            assert median == statistics.median(others)
+            assert type(median) is type(statistics.median(others))
 
 
 def test_no_single_signal_withholds_a_lead() -> None:

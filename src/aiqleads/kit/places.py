@@ -9,6 +9,7 @@ same leads.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -87,6 +88,9 @@ def display_city(raw: str | None) -> str | None:
     return text
 
 
+# Memoised: ingestion keys every lead's city two or three times (screening, the write path), and
+# a file names a few hundred cities at most; the key is a pure function of the name.
+@functools.lru_cache(maxsize=4096)
 def city_key(raw: str) -> str:
     """The key two spellings of one city match on: "St. Louis", "SAINT LOUIS" → "saint louis".
 

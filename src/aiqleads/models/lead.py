@@ -15,10 +15,17 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from aiqleads.db.base import Base, BigIntPK, UTCDateTime
+
+
+def _present(column: str) -> dict[str, Any]:
+    """A partial index's predicate on both databases: rows where `column` has a value."""
+    where = text(f"{column} IS NOT NULL")
+    return {"postgresql_where": where, "sqlite_where": where}
 
 
 class Lead(Base):
@@ -49,8 +56,12 @@ class Lead(Base):
         Index("ix_leads_h3_r8", "h3_r8"),
         Index("ix_leads_metro_status", "metro", "status"),
         Index("ix_leads_address_key", "address_key"),
-        Index("ix_leads_held_by", "held_by", "held_until"),
-        Index("ix_leads_status_held_until", "status", "held_until"),
+        # Partial (0027): most leads have none of these values, and every query of these
+        # indexes compares the column, which implies it is not null.
+        Index("ix_leads_held_by", "held_by", "held_until", **_present("held_by")),
+        Index("ix_leads_status_held_until", "status", "held_until", **_present("held_until")),
+        Index("ix_leads_owner_phone_hmac", "owner_phone_hmac", **_present("owner_phone_hmac")),
+        Index("ix_leads_description_hash", "description_hash", **_present("description_hash")),
         # Agents' office tallies per resolution-7 region (geo.repository.competitors).
         Index(
             "ix_leads_office_region",
@@ -118,7 +129,7 @@ class Lead(Base):
     owner_name_enc: Mapped[str | None] = mapped_column(Text)
     owner_phone_enc: Mapped[str | None] = mapped_column(Text)
     owner_email_enc: Mapped[str | None] = mapped_column(Text)
-    owner_phone_hmac: Mapped[str | None] = mapped_column(String(64), index=True)
+    owner_phone_hmac: Mapped[str | None] = mapped_column(String(64))
 
     # Every phone and e-mail the source gave, with whose it is (owner, listing_agent, office,
     # unknown), where it came from (a field or the text) and how it was read: an encrypted JSON
@@ -132,7 +143,7 @@ class Lead(Base):
     listing_agent_email: Mapped[str | None] = mapped_column(String(254))
     listing_office_phone: Mapped[str | None] = mapped_column(String(20))
     # A fingerprint of the description, to find the same text on listings in other cities.
-    description_hash: Mapped[str | None] = mapped_column(String(16), index=True)
+    description_hash: Mapped[str | None] = mapped_column(String(16))
 
     # Scam and spam screening (ingestion.screening): the signals with their evidence, their
     # summed weight, and, when that passed the threshold, why the lead is withheld from sale

@@ -12,8 +12,9 @@ from aiqleads.ingestion.screening import (
     Signal,
     Subject,
     copied_text_signal,
+    median_without,
     phone_signal,
-    price_signal,
+    price_signal_of_median,
     text_signals,
     verdict,
 )
@@ -105,6 +106,7 @@ class ScreenStage(Stage):
             cell = cells.get(id(item))
             if cell is not None and lead.asking_price_cents is not None:
                 self._add(cell, lead.kind, lead.asking_price_cents)
+        ordered: dict[tuple[int, str], list[int]] = {}  # each neighbourhood's prices, sorted once
         for item in items:
             lead = item.lead
             assert lead is not None
@@ -117,11 +119,13 @@ class ScreenStage(Stage):
                 emails=tuple(c.value for c in lead.contacts if c.kind == "email"),
             )
             cell = cells.get(id(item))
-            if cell is not None:
-                comparables = list(self._prices.get((cell, _group(lead.kind)), []))
-                if lead.asking_price_cents in comparables:
-                    comparables.remove(lead.asking_price_cents)  # not its own comparable
-                found = price_signal(subject, comparables, rules)
+            if cell is not None and lead.asking_price_cents is not None:
+                key = (cell, _group(lead.kind))
+                if key not in ordered:
+                    ordered[key] = sorted(self._prices.get(key, ()))
+                # Not its own comparable: the median of the others.
+                median, count = median_without(ordered[key], lead.asking_price_cents)
+                found = price_signal_of_median(subject, median, count, rules)
                 signals += [found] if found else []
             signals += text_signals(subject, rules)
             city = city_key(lead.city) if lead.city else None
