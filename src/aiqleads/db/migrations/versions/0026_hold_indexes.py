@@ -9,7 +9,7 @@ by `held_until`, over all accounts) had no index but a scan of the whole table;
 `ix_holds_open_until` serves them. Both stay as small as the number of live holds.
 
 Revision ID: 0026
-Revises: 0024
+Revises: 0025
 Create Date: 2026-12-01
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0026"
-down_revision = "0024"
+down_revision = "0025"
 branch_labels = None
 depends_on = None
 

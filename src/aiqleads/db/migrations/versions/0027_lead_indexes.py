@@ -15,7 +15,7 @@ against the queries of leads/, geo/, cart/, recommend/, features/ and ingestion/
 dropped.
 
 Revision ID: 0027
-Revises: 0024
+Revises: 0026
 Create Date: 2026-12-01
 """
 
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0027"
-down_revision = "0024"
+down_revision = "0026"
 branch_labels = None
 depends_on = None
 

@@ -9,7 +9,7 @@ at 1M). With the cell, the publication time and the columns the visibility rule 
 index entries, from the index alone.
 
 Revision ID: 0028
-Revises: 0024
+Revises: 0027
 Create Date: 2026-12-01
 """
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0028"
-down_revision = "0026"
+down_revision = "0027"
 branch_labels = None
 depends_on = None
 
