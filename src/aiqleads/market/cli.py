@@ -17,7 +17,13 @@ from aiqleads.config import get_settings
 from aiqleads.db.engine import run_in_transaction
 from aiqleads.kit.clock import SystemClock
 from aiqleads.market import sample, service
-from aiqleads.market.loaders import REDFIN, ZILLOW, LoadReport, UnreadableFile
+from aiqleads.market.loaders import (
+    REDFIN,
+    ZILLOW,
+    ZILLOW_MEASURES,
+    LoadReport,
+    UnreadableFile,
+)
 
 console = Console()
 T = TypeVar("T")
@@ -48,7 +54,12 @@ def _print_report(name: str, report: LoadReport, written: int) -> None:
 @market.command("load")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice([ZILLOW, REDFIN]), required=True)
-@click.option("--measure", default=None, help="Zillow only: zhvi or zori (default: from the name).")
+@click.option(
+    "--measure",
+    type=click.Choice(ZILLOW_MEASURES),
+    default=None,
+    help="Zillow only: zhvi or zori (default: from the name).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 def load_command(path: Path, fmt: str, measure: str | None, as_json: bool) -> None:
     """Load a Zillow Research wide CSV or a Redfin market tracker TSV into the market series
