@@ -93,3 +93,22 @@ def test_sample_compute_and_context(cli: CliRunner) -> None:
     res = cli.invoke(main, ["market", "context", "--metro", "seattle", "--month", "2021-11"])
     assert res.exit_code == 0, res.output
     assert "706964" in res.output  # Seattle's ZHVI in November 2021: the price level
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        ([], "name a region: --zip 98103 or --metro seattle"),
+        (["--zip", "abc"], "'abc' is not a 5-digit ZIP code"),
+        (["--zip", "981030"], "'981030' is not a 5-digit ZIP code"),
+        (["--metro", "nowhere"], "unknown metro 'nowhere'"),
+    ],
+)
+def test_context_of_no_region_or_an_unknown_one_is_a_usage_error(
+    cli: CliRunner, args: list[str], reason: str
+) -> None:
+    # When the context names no region, or one that cannot exist
+    res = cli.invoke(main, ["market", "context", *args, "--month", "2021-11"])
+    # Then the command refuses it with the reason (it printed the nation's context instead)
+    assert res.exit_code == 2
+    assert reason in " ".join(res.output.split())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -24,8 +25,10 @@ from aiqleads.market.loaders import (
     LoadReport,
     UnreadableFile,
 )
+from aiqleads.metros import UnknownMetroError, get_metro
 
 console = Console()
+_ZIP = re.compile(r"\d{5}")
 T = TypeVar("T")
 
 
@@ -100,7 +103,17 @@ def compute_command() -> None:
 @click.option("--metro", default=None)
 @click.option("--month", type=click.DateTime(["%Y-%m", "%Y-%m-%d"]), required=True)
 def context_command(zip_code: str | None, metro: str | None, month: datetime) -> None:
-    """Print the market context of a ZIP or metro in a month."""
+    """Print the market context of a ZIP (5 digits) or a metro (its slug) in a month; with both,
+    the metro is the ZIP's fallback for the published series."""
+    if zip_code is None and metro is None:
+        raise click.UsageError("name a region: --zip 98103 or --metro seattle")
+    if zip_code is not None and not _ZIP.fullmatch(zip_code):
+        raise click.BadParameter(f"{zip_code!r} is not a 5-digit ZIP code", param_hint="--zip")
+    if metro is not None:
+        try:
+            get_metro(metro)
+        except UnknownMetroError as exc:
+            raise click.BadParameter(str(exc), param_hint="--metro") from exc
     day = month.date()
     ctx = _in_transaction(
         lambda s: service.market_context(s, zip_code=zip_code, metro=metro, month=day)
