@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 from datetime import date
 from pathlib import Path
@@ -152,6 +153,35 @@ def test_a_file_of_another_format_is_refused() -> None:
         list(read_redfin(io.StringIO("a\tb\n1\t2\n"), LoadReport()))
     with pytest.raises(UnreadableFile, match="--measure"):
         list(read_file(fixture_path("market", REDFIN_CUT), "zillow", LoadReport()))
+
+
+def test_a_gzip_compressed_file_reads_as_the_plain_one(tmp_path: Path) -> None:
+    # Given the Redfin cut compressed, as Redfin's Data Center serves it (.tsv000.gz)
+    plain = fixture_path("market", REDFIN_CUT)
+    packed = tmp_path / "redfin_cut.tsv000.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    # When both are read
+    plain_report, packed_report = LoadReport(), LoadReport()
+    expected = list(read_file(plain, "redfin", plain_report))
+    found = list(read_file(packed, "redfin", packed_report))
+    # Then they give the same points and counts
+    assert found == expected and packed_report.as_dict() == plain_report.as_dict()
+
+
+def test_a_file_that_is_not_text_or_an_unknown_measure_is_refused(tmp_path: Path) -> None:
+    # Given a spreadsheet's bytes under a Zillow name, and a truncated gzip archive
+    binary = tmp_path / "zillow_Zip_zhvi.csv"
+    binary.write_bytes(b"PK\x03\x04\x14\x00\x06\x00\x08\x00\xff\xfe\x00\x01")
+    truncated = tmp_path / "redfin.tsv000.gz"
+    truncated.write_bytes(gzip.compress(fixture_path("market", REDFIN_CUT).read_bytes())[:40])
+    # When they are read, each is refused with a reason, never a decoding error
+    with pytest.raises(UnreadableFile, match="not UTF-8 text"):
+        list(read_file(binary, "zillow", LoadReport()))
+    with pytest.raises(UnreadableFile, match="cannot be read as a redfin file"):
+        list(read_file(truncated, "redfin", LoadReport()))
+    # And a measure other than zhvi or zori is refused, not stored under its name
+    with pytest.raises(UnreadableFile, match="unknown measure 'foo'"):
+        list(read_file(fixture_path("market", ZIP_CUT), "zillow", LoadReport(), "foo"))
 
 
 def test_every_shared_zillow_file_and_the_redfin_tracker_read_cleanly(

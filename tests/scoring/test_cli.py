@@ -93,6 +93,9 @@ def test_score_all_without_a_model_says_so(cli: CliRunner) -> None:
     assert res.exit_code == 1 and "no active scoring model" in res.output
     res = cli.invoke(main, ["score", "--all", "--features", "nowhere"])
     assert res.exit_code == 1 and "package.module:function" in res.output
+    # And a batch of no leads is a usage error, not a traceback
+    res = cli.invoke(main, ["score", "--all", "--batch", "0"])
+    assert res.exit_code == 2 and "0 is not in the range x>=1" in res.output
 
 
 def test_evaluate_scoring_says_why_it_cannot_run(cli: CliRunner) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -17,9 +18,17 @@ from aiqleads.config import get_settings
 from aiqleads.db.engine import run_in_transaction
 from aiqleads.kit.clock import SystemClock
 from aiqleads.market import sample, service
-from aiqleads.market.loaders import REDFIN, ZILLOW, LoadReport, UnreadableFile
+from aiqleads.market.loaders import (
+    REDFIN,
+    ZILLOW,
+    ZILLOW_MEASURES,
+    LoadReport,
+    UnreadableFile,
+)
+from aiqleads.metros import UnknownMetroError, get_metro
 
 console = Console()
+_ZIP = re.compile(r"\d{5}")
 T = TypeVar("T")
 
 
@@ -48,7 +57,12 @@ def _print_report(name: str, report: LoadReport, written: int) -> None:
 @market.command("load")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice([ZILLOW, REDFIN]), required=True)
-@click.option("--measure", default=None, help="Zillow only: zhvi or zori (default: from the name).")
+@click.option(
+    "--measure",
+    type=click.Choice(ZILLOW_MEASURES),
+    default=None,
+    help="Zillow only: zhvi or zori (default: from the name).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 def load_command(path: Path, fmt: str, measure: str | None, as_json: bool) -> None:
     """Load a Zillow Research wide CSV or a Redfin market tracker TSV into the market series
@@ -89,7 +103,17 @@ def compute_command() -> None:
 @click.option("--metro", default=None)
 @click.option("--month", type=click.DateTime(["%Y-%m", "%Y-%m-%d"]), required=True)
 def context_command(zip_code: str | None, metro: str | None, month: datetime) -> None:
-    """Print the market context of a ZIP or metro in a month."""
+    """Print the market context of a ZIP (5 digits) or a metro (its slug) in a month; with both,
+    the metro is the ZIP's fallback for the published series."""
+    if zip_code is None and metro is None:
+        raise click.UsageError("name a region: --zip 98103 or --metro seattle")
+    if zip_code is not None and not _ZIP.fullmatch(zip_code):
+        raise click.BadParameter(f"{zip_code!r} is not a 5-digit ZIP code", param_hint="--zip")
+    if metro is not None:
+        try:
+            get_metro(metro)
+        except UnknownMetroError as exc:
+            raise click.BadParameter(str(exc), param_hint="--metro") from exc
     day = month.date()
     ctx = _in_transaction(
         lambda s: service.market_context(s, zip_code=zip_code, metro=metro, month=day)

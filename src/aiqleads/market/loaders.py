@@ -23,6 +23,7 @@ Formats:
 from __future__ import annotations
 
 import csv
+import gzip
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -302,23 +303,45 @@ def read_redfin(
             yield SeriesPoint(REDFIN, kind, name, measure, month, value)
 
 
+def _open_text(path: Path) -> IO[str]:
+    """`path` as UTF-8 text (a byte-order mark skipped), read through gzip when its first bytes
+    are gzip's magic number: Redfin's Data Center serves its tracker as `.tsv000.gz`."""
+    with path.open("rb") as raw:
+        magic = raw.read(2)
+    if magic == b"\x1f\x8b":
+        return gzip.open(path, "rt", newline="", encoding="utf-8-sig")
+    return path.open(newline="", encoding="utf-8-sig")
+
+
 def read_file(
     path: Path, fmt: str, report: LoadReport, measure: str | None = None
 ) -> Iterator[SeriesPoint]:
-    """Stream `path` in format `fmt` ("zillow" or "redfin"). For Zillow the measure is `measure`
-    or, when None, the one the file's name gives. Raises UnreadableFile for an unknown format or
-    a Zillow file whose measure is neither given nor in its name."""
+    """Stream `path` in format `fmt` ("zillow" or "redfin"), plain or gzip-compressed. For Zillow
+    the measure is `measure` ("zhvi" or "zori") or, when None, the one the file's name gives.
+    Raises UnreadableFile for an unknown format or measure, a Zillow file whose measure is
+    neither given nor in its name, and a file that is not UTF-8 text (a spreadsheet, a corrupt
+    archive)."""
+    if fmt not in (ZILLOW, REDFIN):
+        raise UnreadableFile(f"unknown format {fmt!r}: zillow or redfin")
+    chosen = None
     if fmt == ZILLOW:
+        if measure is not None and measure not in ZILLOW_MEASURES:
+            raise UnreadableFile(f"unknown measure {measure!r}: zhvi or zori")
         chosen = measure or zillow_measure(path)
         if chosen is None:
             raise UnreadableFile(
                 f"{path.name}: the name says neither zhvi nor zori; give --measure"
             )
-        with path.open(newline="", encoding="utf-8-sig") as stream:
-            yield from read_zillow(stream, chosen, report)
-        return
-    if fmt == REDFIN:
-        with path.open(newline="", encoding="utf-8-sig") as stream:
-            yield from read_redfin(stream, report)
-        return
-    raise UnreadableFile(f"unknown format {fmt!r}: zillow or redfin")
+    try:
+        with _open_text(path) as stream:
+            if chosen is not None:
+                yield from read_zillow(stream, chosen, report)
+            else:
+                yield from read_redfin(stream, report)
+    except UnicodeDecodeError as exc:
+        raise UnreadableFile(
+            f"{path.name}: not UTF-8 text (byte {exc.start}); a {fmt} file is a plain or"
+            " gzip-compressed CSV/TSV"
+        ) from exc
+    except (gzip.BadGzipFile, EOFError, csv.Error) as exc:
+        raise UnreadableFile(f"{path.name}: cannot be read as a {fmt} file ({exc})") from exc

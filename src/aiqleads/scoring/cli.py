@@ -138,7 +138,7 @@ def train_scoring(
 @click.command("score")
 @click.option("--all", "everything", is_flag=True, required=True, help="Score every lead.")
 @click.option("--features", "provider", default=DEFAULT_PROVIDER, show_default=True)
-@click.option("--batch", type=int, default=1000, show_default=True)
+@click.option("--batch", type=click.IntRange(min=1), default=1000, show_default=True)
 def score(everything: bool, provider: str, batch: int) -> None:
     """Score every lead with the active model, bucket each within its metro, price it, and
     store it all; print JSON (model version, leads scored, leads per bucket, distinct prices)."""
