@@ -422,6 +422,10 @@ async def _measure_case(
             # limit (100/min for a basic agent) would answer them 429 (bench/http_throughput.py
             # measures what the limits cost).
             "AIQ_RATE_LIMIT__ENABLED": "false",
+            # No periodic tasks in the measured server: in production they run in `aiqleads
+            # worker`, and here the hourly feature precompute and score refresh over every lead
+            # would land inside one side's run and not the other's.
+            "AIQ_WORKER__SCHEDULE": "false",
         }
     )
     port = free_port()
