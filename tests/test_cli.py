@@ -350,7 +350,11 @@ def test_the_demo_scores_buckets_and_prices_its_leads_from_a_simulated_past(
         try:
             async with transaction(session_factory(engine)) as session:
                 stmt = select(
-                    Lead.model_version, Lead.score_bucket, Lead.price_cents, Lead.price_factors
+                    Lead.model_version,
+                    Lead.score_bucket,
+                    Lead.price_cents,
+                    Lead.price_factors,
+                    Lead.metro,
                 )
                 return list((await session.execute(stmt)).all())
         finally:
@@ -362,6 +366,12 @@ def test_the_demo_scores_buckets_and_prices_its_leads_from_a_simulated_past(
     assert {r.model_version for r in rows} == {next(iter({r.model_version for r in rows}))}
     assert rows[0].model_version.startswith("demo-")
     assert {r.score_bucket for r in rows} == {"A", "B", "C"}
+    # And each metro's buckets hold 20 / 50 / 30 % of its leads (halves rounded up), tied scores
+    # or not
+    for metro in {r.metro for r in rows} - {None}:
+        counts = Counter(r.score_bucket for r in rows if r.metro == metro)
+        n = sum(counts.values())
+        assert (counts["A"], counts["C"]) == (int(0.2 * n + 0.5), int(0.3 * n + 0.5)), metro
     assert len({r.price_cents for r in rows}) >= 50
     assert all(500 <= r.price_cents <= 5000 for r in rows)
     assert all(r.price_factors["cents"] == r.price_cents for r in rows)

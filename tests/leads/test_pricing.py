@@ -15,7 +15,7 @@ from aiqleads.leads.pricing import (
     market_multiplier,
     price_factors,
 )
-from aiqleads.leads.scores import score_bucket, territory_bucket, territory_cuts
+from aiqleads.leads.scores import score_bucket, stored_cuts, territory_bucket, territory_cuts
 
 POLICY = PricingPolicy()
 
@@ -94,13 +94,52 @@ def test_rules_buckets_are_three() -> None:
 def test_territory_buckets_are_top_20_next_50_bottom_30_percent() -> None:
     # Given 1,000 distinct scores in one metro
     scores = np.random.default_rng(7).random(1000)
-    cuts = territory_cuts(scores)
-    buckets = [territory_bucket(s, cuts) for s in scores]
+    keys = [(float(s), 0.0, f"{i:04d}") for i, s in enumerate(scores)]
+    cuts = territory_cuts(keys)
+    buckets = [territory_bucket(k, cuts) for k in keys]
     # Then 20 % are High, 50 % Medium, 30 % Low
     assert (buckets.count("A"), buckets.count("B"), buckets.count("C")) == (200, 500, 300)
 
 
-def test_a_territory_of_one_lead_is_high_and_an_empty_one_has_no_cuts() -> None:
-    assert territory_bucket(0.3, territory_cuts([0.3])) == "A"
+def test_tied_scores_are_ranked_by_raw_margin_then_public_id() -> None:
+    # Given ten leads, half of them tied at the calibrated score 0.5 (their raw margins differ),
+    # and two ("g" and "h") tied in score and margin, which only the public id tells apart
+    keys = [
+        (0.9, 2.0, "a"),
+        (0.5, 1.0, "b"),
+        (0.5, 0.8, "c"),
+        (0.5, 0.4, "d"),
+        (0.5, 0.2, "e"),
+        (0.5, 0.1, "f"),
+        (0.3, 0.0, "g"),
+        (0.3, 0.0, "h"),
+        (0.2, -1.5, "i"),
+        (0.1, -2.0, "j"),
+    ]
+    # When the territory's cuts are taken and each lead bucketed
+    cuts = territory_cuts(keys)
+    buckets = {k[2]: territory_bucket(k, cuts) for k in keys}
+    # Then the rank is a b c d e f h g i j: 2 High (a, and b: the tied lead with the largest
+    # margin), 5 Medium (c d e f h), 3 Low (g i j), "h" above "g" by public id
+    assert cuts == ((0.3, 0.0, "h"), (0.5, 1.0, "b"))
+    assert [buckets[i] for i in "abcdefghij"] == list("AABBBBCBCC")
+
+
+def test_a_territory_of_one_lead_is_medium_and_an_empty_one_has_no_cuts() -> None:
+    assert territory_bucket((0.3, 0.0, "x"), territory_cuts([(0.3, 0.0, "x")])) == "B"
     with pytest.raises(ValueError, match="no scores"):
         territory_cuts([])
+
+
+def test_cuts_stored_before_the_tie_break_still_bucket_by_score() -> None:
+    # Given cuts stored as two bare scores, and cuts of another shape
+    cuts = stored_cuts([0.4, 0.6])
+    # Then a score at a cut is in the bucket above it, whatever its margin and id
+    assert territory_bucket((0.6, -5.0, ""), cuts) == "A"
+    assert territory_bucket((0.4, -5.0, ""), cuts) == "B"
+    assert territory_bucket((0.39, 9.0, "z"), cuts) == "C"
+    assert stored_cuts([[0.4, 0.1, "e"], [0.6, 1.0, "b"]]) == ((0.4, 0.1, "e"), (0.6, 1.0, "b"))
+    with pytest.raises(ValueError, match="low, high"):
+        stored_cuts([0.4])
+    with pytest.raises(ValueError, match="score, margin, public id"):
+        stored_cuts([[0.4, 0.1], 0.6])

@@ -11,7 +11,14 @@ import pytest
 from numpy.typing import NDArray
 
 from aiqleads.scoring import evaluation
-from aiqleads.scoring.model import ArtifactError, TrainConfig, load, train
+from aiqleads.scoring.model import (
+    ArtifactError,
+    TrainConfig,
+    cross_fit,
+    load,
+    out_of_fold,
+    train,
+)
 
 NAMES = ("a", "b", "noise")
 FAST = TrainConfig(num_boost_round=80, num_threads=1)
@@ -96,3 +103,39 @@ def test_bad_training_input_is_refused() -> None:
         train(X, y * 2, NAMES, config=FAST, version="x")
     with pytest.raises(ValueError, match="each class"):
         train(X, np.zeros(100, dtype=np.int64), NAMES, config=FAST, version="x")
+
+
+def test_cross_fitted_calibration_matches_a_hand_computation() -> None:
+    # Given eight out-of-fold probabilities in two folds (labels rise with p in fold 1 only)
+    p = [0.1, 0.2, 0.3, 0.4, 0.15, 0.25, 0.35, 0.45]
+    y = [0, 1, 0, 1, 0, 0, 1, 1]
+    fold = [0, 0, 0, 0, 1, 1, 1, 1]
+    # When each fold is calibrated by an isotonic fit on the other fold
+    out = cross_fit("isotonic", p, y, fold)
+    # Then fold 0 gets fold 1's fit (0 up to 0.25, 1 from 0.35, linear between) and fold 1
+    # gets fold 0's (0.2 and 0.3 pooled at 0.5; 0 at 0.1, 1 at 0.4, linear between, flat beyond)
+    assert out.tolist() == pytest.approx([0.0, 0.0, 0.5, 1.0, 0.25, 0.5, 0.75, 1.0])
+    # And the ECE (10 bins) is 2/8·0.5 + 1/8·0.25 + 2/8·0.5 + 1/8·0.25 + 0 = 0.3125
+    assert evaluation.expected_calibration_error(y, out) == pytest.approx(0.3125)
+
+
+def test_cross_fit_refuses_a_fold_whose_rest_has_one_class() -> None:
+    with pytest.raises(ValueError, match="one class"):
+        cross_fit("isotonic", [0.1, 0.2, 0.3], [0, 1, 1], [0, 1, 1])
+
+
+def test_the_stored_calibration_error_is_measured_out_of_sample() -> None:
+    # Given noisy synthetic leads (labels drawn from a logistic model, one noise feature)
+    X, y = synthetic(1500, seed=4)
+    # When a model is trained with isotonic calibration
+    model = train(X, y, NAMES, config=FAST, version="t-ece")
+    stored = model.meta.metrics["oof_calibrated"]
+    # Then its stored ECE is not the in-sample ~0 of the calibrator on its own fit rows
+    in_sample = evaluation.expected_calibration_error(
+        y, model.calibrator.apply(out_of_fold(X, y, FAST))
+    )
+    assert in_sample < 1e-9
+    assert stored["ece"] > 0.005
+    # And it describes the cross-fitted predictions the model keeps for comparisons
+    assert model.oof is not None
+    assert stored["ece"] == pytest.approx(evaluation.expected_calibration_error(y, model.oof))

@@ -30,6 +30,7 @@ class ScoringModelRow(Base):
     importance: Mapped[dict[str, float]] = mapped_column(JSON)
     artifact_path: Mapped[str] = mapped_column(String(1000))
     is_active: Mapped[bool] = mapped_column(Boolean, default=False)
-    # Each metro's (Low/Medium, Medium/High) score cuts from its last full scoring run
-    # (leads.scores.territory_cuts); a lead scored later is bucketed against them.
-    territory_cuts: Mapped[dict[str, list[float]] | None] = mapped_column(JSON)
+    # Each metro's (Low/Medium, Medium/High) cuts from its last full scoring run, each a rank
+    # key [score, raw margin, public id] (leads.scores.territory_cuts; rows stored before issue
+    # 10's tie-break hold two bare scores); a lead scored later is bucketed against them.
+    territory_cuts: Mapped[dict[str, list[Any]] | None] = mapped_column(JSON)

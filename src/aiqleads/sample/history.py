@@ -219,7 +219,8 @@ async def make_history(
         feature_set="lead_market",
         feature_version=LEAD_MARKET_FEATURES_VERSION,
         # Platt: a smooth calibration of a small sample, so scores do not tie in the steps an
-        # isotonic fit of about 1,000 leads makes (ties would empty a bucket at its cut).
+        # isotonic fit of about 1,000 leads makes (ties no longer empty a bucket, they are
+        # ranked by raw margin, but distinct scores are what a buyer should see).
         config=TrainConfig(num_threads=1, calibration="platt"),
     )
     scored = await rescore.rescore(sessions, lead_features, now=now, policy=settings.pricing)

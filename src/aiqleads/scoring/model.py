@@ -159,7 +159,8 @@ class ModelMeta:
     """What `meta.json` holds. `training_window` is (start, end) as ISO 8601 UTC instants of
     the events the labels came from, or None (a data set with no time, like X Education).
     `metrics` are the out-of-fold evaluation (`oof_raw`: the boosters' own probabilities;
-    `oof_calibrated`: after calibration; both on every training row). `importance` is each
+    `oof_calibrated`: after calibration cross-fitted, each fold by a calibrator fitted on the
+    other folds (`cross_fit`); both on every training row). `importance` is each
     feature's total split gain."""
 
     version: str
@@ -217,7 +218,8 @@ class ScoringModel:
         self.booster = booster
         self.calibrator = calibrator
         self.meta = meta
-        # Set by `train`: each training row's calibrated out-of-fold probability, for comparing
+        # Set by `train`: each training row's cross-fitted calibrated out-of-fold probability
+        # (`cross_fit`), for comparing
         # with a baseline on the same rows; not saved.
         self.oof: NDArray[np.float64] | None = None
 
@@ -343,17 +345,53 @@ def _fit_booster(X: NDArray[np.float64], y: NDArray[np.int64], config: TrainConf
     return lgb.train(config.lgb_params(), data, num_boost_round=config.num_boost_round)
 
 
+def folds(y: NDArray[np.int64], config: TrainConfig) -> NDArray[np.int64]:
+    """Each row's fold, shape (n,), values 0 … `calibration_folds` − 1: stratified k-fold,
+    shuffled with the config's seed (the split both `out_of_fold` and `cross_fit` use)."""
+    fold = np.empty(len(y), dtype=np.int64)
+    splitter = StratifiedKFold(config.calibration_folds, shuffle=True, random_state=config.seed)
+    for k, (_, held_rows) in enumerate(splitter.split(np.zeros((len(y), 1)), y)):
+        fold[held_rows] = k
+    return fold
+
+
 def out_of_fold(
     X: NDArray[np.float64], y: NDArray[np.int64], config: TrainConfig
 ) -> NDArray[np.float64]:
     """Each row's booster probability from a booster trained without that row's fold
-    (stratified `calibration_folds`-fold, shuffled with the config's seed)."""
+    (`folds`)."""
     oof = np.empty(len(y), dtype=np.float64)
-    splitter = StratifiedKFold(config.calibration_folds, shuffle=True, random_state=config.seed)
-    for fit_rows, held_rows in splitter.split(X, y):
-        booster = _fit_booster(X[fit_rows], y[fit_rows], config)
+    fold = folds(y, config)
+    for k in range(config.calibration_folds):
+        held_rows = fold == k
+        booster = _fit_booster(X[~held_rows], y[~held_rows], config)
         oof[held_rows] = np.asarray(booster.predict(X[held_rows]), dtype=np.float64)
     return oof
+
+
+def cross_fit(
+    kind: Calibration, p_raw: ArrayLike, y: ArrayLike, fold: ArrayLike
+) -> NDArray[np.float64]:
+    """Each row's calibrated probability from a calibrator fitted on the other folds' rows only,
+    shape (n,), in [0, 1]: what calibration does on data it was not fitted on, so that metrics of
+    it (the ECE above all) are honest. The stored calibrator is fitted on every row; measured on
+    those same rows an isotonic fit is calibrated by construction (ECE about 1e-17).
+
+    p_raw: (n,) out-of-fold booster probabilities; y: (n,) 0/1; fold: (n,) each row's fold.
+    Raises ValueError when the shapes differ or a fold leaves the other rows with one class."""
+    p = np.asarray(p_raw, dtype=np.float64)
+    ya = np.asarray(y, dtype=np.float64)
+    fa = np.asarray(fold)
+    if not p.shape == ya.shape == fa.shape or p.ndim != 1:
+        raise ValueError(f"p_raw {p.shape}, y {ya.shape} and fold {fa.shape} must be the same (n,)")
+    out = np.empty_like(p)
+    for k in np.unique(fa):
+        held = fa == k
+        rest = ya[~held]
+        if rest.size == 0 or rest.min() == rest.max():
+            raise ValueError(f"without fold {k} the rows hold one class: cannot fit a calibrator")
+        out[held] = Calibrator.fit(kind, p[~held], rest).apply(p[held])
+    return np.clip(out, 0.0, 1.0)
 
 
 def train(
@@ -377,10 +415,13 @@ def train(
     xa, ya = _check_training(X, y, names, cfg.calibration_folds)
     oof = out_of_fold(xa, ya, cfg)
     calibrator = Calibrator.fit(cfg.calibration, oof, ya)
+    # The metrics of calibrated predictions come from calibrators that did not see the row
+    # (`cross_fit`), on the same folds as the boosters'.
+    oof_calibrated = cross_fit(cfg.calibration, oof, ya, folds(ya, cfg))
     booster = _fit_booster(xa, ya, cfg)
     metrics = {
         "oof_raw": evaluate(ya, oof).as_dict(),
-        "oof_calibrated": evaluate(ya, np.clip(calibrator.apply(oof), 0.0, 1.0)).as_dict(),
+        "oof_calibrated": evaluate(ya, oof_calibrated).as_dict(),
     }
     gains = booster.feature_importance(importance_type="gain")
     meta = ModelMeta(
@@ -397,7 +438,7 @@ def train(
         importance={n: float(g) for n, g in zip(names, gains, strict=True)},
     )
     model = ScoringModel(booster, calibrator, meta)
-    model.oof = np.clip(calibrator.apply(oof), 0.0, 1.0)
+    model.oof = oof_calibrated
     return model
 
 

@@ -115,9 +115,10 @@ async def stored_scores(
 
 
 async def set_territory_cuts(
-    session: AsyncSession, version: str, cuts: dict[str, list[float]]
+    session: AsyncSession, version: str, cuts: dict[str, list[list[Any]]]
 ) -> None:
-    """Store a model's per-metro bucket cuts (replacing what it had)."""
+    """Store a model's per-metro bucket cuts, each metro's [low, high] of rank keys
+    [score, raw margin, public id] (leads.scores.territory_cuts), replacing what it had."""
     await session.execute(
         update(models).where(models.c.version == version).values(territory_cuts=cuts)
     )

@@ -8,8 +8,9 @@ TreeSHAP contributions), and its price, base × quality (of the bucket) × deman
 (leads.pricing), with demand from the lead's own engagement and its ZIP's, and market from its
 ZIP's market context (aiqleads.market) against its metro's.
 
-A full run (every lead) sets each metro's bucket cuts from the scores it made and stores them
-with the model; a partial run (the leads whose features changed) buckets against the stored
+A full run (every lead) sets each metro's bucket cuts from the scores it made (ranked by score,
+then the model's raw margin, then the public id: leads.scores.RankKey) and stores them with the
+model; a partial run (the leads whose features changed) buckets against the stored
 cuts, so one new lead does not reshuffle its metro.
 """
 
@@ -31,7 +32,7 @@ from aiqleads.db.engine import transaction
 from aiqleads.leads import repository as leads_repository
 from aiqleads.leads import writes
 from aiqleads.leads.pricing import DemandSignals, MarketSignals, price_factors
-from aiqleads.leads.scores import territory_bucket, territory_cuts
+from aiqleads.leads.scores import RankKey, stored_cuts, territory_bucket, territory_cuts
 from aiqleads.market.service import market_context
 from aiqleads.scoring import reasons, repository
 from aiqleads.scoring.model import load
@@ -126,8 +127,11 @@ async def rescore(
         matrix = await provider(session, now, None if lead_ids is None else list(lead_ids))
         ids = [int(i) for i in matrix.lead_ids]
         places = await leads_repository.places(session, ids)
+        public_ids: dict[int, Any] = {}
+        for start in range(0, len(ids), 5000):  # bounded IN lists, as `places` does
+            public_ids.update(await leads_repository.public_ids(session, ids[start : start + 5000]))
         markets = await _markets(session, places, now)
-        stored_cuts = dict(row.territory_cuts or {})
+        saved_cuts = dict(row.territory_cuts or {})
     if not ids:
         return Rescored(row.version, 0)
     names = tuple(matrix.names)
@@ -137,22 +141,35 @@ async def rescore(
     # bucket must agree at a cut (isotonic calibration ties many leads at one value).
     scores = np.round(np.clip(await asyncio.to_thread(model.predict, values), 0.0, 1.0), 6)
     contributions = await asyncio.to_thread(model.contributions, values)
+    # Each lead's rank key (leads.scores.RankKey): the raw margin is the booster's log-odds, the
+    # sum of its TreeSHAP contributions and bias, and breaks the calibrated score's ties.
+    margins = contributions.sum(axis=1)
+    keys: list[RankKey] = [
+        (float(scores[n]), float(margins[n]), str(public_ids.get(lead_id, "")))
+        for n, lead_id in enumerate(ids)
+    ]
 
     metros = [places.get(i, (None, None))[0] or _ALL for i in ids]
+    cuts: dict[str, tuple[RankKey, RankKey]] = {}
     if lead_ids is None:
-        cuts = {_ALL: territory_cuts(scores)}
+        cuts[_ALL] = territory_cuts(keys)
         for metro in set(metros) - {_ALL}:
-            cuts[metro] = territory_cuts(scores[[m == metro for m in metros]])
-        stored_cuts = {k: list(v) for k, v in cuts.items()}
+            cuts[metro] = territory_cuts(
+                [k for k, m in zip(keys, metros, strict=True) if m == metro]
+            )
         async with transaction(sessions) as session:
-            await repository.set_territory_cuts(session, row.version, stored_cuts)
+            await repository.set_territory_cuts(
+                session, row.version, {k: [list(c) for c in v] for k, v in cuts.items()}
+            )
+    else:
+        cuts = {k: stored_cuts(v) for k, v in saved_cuts.items()}
 
     viewers, holds = _column(names, "agents_7d"), _column(names, "holds_30d")
     rows: list[dict[str, Any]] = []
     for n, lead_id in enumerate(ids):
         score = float(scores[n])
-        metro_cuts = stored_cuts.get(metros[n]) or stored_cuts.get(_ALL)
-        bucket = territory_bucket(score, (metro_cuts[0], metro_cuts[1])) if metro_cuts else "B"
+        metro_cuts = cuts.get(metros[n]) or cuts.get(_ALL)
+        bucket = territory_bucket(keys[n], metro_cuts) if metro_cuts else "B"
         area, market = _signals(places.get(lead_id, (None, None)), markets)
         demand = DemandSignals(
             viewers_7d=0 if viewers is None else int(values[n, viewers]),

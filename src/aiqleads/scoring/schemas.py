@@ -13,7 +13,8 @@ class ScoringModelOut(BaseModel):
     whether it is the active one, the feature set and version it reads, its feature names in
     column order, the window of events its labels came from (null for a data set without
     time), its out-of-fold metrics (`oof_raw`, `oof_calibrated`: n, positives, auc, log_loss
-    in nats, ece on 10 equal-width bins), and each feature's total split gain."""
+    in nats, ece on 10 equal-width bins; `oof_calibrated` cross-fitted, each fold calibrated by
+    a fit on the other folds, scoring.model.cross_fit), and each feature's total split gain."""
 
     version: str
     is_active: bool
