@@ -19,7 +19,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -66,15 +66,20 @@ def _ratio(a: float, b: float) -> float:
     return a / b if a > 0 and b > 0 else 1.0
 
 
+def prices_current(context: dict[str, float], month: date) -> bool:
+    """Whether a market context (`market_context`) read its price series as of a month in the 12
+    months ending with `month` (its `price_as_of`, YYYYMM, 0 when it has none)."""
+    return context["price_as_of"] >= yyyymm(add_months(month, -11))
+
+
 async def _markets(
     session: AsyncSession, places: dict[int, tuple[str | None, str | None]], now: datetime
 ) -> dict[tuple[str, str | None], _Market]:
     """The market context of every ZIP and metro among `places`, once each."""
     month = now.date().replace(day=1)
-    oldest = float(yyyymm(add_months(month, -11)))
 
     def market(ctx: dict[str, float]) -> _Market:
-        return _Market(ctx, ctx["price_as_of"] >= oldest)
+        return _Market(ctx, prices_current(ctx, month))
 
     out: dict[tuple[str, str | None], _Market] = {}
     for metro, zip_code in set(places.values()):
