@@ -14,6 +14,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,8 @@ from aiqleads.kit.crypto import FieldCipher
 from aiqleads.leads.filters import Area, LeadFilter
 from aiqleads.leads.visibility import Viewer
 from aiqleads.metros import get_metro
-from aiqleads.models import Account, Lead, Purchase
-from aiqleads.models.enums import LeadStatus, Tier
+from aiqleads.models import Account, Lead, LeadEvent, Purchase
+from aiqleads.models.enums import EventKind, LeadStatus, Tier
 from aiqleads.sample.history import agent_email
 from tests.conftest import _POSTGRES_URL, TEST_HASHING, Backend
 
@@ -345,8 +346,9 @@ def test_the_demo_scores_buckets_and_prices_its_leads_from_a_simulated_past(
     assert "giving the demo a past" in demo_run.first.stdout
     settings = Settings(database_url=demo_run.env["AIQ_DATABASE_URL"], env=Environment.TEST)
 
-    async def read() -> list[Any]:
+    async def read() -> tuple[list[Any], int]:
         engine = create_engine(settings)
+        week_ago = SystemClock().now() - timedelta(days=7)
         try:
             async with transaction(session_factory(engine)) as session:
                 stmt = select(
@@ -356,11 +358,14 @@ def test_the_demo_scores_buckets_and_prices_its_leads_from_a_simulated_past(
                     Lead.price_factors,
                     Lead.metro,
                 )
-                return list((await session.execute(stmt)).all())
+                viewed = select(func.count(func.distinct(LeadEvent.lead_id))).where(
+                    LeadEvent.kind == EventKind.VIEW.value, LeadEvent.at >= week_ago
+                )
+                return list((await session.execute(stmt)).all()), await session.scalar(viewed) or 0
         finally:
             await engine.dispose()
 
-    rows = asyncio.run(read())
+    rows, viewed_7d = asyncio.run(read())
     # Then every lead is scored by the trained model (not the rules), in the three buckets of
     # its metro, at prices that vary with its bucket and market: at least 50 distinct
     assert {r.model_version for r in rows} == {next(iter({r.model_version for r in rows}))}
@@ -376,6 +381,9 @@ def test_the_demo_scores_buckets_and_prices_its_leads_from_a_simulated_past(
     assert all(500 <= r.price_cents <= 5000 for r in rows)
     assert all(r.price_factors["cents"] == r.price_cents for r in rows)
     assert len({r.price_factors["market"] for r in rows}) > 10
+    # And its simulated past reaches now: leads viewed in the last 7 days, demand that varies
+    assert viewed_7d > 50
+    assert len({r.price_factors["demand"] for r in rows}) >= 3
 
 
 def test_the_demos_simulated_sales_are_real_purchases_that_show_on_the_maps(

@@ -183,3 +183,44 @@ def test_published_series_fill_in_what_the_leads_lack() -> None:
     assert ctx["zhvi_trend_12m"] == pytest.approx(LN_1_1)
     assert ctx["price_level"] == pytest.approx(133.1)
     assert ctx["sale_to_list"] == 0.98
+
+
+def test_a_series_ending_months_before_is_read_as_of_its_last_month() -> None:
+    # Given recorded sales, a ZHVI and a ZORI growing 10 % a month from January to March 2024,
+    # and a ZHVI value of July (after the month asked for)
+    kc = "king_county_sales"
+    facts = [
+        _fact(listed=datetime(2024, m, 10, tzinfo=UTC), price=round(40_000_000 * 1.1**m), source=kc)
+        for m in range(1, 4)
+    ]
+    zhvi = {_m(m): 100 * 1.1**m for m in range(1, 4)} | {_m(7): 1_000.0}
+    zori = {_m(m): 10 * 1.1**m for m in range(1, 4)}
+    activity = Activity(facts=facts, views=0, holds=0, buying_agents=0, now=NOW)
+    # When the context is computed for June, three months after their last month
+    ctx = context(month=_m(6), activity=activity, zhvi=zhvi, zori=zori, sale_to_list={})
+    # Then each series gives its March values and says it is read as of March, not July's
+    assert ctx["price_level"] == pytest.approx(400_000 * 1.1**3, abs=0.01)
+    assert ctx["price_trend_3m"] == pytest.approx(LN_1_1)
+    assert ctx["price_months_12m"] == 3.0
+    assert ctx["zhvi_trend_12m"] == pytest.approx(LN_1_1)
+    assert ctx["zori_trend_12m"] == pytest.approx(LN_1_1)
+    assert ctx["price_as_of"] == ctx["zhvi_as_of"] == ctx["zori_as_of"] == 202403.0
+
+
+def test_leads_older_than_a_year_give_way_to_a_newer_published_series() -> None:
+    # Given recorded sales of 2015 only and a ZHVI ending in November 2021
+    facts = [
+        _fact(
+            listed=datetime(2015, m, 10, tzinfo=UTC), price=40_000_000, source="king_county_sales"
+        )
+        for m in range(1, 4)
+    ]
+    zhvi = {date(2021, m, 1): 100 * 1.1**m for m in range(9, 12)}
+    activity = Activity(facts=facts, views=0, holds=0, buying_agents=0, now=NOW)
+    # When the context is computed for March 2024
+    ctx = context(month=_m(3), activity=activity, zhvi=zhvi, zori={}, sale_to_list={})
+    # Then prices are the ZHVI's, the most recent, as of November 2021; no ZORI at all
+    assert ctx["price_level"] == pytest.approx(100 * 1.1**11)
+    assert ctx["price_trend_3m"] == pytest.approx(LN_1_1)
+    assert ctx["price_as_of"] == ctx["zhvi_as_of"] == 202111.0
+    assert ctx["zori_as_of"] == 0.0 and ctx["zori_trend_12m"] == 0.0

@@ -82,6 +82,30 @@ def test_kept_sales_can_be_left_to_the_caller_with_every_other_event_unchanged()
     assert bare.outcomes == full.outcomes
 
 
+def test_browsing_to_the_end_adds_only_views_after_every_decision_on_leads_still_for_sale() -> None:
+    # Given the same leads, agents, window and seed
+    leads = synthetic_leads(300, seed=1)
+    plain = simulator.plan(leads, AGENTS, start=START, end=END, seed=42)
+    # When planned with browsing to the end, twice
+    browsed = simulator.plan(leads, AGENTS, start=START, end=END, seed=42, browse_to_end=True)
+    again = simulator.plan(leads, AGENTS, start=START, end=END, seed=42, browse_to_end=True)
+    # Then it is deterministic, and the outcomes and every other event are unchanged
+    assert browsed.events == again.events
+    assert browsed.outcomes == plain.outcomes and browsed.sales == plain.sales
+    added = [e for e in browsed.events if e not in plain.events]
+    assert len(browsed.events) == len(plain.events) + len(added)
+    # And the added events are views after the last decision window, none of a kept sale, and
+    # some in the window's last 7 days
+    last_decision = END - timedelta(days=simulator.RETURN_DAYS)
+    kept = {o.lead_id for o in plain.outcomes if o.kept}
+    assert added and {e["kind"] for e in added} == {"view"}
+    assert all(last_decision <= e["at"] < END for e in added)
+    assert not any(e["lead_id"] in kept for e in added)
+    returned = {e["lead_id"]: e["at"] for e in plain.events if e["kind"] == "return"}
+    assert all(e["at"] >= returned[e["lead_id"]] for e in added if e["lead_id"] in returned)
+    assert sum(e["at"] >= END - timedelta(days=7) for e in added) > 50
+
+
 def test_labels_from_a_hand_event_log() -> None:
     # Given a window of 100 days and five leads
     since, until = START, START + timedelta(days=100)

@@ -9,7 +9,12 @@ region with too little data are stated where they apply and gathered in `DEFAULT
   or, for the ratios whose denominator counts agents or sales, the denominator is floored at 1
   (listings per buying agent, months of supply): a market without buyers or sales has its whole
   inventory per buyer, its whole inventory as a month's supply;
-* the sale-to-list ratio is 1.0 (sold at the asking price) when no series gives one.
+* the sale-to-list ratio is 1.0 (sold at the asking price) when no series gives one;
+* a series with no value in the month asked for is read as of its latest month with a value at
+  or before that month (never a later one: no look-ahead): its level is that month's value and
+  its trends and volatility end with that month. The month read is given as `price_as_of`,
+  `zhvi_as_of` and `zori_as_of`, written YYYYMM (202503.0 for March 2025), 0.0 when the series
+  has no value at or before the month.
 
 Units: prices in dollars; trends are the OLS slope of the natural log of the monthly median price
 against the month number, that is the average monthly growth rate in log points (0.01 ≈ 1 % a
@@ -56,11 +61,20 @@ DEFAULTS: dict[str, float] = {
     "months_of_supply": 0.0,
     "zhvi_trend_12m": 0.0,
     "zori_trend_12m": 0.0,
+    "price_as_of": 0.0,
+    "zhvi_as_of": 0.0,
+    "zori_as_of": 0.0,
 }
 CONTEXT_KEYS = tuple(DEFAULTS)
 # The keys an agent sees only when the leads behind them number at least k (DESIGN.md section 2):
 # everything computed from the leads and their events.
-LEAD_DERIVED = frozenset(CONTEXT_KEYS) - {"sale_to_list", "zhvi_trend_12m", "zori_trend_12m"}
+LEAD_DERIVED = frozenset(CONTEXT_KEYS) - {
+    "sale_to_list",
+    "zhvi_trend_12m",
+    "zori_trend_12m",
+    "zhvi_as_of",
+    "zori_as_of",
+}
 
 Monthly = Mapping[date, float]
 
@@ -115,6 +129,18 @@ def volatility(series: Monthly, month: date, months: int = VOLATILITY_WINDOW) ->
         if add_months(m, -1) in points
     ]
     return statistics.pstdev(changes) if len(changes) >= 2 else 0.0
+
+
+def last_month(series: Monthly, month: date) -> date | None:
+    """The latest month at or before `month` with a usable value (positive and finite, as
+    `window` keeps), None when there is none."""
+    found = [m for m, v in series.items() if m <= month and v > 0 and math.isfinite(v)]
+    return max(found) if found else None
+
+
+def yyyymm(month: date | None) -> float:
+    """A month as the number YYYYMM (202503.0 for March 2025); 0.0 for None."""
+    return float(month.year * 100 + month.month) if month is not None else 0.0
 
 
 def latest(series: Monthly, month: date) -> float | None:
@@ -220,15 +246,19 @@ def price_series(
 ) -> dict[date, float]:
     """The price series trends are computed on: the first of the recorded sales' monthly
     median, the listings' median asking price and Zillow's home value index that has a value
-    in the 12 months ending with `month`."""
+    in the 12 months ending with `month`; when none has, the one whose latest value at or before
+    `month` is the most recent (the first in that order on a tie); {} when none has a value at
+    or before `month`."""
     candidates = [
         values(lead_series.get(measure, {}), min_leads)
         for measure in ("median_sale_price", "median_asking_price")
     ]
-    for found in [*candidates, dict(zhvi)]:
+    candidates.append(dict(zhvi))
+    for found in candidates:
         if window(found, month, VOLATILITY_WINDOW):
             return found
-    return {}
+    dated = [(m, -i) for i, found in enumerate(candidates) if (m := last_month(found, month))]
+    return candidates[-max(dated)[1]] if dated else {}
 
 
 def context(
@@ -246,12 +276,16 @@ def context(
     lead_series = monthly_lead_series(activity.facts)
     prices = price_series(lead_series, zhvi, month, min_leads)
     out = dict(DEFAULTS)
+    # A series without a value in `month` is read as of its last month with one (no later).
+    price_month = last_month(prices, month)
+    at = price_month or month
     level = latest(prices, month)
     out["price_level"] = level if level is not None else 0.0
     for n in TREND_WINDOWS:
-        out[f"price_trend_{n}m"] = price_trend(prices, month, n)
-    out["price_volatility_12m"] = volatility(prices, month)
-    out["price_months_12m"] = float(len(window(prices, month, VOLATILITY_WINDOW)))
+        out[f"price_trend_{n}m"] = price_trend(prices, at, n)
+    out["price_volatility_12m"] = volatility(prices, at)
+    out["price_months_12m"] = float(len(window(prices, at, VOLATILITY_WINDOW)))
+    out["price_as_of"] = yyyymm(price_month)
     facts = activity.facts
     on_market = [f for f in facts if f.status in ON_MARKET]
     inventory = float(len(on_market))
@@ -275,6 +309,8 @@ def context(
             sales[m] += v
     recent = [sales.get(add_months(month, -i), 0.0) for i in range(SUPPLY_SALES_MONTHS)]
     out["months_of_supply"] = inventory / max(sum(recent) / SUPPLY_SALES_MONTHS, 1.0)
-    out["zhvi_trend_12m"] = price_trend(zhvi, month, 12)
-    out["zori_trend_12m"] = price_trend(zori, month, 12)
+    for name, series in (("zhvi", zhvi), ("zori", zori)):
+        series_month = last_month(series, month)
+        out[f"{name}_trend_12m"] = price_trend(series, series_month or month, 12)
+        out[f"{name}_as_of"] = yyyymm(series_month)
     return {k: (v if math.isfinite(v) else DEFAULTS[k]) for k, v in out.items()}

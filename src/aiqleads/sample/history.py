@@ -8,7 +8,9 @@ an empty database:
 2. a few dozen simulated agent accounts (tiers mixed; their passwords are random and never
    shown: nobody signs in as them) and the seeded simulator's history of views, holds,
    purchases and returns on the first `leads` leads (`aiqleads.scoring.simulator`, effects of
-   known size), in the `days` before now;
+   known size), in the `days` before now, its agents browsing until now (`browse_to_end`), so
+   the counts of the last 24 hours and 7 days, the demand factor of the price and the "viewed"
+   reasons have something to show at now;
 3. its kept sales made real: each simulated agent holds and buys its kept sales of each
    `PERIOD` through the cart and the checkout (`aiqleads.cart.service.hold`,
    `aiqleads.checkout.flow`, paid with the sandbox gateway whatever gateway is configured: no
@@ -204,6 +206,7 @@ async def make_history(
             limit=leads,
             backfill=True,
             sales_as_events=False,
+            browse_to_end=True,
         )
     bought = await buy_sales(sessions, settings, sim_agents, simulation.sales, start=start)
     version = f"demo-{now:%Y%m%d%H%M%S}"

@@ -20,7 +20,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from aiqleads.leads import repository as leads_repository
 from aiqleads.leads import writes
 from aiqleads.leads.pricing import DemandSignals, MarketSignals, price_factors
 from aiqleads.leads.scores import RankKey, stored_cuts, territory_bucket, territory_cuts
+from aiqleads.market.indicators import add_months, yyyymm
 from aiqleads.market.service import market_context
 from aiqleads.scoring import reasons, repository
 from aiqleads.scoring.model import load
@@ -53,6 +54,9 @@ class Rescored:
 @dataclass(frozen=True, slots=True)
 class _Market:
     context: dict[str, float]
+    # Whether its price series has a value in the 12 months ending with the month priced: a
+    # trend read as of an older month (indicators' `price_as_of`) is no growth of today's.
+    current: bool = True
 
     def engagement(self) -> float:
         return self.context["views_per_lead"] + self.context["holds_per_lead"]
@@ -63,21 +67,31 @@ def _ratio(a: float, b: float) -> float:
     return a / b if a > 0 and b > 0 else 1.0
 
 
+def prices_current(context: dict[str, float], month: date) -> bool:
+    """Whether a market context (`market_context`) read its price series as of a month in the 12
+    months ending with `month` (its `price_as_of`, YYYYMM, 0 when it has none)."""
+    return context["price_as_of"] >= yyyymm(add_months(month, -11))
+
+
 async def _markets(
     session: AsyncSession, places: dict[int, tuple[str | None, str | None]], now: datetime
 ) -> dict[tuple[str, str | None], _Market]:
     """The market context of every ZIP and metro among `places`, once each."""
     month = now.date().replace(day=1)
+
+    def market(ctx: dict[str, float]) -> _Market:
+        return _Market(ctx, prices_current(ctx, month))
+
     out: dict[tuple[str, str | None], _Market] = {}
     for metro, zip_code in set(places.values()):
         if ("metro", metro) not in out and metro is not None:
             ctx = await market_context(session, zip_code=None, metro=metro, month=month, now=now)
-            out[("metro", metro)] = _Market(ctx)
+            out[("metro", metro)] = market(ctx)
         if zip_code is not None and ("zip", zip_code) not in out:
             ctx = await market_context(
                 session, zip_code=zip_code, metro=metro, month=month, now=now
             )
-            out[("zip", zip_code)] = _Market(ctx)
+            out[("zip", zip_code)] = market(ctx)
     return out
 
 
@@ -91,7 +105,8 @@ def _signals(
     m = markets.get(("metro", metro)) if metro else None
     if z is None:
         return 1.0, MarketSignals()
-    growth = z.context["price_trend_12m"] * 12  # a monthly slope of log price, per year
+    # A monthly slope of log price, per year; none when the ZIP's prices are not current.
+    growth = z.context["price_trend_12m"] * 12 if z.current else 0.0
     if m is None:
         return 1.0, MarketSignals(annual_growth=growth)
     return _ratio(z.engagement(), m.engagement()), MarketSignals(

@@ -37,8 +37,18 @@ days before `t`; earlier views: Poisson with mean `EARLY_VIEWS_MEAN` in the 23 d
 ones included, so `recent_views` counts the views actually written). Which agent acts is drawn
 with weights by tier (enterprise 3, pro 2, basic 1): busier accounts do more.
 
+Browsing to the end (`browse_to_end`, the demo's choice). Decisions stop 30 days before the
+window's end, so without more the log is silent in its last 30 days and every count "now" (the
+end) is 0. With it, each lead still on the market after its decision (not a kept sale; a
+returned one from its return) is viewed a Poisson number of times with mean
+`BROWSE_VIEWS_MEAN` per 30 days, at uniform instants from the later of its decision window's end
+and its return to the window's end. These views come after every decision, so they change no
+outcome and no label.
+
 Determinism: one numpy Generator seeded with `seed`, leads in id order, agents in the order
-given: the same leads, agents, window and seed give the same events, byte for byte.
+given: the same leads, agents, window and seed give the same events, byte for byte. Browsing
+draws from a second Generator (seeded with `seed` and 1), so turning it on leaves every other
+event as it was.
 """
 
 from __future__ import annotations
@@ -67,6 +77,7 @@ RECENT_VIEWS_MEAN = 1.5
 EARLY_VIEWS_MEAN = 1.0
 RETURN_SHARE = 0.25
 HOLD_SHARE = 0.3
+BROWSE_VIEWS_MEAN = 3.0  # views per 30 days of a lead on the market after its decision
 MIN_ZIP_PRICED = 3
 DISCOUNT_CAP = 0.5
 VIEWS_CAP = 6
@@ -181,13 +192,16 @@ def plan(
     seed: int,
     backfill: bool = False,
     sales_as_events: bool = True,
+    browse_to_end: bool = False,
 ) -> Simulation:
     """The simulated history of `leads` in [start, end) (see the module docstring); pure: writes
     nothing. With `backfill`, every lead counts as on the market from `start` whatever its
     publication instant (the demo imports its leads now and gives them a past). Without
     `sales_as_events`, the kept sales' hold and purchase events are left out of the events (the
-    caller makes them real); the random draws, and so every other event, stay the same. Raises
-    ValueError without agents, or for a window shorter than 30 + 7 days."""
+    caller makes them real); the random draws, and so every other event, stay the same. With
+    `browse_to_end`, leads on the market after their decision are viewed until `end` (module
+    docstring, "Browsing to the end"). Raises ValueError without agents, or for a window shorter
+    than 30 + 7 days."""
     if not agents:
         raise ValueError("the simulator needs at least one agent account")
     horizon = timedelta(days=RETURN_DAYS)
@@ -202,17 +216,21 @@ def plan(
     sales: list[Sale] = []
     data = {"simulated": True, "seed": seed}
 
-    def agent() -> int:
-        return agents[int(rng.choice(len(agents), p=weights))].account_id
+    def agent(gen: np.random.Generator = rng) -> int:
+        return agents[int(gen.choice(len(agents), p=weights))].account_id
 
     def add(kind: EventKind, lead_id: int, at: datetime, account_id: int) -> None:
         rows.append(events.event(kind, account_id=account_id, lead_id=lead_id, at=at, data=data))
 
     last_decision = end - horizon
+    # When each lead not sold for good is back on the market after its decision window.
+    free_from: dict[int, datetime] = {}
     for lead in sorted(leads, key=lambda x: x.id):
         opens = start if backfill else max(start, as_utc(lead.published_at))
         if opens >= last_decision - timedelta(days=RECENT_DAYS):
+            free_from[lead.id] = max(opens, last_decision)
             continue  # published too late for a full decision and return window
+        free_from[lead.id] = last_decision
         t = opens + (last_decision - opens) * float(rng.random())
         recent = [
             t - timedelta(days=RECENT_DAYS) * float(rng.random())
@@ -240,11 +258,23 @@ def plan(
         elif other < RETURN_SHARE:
             add(EventKind.HOLD, lead.id, t - timedelta(minutes=10), buyer)
             add(EventKind.PURCHASE, lead.id, t, buyer)
-            add(EventKind.RETURN, lead.id, t + timedelta(days=1 + 24 * float(rng.random())), buyer)
+            returned = t + timedelta(days=1 + 24 * float(rng.random()))
+            add(EventKind.RETURN, lead.id, returned, buyer)
+            free_from[lead.id] = max(last_decision, returned)
         elif other < RETURN_SHARE + (1 - RETURN_SHARE) * HOLD_SHARE:
             add(EventKind.HOLD, lead.id, t, buyer)
             add(EventKind.RELEASE, lead.id, t + timedelta(minutes=30), buyer)
+        if kept:
+            del free_from[lead.id]
         outcomes.append(Outcome(lead.id, t, phone, discounts[lead.id], views, z, kept))
+    if browse_to_end:
+        browse = np.random.default_rng([seed, 1])
+        for lead_id, since in sorted(free_from.items()):
+            span = end - since
+            mean = BROWSE_VIEWS_MEAN * span / timedelta(days=RETURN_DAYS)
+            for _ in range(int(browse.poisson(mean))):
+                at = since + span * float(browse.random())
+                add(EventKind.VIEW, lead_id, at, agent(browse))
     rows.sort(key=lambda r: (r["at"], r["lead_id"]))
     sales.sort(key=lambda x: (x.at, x.lead_id))
     return Simulation(rows, outcomes, seed, sales)
@@ -260,10 +290,12 @@ async def simulate(
     limit: int | None = None,
     backfill: bool = False,
     sales_as_events: bool = True,
+    browse_to_end: bool = False,
 ) -> Simulation:
     """Plan the history of the leads published before `end` (with `backfill`: of every lead; at
     most `limit`, in id order) and append its events to the event log in the caller's
-    transaction (without the kept sales' own unless `sales_as_events`: see `plan`). Returns the
+    transaction (without the kept sales' own unless `sales_as_events`; browsing to `end` with
+    `browse_to_end`: see `plan`). Returns the
     simulation (its events, each lead's outcome and attributes, the kept sales)."""
     leads = await repository.simulation_leads(
         session, published_before=None if backfill else end, limit=limit
@@ -276,6 +308,7 @@ async def simulate(
         seed=seed,
         backfill=backfill,
         sales_as_events=sales_as_events,
+        browse_to_end=browse_to_end,
     )
     await events.append(session, simulation.events)
     return simulation
