@@ -14,6 +14,7 @@ market. Never from the exact point, the owner's contact or the source.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
@@ -34,6 +35,31 @@ class LeadSignals:
     facts_present: int  # how many of bedrooms, bathrooms, living area, lot, year built are known
     has_asking_price: bool
     listed_at: datetime | None
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        owner_name: object,
+        owner_phone: object,
+        owner_email: object,
+        geocode_precision: str | None,
+        facts: Sequence[object],
+        asking_price_cents: int | None,
+        listed_at: datetime | None,
+    ) -> LeadSignals:
+        """The signals of a lead's stored values: each owner contact present or not (in clear or
+        encrypted alike), the geocode precision ("exact" counts as an exact location), and its
+        property facts (bedrooms, bathrooms, living area, lot, year built), each known or None."""
+        return cls(
+            has_owner_name=owner_name is not None,
+            has_owner_phone=owner_phone is not None,
+            has_owner_email=owner_email is not None,
+            has_exact_location=geocode_precision == "exact",
+            facts_present=sum(f is not None for f in facts),
+            has_asking_price=asking_price_cents is not None,
+            listed_at=listed_at,
+        )
 
 
 def _freshness(listed_at: datetime | None, now: datetime) -> float:

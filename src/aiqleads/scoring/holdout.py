@@ -15,10 +15,11 @@ recovers the simulator's effects.
 4. **Model**: `model.train` on the training leads (LightGBM, calibrated on out-of-fold
    predictions); its calibrated probabilities for the holdout.
 5. **Baseline**: the rules-1 quality score (`leads.pricing.quality_score`: contact and property
-   completeness and freshness, today's formula) as ingestion stored it, for the holdout leads
-   that still carry it (a lead a model has scored since has lost it: counted in
-   `baseline_missing`). It is no probability: its AUC compares rankings; its log loss and ECE
-   say how far it is from being one.
+   completeness and freshness, today's formula), computed from each lead's stored values as of
+   its feature instant (`repository.rules_scores`), so that leads a model has scored since
+   (they no longer store their rules-1 score) are judged too; `baseline_missing` counts leads
+   not found. It is no probability: its AUC compares rankings; its log loss and ECE say how far
+   it is from being one.
 6. **Metrics**: AUC, log loss (nats) and expected calibration error (10 equal-width bins) of
    both on the same holdout leads (`evaluation.compare`), and a reliability PNG of both.
 7. **Effects**: how the model's answer moves with each attribute the simulator gave an effect.
@@ -208,7 +209,9 @@ async def evaluate_simulation(
     label_of = found.as_dict()
     y = np.array([label_of.get(i, -1) for i in ids], dtype=np.int64)
     names, X = await point_in_time(session, provider, outcomes)
-    rules = await repository.stored_scores(session, ids, model_version=RULES_VERSION)
+    rules = await repository.rules_scores(
+        session, ids, at={o.lead_id: feature_instant(o.decision_at) for o in outcomes}
+    )
     known = y >= 0  # a censored label (none with the simulator's windows) is left out
     fit, held = early & known, ~early & known
     if held.sum() == 0 or y[held].min() == y[held].max():

@@ -3,7 +3,7 @@ reads of leads the simulator needs. Scores are written through `leads.writes.set
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -11,6 +11,8 @@ from typing import Any, cast
 from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aiqleads.kit.clock import as_utc
+from aiqleads.leads.pricing import LeadSignals, quality_score
 from aiqleads.models import Lead, ScoringModelRow
 
 models = cast(Table, ScoringModelRow.__table__)
@@ -96,21 +98,43 @@ async def all_lead_ids(session: AsyncSession, *, only: Sequence[int] | None = No
     return list((await session.scalars(stmt)).all())
 
 
-async def stored_scores(
-    session: AsyncSession, lead_ids: Sequence[int], *, model_version: str
+async def rules_scores(
+    session: AsyncSession, lead_ids: Sequence[int], *, at: Mapping[int, datetime]
 ) -> dict[int, float]:
-    """The stored score of each of the leads whose score that model version made."""
+    """The rules-1 quality score (`leads.pricing.quality_score`, today's formula) of each lead
+    as of `at[lead_id]` (aware datetimes; freshness counts from then), computed from its stored
+    values rather than read: a lead a model has scored no longer stores its rules-1 score, and
+    the heuristic baseline must still be judged on it. Leads not found are left out."""
     found: dict[int, float] = {}
     ids = list(lead_ids)
     for start in range(0, len(ids), 1000):
         rows = await session.execute(
-            select(leads.c.id, leads.c.score).where(
-                leads.c.id.in_(ids[start : start + 1000]),
-                leads.c.model_version == model_version,
-                leads.c.score.is_not(None),
-            )
+            select(
+                leads.c.id,
+                leads.c.owner_name_enc,
+                leads.c.owner_phone_enc,
+                leads.c.owner_email_enc,
+                leads.c.geocode_precision,
+                leads.c.bedrooms,
+                leads.c.bathrooms,
+                leads.c.living_area_sqft,
+                leads.c.lot_sqft,
+                leads.c.year_built,
+                leads.c.asking_price_cents,
+                leads.c.listed_at,
+            ).where(leads.c.id.in_(ids[start : start + 1000]))
         )
-        found.update({r.id: float(r.score) for r in rows})
+        for r in rows:
+            signals = LeadSignals.of(
+                owner_name=r.owner_name_enc,
+                owner_phone=r.owner_phone_enc,
+                owner_email=r.owner_email_enc,
+                geocode_precision=r.geocode_precision,
+                facts=(r.bedrooms, r.bathrooms, r.living_area_sqft, r.lot_sqft, r.year_built),
+                asking_price_cents=r.asking_price_cents,
+                listed_at=as_utc(r.listed_at) if r.listed_at is not None else None,
+            )
+            found[r.id] = quality_score(signals, at[r.id])
     return found
 
 

@@ -191,9 +191,8 @@ async def train_from_log(
     async with transaction(sessions) as session:
         labels = await simulator.labels(session, since=since, until=until)
         matrix = await provider(session, as_of, [int(i) for i in labels.lead_ids])
-        rules = await repository.stored_scores(
-            session, [int(i) for i in labels.lead_ids], model_version=RULES_VERSION
-        )
+        ids = [int(i) for i in labels.lead_ids]
+        rules = await repository.rules_scores(session, ids, at=dict.fromkeys(ids, as_of))
     X = _rows_for(matrix, labels.lead_ids)
     model = await asyncio.to_thread(
         train,

@@ -20,21 +20,19 @@ class EnrichStage(Stage):
             assert lead is not None
             if item.merge_into is not None or item.merge_into_item is not None:
                 continue  # only fills another lead's gaps; that lead keeps its own score
-            facts = (
-                lead.bedrooms,
-                lead.bathrooms,
-                lead.living_area_sqft,
-                lead.lot_sqft,
-                lead.year_built,
-            )
-            precision = item.columns.get("geocode_precision", lead.geocode_precision)
-            signals = LeadSignals(
-                has_owner_name=lead.owner_name is not None,
-                has_owner_phone=lead.owner_phone is not None,
-                has_owner_email=lead.owner_email is not None,
-                has_exact_location=precision == "exact",
-                facts_present=sum(f is not None for f in facts),
-                has_asking_price=lead.asking_price_cents is not None,
+            signals = LeadSignals.of(
+                owner_name=lead.owner_name,
+                owner_phone=lead.owner_phone,
+                owner_email=lead.owner_email,
+                geocode_precision=item.columns.get("geocode_precision", lead.geocode_precision),
+                facts=(
+                    lead.bedrooms,
+                    lead.bathrooms,
+                    lead.living_area_sqft,
+                    lead.lot_sqft,
+                    lead.year_built,
+                ),
+                asking_price_cents=lead.asking_price_cents,
                 listed_at=lead.listed_at,
             )
             score = quality_score(signals, batch.now)
