@@ -60,7 +60,8 @@ from aiqleads.kit.clock import as_utc
 from aiqleads.market.service import context_snapshot_at, market_context
 
 FEATURE_SET = "lead_market"
-LEAD_MARKET_FEATURES_VERSION = f"1+lead{LEAD_FEATURES_VERSION}"
+# 2: market values read as of each series' latest month with data, not 0 past its end.
+LEAD_MARKET_FEATURES_VERSION = f"2+lead{LEAD_FEATURES_VERSION}"
 MARKET_KEYS: tuple[str, ...] = (
     "price_trend_3m",
     "price_trend_6m",
