@@ -174,8 +174,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     install_error_handlers(app)
     install_openapi(app)
     # Added innermost first: the request id is set before the metrics and access log read it.
-    app.add_middleware(MetricsMiddleware, access_log=settings.access_log)
+    # The body ceiling sits inside the metrics: a body still arriving is a request in flight
+    # (a graceful stop waits for it), and a 413 is counted and logged like any answer.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, access_log=settings.access_log)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
     app.include_router(health_router)

@@ -18,7 +18,7 @@ from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher
 from aiqleads.leads import writes
 from aiqleads.models.enums import Tier
-from aiqleads.notices import MARKET, InProcessNotices
+from aiqleads.notices import MARKET, InProcessNotices, after_commit
 from aiqleads.notices.after_commit import publish_after_commit
 from aiqleads.worker.context import TaskContext
 from aiqleads.worker.dispatcher import Dispatcher
@@ -76,6 +76,8 @@ async def test_holds_and_releases_are_told_to_the_market_after_commit(
         assert (
             await client.delete(f"/api/v1/cart/holds/{ids[0]}", headers=headers)
         ).status_code == 404
+        # (a request's notices are published after its commit, beside its answer)
+        await after_commit.published()
         await notices.publish(MARKET, {"type": "end", "lead_ids": []})
         # Then the market heard each committed change once, in order, with public ids only,
         # and nothing of the requests that changed nothing

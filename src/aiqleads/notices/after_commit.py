@@ -72,3 +72,11 @@ async def _publish(pending: list[tuple[Notices, str, dict[str, Any]]]) -> None:
             await notices.publish(channel, body)
         except Exception:  # a notice is a hint: the committed change stands without it
             log.exception("publishing a live notice failed", extra={"channel": channel})
+
+
+async def published() -> None:
+    """Wait until every notice handed to publishing so far is sent (or its failure logged):
+    publishing runs after the commit, beside the request's answer, so whoever must see a
+    notice before acting on what follows (a test, a graceful stop) waits here first."""
+    while _sending:
+        await asyncio.gather(*list(_sending), return_exceptions=True)
