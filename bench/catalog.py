@@ -26,9 +26,7 @@ import asyncio
 import json
 import os
 import random
-import socket
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,7 +35,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import httpx
@@ -61,6 +59,11 @@ try:  # what the write path derives (migration 0006 on)
     from aiqleads.leads.writes import derived_location
 except ImportError:  # the code before the disclosure rule, measured for comparison
     derived_location = None  # type: ignore[assignment]
+
+if TYPE_CHECKING:
+    from bench.serving import cpu_seconds, free_port, percentiles, rss_mb, wait_ready
+else:
+    from serving import cpu_seconds, free_port, percentiles, rss_mb, wait_ready
 
 SECRET = "bench-secret-key-0123456789abcdef-0123456789"
 KEYS = generate_key("bench")
@@ -234,23 +237,6 @@ async def prepare(settings: Settings, n: int, sqlite_path: Path | None) -> float
     return time.perf_counter() - start
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    q = statistics.quantiles(ordered, n=100, method="inclusive")
-    return {
-        "n": len(ordered),
-        "p50_ms": round(q[49] * 1e3, 2),
-        "p95_ms": round(q[94] * 1e3, 2),
-        "max_ms": round(ordered[-1] * 1e3, 2),
-    }
-
-
 def query_mix(rng: random.Random, zips: list[str], cursor: str | None) -> dict[str, dict[str, Any]]:
     z = rng.choice(zips)
     lat, lon = 47.45 + rng.random() * 0.3, -122.35 + rng.random() * 0.3
@@ -364,20 +350,6 @@ def serve(env: dict[str, str], port: int, workdir: Path) -> subprocess.Popen[byt
     )
 
 
-async def wait_ready(base: str, proc: subprocess.Popen[bytes]) -> None:
-    async with httpx.AsyncClient(base_url=base, timeout=2) as client:
-        for _ in range(300):
-            if proc.poll() is not None:
-                raise RuntimeError("server exited during start-up; see serve.log")
-            try:
-                if (await client.get("/ready")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError("server did not become ready")
-
-
 async def run_case(backend: str, n: int, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     sqlite_path = None
     db_name = f"aiq_bench_catalog_{n}_{os.getpid()}"
@@ -436,14 +408,14 @@ async def _measure_case(
         runs = []
         for role in args.roles:
             for c in args.concurrency:
-                cpu_before = _cpu_seconds(proc.pid)
+                cpu_before = cpu_seconds(proc.pid)
                 run = await measure_http(base, role, args.requests, c)
                 # The server's own CPU time per request: under contention from other processes
                 # it moves less than latency (on SQLite it includes the database's work).
-                used = _cpu_seconds(proc.pid) - cpu_before
+                used = cpu_seconds(proc.pid) - cpu_before
                 run["server_cpu_ms_per_request"] = round(used * 1000 / run["requests"], 3)
                 runs.append(run)
-        rss_mb = _rss_mb(proc.pid)
+        server_rss = rss_mb(proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -453,24 +425,8 @@ async def _measure_case(
         "load_seconds": round(load_s, 1),
         "sql_floor_default_search": await measure_sql_floor(settings),
         "http": runs,
-        "server_rss_mb": rss_mb,
+        "server_rss_mb": server_rss,
     }
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of a process so far (proc(5): fields 14 and 15, in ticks)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _rss_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        return None
-    return None
 
 
 def code_under_test() -> dict[str, Any]:
