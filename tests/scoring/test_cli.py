@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -86,6 +87,30 @@ def test_train_xeducation_prints_its_cross_validation_as_json(
 def test_train_xeducation_names_a_missing_file(cli: CliRunner, tmp_path: Path) -> None:
     res = cli.invoke(main, ["train", "xeducation", str(tmp_path / "none.csv")])
     assert res.exit_code != 0 and "no such file" in res.output
+
+
+def test_train_xeducation_reads_the_file_gzipped_and_refuses_what_is_not_csv_text(
+    tmp_path: Path,
+) -> None:
+    # Given Leads.csv as it is often passed on (gzipped), a spreadsheet's bytes and a cut archive
+    plain = _leads_csv(tmp_path / "Leads.csv", 60)
+    packed = tmp_path / "Leads.csv.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    sheet = tmp_path / "Leads.xlsx"
+    sheet.write_bytes(b"PK\x03\x04" + bytes(range(128, 256)))
+    cut = tmp_path / "Leads.csv.gz.part"
+    cut.write_bytes(packed.read_bytes()[:60])
+    # When each is loaded
+    # Then the gzipped file reads as the plain one
+    unpacked, read = xeducation.load(packed), xeducation.load(plain)
+    assert unpacked.names == read.names
+    assert np.array_equal(unpacked.X, read.X, equal_nan=True)  # missing times are NaN
+    # And the others are refused with the reason, which the command prints without a traceback
+    for bad in (sheet, cut):
+        with pytest.raises(ValueError, match="not readable as CSV text"):
+            xeducation.load(bad)
+        res = CliRunner().invoke(main, ["train", "xeducation", str(bad)])
+        assert res.exit_code == 1 and "not readable as CSV text" in res.output, res.output
 
 
 def test_score_all_without_a_model_says_so(cli: CliRunner) -> None:

@@ -32,6 +32,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import IO
 
+from aiqleads.kit.textfiles import open_text
 from aiqleads.metros import METROS
 
 ZILLOW = "zillow"
@@ -303,16 +304,6 @@ def read_redfin(
             yield SeriesPoint(REDFIN, kind, name, measure, month, value)
 
 
-def _open_text(path: Path) -> IO[str]:
-    """`path` as UTF-8 text (a byte-order mark skipped), read through gzip when its first bytes
-    are gzip's magic number: Redfin's Data Center serves its tracker as `.tsv000.gz`."""
-    with path.open("rb") as raw:
-        magic = raw.read(2)
-    if magic == b"\x1f\x8b":
-        return gzip.open(path, "rt", newline="", encoding="utf-8-sig")
-    return path.open(newline="", encoding="utf-8-sig")
-
-
 def read_file(
     path: Path, fmt: str, report: LoadReport, measure: str | None = None
 ) -> Iterator[SeriesPoint]:
@@ -333,7 +324,7 @@ def read_file(
                 f"{path.name}: the name says neither zhvi nor zori; give --measure"
             )
     try:
-        with _open_text(path) as stream:
+        with open_text(path) as stream:
             if chosen is not None:
                 yield from read_zillow(stream, chosen, report)
             else:

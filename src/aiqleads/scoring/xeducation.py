@@ -29,6 +29,7 @@ columns: AUC 0.88-0.92; a logistic regression about 0.90.
 from __future__ import annotations
 
 import csv
+import gzip
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from aiqleads.kit.textfiles import open_text
 from aiqleads.scoring import evaluation
 from aiqleads.scoring.model import TrainConfig, train
 
@@ -87,9 +89,16 @@ def _number(text: str) -> float:
 def load(path: Path) -> Dataset:
     """Read and encode Leads.csv (see the module docstring).
 
-    Raises ValueError when the file lacks the label or a numeric column, or a label is not 0/1."""
-    with path.open(newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
+    The file may be gzip-compressed. Raises ValueError when it is not UTF-8 CSV text (or a
+    corrupt gzip archive), lacks the label or a numeric column, or a label is not 0/1."""
+    try:
+        with open_text(path) as f:
+            rows = list(csv.DictReader(f))
+    except (UnicodeDecodeError, gzip.BadGzipFile, EOFError, csv.Error) as exc:
+        raise ValueError(
+            f"{path}: not readable as CSV text ({exc}); X Education's Leads.csv is a plain or"
+            " gzip-compressed UTF-8 CSV"
+        ) from exc
     if not rows:
         raise ValueError(f"{path}: no rows")
     header = [h for h in rows[0] if h]  # the file ends each line with a comma: a nameless column
