@@ -65,6 +65,17 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for requests that only read, on the same pool: on PostgreSQL each statement
+    runs on its own (AUTOCOMMIT), which spares the BEGIN and COMMIT round trips a transaction
+    costs (two of a one-query request's four). Each statement still sees committed data only
+    (a snapshot per statement, as READ COMMITTED gives inside a transaction). SQLite, which has
+    no round trips, keeps ordinary sessions."""
+    if engine.dialect.name != "postgresql":
+        return session_factory(engine)
+    return session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
+
+
 @asynccontextmanager
 async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     """A unit of work outside a request (CLI, workers): commit on success, roll back on error."""
