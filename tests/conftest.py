@@ -141,7 +141,10 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 def settings(backend: Backend) -> Settings:
-    return backend.settings()
+    # Tables are emptied between tests, so data versions (in cache keys) start again at the
+    # same numbers: a fresh cache namespace per test keeps an earlier test's cached catalog
+    # pages and geo answers (Redis outlives a test) from matching.
+    return backend.settings(cache_namespace=f"aiq-test-{uuid.uuid4().hex}")
 
 
 @pytest.fixture

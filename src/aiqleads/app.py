@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -96,7 +97,27 @@ def _retire_metrics() -> None:
     prometheus_multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+def _freeze_startup_objects() -> None:
+    """Move what start-up built (modules, routes, models, settings: ~250k objects) out of the
+    garbage collector's sight. A full collection otherwise walks all of them each time requests
+    push enough survivors into the oldest generation: ~130 ms of CPU on a loaded 2-core machine,
+    about a tenth of a worker's time under load (py-spy, bench/http.py search phase). They live
+    as long as the process, so nothing is lost (gc.freeze, Python docs: "to avoid
+    copy-on-write" and to make collections cheaper)."""
+    gc.collect()
+    gc.freeze()
+
+
+def create_served_app() -> FastAPI:
+    """The application as `aiqleads serve` runs it (uvicorn's factory): one per worker process,
+    which freezes its start-up objects once started (`_freeze_startup_objects`). Tests and
+    embedders that build many apps in one process use `create_app`, which does not."""
+    return create_app(freeze_gc=True)
+
+
+def create_app(
+    settings: Settings | None = None, *, clock: Clock | None = None, freeze_gc: bool = False
+) -> FastAPI:
     settings = settings or get_settings()
     multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
     cipher = FieldCipher(settings.encryption_keys)  # fail at start-up, not at first decrypt
@@ -143,6 +164,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         state.exposures.start()
         if dispatcher is not None:
             dispatcher.start()
+        if freeze_gc:
+            _freeze_startup_objects()
         try:
             yield
         finally:

@@ -147,7 +147,7 @@ def _serve(settings: Settings, *, host: str | None, port: int | None, workers: i
     if n > 1 and settings.is_sqlite:
         console.print("[yellow]SQLite with several workers: writes are serialised.[/]")
     uvicorn.run(
-        "aiqleads.app:create_app",
+        "aiqleads.app:create_served_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,

@@ -468,6 +468,9 @@ class Settings(BaseSettings):
     cache_namespace: str = "aiq"
     geo_cache_ttl_seconds: int = Field(default=900, ge=1)
     geo_cache_max_entries: int = Field(default=1024, ge=1)
+    # Catalog pages agents share (leads/page_cache.py), in the same cache with the same kind of
+    # keys: the TTL only bounds memory. 0: pages are not cached.
+    catalog_cache_ttl_seconds: int = Field(default=300, ge=0)
 
     tiers: dict[str, TierPolicy] = Field(default_factory=_default_tiers)
     # How long a process may use the tier policies it read before reading them again (an

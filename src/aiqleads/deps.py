@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
@@ -14,12 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from aiqleads.auth import service as auth_service
 from aiqleads.auth.principal import Principal
 from aiqleads.config import Settings
+from aiqleads.db.engine import read_session_factory
 from aiqleads.errors import Forbidden, Unauthorized
 from aiqleads.events.recorder import ViewRecorder
 from aiqleads.experiments.recorder import ExposureRecorder
 from aiqleads.kit.cache import ByteCache, build_cache
 from aiqleads.kit.clock import Clock
 from aiqleads.kit.crypto import FieldCipher
+from aiqleads.leads.page_cache import PageCache
 from aiqleads.leads.visibility import Viewer, viewer_for
 from aiqleads.notices import Notices, build_notices
 from aiqleads.payments.gateways import PaymentGateway, build_gateway
@@ -40,12 +42,16 @@ class AppState:
     clock: Clock
     cipher: FieldCipher
     redis: Redis | None = None
+    # Sessions of requests that only read (`reads_only`): no transaction on PostgreSQL.
+    read_sessions: async_sessionmaker[AsyncSession] = field(init=False)
     gateway: PaymentGateway = field(init=False)
     views: ViewRecorder = field(init=False)
     # A/B exposures, written in batches outside requests (aiqleads.experiments.recorder).
     exposures: ExposureRecorder = field(init=False)
     # Built from `redis` (shared) or in-process, so the lifespan need not know about caching.
     cache: ByteCache = field(init=False)
+    # Catalog pages shared by agents of a class, in `cache` (None: off).
+    catalog_pages: PageCache | None = field(init=False)
     tiers: TierPolicies = field(init=False)
     # Live notices: Redis pub/sub when `redis` is set, in-process fan-out otherwise.
     notices: Notices = field(init=False)
@@ -57,7 +63,17 @@ class AppState:
     competition: CompetitionCache = field(init=False)
 
     def __post_init__(self) -> None:
+        self.read_sessions = read_session_factory(self.engine)
         self.cache = build_cache(self.redis, max_entries=self.settings.geo_cache_max_entries)
+        self.catalog_pages = (
+            PageCache(
+                self.cache,
+                namespace=self.settings.cache_namespace,
+                ttl_seconds=self.settings.catalog_cache_ttl_seconds,
+            )
+            if self.settings.catalog_cache_ttl_seconds > 0
+            else None
+        )
         self.notices = build_notices(self.redis, namespace=self.settings.cache_namespace)
         self.tiers = TierPolicies(self.settings)
         self.limiter = RequestLimiter(
@@ -86,9 +102,24 @@ async def get_state(request: Request) -> AppState:
 State = Annotated[AppState, Depends(get_state)]
 
 
-async def get_session(state: State) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: committed when the handler returns, rolled back on error."""
-    async with state.sessions() as session:
+_READS_ONLY = "aiq_reads_only"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reads_only(endpoint: F) -> F:
+    """Mark a route handler whose request writes nothing in the database (with its
+    dependencies): its session reads without a transaction (`db.engine.read_session_factory`).
+    Put it below the route decorator."""
+    setattr(endpoint, _READS_ONLY, True)
+    return endpoint
+
+
+async def get_session(request: Request, state: State) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: committed when the handler returns, rolled back on error
+    (for a handler marked `reads_only`, statements without a transaction)."""
+    endpoint = getattr(request.scope.get("route"), "endpoint", None)
+    factory = state.read_sessions if getattr(endpoint, _READS_ONLY, False) else state.sessions
+    async with factory() as session:
         try:
             yield session
             await session.commit()

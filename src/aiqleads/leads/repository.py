@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Row, and_, func, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -146,18 +146,56 @@ async def by_public_id(session: AsyncSession, public_id: uuid.UUID) -> Row[Any] 
     return (await session.execute(select(leads).where(leads.c.public_id == public_id))).first()
 
 
+async def preview_by_public_id(
+    session: AsyncSession, public_id: uuid.UUID, account_id: int, columns: Sequence[str]
+) -> Row[Any] | None:
+    """The named `columns` of one lead, with what `account_id` paid for it (`paid_cents`,
+    `paid_currency`: NULL unless it bought the lead), in one statement."""
+    stmt = (
+        select(
+            *(leads.c[c] for c in columns),
+            purchases.c.price_cents.label("paid_cents"),
+            purchases.c.currency.label("paid_currency"),
+        )
+        .select_from(
+            leads.outerjoin(
+                purchases,
+                and_(purchases.c.lead_id == leads.c.id, purchases.c.account_id == account_id),
+            )
+        )
+        .where(leads.c.public_id == public_id)
+    )
+    return cast("Row[Any] | None", (await session.execute(stmt)).first())
+
+
 async def prices_paid(
     session: AsyncSession, lead_ids: Sequence[int], account_id: int
 ) -> dict[int, tuple[int, str]]:
     """What `account_id` paid for those of `lead_ids` it bought: lead id → (cents, currency)."""
+    paid, _ = await purchases_among(session, lead_ids, account_id)
+    return paid
+
+
+async def purchases_among(
+    session: AsyncSession, lead_ids: Sequence[int], account_id: int
+) -> tuple[dict[int, tuple[int, str]], bool]:
+    """In one statement: what `account_id` paid for those of `lead_ids` it bought (lead id →
+    (cents, currency)), and whether any account bought any of them (a page none of whose
+    leads was ever bought reads the same for every agent of a tier: it may be shared)."""
     if not lead_ids:
-        return {}
-    rows = await session.execute(
-        select(purchases.c.lead_id, purchases.c.price_cents, purchases.c.currency).where(
-            purchases.c.account_id == account_id, purchases.c.lead_id.in_(lead_ids)
+        return {}, False
+    rows = (
+        await session.execute(
+            select(
+                purchases.c.lead_id,
+                purchases.c.account_id,
+                purchases.c.price_cents,
+                purchases.c.currency,
+            ).where(purchases.c.lead_id.in_(list(lead_ids)))
         )
-    )
-    return {r.lead_id: (r.price_cents, r.currency) for r in rows}
+    ).all()
+    paid = {r.lead_id: (r.price_cents, r.currency) for r in rows if r.account_id == account_id}
+    return paid, bool(rows)
 
 
 async def public_ids(session: AsyncSession, lead_ids: Sequence[int]) -> dict[int, uuid.UUID]:

@@ -4,9 +4,11 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.responses import Response
 
-from aiqleads.deps import CurrentAdmin, CurrentViewer, DbSession, State
+from aiqleads.deps import CurrentAdmin, CurrentViewer, DbSession, State, reads_only
 from aiqleads.errors import InvalidInput
+from aiqleads.kit.responses import JSONBytes
 from aiqleads.leads import service
 from aiqleads.leads.query import CatalogQuery
 from aiqleads.leads.schemas import CatalogParams, LeadFull, LeadPage, LeadPreview
@@ -14,10 +16,13 @@ from aiqleads.leads.schemas import CatalogParams, LeadFull, LeadPage, LeadPrevie
 router = APIRouter(prefix="/api/v1/leads", tags=["leads"])
 
 
-@router.get("")
+# The hot routes answer with the bytes their service encoded once: FastAPI does not validate
+# and serialise a returned Response again; `response_model` keeps the documented schema.
+@router.get("", response_model=LeadPage, response_class=JSONBytes)
+@reads_only
 async def list_leads(
     q: Annotated[CatalogParams, Query()], viewer: CurrentViewer, session: DbSession, state: State
-) -> LeadPage:
+) -> Response:
     """Search the catalog. Agents get previews (their bought leads in full); admins get full
     records. `sort`: published_at, asking_price, price or score, '-' first for descending
     (agents' score order is by bucket)."""
@@ -27,25 +32,29 @@ async def list_leads(
     query = CatalogQuery(
         filter=q.to_filter(), sort=q.sort, limit=q.limit or settings.catalog_page_default
     )
-    return await service.search_catalog(
+    body = await service.catalog_page_json(
         session,
         viewer,
         query=query,
         cursor=q.cursor,
         secret=settings.secret_key,
         cipher=state.cipher,
+        cache=state.catalog_pages,
     )
+    return JSONBytes(body)
 
 
-@router.get("/{lead_id}")
+@router.get("/{lead_id}", response_model=LeadPreview | LeadFull, response_class=JSONBytes)
+@reads_only
 async def get_lead(
     lead_id: uuid.UUID, viewer: CurrentViewer, session: DbSession, state: State
-) -> LeadPreview | LeadFull:
+) -> Response:
     """One lead: its preview, or the full record for its buyer and admins. An agent's opening
     of a preview is recorded in the event log (a view)."""
-    return await service.get_lead(
+    item = await service.get_lead(
         session, viewer, public_id=lead_id, cipher=state.cipher, views=state.views
     )
+    return JSONBytes(item.__pydantic_serializer__.to_json(item))
 
 
 @router.post("/{lead_id}/release")

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,11 +19,14 @@ from aiqleads.kit.crypto import FieldCipher
 from aiqleads.kit.cursor import InvalidCursor, decode_cursor, encode_cursor
 from aiqleads.leads import present, repository, writes
 from aiqleads.leads.filters import LeadFilter
+from aiqleads.leads.page_cache import PageCache
 from aiqleads.leads.query import CatalogQuery, Order, order_for
 from aiqleads.leads.schemas import LeadFull, LeadPage, LeadPreview, MoneyOut
 from aiqleads.leads.status import AGENT_STATUSES, ON_MARKET
 from aiqleads.leads.visibility import Viewer
 from aiqleads.models.enums import LeadStatus
+
+_PAGE_JSON = TypeAdapter(LeadPage)
 
 
 def statuses_for(viewer: Viewer, asked: Sequence[LeadStatus]) -> tuple[LeadStatus, ...]:
@@ -77,6 +81,71 @@ async def search_catalog(
 ) -> LeadPage:
     """One page of the leads the viewer may see under the query, and the cursor to the next.
     Raises InvalidInput for a status the viewer may not ask for or a cursor not issued here."""
+    page, _ = await _search(
+        session, viewer, query=query, cursor=cursor, secret=secret, cipher=cipher
+    )
+    return page
+
+
+async def catalog_page_json(
+    session: AsyncSession,
+    viewer: Viewer,
+    *,
+    query: CatalogQuery,
+    cursor: str | None,
+    secret: str,
+    cipher: FieldCipher,
+    cache: PageCache | None = None,
+) -> bytes:
+    """`search_catalog`'s page encoded as JSON once (the bytes the route answers with), from
+    `cache` when an agent of the same class asked the same page since the data last changed.
+
+    Only pages that read the same for every agent of a class are shared: an agent's (never an
+    admin's) search of the leads on the market (available and held, the default), none of
+    whose leads any account ever bought, so no page can carry one buyer's fields to another.
+    The key (`page_cache`) holds what else could change such a page without a write: the tier's
+    discount, the newest lead its priority window lets through, and the latest hold to lapse.
+    Raises InvalidInput as `search_catalog`."""
+    shareable = (
+        cache is not None
+        and not viewer.is_admin
+        and set(statuses_for(viewer, query.filter.statuses)) == set(ON_MARKET)
+    )
+    if not shareable or cache is None:
+        page, _ = await _search(
+            session, viewer, query=query, cursor=cursor, secret=secret, cipher=cipher
+        )
+        return _encode(page)
+    key = await cache.key(session, viewer, query, cursor)
+    found = await cache.get(key)
+    if found is not None:
+        return found
+    page, shared = await _search(
+        session, viewer, query=query, cursor=cursor, secret=secret, cipher=cipher
+    )
+    body = _encode(page)
+    if shared:
+        await cache.put(key, body)
+    return body
+
+
+def _encode(page: LeadPage) -> bytes:
+    # pydantic-core's serializer, as FastAPI would run it for the declared response model,
+    # but on the model built here: no second validation of the page.
+    return _PAGE_JSON.dump_json(page)
+
+
+async def _search(
+    session: AsyncSession,
+    viewer: Viewer,
+    *,
+    query: CatalogQuery,
+    cursor: str | None,
+    secret: str,
+    cipher: FieldCipher,
+) -> tuple[LeadPage, bool]:
+    """The page, and whether it may be shared with every agent of the viewer's class (none of
+    its leads was bought by anyone)."""
     statuses = statuses_for(viewer, query.filter.statuses)
     order = order_for(query.sort, exact=viewer.exact)
     after = _position(query, viewer, order, secret, cursor) if cursor else None
@@ -87,9 +156,9 @@ async def search_catalog(
         session, viewer, query, order=order, statuses=statuses, after=after, columns=columns
     )
     page, more = rows[: query.limit], len(rows) > query.limit
-    items = await _present(session, viewer, page, cipher=cipher, whole=columns is None)
+    items, bought = await _present(session, viewer, page, cipher=cipher, whole=columns is None)
     next_cursor = _next_cursor(query, viewer, order, secret, page[-1]) if more and page else None
-    return LeadPage(items=items, next_cursor=next_cursor)
+    return LeadPage(items=items, next_cursor=next_cursor), not bought and not viewer.is_admin
 
 
 async def get_lead(
@@ -103,10 +172,28 @@ async def get_lead(
     """The full record for its buyer and admins, else the preview of a lead on the market and
     past the viewer's priority window. Raises NotFound otherwise (not 403: an agent must not
     learn that a lead exists before its window opens)."""
-    row = await repository.by_public_id(session, public_id)
+    if viewer.is_admin:
+        row = await repository.by_public_id(session, public_id)
+        if row is None:
+            raise NotFound("no such lead")
+        return present.full(row, cipher=cipher, price=present.price_for(row, 0), now=viewer.now)
+    # An agent's lead is read as its preview with what the agent paid for it, in one
+    # statement; the whole row only when the agent bought it.
+    row = await repository.preview_by_public_id(
+        session, public_id, viewer.account_id, present.PREVIEW_COLUMNS
+    )
     if row is None:
         raise NotFound("no such lead")
-    [item] = await _present(session, viewer, [row], cipher=cipher)
+    item: LeadPreview | LeadFull
+    whole = None
+    if row.paid_cents is not None and row.status != LeadStatus.RETURNED.value:
+        # A lead returned and refunded is no longer its buyer's: its contact goes with it.
+        whole = await repository.by_public_id(session, public_id)
+    if whole is not None:
+        paid = MoneyOut(cents=row.paid_cents, currency=row.paid_currency)
+        item = present.full(whole, cipher=cipher, price=paid, now=viewer.now)
+    else:
+        item = present.preview(row, discount_percent=viewer.discount_percent, now=viewer.now)
     if isinstance(item, LeadPreview):
         in_window = viewer.visible_before is not None and row.published_at > viewer.visible_before
         if present.shown_status(row, viewer.now) not in ON_MARKET or in_window:
@@ -154,15 +241,18 @@ async def _present(
     *,
     cipher: FieldCipher,
     whole: bool = True,
-) -> list[LeadPreview | LeadFull]:
-    """What the viewer sees of each row. `whole`: the rows have every column; else only
+) -> tuple[list[LeadPreview | LeadFull], bool]:
+    """What the viewer sees of each row, and whether any account bought any of them (always
+    True for an admin). `whole`: the rows have every column; else only
     `present.PREVIEW_COLUMNS`, and the whole rows of the leads shown in full are read here."""
     if viewer.is_admin:
         return [
             present.full(r, cipher=cipher, price=present.price_for(r, 0), now=viewer.now)
             for r in rows
-        ]
-    paid = await repository.prices_paid(session, [r.id for r in rows], viewer.account_id)
+        ], True
+    paid, bought = await repository.purchases_among(
+        session, [r.id for r in rows], viewer.account_id
+    )
     # A lead returned and refunded is no longer its buyer's: its contact goes with it.
     owned = {r.id for r in rows if r.id in paid and r.status != LeadStatus.RETURNED.value}
     whole_rows = {} if whole else await repository.by_ids(session, sorted(owned))
@@ -175,7 +265,7 @@ async def _present(
             out.append(present.full(record, cipher=cipher, price=paid_price, now=viewer.now))
         else:
             out.append(present.preview(r, discount_percent=viewer.discount_percent, now=viewer.now))
-    return out
+    return out, bought
 
 
 async def release_withheld(

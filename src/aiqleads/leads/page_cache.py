@@ -1,0 +1,68 @@
+"""Catalog pages shared between agents who would get the same bytes, in the app's byte cache.
+
+A catalog search at 1M leads reads indexes, the page's rows and its purchases, and builds 50
+previews: ~10-20 ms of CPU. Most searches repeat (the same filters from many agents), and an
+agent's page of previews depends on nothing personal once no lead on it was ever bought: the
+service (`leads.service.catalog_page_json`) shares only such pages.
+
+The key is the geo cache's (`geo.cache.build_key`, read from the database in one statement), so a
+page goes stale exactly when the answer could change, never after a time:
+
+* the data version of every scope the filter's area touches (bumped by every lead write: a
+  new lead, a hold taken or released, a sale);
+* the viewer's class: its tier and that tier's discount (prices on the page depend on it);
+* the newest publication the tier's priority window lets through (a lead leaving the window
+  changes the page without any write);
+* the latest hold to have lapsed (a lapsed hold reads as available at once, without a write);
+* a digest of the normalised filter, sort, page size and cursor.
+
+The time to live (`catalog_cache_ttl_seconds`) therefore only bounds memory, as the geo
+cache's does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aiqleads.geo.cache import build_key
+from aiqleads.kit.cache import ByteCache
+from aiqleads.leads.query import CatalogQuery
+from aiqleads.leads.visibility import Viewer
+from aiqleads.observability.metrics import CACHE_HITS, CACHE_MISSES
+
+ENDPOINT = "catalog-v1"  # change when a page's shape changes, so old entries are never served
+
+
+@dataclass(frozen=True, slots=True)
+class PageCache:
+    """Where shared catalog pages live (`cache`), under which `namespace`, for how long."""
+
+    cache: ByteCache
+    namespace: str
+    ttl_seconds: float
+
+    async def key(
+        self, session: AsyncSession, viewer: Viewer, query: CatalogQuery, cursor: str | None
+    ) -> str:
+        """The key of the page `viewer` would get (an agent: its tier and discount name the
+        class); one database round trip."""
+        return await build_key(
+            session,
+            namespace=self.namespace,
+            endpoint=ENDPOINT,
+            filt=query.filter,
+            cache_class=f"agent:{viewer.tier.value}:{viewer.discount_percent}",
+            visible_before=viewer.visible_before,
+            now=viewer.now,
+            params={"sort": query.sort.value, "limit": query.limit, "cursor": cursor},
+        )
+
+    async def get(self, key: str) -> bytes | None:
+        found = await self.cache.get(key)
+        (CACHE_MISSES if found is None else CACHE_HITS).labels("catalog").inc()
+        return found
+
+    async def put(self, key: str, body: bytes) -> None:
+        await self.cache.set(key, body, ttl_seconds=self.ttl_seconds)
