@@ -3,6 +3,7 @@ release, extension, and a lapsed hold freeing its lead at once for every reader.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -315,3 +316,30 @@ async def test_a_hold_and_a_release_cost_a_fixed_few_statements(
     # account is not read: its facts are kept a few seconds per process (auth/principal_cache.py)
     postgres = settings.database_url.startswith("postgresql")
     assert (held, released) == ((4, 3) if postgres else (8, 7)), statements
+
+
+async def test_a_hold_on_a_lead_another_transaction_is_moving_is_refused_without_waiting(
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("row locks are PostgreSQL's (SQLite has one writer at a time)")
+    # Given an available lead whose row another transaction has locked, as one taking,
+    # releasing or selling it does until it commits
+    [row] = await _leads(sessions, settings, cipher, clock, 1)
+    _, headers = await agent(client, sessions, clock)
+    async with sessions() as mover:
+        await mover.execute(
+            select(Lead.id).where(Lead.public_id == row["public_id"]).with_for_update()
+        )
+        # When an agent tries to hold it meanwhile (the wait_for only keeps a regression from
+        # hanging the suite: the hold would wait for this transaction, which waits for it)
+        answer = await asyncio.wait_for(_hold(client, headers, [row["public_id"]]), 120)
+        # Then it is refused at once, as taken by someone else
+        assert _codes(answer) == ["held_by_other"]
+        await mover.rollback()
+    # And once that transaction has ended, the lead is held as usual
+    assert _codes(await _hold(client, headers, [row["public_id"]])) == [None]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aiqleads.kit.clock import FrozenClock
@@ -53,3 +54,34 @@ async def test_a_rolled_back_transaction_bumps_nothing(
     # Then nothing moved
     async with sessions() as session:
         assert await versions.current(session, "seattle") == 0
+
+
+async def test_a_writer_does_not_wait_for_a_shard_another_transaction_holds(
+    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    # Given a metro written once, and another transaction that holds its counter's row locked
+    # (as a writer does from its bump to the end of its commit)
+    async with sessions() as session:
+        await versions.bump(session, ["seattle"], now=clock.now())
+        await session.commit()
+    async with sessions() as holder, sessions() as writer:
+        await holder.execute(
+            select(versions.versions)
+            .where(versions.versions.c.scope == "seattle")
+            .with_for_update()
+        )
+        if writer.get_bind().dialect.name == "postgresql":
+            # A wait for the held row would fail here at once rather than hang the test.
+            await writer.execute(text("SET LOCAL lock_timeout = '50ms'"))
+        # When another writer of the metro commits meanwhile
+        await versions.bump(writer, ["seattle"], now=clock.now())
+        await writer.commit()
+        await holder.rollback()
+    # Then it bumped another shard without waiting (SQLite, one writer at a time, keeps one),
+    # and the version counts both bumps
+    async with sessions() as session:
+        assert await versions.current(session, "seattle") == 2
+        shards = await session.scalar(
+            select(func.count()).where(versions.versions.c.scope == "seattle")
+        )
+        assert shards == (2 if session.get_bind().dialect.name == "postgresql" else 1)

@@ -226,7 +226,9 @@ async def scope_points(session: AsyncSession, scope: str) -> tuple[list[float], 
 async def scope_versions(session: AsyncSession, scopes: Sequence[str]) -> dict[str, int]:
     """The data version of each scope (leads.versions); 0 for one never written."""
     rows = await session.execute(
-        select(versions.c.scope, versions.c.version).where(versions.c.scope.in_(list(scopes)))
+        select(versions.c.scope, func.sum(versions.c.version))  # summed shards (leads.versions)
+        .where(versions.c.scope.in_(list(scopes)))
+        .group_by(versions.c.scope)
     )
     found = {str(s): int(v) for s, v in rows}
     return {s: found.get(s, 0) for s in scopes}

@@ -634,8 +634,15 @@ async def take_hold(
     `seen_status` (the status the caller read) picks which of the two free states is tried
     first, so the usual case is one UPDATE; the other is still tried when it misses.
     `along`: the caller's records of the hold, written only if it is taken (see `Along`); on
-    PostgreSQL in the UPDATE's own statement."""
+    PostgreSQL in the UPDATE's own statement.
+
+    On PostgreSQL a lead whose row another transaction has locked (one taking, releasing or
+    selling it, until it commits) is skipped, not waited for: the hold misses at once, as it
+    would have after the wait in the usual case (a hot lead someone else just took), instead
+    of queueing behind that transaction and then behind every other agent queued on the row.
+    A lead freed by a transaction still committing is thus refused, as the caller saw it."""
     window = [] if visible_before is None else [leads.c.published_at <= visible_before]
+    skip_busy = bulk.is_postgres(session)
     branches = [
         (LeadStatus.AVAILABLE.value, leads.c.status == LeadStatus.AVAILABLE.value),
         (LeadStatus.HELD.value, _lapsed(now)),
@@ -643,9 +650,20 @@ async def take_hold(
     if seen_status == LeadStatus.HELD.value:
         branches.reverse()
     for before, free in branches:
+        conds = [leads.c.id == lead_id, free, *window]
+        if skip_busy:
+            # An uncorrelated subquery (an InitPlan, run once) locking the row as the UPDATE
+            # would (FOR NO KEY UPDATE), or yielding nothing when another transaction has it.
+            unlocked = (
+                select(leads.c.id)
+                .where(*conds)
+                .with_for_update(skip_locked=True, key_share=True)
+                .scalar_subquery()
+            )
+            conds.append(leads.c.id == unlocked)
         stmt = (
             update(leads)
-            .where(leads.c.id == lead_id, free, *window)
+            .where(*conds)
             .values(
                 status=LeadStatus.HELD.value, held_by=account_id, held_until=until, updated_at=now
             )

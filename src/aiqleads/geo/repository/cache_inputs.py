@@ -36,8 +36,8 @@ def _statement(n_scopes: int, windowed: bool) -> Select[Any]:
     running it on a cache hit)."""
     cutoff = bindparam("cutoff", type_=leads.c.published_at.type)
     now = bindparam("now", type_=leads.c.held_until.type)
-    version_of = [
-        select(versions.c.version).where(versions.c.scope == bindparam(f"scope_{i}"))
+    version_of = [  # a scope's version is the sum of its shards (leads.versions)
+        select(func.sum(versions.c.version)).where(versions.c.scope == bindparam(f"scope_{i}"))
         for i in range(n_scopes)
     ]
     # One max per status: each is a backward step on the (status, published_at) index.
