@@ -16,6 +16,7 @@ from aiqleads.config import Settings
 from aiqleads.db.engine import transaction
 from aiqleads.geo.boundaries import load_zip_regions, zip_codes_for_points
 from aiqleads.geo.penetration import penetration_from_counts
+from aiqleads.geo.repository.competitors import CompetitorPoints, competitor_points
 from aiqleads.geo.repository.penetration import (
     StatusGroups,
     status_groups_by_cell,
@@ -23,6 +24,7 @@ from aiqleads.geo.repository.penetration import (
 )
 from aiqleads.geo.repository.tallies import (
     compact,
+    tallied_competitor_points,
     tallied_groups_by_cell,
     tallied_groups_by_zip_or_place,
     tallies,
@@ -31,7 +33,7 @@ from aiqleads.geo.service.penetration_answer import _placed_keys
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher
 from aiqleads.leads import writes
-from aiqleads.leads.filters import Area, LeadFilter
+from aiqleads.leads.filters import Area, BBox, LeadFilter
 from aiqleads.leads.status import OFFERED
 from aiqleads.leads.visibility import Viewer
 from aiqleads.metros import get_metro
@@ -270,3 +272,62 @@ async def test_tallied_groups_give_the_scans_penetration(
         assert tallied == scanned
         assert sum(r.bought_by_agent for r in scanned) > 0
         assert any(r.sold > r.bought_by_agent for r in scanned)
+
+
+def _places(p: CompetitorPoints) -> list[tuple[float, float, int]]:
+    return sorted(zip(p.lat.tolist(), p.lon.tolist(), p.cells.tolist(), strict=True))
+
+
+async def test_tallied_competitors_are_the_scans(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    # Given leads across King County: a fifth naming a listing office, some held or withdrawn,
+    # some inside the viewer's window; some bought by the viewer, some by another buyer, one of
+    # those then returned (still another buyer's purchase)
+    now = clock.now()
+    rng = random.Random(13)
+    rows = king_county_rows(settings, cipher, now=now, every=60)
+    fresh = now - timedelta(minutes=5)
+    for r in rows:
+        if rng.random() < 0.2:
+            r["listing_office"] = rng.choice(["Windermere", "Redfin"])
+        if rng.random() < 0.1:
+            r["status"] = "held"
+        elif rng.random() < 0.05:
+            r["status"] = "withdrawn"
+        if rng.random() < 0.05:
+            r.update(published_at=fresh, first_seen_at=fresh, updated_at=fresh)
+    await load(sessions, rows)
+    me = await make_account(sessions, now=now)
+    other = await make_account(sessions, now=now)
+    available = [r for r in rows if r.get("status", "available") == "available"]
+    for r in available[::30]:
+        await record_purchase(sessions, lead_public_id=r["public_id"], account=me, now=now)
+    for r in available[7::25]:
+        await record_purchase(sessions, lead_public_id=r["public_id"], account=other, now=now)
+    async with transaction(sessions) as s:
+        gone = await _lead_id(sessions, available[7])
+        assert await writes.set_status(
+            s, [gone], LeadStatus.RETURNED, now=now, cause="test", only_from=[LeadStatus.SOLD]
+        ) == [gone]  # fmt: skip
+    filters = [
+        LeadFilter(area=Area(metro=get_metro("seattle"))),
+        LeadFilter(area=Area(bbox=BBox(-122.35, 47.55, -122.25, 47.65))),
+    ]
+    viewers = [
+        Viewer(me.id, False, Tier.BASIC, now - timedelta(minutes=30), 0, now),
+        Viewer(me.id, False, Tier.ENTERPRISE, now, 0, now),
+        Viewer(other.id, False, Tier.PRO, now - timedelta(minutes=15), 0, now),
+    ]
+    for viewer in viewers:
+        for filt in filters:
+            # When the competitor places are read from the tallies and by the scan
+            async with sessions() as s:
+                scanned = await competitor_points(s, viewer, filt, radius_m=1000.0)
+                tallied = await tallied_competitor_points(s, viewer, filt, radius_m=1000.0)
+            # Then they are the same places, as many times
+            assert _places(tallied) == _places(scanned)
+            assert len(scanned.lat) > 0

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any, cast
 
 import numpy as np
@@ -34,8 +35,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from aiqleads.geo.repository.common import FloatArray, dialect, leads, purchases
+from aiqleads.geo.repository.competitors import CompetitorPoints, expand_bounds
 from aiqleads.geo.repository.penetration import PlacedGroups, StatusGroups
-from aiqleads.leads.visibility import Viewer
+from aiqleads.leads.filters import Area, BBox, LeadFilter
+from aiqleads.leads.visibility import Viewer, filter_conditions
 from aiqleads.models import GeoTally
 from aiqleads.models.enums import LeadStatus
 
@@ -221,3 +224,76 @@ async def compact(session: AsyncSession, metro: str) -> int:
 async def tallied_metros(session: AsyncSession) -> list[str]:
     """The metros with tally rows (compaction's work list)."""
     return list((await session.scalars(select(tallies.c.metro).distinct())).all())
+
+
+def competitors_tallied(f: LeadFilter) -> bool:
+    """Whether an agent's competitors under `f` can come from the tallies: the competitor
+    query keeps only the filter's area (grown by the radius), so any other filter needs the
+    scan."""
+    return replace(f, area=Area(), statuses=()) == LeadFilter()
+
+
+async def tallied_competitor_points(
+    session: AsyncSession, viewer: Viewer, f: LeadFilter, *, radius_m: float
+) -> CompetitorPoints:
+    """`competitors.competitor_points` for a viewer who sees preview places, from the tallies:
+    the leads at preview places in the area grown by the radius that name a listing agent or
+    office and are offered, or that another buyer bought; less those inside the viewer's
+    priority window and the viewer's own purchases (read live, in the same statement). Raises
+    ValueError for an exact viewer or a filter `competitors_tallied` refuses."""
+    if viewer.exact or not competitors_tallied(f):
+        raise ValueError("the tallies hold preview places of unfiltered leads only")
+    grown = replace(f, area=Area(bbox=BBox(*expand_bounds(f.area.bounds, radius_m))))
+    box = grown.area.bbox
+    assert box is not None
+    t = tallies.c
+    if dialect(session) == "postgresql":
+        # As `visibility._bbox_condition` tests the generated `preview_geom` of a lead.
+        point = func.ST_SetSRID(func.ST_MakePoint(t.preview_longitude, t.preview_latitude), 4326)
+        envelope = func.ST_MakeEnvelope(box.min_lon, box.min_lat, box.max_lon, box.max_lat, 4326)
+        in_box: ColumnElement[bool] = point.op("&&")(envelope)
+    else:
+        in_box = and_(
+            t.preview_latitude.between(box.min_lat, box.max_lat),
+            t.preview_longitude.between(box.min_lon, box.max_lon),
+        )
+    place = [t.preview_latitude, t.preview_longitude, t.h3_r8, t.status, t.bought, t.listed]
+    parts = [select(literal("t"), *place, func.sum(t.leads)).where(in_box).group_by(*place)]
+    _, cell, lat, lon, status = _lead_key()
+    key = [lat, lon, cell, status]  # in the order of `place`
+    listed = or_(leads.c.listing_agent.is_not(None), leads.c.listing_office.is_not(None))
+    located = filter_conditions(viewer, grown, dialect=dialect(session))
+    if viewer.visible_before is not None:
+        bought = purchases.c.lead_id.is_not(None)
+        not_mine = or_(
+            purchases.c.account_id.is_(None), purchases.c.account_id != viewer.account_id
+        )
+        recent = or_(leads.c.published_at.is_(None), leads.c.published_at > viewer.visible_before)
+        parts.append(
+            select(literal("w"), *key, bought, listed, func.count())
+            .select_from(leads.outerjoin(purchases, purchases.c.lead_id == leads.c.id))
+            .where(*located, recent, not_mine)
+            .group_by(*key, bought, listed)
+        )
+    parts.append(
+        select(literal("m"), *key, literal(True), listed, func.count())
+        .select_from(purchases.join(leads, leads.c.id == purchases.c.lead_id))
+        .where(purchases.c.account_id == viewer.account_id, *located)
+        .group_by(*key, listed)
+    )
+    counts: dict[tuple[float, float, int], int] = defaultdict(int)
+    for part, lat, lon, cell, status, is_bought, is_listed, n in (
+        await session.execute(union_all(*parts))
+    ).all():
+        offered_listing = bool(is_listed) and status in (_OPEN, _SOLD)
+        if not (offered_listing or bool(is_bought)):
+            continue  # not a competitor (mine are bought: subtracted here as they were added)
+        counts[(float(lat), float(lon), int(cell))] += int(n) if part == "t" else -int(n)
+    places = sorted((k, n) for k, n in counts.items() if n > 0)
+    n_arr = np.array([n for _, n in places], dtype=np.int64)
+    return CompetitorPoints(
+        np.repeat(np.array([k[0] for k, _ in places], dtype=np.float64), n_arr),
+        np.repeat(np.array([k[1] for k, _ in places], dtype=np.float64), n_arr),
+        [None] * int(n_arr.sum()),
+        np.repeat(np.array([k[2] for k, _ in places], dtype=np.int64), n_arr),
+    )
