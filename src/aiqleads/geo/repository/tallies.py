@@ -269,10 +269,13 @@ async def tallied_competitor_points(
             purchases.c.account_id.is_(None), purchases.c.account_id != viewer.account_id
         )
         recent = or_(leads.c.published_at.is_(None), leads.c.published_at > viewer.visible_before)
+        # Every status, named: the window is then read from `ix_leads_status_published`'s
+        # ranges instead of from every lead of the area.
+        any_status = leads.c.status.in_([s.value for s in LeadStatus])
         parts.append(
             select(literal("w"), *key, bought, listed, func.count())
             .select_from(leads.outerjoin(purchases, purchases.c.lead_id == leads.c.id))
-            .where(*located, recent, not_mine)
+            .where(any_status, *located, recent, not_mine)
             .group_by(*key, bought, listed)
         )
     parts.append(
