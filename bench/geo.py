@@ -225,6 +225,34 @@ async def _prepare(db: str, n: int, postgres_url: str | None, name: str) -> dict
     return out
 
 
+async def _reuse(db: str, n: int, postgres_url: str, name: str) -> dict[str, Any]:
+    """The kept database `name` if an earlier run loaded it completely (its bench accounts
+    exist), brought to the code under test's migrations; else a fresh load (`_prepare`)."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from aiqleads.config import Settings
+    from aiqleads.db import migrate
+    from aiqleads.db.engine import create_engine
+
+    url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    engine = create_engine(Settings(database_url=url))
+    try:
+        async with engine.connect() as conn:
+            found = await conn.scalar(
+                text("SELECT count(*) FROM accounts WHERE email = 'admin@bench.example'")
+            )
+    except Exception:  # no such database, or not loaded: load it
+        found = 0
+    if not found:
+        await engine.dispose()
+        return {**await _prepare(db, n, postgres_url, name), "reused": False}
+    t0 = time.perf_counter()
+    await migrate.upgrade(engine)  # e.g. migration 0035's tallies, built from the loaded leads
+    await engine.dispose()
+    return {"url": url, "reused": True, "upgrade_s": round(time.perf_counter() - t0, 3)}
+
+
 async def _principals(sessions: Any) -> tuple[Any, Any]:
     from sqlalchemy import select
 
@@ -446,8 +474,9 @@ async def _run(db: str, n: int, url: str, redis_url: str | None) -> dict[str, An
 
 
 def _child(step: str, args: tuple[Any, ...], queue: Any) -> None:
+    steps = {"prepare": _prepare, "reuse": _reuse, "run": _run}
     try:
-        queue.put(asyncio.run(_prepare(*args) if step == "prepare" else _run(*args)))
+        queue.put(asyncio.run(steps[step](*args)))
     except Exception as exc:  # a failed case is reported, not fatal to the others
         queue.put({"error": f"{type(exc).__name__}: {exc}"})
 
@@ -470,6 +499,15 @@ def main() -> None:
     parser.add_argument(
         "--sqlite-max", type=int, default=100_000, help="skip SQLite above this size"
     )
+    parser.add_argument(
+        "--keep-database",
+        metavar="NAME",
+        help="PostgreSQL only: load into database NAME_<size> and keep it; a later run with the"
+        " same NAME reuses it without loading again (old and new code measured on one load)",
+    )
+    parser.add_argument(
+        "--prepare-only", action="store_true", help="load (or reuse) the databases, measure nothing"
+    )
     args = parser.parse_args()
     results = []
     ctx = mp.get_context("spawn")  # a clean process per case: peak memory does not mix
@@ -479,13 +517,17 @@ def main() -> None:
                 continue
             if db == "sqlite" and n > args.sqlite_max:
                 continue
-            name = f"aiq_bench_geo_{n}_{os.getpid()}"
-            loaded = _in_child(ctx, "prepare", db, n, args.postgres_url, name)
+            keep = db == "postgres" and args.keep_database is not None
+            name = f"{args.keep_database}_{n}" if keep else f"aiq_bench_geo_{n}_{os.getpid()}"
+            step = "reuse" if keep else "prepare"
+            loaded = _in_child(ctx, step, db, n, args.postgres_url, name)
             result = {"database": db, "n": n, **loaded}
-            if "error" not in loaded:
+            if "error" not in loaded and not args.prepare_only:
                 result = {**_in_child(ctx, "run", db, n, loaded["url"], args.redis_url), **loaded}
             result.pop("url", None)
-            if db == "postgres":
+            if keep:
+                pass
+            elif db == "postgres":
                 from aiqleads.db.databases import drop_database
 
                 asyncio.run(drop_database(args.postgres_url, name))

@@ -228,6 +228,8 @@ class WorkerSettings(BaseModel):
     threads: int = Field(default=8, ge=1, le=256)
     metrics_port: int = Field(default=0, ge=0, le=65535)  # 0: no /metrics from the worker
     hold_sweep_seconds: float = Field(default=30.0, ge=1, le=3600)
+    # geo.compact_tallies: fold each metro's appended tally rows into one row per key
+    geo_tally_compact_seconds: float = Field(default=60.0, ge=1, le=86_400)
     # scoring.refresh: rescore and reprice the leads whose features moved (new leads, events)
     score_refresh_seconds: float = Field(default=300.0, ge=10, le=86_400)
     reconcile_seconds: float = Field(default=300.0, ge=10, le=86_400)  # payments.reconcile

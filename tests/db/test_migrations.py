@@ -17,6 +17,7 @@ TABLES = {
     "login_throttles",
     "leads",
     "purchases",
+    "geo_tallies",
     "data_versions",
     "lead_sources",
     "lead_price_history",

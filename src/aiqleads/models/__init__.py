@@ -8,6 +8,7 @@ from aiqleads.models.data_version import DataVersion
 from aiqleads.models.experiment import Experiment
 from aiqleads.models.experiment_exposure import ExperimentExposure
 from aiqleads.models.feature_value import FeatureValue
+from aiqleads.models.geo_tally import GeoTally
 from aiqleads.models.hold import Hold
 from aiqleads.models.hold_notice import HoldNotice
 from aiqleads.models.ingestion_run import IngestionRun
@@ -47,6 +48,7 @@ __all__ = [
     "Experiment",
     "ExperimentExposure",
     "FeatureValue",
+    "GeoTally",
     "Hold",
     "HoldNotice",
     "IngestionRun",

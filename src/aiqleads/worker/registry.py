@@ -44,6 +44,7 @@ TASK_MODULES = (
     "aiqleads.scoring.tasks",
     "aiqleads.recommend.tasks",
     "aiqleads.features.tasks",
+    "aiqleads.geo.tasks",
 )
 
 

@@ -25,6 +25,7 @@ from aiqleads.geo.repository.competitors import (
     office_tallies,
     postgis_competitors,
 )
+from aiqleads.geo.repository.tallies import competitors_tallied, tallied_competitor_points
 from aiqleads.geo.service.common import (
     GeoContext,
     basis,
@@ -85,7 +86,10 @@ async def competitor_counts(
         )
         cells = await competitor_cells(session, viewer, filt, radius_m=radius_m)
         return answer, cells
-    comps = await competitor_points(session, viewer, filt, radius_m=radius_m)
+    if not viewer.exact and competitors_tallied(filt):  # precomputed: no scan of the area
+        comps = await tallied_competitor_points(session, viewer, filt, radius_m=radius_m)
+    else:
+        comps = await competitor_points(session, viewer, filt, radius_m=radius_m)
     # Agents' offices are tallied over whole regions (`_agent_offices`), not per circle.
     offices = comps.offices if viewer.exact else None
     near = await anyio.to_thread.run_sync(

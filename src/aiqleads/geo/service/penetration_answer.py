@@ -41,6 +41,7 @@ from aiqleads.geo.repository.penetration import (
     status_groups_by_zip_or_place,
     status_points_without_zip,
 )
+from aiqleads.geo.repository.tallies import tallied_groups_by_cell, tallied_groups_by_zip_or_place
 from aiqleads.geo.service.common import (
     GeoContext,
     basis,
@@ -129,7 +130,11 @@ async def penetration(
 
     async def compute() -> bytes:
         if regions is None:
-            g = await status_groups_by_cell(session, viewer, filt, statuses, res=resolution)
+            metro = _whole_metro(filt, statuses) if resolution == PREVIEW_RESOLUTION else None
+            if metro is not None:  # the tallies hold the stored res-8 (preview) cells
+                g = await tallied_groups_by_cell(session, viewer, metro)
+            else:
+                g = await status_groups_by_cell(session, viewer, filt, statuses, res=resolution)
             keys = np.array(g.keys, dtype=np.int64)
             rows = penetration_from_counts(keys, g.statuses, g.mine, g.count)
             if whole is not None and not _cells_are_whole(filt, whole, statuses, resolution):
@@ -187,6 +192,15 @@ def _asks_for_all(filt: LeadFilter, whole: LeadFilter, statuses: tuple[LeadStatu
     return replace(filt, statuses=()) == whole and set(statuses) == set(OFFERED)
 
 
+def _whole_metro(filt: LeadFilter, statuses: tuple[LeadStatus, ...]) -> str | None:
+    """The home metro's slug when the filters are its offered leads and nothing else: the
+    answers the precomputed tallies (`repository.tallies`) hold; else None."""
+    metro = filt.area.home_metro
+    if metro is None or set(statuses) != set(OFFERED):
+        return None
+    return metro.slug if replace(filt, statuses=()) == LeadFilter(area=Area(metro=metro)) else None
+
+
 def _cells_are_whole(
     filt: LeadFilter, whole: LeadFilter, statuses: tuple[LeadStatus, ...], resolution: int
 ) -> bool:
@@ -209,10 +223,15 @@ async def _zip_rows(
     regions: ZipRegions,
 ) -> list[RegionPenetration]:
     if not viewer.exact:
-        # Agents place leads at preview cell centres: one grouped scan (see the query).
-        placed = await status_groups_by_zip_or_place(
-            session, viewer, filt, statuses, zips=regions.zips
-        )
+        # Agents place leads at preview cell centres: a whole metro's groups are precomputed
+        # (`repository.tallies`), any other filter's come from one grouped scan.
+        metro = _whole_metro(filt, statuses)
+        if metro is not None:
+            placed = await tallied_groups_by_zip_or_place(session, viewer, metro, zips=regions.zips)
+        else:
+            placed = await status_groups_by_zip_or_place(
+                session, viewer, filt, statuses, zips=regions.zips
+            )
         keys = await anyio.to_thread.run_sync(lambda: _placed_keys(regions, placed))
         return penetration_from_counts(keys, placed.statuses, placed.mine, placed.count)
     by_zip = await status_groups_by_zip(session, viewer, filt, statuses, zips=regions.zips)

@@ -1,0 +1,302 @@
+"""Penetration's groups from the precomputed tallies (`geo_tallies`, migration 0035) instead of
+a scan of the metro's leads, and the tallies' compaction.
+
+The tallies count every lead by (metro, ZIP, preview cell and centre, status with held as
+available, bought). A whole-metro penetration answer for a viewer is those counts, less two
+small live corrections read in the same statement (one snapshot): the leads inside the viewer's
+priority window (published after `visible_before`, or not yet published; an index range on
+`ix_leads_status_published`), and, among the bought ones, the viewer's own purchases (the
+`mine` flag; `purchases.account_id`'s index). The groups are those `penetration`'s scans
+return, with held and available merged (every penetration figure counts them alike, see
+`geo.penetration.OPEN_STATUSES`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any, cast
+
+import numpy as np
+from sqlalchemy import (
+    Table,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from aiqleads.geo.repository.common import FloatArray, dialect, leads, purchases
+from aiqleads.geo.repository.competitors import CompetitorPoints, expand_bounds
+from aiqleads.geo.repository.penetration import PlacedGroups, StatusGroups
+from aiqleads.leads.filters import Area, BBox, LeadFilter
+from aiqleads.leads.visibility import Viewer, filter_conditions
+from aiqleads.models import GeoTally
+from aiqleads.models.enums import LeadStatus
+
+tallies = cast(Table, GeoTally.__table__)
+
+NO_CELL = -1  # the sentinels of migration 0035
+NO_PLACE = 1000.0
+_OPEN = LeadStatus.AVAILABLE.value
+_SOLD = LeadStatus.SOLD.value
+_OFFERED = (LeadStatus.AVAILABLE.value, LeadStatus.HELD.value, _SOLD)
+
+# (zip, cell, preview latitude, preview longitude, status, bought)
+Key = tuple[str, int, float, float, str, bool]
+
+
+def _lead_key() -> list[ColumnElement[Any]]:
+    """The tally key of a lead, as the triggers of migration 0035 write it (bought aside)."""
+    return [
+        func.coalesce(leads.c.zip_code, ""),
+        func.coalesce(leads.c.h3_r8, NO_CELL),
+        func.coalesce(leads.c.preview_latitude, NO_PLACE),
+        func.coalesce(leads.c.preview_longitude, NO_PLACE),
+        case((leads.c.status == LeadStatus.HELD.value, _OPEN), else_=leads.c.status),
+    ]
+
+
+def _tally_key() -> list[ColumnElement[Any]]:
+    t = tallies.c
+    return [t.zip_code, t.h3_r8, t.preview_latitude, t.preview_longitude, t.status]
+
+
+async def offered_groups(
+    session: AsyncSession, viewer: Viewer, metro: str
+) -> list[tuple[Key, bool, int]]:
+    """(key, bought by the viewer, leads) of the metro's offered leads the viewer's
+    whole-market aggregates count (`visibility.market_condition` with OFFERED), without a zero
+    count. One statement, so the three parts share one snapshot."""
+    t = tallies.c
+    parts = [
+        select(literal("t"), *_tally_key(), t.bought, func.sum(t.leads))
+        .where(t.metro == metro, t.status.in_([_OPEN, _SOLD]))
+        .group_by(*_tally_key(), t.bought)
+    ]
+    offered = [leads.c.metro == metro, leads.c.status.in_(_OFFERED)]
+    key = _lead_key()
+    if viewer.visible_before is not None:
+        # Inside the window: not counted for this viewer (the tallies count every lead).
+        recent = or_(leads.c.published_at.is_(None), leads.c.published_at > viewer.visible_before)
+        bought = purchases.c.lead_id.is_not(None)
+        parts.append(
+            select(literal("w"), *key, bought, func.count())
+            .select_from(leads.outerjoin(purchases, purchases.c.lead_id == leads.c.id))
+            .where(*offered, recent)
+            .group_by(*key, bought)
+        )
+        offered.append(leads.c.published_at <= viewer.visible_before)
+    parts.append(
+        select(literal("m"), *key, literal(True), func.count())
+        .select_from(purchases.join(leads, leads.c.id == purchases.c.lead_id))
+        .where(purchases.c.account_id == viewer.account_id, *offered)
+        .group_by(*key)
+    )
+    rows = (await session.execute(union_all(*parts))).all()
+    counts: dict[Key, int] = defaultdict(int)
+    mine: dict[Key, int] = defaultdict(int)
+    for part, zip_code, cell, lat, lon, status, is_bought, n in rows:
+        k: Key = (str(zip_code), int(cell), float(lat), float(lon), str(status), bool(is_bought))
+        if part == "t":
+            counts[k] += int(n)
+        elif part == "w":
+            counts[k] -= int(n)
+        else:
+            mine[k] += int(n)
+    out: list[tuple[Key, bool, int]] = []
+    for k, n in counts.items():
+        own = mine.get(k, 0)
+        if own:
+            out.append((k, True, own))
+        if n - own:
+            out.append((k, False, n - own))
+    return out
+
+
+def _market_status(status: str, bought: bool) -> str:
+    # As `repository.penetration._market_status`: sold when bought on the marketplace, a sold
+    # listing nobody bought here is "closed", else the status (held counted as available).
+    if bought:
+        return _SOLD
+    return "closed" if status == _SOLD else status
+
+
+def _grouped(
+    groups: Sequence[tuple[Key, bool, int]], key_of: Callable[[Key], Any | None]
+) -> dict[tuple[Any, str, bool], int]:
+    out: dict[tuple[Any, str, bool], int] = defaultdict(int)
+    for k, own, n in groups:
+        region = key_of(k)
+        if region is not None:
+            out[(region, _market_status(k[4], k[5]), own)] += n
+    return out
+
+
+async def tallied_groups_by_cell(session: AsyncSession, viewer: Viewer, metro: str) -> StatusGroups:
+    """`penetration.status_groups_by_cell` for the metro's offered leads at resolution 8."""
+    groups = await offered_groups(session, viewer, metro)
+    g = _grouped(groups, lambda k: None if k[1] == NO_CELL else k[1])
+    return StatusGroups(
+        [k[0] for k in g],
+        [k[1] for k in g],
+        np.array([k[2] for k in g], dtype=bool),
+        np.array(list(g.values()), dtype=np.int64),
+    )
+
+
+async def tallied_groups_by_zip_or_place(
+    session: AsyncSession, viewer: Viewer, metro: str, *, zips: Sequence[str]
+) -> PlacedGroups:
+    """`penetration.status_groups_by_zip_or_place` for the metro's offered leads (viewers who
+    see preview places; raises ValueError for an exact viewer, whose places are the leads)."""
+    if viewer.exact:
+        raise ValueError("the tallies place leads at their preview cells, not exact points")
+    known = set(zips)
+    groups = await offered_groups(session, viewer, metro)
+
+    def place(k: Key) -> tuple[str | None, float | None, float | None] | None:
+        if k[2] == NO_PLACE or k[3] == NO_PLACE:
+            return None  # not located: the scan's `located` condition leaves it out
+        return (k[0], None, None) if k[0] in known else (None, k[2], k[3])
+
+    g = _grouped(groups, place)
+
+    def coordinate(i: int) -> FloatArray:
+        return np.array([np.nan if k[0][i] is None else k[0][i] for k in g], dtype=np.float64)
+
+    return PlacedGroups(
+        [k[0][0] for k in g],
+        coordinate(1),
+        coordinate(2),
+        [k[1] for k in g],
+        np.array([k[2] for k in g], dtype=bool),
+        np.array(list(g.values()), dtype=np.int64),
+    )
+
+
+async def compact(session: AsyncSession, metro: str) -> int:
+    """Replace the metro's tally rows by one row per key with their sum (zero sums dropped), in
+    one statement on PostgreSQL (rows appended meanwhile by transactions not yet committed are
+    not seen, so they stay for the next time). Returns the number of rows left. Only flushes;
+    the caller commits. Safe to repeat, and to die at any point: readers sum whatever rows
+    there are."""
+    t = tallies.c
+    cols = [t.zip_code, t.h3_r8, t.preview_latitude, t.preview_longitude, t.status, t.bought]
+    cols.append(t.listed)
+    names = ["metro", *(c.name for c in cols), "leads"]
+    if dialect(session) == "postgresql":
+        gone = delete(tallies).where(t.metro == metro).returning(*tallies.c).cte("gone")
+        g = gone.c
+        keep = [g[c.name] for c in cols]
+        summed = (
+            select(literal(metro), *keep, func.sum(g.leads))
+            .group_by(*keep)
+            .having(func.sum(g.leads) != 0)
+        )
+        await session.execute(insert(tallies).from_select(names, summed))
+    else:
+        # SQLite has one writer at a time: nothing else appends between the two statements.
+        top = await session.scalar(select(func.max(t.id)).where(t.metro == metro))
+        if top is None:
+            return 0
+        old = and_(t.metro == metro, t.id <= top)
+        summed = (
+            select(t.metro, *cols, func.sum(t.leads))
+            .where(old)
+            .group_by(t.metro, *cols)
+            .having(func.sum(t.leads) != 0)
+        )
+        await session.execute(insert(tallies).from_select(names, summed))
+        await session.execute(delete(tallies).where(old))
+    left = await session.scalar(select(func.count()).where(t.metro == metro))
+    return int(left or 0)
+
+
+async def tallied_metros(session: AsyncSession) -> list[str]:
+    """The metros with tally rows (compaction's work list)."""
+    return list((await session.scalars(select(tallies.c.metro).distinct())).all())
+
+
+def competitors_tallied(f: LeadFilter) -> bool:
+    """Whether an agent's competitors under `f` can come from the tallies: the competitor
+    query keeps only the filter's area (grown by the radius), so any other filter needs the
+    scan."""
+    return replace(f, area=Area(), statuses=()) == LeadFilter()
+
+
+async def tallied_competitor_points(
+    session: AsyncSession, viewer: Viewer, f: LeadFilter, *, radius_m: float
+) -> CompetitorPoints:
+    """`competitors.competitor_points` for a viewer who sees preview places, from the tallies:
+    the leads at preview places in the area grown by the radius that name a listing agent or
+    office and are offered, or that another buyer bought; less those inside the viewer's
+    priority window and the viewer's own purchases (read live, in the same statement). Raises
+    ValueError for an exact viewer or a filter `competitors_tallied` refuses."""
+    if viewer.exact or not competitors_tallied(f):
+        raise ValueError("the tallies hold preview places of unfiltered leads only")
+    grown = replace(f, area=Area(bbox=BBox(*expand_bounds(f.area.bounds, radius_m))))
+    box = grown.area.bbox
+    assert box is not None
+    t = tallies.c
+    if dialect(session) == "postgresql":
+        # As `visibility._bbox_condition` tests the generated `preview_geom` of a lead.
+        point = func.ST_SetSRID(func.ST_MakePoint(t.preview_longitude, t.preview_latitude), 4326)
+        envelope = func.ST_MakeEnvelope(box.min_lon, box.min_lat, box.max_lon, box.max_lat, 4326)
+        in_box: ColumnElement[bool] = point.op("&&")(envelope)
+    else:
+        in_box = and_(
+            t.preview_latitude.between(box.min_lat, box.max_lat),
+            t.preview_longitude.between(box.min_lon, box.max_lon),
+        )
+    place = [t.preview_latitude, t.preview_longitude, t.h3_r8, t.status, t.bought, t.listed]
+    parts = [select(literal("t"), *place, func.sum(t.leads)).where(in_box).group_by(*place)]
+    _, cell, lat, lon, status = _lead_key()
+    key = [lat, lon, cell, status]  # in the order of `place`
+    listed = or_(leads.c.listing_agent.is_not(None), leads.c.listing_office.is_not(None))
+    located = filter_conditions(viewer, grown, dialect=dialect(session))
+    if viewer.visible_before is not None:
+        bought = purchases.c.lead_id.is_not(None)
+        not_mine = or_(
+            purchases.c.account_id.is_(None), purchases.c.account_id != viewer.account_id
+        )
+        recent = or_(leads.c.published_at.is_(None), leads.c.published_at > viewer.visible_before)
+        # Every status, named: the window is then read from `ix_leads_status_published`'s
+        # ranges instead of from every lead of the area.
+        any_status = leads.c.status.in_([s.value for s in LeadStatus])
+        parts.append(
+            select(literal("w"), *key, bought, listed, func.count())
+            .select_from(leads.outerjoin(purchases, purchases.c.lead_id == leads.c.id))
+            .where(any_status, *located, recent, not_mine)
+            .group_by(*key, bought, listed)
+        )
+    parts.append(
+        select(literal("m"), *key, literal(True), listed, func.count())
+        .select_from(purchases.join(leads, leads.c.id == purchases.c.lead_id))
+        .where(purchases.c.account_id == viewer.account_id, *located)
+        .group_by(*key, listed)
+    )
+    counts: dict[tuple[float, float, int], int] = defaultdict(int)
+    for part, lat, lon, cell, status, is_bought, is_listed, n in (
+        await session.execute(union_all(*parts))
+    ).all():
+        offered_listing = bool(is_listed) and status in (_OPEN, _SOLD)
+        if not (offered_listing or bool(is_bought)):
+            continue  # not a competitor (mine are bought: subtracted here as they were added)
+        counts[(float(lat), float(lon), int(cell))] += int(n) if part == "t" else -int(n)
+    places = sorted((k, n) for k, n in counts.items() if n > 0)
+    n_arr = np.array([n for _, n in places], dtype=np.int64)
+    return CompetitorPoints(
+        np.repeat(np.array([k[0] for k, _ in places], dtype=np.float64), n_arr),
+        np.repeat(np.array([k[1] for k, _ in places], dtype=np.float64), n_arr),
+        [None] * int(n_arr.sum()),
+        np.repeat(np.array([k[2] for k, _ in places], dtype=np.int64), n_arr),
+    )
