@@ -299,7 +299,8 @@ async def one_run(
     # Switches are timed on a settled map: its basemap outlines drawn, nothing in flight.
     await page.wait_for_function(
         "() => window.aiqMap.basemapSet && window.aiqMap.map.loaded()"
-        " && window.aiqMap.map.isSourceLoaded('outlines')"
+        " && window.aiqMap.map.isSourceLoaded('outlines')",
+        timeout=180_000,
     )
     # Let the page settle as a person would before reaching for a switch (its idle work, such
     # as prefetching the hidden layers, is part of the page).
@@ -333,7 +334,9 @@ def summary(values: list[float]) -> dict[str, float]:
 async def measure(
     base: str, runs: int, baseline: str | None = None, server_pid: int | None = None
 ) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=base) as http:
+    # A fresh server's first sign-in (password hash, cold imports) takes seconds on a loaded
+    # machine: more than httpx's default 5 s.
+    async with httpx.AsyncClient(base_url=base, timeout=120) as http:
         res = await http.post("/api/v1/auth/token", data={"username": EMAIL, "password": PASSWORD})
         tokens = res.json()
     arms: dict[str, dict[str, bytes] | None] = {"current": None}
