@@ -127,8 +127,11 @@ function afterFirstMap() {
 
 async function openMap() {
   try {
-    await app.map.open(app.leads.metro());
+    const opening = app.map.open(app.leads.metro());
+    // The list and the first layers are fetched at once, for the area the map is about to
+    // show, while MapLibre starts: the heatmap's answer no longer waits for the map to load.
     app.leads.onMove(app.map.view());
+    await opening;
   } catch (err) {
     app.map = null;
     app.leads.map = null;
