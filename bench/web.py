@@ -291,7 +291,7 @@ async def one_run(
     page = await context.new_page()
     await page.goto(base + "/#/map")
     await page.wait_for_function(  # cold caches on a loaded machine: minutes, not seconds
-        "() => window.aiqMap && window.aiqMap.rendered.heatmap >= 1", timeout=180_000
+        "() => window.aiqMap && window.aiqMap.rendered.heatmap >= 1", timeout=600_000
     )
     first = await page.evaluate(
         "() => performance.getEntriesByName('aiq:rendered:heatmap')[0].startTime"
