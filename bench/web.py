@@ -56,7 +56,7 @@ from playwright.async_api import Browser, Route, async_playwright
 
 from aiqleads.config import Settings
 from aiqleads.db import migrate
-from aiqleads.db.databases import recreate_database
+from aiqleads.db.databases import drop_database, recreate_database
 from aiqleads.db.engine import create_engine, session_factory, transaction
 from aiqleads.ingestion.normalize.coordinates import _zip_table
 from aiqleads.kit.crypto import FieldCipher, blind_index, generate_key
@@ -291,7 +291,7 @@ async def one_run(
     page = await context.new_page()
     await page.goto(base + "/#/map")
     await page.wait_for_function(  # cold caches on a loaded machine: minutes, not seconds
-        "() => window.aiqMap && window.aiqMap.rendered.heatmap >= 1", timeout=180_000
+        "() => window.aiqMap && window.aiqMap.rendered.heatmap >= 1", timeout=600_000
     )
     first = await page.evaluate(
         "() => performance.getEntriesByName('aiq:rendered:heatmap')[0].startTime"
@@ -299,7 +299,8 @@ async def one_run(
     # Switches are timed on a settled map: its basemap outlines drawn, nothing in flight.
     await page.wait_for_function(
         "() => window.aiqMap.basemapSet && window.aiqMap.map.loaded()"
-        " && window.aiqMap.map.isSourceLoaded('outlines')"
+        " && window.aiqMap.map.isSourceLoaded('outlines')",
+        timeout=180_000,
     )
     # Let the page settle as a person would before reaching for a switch (its idle work, such
     # as prefetching the hidden layers, is part of the page).
@@ -333,7 +334,9 @@ def summary(values: list[float]) -> dict[str, float]:
 async def measure(
     base: str, runs: int, baseline: str | None = None, server_pid: int | None = None
 ) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=base) as http:
+    # A fresh server's first sign-in (password hash, cold imports) takes seconds on a loaded
+    # machine: more than httpx's default 5 s.
+    async with httpx.AsyncClient(base_url=base, timeout=120) as http:
         res = await http.post("/api/v1/auth/token", data={"username": EMAIL, "password": PASSWORD})
         tokens = res.json()
     arms: dict[str, dict[str, bytes] | None] = {"current": None}
@@ -397,51 +400,69 @@ async def main() -> None:
     parser.add_argument("--postgres-url", default=os.environ.get("AIQ_TEST_POSTGRES_URL"))
     parser.add_argument("--baseline", help="a git ref whose page to measure beside this one")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    db_name = f"aiq_bench_web_{os.getpid()}"
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            if args.postgres_url:
+                url = await recreate_database(args.postgres_url, db_name)
+                backend = "postgres"
+            else:
+                url = f"sqlite+aiosqlite:///{tmp}/web.db"
+                backend = "sqlite"
+            answer = await run(args, url, backend, Path(tmp))
+    finally:
+        # The database is the benchmark's own: it goes, whatever happened (the server has
+        # stopped by now, so nothing holds a connection to it).
         if args.postgres_url:
-            url = await recreate_database(args.postgres_url, f"aiq_bench_web_{os.getpid()}")
-            backend = "postgres"
-        else:
-            url = f"sqlite+aiosqlite:///{tmp}/web.db"
-            backend = "sqlite"
-        settings = Settings(database_url=url, secret_key=SECRET, encryption_keys=KEYS)
-        load_seconds = await prepare(settings, args.leads)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AIQ_")}
-        env.update(
-            AIQ_DATABASE_URL=url,
-            AIQ_SECRET_KEY=SECRET,
-            AIQ_ENCRYPTION_KEYS=KEYS,
-            AIQ_LOG_LEVEL="WARNING",
-            AIQ_WORKER__BACKEND="embedded",
-        )
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        with open(Path(tmp) / "serve.log", "w") as log:  # noqa: ASYNC230 (once, at start)
-            proc = serve(env, port, log)
-            try:
-                await asyncio.to_thread(wait_ready, base, proc)
-                result = await measure(base, args.runs, args.baseline, proc.pid)
-            finally:
-                proc.terminate()
-                proc.wait(timeout=30)
-    print(
-        json.dumps(
-            {
-                "benchmark": "web",
-                "backend": backend,
-                "leads": args.leads,
-                "runs": args.runs,
-                "load_seconds": round(load_seconds, 1),
-                "viewport": [1366, 900],
-                # The machine's load when the run ended: the page renders with SwiftShader on
-                # the CPU, so other work on the machine shows in every figure.
-                "load_average_1min": round(os.getloadavg()[0], 2),
-                "cpus": os.cpu_count(),
-                **result,
-            },
-            indent=2,
-        )
+            await drop_database(args.postgres_url, db_name)
+    print(json.dumps(answer, indent=2))
+
+
+async def run(args: argparse.Namespace, url: str, backend: str, tmp: Path) -> dict[str, Any]:
+    """Load the leads into `url`, serve them and measure; the answer's JSON document."""
+    settings = Settings(database_url=url, secret_key=SECRET, encryption_keys=KEYS)
+    load_seconds = await prepare(settings, args.leads)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIQ_")}
+    env.update(
+        AIQ_DATABASE_URL=url,
+        AIQ_SECRET_KEY=SECRET,
+        AIQ_ENCRYPTION_KEYS=KEYS,
+        AIQ_LOG_LEVEL="WARNING",
+        AIQ_WORKER__BACKEND="embedded",
     )
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with open(tmp / "serve.log", "w") as log:  # noqa: ASYNC230 (once, at start)
+        proc = serve(env, port, log)
+        try:
+            await asyncio.to_thread(wait_ready, base, proc)
+            result = await measure(base, args.runs, args.baseline, proc.pid)
+        finally:
+            stop(proc)
+    return {
+        "benchmark": "web",
+        "backend": backend,
+        "leads": args.leads,
+        "runs": args.runs,
+        "load_seconds": round(load_seconds, 1),
+        "viewport": [1366, 900],
+        # The machine's load when the run ended: the page renders with SwiftShader on
+        # the CPU, so other work on the machine shows in every figure.
+        "load_average_1min": round(os.getloadavg()[0], 2),
+        "cpus": os.cpu_count(),
+        **result,
+    }
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop the server; killed when it has not stopped within 30 s (a stop waits for answers
+    still being computed), so its database can be dropped."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 if __name__ == "__main__":

@@ -30,9 +30,12 @@ async function route() {
     showView("signin");
     return;
   }
-  if (!app.leads || !app.me) return; // start() routes once the pages are built
+  if (!app.leads) return; // start() routes once the pages are built
   const [, view = "map", sub] = location.hash.replace(/^#/, "").split("/");
   const name = VIEWS.includes(view) && view !== "signin" ? view : "map";
+  // The map needs nobody's name: it opens while /auth/me is answered; the other pages wait
+  // for it (start() routes again once it is in).
+  if (!app.me && name !== "map") return false;
   if (name === "admin" && !(app.me && app.me.role === "admin")) {
     location.hash = "#/map";
     return;
@@ -51,6 +54,7 @@ async function route() {
     else if (app.map) app.map.map.resize();
     else if (!app.leads.searched) await app.leads.search();
   }
+  return true;
 }
 
 async function start() {
@@ -58,13 +62,14 @@ async function start() {
   const me = auth.get("/api/v1/auth/me");
   if (!app.leads) buildPages();
   const cart = app.cart.load();
+  const first = route(); // true: it has shown the page (the map), so it is not routed again
   app.me = await me;
   $("#who").textContent = `${app.me.email} · ${app.me.role === "admin" ? "admin" : `${app.me.tier} tier`}`;
   $("#nav").hidden = false;
   $("#nav-admin").hidden = app.me.role !== "admin";
   $("#logout").hidden = false;
   app.live.start(app.leads.watchFilters());
-  await Promise.all([route(), cart]);
+  await Promise.all([first.then((shown) => (shown ? null : route())), cart]);
 }
 
 function buildPages() {
@@ -127,8 +132,11 @@ function afterFirstMap() {
 
 async function openMap() {
   try {
-    await app.map.open(app.leads.metro());
+    const opening = app.map.open(app.leads.metro());
+    // The list and the first layers are fetched at once, for the area the map is about to
+    // show, while MapLibre starts: the heatmap's answer no longer waits for the map to load.
     app.leads.onMove(app.map.view());
+    await opening;
   } catch (err) {
     app.map = null;
     app.leads.map = null;

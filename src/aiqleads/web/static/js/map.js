@@ -37,6 +37,8 @@ export async function loadMapLibre() {
         "Run scripts/bootstrap.sh, which installs them with npm, then reload.",
     );
   }
+  // Start MapLibre's worker now (it compiles 0.5 MB of its own), not when the map is created.
+  maplibregl.prewarm();
   const link = el("link", { rel: "stylesheet", href: "/static/vendor/maplibre-gl/maplibre-gl.css" });
   document.head.append(link);
   return maplibregl;
@@ -46,10 +48,10 @@ const outlinesUrl = (metro) => `${location.origin}/api/v1/geo/outlines?metro=${e
 
 // The offline basemap: the metro's ZIP outlines. Its source starts empty and is filled once the
 // map has loaded, so the first frame (and the heatmap) never waits for the outlines.
-function offlineStyle() {
+function offlineStyle({ sources, layers }) {
   return {
     version: 8,
-    sources: { outlines: { type: "geojson", data: EMPTY } },
+    sources: { outlines: { type: "geojson", data: EMPTY }, ...sources },
     layers: [
       { id: "background", type: "background", paint: { "background-color": "#dfe7ec" } },
       {
@@ -80,6 +82,7 @@ function offlineStyle() {
         filter: ["==", ["get", "kind"], "metro"],
         paint: { "line-color": "#6b6459", "line-width": 1.5 },
       },
+      ...layers,
     ],
   };
 }
@@ -117,6 +120,9 @@ export class LeadMap {
     // first frame with the heatmap never shares the server with them.
     this.firstDrawn = new Promise((resolve) => { this._firstDrawn = resolve; });
     this.rendered = {}; // layer → times drawn (tests and the benchmark read it)
+    // Resolves once the map's sources and layers exist (`ready`), or the map failed to open: a
+    // refresh fetches meanwhile and hands its data over then, before the map's first frame.
+    this.styled = new Promise((resolve) => { this._styled = resolve; });
     // layer → the refresh (`seq`) whose view and filters its hidden source already holds: the
     // hidden layers are fetched and handed to MapLibre's worker once the shown ones are drawn,
     // so switching one on is a visibility change, not a fetch, a parse and an index build.
@@ -125,13 +131,25 @@ export class LeadMap {
   }
 
   // Create the map for `metro`. Resolves once MapLibre is loaded and the map exists, not when
-  // the map has loaded: `refresh` fetches layers meanwhile and draws them once it has.
+  // the map has loaded: `refresh` fetches layers meanwhile (for `view()`, which answers from
+  // the container's size until the map exists) and hands them over as soon as the map's style
+  // holds their sources, so the map's first full frame can already show them.
   async open(metro) {
-    const lib = await loadMapLibre();
-    this.metro = metro;
+    this.metro = metro; // before the import: view() needs it at once
+    let lib;
+    try {
+      lib = await loadMapLibre();
+    } catch (err) {
+      this._styled(); // no map: a refresh waiting for it gives up
+      throw err;
+    }
+    const offline = !this.config.tile_style_url;
     this.map = new lib.Map({
       container: this.container,
-      style: this.config.tile_style_url || offlineStyle(),
+      // The offline style already holds the analytics sources (empty) and layers, so data can
+      // be handed over on "style.load", before the first frame; a configured style gets them
+      // once it has loaded.
+      style: offline ? offlineStyle(this._analytics()) : this.config.tile_style_url,
       center: metro.centre,
       zoom: 10,
       maxBounds: padded(metro.bbox, 0.5),
@@ -141,14 +159,20 @@ export class LeadMap {
     this.map.addControl(new lib.ScaleControl({ unit: "imperial" }), "bottom-left");
     // The canvas is one focusable element; its name says what it shows.
     this.map.getCanvas().setAttribute("aria-label", `Map of ${metro.name}: leads and market layers`);
-    this.loaded = new Promise((resolve) => {
-      this.map.once("load", () => {
-        performance.mark("aiq:map-loaded");
-        this._addLayers();
-        this.ready = true;
-        resolve();
-      });
-    });
+    const styled = () => {
+      if (!offline) {
+        const { sources, layers } = this._analytics();
+        for (const [id, source] of Object.entries(sources)) this.map.addSource(id, source);
+        for (const layer of layers) this.map.addLayer(layer);
+      }
+      this._wireLayers();
+      this.ready = true;
+      this._applyVisibility();
+      this._styled();
+    };
+    // "style.load" comes after the constructor returns (MapLibre loads a style on a later frame).
+    this.map.once(offline ? "style.load" : "load", styled);
+    this.map.once("load", () => performance.mark("aiq:map-loaded"));
     let timer = null;
     this.map.on("moveend", () => {
       clearTimeout(timer);
@@ -166,114 +190,135 @@ export class LeadMap {
     this.map.jumpTo({ center: metro.centre, zoom: 10 });
   }
 
-  // The area in view, cut to the metro (the API bounds every answer by metro or bbox).
+  // The area in view, cut to the metro (the API bounds every answer by metro or bbox). Before
+  // the map exists: the area it will show, from its container's size (see `predictedBounds`).
   view() {
-    const b = this.map.getBounds();
     const m = this.metro.bbox;
+    let west, south, east, north, centre;
+    if (this.map) {
+      const b = this.map.getBounds();
+      [west, south, east, north] = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()];
+      const c = this.map.getCenter();
+      centre = [c.lng, c.lat];
+    } else {
+      centre = this.metro.centre;
+      const width = Math.floor(this.container.clientWidth) || 400; // as MapLibre sizes its canvas
+      const height = Math.floor(this.container.clientHeight) || 300;
+      [west, south, east, north] = predictedBounds(centre, 10, width, height);
+    }
     const r = (v) => Math.round(v * 1e5) / 1e5;
-    const bbox = [
-      Math.max(b.getWest(), m[0]),
-      Math.max(b.getSouth(), m[1]),
-      Math.min(b.getEast(), m[2]),
-      Math.min(b.getNorth(), m[3]),
-    ].map(r);
-    const centre = this.map.getCenter();
-    const widthM = centre.distanceTo(new maplibregl.LngLat(b.getEast(), centre.lat)) * 2;
-    return { bbox, zoom: this.map.getZoom(), centre: [centre.lng, centre.lat], widthM };
+    const bbox = [Math.max(west, m[0]), Math.max(south, m[1]), Math.min(east, m[2]), Math.min(north, m[3])].map(r);
+    const widthM = distanceM(centre, [east, centre[1]]) * 2;
+    return { bbox, zoom: this.map ? this.map.getZoom() : 10, centre, widthM };
   }
 
-  _addLayers() {
-    const m = this.map;
+  // The analytics sources (empty) and layers, in drawing order, hidden until `_applyVisibility`.
+  _analytics() {
+    const sources = {};
     for (const id of ["heatmap", "clusters", "cluster-centres", "penetration", "competitors", "leads"]) {
-      m.addSource(id, { type: "geojson", data: EMPTY });
+      sources[id] = { type: "geojson", data: EMPTY };
     }
-    const now = { duration: 0, delay: 0 };
-    m.addLayer({ id: "penetration-fill", type: "fill", source: "penetration", paint: { "fill-color": WITHHELD, "fill-opacity": 0.6, "fill-opacity-transition": now } });
-    m.addLayer({ id: "penetration-line", type: "line", source: "penetration", paint: { "line-color": "#3b4a5a", "line-width": 0.6, "line-opacity-transition": now } });
-    m.addLayer({ id: "heatmap-fill", type: "fill", source: "heatmap", paint: { "fill-color": WITHHELD, "fill-opacity": 0.7 } });
-    m.addLayer({
-      id: "competitors-fill",
-      type: "fill",
-      source: "competitors",
-      filter: ["==", ["get", "layer"], "cell"],
-      paint: { "fill-color": WITHHELD, "fill-opacity": 0.65, "fill-opacity-transition": now },
-    });
-    m.addLayer({
-      id: "competitors-centre",
-      type: "circle",
-      source: "competitors",
-      filter: ["==", ["geometry-type"], "Point"],
-      paint: {
-        "circle-radius": 5,
-        "circle-color": "#54278f",
-        "circle-stroke-color": "#fff",
-        "circle-stroke-width": 2,
-        "circle-opacity-transition": now,
-        "circle-stroke-opacity-transition": now,
-      },
-    });
-    m.addLayer({ id: "clusters-hull", type: "fill", source: "clusters", paint: { "fill-color": "#1b9e77", "fill-opacity": 0.18, "fill-opacity-transition": now } });
-    m.addLayer({ id: "clusters-line", type: "line", source: "clusters", paint: { "line-color": "#1b9e77", "line-width": 2, "line-opacity-transition": now } });
-    m.addLayer({
-      id: "cluster-centres",
-      type: "circle",
-      source: "cluster-centres",
-      paint: {
-        "circle-color": "#1b9e77",
-        "circle-opacity": 0.85,
-        "circle-stroke-color": "#fff",
-        "circle-stroke-width": 1.5,
-        "circle-radius": ["interpolate", ["linear"], ["sqrt", ["get", "size"]], 1, 5, 30, 28],
-        "circle-opacity-transition": now,
-        "circle-stroke-opacity-transition": now,
-      },
-    });
-    const cos = Math.cos((this.metro.centre[1] * Math.PI) / 180);
-    const r0 = PREVIEW_RADIUS_M / (78271.517 * cos); // pixels at zoom 0 (512-pixel tiles)
-    m.addLayer({
-      id: "leads-area",
-      type: "circle",
-      source: "leads",
-      minzoom: LEADS_MIN_ZOOM,
-      filter: ["==", ["get", "access"], "preview"],
-      paint: {
-        "circle-radius": ["interpolate", ["exponential", 2], ["zoom"], 0, r0, 22, r0 * 2 ** 22],
-        "circle-color": "#2563eb",
-        "circle-opacity": 0.12,
-        "circle-stroke-color": "#2563eb",
-        "circle-stroke-width": 1.5,
-        "circle-stroke-opacity": 0.8,
-      },
-    });
-    m.addLayer({
-      id: "leads-point",
-      type: "circle",
-      source: "leads",
-      minzoom: LEADS_MIN_ZOOM,
-      filter: ["==", ["get", "access"], "full"],
-      paint: { "circle-radius": 7, "circle-color": "#111827", "circle-stroke-color": "#fbbf24", "circle-stroke-width": 3 },
-    });
     // The lead picked from elsewhere on the page (a recommendation): its preview cell, drawn
     // like a preview at every zoom, on a source of its own so no analytics layer reloads.
-    m.addSource("focus", { type: "geojson", data: this.focus || EMPTY });
-    m.addLayer({
-      id: "focus-area",
-      type: "circle",
-      source: "focus",
-      paint: {
-        "circle-radius": ["interpolate", ["exponential", 2], ["zoom"], 0, r0, 22, r0 * 2 ** 22],
-        "circle-color": "#f59e0b",
-        "circle-opacity": 0.2,
-        "circle-stroke-color": "#b45309",
-        "circle-stroke-width": 3,
+    sources.focus = { type: "geojson", data: this.focus || EMPTY };
+    const now = { duration: 0, delay: 0 };
+    // The first style shows what is on already, so `_applyVisibility` then changes nothing (a
+    // change of visibility makes MapLibre reload the source's tiles).
+    const layout = (name) => ({ visibility: this.enabled.has(name) ? "visible" : "none" });
+    const cos = Math.cos((this.metro.centre[1] * Math.PI) / 180);
+    const r0 = PREVIEW_RADIUS_M / (78271.517 * cos); // pixels at zoom 0 (512-pixel tiles)
+    const layers = [
+      { id: "penetration-fill", type: "fill", source: "penetration", layout: layout("penetration"), paint: { "fill-color": WITHHELD, "fill-opacity": 0.6, "fill-opacity-transition": now } },
+      { id: "penetration-line", type: "line", source: "penetration", layout: layout("penetration"), paint: { "line-color": "#3b4a5a", "line-width": 0.6, "line-opacity-transition": now } },
+      { id: "heatmap-fill", type: "fill", source: "heatmap", layout: layout("heatmap"), paint: { "fill-color": WITHHELD, "fill-opacity": 0.7 } },
+      {
+        id: "competitors-fill",
+        type: "fill",
+        source: "competitors",
+        layout: layout("competitors"),
+        filter: ["==", ["get", "layer"], "cell"],
+        paint: { "fill-color": WITHHELD, "fill-opacity": 0.65, "fill-opacity-transition": now },
       },
-    });
+      {
+        id: "competitors-centre",
+        type: "circle",
+        source: "competitors",
+        layout: layout("competitors"),
+        filter: ["==", ["geometry-type"], "Point"],
+        paint: {
+          "circle-radius": 5,
+          "circle-color": "#54278f",
+          "circle-stroke-color": "#fff",
+          "circle-stroke-width": 2,
+          "circle-opacity-transition": now,
+          "circle-stroke-opacity-transition": now,
+        },
+      },
+      { id: "clusters-hull", type: "fill", source: "clusters", layout: layout("clusters"), paint: { "fill-color": "#1b9e77", "fill-opacity": 0.18, "fill-opacity-transition": now } },
+      { id: "clusters-line", type: "line", source: "clusters", layout: layout("clusters"), paint: { "line-color": "#1b9e77", "line-width": 2, "line-opacity-transition": now } },
+      {
+        id: "cluster-centres",
+        type: "circle",
+        source: "cluster-centres",
+        layout: layout("clusters"),
+        paint: {
+          "circle-color": "#1b9e77",
+          "circle-opacity": 0.85,
+          "circle-stroke-color": "#fff",
+          "circle-stroke-width": 1.5,
+          "circle-radius": ["interpolate", ["linear"], ["sqrt", ["get", "size"]], 1, 5, 30, 28],
+          "circle-opacity-transition": now,
+          "circle-stroke-opacity-transition": now,
+        },
+      },
+      {
+        id: "leads-area",
+        type: "circle",
+        source: "leads",
+        minzoom: LEADS_MIN_ZOOM,
+        layout: layout("leads"),
+        filter: ["==", ["get", "access"], "preview"],
+        paint: {
+          "circle-radius": ["interpolate", ["exponential", 2], ["zoom"], 0, r0, 22, r0 * 2 ** 22],
+          "circle-color": "#2563eb",
+          "circle-opacity": 0.12,
+          "circle-stroke-color": "#2563eb",
+          "circle-stroke-width": 1.5,
+          "circle-stroke-opacity": 0.8,
+        },
+      },
+      {
+        id: "leads-point",
+        type: "circle",
+        source: "leads",
+        minzoom: LEADS_MIN_ZOOM,
+        layout: layout("leads"),
+        filter: ["==", ["get", "access"], "full"],
+        paint: { "circle-radius": 7, "circle-color": "#111827", "circle-stroke-color": "#fbbf24", "circle-stroke-width": 3 },
+      },
+      {
+        id: "focus-area",
+        type: "circle",
+        source: "focus",
+        paint: {
+          "circle-radius": ["interpolate", ["exponential", 2], ["zoom"], 0, r0, 22, r0 * 2 ** 22],
+          "circle-color": "#f59e0b",
+          "circle-opacity": 0.2,
+          "circle-stroke-color": "#b45309",
+          "circle-stroke-width": 3,
+        },
+      },
+    ];
+    return { sources, layers };
+  }
+
+  _wireLayers() {
+    const m = this.map;
     for (const layer of ["leads-area", "leads-point"]) {
       m.on("click", layer, (e) => this.onLead(e.features[0].properties.id));
       m.on("mouseenter", layer, () => { m.getCanvas().style.cursor = "pointer"; });
       m.on("mouseleave", layer, () => { m.getCanvas().style.cursor = ""; });
     }
-    this._applyVisibility();
   }
 
   _mapLayers(name) {
@@ -377,8 +422,9 @@ export class LeadMap {
     const names = (only || LAYERS).filter((n) => this.enabled.has(n) || (n === "heatmap" && !only));
     const started = performance.now();
     const fetching = Promise.all(names.map((n) => this._fetch(n, query, view).then((d) => [n, d], (e) => [n, e])));
-    const [results] = await Promise.all([fetching, this.loaded]);
+    const [results] = await Promise.all([fetching, this.styled]);
     if (seq !== this.seq) return null; // a newer refresh is under way
+    if (!this.ready) return null; // the map failed to open
     const drawn = [];
     for (const [name, data] of results) {
       if (data instanceof Error) {
@@ -641,3 +687,23 @@ function ring(colour, label) {
   return el("li", {}, s, label);
 }
 
+
+// The bounds [west, south, east, north] of a map `width`×`height` CSS pixels wide and high at
+// `zoom` around `centre` ([lon, lat]), unrotated and flat, as MapLibre computes them: Web
+// Mercator with 512-pixel tiles (the world is 512·2^zoom pixels wide).
+function predictedBounds(centre, zoom, width, height) {
+  const world = 512 * 2 ** zoom;
+  const x = ((centre[0] + 180) / 360) * world;
+  const y = ((180 - (180 / Math.PI) * Math.log(Math.tan(Math.PI / 4 + (centre[1] * Math.PI) / 360))) / 360) * world;
+  const lon = (px) => (px / world) * 360 - 180;
+  const lat = (py) => (360 / Math.PI) * Math.atan(Math.exp(((180 - (py / world) * 360) * Math.PI) / 180)) - 90;
+  return [lon(x - width / 2), lat(y + height / 2), lon(x + width / 2), lat(y - height / 2)];
+}
+
+// Great-circle metres between two [lon, lat] points: MapLibre's LngLat.distanceTo (spherical
+// law of cosines on a sphere of radius 6,371,008.8 m), so a view's width is the same either way.
+function distanceM(a, b) {
+  const rad = Math.PI / 180;
+  const cos = Math.sin(a[1] * rad) * Math.sin(b[1] * rad) + Math.cos(a[1] * rad) * Math.cos(b[1] * rad) * Math.cos((b[0] - a[0]) * rad);
+  return 6371008.8 * Math.acos(Math.min(cos, 1));
+}
