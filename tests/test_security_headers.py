@@ -12,7 +12,7 @@ from aiqleads.security_headers import APP_CSP, DOCS_CSP
 
 
 @pytest.mark.parametrize(
-    "path", ["/", "/static/app.js", "/api/v1/leads", "/health", "/metrics", "/no/such/page"]
+    "path", ["/", "/static/js/main.js", "/api/v1/leads", "/health", "/metrics", "/no/such/page"]
 )
 async def test_every_answer_carries_the_security_headers(
     client: httpx.AsyncClient, path: str

@@ -36,7 +36,7 @@ async def test_docs_openapi_and_static_files_have_templates_of_their_own(
     client: httpx.AsyncClient,
 ) -> None:
     # Given the docs, the spec, static files (one missing) and the docs' own assets
-    for path in ("/docs", "/openapi.json", "/static/app.js", "/static/missing.js"):
+    for path in ("/docs", "/openapi.json", "/static/js/main.js", "/static/missing.js"):
         await client.get(path)
     await client.get("/docs/static/swagger-ui.css")
     body = (await client.get("/metrics")).text
@@ -49,7 +49,7 @@ async def test_docs_openapi_and_static_files_have_templates_of_their_own(
         'route="/docs/static/{path}",status="200"',
     ):
         assert f'aiq_http_requests_total{{method="GET",{labels}}}' in body, labels
-    assert "app.js" not in body and "swagger-ui.css" not in body
+    assert "main.js" not in body and "swagger-ui.css" not in body
     assert 'route="unmatched",status="200"' not in body
 
 

@@ -142,7 +142,7 @@ READS: tuple[Row, ...] = (
     Row("GET", "/docs", {"-": PUBLIC}),
     Row("GET", "/docs/oauth2-redirect", {"-": PUBLIC}),
     Row("GET", "/redoc", {"-": PUBLIC}),
-    Row("GET", "/static", {"-": PUBLIC}, why="a mount: asked for /static/app.js"),
+    Row("GET", "/static", {"-": PUBLIC}, why="a mount: asked for /static/js/main.js"),
     Row("GET", "/docs/static", {"-": PUBLIC}, why="a mount: the offline docs' style sheet"),
     Row("GET", f"{API}/web/config", {"-": PUBLIC}),
     Row("GET", f"{API}/geo/outlines", {"-": PUBLIC}, params={"metro": "seattle"}),
@@ -395,7 +395,7 @@ FIXED = {
     "tier": "basic",
     "gateway": "sandbox",
 }
-MOUNT_FILES = {"/static": "/static/app.js", "/docs/static": "/docs/static/swagger-ui.css"}
+MOUNT_FILES = {"/static": "/static/js/main.js", "/docs/static": "/docs/static/swagger-ui.css"}
 
 
 # --- the world ----------------------------------------------------------------------------------
