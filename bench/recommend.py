@@ -180,7 +180,7 @@ async def end_to_end(env: dict[str, str], workdir: Path, tokens: list[str]) -> d
                 await client.get(
                     "/api/v1/recommendations", headers={"Authorization": f"Bearer {token}"}
                 )
-            cpu = catalog._cpu_seconds(proc.pid)
+            cpu = catalog.cpu_seconds(proc.pid)
             for token in tokens:
                 start = time.perf_counter()
                 res = await client.get(
@@ -193,13 +193,13 @@ async def end_to_end(env: dict[str, str], workdir: Path, tokens: list[str]) -> d
                     errors += 1
                 else:
                     versions.add(res.headers["X-Recommender-Version"])
-            used = catalog._cpu_seconds(proc.pid) - cpu
+            used = catalog.cpu_seconds(proc.pid) - cpu
         return {
             **pct(samples),
             "errors": errors,
             "versions": sorted(versions),
             "server_cpu_ms_per_request": round(used * 1000 / len(tokens), 3),
-            "server_rss_mb": catalog._rss_mb(proc.pid),
+            "server_rss_mb": catalog.rss_mb(proc.pid),
         }
     finally:
         proc.terminate()
