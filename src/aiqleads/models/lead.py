@@ -49,7 +49,16 @@ class Lead(Base):
         Index("ix_leads_status_price", "status", "price_cents", "public_id"),
         Index("ix_leads_status_asking", "status", "asking_price_cents", "public_id"),
         Index("ix_leads_status_bucket", "status", "score_bucket", "public_id"),
-        Index("ix_leads_zip_published", "zip_code", "published_at", "public_id"),
+        # With the visibility rule's columns (0032): recommendation candidates of a ZIP read
+        # from the index alone, as those of a cell do (ix_leads_cell_published).
+        Index(
+            "ix_leads_zip_published",
+            "zip_code",
+            "published_at",
+            "public_id",
+            "status",
+            "held_until",
+        ),
         Index("ix_leads_city_published", "city_key", "published_at", "public_id"),
         Index("ix_leads_lat_lon", "latitude", "longitude"),
         Index("ix_leads_preview_lat_lon", "preview_latitude", "preview_longitude"),

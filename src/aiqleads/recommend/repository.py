@@ -29,8 +29,29 @@ preferences = cast(Table, AgentPreference.__table__)
 models = cast(Table, RecommenderModelRow.__table__)
 impressions = cast(Table, RecommendationImpression.__table__)
 
-# What a candidate carries: its preview (leads.present.preview) and its features' inputs.
-CANDIDATE_COLUMNS = (
+# What a candidate carries to be ranked: its features' inputs (features.LeadTable.from_rows),
+# its public id (the order's tie-break) and what the radius test reads. Only the served few
+# are read again with their whole preview (PREVIEW_COLUMNS, `previews`): the ranking reads a
+# pool of hundreds, and converting every preview column of each (JSON, times, money) was
+# most of a request's Python time.
+RANKING_COLUMNS = (
+    leads.c.id,
+    leads.c.public_id,
+    leads.c.kind,
+    leads.c.zip_code,
+    leads.c.bedrooms,
+    leads.c.asking_price_cents,
+    leads.c.h3_r8,
+    leads.c.h3_r7,
+    leads.c.preview_latitude,
+    leads.c.preview_longitude,
+    leads.c.score_bucket,
+    leads.c.price_factors,
+    leads.c.published_at,
+)
+
+# What a served lead carries: its preview (leads.present.preview).
+PREVIEW_COLUMNS = (
     leads.c.id,
     leads.c.public_id,
     leads.c.kind,
@@ -291,7 +312,8 @@ async def candidates(
     pool: int,
     window: timedelta | None = None,
 ) -> list[Any]:
-    """Up to `pool` leads the viewer may see and buy now, freshest first: effective status
+    """Up to `pool` leads the viewer may see and buy now, freshest first, as rows of
+    RANKING_COLUMNS (their previews: `previews`): effective status
     available (never held, sold, withheld, pending…), past the viewer's priority window
     (leads.visibility), in the agent's territory when it has one (else anywhere).
 
@@ -314,7 +336,7 @@ async def candidates(
             viewer, where, pool=pool - len(rows), since=since, before=before, dialect=dialect
         )
         stmt = (
-            select(*CANDIDATE_COLUMNS)
+            select(*RANKING_COLUMNS)
             .where(leads.c.id.in_(ids.scalar_subquery()))
             .order_by(leads.c.published_at.desc(), leads.c.public_id.desc())
         )
@@ -323,6 +345,20 @@ async def candidates(
             break
         before = since
     return rows
+
+
+async def previews(session: AsyncSession, viewer: Viewer, ids: Sequence[int]) -> list[Any]:
+    """The previews (rows of PREVIEW_COLUMNS) of the leads `ids` (row ids, e.g. the ones
+    `candidates` gave and the ranking chose), in the order of `ids`, through the same base
+    query: a lead no longer visible and available to the viewer (held or sold since) is left
+    out."""
+    if not ids:
+        return []
+    dialect = session.get_bind().dialect.name
+    visible = visible_leads(as_agent(viewer), LeadFilter(), [LeadStatus.AVAILABLE], dialect=dialect)
+    stmt = select(*PREVIEW_COLUMNS).where(*visible, leads.c.id.in_(list(ids)))
+    found = {int(r.id): r for r in (await session.execute(stmt)).all()}
+    return [found[i] for i in ids if i in found]
 
 
 # --- the registry ---------------------------------------------------------------------------

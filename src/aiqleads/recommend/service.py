@@ -324,20 +324,25 @@ async def recommend(
     ranked = order(scores, [str(r.public_id) for r in rows])
     chosen = diversify(ranked, table.h3_r8, max_per_cell=settings.max_per_cell, limit=limit)
     RECOMMENDATION_INFERENCE_SECONDS.labels(version).observe(time.perf_counter() - started)
+    # The chosen few's whole previews (the candidates carry only what ranking reads); one
+    # held or sold since the candidates were read is left out of the list.
+    found = await repository.previews(session, viewer, [int(rows[i].id) for i in chosen])
+    position_of = {int(rows[i].id): i for i in chosen}
     items = []
-    for position, i in enumerate(chosen, start=1):
-        r = rows[i]
+    for position, r in enumerate(found, start=1):
+        i = position_of[int(r.id)]
         base = present.preview(r, discount_percent=viewer.discount_percent, now=now)
         items.append(
             RecommendedLead(**base.model_dump(), rank=position, reason=reason(X[i], table, i))
         )
+    served = [int(r.id) for r in found]
     RECOMMENDATION_LISTS.labels(version).inc()
     RECOMMENDATION_ITEMS.labels(version).inc(len(items))
     if settings.record_impressions:
         await repository.record_impressions(
             session,
             principal.account_id,
-            [int(rows[i].id) for i in chosen],
+            served,
             version=version,
             now=now,
         )
@@ -346,7 +351,7 @@ async def recommend(
             session,
             assignment,
             principal.account_id,
-            [int(rows[i].id) for i in chosen],
+            served,
             now,
             latency_seconds=time.perf_counter() - started_request,
             recorder=exposures,

@@ -20,7 +20,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -57,22 +57,32 @@ class InteractionArrays(Protocol):
 
 
 class LeadIndex:
-    """A lead table with look-ups by ZIP, res-8 and res-7 cell, and by lead id."""
+    """A lead table with look-ups by ZIP, res-8 and res-7 cell, and by lead id.
+
+    Each look-up holds its leads' positions in serving order (freshest first, ties by
+    position) beside their negated publication times (ascending), so `candidates` finds the
+    leads published by `t` with one binary search per look-up and reads only as many as it
+    keeps, not every lead of the territory: at 1M leads a territory holds tens of thousands."""
 
     def __init__(self, leads: LeadTable) -> None:
         self.leads = leads
         self.position = {int(i): p for p, i in enumerate(leads.ids.tolist())}
-        self.by_zip = self._group(leads.zip_code.tolist())
-        self.by_r8 = self._group(leads.h3_r8.tolist())
-        self.by_r7 = self._group(leads.h3_r7.tolist())
         self.by_freshness = np.argsort(-leads.published_at, kind="stable")
+        self._neg_at = -leads.published_at
+        self.by_zip = self._group(leads.zip_code, self.by_freshness)
+        self.by_r8 = self._group(leads.h3_r8, self.by_freshness)
+        self.by_r7 = self._group(leads.h3_r7, self.by_freshness)
         self._sold_for: Mapping[int, float] | None = None
         self._sold = np.full(len(leads), np.inf)
+        # The last radius asked for (training and evaluation ask for one agent's many times
+        # in a row): (centre, radius in metres) → its leads in serving order.
+        self._radius: tuple[tuple[float, float, float], NDArray[np.int64]] | None = None
 
     @staticmethod
-    def _group(keys: Sequence[object]) -> dict[object, NDArray[np.int64]]:
+    def _group(keys: NDArray[Any], order: NDArray[np.int64]) -> dict[object, NDArray[np.int64]]:
+        """key → positions with that key, in `order` (None and 0 keys left out)."""
         acc: dict[object, list[int]] = defaultdict(list)
-        for p, k in enumerate(keys):
+        for p, k in zip(order.tolist(), keys[order].tolist(), strict=True):
             if k is not None and k != 0:
                 acc[k].append(p)
         return {k: np.asarray(v, dtype=np.int64) for k, v in acc.items()}
@@ -104,28 +114,68 @@ class LeadIndex:
             )
         return out
 
+    def in_radius(self, center: tuple[float, float], radius_m: float) -> NDArray[np.int64]:
+        """Positions of the leads whose cell centre lies within `radius_m` metres of `center`
+        (lat, lon degrees; great circle), in serving order."""
+        key = (center[0], center[1], float(radius_m))
+        if self._radius is None or self._radius[0] != key:
+            L = self.leads
+            d = haversine_km(L.lat, L.lon, np.asarray([center])) * 1000
+            order = self.by_freshness
+            self._radius = (key, order[d[order] <= radius_m])
+        return self._radius[1]
+
+    def _freshest(
+        self, part: NDArray[np.int64], t: float, pool: int, sold: NDArray[np.float64] | None
+    ) -> NDArray[np.int64]:
+        """The first `pool` of `part` (positions in serving order) published by `t` and not
+        bought before `t`."""
+        start = int(np.searchsorted(self._neg_at[part], -t, side="left"))
+        if sold is None:
+            return part[start : start + pool]
+        kept: list[NDArray[np.int64]] = []
+        found = 0
+        step = 2 * pool
+        while start < len(part) and found < pool:
+            chunk = part[start : start + step]
+            ok = chunk[sold[chunk] >= t]
+            kept.append(ok)
+            found += len(ok)
+            start += step
+            step *= 2
+        if not kept:
+            return part[:0]
+        return np.concatenate(kept)[:pool]
+
     def candidates(
         self, profile: Profile, t: float, *, pool: int, unavailable: Mapping[int, float]
     ) -> NDArray[np.int64]:
         """Positions of the freshest `pool` leads in the profile's territory (anywhere when it
-        has none), published by `t` and not made unavailable (bought) before `t`."""
-        L = self.leads
+        has none), published by `t` and not made unavailable (bought) before `t`; freshest
+        first, ties by position.
+
+        Each look-up of the territory gives its own first `pool` (`_freshest`); the
+        territory's first `pool` are among theirs, so only those are merged."""
         s = profile.stated
-        if profile.has_territory:
-            parts = [self.by_zip.get(z, np.empty(0, np.int64)) for z in profile.zips]
-            parts += [self.by_r8.get(c, np.empty(0, np.int64)) for c in s.cells_r8]
-            parts += [self.by_r7.get(c, np.empty(0, np.int64)) for c in profile.cells_r7]
-            idx = np.unique(np.concatenate(parts)) if parts else np.empty(0, np.int64)
-            if s.center is not None and s.radius_m:
-                d = haversine_km(L.lat, L.lon, np.asarray([s.center])) * 1000
-                idx = np.union1d(idx, np.flatnonzero(d <= s.radius_m))
-            idx = idx[np.argsort(-L.published_at[idx], kind="stable")]
-        else:
-            idx = self.by_freshness
-        idx = idx[L.published_at[idx] <= t]
-        if unavailable:
-            idx = idx[self.sold_at(unavailable)[idx] >= t]
-        return idx[:pool]
+        sold = self.sold_at(unavailable) if unavailable else None
+        if not profile.has_territory:
+            return self._freshest(self.by_freshness, t, pool, sold)
+        empty = np.empty(0, np.int64)
+        parts = [self.by_zip.get(z, empty) for z in profile.zips]
+        parts += [self.by_r8.get(c, empty) for c in s.cells_r8]
+        parts += [self.by_r7.get(c, empty) for c in profile.cells_r7]
+        if s.center is not None and s.radius_m:
+            parts.append(self.in_radius(s.center, s.radius_m))
+        if not parts:
+            return empty
+        merged = np.concatenate([self._freshest(p, t, pool, sold) for p in parts])
+        # Serving order (freshest first, ties by position); a lead in two look-ups sorts
+        # next to itself and is kept once.
+        merged = np.sort(merged)
+        merged = merged[np.argsort(self._neg_at[merged], kind="stable")]
+        if len(merged) > 1:
+            merged = merged[np.concatenate(([True], merged[1:] != merged[:-1]))]
+        return merged[:pool]
 
     def sold_at(self, unavailable: Mapping[int, float]) -> NDArray[np.float64]:
         """When each lead (by position) was bought (inf: never), from lead id → time; kept
