@@ -40,7 +40,7 @@ from aiqleads.ingestion.stages.base import PureStage
 from aiqleads.ingestion.summary import IngestSummary
 from aiqleads.kit.clock import Clock, SystemClock
 from aiqleads.kit.crypto import FieldCipher
-from aiqleads.kit.memory import release_free_memory
+from aiqleads.kit.memory import bulk_allocation, release_free_memory
 from aiqleads.observability.metrics import (
     INGEST_RECORDS,
     INGEST_RUNS_ACTIVE,
@@ -127,7 +127,7 @@ class Pipeline:
         The run is recorded as a run of `source` (default: the first document's source) at
         the pipeline's clock: `running` from the start, its counts after each committed batch,
         then `succeeded`, or `failed` with the error, which is raised again."""
-        with INGEST_RUNS_ACTIVE.track_inprogress():
+        with INGEST_RUNS_ACTIVE.track_inprogress(), bulk_allocation():
             documents, name = _source_of(documents, source)
             run_id = await runs.start(sessions, source=name, metro=metro, at=self.clock.now())
             summary = IngestSummary()
