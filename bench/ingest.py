@@ -2,6 +2,11 @@
 
     .venv/bin/python bench/ingest.py [--records 100000] [--postgres-url URL]
     .venv/bin/python bench/ingest.py --large [--large-rows 300000]
+    .venv/bin/python bench/ingest.py --records 100000 --skip-sqlite --baseline-src ../main/src
+
+`--baseline-src DIR` first runs the same measurement in a child process whose `aiqleads` is
+imported from DIR (another checkout, e.g. main), then this one: old and new back to back, in
+one JSON (`baseline` beside the rest).
 
 `--large` writes the 313 MB CSV of field case C15 (tests/fixtures/field_cases, 300,000 rows in
 the asl7168 Craigslist layout) and ingests it with `aiqleads ingest` in a child process on
@@ -102,6 +107,7 @@ async def one_database(url: str, data: bytes, records: int) -> dict[str, Any]:
                 # CPU per record beside the wall clock: the machine is shared, so the wall
                 # clock is noisy; the ingest process's own CPU and the database's are not.
                 "ingest_cpu_us_per_record": round(cpu / records * 1e6, 1),
+                "wall_us_per_record": round(seconds / records * 1e6, 1),
                 "database_cpu_us_per_record": (
                     None
                     if server_before is None or server_after is None
@@ -150,12 +156,24 @@ def _proc_cpu(pids: list[int]) -> float | None:
 BENCH_DB = "aiq_bench_ingest"
 
 
-async def on_postgres(admin_url: str, data: bytes, records: int) -> dict[str, Any]:
-    url = await recreate_database(admin_url, BENCH_DB)
+async def on_postgres(
+    admin_url: str, data: bytes, records: int, database: str = BENCH_DB
+) -> dict[str, Any]:
+    url = await recreate_database(admin_url, database)
     try:
         return await one_database(url, data, records)
     finally:
-        await drop_database(admin_url, BENCH_DB)
+        await drop_database(admin_url, database)
+
+
+def baseline(src: str, argv: list[str]) -> dict[str, Any]:
+    """This bench's throughput JSON with `aiqleads` imported from `src` (a child process)."""
+    env = {**os.environ, "PYTHONPATH": str(Path(src).resolve())}
+    run = subprocess.run(
+        [sys.executable, __file__, *argv], env=env, check=True, capture_output=True, text=True
+    )
+    result: dict[str, Any] = json.loads(run.stdout)
+    return {"src": src, **result}
 
 
 async def main(argv: list[str]) -> dict[str, Any]:
@@ -167,10 +185,22 @@ async def main(argv: list[str]) -> dict[str, Any]:
     parser.add_argument(
         "--skip-throughput", action="store_true", help="only the dedupe pairs (no databases)"
     )
+    parser.add_argument("--skip-sqlite", action="store_true", help="PostgreSQL only")
+    parser.add_argument("--database", default=BENCH_DB, help="the PostgreSQL database to use")
+    parser.add_argument("--baseline-src", help="also measure the aiqleads of this src, first")
     args = parser.parse_args(argv)
     if args.large:
         return {"large": large_file(args.large_rows)}
-    result: dict[str, Any] = {"records": args.records, "bar_leads_per_second": BAR}
+    result: dict[str, Any] = {
+        "records": args.records,
+        "bar_leads_per_second": BAR,
+        "load_average_before": os.getloadavg(),
+        "cpu_count": os.cpu_count(),
+    }
+    if args.baseline_src:
+        child = [a for a in argv if a != "--baseline-src" and a != args.baseline_src]
+        result["baseline"] = baseline(args.baseline_src, child)
+        result["load_average_after_baseline"] = os.getloadavg()
     pairs = [
         *labelled_pairs(KING_COUNTY_SALES),
         *address_pairs(),
@@ -187,13 +217,15 @@ async def main(argv: list[str]) -> dict[str, Any]:
     if args.skip_throughput:
         return result
     data = replicated_csv(args.records)
-    with tempfile.TemporaryDirectory() as tmp:
-        sqlite_url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
-        result["sqlite"] = await one_database(sqlite_url, data, args.records)
+    if not args.skip_sqlite:
+        with tempfile.TemporaryDirectory() as tmp:
+            sqlite_url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
+            result["sqlite"] = await one_database(sqlite_url, data, args.records)
     if args.postgres_url:
-        result["postgres"] = await on_postgres(args.postgres_url, data, args.records)
+        result["postgres"] = await on_postgres(args.postgres_url, data, args.records, args.database)
     else:
         result["postgres"] = {"skipped": "no --postgres-url and no AIQ_TEST_POSTGRES_URL"}
+    result["load_average_after"] = os.getloadavg()
     return result
 
 

@@ -13,10 +13,11 @@ from tests.ingestion.conftest import COPIED, kc_document
 
 from aiqleads.config import IngestSettings
 from aiqleads.db.engine import transaction
-from aiqleads.ingestion.batch import Batch
+from aiqleads.ingestion.batch import Batch, Item
 from aiqleads.ingestion.documents import Document
 from aiqleads.ingestion.payloads import unseal
 from aiqleads.ingestion.pipeline import Pipeline
+from aiqleads.ingestion.stages.normalize import NormalizeStage
 from aiqleads.ingestion.stages.store import StoreStage
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher
@@ -226,6 +227,54 @@ async def test_a_run_killed_mid_batch_is_completed_by_a_rerun(
     async with transaction(sessions) as session:
         refs = (await session.scalars(select(LeadSource.source_ref))).all()
     assert len(set(refs)) == 200
+
+
+class _CountsNormalized(NormalizeStage):
+    done: list[str]
+
+    def apply(self, batch: Batch, items: list[Item]) -> None:
+        super().apply(batch, items)
+        self.done.extend(i.raw.source_ref for i in items)
+
+
+class _LooksAhead(StoreStage):
+    """A store that, before storing, gives the event loop many turns (as a database's replies
+    do) and notes how many records of later batches were normalised meanwhile."""
+
+    normalized: list[str]
+    ahead: list[int]
+
+    async def process(self, batch: Batch, session: AsyncSession) -> None:
+        for _ in range(500):
+            await asyncio.sleep(0)
+        mine = {i.raw.source_ref for i in batch.items}
+        later = [ref for ref in self.normalized[-len(mine) :] if ref not in mine]
+        self.ahead.append(len(later))
+        await super().process(batch, session)
+
+
+async def test_the_next_batch_is_normalised_while_one_is_stored_and_the_result_is_the_same(
+    sessions: Sessions, make_pipeline: MakePipeline, clock: FrozenClock
+) -> None:
+    # Given a pipeline whose store gives the event loop turns before it writes, with batches
+    # of 50
+    plain = make_pipeline(batch_size=50)
+    normalize = _CountsNormalized(plain.settings, plain.stages[0].cipher)
+    store = _LooksAhead(plain.settings, plain.stages[-1].cipher)
+    normalize.done = store.normalized = []
+    store.ahead = []
+    watched = Pipeline(plain.settings, [normalize, *plain.stages[1:-1], store], clock=clock)
+    assert plain.stage_names == watched.stage_names
+    # When it ingests 200 sales
+    summary = await watched.run(sessions, [kc_document(200)], metro=None, now=clock.now())
+    # Then while each batch but the last was stored, the next one was normalised whole
+    assert store.ahead == [50, 50, 50, 0]
+    # And the run stored what it would have without the overlap
+    assert summary.read == 200
+    assert summary.outcomes["created"] + summary.outcomes["merged"] == 200
+    assert await _count(sessions, LeadSource) == 200
+    again = await plain.run(sessions, [kc_document(200)], metro=None, now=clock.now())
+    assert again.outcomes["unchanged"] == 200
 
 
 async def test_two_concurrent_ingests_of_one_file_leave_no_duplicates(

@@ -6,10 +6,17 @@ a re-run finds them unchanged (same source_ref and content hash) and completes t
 
 Every run is recorded (`ingestion.runs`): at its start, after each committed batch, and at its
 end, succeeded or failed.
+
+While the database stores one batch, the process reads the next: it parses it and runs the pure
+stages (normalize, validate: `PureStage`) on it, a slice of records at a time, giving the event
+loop a turn between slices so that the storing batch's replies are handled as they arrive. One
+batch is stored at a time, in order, and the next batch's stages that read the database start
+only after the previous batch committed: what is committed, and when, is as without the overlap.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import time
@@ -29,10 +36,11 @@ from aiqleads.ingestion.parsers.registry import get_parser
 from aiqleads.ingestion.payloads import document_payload, dumpable, rejected_payload
 from aiqleads.ingestion.records import ParseError, RawRecord, Rejected, StreamParser
 from aiqleads.ingestion.stages import STAGES, Stage
+from aiqleads.ingestion.stages.base import PureStage
 from aiqleads.ingestion.summary import IngestSummary
 from aiqleads.kit.clock import Clock, SystemClock
 from aiqleads.kit.crypto import FieldCipher
-from aiqleads.kit.memory import release_free_memory
+from aiqleads.kit.memory import bulk_allocation, release_free_memory
 from aiqleads.observability.metrics import (
     INGEST_RECORDS,
     INGEST_RUNS_ACTIVE,
@@ -44,6 +52,10 @@ from aiqleads.observability.metrics import (
 log = logging.getLogger(__name__)
 Progress = Callable[[int], None]
 _WRITES = (Outcome.CREATED, Outcome.UPDATED, Outcome.MERGED)
+# Records read or normalised between two turns of the event loop while a batch is being stored:
+# small enough (a few milliseconds of work) that the store's replies wait little, large enough
+# that the turns cost nothing measurable.
+_SLICE = 32
 
 
 def _head(document: Document) -> bytes:
@@ -115,7 +127,7 @@ class Pipeline:
         The run is recorded as a run of `source` (default: the first document's source) at
         the pipeline's clock: `running` from the start, its counts after each committed batch,
         then `succeeded`, or `failed` with the error, which is raised again."""
-        with INGEST_RUNS_ACTIVE.track_inprogress():
+        with INGEST_RUNS_ACTIVE.track_inprogress(), bulk_allocation():
             documents, name = _source_of(documents, source)
             run_id = await runs.start(sessions, source=name, metro=metro, at=self.clock.now())
             summary = IngestSummary()
@@ -156,30 +168,112 @@ class Pipeline:
         size = self.settings.ingest.batch_size
         items: list[Item] = []
         rejects: list[QuarantineEntry] = []
-        for document in documents:
-            summary.documents += 1
-            for parsed in self._parse(document, summary):
-                if isinstance(parsed, Item):
-                    items.append(parsed)
-                else:
-                    rejects.append(parsed)
-                if len(items) + len(rejects) >= size:
-                    await self.run_batch(sessions, Batch(items, now, metro, rejects), summary)
-                    await runs.progress(sessions, run_id, summary, at=self.clock.now())
-                    if progress is not None:
-                        progress(len(items) + len(rejects))
-                    items, rejects = [], []
-        if items or rejects:
-            await self.run_batch(sessions, Batch(items, now, metro, rejects), summary)
-            if progress is not None:
-                progress(len(items) + len(rejects))
+        read = 0
+        storing: asyncio.Task[None] | None = None  # the batch the database is storing
+        try:
+            for document in documents:
+                summary.documents += 1
+                for parsed, counted in self._parse(document, summary):
+                    read += counted
+                    if isinstance(parsed, Item):
+                        items.append(parsed)
+                    else:
+                        rejects.append(parsed)
+                    held = len(items) + len(rejects)
+                    if storing is not None and held % _SLICE == 0:
+                        await asyncio.sleep(0)  # a turn for the storing batch's replies
+                    if held >= size:
+                        batch = Batch(items, now, metro, rejects)
+                        storing = await self._hand_over(
+                            sessions, batch, read, storing, summary, run_id, progress
+                        )
+                        items, rejects, read = [], [], 0
+            if items or rejects:
+                batch = Batch(items, now, metro, rejects)
+                storing = await self._hand_over(
+                    sessions, batch, read, storing, summary, None, progress
+                )
+            if storing is not None:
+                await storing
+        except asyncio.CancelledError:
+            if storing is not None:
+                storing.cancel()  # a stopped run (Ctrl-C) stops the batch in flight too
+            raise
+        finally:
+            if storing is not None:
+                # A failure while reading the next batch lets the batch in flight commit, as
+                # without the overlap. Waited for in every case, so that nothing of this run
+                # still writes after it returns and its error is never left unretrieved.
+                await asyncio.gather(storing, return_exceptions=True)
         summary.seconds = time.perf_counter() - started
+
+    async def _hand_over(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        batch: Batch,
+        read: int,
+        storing: asyncio.Task[None] | None,
+        summary: IngestSummary,
+        run_id: int | None,
+        progress: Progress | None,
+    ) -> asyncio.Task[None]:
+        """Run the pure stages on `batch` while `storing` (the previous batch) is stored, wait
+        for that to commit (raising its error), then start storing `batch`. `run_id`: record
+        the run's progress after the commit (None for the last batch: the run's end does)."""
+        held = len(batch.items) + len(batch.quarantine)  # the records parsed into it
+        prepared = await self._prepare(batch, summary)
+        if storing is not None:
+            await storing
+        return asyncio.create_task(
+            self._store(sessions, batch, (read, held), prepared, summary, run_id, progress)
+        )
+
+    async def _prepare(self, batch: Batch, summary: IngestSummary) -> int:
+        """The leading pure stages on `batch`, `_SLICE` records at a time with a turn of the
+        event loop between slices; how many stages ran. Stage seconds count their own work,
+        not the turns."""
+        done = 0
+        for stage in self.stages:
+            if not isinstance(stage, PureStage):
+                break
+            before = len(batch.quarantine)
+            live = batch.live()
+            seconds = 0.0
+            for start in range(0, len(live), _SLICE):
+                clock = time.perf_counter()
+                stage.apply(batch, live[start : start + _SLICE])
+                seconds += time.perf_counter() - clock
+                await asyncio.sleep(0)
+            self._account(batch, summary, stage.name, live=len(live), before=before)
+            summary.stage(stage.name).seconds += seconds
+            INGEST_STAGE_SECONDS.labels(stage.name).observe(seconds)
+            done += 1
+        return done
+
+    async def _store(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        batch: Batch,
+        counts: tuple[int, int],
+        prepared: int,
+        summary: IngestSummary,
+        run_id: int | None,
+        progress: Progress | None,
+    ) -> None:
+        read, held = counts
+        summary.read += read  # the run's record counts the batches handed to the database
+        await self.run_batch(sessions, batch, summary, prepared=prepared)
+        if run_id is not None:
+            await runs.progress(sessions, run_id, summary, at=self.clock.now())
+        if progress is not None:
+            progress(held)
 
     def _parse(
         self, document: Document, summary: IngestSummary
-    ) -> Iterator[Item | QuarantineEntry]:
-        """Records and rejects of one document; an unreadable document is one quarantine entry,
-        after whatever records it yielded before the damage."""
+    ) -> Iterator[tuple[Item | QuarantineEntry, bool]]:
+        """Records and rejects of one document, each with True (a record read); an unreadable
+        document is one quarantine entry (with False), after whatever records it yielded before
+        the damage."""
         stats = summary.stage("parse")
         clock = time.perf_counter()
         failure: str | None = None
@@ -198,9 +292,8 @@ class Pipeline:
                 except StopIteration:
                     break
                 stats.seconds += time.perf_counter() - clock
-                summary.read += 1
                 stats.records += 1
-                yield self._parsed(found)
+                yield self._parsed(found), True
                 clock = time.perf_counter()
         except ParseError as exc:
             failure = f"parse_error: {exc}"
@@ -212,13 +305,14 @@ class Pipeline:
         stats.seconds += time.perf_counter() - clock
         if failure is not None:
             stats.dropped += 1
-            yield QuarantineEntry(
+            entry = QuarantineEntry(
                 document.source,
                 None,
                 "parse",
                 [failure],
                 document_payload(document.name, document.size, _head(document)),
             )
+            yield entry, False
 
     def _parsed(self, found: RawRecord | Rejected) -> Item | QuarantineEntry:
         if isinstance(found, Rejected):
@@ -232,13 +326,18 @@ class Pipeline:
         return Item(found)
 
     async def run_batch(
-        self, sessions: async_sessionmaker[AsyncSession], batch: Batch, summary: IngestSummary
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        batch: Batch,
+        summary: IngestSummary,
+        *,
+        prepared: int = 0,
     ) -> None:
-        """All stages on one batch, committed together; counters move only after the commit."""
+        """All stages on one batch, committed together; counters move only after the commit.
+        `prepared`: the first stages already ran on the batch (`_prepare`)."""
         timings: dict[str, float] = {}
-        source = next((i.raw.source for i in batch.items), "unknown")
         async with transaction(sessions) as session:
-            for stage in self.stages:
+            for stage in self.stages[prepared:]:
                 if stage.needs_known:
                     await resolve_known(batch, session, self.settings)
                 before = len(batch.quarantine)
@@ -246,10 +345,7 @@ class Pipeline:
                 clock = time.perf_counter()
                 await stage.process(batch, session)
                 timings[stage.name] = time.perf_counter() - clock
-                stats = summary.stage(stage.name)
-                stats.records += live
-                INGEST_STAGE_RECORDS.labels(source, stage.name).inc(live)
-                stats.dropped += len(batch.quarantine) - before
+                self._account(batch, summary, stage.name, live=live, before=before)
         await self._refresh_statistics(sessions, batch)
         for name, seconds in timings.items():
             summary.stage(name).seconds += seconds
@@ -257,6 +353,17 @@ class Pipeline:
         summary.add_batch(batch)
         self._count(batch)
         release_free_memory()  # memory stays flat over a file of any size
+
+    @staticmethod
+    def _account(
+        batch: Batch, summary: IngestSummary, name: str, *, live: int, before: int
+    ) -> None:
+        """A stage's records in (`live`) and dropped (quarantine entries since `before`)."""
+        source = next((i.raw.source for i in batch.items), "unknown")
+        stats = summary.stage(name)
+        stats.records += live
+        INGEST_STAGE_RECORDS.labels(source, name).inc(live)
+        stats.dropped += len(batch.quarantine) - before
 
     async def _refresh_statistics(
         self, sessions: async_sessionmaker[AsyncSession], batch: Batch

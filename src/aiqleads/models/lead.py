@@ -62,7 +62,6 @@ class Lead(Base):
         Index("ix_leads_city_published", "city_key", "published_at", "public_id"),
         Index("ix_leads_lat_lon", "latitude", "longitude"),
         Index("ix_leads_preview_lat_lon", "preview_latitude", "preview_longitude"),
-        Index("ix_leads_h3_r8", "h3_r8"),
         Index("ix_leads_metro_status", "metro", "status"),
         Index("ix_leads_address_key", "address_key"),
         # Partial (0027): most leads have none of these values, and every query of these

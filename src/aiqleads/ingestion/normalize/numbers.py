@@ -37,6 +37,15 @@ def _in_range(value: Decimal) -> bool:
     return value.is_zero() or MIN_ADJUSTED_EXPONENT <= value.adjusted() <= MAX_ADJUSTED_EXPONENT
 
 
+def _plain_decimal(text: str) -> bool:
+    """ASCII digits, or digits "." digits: read as a whole by `_FIRST_NUMBER_RE` with nothing
+    before or after, so the general path would give Decimal(text) and no rest either."""
+    if not text.isascii():
+        return False
+    whole, dot, fraction = text.partition(".")
+    return whole.isdigit() and (not dot or fraction.isdigit())
+
+
 def leading_decimal(raw: Any, field: str) -> tuple[Decimal, str] | Reason:
     """The first number in a value and the lower-cased text after it, or a reason.
 
@@ -61,6 +70,9 @@ def leading_decimal(raw: Any, field: str) -> tuple[Decimal, str] | Reason:
     if not isinstance(raw, str):
         return Reason(f"{field}_unparseable", clip(raw))
     text = raw.strip().lower()
+    if _plain_decimal(text):  # most cells ("3", "2.25", "1180"): the pattern would take it whole
+        value = Decimal(text)
+        return (value, "") if _in_range(value) else Reason(f"{field}_out_of_range", clip(raw))
     match = _FIRST_NUMBER_RE.search(text)
     if match is None:
         return Reason(f"{field}_unparseable", clip(raw))

@@ -18,6 +18,7 @@ class Reason:
 
 # Placeholders that sources (CSV exports, scraped pages) use for "no value".
 _BLANKS = frozenset({"", "na", "n/a", "none", "null", "nan", "-", "--", "?"})
+_LONGEST_BLANK = max(map(len, _BLANKS))
 
 
 def is_blank(raw: Any) -> bool:
@@ -26,7 +27,9 @@ def is_blank(raw: Any) -> bool:
     if isinstance(raw, float):
         return math.isnan(raw)
     if isinstance(raw, str):
-        return raw.strip().lower() in _BLANKS
+        text = raw.strip()
+        # Every placeholder is short: a longer value is not lower-cased just to look it up.
+        return not text or (len(text) <= _LONGEST_BLANK and text.lower() in _BLANKS)
     return False
 
 

@@ -8,7 +8,7 @@ from typing import ClassVar, Self
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.config import Settings
-from aiqleads.ingestion.batch import Batch
+from aiqleads.ingestion.batch import Batch, Item
 from aiqleads.kit.crypto import FieldCipher
 
 
@@ -31,3 +31,16 @@ class Stage(ABC):
     @abstractmethod
     async def process(self, batch: Batch, session: AsyncSession) -> None:
         """Work on the batch's live items; drop the unusable ones with `batch.drop`."""
+
+
+class PureStage(Stage):
+    """A stage that reads nothing but its records (no database, no other batch): the pipeline
+    may run it on the next batch, a few records at a time, while the database stores this one.
+    `apply` works on the given items of the batch, in order; `process` is `apply` on all."""
+
+    @abstractmethod
+    def apply(self, batch: Batch, items: list[Item]) -> None:
+        """Work on `items` (live items of `batch`); drop the unusable ones with `batch.drop`."""
+
+    async def process(self, batch: Batch, session: AsyncSession) -> None:
+        self.apply(batch, batch.live())

@@ -1,20 +1,18 @@
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from aiqleads.ingestion.batch import Batch
+from aiqleads.ingestion.batch import Batch, Item
 from aiqleads.ingestion.normalize.lead import normalize
 from aiqleads.ingestion.payloads import record_payload
-from aiqleads.ingestion.stages.base import Stage
+from aiqleads.ingestion.stages.base import PureStage
 
 
-class NormalizeStage(Stage):
+class NormalizeStage(PureStage):
     """Raw source fields → typed lead columns; a record that cannot be placed is quarantined."""
 
     name = "normalize"
 
-    async def process(self, batch: Batch, session: AsyncSession) -> None:
-        for item in batch.live():
+    def apply(self, batch: Batch, items: list[Item]) -> None:
+        for item in items:
             try:
                 result = normalize(item.raw, metro=batch.metro, now=batch.now)
             except Exception as exc:  # one odd record must not stop a run of thousands

@@ -1,18 +1,16 @@
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from aiqleads.ingestion.batch import Batch
+from aiqleads.ingestion.batch import Batch, Item
 from aiqleads.ingestion.normalize.lead import NormalizedLead
 from aiqleads.ingestion.payloads import record_payload
-from aiqleads.ingestion.stages.base import Stage
+from aiqleads.ingestion.stages.base import PureStage
 
 _SALE_KINDS = ("fsbo", "for_sale", "expired")
 # Widths of the identity columns: a longer key would abort the batch's transaction.
 _MAX_SOURCE, _MAX_REF = 32, 128
 
 
-class ValidateStage(Stage):
+class ValidateStage(PureStage):
     """Business rules normalize does not know: believable prices by kind, storable identities."""
 
     name = "validate"
@@ -36,8 +34,8 @@ class ValidateStage(Stage):
                 reasons.append(f"price_implausible: {price / 100:.2f} for a {lead.kind} lead")
         return reasons
 
-    async def process(self, batch: Batch, session: AsyncSession) -> None:
-        for item in batch.live():
+    def apply(self, batch: Batch, items: list[Item]) -> None:
+        for item in items:
             assert item.lead is not None  # normalize runs first (checked by the settings)
             reasons = self._reasons(item.lead)
             if reasons:
