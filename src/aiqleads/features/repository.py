@@ -189,7 +189,8 @@ async def market_near(
 ) -> Places:
     """The market leads a lead can reach: those within a box holding the radius around the
     point (a superset; the features decide by exact distance) and those in the given cells,
-    ordered by id. Reads the (latitude, longitude) and h3_r8 indexes."""
+    ordered by id. Reads the (latitude, longitude) indexes and `ix_leads_cell_published`, which
+    h3_r8 leads."""
     near: list[ColumnElement[bool]] = []
     if lat is not None and lon is not None:
         # The box grown by 1 % so rounding never loses a lead at the edge of the radius.

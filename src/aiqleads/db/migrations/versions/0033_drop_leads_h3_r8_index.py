@@ -14,7 +14,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0033"
-down_revision = "0028"
+down_revision = "0032"
 branch_labels = None
 depends_on = None
 
