@@ -179,8 +179,8 @@ def radius_cells(center: tuple[float, float], radius_m: float) -> list[int] | No
     A lead's preview point is its res-8 cell's centre, so "preview point within the radius" is
     exactly "h3_r8 in these cells": an equality lookup on `ix_leads_cell_published` (h3_r8
     leads it) instead of a latitude band read whole. Found by growing a grid disk ring by ring
-    until a whole ring lies outside the radius and the next one does too (neighbouring centres are under 1 km apart, so no cell
-    beyond two such rings can be inside)."""
+    until a whole ring lies outside the radius and the next one does too (neighbouring centres
+    are under 1 km apart, so no cell beyond two such rings can be inside)."""
     lat, lon = center
     origin = h3.latlng_to_cell(lat, lon, PREVIEW_RESOLUTION)
     point = np.asarray([center], dtype=np.float64)
