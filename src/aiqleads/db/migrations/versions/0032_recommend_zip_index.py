@@ -11,7 +11,7 @@ The index keeps its name and its leading columns (zip_code, published_at, public
 query it served it serves the same; status and held_until are appended, as 0028 does for cells.
 
 Revision ID: 0032
-Revises: 0028
+Revises: 0035
 Create Date: 2026-12-01
 """
 

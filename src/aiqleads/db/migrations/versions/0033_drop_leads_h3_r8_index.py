@@ -5,7 +5,7 @@ column of `(h3_r8, published_at, public_id, status, held_until)`; the single-col
 cost every stored lead one more index entry to write (ingestion's bar, issue 8).
 
 Revision ID: 0033
-Revises: 0028
+Revises: 0032
 Create Date: 2026-12-01
 """
 

@@ -18,7 +18,7 @@ Missing values are stored as sentinels (the key's columns are NOT NULL so groupi
 plain): metro and ZIP '', cell -1, preview latitude and longitude 1000 (outside the range).
 
 Revision ID: 0035
-Revises: 0028
+Revises: 0030
 Create Date: 2026-12-01
 """
 
