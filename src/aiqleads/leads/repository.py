@@ -70,7 +70,9 @@ def _page_per_status(
     # Which rows count is the visibility rule's, on the whole set asked (a lapsed hold is
     # available); each branch adds its stored status (an equality its index serves). The
     # branches share every other clause: built once, as the statement is rebuilt per request.
-    conds = visible_leads(viewer, q.filter, statuses, dialect=dialect, order_column=order.column)
+    conds = visible_leads(
+        viewer, q.filter, statuses, dialect=dialect, order_column=order.column, per_status=True
+    )
     if after is not None:
         conds.append(_after(order, *after))
     key, tie, order_by = (
@@ -81,7 +83,7 @@ def _page_per_status(
     branches = [
         select(
             select(key, tie)
-            .where(*conds, leads.c.status == stored)
+            .where(leads.c.status == stored, *conds)
             .order_by(*order_by)
             .limit(q.limit + 1)
             .subquery()
