@@ -323,11 +323,12 @@ async def one_run(
     }
 
 
-def summary(values: list[float]) -> dict[str, float]:
+def summary(values: list[float]) -> dict[str, Any]:
     return {
         "cold": round(values[0], 1),
         "median": round(statistics.median(values), 1),
         "max": round(max(values), 1),
+        "runs": [round(v, 1) for v in values],  # in order: the spread, not only its middle
     }
 
 
