@@ -1,14 +1,18 @@
-"""The engines keep bind parameters out of logs and error texts."""
+"""The engines keep bind parameters out of logs and error texts, and hand out live
+connections without pinging one used moments ago."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from aiqleads.config import Settings
+from aiqleads.db.engine import create_engine
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.models import Account
 from aiqleads.observability.logging import format_exception
@@ -45,3 +49,70 @@ async def test_an_integrity_error_does_not_carry_the_values(
     assert "secret.owner" not in logged
     assert "SECRETHASHVALUE" not in logged
     assert "IntegrityError" in logged and "withheld" in logged
+
+
+async def _last_query(settings: Settings, pid: int) -> str:
+    """What PostgreSQL's backend `pid` ran last (pg_stat_activity), seen from elsewhere."""
+    other = create_engine(settings, pool_size=1, max_overflow=0)
+    try:
+        async with other.connect() as conn:
+            query = await conn.scalar(
+                text("SELECT query FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
+            )
+        return str(query)
+    finally:
+        await other.dispose()
+
+
+@pytest.mark.parametrize(("idle_seconds", "pinged"), [(3600.0, False), (0.0, True)])
+async def test_a_connection_back_in_the_pool_moments_ago_is_not_pinged(
+    engine: AsyncEngine, settings: Settings, idle_seconds: float, pinged: bool
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the checkout ping is PostgreSQL's")
+    # Given a pool of one connection, used once and returned (statements without a
+    # transaction: nothing but the statement reaches the server)
+    pool = create_engine(settings, pool_size=1, max_overflow=0, ping_idle_seconds=idle_seconds)
+    own = pool.execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        async with own.connect() as conn:
+            pid = int(await conn.scalar(text("SELECT pg_backend_pid()")))
+        # When it is handed out again, within the idle time (or with no idle time allowed)
+        async with own.connect() as conn:
+            last = await _last_query(settings, pid)
+            assert int(await conn.scalar(text("SELECT pg_backend_pid()"))) == pid
+        # Then it was pinged only when the idle time allowed none
+        assert (last == "SELECT 1") is pinged, last
+    finally:
+        await pool.dispose()
+
+
+async def test_a_connection_closed_in_the_pool_is_replaced_even_when_just_used(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the checkout ping is PostgreSQL's")
+    # Given a pool of one connection, just used and returned
+    pool = create_engine(settings, pool_size=1, max_overflow=0, ping_idle_seconds=3600.0)
+    try:
+        async with pool.connect() as conn:
+            pid = int(await conn.scalar(text("SELECT pg_backend_pid()")))
+            driver = (await conn.get_raw_connection()).driver_connection
+            assert driver is not None
+        # When the server ends its backend (as a restart does), and the socket's end is seen
+        other = create_engine(settings, pool_size=1, max_overflow=0)
+        try:
+            async with other.connect() as admin:
+                await admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        finally:
+            await other.dispose()
+        for _ in range(1000):  # a condition awaited, not a time: the loop reads the EOF
+            if driver.is_closed():
+                break
+            await asyncio.sleep(0.01)
+        assert driver.is_closed()
+        # Then the next request gets a working connection, not an error
+        async with pool.connect() as conn:
+            assert int(await conn.scalar(text("SELECT pg_backend_pid()"))) != pid
+    finally:
+        await pool.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -34,7 +35,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _: ConnectionPoolEntry) -> None:
 
 
 def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
+    """The engine of `settings.database_url`; `kwargs` go to SQLAlchemy's create_async_engine,
+    but for `ping_idle_seconds` (PostgreSQL: see PING_IDLE_SECONDS; 0 pings every checkout)."""
     url = settings.database_url
+    idle_seconds = float(kwargs.pop("ping_idle_seconds", PING_IDLE_SECONDS))
     # Bind parameters are password hashes, token ids and owner contacts: never in a log line
     # (SQLAlchemy logs them at INFO with the statement) nor in an exception's text.
     kwargs.setdefault("hide_parameters", True)
@@ -58,21 +62,52 @@ def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("max_overflow", 10)
     # A connection is tested as the pool hands it out (a PostgreSQL restart closes them all):
     # by `_ping_on_checkout`, one round trip, rather than SQLAlchemy's pool_pre_ping, which
-    # on asyncpg wraps its ping in a transaction of its own (BEGIN, ping, ROLLBACK: three).
-    # (A caller naming pool_pre_ping gets what it names instead.)
+    # on asyncpg wraps its ping in a transaction of its own (BEGIN, ping, ROLLBACK: three);
+    # and only when the connection has been idle `ping_idle_seconds` or more (see
+    # `_ping_on_checkout`). (A caller naming pool_pre_ping gets what it names instead.)
     ping = "pool_pre_ping" not in kwargs
     engine = create_async_engine(url, **kwargs)
     if ping:
-        event.listen(engine.sync_engine, "checkout", _ping_on_checkout)
+        sync = engine.sync_engine
+        event.listen(sync, "connect", _note_returned)
+        event.listen(sync, "checkin", _note_returned)
+        event.listen(sync, "checkout", _pinging_after(idle_seconds))
     instrument(engine.sync_engine)
     return engine
+
+
+# A connection back in the pool for less than this is handed out without a ping. What closes
+# connections at once (a restart, a terminated backend) also closes their sockets, which the
+# event loop sees (EOF) and the check below without a round trip; a ping is still sent after
+# an idle spell, the time a silently dropped connection (a firewall's idle timeout, a host gone
+# without a FIN) takes to matter. Under load a connection is back in use within milliseconds:
+# the ping was one of a hold's seven round trips.
+PING_IDLE_SECONDS = 2.0
+_RETURNED = "aiq_returned_at"  # connection record's info: time.monotonic() at check-in
+
+
+def _note_returned(_dbapi_connection: Any, record: Any) -> None:
+    record.info[_RETURNED] = time.monotonic()
+
+
+def _pinging_after(idle_seconds: float) -> Callable[[Any, Any, Any], None]:
+    def checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        returned = record.info.get(_RETURNED)
+        fresh = returned is not None and time.monotonic() - returned < idle_seconds
+        if fresh and not record.driver_connection.is_closed():
+            return
+        _ping_on_checkout(dbapi_connection, record, proxy)
+
+    return checkout
 
 
 def _ping_on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
     """Test a connection as the pool hands it out with `SELECT 1` in the simple query
     protocol (one round trip, no transaction). A connection that fails it is discarded and
     the pool tries another (SQLAlchemy's "pessimistic disconnect handling": raising
-    DisconnectionError from a checkout event), so the request never sees a dead one."""
+    DisconnectionError from a checkout event), so the request never sees a dead one. Skipped
+    (by `_pinging_after`) for a connection returned to the pool moments ago whose socket is
+    still open."""
     try:
         dbapi_connection.run_async(lambda conn: conn.execute("SELECT 1"))
     except Exception as exc:  # any failure of the ping: the connection is not usable
