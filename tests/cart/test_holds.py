@@ -5,22 +5,27 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from aiqleads.auth.principal import Principal
+from aiqleads.cart import service as cart_service
 from aiqleads.config import Settings
 from aiqleads.db.engine import transaction
 from aiqleads.events import repository as events
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher
-from aiqleads.models import Lead
+from aiqleads.leads.visibility import viewer_for
+from aiqleads.models import Account, Lead
 from aiqleads.models.enums import Tier
+from aiqleads.notices import InProcessNotices
 from tests.factories import (
     admin,
     agent,
@@ -310,12 +315,13 @@ async def test_a_hold_and_a_release_cost_a_fixed_few_statements(
         released = len(statements) - held
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    # Then each costs a fixed number of statements: the cart lock, the lead (for a release on
-    # PostgreSQL in the lock's statement), its conditional UPDATE (on PostgreSQL with its
-    # history, the hold record and the event in the same statement), the data version. The
-    # account is not read: its facts are kept a few seconds per process (auth/principal_cache.py)
+    # Then each costs a fixed number of statements: the cart lock, the lead (and for a hold the
+    # live count), its conditional UPDATE (with its history, the hold record and the event),
+    # the data version; on PostgreSQL two: the lock with the reads, the UPDATE with the rest.
+    # The account is not read: its facts are kept a few seconds per process
+    # (auth/principal_cache.py)
     postgres = settings.database_url.startswith("postgresql")
-    assert (held, released) == ((4, 3) if postgres else (8, 7)), statements
+    assert (held, released) == ((2, 2) if postgres else (8, 7)), statements
 
 
 async def test_a_hold_on_a_lead_another_transaction_is_moving_is_refused_without_waiting(
@@ -343,3 +349,54 @@ async def test_a_hold_on_a_lead_another_transaction_is_moving_is_refused_without
         await mover.rollback()
     # And once that transaction has ended, the lead is held as usual
     assert _codes(await _hold(client, headers, [row["public_id"]])) == [None]
+
+
+async def test_a_hold_that_waited_for_its_accounts_other_hold_counts_it_in_the_cart_limit(
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("row locks are PostgreSQL's (SQLite has one writer at a time)")
+    # Given an agent whose cart takes one lead, and two leads
+    first, second = await _leads(sessions, settings, cipher, clock, 2)
+    account, headers = await agent(client, sessions, clock)
+    async with transaction(sessions) as session:
+        await session.execute(
+            update(Account).where(Account.id == account.id).values(custom_cart_limit=1)
+        )
+    principal = replace(Principal.of(account), custom_cart_limit=1)
+    policy = settings.tiers[Tier.ENTERPRISE.value]
+    # And a hold of the first lead by the same agent in a transaction not yet committed
+    async with sessions() as other:
+        taken = await cart_service.hold(
+            other,
+            viewer_for(principal, policy, clock.now()),
+            policy=policy,
+            custom_limit=1,
+            lead_ids=[first["public_id"]],
+            all_or_nothing=False,
+            notices=InProcessNotices(),
+        )
+        assert taken.held == 1
+        # When the agent asks for the second lead meanwhile, and that request is waiting for
+        # the cart's lock (its statement began before the first hold commits)
+        asking = asyncio.create_task(_hold(client, headers, [second["public_id"]]))
+        async with sessions() as watcher:
+            waiting = (
+                select(func.count())
+                .select_from(text("pg_stat_activity"))
+                .where(text("datname = current_database() AND wait_event_type = 'Lock'"))
+            )
+            # A condition awaited, not a time (the bound: a regression must not hang the suite)
+            for _ in range(12_000):
+                if await watcher.scalar(waiting):
+                    break
+                await asyncio.sleep(0.01)
+            assert await watcher.scalar(waiting), "the second hold never waited for the lock"
+        await other.commit()
+        answer = await asyncio.wait_for(asking, 120)
+    # Then the second is refused: the first, committed while it waited, fills the cart
+    assert _codes(answer) == ["cart_limit_reached"]

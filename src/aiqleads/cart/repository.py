@@ -12,9 +12,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Insert, Row, Table, Update, and_, func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Insert,
+    Row,
+    Table,
+    Update,
+    and_,
+    func,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Select
 
 from aiqleads.db import bulk
 from aiqleads.leads.visibility import leads
@@ -86,6 +98,18 @@ async def hold_view(
     """The leads' states and the account's live hold count, in one round trip (the count is
     an uncorrelated subquery, computed once). Unknown ids are absent; with none known the count
     is not read and 0 is returned (no hold will be tried)."""
+    states: dict[uuid.UUID, LeadState] = {}
+    count = 0
+    for r in await session.execute(_viewing(account_id, public_ids, now)):
+        states[r.public_id] = LeadState(*r[:_STATE_COLUMNS])
+        count = int(r.live)
+    return states, count
+
+
+_STATE_COLUMNS = 8  # the columns of LeadState, first in `_viewing`'s rows
+
+
+def _viewing(account_id: int, public_ids: Sequence[uuid.UUID], now: datetime) -> Select[Any]:
     live = select(func.count()).select_from(_joined()).where(*_live(account_id, now))
     cols = (
         leads.c.id,
@@ -97,15 +121,54 @@ async def hold_view(
         leads.c.price_cents,
         leads.c.price_currency,
     )
-    stmt = select(*cols, live.scalar_subquery().label("live")).where(
+    return select(*cols, live.scalar_subquery().label("live")).where(
         leads.c.public_id.in_(list(public_ids))
     )
-    states: dict[uuid.UUID, LeadState] = {}
-    count = 0
-    for r in await session.execute(stmt):
-        states[r.public_id] = LeadState(*r[:-1])
-        count = int(r.live)
-    return states, count
+
+
+async def lock_and_view(
+    session: AsyncSession, account_id: int, public_ids: Sequence[uuid.UUID], *, now: datetime
+) -> tuple[dict[uuid.UUID, LeadState], int]:
+    """`lock_cart`, then `hold_view`: on PostgreSQL in one round trip when it can be.
+
+    There the lock is a data-modifying CTE of the view, and all of one statement reads one
+    snapshot, taken before the lock is waited for: a change of the cart committed meanwhile by
+    a request of the same account would be missing from the view (a cart limit passed). So the
+    lock row is written only if its newest version is the one the snapshot sees (its `xmin`,
+    the transaction that wrote it, unchanged; every cart change writes the row, so none
+    committed in between); else the row is still locked (ON CONFLICT DO UPDATE locks the rows
+    its WHERE refuses) but not written, and the view is read again by a statement of its own,
+    after the lock (two more round trips, only when two requests of one account meet)."""
+    if not bulk.is_postgres(session):
+        await lock_cart(session, account_id, now=now)
+        return await hold_view(session, account_id, public_ids, now=now)
+    # An alias: the subquery reads the snapshot's row, not (correlated) the row being locked.
+    seen = locks.alias("seen")
+    seen_version = (
+        select(literal_column("seen.xmin")).where(seen.c.account_id == account_id)
+    ).scalar_subquery()
+    locking = (
+        postgresql.insert(locks)
+        .values(account_id=account_id, locked_at=now)
+        .on_conflict_do_update(
+            index_elements=["account_id"],
+            set_={"locked_at": now},
+            where=literal_column("cart_locks.xmin") == seen_version,
+        )
+        .returning(locks.c.account_id)
+        .cte("locked")
+    )
+    written = select(locking.c.account_id).scalar_subquery().is_not(None).label("written")
+    view = _viewing(account_id, public_ids, now).add_columns(written)
+    rows = (await session.execute(view.add_cte(locking))).all()
+    if rows and not all(r.written for r in rows):
+        await lock_cart(session, account_id, now=now)  # a new version: see the docstring
+        return await hold_view(session, account_id, public_ids, now=now)
+    if not rows:
+        # No lead known: nothing will be held, the lock is taken (written or not) all the same.
+        return {}, 0
+    states = {r.public_id: LeadState(*r[:_STATE_COLUMNS]) for r in rows}
+    return states, int(rows[0].live)
 
 
 def _live(account_id: int, now: datetime) -> list[Any]:

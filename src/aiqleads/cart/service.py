@@ -74,10 +74,10 @@ async def hold(
     order of their rows, so when the cart limit stops a request part-way the refused ones are
     the later in that order. With `all_or_nothing`, one refusal undoes every hold of it."""
     now = viewer.now
-    await repository.lock_cart(session, viewer.account_id, now=now)
     ids = list(dict.fromkeys(lead_ids))
     within, beyond = ids[: policy.bulk_limit], ids[policy.bulk_limit :]
-    states, live = await repository.hold_view(session, viewer.account_id, within, now=now)
+    # The cart locked first thing, then read (on PostgreSQL one statement in the usual case).
+    states, live = await repository.lock_and_view(session, viewer.account_id, within, now=now)
     limit = cart_limit(policy, custom_limit)
     until = now + timedelta(minutes=policy.hold_minutes)
     found: dict[uuid.UUID, HoldResult] = {}
@@ -89,7 +89,14 @@ async def hold(
         # bulk requests then never wait on each other's rows in a cycle (no deadlock).
         for lead_id in sorted(within, key=lambda i: states[i].id if i in states else -1):
             result, new = await _hold_one(
-                session, viewer, states.get(lead_id), lead_id, live=live, limit=limit, until=until
+                session,
+                viewer,
+                states.get(lead_id),
+                lead_id,
+                live=live,
+                limit=limit,
+                until=until,
+                last_write=len(within) == 1,
             )
             live += new
             found[lead_id] = result
@@ -127,8 +134,10 @@ async def _hold_one(
     live: int,
     limit: int,
     until: datetime,
+    last_write: bool,
 ) -> tuple[HoldResult, bool]:
-    """The result for one lead, and whether it is a new hold (it counts towards the limit)."""
+    """The result for one lead, and whether it is a new hold (it counts towards the limit).
+    `last_write`: the request holds no other lead (see `writes.take_hold`)."""
     refusal = _refusal_of(state, viewer)
     if refusal is not None or state is None:
         return HoldResult(lead_id=public_id, held=False, refused=refusal), False
@@ -176,6 +185,7 @@ async def _hold_one(
         visible_before=viewer.visible_before,
         seen_status=state.status,
         along=records,
+        last_write=last_write,
     )
     if not taken:  # someone was quicker: say who has it now
         fresh = (await repository.lead_states(session, [public_id])).get(public_id)
@@ -227,7 +237,13 @@ async def release(
         return [ending, events.appending_if(event, guard)]
 
     released = await writes.release_hold(
-        session, lead, account_id=viewer.account_id, now=viewer.now, cause="release", along=records
+        session,
+        lead,
+        account_id=viewer.account_id,
+        now=viewer.now,
+        cause="release",
+        along=records,
+        last_write=True,
     )
     if not released:
         raise NotFound("you hold no such lead")

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, event, func, select, update
+from sqlalchemy import ColumnElement, Table, Update, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
@@ -94,6 +94,33 @@ def _bump_a_free_shard(session: Session, scope: str, at: datetime) -> bool:
         .returning(versions.c.shard)
     )
     return session.execute(stmt).first() is not None
+
+
+def bumping_in(metro: ColumnElement[str | None], *, at: datetime) -> Update:
+    """The UPDATE bumping the lowest free shard of a metro's scope, as `_bump_a_free_shard`
+    does at commit, for a writer to run inside its own statement, on PostgreSQL. `metro` is
+    the column of a selectable of at most one row (a CTE of that statement: the metro of the
+    one row it moved, None for OUTSIDE_METROS); with no row nothing is bumped or locked. Its
+    RETURNING (the shard) says whether it bumped; when not (every shard locked, or the scope
+    new), `bump` as usual. For a transaction that writes nothing more before it commits: the
+    shard stays locked from this statement to the commit, as a commit-time bump's does from
+    its UPDATE to the COMMIT."""
+    # One value (an InitPlan), NULL without a row: then no shard matches.
+    name = select(func.coalesce(metro, OUTSIDE_METROS)).scalar_subquery()
+    free = (
+        select(versions.c.shard)
+        .where(versions.c.scope == name)
+        .order_by(versions.c.shard)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    return (
+        update(versions)
+        .where(versions.c.scope == name, versions.c.shard == free)
+        .values(version=versions.c.version + 1, updated_at=at)
+        .returning(versions.c.shard)
+    )
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -401,6 +401,7 @@ async def _move(
     cause: str,
     now: datetime,
     along: Along | None = None,
+    last_write: bool = False,
 ) -> Sequence[Row[Any, Any]]:
     """Run a conditional UPDATE of leads that moves each row it matches from `before` to
     `after`, and record every moved row's history and its metro's version bump; returns the
@@ -408,7 +409,9 @@ async def _move(
     statement (a data-modifying CTE reading the UPDATE's RETURNING): one round trip, which is
     what a hold, a release and a sale cost most of. `along` (see `Along`) adds the caller's
     records of the move to that same statement, guarded by EXISTS over the moved rows; elsewhere
-    they run after it, only when a row moved."""
+    they run after it, only when a row moved. `last_write`, for an UPDATE of at most one row
+    in a transaction that writes nothing more before its commit: on PostgreSQL the version is
+    bumped in the statement too (`versions.bumping_in`), not by one more at the commit."""
     if before == after or not bulk.is_postgres(session):
         rows = (await session.execute(stmt.returning(leads.c.id, leads.c.metro))).all()
         changes = [_Change(r.id, before, after, None) for r in rows]
@@ -436,8 +439,13 @@ async def _move(
         guard = select(moved.c.id).exists()
         for n, write in enumerate(along(guard)):
             query = query.add_cte(write.cte(f"along{n}"))
+    bumped = None
+    if last_write:
+        bumping = versions.bumping_in(moved.c.metro, at=now).cte("bumped")
+        bumped = select(bumping.c.shard).scalar_subquery().label("bumped")
+        query = query.add_columns(bumped).add_cte(bumping)
     rows = (await session.execute(query)).all()
-    if rows:
+    if rows and (bumped is None or rows[0].bumped is None):
         await versions.bump(session, {r.metro for r in rows}, now=now)
     return rows
 
@@ -626,6 +634,7 @@ async def take_hold(
     visible_before: datetime | None,
     seen_status: str | None = None,
     along: Along | None = None,
+    last_write: bool = False,
 ) -> bool:
     """Hold the lead for the account until `until`, if and only if it is free now: available,
     or held by a hold that has lapsed, and (for an agent in a priority window) published by
@@ -634,7 +643,8 @@ async def take_hold(
     `seen_status` (the status the caller read) picks which of the two free states is tried
     first, so the usual case is one UPDATE; the other is still tried when it misses.
     `along`: the caller's records of the hold, written only if it is taken (see `Along`); on
-    PostgreSQL in the UPDATE's own statement.
+    PostgreSQL in the UPDATE's own statement. `last_write`: the caller's transaction writes
+    nothing more before its commit (see `_move`).
 
     On PostgreSQL a lead whose row another transaction has locked (one taking, releasing or
     selling it, until it commits) is skipped, not waited for: the hold misses at once, as it
@@ -670,7 +680,14 @@ async def take_hold(
         )
         after = LeadStatus.HELD.value
         if await _move(
-            session, stmt, before=before, after=after, cause="hold", now=now, along=along
+            session,
+            stmt,
+            before=before,
+            after=after,
+            cause="hold",
+            now=now,
+            along=along,
+            last_write=last_write,
         ):
             return True
     return False
@@ -702,10 +719,12 @@ async def release_hold(
     now: datetime,
     cause: str,
     along: Along | None = None,
+    last_write: bool = False,
 ) -> bool:
     """Free the lead if the account holds it (even if the hold lapsed and no sweeper has run);
     False when it does not. `along`: the caller's records of the release, written only if it
-    happens (see `Along`)."""
+    happens (see `Along`). `last_write`: the caller's transaction writes nothing more before
+    its commit (see `_move`)."""
     stmt = (
         update(leads)
         .where(
@@ -717,7 +736,14 @@ async def release_hold(
     )
     held, available = LeadStatus.HELD.value, LeadStatus.AVAILABLE.value
     moved = await _move(
-        session, stmt, before=held, after=available, cause=cause, now=now, along=along
+        session,
+        stmt,
+        before=held,
+        after=available,
+        cause=cause,
+        now=now,
+        along=along,
+        last_write=last_write,
     )
     return bool(moved)
 
