@@ -153,7 +153,7 @@ async def lock_and_view(
         .on_conflict_do_update(
             index_elements=["account_id"],
             set_={"locked_at": now},
-            where=literal_column("cart_locks.xmin") == seen_version,
+            where=literal_column(f"{locks.name}.xmin") == seen_version,
         )
         .returning(locks.c.account_id)
         .cte("locked")

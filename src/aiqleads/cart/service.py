@@ -1,9 +1,10 @@
 """Holds: take them in bulk, extend, release, list the cart (DESIGN.md section 2).
 
-Every change of an account's cart first writes the account's lock row (`lock_cart`), so two
-requests of one agent run one after the other and cannot pass the cart limit together; the
-hold itself is one conditional UPDATE of the lead (`leads.writes.take_hold`), so two agents
-racing for a lead cannot both win. The price is fixed when the hold is taken. Other agents'
+Every change of an account's cart first locks the account's lock row, and writes it before
+reading the cart (`lock_cart`, or `lock_and_view` in one statement), so two requests of one
+agent run one after the other and cannot pass the cart limit together; the hold itself is
+one conditional UPDATE of the lead (`leads.writes.take_hold`), so two agents racing for a
+lead cannot both win. The price is fixed when the hold is taken. Other agents'
 open pages hear of each hold and release once it commits (`notices.after_commit`).
 """
 
