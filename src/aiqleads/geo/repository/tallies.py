@@ -14,12 +14,13 @@ return, with held and available merged (every penetration figure counts them ali
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, cast
 
 import numpy as np
 from sqlalchemy import (
+    BigInteger,
     Table,
     and_,
     case,
@@ -50,9 +51,6 @@ _OPEN = LeadStatus.AVAILABLE.value
 _SOLD = LeadStatus.SOLD.value
 _OFFERED = (LeadStatus.AVAILABLE.value, LeadStatus.HELD.value, _SOLD)
 
-# (zip, cell, preview latitude, preview longitude, status, bought)
-Key = tuple[str, int, float, float, str, bool]
-
 
 def _lead_key() -> list[ColumnElement[Any]]:
     """The tally key of a lead, as the triggers of migration 0035 write it (bought aside)."""
@@ -70,86 +68,82 @@ def _tally_key() -> list[ColumnElement[Any]]:
     return [t.zip_code, t.h3_r8, t.preview_latitude, t.preview_longitude, t.status]
 
 
-async def offered_groups(
-    session: AsyncSession, viewer: Viewer, metro: str
-) -> list[tuple[Key, bool, int]]:
-    """(key, bought by the viewer, leads) of the metro's offered leads the viewer's
-    whole-market aggregates count (`visibility.market_condition` with OFFERED), without a zero
-    count. One statement, so the three parts share one snapshot."""
+def _market_status(status: ColumnElement[str], bought: ColumnElement[bool]) -> ColumnElement[str]:
+    # As `repository.penetration._market_status`: sold when bought on the marketplace, a sold
+    # listing nobody bought here is "closed", else the status (held counted as available).
+    market: ColumnElement[str] = case((bought, _SOLD), (status == _SOLD, "closed"), else_=status)
+    return market
+
+
+async def _signed_groups(
+    session: AsyncSession,
+    viewer: Viewer,
+    metro: str,
+    *,
+    tally_key: Sequence[ColumnElement[Any]],
+    lead_key: Sequence[ColumnElement[Any]],
+) -> list[Any]:
+    """Rows (*key, market status, mine 0/1, leads) of the metro's offered leads the viewer's
+    whole-market aggregates count (`visibility.market_condition` with OFFERED), one per group
+    with a non-zero count, grouped by the database. `tally_key` and `lead_key` are the same
+    key read from the tallies and from a lead (`_tally_key`, `_lead_key`).
+
+    The tallies' sums, less the leads inside the viewer's priority window, with the viewer's
+    own purchases moved from mine 0 to mine 1: signed parts of one statement (one snapshot),
+    summed per group by the database, so the caller gets one row per group (at 100k leads the
+    tallies hold two rows per group, and summing them in Python cost more than the scan).
+    """
     t = tallies.c
+    market = _market_status(t.status, t.bought.is_(True))
+    names = [f"k{i}" for i in range(len(tally_key))]
     parts = [
-        select(literal("t"), *_tally_key(), t.bought, func.sum(t.leads))
-        .where(t.metro == metro, t.status.in_([_OPEN, _SOLD]))
-        .group_by(*_tally_key(), t.bought)
+        select(
+            *(c.label(n) for c, n in zip(tally_key, names, strict=True)),
+            market.label("status"),
+            literal(0).label("mine"),
+            t.leads.label("leads"),
+        ).where(t.metro == metro, t.status.in_([_OPEN, _SOLD]))
     ]
     offered = [leads.c.metro == metro, leads.c.status.in_(_OFFERED)]
-    key = _lead_key()
+    status = _lead_key()[4]
     if viewer.visible_before is not None:
         # Inside the window: not counted for this viewer (the tallies count every lead).
         recent = or_(leads.c.published_at.is_(None), leads.c.published_at > viewer.visible_before)
-        bought = purchases.c.lead_id.is_not(None)
+        lead_market = _market_status(status, purchases.c.lead_id.is_not(None))
         parts.append(
-            select(literal("w"), *key, bought, func.count())
+            select(*lead_key, lead_market, literal(0), -func.count())
             .select_from(leads.outerjoin(purchases, purchases.c.lead_id == leads.c.id))
             .where(*offered, recent)
-            .group_by(*key, bought)
+            .group_by(*lead_key, lead_market)
         )
         offered.append(leads.c.published_at <= viewer.visible_before)
-    parts.append(
-        select(literal("m"), *key, literal(True), func.count())
-        .select_from(purchases.join(leads, leads.c.id == purchases.c.lead_id))
-        .where(purchases.c.account_id == viewer.account_id, *offered)
-        .group_by(*key)
-    )
-    rows = (await session.execute(union_all(*parts))).all()
-    counts: dict[Key, int] = defaultdict(int)
-    mine: dict[Key, int] = defaultdict(int)
-    for part, zip_code, cell, lat, lon, status, is_bought, n in rows:
-        k: Key = (str(zip_code), int(cell), float(lat), float(lon), str(status), bool(is_bought))
-        if part == "t":
-            counts[k] += int(n)
-        elif part == "w":
-            counts[k] -= int(n)
-        else:
-            mine[k] += int(n)
-    out: list[tuple[Key, bool, int]] = []
-    for k, n in counts.items():
-        own = mine.get(k, 0)
-        if own:
-            out.append((k, True, own))
-        if n - own:
-            out.append((k, False, n - own))
-    return out
-
-
-def _market_status(status: str, bought: bool) -> str:
-    # As `repository.penetration._market_status`: sold when bought on the marketplace, a sold
-    # listing nobody bought here is "closed", else the status (held counted as available).
-    if bought:
-        return _SOLD
-    return "closed" if status == _SOLD else status
-
-
-def _grouped(
-    groups: Sequence[tuple[Key, bool, int]], key_of: Callable[[Key], Any | None]
-) -> dict[tuple[Any, str, bool], int]:
-    out: dict[tuple[Any, str, bool], int] = defaultdict(int)
-    for k, own, n in groups:
-        region = key_of(k)
-        if region is not None:
-            out[(region, _market_status(k[4], k[5]), own)] += n
-    return out
+    for mine, sign in ((1, 1), (0, -1)):  # bought by the viewer: from "not mine" to "mine"
+        parts.append(
+            select(*lead_key, literal(_SOLD), literal(mine), sign * func.count())
+            .select_from(purchases.join(leads, leads.c.id == purchases.c.lead_id))
+            .where(purchases.c.account_id == viewer.account_id, *offered)
+            .group_by(*lead_key)
+        )
+    signed = union_all(*parts).subquery("signed")
+    group = [signed.c[n] for n in names] + [signed.c.status, signed.c.mine]
+    total = func.sum(signed.c.leads)
+    stmt = select(*group, total.cast(BigInteger)).group_by(*group).having(total != 0)
+    return list((await session.execute(stmt)).all())
 
 
 async def tallied_groups_by_cell(session: AsyncSession, viewer: Viewer, metro: str) -> StatusGroups:
-    """`penetration.status_groups_by_cell` for the metro's offered leads at resolution 8."""
-    groups = await offered_groups(session, viewer, metro)
-    g = _grouped(groups, lambda k: None if k[1] == NO_CELL else k[1])
+    """`penetration.status_groups_by_cell` for the metro's offered leads at resolution 8 (held
+    counted with available)."""
+    _, cell, _, _, _ = _lead_key()
+    rows = await _signed_groups(
+        session, viewer, metro, tally_key=[tallies.c.h3_r8], lead_key=[cell]
+    )
+    rows = [r for r in rows if int(r[0]) != NO_CELL]
     return StatusGroups(
-        [k[0] for k in g],
-        [k[1] for k in g],
-        np.array([k[2] for k in g], dtype=bool),
-        np.array(list(g.values()), dtype=np.int64),
+        [int(r[0]) for r in rows],
+        [str(r[1]) for r in rows],
+        np.array([bool(r[2]) for r in rows], dtype=bool),
+        np.array([int(r[3]) for r in rows], dtype=np.int64),
     )
 
 
@@ -161,14 +155,21 @@ async def tallied_groups_by_zip_or_place(
     if viewer.exact:
         raise ValueError("the tallies place leads at their preview cells, not exact points")
     known = set(zips)
-    groups = await offered_groups(session, viewer, metro)
-
-    def place(k: Key) -> tuple[str | None, float | None, float | None] | None:
-        if k[2] == NO_PLACE or k[3] == NO_PLACE:
-            return None  # not located: the scan's `located` condition leaves it out
-        return (k[0], None, None) if k[0] in known else (None, k[2], k[3])
-
-    g = _grouped(groups, place)
+    t = tallies.c
+    zip_code, _, lat, lon, _ = _lead_key()
+    rows = await _signed_groups(
+        session,
+        viewer,
+        metro,
+        tally_key=[t.zip_code, t.preview_latitude, t.preview_longitude],
+        lead_key=[zip_code, lat, lon],
+    )
+    g: dict[tuple[tuple[str | None, float | None, float | None], str, bool], int] = defaultdict(int)
+    for z, la, lo, status, mine, n in rows:
+        if float(la) == NO_PLACE or float(lo) == NO_PLACE:
+            continue  # not located: the scan's `located` condition leaves it out
+        place = (str(z), None, None) if z in known else (None, float(la), float(lo))
+        g[(place, str(status), bool(mine))] += int(n)
 
     def coordinate(i: int) -> FloatArray:
         return np.array([np.nan if k[0][i] is None else k[0][i] for k in g], dtype=np.float64)
