@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.db import bulk
 from aiqleads.db import reencrypt as reencryption
+from aiqleads.db.keys import key_groups, one_of
 from aiqleads.ingestion.batch import Known, QuarantineEntry
 from aiqleads.kit.distance import degree_box
 from aiqleads.models import Lead, LeadSource, Quarantine
@@ -107,12 +108,15 @@ async def known_for(session: AsyncSession, pairs: Iterable[Pair]) -> dict[Pair, 
     lead_cols = (leads.c.id, leads.c.metro, leads.c.source, leads.c.source_ref, *point_cols)
     grouped = _by_source(pairs)
     for source, refs in grouped.items():
-        for chunk in _chunks(refs):
+        for chunk in key_groups(session, refs):
             stmt = (
                 select(sources.c.source_ref.label("ref"), sources.c.content_hash)
                 .add_columns(sources.c.asking_price_cents.label("seen_price"), *lead_cols)
                 .join(leads, leads.c.id == sources.c.lead_id)
-                .where(sources.c.source == source, sources.c.source_ref.in_(chunk))
+                .where(
+                    sources.c.source == source,
+                    one_of(session, sources.c.source_ref, chunk),
+                )
             )
             for row in await session.execute(stmt):
                 primary = (row.source, row.source_ref) == (source, row.ref)
@@ -121,9 +125,9 @@ async def known_for(session: AsyncSession, pairs: Iterable[Pair]) -> dict[Pair, 
                 )
     missing = _by_source(p for p in _pairs(grouped) if p not in found)
     for source, refs in missing.items():
-        for chunk in _chunks(refs):
+        for chunk in key_groups(session, refs):
             lead_stmt = select(*lead_cols, leads.c.asking_price_cents).where(
-                leads.c.source == source, leads.c.source_ref.in_(chunk)
+                leads.c.source == source, one_of(session, leads.c.source_ref, chunk)
             )
             for row in await session.execute(lead_stmt):
                 found[(source, row.source_ref)] = _known(
@@ -140,9 +144,9 @@ async def stored_keys(session: AsyncSession, pairs: Iterable[Pair]) -> set[Pair]
     """Which of these (source, source_ref) are a stored lead's own key."""
     found: set[Pair] = set()
     for source, refs in _by_source(pairs).items():
-        for chunk in _chunks(sorted(set(refs))):
+        for chunk in key_groups(session, sorted(set(refs))):
             stmt = select(leads.c.source_ref).where(
-                leads.c.source == source, leads.c.source_ref.in_(chunk)
+                leads.c.source == source, one_of(session, leads.c.source_ref, chunk)
             )
             found.update((source, ref) for ref in (await session.scalars(stmt)).all())
     return found
@@ -161,16 +165,17 @@ def _candidate(row: Row[Any, *tuple[Any, ...]]) -> Candidate:
 
 async def candidates_by_address(session: AsyncSession, keys: Sequence[str]) -> list[Candidate]:
     out: list[Candidate] = []
-    for chunk in _chunks(sorted(set(keys))):
-        stmt = select(*_CANDIDATE_COLUMNS).where(leads.c.address_key.in_(chunk))
+    for chunk in key_groups(session, sorted(set(keys))):
+        stmt = select(*_CANDIDATE_COLUMNS).where(one_of(session, leads.c.address_key, chunk))
         out.extend(_candidate(r) for r in await session.execute(stmt))
     return out
 
 
 async def candidates_by_phone(session: AsyncSession, hmacs: Sequence[str]) -> list[Candidate]:
     out: list[Candidate] = []
-    for chunk in _chunks(sorted(set(hmacs))):
-        stmt = select(*_CANDIDATE_COLUMNS).where(leads.c.owner_phone_hmac.in_(chunk))
+    for chunk in key_groups(session, sorted(set(hmacs))):
+        condition = one_of(session, leads.c.owner_phone_hmac, chunk)
+        stmt = select(*_CANDIDATE_COLUMNS).where(condition)
         out.extend(_candidate(r) for r in await session.execute(stmt))
     return out
 
@@ -369,9 +374,9 @@ async def prices_in_cells(
     cells (the caller asks for the children of the resolution-7 cells it screens: h3_r8 is
     indexed, h3_r7 is not). Withheld leads are no comparables."""
     out: list[tuple[int, str, int]] = []
-    for chunk in _chunks(sorted(set(cells_r8))):
+    for chunk in key_groups(session, sorted(set(cells_r8))):
         stmt = select(leads.c.h3_r8, leads.c.kind, leads.c.asking_price_cents).where(
-            leads.c.h3_r8.in_(chunk),
+            one_of(session, leads.c.h3_r8, chunk),
             leads.c.asking_price_cents.is_not(None),
             leads.c.status != "withheld",
         )
@@ -384,10 +389,10 @@ async def phone_spread(
 ) -> dict[str, dict[str | None, int]]:
     """For each owner phone (blind index): its stored listings counted per city key."""
     out: dict[str, dict[str | None, int]] = defaultdict(dict)
-    for chunk in _chunks(sorted(set(hmacs))):
+    for chunk in key_groups(session, sorted(set(hmacs))):
         stmt = (
             select(leads.c.owner_phone_hmac, leads.c.city_key, func.count())
-            .where(leads.c.owner_phone_hmac.in_(chunk))
+            .where(one_of(session, leads.c.owner_phone_hmac, chunk))
             .group_by(leads.c.owner_phone_hmac, leads.c.city_key)
         )
         for hmac, city, n in await session.execute(stmt):
@@ -400,10 +405,10 @@ async def text_spread(
 ) -> dict[str, dict[str | None, int]]:
     """For each description fingerprint: its stored listings counted per city key."""
     out: dict[str, dict[str | None, int]] = defaultdict(dict)
-    for chunk in _chunks(sorted(set(hashes))):
+    for chunk in key_groups(session, sorted(set(hashes))):
         stmt = (
             select(leads.c.description_hash, leads.c.city_key, func.count())
-            .where(leads.c.description_hash.in_(chunk))
+            .where(one_of(session, leads.c.description_hash, chunk))
             .group_by(leads.c.description_hash, leads.c.city_key)
         )
         for digest, city, n in await session.execute(stmt):

@@ -48,6 +48,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.db import bulk
 from aiqleads.db import reencrypt as reencryption
+from aiqleads.db.keys import key_groups, one_of
 from aiqleads.kit.h3cells import cell_center, cells_for
 from aiqleads.kit.places import city_key
 from aiqleads.leads import tasks, versions
@@ -174,7 +175,6 @@ _INFORMATIVE = tuple(
     )
     if status_for_listing(s) is not None
 )
-_CHUNK = 1000  # keys per IN list: far below SQLite's and asyncpg's bound-parameter limits
 # From this many rows on, PostgreSQL gets them by COPY (a staging table costs a few statements).
 _COPY_FROM = 50
 
@@ -322,21 +322,16 @@ class _Stored:
     metro: str | None
 
 
-def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
-
-
 async def _stored_by_key(session: AsyncSession, keys: Sequence[Key]) -> dict[Key, _Stored]:
     found: dict[Key, _Stored] = {}
     by_source: dict[str, list[str]] = {}
     for source, ref in sorted(set(keys)):
         by_source.setdefault(source, []).append(ref)
     for source, refs in by_source.items():
-        for chunk in _chunks(refs):
+        for chunk in key_groups(session, refs):
             stmt = select(
                 leads.c.source, leads.c.source_ref, leads.c.id, leads.c.status, leads.c.metro
-            ).where(leads.c.source == source, leads.c.source_ref.in_(chunk))
+            ).where(leads.c.source == source, one_of(session, leads.c.source_ref, chunk))
             for r in await session.execute(stmt):
                 found[(r.source, r.source_ref)] = _Stored(r.id, r.status, r.metro)
     return found
@@ -344,8 +339,9 @@ async def _stored_by_key(session: AsyncSession, keys: Sequence[Key]) -> dict[Key
 
 async def _stored_by_id(session: AsyncSession, ids: Collection[int]) -> dict[int, _Stored]:
     found: dict[int, _Stored] = {}
-    for chunk in _chunks(sorted(set(ids))):
-        stmt = select(leads.c.id, leads.c.status, leads.c.metro).where(leads.c.id.in_(chunk))
+    for chunk in key_groups(session, sorted(set(ids))):
+        condition = one_of(session, leads.c.id, chunk)
+        stmt = select(leads.c.id, leads.c.status, leads.c.metro).where(condition)
         for r in await session.execute(stmt):
             found[r.id] = _Stored(r.id, r.status, r.metro)
     return found
