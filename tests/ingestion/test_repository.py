@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tests.conftest import T0
 from tests.factories import insert_leads, lead_row
@@ -85,3 +86,28 @@ async def test_a_point_by_the_antimeridian_finds_its_neighbour_across_it(
     # Then the lead across the line is found
     assert found == {(7, f"52.900000,{lon:.6f}")}
 
+
+async def test_statistics_cover_the_looked_up_columns_and_the_row_count(
+    sessions: Sessions, settings: Settings, cipher: FieldCipher
+) -> None:
+    rows = [lead_row(settings, cipher, now=T0, source_ref=f"s-{n}") for n in range(30)]
+    await insert_leads(sessions, rows, now=T0)
+    async with transaction(sessions) as session:
+        if not bulk.is_postgres(session):
+            return  # SQLite plans without them
+        # When ingestion refreshes the statistics after a batch
+        await repository.refresh_statistics(session)
+    async with transaction(sessions) as session:
+        counted = await session.scalar(
+            text("SELECT reltuples FROM pg_class WHERE relname = 'leads'")
+        )
+        columns = set(
+            (
+                await session.scalars(
+                    text("SELECT attname FROM pg_stats WHERE tablename = 'leads'")
+                )
+            ).all()
+        )
+    # Then the planner knows how many leads there are, and how the looked-up columns spread
+    assert counted == 30
+    assert {"source_ref", "address_key", "owner_phone_hmac", "latitude", "h3_r8"} <= columns
