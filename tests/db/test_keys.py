@@ -79,3 +79,19 @@ async def test_groups_are_one_statement_on_postgres_and_in_lists_elsewhere(
     else:
         assert [len(g) for g in groups] == [CHUNK, CHUNK, 1]
         assert "IN" in compiled[0]
+
+
+async def test_a_key_longer_than_the_column_finds_nothing_it_begins_with(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # Given a stored ref as long as the column allows (128 characters)
+    stored = "Z" * 128
+    async with transaction(sessions) as session:
+        await session.execute(quarantine.insert(), [_row(1) | {"source_ref": stored}])
+    async with transaction(sessions) as session:
+        # When a longer ref that begins with it is looked up, beside the stored one
+        longer = await _lookup(session, "source_ref", [stored + "-2"])
+        same = await _lookup(session, "source_ref", [stored, stored + "-2"])
+    # Then only the stored ref itself is found: the longer key is not cut to the column's width
+    assert longer == set()
+    assert same == {stored}

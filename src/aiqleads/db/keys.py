@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, any_, literal
+from sqlalchemy import ColumnElement, String, any_, literal
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,6 +42,11 @@ def one_of(session: AsyncSession, column: Any, keys: Sequence[Any]) -> ColumnEle
     """`column` is one of `keys` (a group from `key_groups`): `column = ANY(:keys)`, the keys bound
     as one array of the column's type, on PostgreSQL; `column IN (:k1, …)` elsewhere."""
     if _postgres(session):
-        condition: ColumnElement[bool] = column == any_(literal(list(keys), ARRAY(column.type)))
+        element = column.type
+        if isinstance(element, String):
+            # No length: cast to VARCHAR(n)[] a longer key would be cut to n characters and
+            # could find a stored key it merely begins with.
+            element = String()
+        condition: ColumnElement[bool] = column == any_(literal(list(keys), ARRAY(element)))
         return condition
     return column.in_(keys)  # type: ignore[no-any-return]
