@@ -12,8 +12,9 @@ release and sale of the metro queue on it (the bump and the COMMIT are two round
 busy process's event loop runs other requests between them): 275 ms of waiting per bump at 50
 agents (bench/cart.py, 2026-12-01). So a scope's counter is kept in up to `SHARDS` rows and its
 version is their sum: on PostgreSQL a writer bumps the first shard that no other transaction
-has locked (`FOR UPDATE SKIP LOCKED`), and only when all are locked (or the scope is new) one
-chosen at random, creating it if needed; so shards appear only as concurrency asks for them.
+has locked (`FOR UPDATE SKIP LOCKED`), and only when all are locked (or the scope is new) it
+creates a shard that does not exist yet, chosen at random; so shards appear only as concurrency
+asks for them.
 The sum moves with every committed bump, as the single counter did. SQLite has one writer at a
 time: it keeps shard 0 alone.
 """
@@ -65,7 +66,7 @@ def _apply(session: Session) -> None:
         if postgres and _bump_a_free_shard(session, name, pending[name]):
             continue
         # SQLite (one writer at a time: shard 0), or every shard locked, or a new scope.
-        shard = random.randrange(SHARDS) if postgres else 0
+        shard = _unused_shard(session, name) if postgres else 0
         insert: Any = postgresql.insert if postgres else sqlite.insert
         stmt = insert(versions).values(scope=name, shard=shard, version=1, updated_at=pending[name])
         stmt = stmt.on_conflict_do_update(
@@ -94,6 +95,16 @@ def _bump_a_free_shard(session: Session, scope: str, at: datetime) -> bool:
         .returning(versions.c.shard)
     )
     return session.execute(stmt).first() is not None
+
+
+def _unused_shard(session: Session, scope: str) -> int:
+    """A shard number of `scope` with no row yet, chosen at random (so that writers arriving
+    together seldom pick the same one); any number when all `SHARDS` exist. Every existing
+    shard is locked when this is asked: picking one of them would wait for its holder's commit,
+    which is what the shards exist to avoid."""
+    existing = set(session.scalars(select(versions.c.shard).where(versions.c.scope == scope)))
+    unused = [shard for shard in range(SHARDS) if shard not in existing]
+    return random.choice(unused or range(SHARDS))
 
 
 def bumping_in(metro: ColumnElement[str | None], *, at: datetime) -> Update:
