@@ -1,3 +1,4 @@
+import h3
 import numpy as np
 import pytest
 
@@ -61,3 +62,55 @@ def test_summaries_of_king_county_clusters(king_county: Points) -> None:
     members = result.labels == biggest.cluster_id
     assert biggest.median_price == float(np.median(king_county.price[members]))
     assert biggest.area_km2 > 0 and biggest.density_per_km2 is not None
+
+
+def test_weighted_places_summarize_as_their_repeated_points(king_county: Points) -> None:
+    # given: real sales at their preview cells' centres (as agents see them), clustered one by
+    # one, and the distinct cells weighted by their sales
+    cells = np.array(
+        [
+            h3.str_to_int(h3.latlng_to_cell(a, o, 8))
+            for a, o in zip(king_county.lat, king_county.lon, strict=True)
+        ]
+    )
+    _, first, inverse, copies = np.unique(
+        cells, return_index=True, return_inverse=True, return_counts=True
+    )
+    order = np.argsort(first)
+    rank = np.empty(order.size, dtype=np.int64)
+    rank[order] = np.arange(order.size)
+    place = rank[inverse.reshape(-1)]
+    p_cells = cells[first[order]]
+    centres = [h3.cell_to_latlng(h3.int_to_str(int(c))) for c in p_cells]
+    p_lat, p_lon = np.array([c[0] for c in centres]), np.array([c[1] for c in centres])
+    lat, lon = p_lat[place], p_lon[place]
+    price = king_county.price.copy()
+    price[::7] = np.nan  # some unknown prices
+    labels = dbscan(lat, lon, 900, 30).labels
+    labels[labels == 2] = -1  # a noise place among clusters
+    p_labels = dbscan(p_lat, p_lon, 900, 30, weights=copies[order]).labels
+    p_labels[p_labels == 2] = -1
+    # when
+    each = summarize_clusters(lat, lon, labels, price, cells=cells)
+    weighted = summarize_clusters(
+        p_lat, p_lon, p_labels, price, cells=p_cells, weights=copies[order], price_point=place
+    )
+    # then: the same clusters, sizes, hulls, areas, densities and median prices; the centroids
+    # are sums taken in another order: equal up to float rounding
+    assert weighted.noise_count == each.noise_count > 0
+    assert len(weighted.clusters) == len(each.clusters) > 2
+    for w, e in zip(weighted.clusters, each.clusters, strict=True):
+        assert (w.cluster_id, w.size, w.hull, w.area_km2) == (
+            e.cluster_id,
+            e.size,
+            e.hull,
+            e.area_km2,
+        )
+        assert (w.density_per_km2, w.median_price) == (e.density_per_km2, e.median_price)
+        assert (w.centroid_lat, w.centroid_lon) == pytest.approx(
+            (e.centroid_lat, e.centroid_lon), abs=1e-9
+        )
+    with pytest.raises(ValueError, match="price_point"):
+        summarize_clusters(
+            p_lat, p_lon, p_labels, price, weights=copies[order], price_point=place + 1
+        )

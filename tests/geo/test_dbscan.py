@@ -1,3 +1,4 @@
+import h3
 import numpy as np
 import pytest
 from numpy.typing import NDArray
@@ -110,3 +111,67 @@ def test_agrees_with_sklearn_across_a_wide_region() -> None:
     np.testing.assert_array_equal(ours.core, sk_core)
     assert ours.n_clusters == sk_labels.max() + 1
     assert adjusted_rand_score(sk_labels, ours.labels) >= 0.99
+
+
+def _places(
+    lat: NDArray[np.float64], lon: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64], NDArray[np.int64]]:
+    """Distinct points in order of their first copy: (lat, lon, copies, place of each point)."""
+    _, first, inverse, counts = np.unique(
+        np.column_stack((lat, lon)), axis=0, return_index=True, return_inverse=True,
+        return_counts=True,
+    )  # fmt: skip
+    order = np.argsort(first)
+    rank = np.empty(order.size, dtype=np.int64)
+    rank[order] = np.arange(order.size)
+    return lat[first[order]], lon[first[order]], counts[order], rank[inverse.reshape(-1)]
+
+
+@pytest.mark.parametrize(
+    ("snap", "eps_m", "min_samples"), [(8, 900, 10), (8, 900, 40), (9, 400, 5), (None, 250, 10)]
+)
+def test_weighted_places_cluster_as_their_repeated_points(
+    king_county: Points, snap: int | None, eps_m: float, min_samples: int
+) -> None:
+    # given: real sales standing at their H3 cells' centres (as agents see them), or at their
+    # own points (rounded to 0.001° in the file, so some coincide)
+    lat, lon = king_county.lat, king_county.lon
+    if snap is not None:
+        centres = [
+            h3.cell_to_latlng(h3.latlng_to_cell(a, o, snap)) for a, o in zip(lat, lon, strict=True)
+        ]
+        lat, lon = np.array([c[0] for c in centres]), np.array([c[1] for c in centres])
+    p_lat, p_lon, copies, place = _places(lat, lon)
+    assert copies.max() > 1
+    # when: clustering every point, and the distinct places weighted by their copies
+    each = dbscan(lat, lon, eps_m, min_samples)
+    weighted = dbscan(p_lat, p_lon, eps_m, min_samples, weights=copies)
+    # then: every point has its place's core status and label (numbering included)
+    np.testing.assert_array_equal(weighted.core[place], each.core)
+    np.testing.assert_array_equal(weighted.labels[place], each.labels)
+    assert each.n_clusters > 1 and (each.labels == -1).any()
+
+
+def test_weighted_core_points_with_memory_bounded_batches(king_county: Points) -> None:
+    p_lat, p_lon, copies, _ = _places(king_county.lat, king_county.lon)
+    big = dbscan(p_lat, p_lon, 300, 8, weights=copies)
+    small = dbscan(p_lat, p_lon, 300, 8, weights=copies, max_pairs=500)
+    np.testing.assert_array_equal(big.labels, small.labels)
+    np.testing.assert_array_equal(big.core, small.core)
+
+
+def test_weights_count_towards_min_samples() -> None:
+    # given: two places 50 m apart, one standing for 3 points
+    step = 50.0 / EARTH_RADIUS_M * 180.0 / np.pi
+    lat, lon = np.array([47.0, 47.0 + step]), np.array([-122.0, -122.0])
+    # then: with 4 points needed both are core (3 + 1 within 60 m); with 5, neither
+    assert dbscan(lat, lon, 60.0, 4, weights=[3, 1]).core.tolist() == [True, True]
+    assert dbscan(lat, lon, 60.0, 5, weights=[3, 1]).labels.tolist() == [-1, -1]
+    # and a place alone reaches min_samples by its own weight
+    assert dbscan(lat, lon, 10.0, 3, weights=[3, 1]).labels.tolist() == [0, -1]
+
+
+def test_rejects_bad_weights() -> None:
+    for weights in ([1], [1, 0], [1, 1.5], [1, -2]):
+        with pytest.raises(ValueError, match="weights"):
+            dbscan([47.0, 47.1], [-122.0, -122.0], 10.0, 2, weights=weights)

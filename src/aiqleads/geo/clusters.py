@@ -87,39 +87,75 @@ def summarize_clusters(
     price: ArrayLike | None = None,
     *,
     cells: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    price_point: ArrayLike | None = None,
 ) -> ClusterSummary:
     """Summaries for labels 0..k-1 (noise = -1). ``price`` may hold NaN for unknown prices.
 
     With ``cells`` (the H3 cell of each point, when points stand for cells), a cluster's hull
     and area are those of its cells' outlines, not of the points: a cluster of one cell is that
     cell, never a point.
+
+    With ``weights`` (whole numbers), point i stands for ``weights[i]`` points at the same place
+    (a preview cell's leads): sizes, noise count, densities and centroids are those of the
+    points repeated by their weights (centroids equal up to float rounding, about 1e-12°).
+    ``price_point`` then maps each price to its point: ``price`` holds one entry per repeated
+    point (a lead), ``price_point[j]`` the index of the point lead j stands at; without it,
+    ``price`` has one entry per point.
     """
     lat_a, lon_a = validate_latlon(lat, lon)
     lab = np.asarray(labels, dtype=np.int64).reshape(-1)
     if lab.size != lat_a.size:
         raise ValueError("labels and points differ in length")
+    w = None if weights is None else np.asarray(weights, dtype=np.int64).reshape(-1)
+    if w is not None and w.size != lat_a.size:
+        raise ValueError("weights and points differ in length")
     price_a = None if price is None else as_float_array(price)
-    if price_a is not None and price_a.size != lat_a.size:
+    owner = np.arange(lat_a.size) if price_point is None else np.asarray(price_point).reshape(-1)
+    if price_a is not None and price_a.size != owner.size:
         raise ValueError("price and points differ in length")
+    if owner.size and (owner.min() < 0 or owner.max() >= lat_a.size):
+        raise ValueError("price_point refers to no point")
     cells_a = None if cells is None else np.asarray(cells, dtype=np.int64).reshape(-1)
     if cells_a is not None and cells_a.size != lat_a.size:
         raise ValueError("cells and points differ in length")
 
-    member = np.flatnonzero(lab >= 0)
-    order = member[np.argsort(lab[member], kind="stable")]
-    ids, starts = np.unique(lab[order], return_index=True)
-    groups = np.split(order, starts[1:]) if order.size else []
+    ids, groups = _groups(lab)
+    prices: list[FloatArray | None] = [None] * len(groups)
+    if price_a is not None:
+        known = np.isfinite(price_a)
+        known_prices = price_a[known]
+        _, price_groups = _groups(lab[owner[known]], ids)
+        prices = [known_prices[idx] for idx in price_groups]
     out = [
         _summarize_one(
             int(cid),
             lat_a[idx],
             lon_a[idx],
-            None if price_a is None else price_a[idx],
+            None if w is None else w[idx],
+            prices[k],
             None if cells_a is None else cells_a[idx],
         )
-        for cid, idx in zip(ids, groups, strict=True)
+        for k, (cid, idx) in enumerate(zip(ids, groups, strict=True))
     ]
-    return ClusterSummary(clusters=out, noise_count=int(np.count_nonzero(lab < 0)))
+    noise = lab < 0
+    noise_count = int(np.count_nonzero(noise)) if w is None else int(w[noise].sum())
+    return ClusterSummary(clusters=out, noise_count=noise_count)
+
+
+def _groups(
+    lab: NDArray[np.int64], ids: NDArray[np.int64] | None = None
+) -> tuple[NDArray[np.int64], list[NDArray[np.intp]]]:
+    """The clusters (labels >= 0, ascending, or `ids`) and the indexes of each one's members."""
+    member = np.flatnonzero(lab >= 0)
+    order = member[np.argsort(lab[member], kind="stable")]
+    found, starts = np.unique(lab[order], return_index=True)
+    parts = np.split(order, starts[1:]) if order.size else []
+    if ids is None:
+        return found, parts
+    by_id = dict(zip(found.tolist(), parts, strict=True))
+    empty = np.empty(0, dtype=np.intp)
+    return ids, [by_id.get(i, empty) for i in ids.tolist()]
 
 
 def _cell_vertices(cells: NDArray[np.int64]) -> tuple[FloatArray, FloatArray]:
@@ -131,23 +167,25 @@ def _summarize_one(
     cid: int,
     lat: FloatArray,
     lon: FloatArray,
-    price: FloatArray | None,
+    weights: NDArray[np.int64] | None,
+    known_prices: FloatArray | None,
     cells: NDArray[np.int64] | None,
 ) -> ClusterInfo:
-    centre = LocalProjection.fit(lat, lon)
+    centre = LocalProjection.fit(lat, lon, weights=weights)
     if cells is None:
         hull, proj = hull_in_metres(lat, lon)
     else:
         hull, proj = hull_in_metres(*_cell_vertices(cells))
     area_km2 = float(hull.area) / 1e6 if isinstance(hull, shapely.Polygon) else 0.0
-    known = price[np.isfinite(price)] if price is not None else np.empty(0)
+    known = known_prices if known_prices is not None else np.empty(0)
+    size = int(lat.size) if weights is None else int(weights.sum())
     return ClusterInfo(
         cluster_id=cid,
-        size=int(lat.size),
+        size=size,
         centroid_lat=centre.lat0,
         centroid_lon=centre.lon0,
         hull=geometry_to_geojson(_to_lonlat(hull, proj)),
         area_km2=area_km2,
-        density_per_km2=lat.size / area_km2 if area_km2 > 0.0 else None,
+        density_per_km2=size / area_km2 if area_km2 > 0.0 else None,
         median_price=float(np.median(known)) if known.size else None,
     )

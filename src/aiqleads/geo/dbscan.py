@@ -27,6 +27,14 @@ How (a grid DBSCAN in the style of Gunawan 2013, made exact on the sphere):
 
 Memory: no pair list is ever stored; the working set is O(n) arrays plus batches bounded by
 ``max_pairs`` candidates, so 1M points at eps 1 km stay well under 500 MB.
+
+Weights: ``weights[i]`` points standing at point i (agents' leads all stand at their preview
+cells' centres, a few thousand places for a million leads). A point is core when the weights
+within ``eps_m`` (its own included) reach ``min_samples``; the rest is unchanged. This is
+exactly DBSCAN over the points repeated by their weights, copies kept together: copies are at
+distance 0 from each other, so they share core status and cluster, and a border point's
+nearest core point is a place, ties going to the smallest index, which is the place's first
+copy when places are numbered in order of their first copy.
 """
 
 from __future__ import annotations
@@ -44,6 +52,7 @@ from aiqleads.geo.neighbors import (
     IntArray,
     PointSet,
     count_within,
+    iter_pairs_within,
     nearest_within,
 )
 from aiqleads.geo.projection import (
@@ -98,14 +107,20 @@ def dbscan(
     eps_m: float,
     min_samples: int,
     *,
+    weights: ArrayLike | None = None,
     max_pairs: int = DEFAULT_MAX_PAIRS,
 ) -> DbscanResult:
-    """Cluster points given in degrees; ``eps_m`` is a great-circle radius in metres."""
+    """Cluster points given in degrees; ``eps_m`` is a great-circle radius in metres.
+
+    ``weights``: how many points each point stands for (integers >= 1; see the module
+    docstring). Raises ValueError for bad coordinates, radius, ``min_samples`` or weights.
+    """
     lat_a, lon_a = validate_latlon(lat, lon)
     if not eps_m > 0.0:
         raise ValueError("eps_m must be positive")
     if min_samples < 1:
         raise ValueError("min_samples must be at least 1")
+    w = None if weights is None else _checked_weights(weights, lat_a.size)
     n = lat_a.size
     if n == 0:
         return DbscanResult(np.empty(0, dtype=np.int64), np.empty(0, dtype=bool))
@@ -118,7 +133,10 @@ def dbscan(
     grid = _grid(pts.xy, side)
     tree = cKDTree(pts.xy)
 
-    core = _core_points(pts, tree, proj, grid, eps_m, min_samples, max_pairs)
+    if w is None:
+        core = _core_points(pts, tree, proj, grid, eps_m, min_samples, max_pairs)
+    else:
+        core = _weighted_core_points(pts, tree, proj, grid, eps_m, min_samples, w, max_pairs)
     core_idx = np.flatnonzero(core)
     labels = np.full(n, -1, dtype=np.int64)
     if core_idx.size == 0:
@@ -163,6 +181,46 @@ def _core_points(
     if band.size:
         exact = count_within(pts, pts, tree, proj, eps_m, query_index=np.sort(band))
         core[np.sort(band)[exact >= min_samples]] = True
+    return core
+
+
+def _checked_weights(weights: ArrayLike, n: int) -> IntArray:
+    raw = np.asarray(weights).reshape(-1)
+    if raw.size != n:
+        raise ValueError("weights and points differ in length")
+    w = raw.astype(np.int64)
+    if not np.array_equal(w, raw) or (w.size and int(w.min()) < 1):
+        raise ValueError("weights must be whole numbers of at least 1")
+    return w
+
+
+def _weighted_core_points(
+    pts: PointSet,
+    tree: cKDTree,
+    proj: LocalProjection,
+    grid: _Grid,
+    eps_m: float,
+    min_samples: int,
+    weights: IntArray,
+    max_pairs: int,
+) -> BoolArray:
+    """Core points by the weights within ``eps_m``: every point of a grid cell whose weights
+    reach ``min_samples`` is core (any two of its points are neighbours); the others sum the
+    weights of their exact (haversine) neighbours, in chunks of at most ``max_pairs`` pairs."""
+    # Sums of whole numbers in float64 are exact below 2**53.
+    _, inverse = np.unique(grid.key, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    core: BoolArray = np.bincount(inverse, weights=weights)[inverse] >= min_samples
+    rest = np.flatnonzero(~core)
+    if rest.size:
+        within = np.zeros(rest.size, dtype=np.float64)
+        for qi, pj, _ in iter_pairs_within(
+            pts, pts, tree, proj, eps_m, query_index=rest, max_pairs=max_pairs
+        ):
+            within += np.bincount(
+                np.searchsorted(rest, qi), weights=weights[pj], minlength=rest.size
+            )
+        core[rest[within >= min_samples]] = True
     return core
 
 

@@ -110,13 +110,26 @@ class LocalProjection:
     max_scale: float
 
     @classmethod
-    def fit(cls, lat: ArrayLike, lon: ArrayLike) -> LocalProjection:
-        """Centre on the points' spherical mean; reject sets wider than a hemisphere."""
+    def fit(
+        cls, lat: ArrayLike, lon: ArrayLike, *, weights: ArrayLike | None = None
+    ) -> LocalProjection:
+        """Centre on the points' spherical mean; reject sets wider than a hemisphere.
+
+        ``weights`` (non-negative, not all zero): point i counts ``weights[i]`` times in the
+        mean, as if repeated (the same centre up to float rounding).
+        """
         lat_a, lon_a = validate_latlon(lat, lon)
         if lat_a.size == 0:
             raise ValueError("cannot fit a projection to zero points")
         x, y, z = _unit_vectors(np.radians(lat_a), np.radians(lon_a))
-        mx, my, mz = float(x.mean()), float(y.mean()), float(z.mean())
+        if weights is None:
+            mx, my, mz = float(x.mean()), float(y.mean()), float(z.mean())
+        else:
+            w = as_float_array(weights)
+            if w.size != lat_a.size or not (w >= 0.0).all() or not w.sum() > 0.0:
+                raise ValueError("weights must be one non-negative number per point, not all 0")
+            total = float(w.sum())
+            mx, my, mz = (float(np.dot(w, c)) / total for c in (x, y, z))
         norm = float(np.sqrt(mx * mx + my * my + mz * mz))
         if norm < 1e-9:
             raise ValueError("points are spread around the globe; no local projection fits")

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Float, Select, case, cast, func, literal, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -112,6 +113,91 @@ def copyable(stmt: Select[Any]) -> Select[Any]:
     cols[3] = func.coalesce(cast(leads.c.asking_price_cents, Float) / 100.0, nan)
     cols[4] = func.coalesce(cast(cols[4], Float), nan)
     return stmt.with_only_columns(*cols)
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedPoints:
+    """Visible leads with exact locations grouped by the preview cell they stand at (viewers who
+    see preview places: every lead stands at its cell's centre), places in order of their first
+    lead by id, so that anything numbered by first lead (DBSCAN's clusters) numbers alike over
+    places and leads."""
+
+    lat: FloatArray  # per place: the preview cell's centre, degrees
+    lon: FloatArray
+    cells: IntArray  # per place: the H3 resolution-8 cell
+    count: IntArray  # per place: leads
+    price: FloatArray  # per lead, by id: asking price in USD, NaN when unknown
+    place: IntArray  # per lead, by id: index of its place
+    approximate: int  # visible located leads left out: their point is approximate (a ZIP's)
+
+    @property
+    def n_leads(self) -> int:
+        return int(self.place.size)
+
+
+_APPROXIMATE = -2  # the cell column's value for a lead at an approximate point
+
+
+async def placed_points(
+    session: AsyncSession, viewer: Viewer, f: LeadFilter, statuses: Sequence[LeadStatus]
+) -> PlacedPoints:
+    """`points(..., exact_only=True)` for a viewer who sees preview places, grouped by place,
+    with `approximate_count` read in the same scan: per lead only its cell and price cross the
+    wire and stay in memory (at 1M leads the per-lead points, their clustering and summaries
+    took 180 MB and 2.7 s of CPU). Raises ValueError for an exact viewer.
+
+    The preview point is the centre of the stored `h3_r8` cell (both are written together by
+    `leads.writes.derived_location`), so the cell identifies the place; should a preview point
+    ever differ from its cell's centre, places are told apart by their coordinates instead."""
+    if viewer.exact:
+        raise ValueError("exact viewers' points are the leads' own")
+    loc = location(viewer)
+    cell = case(
+        (leads.c.geocode_precision == EXACT, func.coalesce(leads.c.h3_r8, -1)),
+        else_=_APPROXIMATE,
+    )
+    price: ColumnElement[Any] = cast(leads.c.asking_price_cents, Float) / 100.0
+    conds = visible_leads(viewer, f, statuses, dialect=dialect(session), located=True)
+    if is_postgis(session):
+        nan: ColumnElement[float] = literal_column("'NaN'::float8")
+        stmt = select(cell, loc.lat, loc.lon, func.coalesce(price, nan))
+        fields = [("cell", "i8"), ("lat", "f8"), ("lon", "f8"), ("price", "f8")]
+        c = await copy_numeric(session, stmt.where(*conds).order_by(leads.c.id), fields)
+        cells, lat, lon, prices = c["cell"], c["lat"], c["lon"], c["price"]
+    else:
+        stmt = select(cell, loc.lat, loc.lon, price)
+        rows = (await session.execute(stmt.where(*conds).order_by(leads.c.id))).all()
+        cells, lat, lon, prices = ints(rows, 0), floats(rows, 1), floats(rows, 2), floats(rows, 3)
+    exact = cells != _APPROXIMATE
+    approximate = int(cells.size - np.count_nonzero(exact))
+    if approximate:
+        cells, lat, lon, prices = cells[exact], lat[exact], lon[exact], prices[exact]
+    _, first, inverse, counts = np.unique(
+        cells, return_index=True, return_inverse=True, return_counts=True
+    )
+    inverse = inverse.reshape(-1)
+    if not (np.array_equal(lat, lat[first][inverse]) and np.array_equal(lon, lon[first][inverse])):
+        _, first, inverse, counts = np.unique(
+            np.column_stack((lat, lon)),
+            axis=0,
+            return_index=True,
+            return_inverse=True,
+            return_counts=True,
+        )
+        inverse = inverse.reshape(-1)
+    by_first = np.argsort(first, kind="stable")
+    rank = np.empty(by_first.size, dtype=np.int64)
+    rank[by_first] = np.arange(by_first.size, dtype=np.int64)
+    leaders = first[by_first]
+    return PlacedPoints(
+        lat[leaders],
+        lon[leaders],
+        cells[leaders],
+        counts[by_first].astype(np.int64),
+        prices,
+        rank[inverse],
+        approximate,
+    )
 
 
 async def _points_by_copy(session: AsyncSession, stmt: Select[Any]) -> LeadPoints:
