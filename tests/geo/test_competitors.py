@@ -1,3 +1,4 @@
+import h3
 import numpy as np
 import pytest
 
@@ -51,10 +52,44 @@ def test_competition_per_cell(rentals: Points) -> None:
     assert int(out.competitors.sum()) == comp_cells.size
     assert int(out.leads.sum()) == 50
     i = int(np.argmax(out.competitors))
-    import h3
-
     area = h3.cell_area(h3.int_to_str(int(out.cells[i])), unit="km^2")
     assert out.per_km2[i] == pytest.approx(out.competitors[i] / area)
     no_leads = out.leads == 0
     assert np.all(np.isnan(out.per_lead[no_leads]))
     assert np.allclose(out.per_lead[~no_leads], out.competitors[~no_leads] / out.leads[~no_leads])
+
+
+def test_places_weighted_by_their_competitors_answer_as_the_repeated_points(
+    king_county: Points,
+) -> None:
+    # given: competitors at their preview cells' centres (as agents see them), once one by one
+    # and once as distinct places with their counts; query points at real sales
+    rng = np.random.default_rng(5)
+    c = rng.choice(king_county.lat.size, 6000, replace=False)
+    cells = cells_for_points(king_county.lat[c], king_county.lon[c], 8)
+    places, inverse, counts = np.unique(cells, return_inverse=True, return_counts=True)
+    centres = np.array([h3.cell_to_latlng(h3.int_to_str(int(p))) for p in places])
+    q = rng.choice(king_county.lat.size, 200, replace=False)
+    q_lat, q_lon = king_county.lat[q], king_county.lon[q]
+    offices = [f"office-{i % 3}" for i in range(places.size)]
+    # when
+    each = competitors_near(
+        q_lat, q_lon, centres[inverse, 0], centres[inverse, 1], 1000.0,
+        offices=[offices[i] for i in inverse.tolist()], top_n=2,
+    )  # fmt: skip
+    grouped = competitors_near(
+        q_lat, q_lon, centres[:, 0], centres[:, 1], 1000.0, offices=offices, top_n=2,
+        weights=counts,
+    )  # fmt: skip
+    # then: the same counts, nearest distances and top offices
+    np.testing.assert_array_equal(grouped.count, each.count)
+    assert each.count.max() > counts.max()  # some circles reach several places
+    np.testing.assert_array_equal(grouped.nearest_m, each.nearest_m)
+    assert grouped.top_offices == each.top_offices
+    # and per cell, the same competition
+    by_cell = competition_by_cell(places, cells[:50], counts)
+    one_by_one = competition_by_cell(cells, cells[:50])
+    np.testing.assert_array_equal(by_cell.competitors, one_by_one.competitors)
+    np.testing.assert_array_equal(by_cell.per_km2, one_by_one.per_km2)
+    with pytest.raises(ValueError, match="weights"):
+        competitors_near(q_lat, q_lon, centres[:, 0], centres[:, 1], 1000.0, weights=counts[1:])

@@ -275,7 +275,9 @@ async def test_tallied_groups_give_the_scans_penetration(
 
 
 def _places(p: CompetitorPoints) -> list[tuple[float, float, int]]:
-    return sorted(zip(p.lat.tolist(), p.lon.tolist(), p.cells.tolist(), strict=True))
+    """Every competitor's (lat, lon, cell), each place repeated by its count."""
+    places = zip(p.lat.tolist(), p.lon.tolist(), p.cells.tolist(), p.count.tolist(), strict=True)
+    return sorted((la, lo, c) for la, lo, c, n in places for _ in range(n))
 
 
 async def test_tallied_competitors_are_the_scans(

@@ -82,10 +82,14 @@ def _office(t: Any) -> ColumnElement[str | None]:
 
 @dataclass(frozen=True, slots=True)
 class CompetitorPoints:
+    """Competitor points, each standing for `count` competitors at the same place (1 each for
+    exact viewers; for viewers who see preview places, a place's competitors)."""
+
     lat: FloatArray
     lon: FloatArray
     offices: list[str | None]
-    cells: IntArray  # h3 res 8
+    cells: IntArray  # h3 res 8, -1 when unknown
+    count: IntArray
 
 
 async def competitor_points(
@@ -94,8 +98,8 @@ async def competitor_points(
     """The competitors of the area grown by the radius, at the viewer's locations.
 
     For viewers who see preview locations (cell centres) the competitors are grouped by place
-    and cell in SQL and repeated here by their counts: the same points without a row per lead
-    crossing the wire, and without offices, which agents get from `office_tallies` instead
+    and cell in SQL, one point per place with its count: the same points without a row or an
+    array entry per lead, and without offices, which agents get from `office_tallies` instead
     (`offices` is then all None).
     """
     cond = _competitor_cond(leads, viewer, f, radius_m=radius_m, dialect=dialect(session))
@@ -114,17 +118,15 @@ async def competitor_points(
             (-1 if r[2] is None else r[2] for r in places), dtype=np.int64, count=len(places)
         )
         return CompetitorPoints(
-            np.repeat(floats(places, 0), n),
-            np.repeat(floats(places, 1), n),
-            [None] * int(n.sum()),
-            np.repeat(cells, n),
+            floats(places, 0), floats(places, 1), [None] * len(places), cells, n
         )
     stmt = select(loc.lat, loc.lon, _office(leads), leads.c.h3_r8).where(cond)
     rows = (await session.execute(stmt.order_by(leads.c.id))).all()
     cells = np.fromiter(
         (-1 if r[3] is None else r[3] for r in rows), dtype=np.int64, count=len(rows)
     )
-    return CompetitorPoints(floats(rows, 0), floats(rows, 1), [r[2] for r in rows], cells)
+    ones = np.ones(len(rows), dtype=np.int64)
+    return CompetitorPoints(floats(rows, 0), floats(rows, 1), [r[2] for r in rows], cells, ones)
 
 
 async def competitor_cells(

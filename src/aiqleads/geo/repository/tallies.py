@@ -295,10 +295,10 @@ async def tallied_competitor_points(
             continue  # not a competitor (mine are bought: subtracted here as they were added)
         counts[(float(lat), float(lon), int(cell))] += int(n) if part == "t" else -int(n)
     places = sorted((k, n) for k, n in counts.items() if n > 0)
-    n_arr = np.array([n for _, n in places], dtype=np.int64)
     return CompetitorPoints(
-        np.repeat(np.array([k[0] for k, _ in places], dtype=np.float64), n_arr),
-        np.repeat(np.array([k[1] for k, _ in places], dtype=np.float64), n_arr),
-        [None] * int(n_arr.sum()),
-        np.repeat(np.array([k[2] for k, _ in places], dtype=np.int64), n_arr),
+        np.array([k[0] for k, _ in places], dtype=np.float64),
+        np.array([k[1] for k, _ in places], dtype=np.float64),
+        [None] * len(places),
+        np.array([k[2] for k, _ in places], dtype=np.int64),
+        np.array([n for _, n in places], dtype=np.int64),
     )

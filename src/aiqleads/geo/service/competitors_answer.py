@@ -45,6 +45,9 @@ CELL_RESOLUTION = 8  # competition intensity per stored res-8 cell (about 0.7 km
 POSTGIS_MAX_QUERY_POINTS = 20
 
 
+_Ints = np.ndarray[Any, np.dtype[np.int64]]
+
+
 @dataclass(frozen=True, slots=True)
 class _Queries:
     ids: list[str | None]
@@ -74,18 +77,18 @@ async def competitor_counts(
     radius_m: float,
     top_n: int,
     use_postgis: bool,
-) -> tuple[RadiusAnswer, np.ndarray[Any, np.dtype[np.int64]]]:
+) -> tuple[RadiusAnswer, _Ints, _Ints]:
     """Per query point: competitors within the radius, nearest distance, top offices; and the
-    res-8 cell of every competitor. PostGIS answers with its GiST index; otherwise the points
-    are loaded (for agents grouped by preview place) and searched with a k-d tree (exact
-    haversine either way). Top offices are empty for agents: theirs are tallied over whole
-    regions (`_agent_offices`)."""
+    res-8 cells of the competitors with how many stand in each entry. PostGIS answers with its
+    GiST index; otherwise the points are loaded (for agents grouped by preview place) and
+    searched with a k-d tree (exact haversine either way). Top offices are empty for agents:
+    theirs are tallied over whole regions (`_agent_offices`)."""
     if use_postgis:
         answer = await postgis_competitors(
             session, viewer, filt, lat=lat, lon=lon, radius_m=radius_m, top_n=top_n
         )
         cells = await competitor_cells(session, viewer, filt, radius_m=radius_m)
-        return answer, cells
+        return answer, cells, np.ones(cells.size, dtype=np.int64)
     if not viewer.exact and competitors_tallied(filt):  # precomputed: no scan of the area
         comps = await tallied_competitor_points(session, viewer, filt, radius_m=radius_m)
     else:
@@ -94,11 +97,19 @@ async def competitor_counts(
     offices = comps.offices if viewer.exact else None
     near = await anyio.to_thread.run_sync(
         lambda: competitors_near(
-            lat, lon, comps.lat, comps.lon, radius_m, offices=offices, top_n=top_n
+            lat,
+            lon,
+            comps.lat,
+            comps.lon,
+            radius_m,
+            offices=offices,
+            top_n=top_n,
+            weights=comps.count,
         )
     )
     answer = RadiusAnswer(near.count, near.nearest_m, near.top_offices)
-    return answer, comps.cells[comps.cells >= 0]
+    known = comps.cells >= 0
+    return answer, comps.cells[known], comps.count[known]
 
 
 def _offices(top: list[tuple[str, int]]) -> list[dict[str, Any]]:
@@ -194,7 +205,7 @@ async def competitors(
             # per-lead index even for one point (bench/geo.py, PostgreSQL, 200k leads, one
             # point: 0.65 s vs 1.9 s).
             postgis = small and is_postgis(session) and viewer.exact
-        answer, comp_cells = await competitor_counts(
+        answer, comp_cells, comp_weights = await competitor_counts(
             session,
             viewer,
             filt,
@@ -211,7 +222,7 @@ async def competitors(
             )
 
         def build() -> bytes:
-            cells = competition_by_cell(comp_cells, q.cells[q.cells >= 0])
+            cells = competition_by_cell(comp_cells, q.cells[q.cells >= 0], comp_weights)
             feats = _features(q, answer, cells, exact=viewer.exact, min_group=min_group)
             shown_counts = [c for c in answer.count.tolist() if c >= min_group]
             shown_density = cells.per_km2[cells.competitors >= min_group]
