@@ -18,6 +18,7 @@ TABLES = {
     "leads",
     "purchases",
     "geo_tallies",
+    "geo_office_tallies",
     "data_versions",
     "lead_sources",
     "lead_price_history",

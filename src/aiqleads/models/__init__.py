@@ -8,6 +8,7 @@ from aiqleads.models.data_version import DataVersion
 from aiqleads.models.experiment import Experiment
 from aiqleads.models.experiment_exposure import ExperimentExposure
 from aiqleads.models.feature_value import FeatureValue
+from aiqleads.models.geo_office_tally import GeoOfficeTally
 from aiqleads.models.geo_tally import GeoTally
 from aiqleads.models.hold import Hold
 from aiqleads.models.hold_notice import HoldNotice
@@ -48,6 +49,7 @@ __all__ = [
     "Experiment",
     "ExperimentExposure",
     "FeatureValue",
+    "GeoOfficeTally",
     "GeoTally",
     "Hold",
     "HoldNotice",

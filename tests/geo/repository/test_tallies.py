@@ -16,7 +16,13 @@ from aiqleads.config import Settings
 from aiqleads.db.engine import transaction
 from aiqleads.geo.boundaries import load_zip_regions, zip_codes_for_points
 from aiqleads.geo.penetration import penetration_from_counts
-from aiqleads.geo.repository.competitors import CompetitorPoints, competitor_points
+from aiqleads.geo.repository.competitors import (
+    CompetitorPoints,
+    competitor_points,
+)
+from aiqleads.geo.repository.competitors import (
+    office_tallies as scanned_offices,
+)
 from aiqleads.geo.repository.penetration import (
     StatusGroups,
     status_groups_by_cell,
@@ -24,9 +30,12 @@ from aiqleads.geo.repository.penetration import (
 )
 from aiqleads.geo.repository.tallies import (
     compact,
+    compact_offices,
+    office_tallies,
     tallied_competitor_points,
     tallied_groups_by_cell,
     tallied_groups_by_zip_or_place,
+    tallied_offices,
     tallies,
 )
 from aiqleads.geo.service.penetration_answer import _placed_keys
@@ -73,10 +82,31 @@ def _norm(key: tuple[Any, ...]) -> tuple[Any, ...]:
     return (metro, zip_code, int(cell), float(lat), float(lon), status, bool(bought), bool(listed))
 
 
+_OFFICE_RECOUNT = """
+SELECT l.h3_r7, COALESCE(l.listing_office, l.listing_agent),
+       CASE WHEN l.status = 'held' THEN 'available' ELSE l.status END, count(*)
+FROM leads l
+WHERE l.h3_r7 IS NOT NULL AND (l.listing_office IS NOT NULL OR l.listing_agent IS NOT NULL)
+GROUP BY 1, 2, 3
+"""
+
+
+async def _offices_agree(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """The office tallies (migration 0039) equal a recount of the leads."""
+    t = office_tallies.c
+    key = [t.h3_r7, t.office, t.status]
+    async with sessions() as s:
+        summed = (await s.execute(select(*key, func.sum(t.leads)).group_by(*key))).all()
+        recount = (await s.execute(text(_OFFICE_RECOUNT))).all()
+    tallied = Counter({(int(r[0]), r[1], r[2]): int(r[3]) for r in summed if int(r[3]) != 0})
+    assert tallied == Counter({(int(r[0]), r[1], r[2]): int(r[3]) for r in recount})
+
+
 async def _agree(sessions: async_sessionmaker[AsyncSession]) -> None:
     tallied, recounted = await _tallied(sessions), await _recounted(sessions)
     assert tallied == recounted
     assert sum(tallied.values()) > 0
+    await _offices_agree(sessions)
 
 
 async def _lead_id(sessions: async_sessionmaker[AsyncSession], row: dict[str, Any]) -> int:
@@ -98,7 +128,12 @@ async def test_tallies_equal_a_recount_through_a_leads_life(
     rows[1]["status"] = "held"
     rows[2]["zip_code"] = None
     rows[3]["listing_office"] = "Windermere"
-    rows.append(lead_row(settings, cipher, now=now, latitude=None, longitude=None))
+    rows[9]["listing_agent"] = "Ann Agent"
+    rows[10]["listing_agent"] = "Ann Agent"
+    rows[10]["listing_office"] = "Compass"
+    rows.append(
+        lead_row(settings, cipher, now=now, latitude=None, longitude=None, listing_office="Redfin")
+    )
     await insert_leads(sessions, rows)
     await _agree(sessions)
     me = await make_account(sessions, now=now)
@@ -126,6 +161,7 @@ async def test_tallies_equal_a_recount_through_a_leads_life(
     await record_purchase(sessions, lead_public_id=rows[0]["public_id"], account=me, now=now)
     await record_purchase(sessions, lead_public_id=rows[1]["public_id"], account=other, now=now)
     await record_purchase(sessions, lead_public_id=rows[6]["public_id"], account=me, now=now)
+    await record_purchase(sessions, lead_public_id=rows[3]["public_id"], account=other, now=now)
     await _agree(sessions)
     async with transaction(sessions) as s:
         returned = await writes.set_status(
@@ -148,6 +184,13 @@ async def test_tallies_equal_a_recount_through_a_leads_life(
     # Then the tallies still equal a recount
     await _agree(sessions)
 
+    # When a listing's office changes and another listing is deleted
+    async with transaction(sessions) as s:
+        await s.execute(update(Lead).where(Lead.id == ids[9]).values(listing_office="eXp"))
+        await s.execute(text("DELETE FROM leads WHERE id = :id"), {"id": ids[10]})
+    # Then the office tallies still equal a recount
+    await _agree(sessions)
+
 
 async def test_compaction_keeps_the_sums_and_a_killed_one_changes_nothing(
     sessions: async_sessionmaker[AsyncSession],
@@ -157,18 +200,20 @@ async def test_compaction_keeps_the_sums_and_a_killed_one_changes_nothing(
 ) -> None:
     # Given leads whose holds and sales left many delta rows
     now = clock.now()
-    rows = [lead_row(settings, cipher, now=now) for _ in range(20)]
+    rows = [lead_row(settings, cipher, now=now, listing_office="Redfin") for _ in range(20)]
     await insert_leads(sessions, rows)
     me = await make_account(sessions, now=now)
     for r in rows[:8]:
         await record_purchase(sessions, lead_public_id=r["public_id"], account=me, now=now)
     async with sessions() as s:
         before_rows = await s.scalar(select(func.count()).select_from(tallies))
+        before_offices = await s.scalar(select(func.count()).select_from(office_tallies))
 
     # When a compaction dies before its transaction commits
     with pytest.raises(RuntimeError):
         async with transaction(sessions) as s:
             await compact(s, "seattle")
+            await compact_offices(s)
             raise RuntimeError("worker killed")
     # Then nothing changed
     await _agree(sessions)
@@ -176,11 +221,14 @@ async def test_compaction_keeps_the_sums_and_a_killed_one_changes_nothing(
     # When one runs to the end
     async with transaction(sessions) as s:
         left = await compact(s, "seattle")
+        offices_left = await compact_offices(s)
     # Then there are fewer rows, one per key, with the same sums, and a second run is a no-op
     assert before_rows is not None and left < before_rows
+    assert before_offices is not None and offices_left < before_offices
     await _agree(sessions)
     async with transaction(sessions) as s:
         assert await compact(s, "seattle") == left
+        assert await compact_offices(s) == offices_left
     await _agree(sessions)
 
 
@@ -297,6 +345,8 @@ async def test_tallied_competitors_are_the_scans(
         if rng.random() < 0.2:
             r["listing_office"] = rng.choice(["Windermere", "Redfin"])
         if rng.random() < 0.1:
+            r["listing_agent"] = rng.choice(["Ann Agent", "Bo Broker"])
+        if rng.random() < 0.1:
             r["status"] = "held"
         elif rng.random() < 0.05:
             r["status"] = "withdrawn"
@@ -333,3 +383,10 @@ async def test_tallied_competitors_are_the_scans(
             # Then they are the same places, as many times
             assert _places(tallied) == _places(scanned)
             assert len(scanned.lat) > 0
+        # And the office counts of every region, tallied and scanned, are the same
+        async with sessions() as s:
+            regions = [int(r) for r in (await s.scalars(select(Lead.h3_r7).distinct())).all() if r]
+            by_scan = sorted(await scanned_offices(s, viewer, regions))
+            by_tally = sorted(await tallied_offices(s, viewer, regions))
+        assert by_tally == by_scan
+        assert {o for _, o, _ in by_scan} >= {"Windermere", "Redfin", "Ann Agent"}

@@ -235,7 +235,9 @@ async def office_tallies(
 ) -> list[tuple[int, str, int]]:
     """(resolution-7 region, office, listings) of every listed lead on the market in the
     regions, whatever the caller's filters (`geo.disclosure.regional_offices`); the caller's own
-    purchases are not competition. Answered from the index `ix_leads_office_region`."""
+    purchases are not competition. Answered from the index `ix_leads_office_region`, a scan of
+    every lead of the regions: the answer reads the same counts from the office tallies
+    (`tallies.tallied_offices`), which are tested against this definition."""
     out: list[tuple[int, str, int]] = []
     office = _office(leads)
     listed = or_(leads.c.listing_agent.is_not(None), leads.c.listing_office.is_not(None))

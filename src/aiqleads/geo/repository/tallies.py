@@ -1,5 +1,6 @@
 """Penetration's groups from the precomputed tallies (`geo_tallies`, migration 0035) instead of
-a scan of the metro's leads, and the tallies' compaction.
+a scan of the metro's leads, agents' competitor places and office counts likewise (the office
+counts from `geo_office_tallies`, migration 0039), and the tallies' compaction.
 
 The tallies count every lead by (metro, ZIP, preview cell and centre, status with held as
 available, bought). A whole-metro penetration answer for a viewer is those counts, less two
@@ -39,11 +40,12 @@ from aiqleads.geo.repository.common import FloatArray, dialect, leads, purchases
 from aiqleads.geo.repository.competitors import CompetitorPoints, expand_bounds
 from aiqleads.geo.repository.penetration import PlacedGroups, StatusGroups
 from aiqleads.leads.filters import Area, BBox, LeadFilter
-from aiqleads.leads.visibility import Viewer, filter_conditions
-from aiqleads.models import GeoTally
+from aiqleads.leads.visibility import Viewer, filter_conditions, mine
+from aiqleads.models import GeoOfficeTally, GeoTally
 from aiqleads.models.enums import LeadStatus
 
 tallies = cast(Table, GeoTally.__table__)
+office_tallies = cast(Table, GeoOfficeTally.__table__)
 
 NO_CELL = -1  # the sentinels of migration 0035
 NO_PLACE = 1000.0
@@ -302,3 +304,79 @@ async def tallied_competitor_points(
         np.array([k[2] for k, _ in places], dtype=np.int64),
         np.array([n for _, n in places], dtype=np.int64),
     )
+
+
+_REGIONS_CHUNK = 1000  # regions per statement: three IN lists of them stay far below 32k binds
+
+
+async def tallied_offices(
+    session: AsyncSession, viewer: Viewer, regions: Sequence[int]
+) -> list[tuple[int, str, int]]:
+    """`competitors.office_tallies` from the office tallies (migration 0039): (resolution-7
+    region, office, listings) of the listed leads on the market in the regions, whatever the
+    caller's filters. The tallied counts (offered statuses: held is tallied as available) less,
+    read live in the same statement, the listed offered leads of the regions inside the viewer's
+    priority window (not yet published, or after `visible_before`; ranges of
+    `ix_leads_office_region`) that are not the viewer's, and the viewer's own purchases
+    (`purchases.account_id`'s index). Groups with no listing left are left out."""
+    t = office_tallies.c
+    office = func.coalesce(leads.c.listing_office, leads.c.listing_agent)
+    listed = or_(leads.c.listing_agent.is_not(None), leads.c.listing_office.is_not(None))
+    counts: dict[tuple[int, str], int] = defaultdict(int)
+    ordered = sorted(set(regions))
+    for start in range(0, len(ordered), _REGIONS_CHUNK):
+        chunk = ordered[start : start + _REGIONS_CHUNK]
+        key = [leads.c.h3_r7, office]
+        offered = [listed, leads.c.status.in_(_OFFERED), leads.c.h3_r7.in_(chunk)]
+        parts = [
+            select(literal("t"), t.h3_r7, t.office, func.sum(t.leads))
+            .where(t.h3_r7.in_(chunk), t.status.in_([_OPEN, _SOLD]))
+            .group_by(t.h3_r7, t.office)
+        ]
+        if viewer.visible_before is not None:
+            recent = or_(
+                leads.c.published_at.is_(None), leads.c.published_at > viewer.visible_before
+            )
+            parts.append(
+                select(literal("w"), *key, func.count())
+                .where(*offered, recent, ~mine(leads, viewer.account_id))
+                .group_by(*key)
+            )
+        parts.append(
+            select(literal("m"), *key, func.count())
+            .select_from(purchases.join(leads, leads.c.id == purchases.c.lead_id))
+            .where(purchases.c.account_id == viewer.account_id, *offered)
+            .group_by(*key)
+        )
+        for part, region, name, n in (await session.execute(union_all(*parts))).all():
+            counts[(int(region), str(name))] += int(n) if part == "t" else -int(n)
+    return [(region, name, n) for (region, name), n in counts.items() if n > 0]
+
+
+async def compact_offices(session: AsyncSession) -> int:
+    """`compact` for the office tallies: one row per key with their sum, zero sums dropped (one
+    statement on PostgreSQL). Returns the number of rows left. Only flushes; the caller
+    commits. Safe to repeat, and to die at any point."""
+    t = office_tallies.c
+    names = ["h3_r7", "office", "status", "leads"]
+    if dialect(session) == "postgresql":
+        gone = delete(office_tallies).returning(*office_tallies.c).cte("gone")
+        g = gone.c
+        keep = [g.h3_r7, g.office, g.status]
+        summed = select(*keep, func.sum(g.leads)).group_by(*keep).having(func.sum(g.leads) != 0)
+        await session.execute(insert(office_tallies).from_select(names, summed))
+    else:
+        top = await session.scalar(select(func.max(t.id)))
+        if top is None:
+            return 0
+        keep = [t.h3_r7, t.office, t.status]
+        summed = (
+            select(*keep, func.sum(t.leads))
+            .where(t.id <= top)
+            .group_by(*keep)
+            .having(func.sum(t.leads) != 0)
+        )
+        await session.execute(insert(office_tallies).from_select(names, summed))
+        await session.execute(delete(office_tallies).where(t.id <= top))
+    left = await session.scalar(select(func.count()).select_from(office_tallies))
+    return int(left or 0)

@@ -22,10 +22,13 @@ from aiqleads.geo.repository.competitors import (
     competitor_cells,
     competitor_points,
     my_purchased_leads,
-    office_tallies,
     postgis_competitors,
 )
-from aiqleads.geo.repository.tallies import competitors_tallied, tallied_competitor_points
+from aiqleads.geo.repository.tallies import (
+    competitors_tallied,
+    tallied_competitor_points,
+    tallied_offices,
+)
 from aiqleads.geo.service.common import (
     GeoContext,
     basis,
@@ -126,11 +129,13 @@ async def _agent_offices(
     min_group: int,
 ) -> list[tuple[str, int]]:
     """An agent's top offices: tallied over the whole resolution-7 regions the search circles
-    reach, whatever the filters, an office counting only where it has `min_group` listings."""
+    reach, whatever the filters, an office counting only where it has `min_group` listings.
+    The counts come from the office tallies (`tallied_offices`, the same counts as
+    `office_tallies`' scan of the regions' leads, without the scan)."""
     regions: set[int] = set()
     for lat, lon in zip(q.lat.tolist(), q.lon.tolist(), strict=True):
         regions |= regions_within(lat, lon, radius_m)
-    tallies = await office_tallies(session, viewer, sorted(regions))
+    tallies = await tallied_offices(session, viewer, sorted(regions))
     return regional_offices(tallies, min_group=min_group, top_n=top_n)
 
 
