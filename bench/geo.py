@@ -470,11 +470,15 @@ async def _run(db: str, n: int, url: str, redis_url: str | None) -> dict[str, An
             )  # fmt: skip
             record(r, f"competitors_one_point_{path}", ms)
 
-    # Peers on the exact points (the admin's clusters): PostGIS and scikit-learn.
+    # Peers on the exact points (the admin's clusters): PostGIS and scikit-learn. Only our
+    # labels (and, for scikit-learn, the coordinates) are kept while a peer runs: the points
+    # are the service's, and a second copy held here would count towards the peak RSS.
     async with sessions() as s:
         pts, ours = await labels(
             s, filt, callers["admin"], eps_m=250.0, min_samples=10, algorithm="grid"
         )
+    latlon = np.column_stack((pts.lat, pts.lon)) if n <= 100_000 else None
+    del pts
     if db == "postgres":
         srid = utm_srid(*get_metro(METRO).centre)
         sql = text(
@@ -499,12 +503,13 @@ async def _run(db: str, n: int, url: str, redis_url: str | None) -> dict[str, An
         from aiqleads.geo.projection import EARTH_RADIUS_M
 
         t = time.perf_counter()
+        assert latlon is not None
         sk = DBSCAN(eps=250.0 / EARTH_RADIUS_M, min_samples=10, metric="haversine").fit(
-            np.radians(np.column_stack((pts.lat, pts.lon)))
+            np.radians(latlon)
         )
         out["sklearn_dbscan_ms"] = round((time.perf_counter() - t) * 1000, 1)
         out["sklearn_ari_vs_ours"] = round(_ari(ours, sk.labels_), 5)
-    del pts, ours
+    del latlon, ours
 
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     if redis is not None:
