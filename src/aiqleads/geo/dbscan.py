@@ -137,14 +137,31 @@ def dbscan(
         core = _core_points(pts, tree, proj, grid, eps_m, min_samples, max_pairs)
     else:
         core = _weighted_core_points(pts, tree, proj, grid, eps_m, min_samples, w, max_pairs)
+    del tree  # every later search runs on the core points only
     core_idx = np.flatnonzero(core)
     labels = np.full(n, -1, dtype=np.int64)
     if core_idx.size == 0:
         return DbscanResult(labels, core)
 
     cell_comp, core_cell = _cluster_core_cells(pts, proj, grid, core_idx, eps_m, max_pairs)
+    del grid
     labels[core_idx] = cell_comp[core_cell]
+    _label_border_points(pts, proj, core, core_idx, labels, eps_m)
+    # The points and the core points' tree are gone by now: renumbering is the last peak.
+    del pts, core_idx, core_cell
+    return DbscanResult(_renumber(labels), core)
 
+
+def _label_border_points(
+    pts: PointSet,
+    proj: LocalProjection,
+    core: BoolArray,
+    core_idx: IntArray,
+    labels: IntArray,
+    eps_m: float,
+) -> None:
+    """Give each non-core point within ``eps_m`` of a core point the label of its nearest core
+    point (ties to the smallest index), in place."""
     border_query = np.flatnonzero(~core)
     if border_query.size:
         core_pts = PointSet(pts.lat_rad[core_idx], pts.lon_rad[core_idx], pts.xy[core_idx])
@@ -153,7 +170,6 @@ def dbscan(
         )
         hit = nearest >= 0
         labels[border_query[hit]] = labels[core_idx[nearest[hit]]]
-    return DbscanResult(_renumber(labels), core)
 
 
 def _core_points(
@@ -234,8 +250,7 @@ def _cluster_core_cells(
 ) -> tuple[IntArray, IntArray]:
     """Component id per core cell, and the core cell of each core point (core_idx order)."""
     order = core_idx[np.argsort(grid.key[core_idx], kind="stable")]
-    keys = grid.key[order]
-    cell_keys, starts, sizes = np.unique(keys, return_index=True, return_counts=True)
+    cell_keys, starts, sizes = np.unique(grid.key[order], return_index=True, return_counts=True)
     cell_of_sorted = np.repeat(np.arange(cell_keys.size, dtype=np.int64), sizes)
     m = cell_keys.size
     limit = reduced_threshold(eps_m)
@@ -250,7 +265,8 @@ def _cluster_core_cells(
         pairs_b.append(pos[ok])
     cand_a = np.concatenate(pairs_a)
     cand_b = np.concatenate(pairs_b)
-    offsets = np.repeat(np.arange(len(_OFFSETS)), [a.size for a in pairs_a])
+    offsets = np.repeat(np.arange(len(_OFFSETS), dtype=np.int8), [a.size for a in pairs_a])
+    del pairs_a, pairs_b  # a second copy of the candidates (tens of MB at 1M points)
 
     # Cheap test: the core points of A and B that lie furthest towards each other.
     xs, ys = pts.xy[order, 0], pts.xy[order, 1]
@@ -259,7 +275,8 @@ def _cluster_core_cells(
         sel = np.flatnonzero(offsets == k)
         if sel.size == 0:
             continue
-        toward = dx * xs + dy * ys
+        toward = dx * xs
+        toward += dy * ys  # dx * xs + dy * ys, without a third array of n floats
         a_pt = order[_group_extreme(toward, starts, cell_of_sorted, largest=True)[cand_a[sel]]]
         b_pt = order[_group_extreme(toward, starts, cell_of_sorted, largest=False)[cand_b[sel]]]
         red = haversine_reduced(
@@ -303,9 +320,10 @@ def _group_extreme(
     """Position (in sorted order) of the first max (or min) value of each contiguous group."""
     reduce = np.maximum if largest else np.minimum
     best = reduce.reduceat(values, starts)
-    pos = np.arange(values.size, dtype=np.int64)
-    candidate = np.where(values == best[group], pos, values.size)
-    first: IntArray = np.minimum.reduceat(candidate, starts)
+    # Every group holds its extreme, so the positions equal to it (ascending, a few more than
+    # there are groups) hold each group's first at the start of its run.
+    hit = np.flatnonzero(values == best[group])
+    first: IntArray = hit[np.searchsorted(group[hit], np.arange(starts.size))]
     return first
 
 
