@@ -172,10 +172,7 @@ async def placed_points(
     approximate = int(cells.size - np.count_nonzero(exact))
     if approximate:
         cells, lat, lon, prices = cells[exact], lat[exact], lon[exact], prices[exact]
-    _, first, inverse, counts = np.unique(
-        cells, return_index=True, return_inverse=True, return_counts=True
-    )
-    inverse = inverse.reshape(-1)
+    first, inverse, counts = _groups(cells)
     if not (np.array_equal(lat, lat[first][inverse]) and np.array_equal(lon, lon[first][inverse])):
         _, first, inverse, counts = np.unique(
             np.column_stack((lat, lon)),
@@ -198,6 +195,26 @@ async def placed_points(
         rank[inverse],
         approximate,
     )
+
+
+def _groups(values: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+    """(first index, group of each value, size) of each distinct value, groups ascending: what
+    `np.unique(values, return_index=True, return_inverse=True, return_counts=True)` returns
+    beside the values, from an unstable sort (its stable one took 2.4 times as long at 1M)."""
+    if values.size == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, empty
+    perm = values.argsort(kind="quicksort")
+    ordered = values[perm]
+    change = np.empty(values.size, dtype=bool)
+    change[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=change[1:])
+    starts = np.flatnonzero(change)
+    counts = np.diff(np.append(starts, values.size))
+    inverse = np.empty(values.size, dtype=np.int64)
+    inverse[perm] = np.repeat(np.arange(starts.size, dtype=np.int64), counts)
+    first: IntArray = np.minimum.reduceat(perm, starts)  # a group's sorted slice is unordered
+    return first, inverse, counts
 
 
 async def _points_by_copy(session: AsyncSession, stmt: Select[Any]) -> LeadPoints:
