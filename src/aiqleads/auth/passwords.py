@@ -16,7 +16,6 @@ from typing import Literal
 
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
-from zxcvbn import zxcvbn
 
 from aiqleads.observability.metrics import PASSWORD_CHECKS
 
@@ -111,6 +110,10 @@ def weakness(password: str, *, min_score: int, user_inputs: list[str]) -> str | 
         return f"must be at least {MIN_PASSWORD_LENGTH} characters"
     if password.strip() != password or not password.strip():
         return "must not start or end with spaces"
+    # Imported on the first check (~30 ms of CPU): its word lists hold ~12 MB that a process
+    # which never sets a password (one serving the catalog) need not carry.
+    from zxcvbn import zxcvbn
+
     # zxcvbn refuses (ValueError) a password over its own max_length, 72 by default.
     result = zxcvbn(
         password[:_ZXCVBN_MAX_CHARS], user_inputs=user_inputs, max_length=_ZXCVBN_MAX_CHARS

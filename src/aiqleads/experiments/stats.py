@@ -1,6 +1,8 @@
 """The report's statistics: two-proportion tests, Wilson intervals and the sample-ratio check.
 
-Pure functions of counts (scipy for the normal and chi-square distributions).
+Pure functions of counts (scipy for the normal and chi-square distributions, imported by the
+functions that use it: scipy.stats is ~30 MB that a process serving only the catalog never
+needs).
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as _stats
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,8 @@ def two_proportion_test(
     both 1, z is 0 and the p-value 1. Raises ValueError when a group has no trials or more
     successes than trials.
     """
+    from scipy import stats as _stats
+
     for name, x, n in (
         ("control", control_successes, control_trials),
         ("variant", variant_successes, variant_trials),
@@ -93,6 +96,8 @@ def two_proportion_test(
 def wilson_interval(successes: int, trials: int, *, alpha: float = 0.05) -> tuple[float, float]:
     """The Wilson score interval of one rate (Wilson, JASA 1927): sensible near 0 and 1 and
     for small n, where the Wald interval is not. (0, 1) when there are no trials."""
+    from scipy import stats as _stats
+
     if trials <= 0:
         return (0.0, 1.0)
     z = float(_stats.norm.ppf(1 - alpha / 2))
@@ -123,6 +128,8 @@ def sample_ratio_check(
 ) -> SampleRatio:
     """The sample-ratio-mismatch check (Fabijan et al., "Diagnosing Sample Ratio Mismatch in
     Online Controlled Experiments", KDD 2019). `shares` sum to 1. No units: chi2 0, p 1."""
+    from scipy import stats as _stats
+
     if len(observed) != len(shares):
         raise ValueError("one observed count per share is needed")
     total = sum(observed)
@@ -167,6 +174,8 @@ def cuped_test(
     estimates the same effect with less variance. The difference is tested with the unpooled
     z-test (se² = s_c²/n_c + s_v²/n_v, sample variances). θ is 0 when X does not vary.
     Raises ValueError when a group has fewer than two units or its lists differ in length."""
+    from scipy import stats as _stats
+
     for name, y, x in (("control", control, control_before), ("variant", variant, variant_before)):
         if len(y) != len(x):
             raise ValueError(f"{name}: one covariate per unit is needed")
@@ -244,6 +253,8 @@ def ratio_test(
     z = (R_v − R_c) / sqrt(Var_c + Var_v). Treating lists as independent would understate the
     variance, as one agent's lists are alike. Raises ValueError when a group has fewer than
     two agents, lists of unequal length, or no denominator."""
+    from scipy import stats as _stats
+
     groups = (
         ("control", control_numerators, control_denominators),
         ("variant", variant_numerators, variant_denominators),

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 import h3
 import numpy as np
 from numpy.typing import NDArray
-from scipy.spatial import cKDTree
 
 from aiqleads.geo.competitors import competitors_near
 from aiqleads.geo.neighbors import PointSet, count_within, fit_common_projection, nearest_within
@@ -128,6 +127,8 @@ def geo_values(
 
 
 def _count_near(q: Places, p: Places, radius_m: float) -> FloatArray:
+    from scipy.spatial import cKDTree  # imported when used: see aiqleads.geo.neighbors
+
     proj = fit_common_projection((q.lat, q.lon), (p.lat, p.lon))
     pts = PointSet.build(p.lat, p.lon, proj)
     counts = count_within(PointSet.build(q.lat, q.lon, proj), pts, cKDTree(pts.xy), proj, radius_m)
@@ -136,6 +137,8 @@ def _count_near(q: Places, p: Places, radius_m: float) -> FloatArray:
 
 
 def _centre_distance_km(q: Places, centres: Centres, far_km: float) -> FloatArray:
+    from scipy.spatial import cKDTree
+
     out = np.full(q.ids.size, far_km)
     by_scope: dict[str, list[int]] = defaultdict(list)
     for i, scope in enumerate(q.scope):

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.config import FeatureSettings
@@ -91,6 +90,10 @@ def _pair(b: str, m: str, x: NDArray[np.float64], y: NDArray[np.float64], n: int
         return Correlation(b, m, n, None, None, "zero variance in behaviour")
     if _constant(y):
         return Correlation(b, m, n, None, None, "zero variance in market")
+    # Imported here, not with the module: scipy.stats is ~30 MB that a process serving the
+    # catalog never needs.
+    from scipy import stats
+
     with warnings.catch_warnings():
         # Constant input is ruled out above; any other warning is an error worth seeing.
         warnings.simplefilter("error")

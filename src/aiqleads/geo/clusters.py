@@ -18,7 +18,6 @@ import h3
 import numpy as np
 import shapely
 from numpy.typing import ArrayLike, NDArray
-from scipy.spatial import ConvexHull, QhullError
 
 from aiqleads.geo.geojson import GeoJSON, feature, feature_collection, geometry_to_geojson
 from aiqleads.geo.projection import FloatArray, LocalProjection, as_float_array, validate_latlon
@@ -59,6 +58,8 @@ def hull_in_metres(lat: FloatArray, lon: FloatArray) -> tuple[shapely.Geometry, 
     Degenerate sets (coincident or collinear points), which Qhull refuses, go through shapely,
     which returns the Point or LineString the map draws.
     """
+    from scipy.spatial import ConvexHull, QhullError  # imported when used: see geo.neighbors
+
     proj = LocalProjection.fit(lat, lon)
     x, y = proj.forward(lat, lon)
     xy = np.column_stack((x, y))

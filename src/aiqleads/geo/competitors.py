@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import h3
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.spatial import cKDTree
 
 from aiqleads.geo.neighbors import (
     IntArray,
@@ -77,6 +76,8 @@ def competitors_near(
             np.full(q_lat.size, np.inf),
             [],
         )
+    from scipy.spatial import cKDTree  # imported when used: see aiqleads.geo.neighbors
+
     proj = fit_common_projection((q_lat, q_lon), (c_lat, c_lon))
     query = PointSet.build(q_lat, q_lon, proj)
     comps = PointSet.build(c_lat, c_lon, proj)

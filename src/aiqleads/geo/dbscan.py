@@ -40,12 +40,10 @@ copy when places are numbered in order of their first copy.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
-from scipy.spatial import cKDTree
 
 from aiqleads.geo.neighbors import (
     DEFAULT_MAX_PAIRS,
@@ -61,6 +59,9 @@ from aiqleads.geo.projection import (
     reduced_threshold,
     validate_latlon,
 )
+
+if TYPE_CHECKING:
+    from scipy.spatial import cKDTree
 
 BoolArray = NDArray[np.bool_]
 
@@ -130,6 +131,8 @@ def dbscan(
     side = proj.inner_radius(eps_m) / np.sqrt(2.0)
     if side <= 0.0:
         raise ValueError("eps_m is too small to resolve")
+    from scipy.spatial import cKDTree  # imported when used: see aiqleads.geo.neighbors
+
     grid = _grid(pts.xy, side)
     tree = cKDTree(pts.xy)
 
@@ -328,6 +331,9 @@ def _group_extreme(
 
 
 def _components(m: int, edge_a: list[IntArray], edge_b: list[IntArray]) -> IntArray:
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     a = np.concatenate(edge_a)
     b = np.concatenate(edge_b)
     graph = coo_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(m, m)).tocsr()

@@ -10,10 +10,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.spatial import cKDTree
 
 from aiqleads.geo.projection import (
     EARTH_RADIUS_M,
@@ -22,6 +22,11 @@ from aiqleads.geo.projection import (
     haversine_reduced,
     reduced_threshold,
 )
+
+if TYPE_CHECKING:
+    # The callers build the tree, importing scipy when they run: scipy is ~40 MB that a
+    # process serving only the catalog never needs.
+    from scipy.spatial import cKDTree
 
 IntArray = NDArray[np.int64]
 

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from sklearn.metrics import roc_auc_score
 
 # Equal-width bins over [0, 1] for the ECE and the reliability curve: [0, 0.1), …, [0.9, 1.0].
 ECE_BINS = 10
@@ -47,6 +46,9 @@ def auc(y: ArrayLike, p: ArrayLike) -> float:
     ya, pa = check(y, p)
     if ya.min() == ya.max():
         raise ValueError("AUC needs both classes among the labels")
+    # Imported here: scikit-learn is ~25 MB that a process serving only the catalog never needs.
+    from sklearn.metrics import roc_auc_score
+
     return float(roc_auc_score(ya, pa))
 
 

@@ -47,7 +47,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.linear_model import LogisticRegression
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.auth import service as auth
@@ -130,6 +129,9 @@ def effects_recovered(
         )
     if n == 0 or y.min() == y.max():
         raise ValueError("the effects need holdout labels of both classes")
+    # Imported here: scikit-learn is ~25 MB that a process serving only the catalog never needs.
+    from sklearn.linear_model import LogisticRegression
+
     design = np.column_stack([np.ones(n), attributes])
     fitted = np.linalg.lstsq(design, model_log_odds, rcond=None)[0][1:]
     # Nearly unregularised: the sample's own estimate, not a shrunken one.

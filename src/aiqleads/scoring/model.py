@@ -35,16 +35,19 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import lightgbm as lgb
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from sklearn.isotonic import IsotonicRegression
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
 
 from aiqleads.scoring.evaluation import evaluate, logit, sigmoid
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
+
+# LightGBM and scikit-learn are imported by the functions that use them (~30 MB together): this
+# module is imported wherever a score is read, including processes that serve only the catalog
+# and never load a model.
 
 FORMAT = 1  # of the artifact directory; bumped when its files change shape
 MODEL_FILE, CALIBRATOR_FILE, META_FILE = "model.txt", "calibrator.json", "meta.json"
@@ -142,6 +145,9 @@ class Calibrator:
         """Fit on held-out (out-of-fold) probabilities of the booster and their labels."""
         p = np.asarray(p_raw, dtype=np.float64)
         ya = np.asarray(y, dtype=np.float64)
+        from sklearn.isotonic import IsotonicRegression
+        from sklearn.linear_model import LogisticRegression
+
         if kind == "isotonic":
             iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(p, ya)
             return cls(
@@ -288,6 +294,8 @@ def load(path: Path, expected_names: Sequence[str]) -> ScoringModel:
             raise
         raise ArtifactError(f"{path}: malformed artifact ({exc})") from exc
     check_names(meta.feature_names, expected_names, what=f"model {meta.version}")
+    import lightgbm as lgb
+
     try:
         booster = lgb.Booster(model_file=str(path / MODEL_FILE))
     except lgb.basic.LightGBMError as exc:
@@ -341,6 +349,8 @@ def _check_training(
 
 
 def _fit_booster(X: NDArray[np.float64], y: NDArray[np.int64], config: TrainConfig) -> lgb.Booster:
+    import lightgbm as lgb
+
     data = lgb.Dataset(X, label=y, feature_name=_booster_names(X.shape[1]), free_raw_data=True)
     return lgb.train(config.lgb_params(), data, num_boost_round=config.num_boost_round)
 
@@ -348,6 +358,8 @@ def _fit_booster(X: NDArray[np.float64], y: NDArray[np.int64], config: TrainConf
 def folds(y: NDArray[np.int64], config: TrainConfig) -> NDArray[np.int64]:
     """Each row's fold, shape (n,), values 0 … `calibration_folds` − 1: stratified k-fold,
     shuffled with the config's seed (the split both `out_of_fold` and `cross_fit` use)."""
+    from sklearn.model_selection import StratifiedKFold
+
     fold = np.empty(len(y), dtype=np.int64)
     splitter = StratifiedKFold(config.calibration_folds, shuffle=True, random_state=config.seed)
     for k, (_, held_rows) in enumerate(splitter.split(np.zeros((len(y), 1)), y)):

@@ -12,8 +12,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
-from parsel import Selector
-
 from aiqleads.ingestion.parsers._common import (
     decode_text,
     find_emails,
@@ -104,6 +102,10 @@ def parse(data: bytes) -> Iterator[ParsedItem]:
         return _parse_json(load_json(data))
     html = _unwrap_js_string(text)
     _require_complete_html(html)
+    # Imported here: parsel and lxml (~5 MB) are for the crawler and the ingestion worker; the
+    # web process imports this module (through the quarantine routes) without parsing pages.
+    from parsel import Selector
+
     return _parse_html(Selector(text=html))
 
 

@@ -9,8 +9,6 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from parsel import Selector
-
 from aiqleads.ingestion.parsers._common import (
     decode_text,
     dig,
@@ -162,6 +160,8 @@ def _exact_price(row: Mapping[str, Any], home: Mapping[str, Any]) -> Any:
 
 
 def _property_from_html(text: str) -> Mapping[str, Any]:
+    from parsel import Selector  # imported when used: see the craigslist parser's `parse`
+
     raw = Selector(text=text).css("script#__NEXT_DATA__::text").get()
     if not isinstance(raw, str) or not raw.strip():
         raise ParseError("HTML has no __NEXT_DATA__ script: not a Zillow property page")
