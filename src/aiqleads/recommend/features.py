@@ -97,45 +97,37 @@ class LeadTable:
     def from_rows(cls, rows: Sequence[Any]) -> LeadTable:
         """From rows with attributes id, preview_latitude, preview_longitude, h3_r8, h3_r7,
         zip_code, kind, bedrooms, asking_price_cents, score_bucket, published_at (aware
-        datetime) and price_factors (dict or None)."""
+        datetime) and either demand (float or None: the price's demand factor, as
+        `recommend.repository.DEMAND` reads it) or price_factors (dict or None)."""
 
         if not rows:
             return cls._empty()
-        # One pass over the rows into columns, then each column converted at once by numpy
-        # (None becomes NaN through the float conversion of an object array).
-        (ids, lat, lon, r8, r7, zips, kinds, beds, price, bucket, published, factors) = zip(
-            *(
-                (
-                    r.id,
-                    r.preview_latitude,
-                    r.preview_longitude,
-                    r.h3_r8 or 0,
-                    r.h3_r7 or 0,
-                    r.zip_code,
-                    r.kind,
-                    r.bedrooms,
-                    r.asking_price_cents,
-                    BUCKET_MIDPOINT.get(r.score_bucket or "", NAN),
-                    r.published_at.timestamp(),
-                    r.price_factors,
-                )
-                for r in rows
-            ),
-            strict=True,
-        )
-        demand = [NAN if not p or p.get("demand") is None else p["demand"] for p in factors]
+        columns = _columns(rows)
+        if "demand" in columns:
+            demand = columns["demand"]
+        else:
+            demand = [
+                NAN if not p or p.get("demand") is None else p["demand"]
+                for p in columns["price_factors"]
+            ]
+        # Each column converted at once by numpy (None becomes NaN in `_floats`).
         return cls(
-            ids=np.asarray(ids, dtype=np.int64),
-            lat=_floats(lat),
-            lon=_floats(lon),
-            h3_r8=np.asarray(r8, dtype=np.int64),
-            h3_r7=np.asarray(r7, dtype=np.int64),
-            zip_code=np.asarray(zips, dtype=object),
-            kind=np.asarray(kinds, dtype=object),
-            bedrooms=_floats(beds),
-            asking_price=_floats(price),
-            bucket=np.asarray(bucket, dtype=np.float64),
-            published_at=np.asarray(published, dtype=np.float64),
+            ids=np.asarray(columns["id"], dtype=np.int64),
+            lat=_floats(columns["preview_latitude"]),
+            lon=_floats(columns["preview_longitude"]),
+            h3_r8=np.asarray([c or 0 for c in columns["h3_r8"]], dtype=np.int64),
+            h3_r7=np.asarray([c or 0 for c in columns["h3_r7"]], dtype=np.int64),
+            zip_code=np.asarray(columns["zip_code"], dtype=object),
+            kind=np.asarray(columns["kind"], dtype=object),
+            bedrooms=_floats(columns["bedrooms"]),
+            asking_price=_floats(columns["asking_price_cents"]),
+            bucket=np.asarray(
+                [BUCKET_MIDPOINT.get(b or "", NAN) for b in columns["score_bucket"]],
+                dtype=np.float64,
+            ),
+            published_at=np.asarray(
+                [t.timestamp() for t in columns["published_at"]], dtype=np.float64
+            ),
             demand=_floats(demand),
         )
 
@@ -156,6 +148,32 @@ class LeadTable:
             published_at=f,
             demand=f,
         )
+
+
+_ROW_FIELDS = (
+    "id",
+    "preview_latitude",
+    "preview_longitude",
+    "h3_r8",
+    "h3_r7",
+    "zip_code",
+    "kind",
+    "bedrooms",
+    "asking_price_cents",
+    "score_bucket",
+    "published_at",
+)
+
+
+def _columns(rows: Sequence[Any]) -> dict[str, Sequence[Any]]:
+    """name → the rows' values of that column. Result rows (named tuples: `_fields`) are
+    transposed at once by `zip` (reading each row's attributes one by one was most of this
+    conversion's time); other objects are read by attribute."""
+    fields = getattr(rows[0], "_fields", None)
+    if fields is not None:
+        return dict(zip(fields, zip(*rows, strict=True), strict=True))
+    extra = ("demand",) if hasattr(rows[0], "demand") else ("price_factors",)
+    return {name: [getattr(r, name) for r in rows] for name in (*_ROW_FIELDS, *extra)}
 
 
 def _floats(values: Sequence[Any]) -> NDArray[np.float64]:

@@ -62,7 +62,7 @@ async def lead_table(session: AsyncSession) -> LeadTable:
         leads.c.asking_price_cents,
         leads.c.score_bucket,
         leads.c.published_at,
-        leads.c.price_factors,
+        repository.DEMAND,
     ]
     rows = (await session.execute(select(*cols).order_by(leads.c.id))).all()
     return LeadTable.from_rows(rows)
