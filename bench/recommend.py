@@ -2,11 +2,14 @@
 
     .venv/bin/python bench/recommend.py [--leads 1000000] [--agents 1000] [--days 30]
         [--test-days 6] [--requests 300] [--keep DIR] [--baseline-src DIR]
+        [--postgres-url postgresql+asyncpg://...]
 
-On SQLite: leads generated around King County's ZIP centroids and bulk-loaded as
-`bench/catalog.py` does; `--agents` simulated agents with hidden true preferences act on them
-for `--days` days (`aiqleads.recommend.simulator`; their stated preferences stored as theirs);
-then
+On SQLite, or on PostgreSQL with `--postgres-url` (a database `aiq_bench_rec_<leads>` created
+on that server, dropped at the end unless `--keep` is given): leads generated around King
+County's ZIP centroids and bulk-loaded by `bench/catalog.py`'s loaders (SQLite: indexes built
+after the rows; PostgreSQL: COPY, then VACUUM ANALYZE); `--agents` simulated agents with hidden
+true preferences act on them for `--days` days (`aiqleads.recommend.simulator`; their stated
+preferences stored as theirs); then
 
 1. offline: `aiqleads evaluate recommender`'s evaluation (time split, the last `--test-days`
    days the test): precision, recall, NDCG@10, hit rate and coverage of the learned LambdaRank
@@ -17,9 +20,9 @@ then
 4. end to end: one `aiqleads serve` process answers `GET /api/v1/recommendations?limit=10`
    for those agents, one request at a time, p50/p95 (the server's CPU time per request beside).
    With `--baseline-src DIR` (another checkout's `src`, e.g. `git archive main src | tar -x`),
-   a server running that code answers the same requests first, on the same data with the ZIP
-   index as it was before migration 0032 (the schema that code had), then this code's: old and
-   new back to back, as the machine is shared.
+   a server running that code answers the same requests first, on the same data (on SQLite,
+   when that code predates migration 0032, with the ZIP index as it was before it: the schema
+   that code had), then this code's: old and new back to back, as the machine is shared.
 
 Each phase's time goes to stderr as it ends, so a run at 1M that is stopped still says where
 its time went.
@@ -53,6 +56,7 @@ import catalog  # type: ignore[import-not-found]
 from aiqleads.auth.tokens import TokenType, make_token
 from aiqleads.config import Settings
 from aiqleads.db import migrate
+from aiqleads.db.databases import drop_database, recreate_database
 from aiqleads.db.engine import create_engine, session_factory, transaction
 from aiqleads.leads.visibility import viewer_for
 from aiqleads.models import Account
@@ -166,6 +170,11 @@ def zip_index(path: Path, *, covering: bool) -> None:
         conn.close()
 
 
+def has_migration(src: Path, revision: str) -> bool:
+    """Whether the code in `src` (a checkout's `src` folder) has migration `revision`."""
+    return any((src / "aiqleads" / "db" / "migrations" / "versions").glob(f"{revision}_*.py"))
+
+
 async def end_to_end(env: dict[str, str], workdir: Path, tokens: list[str]) -> dict[str, Any]:
     port = catalog.free_port()
     proc = catalog.serve(env, port, workdir)
@@ -207,8 +216,27 @@ async def end_to_end(env: dict[str, str], workdir: Path, tokens: list[str]) -> d
 
 
 async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    if args.postgres_url is None:
+        return await _run(args, workdir, None)
+    url = await recreate_database(args.postgres_url, postgres_name(args))
+    try:
+        return await _run(args, workdir, url)
+    finally:
+        if args.keep is None:
+            await drop_database(args.postgres_url, postgres_name(args))
+        else:
+            print(f"recommend bench: kept {postgres_name(args)}", file=sys.stderr)
+
+
+def postgres_name(args: argparse.Namespace) -> str:
+    return f"aiq_bench_rec_{args.leads}"
+
+
+async def _run(args: argparse.Namespace, workdir: Path, postgres: str | None) -> dict[str, Any]:
+    """The benchmark on the PostgreSQL database `postgres` (a URL), else on a SQLite file in
+    `workdir`."""
     path = workdir / "bench_recommend.db"
-    url = f"sqlite+aiosqlite:///{path}"
+    url = postgres or f"sqlite+aiosqlite:///{path}"
     settings = Settings(
         database_url=url,
         secret_key=catalog.SECRET,
@@ -220,7 +248,10 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     await engine.dispose()
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    await asyncio.to_thread(catalog.load_sqlite, path, args.leads)
+    if postgres is None:
+        await asyncio.to_thread(catalog.load_sqlite, path, args.leads)
+    else:
+        await catalog.load_postgres(url, args.leads)
     timings["load_leads_s"] = phase("load leads", t)
     engine = create_engine(settings)
     sessions = session_factory(engine)
@@ -296,14 +327,18 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         }
     )
     baseline = None
+    old_schema = False
     if args.baseline_src is not None:
         t = time.perf_counter()
-        zip_index(path, covering=False)
+        old_schema = postgres is None and not has_migration(args.baseline_src, "0032")
+        if old_schema:
+            zip_index(path, covering=False)
         old_env = {**env, "PYTHONPATH": str(args.baseline_src.resolve())}
         try:
             baseline = await end_to_end(old_env, workdir, tokens)
         finally:
-            zip_index(path, covering=True)
+            if old_schema:
+                zip_index(path, covering=True)
         timings["end_to_end_baseline_s"] = phase("end to end, baseline", t)
     t = time.perf_counter()
     e2e = await end_to_end(env, workdir, tokens)
@@ -311,7 +346,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     scores = evaluation["scores"]
     return {
         "benchmark": "recommend",
-        "backend": "sqlite",
+        "backend": "sqlite" if postgres is None else "postgresql",
         "leads": args.leads,
         "agents": args.agents,
         "days": args.days,
@@ -325,7 +360,11 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         "end_to_end": e2e,
         "end_to_end_baseline": None
         if baseline is None
-        else {"src": str(args.baseline_src), "schema": "before migration 0032", **baseline},
+        else {
+            "src": str(args.baseline_src),
+            "schema": "before migration 0032" if old_schema else "this code's",
+            **baseline,
+        },
         "bars": {
             "inference_p95_ms_lt_10": model_p["p95_ms"] < 10,
             "end_to_end_p95_ms_lt_50": e2e["p95_ms"] < 50,
@@ -350,6 +389,11 @@ async def main() -> None:
         type=Path,
         default=None,
         help="also serve the same requests first with the code of this src folder",
+    )
+    parser.add_argument(
+        "--postgres-url",
+        default=None,
+        help="run on PostgreSQL: a server URL whose user may create databases",
     )
     args = parser.parse_args()
     if args.keep is not None:
