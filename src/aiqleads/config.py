@@ -348,6 +348,9 @@ class ExperimentSettings(BaseModel):
     variant whose served-latency p95 exceeds the control's by more than this share breaches
     the latency guardrail. Exposures are written by each process's recorder every
     `exposure_flush_seconds`, or sooner once `exposure_batch` wait. `cuped_days`: see below.
+    `assignment_cache_seconds`: how long each process keeps which experiment runs on a surface
+    (`experiments.service.RunningExperiments`: a start or stop made through another process is
+    seen within this time; 0: read on every request).
     """
 
     window_hours: int = Field(default=168, ge=1, le=24 * 90)
@@ -359,6 +362,7 @@ class ExperimentSettings(BaseModel):
     # CUPED's covariate: each exposed agent's events of the outcome's kind in this many days
     # before the experiment started (0: no CUPED).
     cuped_days: int = Field(default=28, ge=0, le=365)
+    assignment_cache_seconds: float = Field(default=5.0, ge=0, le=300)
 
 
 class LoginSettings(BaseModel):

@@ -18,6 +18,7 @@ from aiqleads.db.engine import read_session_factory
 from aiqleads.errors import Forbidden, Unauthorized
 from aiqleads.events.recorder import ViewRecorder
 from aiqleads.experiments.recorder import ExposureRecorder
+from aiqleads.experiments.service import RunningExperiments
 from aiqleads.kit.cache import ByteCache, build_cache
 from aiqleads.kit.clock import Clock
 from aiqleads.kit.crypto import FieldCipher
@@ -61,6 +62,8 @@ class AppState:
     recommender: ModelRegistry = field(init=False)
     # Competition counts per res-8 cell for recommendations, kept a short while.
     competition: CompetitionCache = field(init=False)
+    # Which experiment runs on each surface, kept a few seconds (experiments.service).
+    running_experiments: RunningExperiments = field(init=False)
 
     def __post_init__(self) -> None:
         self.read_sessions = read_session_factory(self.engine)
@@ -87,6 +90,9 @@ class AppState:
         )
         self.recommender = ModelRegistry(self.settings.recommend.reload_check_seconds)
         self.competition = CompetitionCache(self.settings.recommend.competition_cache_seconds)
+        self.running_experiments = RunningExperiments(
+            self.settings.experiments.assignment_cache_seconds
+        )
         self.gateway = build_gateway(
             self.settings.payments, sessions=self.sessions, clock=self.clock
         )

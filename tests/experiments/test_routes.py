@@ -188,3 +188,28 @@ async def test_the_report_comes_as_json_and_png(
     assert png.content.startswith(b"\x89PNG\r\n\x1a\n")
     # And an unknown experiment is 404
     assert (await client.get(f"{URL}/nope/report", headers=headers)).status_code == 404
+
+
+async def test_a_start_or_stop_through_the_api_is_seen_at_once_by_its_process(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    # Given a draft experiment, and the process's view of the running ones saying "none"
+    headers = await admin(client, sessions, clock)
+    await _post(client, "", headers, BODY)
+    running = app.state.aiq.running_experiments
+
+    async def held() -> str | None:
+        async with sessions() as session:
+            found = await running.on(session, "recommendations", clock.now())
+        return None if found is None else found.name
+
+    assert await held() is None
+    # When an admin starts it, then stops it, through this process, with no time passing
+    # Then the process sees each change at once, not after its cache's few seconds
+    assert (await _post(client, "/rec-v2/start", headers)).status_code == 200
+    assert await held() == "rec-v2"
+    assert (await _post(client, "/rec-v2/stop", headers)).status_code == 200
+    assert await held() is None

@@ -328,3 +328,43 @@ async def test_cuped_reads_each_agents_events_before_the_start(
     assert purchase.cuped.difference == pytest.approx(0.0, abs=1e-12)
     assert purchase.cuped.variance_reduction == pytest.approx(1.0)
     assert purchase.cuped.before_days == 28
+
+
+async def test_a_process_keeps_the_running_experiment_for_its_ttl_unless_told_to_forget(
+    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    # Given a process's view of the running experiments, kept 5 s, that read "none running"
+    running = service.RunningExperiments(5)
+    async with transaction(sessions) as session:
+        await service.create(session, _experiment(), now=clock.now(), settings=SETTINGS)
+        assert await running.on(session, SURFACE, clock.now()) is None
+
+    async def assigned() -> str | None:
+        async with sessions() as session:
+            found = await service.assignment_for(
+                session, surface=SURFACE, agent_id=7, now=clock.now(), running=running
+            )
+        return None if found is None else found.variant
+
+    # When another process starts the experiment
+    async with transaction(sessions) as session:
+        await service.start(session, "rec-model", now=clock.now())
+    # Then this one still assigns nobody within the 5 s, and the agent's variant after them
+    clock.advance(timedelta(seconds=4.9))
+    assert await assigned() is None
+    clock.advance(timedelta(seconds=0.2))
+    expected = assign("s-1", [Variant("control", 1), Variant("model", 1)], 7).name
+    assert await assigned() == expected
+    # And a stop made by this process (which forgets what it holds) is seen at once
+    async with transaction(sessions) as session:
+        await service.stop(session, "rec-model", now=clock.now())
+    running.forget()
+    assert await assigned() is None
+    # And a clock set back before the read reads again
+    async with transaction(sessions) as session:
+        await service.create(session, _experiment("rec-2"), now=clock.now(), settings=SETTINGS)
+        await service.start(session, "rec-2", now=clock.now())
+    clock.advance(timedelta(seconds=-1))
+    assert await assigned() is not None
+    with pytest.raises(ValueError, match="at least 0"):
+        service.RunningExperiments(-1)

@@ -7,8 +7,9 @@ import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiqleads.deps import CurrentAdmin, DbSession, State
+from aiqleads.deps import AppState, CurrentAdmin, DbSession, State
 from aiqleads.experiments import chart, service
 from aiqleads.experiments.schemas import ConcludeIn, ExperimentIn, ExperimentOut, ExperimentReport
 
@@ -45,7 +46,9 @@ async def start_experiment(
     """draft → running: agents on its surface are assigned and exposures logged. 409 with
     `detail.reason` (`already_running`, `already_stopped`, `already_concluded`,
     `surface_busy`)."""
-    return service.describe(await service.start(session, name, now=state.clock.now()))
+    row = await service.start(session, name, now=state.clock.now())
+    await _committed(session, state)
+    return service.describe(row)
 
 
 @router.post("/{name}/stop")
@@ -53,7 +56,9 @@ async def stop_experiment(
     name: str, _: CurrentAdmin, session: DbSession, state: State
 ) -> ExperimentOut:
     """running → stopped. 409 (`not_running`) otherwise."""
-    return service.describe(await service.stop(session, name, now=state.clock.now()))
+    row = await service.stop(session, name, now=state.clock.now())
+    await _committed(session, state)
+    return service.describe(row)
 
 
 @router.post("/{name}/conclude")
@@ -68,7 +73,16 @@ async def conclude_experiment(
     (`not_started`, `already_concluded`); 422 when the winner is not a variant."""
     winner = given.winner if given else None
     row = await service.conclude(session, name, winner=winner, now=state.clock.now())
+    await _committed(session, state)
     return service.describe(row)
+
+
+async def _committed(session: AsyncSession, state: AppState) -> None:
+    """Commit an experiment's new status, then have this process read the running
+    experiments again (`RunningExperiments`): committed first, so that a request served in
+    between cannot keep the old status for another `assignment_cache_seconds`."""
+    await session.commit()
+    state.running_experiments.forget()
 
 
 @router.get("/{name}/report")

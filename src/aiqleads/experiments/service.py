@@ -212,19 +212,81 @@ async def conclude(
 # --- serving ------------------------------------------------------------------------------------
 
 
-async def assignment_for(
-    session: AsyncSession, *, surface: str, agent_id: int, now: datetime
-) -> Assignment | None:
-    """The agent's variant in the experiment running on `surface` ("recommendations"), or
-    None when none runs. One indexed Core select; the variant is the hash of the
-    experiment's salt and the agent's id (`experiments.assignment`), so every process and
-    every restart gives the agent the same one. `now` is the serving time (unused: the
-    experiment's status alone says whether it assigns)."""
+@dataclass(frozen=True, slots=True)
+class Running:
+    """The experiment running on a surface, as assigning an agent needs it."""
+
+    experiment_id: int
+    name: str
+    salt: str
+    variants: tuple[Variant, ...]
+
+
+async def running_on(session: AsyncSession, surface: str) -> Running | None:
+    """The experiment running on `surface`, or None: one indexed Core select."""
     row = await repository.running_on(session, surface)
     if row is None:
         return None
-    variant = assign(str(row.salt), variants_of(row.variants), agent_id)
-    return Assignment(int(row.id), str(row.name), variant.name, dict(variant.config))
+    return Running(int(row.id), str(row.name), str(row.salt), tuple(variants_of(row.variants)))
+
+
+class RunningExperiments:
+    """Which experiment runs on each surface, kept per process for `ttl_seconds` of request
+    time (`ExperimentSettings.assignment_cache_seconds`; 0: read every time).
+
+    Every served list asked the database which experiment runs on its surface, though that
+    changes a few times a month. The bound this gives: an experiment started, stopped or
+    concluded is seen at once by the process that did it through the API (its route calls
+    `forget`), and by every other process within `ttl_seconds`; until then such a process
+    serves, and logs as exposures, what it read. A `now` before the time a surface was read
+    (a clock set back) reads it again."""
+
+    def __init__(self, ttl_seconds: float) -> None:
+        if ttl_seconds < 0:
+            raise ValueError("ttl_seconds must be at least 0")
+        self._ttl = timedelta(seconds=ttl_seconds)
+        self._held: dict[str, tuple[Running | None, datetime]] = {}
+
+    async def on(self, session: AsyncSession, surface: str, now: datetime) -> Running | None:
+        """The experiment running on `surface` (None: none), read at most `ttl_seconds`
+        before `now` (an aware datetime)."""
+        held = self._held.get(surface)
+        if held is not None and timedelta(0) <= now - held[1] < self._ttl:
+            return held[0]
+        found = await running_on(session, surface)
+        if self._ttl:
+            self._held[surface] = (found, now)
+        return found
+
+    def forget(self) -> None:
+        """Read every surface again at its next request (this process changed an
+        experiment's status)."""
+        self._held.clear()
+
+
+async def assignment_for(
+    session: AsyncSession,
+    *,
+    surface: str,
+    agent_id: int,
+    now: datetime,
+    running: RunningExperiments | None = None,
+) -> Assignment | None:
+    """The agent's variant in the experiment running on `surface` ("recommendations"), or
+    None when none runs: read from the process's `running` when given (see its bound), else
+    from the database. The variant is the hash of the experiment's salt and the agent's id
+    (`experiments.assignment`), so every process and every restart gives the agent the same
+    one. `now` is the serving time (the experiment's status alone says whether it assigns;
+    `running` keeps what it read by it)."""
+    found = (
+        await running.on(session, surface, now)
+        if running is not None
+        else await running_on(session, surface)
+    )
+    if found is None:
+        return None
+    variant = assign(found.salt, found.variants, agent_id)
+    return Assignment(found.experiment_id, found.name, variant.name, dict(variant.config))
 
 
 async def record_exposure(

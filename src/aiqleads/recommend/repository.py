@@ -458,8 +458,11 @@ async def listed_models(session: AsyncSession) -> list[dict[str, Any]]:
 async def record_impressions(
     session: AsyncSession, account_id: int, lead_ids: Sequence[int], *, version: str, now: datetime
 ) -> None:
-    """Log the served list (internal lead ids, in rank order) in one multi-row INSERT: one
-    statement, not one execution per row."""
+    """Log the served list (internal lead ids, in rank order) in one executemany of a one-row
+    INSERT: one round trip (aiosqlite's executemany, asyncpg's pipelined one) of a statement
+    compiled once for every list length. A multi-row VALUES was a new construct of 5 × n
+    parameters built and keyed for the compiled cache on each request: about 4 times the
+    CPU (0.3-0.5 against 1.3 ms for 10 rows, SQLite and PostgreSQL)."""
     if lead_ids:
         rows = [
             {
@@ -471,7 +474,7 @@ async def record_impressions(
             }
             for rank, lead_id in enumerate(lead_ids, start=1)
         ]
-        await session.execute(impressions.insert().values(rows))
+        await session.execute(impressions.insert(), rows)
 
 
 async def outcomes(

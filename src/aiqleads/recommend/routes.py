@@ -59,6 +59,7 @@ async def recommendations(
         settings=settings,
         exposures=state.exposures,
         competition=state.competition,
+        running=state.running_experiments,
     )
     response.headers[VERSION_HEADER] = answer.model_version
     return answer

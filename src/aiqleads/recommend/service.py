@@ -30,7 +30,7 @@ from aiqleads.config import RecommendSettings
 from aiqleads.errors import InvalidInput
 from aiqleads.experiments import service as experiments
 from aiqleads.experiments.recorder import ExposureRecorder
-from aiqleads.experiments.service import Assignment
+from aiqleads.experiments.service import Assignment, RunningExperiments
 from aiqleads.kit.clock import as_utc
 from aiqleads.leads import present
 from aiqleads.leads.visibility import Viewer
@@ -234,14 +234,20 @@ SURFACE = "recommendations"  # the experiments' name for this surface
 
 
 async def choose_recommender(
-    session: AsyncSession, principal: Principal, now: datetime, *, registry: ModelRegistry
+    session: AsyncSession,
+    principal: Principal,
+    now: datetime,
+    *,
+    registry: ModelRegistry,
+    running: RunningExperiments | None = None,
 ) -> tuple[Serving, Assignment | None]:
     """Which model version ranks this agent's list now, and the agent's experiment assignment
-    if an experiment runs on recommendations: a variant whose config names a registered
-    version (`{"recommender": "lambdarank-…"}` or `"cold-start-1"`) gets that version; any
-    other variant (the control) the registry's serving version."""
+    if an experiment runs on recommendations (as the process's `running` holds it, when
+    given): a variant whose config names a registered version (`{"recommender":
+    "lambdarank-…"}` or `"cold-start-1"`) gets that version; any other variant (the control)
+    the registry's serving version."""
     assignment = await experiments.assignment_for(
-        session, surface=SURFACE, agent_id=principal.account_id, now=now
+        session, surface=SURFACE, agent_id=principal.account_id, now=now, running=running
     )
     wanted = assignment.config.get("recommender") if assignment is not None else None
     if isinstance(wanted, str):
@@ -276,15 +282,18 @@ async def recommend(
     settings: RecommendSettings,
     exposures: ExposureRecorder | None = None,
     competition: CompetitionCache | None = None,
+    running: RunningExperiments | None = None,
 ) -> RecommendationList:
     """Up to `limit` leads for the agent, best first (see the module docstring). Under a
-    running experiment the list is ranked by the agent's variant and logged as an exposure
-    (through `exposures`, the process's batched recorder, when given). The cells' competition
-    counts come from `competition`, the process's short-lived cache, when given (else they
-    are read)."""
+    running experiment (as `running`, the process's short-lived view, holds it, when given)
+    the list is ranked by the agent's variant and logged as an exposure (through `exposures`,
+    the process's batched recorder, when given). The cells' competition counts come from
+    `competition`, the process's short-lived cache, when given (else they are read)."""
     started_request = time.perf_counter()
     profile = await load_profile(session, principal.account_id, settings=settings, now=now)
-    serving, assignment = await choose_recommender(session, principal, now, registry=registry)
+    serving, assignment = await choose_recommender(
+        session, principal, now, registry=registry, running=running
+    )
     window = settings.candidate_window_days
     rows = await repository.candidates(
         session,
