@@ -162,6 +162,7 @@ def create_app(
         warn_if_assets_missing()
         state.views.start()
         state.exposures.start()
+        state.impressions.start()
         if dispatcher is not None:
             dispatcher.start()
         if freeze_gc:
@@ -174,6 +175,7 @@ def create_app(
                 await dispatcher.ctx.aclose()
             await state.views.stop()
             await state.exposures.stop()
+            await state.impressions.stop()
             await state.gateway.aclose()
             if redis is not None:
                 await redis.aclose()

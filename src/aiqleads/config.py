@@ -419,7 +419,8 @@ class RecommendSettings(BaseModel):
     `outcome_window_hours`: how long after an item is served an agent's view, hold or purchase
     of it counts for the serving version's online accuracy, counted every
     `outcome_check_seconds` (recommend.tasks); `competition_cache_seconds`: how long each
-    process keeps a cell's competition count (recommend.competition; 0: read every time);
+    process keeps the market's competition counts per cell (recommend.competition; 0: the
+    request's cells are read every time);
     `candidate_window_days`: candidates are first looked for among the leads published in these
     last days, then in 8 times as many, and in the whole history only when fewer than
     `candidate_pool` are found there (the same answer, from fewer index entries; 0: always the

@@ -29,6 +29,7 @@ from aiqleads.payments.gateways import PaymentGateway, build_gateway
 from aiqleads.ratelimit import RequestLimiter
 from aiqleads.ratelimit import guard as rate_guard
 from aiqleads.recommend.competition import CompetitionCache
+from aiqleads.recommend.recorder import ImpressionRecorder
 from aiqleads.recommend.registry import ModelRegistry
 from aiqleads.tiers.service import TierPolicies
 
@@ -62,6 +63,8 @@ class AppState:
     recommender: ModelRegistry = field(init=False)
     # Competition counts per res-8 cell for recommendations, kept a short while.
     competition: CompetitionCache = field(init=False)
+    # Served recommendations, written in batches outside requests (aiqleads.recommend.recorder).
+    impressions: ImpressionRecorder = field(init=False)
     # Which experiment runs on each surface, kept a few seconds (experiments.service).
     running_experiments: RunningExperiments = field(init=False)
 
@@ -90,6 +93,7 @@ class AppState:
         )
         self.recommender = ModelRegistry(self.settings.recommend.reload_check_seconds)
         self.competition = CompetitionCache(self.settings.recommend.competition_cache_seconds)
+        self.impressions = ImpressionRecorder(self.sessions)
         self.running_experiments = RunningExperiments(
             self.settings.experiments.assignment_cache_seconds
         )

@@ -71,18 +71,32 @@ async def test_counts_are_read_once_then_kept_until_the_ttl_passes(
             session, [cell_a, cell_b], since=now - timedelta(days=30), until=now
         )
     assert expected == {cell_a: 1}
-    assert len(cache) == 2
+    assert len(cache) == 1  # the market's cells with a hold or purchase
 
-    # When another hold comes within the TTL, then the kept count answers
+    # When another hold comes within the TTL, then the kept counts answer, for any cell
     await _hold(sessions, agent.id, first, clock)
     clock.advance(timedelta(seconds=59))
     async with transaction(sessions) as session:
         assert await cache.counts(session, [cell_a], now=clock.now()) == {cell_a: 1}
+        assert await cache.counts(session, [cell_b], now=clock.now()) == {cell_b: 0}
 
-    # When the TTL has passed, then the count is read again
+    # When the TTL has passed, then the counts are read again, as the repository counts them
     clock.advance(timedelta(seconds=1))
     async with transaction(sessions) as session:
-        assert await cache.counts(session, [cell_a], now=clock.now()) == {cell_a: 2}
+        assert await cache.counts(session, [cell_a, cell_b], now=clock.now()) == {
+            cell_a: 2,
+            cell_b: 0,
+        }
+        whole = await repository.competition_by_cell(
+            session, since=clock.now() - timedelta(days=30), until=clock.now()
+        )
+    assert whole == {cell_a: 2}
+
+    # And a clock set back before the read reads them again
+    await _hold(sessions, agent.id, first, clock)
+    clock.advance(timedelta(seconds=-1))
+    async with transaction(sessions) as session:
+        assert await cache.counts(session, [cell_a], now=clock.now()) == {cell_a: 3}
 
 
 async def test_a_ttl_of_zero_reads_every_time_and_a_negative_one_is_refused(

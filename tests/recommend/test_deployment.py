@@ -153,20 +153,21 @@ async def test_training_hot_reload_in_every_worker_and_rollback(
             assert await repository.rollback(session, now=clock.now()) == ("v1", None)
         assert await _version(a, headers) == "cold-start-1"
 
-        # And the registry says so; every served item is recorded with its version
-        async with transaction(sessions) as session:
-            rows = await repository.listed_models(session)
-            served = await session.execute(
-                select(repository.impressions.c.model_version, func.count()).group_by(
-                    repository.impressions.c.model_version
-                )
+    # And the registry says so; every served item is recorded with its version (by the
+    # workers' impression recorders, flushed at the latest when they stop)
+    async with transaction(sessions) as session:
+        rows = await repository.listed_models(session)
+        served = await session.execute(
+            select(repository.impressions.c.model_version, func.count()).group_by(
+                repository.impressions.c.model_version
             )
-            by_version: dict[str, int] = {str(v): int(n) for v, n in served.all()}
-        assert {r["version"]: r["status"] for r in rows} == {
-            "v1": "rolled_back",
-            "v2": "rolled_back",
-        }
-        assert by_version == {"v1": 20, "v2": 10, "cold-start-1": 5}
+        )
+        by_version: dict[str, int] = {str(v): int(n) for v, n in served.all()}
+    assert {r["version"]: r["status"] for r in rows} == {
+        "v1": "rolled_back",
+        "v2": "rolled_back",
+    }
+    assert by_version == {"v1": 20, "v2": 10, "cold-start-1": 5}
 
 
 async def test_a_new_agent_is_ranked_by_the_cold_start_scorer_while_a_model_serves(

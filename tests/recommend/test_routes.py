@@ -9,6 +9,7 @@ from typing import Any
 
 import h3
 import httpx
+from fastapi import FastAPI
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -210,6 +211,7 @@ async def test_bad_preferences_and_limits_are_refused_with_a_reason(
 
 
 async def test_online_accuracy_counts_outcomes_of_served_items_per_version(
+    app: FastAPI,
     client: httpx.AsyncClient,
     sessions: async_sessionmaker[AsyncSession],
     clock: FrozenClock,
@@ -224,6 +226,7 @@ async def test_online_accuracy_counts_outcomes_of_served_items_per_version(
     await insert_leads(sessions, rows, now=now)
     account, headers = await agent(client, sessions, clock)
     served = await _ids(client, headers, limit=3)
+    assert await app.state.aiq.impressions.flush() == 3  # the recorder's next flush
     async with transaction(sessions) as session:
         found = await session.execute(select(Lead.public_id, Lead.id))
         by_public = {public_id: lead_id for public_id, lead_id in found}

@@ -239,6 +239,11 @@ RECOMMENDATION_LISTS = Counter(
     "Recommendation lists served, by the model version that ranked them.",
     ["model_version"],
 )
+RECOMMENDATION_IMPRESSIONS_LOST = Counter(
+    "aiq_recommendation_impressions_lost_total",
+    "Impression rows (served recommended leads) that could not be written (the recorder's"
+    " flush failed).",
+)
 RECOMMENDATION_ITEMS = Counter(
     "aiq_recommendation_items_total",
     "Recommended leads served (items of the lists), by model version.",

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from aiqleads.deps import CurrentPrincipal, CurrentViewer, DbSession, State
+from aiqleads.deps import CurrentPrincipal, CurrentViewer, DbSession, State, reads_only
 from aiqleads.errors import InvalidInput
 from aiqleads.recommend import service
 from aiqleads.recommend.schemas import PreferencesIn, PreferencesOut, RecommendationList
@@ -35,6 +35,7 @@ async def put_preferences(
 
 
 @router.get("/recommendations")
+@reads_only  # the served list's impressions and exposure are written by the recorders
 async def recommendations(
     principal: CurrentPrincipal,
     viewer: CurrentViewer,
@@ -60,6 +61,7 @@ async def recommendations(
         exposures=state.exposures,
         competition=state.competition,
         running=state.running_experiments,
+        impressions=state.impressions,
     )
     response.headers[VERSION_HEADER] = answer.model_version
     return answer

@@ -61,6 +61,7 @@ from aiqleads.recommend.profile import (
 )
 from aiqleads.recommend.ranker import cold_start_scores
 from aiqleads.recommend.ranking import diversify, order, reason
+from aiqleads.recommend.recorder import ImpressionRecorder
 from aiqleads.recommend.registry import COLD_START, ModelRegistry, Serving
 from aiqleads.recommend.schemas import (
     LearnedOut,
@@ -283,12 +284,15 @@ async def recommend(
     exposures: ExposureRecorder | None = None,
     competition: CompetitionCache | None = None,
     running: RunningExperiments | None = None,
+    impressions: ImpressionRecorder | None = None,
 ) -> RecommendationList:
     """Up to `limit` leads for the agent, best first (see the module docstring). Under a
     running experiment (as `running`, the process's short-lived view, holds it, when given)
     the list is ranked by the agent's variant and logged as an exposure (through `exposures`,
-    the process's batched recorder, when given). The cells' competition counts come from
-    `competition`, the process's short-lived cache, when given (else they are read)."""
+    the process's batched recorder, when given). The list's impressions are logged through
+    `impressions`, the process's batched recorder, when given (else in the session). The
+    cells' competition counts come from `competition`, the process's short-lived cache, when
+    given (else they are read)."""
     started_request = time.perf_counter()
     profile = await load_profile(session, principal.account_id, settings=settings, now=now)
     serving, assignment = await choose_recommender(
@@ -347,7 +351,9 @@ async def recommend(
     served = [int(r.id) for r in found]
     RECOMMENDATION_LISTS.labels(version).inc()
     RECOMMENDATION_ITEMS.labels(version).inc(len(items))
-    if settings.record_impressions:
+    if settings.record_impressions and impressions is not None:
+        impressions.served(principal.account_id, served, version=version, now=now)
+    elif settings.record_impressions:
         await repository.record_impressions(
             session,
             principal.account_id,
