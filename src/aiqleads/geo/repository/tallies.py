@@ -120,9 +120,9 @@ async def _signed_groups(
             .group_by(*lead_key, lead_market)
         )
         offered.append(leads.c.published_at <= viewer.visible_before)
-    for mine, sign in ((1, 1), (0, -1)):  # bought by the viewer: from "not mine" to "mine"
+    for own, sign in ((1, 1), (0, -1)):  # bought by the viewer: from "not mine" to "mine"
         parts.append(
-            select(*lead_key, literal(_SOLD), literal(mine), sign * func.count())
+            select(*lead_key, literal(_SOLD), literal(own), sign * func.count())
             .select_from(purchases.join(leads, leads.c.id == purchases.c.lead_id))
             .where(purchases.c.account_id == viewer.account_id, *offered)
             .group_by(*lead_key)
@@ -168,11 +168,11 @@ async def tallied_groups_by_zip_or_place(
         lead_key=[zip_code, lat, lon],
     )
     g: dict[tuple[tuple[str | None, float | None, float | None], str, bool], int] = defaultdict(int)
-    for z, la, lo, status, mine, n in rows:
+    for z, la, lo, status, own, n in rows:
         if float(la) == NO_PLACE or float(lo) == NO_PLACE:
             continue  # not located: the scan's `located` condition leaves it out
         place = (str(z), None, None) if z in known else (None, float(la), float(lo))
-        g[(place, str(status), bool(mine))] += int(n)
+        g[(place, str(status), bool(own))] += int(n)
 
     def coordinate(i: int) -> FloatArray:
         return np.array([np.nan if k[0][i] is None else k[0][i] for k in g], dtype=np.float64)
