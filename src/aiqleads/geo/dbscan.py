@@ -165,6 +165,8 @@ def _label_border_points(
 ) -> None:
     """Give each non-core point within ``eps_m`` of a core point the label of its nearest core
     point (ties to the smallest index), in place."""
+    from scipy.spatial import cKDTree  # imported when used: see aiqleads.geo.neighbors
+
     border_query = np.flatnonzero(~core)
     if border_query.size:
         core_pts = PointSet(pts.lat_rad[core_idx], pts.lon_rad[core_idx], pts.xy[core_idx])
