@@ -80,6 +80,12 @@ def _bump_a_free_shard(session: Session, scope: str, at: datetime) -> bool:
     """Increment the lowest shard of `scope` that no other transaction has locked; False when
     there is none (all locked, or none yet). The free shard is found and locked by an InitPlan
     (an uncorrelated subquery: run once) that skips locked rows instead of waiting for them."""
+    return session.execute(_bumping_a_free_shard(scope, at)).first() is not None
+
+
+def _bumping_a_free_shard(scope: str | ColumnElement[str], at: datetime) -> Update:
+    """The UPDATE of the lowest shard of `scope` no other transaction has locked, RETURNING
+    its number (no row when there is none)."""
     free = (
         select(versions.c.shard)
         .where(versions.c.scope == scope)
@@ -88,13 +94,12 @@ def _bump_a_free_shard(session: Session, scope: str, at: datetime) -> bool:
         .with_for_update(skip_locked=True)
         .scalar_subquery()
     )
-    stmt = (
+    return (
         update(versions)
         .where(versions.c.scope == scope, versions.c.shard == free)
         .values(version=versions.c.version + 1, updated_at=at)
         .returning(versions.c.shard)
     )
-    return session.execute(stmt).first() is not None
 
 
 def _unused_shard(session: Session, scope: str) -> int:
@@ -118,20 +123,7 @@ def bumping_in(metro: ColumnElement[str | None], *, at: datetime) -> Update:
     its UPDATE to the COMMIT."""
     # One value (an InitPlan), NULL without a row: then no shard matches.
     name = select(func.coalesce(metro, OUTSIDE_METROS)).scalar_subquery()
-    free = (
-        select(versions.c.shard)
-        .where(versions.c.scope == name)
-        .order_by(versions.c.shard)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
-    return (
-        update(versions)
-        .where(versions.c.scope == name, versions.c.shard == free)
-        .values(version=versions.c.version + 1, updated_at=at)
-        .returning(versions.c.shard)
-    )
+    return _bumping_a_free_shard(name, at)
 
 
 @event.listens_for(Session, "after_soft_rollback")
