@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aiqleads.auth.principal_cache import TimedCache
 from aiqleads.config import ExperimentSettings
 from aiqleads.errors import Conflict, InvalidInput, NotFound
 from aiqleads.events import repository as events
@@ -244,24 +245,25 @@ class RunningExperiments:
     def __init__(self, ttl_seconds: float) -> None:
         if ttl_seconds < 0:
             raise ValueError("ttl_seconds must be at least 0")
-        self._ttl = timedelta(seconds=ttl_seconds)
-        self._held: dict[str, tuple[Running | None, datetime]] = {}
+        # (Running | None,): a kept "none runs" is a value too, where the cache's None is a miss.
+        self._held: TimedCache[str, tuple[Running | None]] = TimedCache(
+            "running_experiments", ttl_seconds, max_entries=64
+        )
 
     async def on(self, session: AsyncSession, surface: str, now: datetime) -> Running | None:
         """The experiment running on `surface` (None: none), read at most `ttl_seconds`
         before `now` (an aware datetime)."""
-        held = self._held.get(surface)
-        if held is not None and timedelta(0) <= now - held[1] < self._ttl:
+        held = self._held.get(surface, now=now)
+        if held is not None:
             return held[0]
         found = await running_on(session, surface)
-        if self._ttl:
-            self._held[surface] = (found, now)
+        self._held.put(surface, (found,), now=now)
         return found
 
     def forget(self) -> None:
         """Read every surface again at its next request (this process changed an
         experiment's status)."""
-        self._held.clear()
+        self._held.forget_all()
 
 
 async def assignment_for(
