@@ -9,7 +9,7 @@ from typing import Any
 
 import h3
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Insert, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aiqleads.config import Settings
@@ -241,6 +241,17 @@ async def test_a_held_lead_stays_held_while_active_and_leaves_the_market_when_no
     assert (await _lead(sessions)).status == "pending"
 
 
+def _hold_event(guard: ColumnElement[bool] | None) -> list[Insert]:
+    # The statement is built once and kept: the account, lead and moment are bound by name.
+    row = events.event(
+        EventKind.HOLD,
+        account_id=bindparam(writes.ACCOUNT),
+        lead_id=bindparam(writes.LEAD),
+        at=bindparam(writes.NOW),
+    )
+    return [events.appending_if(row, guard)]
+
+
 async def test_the_records_along_a_hold_are_written_only_when_it_is_taken(
     sessions: async_sessionmaker[AsyncSession],
     clock: FrozenClock,
@@ -254,7 +265,6 @@ async def test_the_records_along_a_hold_are_written_only_when_it_is_taken(
     second = await make_account(sessions, now=clock.now())
 
     async def try_hold(account_id: int, until: datetime) -> bool:
-        row = events.event(EventKind.HOLD, account_id=account_id, lead_id=lead_id, at=clock.now())
         async with transaction(sessions) as session:
             return await writes.take_hold(
                 session,
@@ -263,7 +273,7 @@ async def test_the_records_along_a_hold_are_written_only_when_it_is_taken(
                 until=until,
                 now=clock.now(),
                 visible_before=None,
-                along=lambda guard: [events.appending_if(row, guard)],
+                along=writes.Along(_hold_event, {}),
             )
 
     # When the first holds it, the second tries while it is held, and (the first hold lapsed)

@@ -6,6 +6,7 @@ Who holds a lead now is the lead's own `held_by` / `held_until`, written only by
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Table,
     Update,
     and_,
+    bindparam,
     func,
     literal_column,
     select,
@@ -35,18 +37,36 @@ from aiqleads.models.enums import HoldEnd, LeadStatus
 
 holds = cast(Table, Hold.__table__)
 locks = cast(Table, CartLock.__table__)
+Bound = ColumnElement[Any]  # a value bound at execution (a named bindparam)
 
 
-def _locking(session: AsyncSession, account_id: int, now: datetime) -> Insert:
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(locks).values(account_id=account_id, locked_at=now)
+# The names of the values bound at execution into the statements below that are built once
+# (`functools.cache`): building and hashing them cost more of a hold request's CPU than
+# running them. Prefixed so that no name is a column's.
+_ACCOUNT, _NOW, _PUBLIC_IDS = "p_account", "p_now", "p_public_ids"
+
+
+def _bound(account_id: int, now: datetime, public_ids: Sequence[uuid.UUID] = ()) -> dict[str, Any]:
+    return {_ACCOUNT: account_id, _NOW: now, _PUBLIC_IDS: list(public_ids)}
+
+
+@functools.cache
+def _locking(dialect: str) -> Insert:
+    """The upsert of the account's lock row, its values bound (_ACCOUNT, _NOW)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    now = bindparam(_NOW, type_=locks.c.locked_at.type)
+    stmt = insert(locks).values(account_id=bindparam(_ACCOUNT), locked_at=now)
     return stmt.on_conflict_do_update(index_elements=["account_id"], set_={"locked_at": now})
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
 
 
 async def lock_cart(session: AsyncSession, account_id: int, *, now: datetime) -> None:
     """Write the account's lock row first thing: every later read of this transaction sees the
     cart as no concurrent change of the same account can alter it."""
-    await session.execute(_locking(session, account_id, now))
+    await session.execute(_locking(_dialect(session)), _bound(account_id, now))
 
 
 async def lock_cart_for(
@@ -56,11 +76,21 @@ async def lock_cart_for(
     one statement, the lock a data-modifying CTE of the read. The read's snapshot may predate a
     wait for the lock; a lead's id never changes, so that cannot matter, but anything that can
     change must be read after this returns."""
-    find = select(leads.c.id).where(leads.c.public_id == public_id)
+    bound = _bound(account_id, now, [public_id])
     if not bulk.is_postgres(session):
         await lock_cart(session, account_id, now=now)
-        return await session.scalar(find)
-    return await session.scalar(find.add_cte(_locking(session, account_id, now).cte("locked")))
+        return await session.scalar(_finding(), bound)
+    return await session.scalar(_locked_finding(), bound)
+
+
+@functools.cache
+def _finding() -> Select[int]:
+    return select(leads.c.id).where(leads.c.public_id.in_(bindparam(_PUBLIC_IDS, expanding=True)))
+
+
+@functools.cache
+def _locked_finding() -> Select[int]:
+    return _finding().add_cte(_locking("postgresql").cte("locked"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +130,7 @@ async def hold_view(
     is not read and 0 is returned (no hold will be tried)."""
     states: dict[uuid.UUID, LeadState] = {}
     count = 0
-    for r in await session.execute(_viewing(account_id, public_ids, now)):
+    for r in await session.execute(_viewing(), _bound(account_id, now, public_ids)):
         states[r.public_id] = LeadState(*r[:_STATE_COLUMNS])
         count = int(r.live)
     return states, count
@@ -109,8 +139,11 @@ async def hold_view(
 _STATE_COLUMNS = 8  # the columns of LeadState, first in `_viewing`'s rows
 
 
-def _viewing(account_id: int, public_ids: Sequence[uuid.UUID], now: datetime) -> Select[Any]:
-    live = select(func.count()).select_from(_joined()).where(*_live(account_id, now))
+@functools.cache
+def _viewing() -> Select[Any]:
+    """The leads _PUBLIC_IDS' states and the live hold count of _ACCOUNT at _NOW."""
+    now = bindparam(_NOW, type_=holds.c.held_until.type)
+    live = select(func.count()).select_from(_joined()).where(*_live(bindparam(_ACCOUNT), now))
     cols = (
         leads.c.id,
         leads.c.public_id,
@@ -122,7 +155,7 @@ def _viewing(account_id: int, public_ids: Sequence[uuid.UUID], now: datetime) ->
         leads.c.price_currency,
     )
     return select(*cols, live.scalar_subquery().label("live")).where(
-        leads.c.public_id.in_(list(public_ids))
+        leads.c.public_id.in_(bindparam(_PUBLIC_IDS, expanding=True))
     )
 
 
@@ -142,25 +175,7 @@ async def lock_and_view(
     if not bulk.is_postgres(session):
         await lock_cart(session, account_id, now=now)
         return await hold_view(session, account_id, public_ids, now=now)
-    # An alias: the subquery reads the snapshot's row, not (correlated) the row being locked.
-    seen = locks.alias("seen")
-    seen_version = (
-        select(literal_column("seen.xmin")).where(seen.c.account_id == account_id)
-    ).scalar_subquery()
-    locking = (
-        postgresql.insert(locks)
-        .values(account_id=account_id, locked_at=now)
-        .on_conflict_do_update(
-            index_elements=["account_id"],
-            set_={"locked_at": now},
-            where=literal_column(f"{locks.name}.xmin") == seen_version,
-        )
-        .returning(locks.c.account_id)
-        .cte("locked")
-    )
-    written = select(locking.c.account_id).scalar_subquery().is_not(None).label("written")
-    view = _viewing(account_id, public_ids, now).add_columns(written)
-    rows = (await session.execute(view.add_cte(locking))).all()
+    rows = (await session.execute(_locked_viewing(), _bound(account_id, now, public_ids))).all()
     if rows and not all(r.written for r in rows):
         await lock_cart(session, account_id, now=now)  # a new version: see the docstring
         return await hold_view(session, account_id, public_ids, now=now)
@@ -171,7 +186,32 @@ async def lock_and_view(
     return states, int(rows[0].live)
 
 
-def _live(account_id: int, now: datetime) -> list[Any]:
+@functools.cache
+def _locked_viewing() -> Select[Any]:
+    """`_viewing` with the lock of `lock_and_view` as a data-modifying CTE, and whether it
+    wrote the lock row (column `written`)."""
+    # An alias: the subquery reads the snapshot's row, not (correlated) the row being locked.
+    seen = locks.alias("seen")
+    seen_version = (
+        select(literal_column("seen.xmin")).where(seen.c.account_id == bindparam(_ACCOUNT))
+    ).scalar_subquery()
+    now = bindparam(_NOW, type_=locks.c.locked_at.type)
+    locking = (
+        postgresql.insert(locks)
+        .values(account_id=bindparam(_ACCOUNT), locked_at=now)
+        .on_conflict_do_update(
+            index_elements=["account_id"],
+            set_={"locked_at": now},
+            where=literal_column(f"{locks.name}.xmin") == seen_version,
+        )
+        .returning(locks.c.account_id)
+        .cte("locked")
+    )
+    written = select(locking.c.account_id).scalar_subquery().is_not(None).label("written")
+    return _viewing().add_columns(written).add_cte(locking)
+
+
+def _live(account_id: int | Bound, now: datetime | Bound) -> list[Any]:
     """Conditions for the account's live holds: its own record open, and the lead still held by
     it until after `now`."""
     return [
@@ -239,16 +279,16 @@ async def live_hold(
 
 def add_hold(
     *,
-    lead_id: int,
-    account_id: int,
-    price_cents: int,
-    currency: str,
-    now: datetime,
-    until: datetime,
+    lead_id: int | Bound,
+    account_id: int | Bound,
+    price_cents: int | Bound,
+    currency: str | Bound,
+    now: datetime | Bound,
+    until: datetime | Bound,
     guard: ColumnElement[bool] | None = None,
 ) -> Insert:
     """The INSERT of a new hold record, made only when `guard` holds (see `db.bulk.insert_if`:
-    it rides in the statement taking the hold)."""
+    it rides in the statement taking the hold). Each value may be a named `bindparam()`."""
     row = {
         "lead_id": lead_id,
         "account_id": account_id,
@@ -288,15 +328,16 @@ async def end_holds(
 
 def ending_holds(
     *,
-    account_id: int | None = None,
-    lead_id: int | None = None,
+    account_id: int | Bound | None = None,
+    lead_id: int | Bound | None = None,
     lead_ids: Sequence[int] | None = None,
     reason: HoldEnd,
-    now: datetime,
+    now: datetime | Bound,
     guard: ColumnElement[bool] | None = None,
 ) -> Update:
     """The UPDATE of `end_holds`, results unread (for `db.bulk.execute_together`, or to ride
-    in a lead's move, made only when `guard` holds)."""
+    in a lead's move, made only when `guard` holds). `account_id`, `lead_id` and `now` may be
+    named `bindparam()`s."""
     conds: list[ColumnElement[bool]] = [holds.c.ended_at.is_(None)]
     if guard is not None:
         conds.append(guard)

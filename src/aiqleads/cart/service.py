@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, Insert, Update
+from sqlalchemy import BindParameter, ColumnElement, Insert, Update, bindparam
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.cart import repository
@@ -150,33 +151,14 @@ async def _hold_one(
         refused = Refusal.CART_LIMIT_REACHED
         return HoldResult(lead_id=public_id, held=False, refused=refused), False
     price = Money(state.price_cents, state.price_currency).percent_off(viewer.discount_percent)
-    event = events.event(
-        EventKind.HOLD,
-        account_id=viewer.account_id,
-        lead_id=state.id,
-        at=viewer.now,
-        data={"until": until.isoformat(), "price_cents": price.cents},
+    records = writes.Along(
+        _hold_records,
+        {
+            _PRICE: price.cents,
+            _CURRENCY: price.currency,
+            _EVENT_DATA: {"until": until.isoformat(), "price_cents": price.cents},
+        },
     )
-
-    def records(guard: ColumnElement[bool] | None) -> list[Insert | Update]:
-        # The lead's earlier record closed (a lapsed hold no sweeper ended yet), the new record
-        # and the event: on PostgreSQL in the statement that takes the hold (one round trip).
-        return [
-            repository.ending_holds(
-                lead_id=state.id, reason=HoldEnd.EXPIRED, now=viewer.now, guard=guard
-            ),
-            events.appending_if(event, guard),
-            repository.add_hold(
-                lead_id=state.id,
-                account_id=viewer.account_id,
-                price_cents=price.cents,
-                currency=price.currency,
-                now=viewer.now,
-                until=until,
-                guard=guard,
-            ),
-        ]
-
     taken = await writes.take_hold(
         session,
         state.id,
@@ -222,21 +204,7 @@ async def release(
     lead = await repository.lock_cart_for(session, viewer.account_id, lead_id, now=viewer.now)
     if lead is None:
         raise NotFound("you hold no such lead")
-    event = events.event(
-        EventKind.RELEASE, account_id=viewer.account_id, lead_id=lead, at=viewer.now
-    )
-
-    def records(guard: ColumnElement[bool] | None) -> list[Insert | Update]:
-        # The hold's record closed and the event, in the statement that frees the lead.
-        ending = repository.ending_holds(
-            account_id=viewer.account_id,
-            lead_id=lead,
-            reason=HoldEnd.RELEASED,
-            now=viewer.now,
-            guard=guard,
-        )
-        return [ending, events.appending_if(event, guard)]
-
+    records = writes.Along(_release_records, {})
     released = await writes.release_hold(
         session,
         lead,
@@ -250,6 +218,47 @@ async def release(
         raise NotFound("you hold no such lead")
     available = message("leads_available", at=viewer.now, lead_ids=[str(lead_id)])
     publish_after_commit(session, notices, MARKET, available)
+
+
+# The values of a hold's records bound at execution (see `writes.Along`), beside the lead,
+# the account, the hold's end and the moment that `writes.take_hold` binds.
+_PRICE, _CURRENCY, _EVENT_DATA = "p_price_cents", "p_currency", "p_event_data"
+
+
+def _bound(*names: str) -> list[BindParameter[Any]]:
+    return [bindparam(name) for name in names]
+
+
+def _hold_records(guard: ColumnElement[bool] | None) -> list[Insert | Update]:
+    # The lead's earlier record closed (a lapsed hold no sweeper ended yet), the new record and
+    # the event: on PostgreSQL in the statement that takes the hold (one round trip).
+    lead, account, now, until = _bound(writes.LEAD, writes.ACCOUNT, writes.NOW, writes.UNTIL)
+    event = events.event(
+        EventKind.HOLD, account_id=account, lead_id=lead, at=now, data=bindparam(_EVENT_DATA)
+    )
+    return [
+        repository.ending_holds(lead_id=lead, reason=HoldEnd.EXPIRED, now=now, guard=guard),
+        events.appending_if(event, guard),
+        repository.add_hold(
+            lead_id=lead,
+            account_id=account,
+            price_cents=bindparam(_PRICE),
+            currency=bindparam(_CURRENCY),
+            now=now,
+            until=until,
+            guard=guard,
+        ),
+    ]
+
+
+def _release_records(guard: ColumnElement[bool] | None) -> list[Insert | Update]:
+    # The hold's record closed and the event, in the statement that frees the lead.
+    lead, account, now = _bound(writes.LEAD, writes.ACCOUNT, writes.NOW)
+    event = events.event(EventKind.RELEASE, account_id=account, lead_id=lead, at=now)
+    ending = repository.ending_holds(
+        account_id=account, lead_id=lead, reason=HoldEnd.RELEASED, now=now, guard=guard
+    )
+    return [ending, events.appending_if(event, guard)]
 
 
 async def extend(

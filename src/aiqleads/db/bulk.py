@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BindParameter,
     Column,
     ColumnElement,
     Delete,
@@ -28,11 +29,13 @@ from sqlalchemy import (
     MetaData,
     Table,
     Update,
+    bindparam,
     literal,
     select,
     text,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import TypeEngine
 
 _seq = 0
 
@@ -42,37 +45,49 @@ def is_postgres(session: AsyncSession) -> bool:
 
 
 async def execute_together(
-    session: AsyncSession, statements: Sequence[Insert | Update | Delete]
+    session: AsyncSession,
+    statements: Sequence[Insert | Update | Delete],
+    params: Mapping[str, Any] | None = None,
 ) -> None:
     """Run writes that do not depend on each other's effects, results unread. On PostgreSQL
     as one statement, each but the last a data-modifying CTE of the last: they all see the
     database as it was before any of them ran (none sees another's rows), and each runs
     exactly once, whole, or the statement fails. Elsewhere (SQLite) one after the other, in
     the order given. For a request's bookkeeping rows (a hold's record and its event), whose
-    round trips cost more than their work."""
+    round trips cost more than their work. `params`: the values of the statements' named
+    `bindparam()`s (one mapping for all; a statement ignores the names it does not use)."""
     if not statements:
         return
     if not is_postgres(session) or len(statements) == 1:
         for stmt in statements:
-            await session.execute(stmt)
+            await session.execute(stmt, params)
         return
     *first, last = statements
     combined = last
     for n, stmt in enumerate(first):
         combined = combined.add_cte(stmt.cte(f"w{n}"))
-    await session.execute(combined)
+    await session.execute(combined, params)
 
 
 def insert_if(table: Table, row: Mapping[str, Any], guard: ColumnElement[bool] | None) -> Insert:
     """The INSERT of one row into `table`; with `guard`, made only when `guard` is true, as
     INSERT … SELECT <the row's values> WHERE <guard> (each value bound with its column's type,
     as `values()` would). `guard` is typically EXISTS over a data-modifying CTE of the same
-    statement: the row is written only if that write happened, in the same round trip."""
+    statement: the row is written only if that write happened, in the same round trip.
+    A value may be a named `bindparam()` (a statement built once, its values given at each
+    execution): it is typed as its column, as a literal value is."""
     if guard is None:
         return table.insert().values(dict(row))
     names = list(row)
-    values = [literal(row[n], table.c[n].type).label(n) for n in names]
+    values = [_typed(row[n], table.c[n].type).label(n) for n in names]
     return table.insert().from_select(names, select(*values).where(guard))
+
+
+def _typed(value: Any, type_: TypeEngine[Any]) -> ColumnElement[Any]:
+    if isinstance(value, BindParameter):
+        # A select list gives a bound value no column to take its type from: name it here.
+        return bindparam(value.key, type_=type_)
+    return literal(value, type_)
 
 
 async def stage(

@@ -20,18 +20,19 @@ events = cast(Table, LeadEvent.__table__)
 def event(
     kind: EventKind,
     *,
-    account_id: int | None,
-    lead_id: int,
-    at: datetime,
-    data: Mapping[str, Any] | None = None,
+    account_id: int | ColumnElement[Any] | None,
+    lead_id: int | ColumnElement[Any],
+    at: datetime | ColumnElement[Any],
+    data: Mapping[str, Any] | ColumnElement[Any] | None = None,
 ) -> dict[str, Any]:
-    """One event row."""
+    """One event row. Each value but `kind` may be a named `bindparam()` (for a statement built
+    once, its values bound at each execution: `appending_if`)."""
     return {
         "kind": kind.value,
         "account_id": account_id,
         "lead_id": lead_id,
         "at": at,
-        "data": dict(data) if data else None,
+        "data": data if isinstance(data, ColumnElement) else dict(data) if data else None,
     }
 
 

@@ -83,7 +83,9 @@ def _bump_a_free_shard(session: Session, scope: str, at: datetime) -> bool:
     return session.execute(_bumping_a_free_shard(scope, at)).first() is not None
 
 
-def _bumping_a_free_shard(scope: str | ColumnElement[str], at: datetime) -> Update:
+def _bumping_a_free_shard(
+    scope: str | ColumnElement[str], at: datetime | ColumnElement[Any]
+) -> Update:
     """The UPDATE of the lowest shard of `scope` no other transaction has locked, RETURNING
     its number (no row when there is none)."""
     free = (
@@ -112,7 +114,7 @@ def _unused_shard(session: Session, scope: str) -> int:
     return random.choice(unused or range(SHARDS))
 
 
-def bumping_in(metro: ColumnElement[str | None], *, at: datetime) -> Update:
+def bumping_in(metro: ColumnElement[str | None], *, at: datetime | ColumnElement[Any]) -> Update:
     """The UPDATE bumping the lowest free shard of a metro's scope, as `_bump_a_free_shard`
     does at commit, for a writer to run inside its own statement, on PostgreSQL. `metro` is
     the column of a selectable of at most one row (a CTE of that statement: the metro of the
