@@ -252,6 +252,13 @@ def _hold_event(guard: ColumnElement[bool] | None) -> list[Insert]:
     return [events.appending_if(row, guard)]
 
 
+def test_records_along_a_move_must_be_a_module_level_function() -> None:
+    # Its statement is built once and kept, so a closure's values would be reused for all calls
+    with pytest.raises(ValueError, match="module-level"):
+        writes.Along(lambda guard: _hold_event(guard), {})
+    assert writes.Along(_hold_event, {}).records is _hold_event
+
+
 async def test_the_records_along_a_hold_are_written_only_when_it_is_taken(
     sessions: async_sessionmaker[AsyncSession],
     clock: FrozenClock,

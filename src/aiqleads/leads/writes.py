@@ -402,6 +402,12 @@ class Along:
     records: Callable[[ColumnElement[bool] | None], Sequence[Insert | Update]]
     params: Mapping[str, Any]
 
+    def __post_init__(self) -> None:
+        # A lambda or a nested function may hold values of its call in its closure: the
+        # statement kept from its first call would then carry them into every later one.
+        if "<" in self.records.__qualname__:
+            raise ValueError(f"Along.records must be a module-level function, not {self.records}")
+
 
 # Hold and release statements, built once per shape and kept: building and hashing a statement
 # of six CTEs cost a third of a hold request's CPU in the server, more than running it (about
