@@ -179,6 +179,8 @@ def create_app(
             await state.gateway.aclose()
             if redis is not None:
                 await redis.aclose()
+            if state.generic_engine is not engine:
+                await state.generic_engine.dispose()
             await engine.dispose()
             if multiprocess:
                 _retire_metrics()

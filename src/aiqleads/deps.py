@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from aiqleads.auth import service as auth_service
 from aiqleads.auth.principal import Principal
 from aiqleads.config import Settings
-from aiqleads.db.engine import read_session_factory
+from aiqleads.db.engine import generic_plan_engine, read_session_factory, session_factory
 from aiqleads.errors import Forbidden, Unauthorized
 from aiqleads.events.recorder import ViewRecorder
 from aiqleads.experiments.recorder import ExposureRecorder
@@ -46,6 +46,10 @@ class AppState:
     redis: Redis | None = None
     # Sessions of requests that only read (`reads_only`): no transaction on PostgreSQL.
     read_sessions: async_sessionmaker[AsyncSession] = field(init=False)
+    # Sessions of requests whose statements' plans do not depend on their values
+    # (`generic_plans`), on `generic_engine` (`db.engine.generic_plan_engine`).
+    generic_engine: AsyncEngine = field(init=False)
+    generic_sessions: async_sessionmaker[AsyncSession] = field(init=False)
     gateway: PaymentGateway = field(init=False)
     views: ViewRecorder = field(init=False)
     # A/B exposures, written in batches outside requests (aiqleads.experiments.recorder).
@@ -70,6 +74,12 @@ class AppState:
 
     def __post_init__(self) -> None:
         self.read_sessions = read_session_factory(self.engine)
+        self.generic_engine = generic_plan_engine(self.settings, self.engine)
+        self.generic_sessions = (
+            self.sessions
+            if self.generic_engine is self.engine
+            else session_factory(self.generic_engine)
+        )
         self.cache = build_cache(self.redis, max_entries=self.settings.geo_cache_max_entries)
         self.catalog_pages = (
             PageCache(
@@ -113,6 +123,7 @@ State = Annotated[AppState, Depends(get_state)]
 
 
 _READS_ONLY = "aiq_reads_only"
+_GENERIC_PLANS = "aiq_generic_plans"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -124,11 +135,24 @@ def reads_only(endpoint: F) -> F:
     return endpoint
 
 
+def generic_plans(endpoint: F) -> F:
+    """Mark a route handler whose statements (its dependencies' too) find rows by key, so a
+    plan kept per prepared statement serves every value as well as one made for them: its
+    session is `AppState.generic_sessions`. Not for map boxes, price ranges or text searches,
+    whose best plan depends on the values. Put it below the route decorator."""
+    setattr(endpoint, _GENERIC_PLANS, True)
+    return endpoint
+
+
 async def get_session(request: Request, state: State) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed when the handler returns, rolled back on error
     (for a handler marked `reads_only`, statements without a transaction)."""
     endpoint = getattr(request.scope.get("route"), "endpoint", None)
-    factory = state.read_sessions if getattr(endpoint, _READS_ONLY, False) else state.sessions
+    factory = state.sessions
+    if getattr(endpoint, _READS_ONLY, False):
+        factory = state.read_sessions
+    elif getattr(endpoint, _GENERIC_PLANS, False):
+        factory = state.generic_sessions
     async with factory() as session:
         try:
             yield session

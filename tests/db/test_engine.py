@@ -1,5 +1,6 @@
-"""The engines keep bind parameters out of logs and error texts, and hand out live
-connections without pinging one used moments ago."""
+"""The engines keep bind parameters out of logs and error texts, hand out live
+connections without pinging one used moments ago, and plan map boxes with their values while
+key lookups may keep a generic plan."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aiqleads.config import Settings
-from aiqleads.db.engine import create_engine
+from aiqleads.db.engine import create_engine, generic_plan_engine
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.models import Account
 from aiqleads.observability.logging import format_exception
@@ -116,3 +117,29 @@ async def test_a_connection_closed_in_the_pool_is_replaced_even_when_just_used(
             assert int(await conn.scalar(text("SELECT pg_backend_pid()"))) != pid
     finally:
         await pool.dispose()
+
+
+async def test_the_generic_plan_engine_lets_postgresql_keep_plans_and_the_main_one_does_not(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    # Given the main engine and the one for statements found by key
+    generic = generic_plan_engine(settings, engine)
+    try:
+        if engine.dialect.name != "postgresql":
+            # (SQLite plans every statement anyway: the same engine serves both)
+            assert generic is engine
+            return
+        main = create_engine(settings, pool_size=1, max_overflow=0)
+        try:
+            # When each connection is asked how it plans prepared statements
+            async with main.connect() as conn:
+                mode = await conn.scalar(text("SHOW plan_cache_mode"))
+        finally:
+            await main.dispose()
+        async with generic.connect() as conn:
+            kept = await conn.scalar(text("SHOW plan_cache_mode"))
+        # Then map boxes are planned with their values, and key lookups may keep a generic plan
+        assert (mode, kept) == ("force_custom_plan", "auto")
+    finally:
+        if generic is not engine:
+            await generic.dispose()

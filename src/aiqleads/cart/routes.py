@@ -8,12 +8,13 @@ from fastapi import APIRouter, Response
 
 from aiqleads.cart import service
 from aiqleads.cart.schemas import Cart, HoldAnswer, HoldRequest, HoldResult
-from aiqleads.deps import CurrentPrincipal, CurrentViewer, DbSession, State
+from aiqleads.deps import CurrentPrincipal, CurrentViewer, DbSession, State, generic_plans
 
 router = APIRouter(prefix="/api/v1/cart", tags=["cart"])
 
 
 @router.post("/holds")
+@generic_plans  # leads, holds and the cart lock by key
 async def hold(
     body: HoldRequest,
     principal: CurrentPrincipal,
@@ -37,6 +38,7 @@ async def hold(
 
 
 @router.delete("/holds/{lead_id}", status_code=204)
+@generic_plans  # leads, holds and the cart lock by key
 async def release(
     lead_id: uuid.UUID, viewer: CurrentViewer, session: DbSession, state: State
 ) -> Response:
@@ -46,6 +48,7 @@ async def release(
 
 
 @router.post("/holds/{lead_id}/extend")
+@generic_plans  # leads, holds and the cart lock by key
 async def extend(
     lead_id: uuid.UUID,
     principal: CurrentPrincipal,
