@@ -13,8 +13,9 @@ processes. Two phases, because a latency means something only at a stated load:
   reported, not judged.
 * latency (open loop): the agents together try `--rate` holds per second (each its own Poisson
   arrivals, half on hot leads, released at once when taken) for `--seconds`; then each agent
-  holds five cold leads and the 50 check out at `--checkout-rate` per second (Poisson). The
-  bars are judged here. A burst of all 50 checkouts at once is reported beside it.
+  holds five cold leads and the 50 check out at `--checkout-rate` per second (Poisson), for
+  `--checkout-rounds` rounds (4: 200 checkouts, their latencies pooled). The bars are judged
+  here. A burst of all 50 checkouts at once is reported beside it.
 
 Prints one JSON document: holds per second, hold latency p50/p95/p99 (hot and cold) in both
 phases, checkout latency, `/health` latency (the HTTP floor) measured alone and at the open
@@ -356,39 +357,63 @@ async def checkouts(
     per_agent: int,
     *,
     rate: float | None,
+    rounds: int = 1,
+    server_pid: int | None = None,
+    backends: BackendCpu | None = None,
 ) -> dict[str, Any]:
-    """Every agent holds `per_agent` cold leads of its own (from `cold`), then checks out: all
-    at once (`rate` None), or arriving at `rate` checkouts per second (Poisson)."""
+    """`rounds` times: every agent holds `per_agent` cold leads of its own (from `cold`, fresh
+    each round), then checks out: all at once (`rate` None), or arriving at `rate` checkouts
+    per second (Poisson). One checkout per agent and round, the latencies of all rounds pooled
+    (50 agents give 50 a round: a p95 of 50 is its third worst). With `server_pid` and
+    `backends`, the server's and the database's CPU time per checkout, over the checkouts
+    alone (each round's holds left out)."""
     rng = random.Random(7)
-    gaps = [0.0 if rate is None else rng.expovariate(rate) for _ in tokens]
-    starts = [sum(gaps[: i + 1]) for i in range(len(gaps))]
     connector = aiohttp.TCPConnector(keepalive_timeout=2.0)  # as in `contention`
     timeout = aiohttp.ClientTimeout(total=60)
+    results: list[tuple[float, int]] = []
+    cpu = db_cpu = 0.0
     async with aiohttp.ClientSession(base, connector=connector, timeout=timeout) as client:
-        for n, token in enumerate(tokens):
-            mine = cold[n * per_agent : (n + 1) * per_agent]
-            async with client.post(
-                "/api/v1/cart/holds", json={"lead_ids": mine}, headers=token
-            ) as res:
-                answer = await res.json()
-            assert answer["held"] == per_agent, answer
-        origin = time.perf_counter()
+        for round_ in range(rounds):
+            offset = round_ * per_agent * len(tokens)
+            for n, token in enumerate(tokens):
+                mine = cold[offset + n * per_agent : offset + (n + 1) * per_agent]
+                async with client.post(
+                    "/api/v1/cart/holds", json={"lead_ids": mine}, headers=token
+                ) as res:
+                    answer = await res.json()
+                assert answer["held"] == per_agent, answer
+            gaps = [0.0 if rate is None else rng.expovariate(rate) for _ in tokens]
+            starts = [sum(gaps[: i + 1]) for i in range(len(gaps))]
+            origin = time.perf_counter()
 
-        async def buy(token: dict[str, str], at: float) -> tuple[float, int]:
-            await asyncio.sleep(max(0.0, origin + at - time.perf_counter()))
-            started = origin + at  # when it was due (see the module's docstring)
-            async with client.post(
-                "/api/v1/checkout", headers={**token, "Idempotency-Key": str(uuid.uuid4())}
-            ) as res:
-                await res.read()
-            return (time.perf_counter() - started) * 1000, res.status
+            async def buy(token: dict[str, str], at: float, origin: float) -> tuple[float, int]:
+                await asyncio.sleep(max(0.0, origin + at - time.perf_counter()))
+                started = origin + at  # when it was due (see the module's docstring)
+                headers = {**token, "Idempotency-Key": str(uuid.uuid4())}
+                async with client.post("/api/v1/checkout", headers=headers) as res:
+                    await res.read()
+                return (time.perf_counter() - started) * 1000, res.status
 
-        results = await asyncio.gather(*(buy(t, at) for t, at in zip(tokens, starts, strict=True)))
+            paired = zip(tokens, starts, strict=True)
+            server_before = None if server_pid is None else tree_cpu_seconds(server_pid)
+            db_before = None if backends is None else await backends.sample()
+            results += await asyncio.gather(*(buy(t, at, origin) for t, at in paired))
+            if server_pid is not None and server_before is not None:
+                cpu += tree_cpu_seconds(server_pid) - server_before
+            if backends is not None:
+                db_cpu += BackendCpu.spent(db_before, await backends.sample()) or 0.0
+    spent: dict[str, Any] = {}
+    if server_pid is not None:
+        spent["server_cpu_ms_per_checkout"] = round(cpu * 1000 / max(len(results), 1), 2)
+    if backends is not None:
+        spent["postgres_cpu_ms_per_checkout"] = round(db_cpu * 1000 / max(len(results), 1), 2)
     return {
         "offered_checkouts_per_s": rate,
+        "rounds": rounds,
         **summary([ms for ms, _ in results]),
         "statuses": sorted({s for _, s in results}),
         "leads_per_checkout": per_agent,
+        **spent,
     }
 
 
@@ -439,6 +464,9 @@ async def main() -> None:
     parser.add_argument("--per-checkout", type=int, default=5)
     parser.add_argument("--rate", type=float, default=50.0, help="holds tried per second (open)")
     parser.add_argument("--checkout-rate", type=float, default=10.0, help="checkouts per second")
+    parser.add_argument(
+        "--checkout-rounds", type=int, default=4, help="paced checkouts per agent (pooled)"
+    )
     args = parser.parse_args()
     if not args.postgres_url:
         parser.error("give --postgres-url or set AIQ_TEST_POSTGRES_URL")
@@ -521,9 +549,17 @@ async def main() -> None:
         result["health_under_open_load"] = await floor(base, 100)
         result["holds_open_loop"] = await busy
         n = args.per_checkout * len(tokens)
-        paced, burst = cold[:n], cold[n : 2 * n]
+        rounds = args.checkout_rounds
+        paced, burst = cold[: rounds * n], cold[rounds * n : (rounds + 1) * n]
         result["checkout_open_loop"] = await checkouts(
-            base, tokens, paced, args.per_checkout, rate=args.checkout_rate
+            base,
+            tokens,
+            paced,
+            args.per_checkout,
+            rate=args.checkout_rate,
+            rounds=rounds,
+            server_pid=proc.pid,
+            backends=backends,
         )
         result["checkout_burst"] = await checkouts(
             base, tokens, burst, args.per_checkout, rate=None

@@ -17,7 +17,9 @@ router = APIRouter(prefix="/api/v1", tags=["checkout"])
 
 
 def checkout_of(state: State) -> flow.Checkout:
-    return flow.Checkout(sessions=state.sessions, gateway=state.gateway, clock=state.clock)
+    # Every statement of a checkout finds its rows by key (the cart, the order, its leads):
+    # the pool whose connections keep generic plans (`deps.generic_plans`).
+    return flow.Checkout(sessions=state.generic_sessions, gateway=state.gateway, clock=state.clock)
 
 
 @router.post("/checkout")
