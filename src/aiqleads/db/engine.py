@@ -85,12 +85,12 @@ def create_engine(
 
 def generic_plan_engine(settings: Settings, engine: AsyncEngine) -> AsyncEngine:
     """For statements whose best plan does not depend on their values (a row by its key, a
-    hold's conditional UPDATE): on PostgreSQL a second pool whose connections let the
-    server keep a generic plan per prepared statement once it costs no more than the custom
-    ones (plan_cache_mode=auto: after five runs), where `engine`'s plan each execution. A hold
-    or a release planned its two six-CTE statements at every bind: 0.3-0.45 ms of PostgreSQL's
-    CPU each, 20 µs with the kept plan (measured with EXPLAIN on the bench's data). Elsewhere
-    (SQLite) `engine` itself."""
+    hold's conditional UPDATE): on PostgreSQL a second pool whose connections let the server
+    keep a generic plan per prepared statement once it costs no more than the custom ones
+    (plan_cache_mode=auto: after five runs), where `engine`'s connections plan each execution.
+    A hold or a release planned its two six-CTE statements at every bind: 0.3-0.45 ms of
+    PostgreSQL's CPU each, 20 µs with the kept plan (measured with EXPLAIN on the bench's data).
+    Elsewhere (SQLite) `engine` itself."""
     if engine.dialect.name != "postgresql":
         return engine
     return create_engine(settings, plan_cache_mode="auto")
