@@ -470,6 +470,9 @@ async def main() -> None:
     args = parser.parse_args()
     if not args.postgres_url:
         parser.error("give --postgres-url or set AIQ_TEST_POSTGRES_URL")
+    needed = (args.checkout_rounds + 1) * args.per_checkout * args.agents
+    if needed > args.cold:
+        parser.error(f"the checkouts need {needed} cold leads of their own: raise --cold")
     name = f"aiq_bench_cart_{os.getpid()}"
     url = await recreate_database(args.postgres_url, name)
     settings = Settings(database_url=url, secret_key=SECRET, encryption_keys=KEYS, log_json=False)

@@ -402,9 +402,12 @@ async def test_a_hold_that_waited_for_its_accounts_other_hold_counts_it_in_the_c
                 .where(text("datname = current_database() AND wait_event_type = 'Lock'"))
             )
             # A condition awaited, not a time (the bound: a regression must not hang the suite)
+            # (PostgreSQL shows one snapshot of pg_stat_activity per transaction: end the
+            # watcher's after each look, or it never sees the wait begin)
             for _ in range(12_000):
                 if await watcher.scalar(waiting):
                     break
+                await watcher.rollback()
                 await asyncio.sleep(0.01)
             assert await watcher.scalar(waiting), "the second hold never waited for the lock"
         await other.commit()

@@ -1,10 +1,11 @@
 """PostgreSQL restarts under a running API: /ready turns 503, then 200 once the database is
-back, and every request after that succeeds without restarting the API (the pool's pre-ping
-replaces the connections the restart closed)."""
+back, and every request after that succeeds without restarting the API (the pools' pre-ping
+replaces the connections the restart closed), the cart's writes on their own pool included."""
 
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 import httpx
@@ -40,6 +41,8 @@ def test_the_api_recovers_when_postgresql_restarts(tmp_path: Path) -> None:
             _sign_in(http)
             for _ in range(10):
                 assert http.get("/api/v1/auth/me").status_code == 200
+                # (the cart's writes have a pool of their own: db.engine.generic_plan_engine)
+                assert _hold_unknown(http) == 200
 
             # When PostgreSQL stops
             pg.stop()
@@ -61,6 +64,17 @@ def test_the_api_recovers_when_postgresql_restarts(tmp_path: Path) -> None:
                     assert (
                         fresh.get("/api/v1/leads", params={"metro": "seattle"}).status_code == 200
                     )
+                    assert _hold_unknown(fresh) == 200
+                    assert fresh.delete(f"/api/v1/cart/holds/{uuid.uuid4()}").status_code == 404
+
+
+def _hold_unknown(http: httpx.Client) -> int:
+    """A hold of a lead that does not exist: answered (refused, not_found) after the cart's
+    lock and view ran on the cart's pool."""
+    res = http.post("/api/v1/cart/holds", json={"lead_ids": [str(uuid.uuid4())]})
+    assert res.status_code == 200, res.text
+    assert res.json()["items"][0]["refused"] == "not_found", res.text
+    return res.status_code
 
 
 def _sign_in(http: httpx.Client) -> None:

@@ -3,6 +3,7 @@ data versions, merges and conditional status changes."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -254,8 +255,9 @@ def _hold_event(guard: ColumnElement[bool] | None) -> list[Insert]:
 
 def test_records_along_a_move_must_be_a_module_level_function() -> None:
     # Its statement is built once and kept, so a closure's values would be reused for all calls
-    with pytest.raises(ValueError, match="module-level"):
-        writes.Along(lambda guard: _hold_event(guard), {})
+    for kept in (lambda guard: _hold_event(guard), functools.partial(_hold_event), str.upper):
+        with pytest.raises(ValueError, match="module-level"):
+            writes.Along(kept, {})  # type: ignore[arg-type]
     assert writes.Along(_hold_event, {}).records is _hold_event
 
 

@@ -21,7 +21,6 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    BindParameter,
     Column,
     ColumnElement,
     Delete,
@@ -29,10 +28,10 @@ from sqlalchemy import (
     MetaData,
     Table,
     Update,
-    bindparam,
     literal,
     select,
     text,
+    type_coerce,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import TypeEngine
@@ -74,8 +73,8 @@ def insert_if(table: Table, row: Mapping[str, Any], guard: ColumnElement[bool] |
     INSERT … SELECT <the row's values> WHERE <guard> (each value bound with its column's type,
     as `values()` would). `guard` is typically EXISTS over a data-modifying CTE of the same
     statement: the row is written only if that write happened, in the same round trip.
-    A value may be a named `bindparam()` (a statement built once, its values given at each
-    execution): it is typed as its column, as a literal value is."""
+    A value may be an expression, such as a named `bindparam()` (a statement built once, its
+    values given at each execution): it is typed as its column, as a literal value is."""
     if guard is None:
         return table.insert().values(dict(row))
     names = list(row)
@@ -84,9 +83,10 @@ def insert_if(table: Table, row: Mapping[str, Any], guard: ColumnElement[bool] |
 
 
 def _typed(value: Any, type_: TypeEngine[Any]) -> ColumnElement[Any]:
-    if isinstance(value, BindParameter):
-        # A select list gives a bound value no column to take its type from: name it here.
-        return bindparam(value.key, type_=type_)
+    if isinstance(value, ColumnElement):
+        # A select list gives an expression no column to take its type from: give it here
+        # (its value, if it carries one, kept).
+        return type_coerce(value, type_)
     return literal(value, type_)
 
 

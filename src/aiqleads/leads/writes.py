@@ -21,6 +21,7 @@ What the write path derives itself, so no caller can get it wrong:
 from __future__ import annotations
 
 import functools
+import inspect
 import uuid
 from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -403,10 +404,12 @@ class Along:
     params: Mapping[str, Any]
 
     def __post_init__(self) -> None:
-        # A lambda or a nested function may hold values of its call in its closure: the
-        # statement kept from its first call would then carry them into every later one.
-        if "<" in self.records.__qualname__:
-            raise ValueError(f"Along.records must be a module-level function, not {self.records}")
+        # A lambda, a nested function, a bound method or a partial may hold values of its call
+        # (closure, self, arguments): the statement kept from its first call would then carry
+        # them into every later one (and each new one would add a kept statement).
+        records = self.records
+        if not inspect.isfunction(records) or "<" in records.__qualname__:
+            raise ValueError(f"Along.records must be a module-level function, not {records!r}")
 
 
 # Hold and release statements, built once per shape and kept: building and hashing a statement
