@@ -214,6 +214,18 @@ async def catalog_pages(
     raise AssertionError("pagination did not end")
 
 
+async def hold_leads(
+    client: httpx.AsyncClient, headers: dict[str, str], ids: list[Any], **body: Any
+) -> dict[str, Any]:
+    """POST /api/v1/cart/holds for `ids` (with `body`'s other members): the answer, asserted 200."""
+    res = await client.post(
+        "/api/v1/cart/holds", json={"lead_ids": [str(i) for i in ids], **body}, headers=headers
+    )
+    assert res.status_code == 200, res.text
+    answer: dict[str, Any] = res.json()
+    return answer
+
+
 async def agent(
     client: httpx.AsyncClient,
     sessions: async_sessionmaker[AsyncSession],

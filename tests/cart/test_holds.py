@@ -30,6 +30,7 @@ from tests.factories import (
     admin,
     agent,
     catalog_pages,
+    hold_leads,
     insert_leads,
     lead_row,
     login,
@@ -50,17 +51,6 @@ async def _leads(
     rows = [lead_row(settings, cipher, now=clock.now(), **overrides) for _ in range(n)]
     await insert_leads(sessions, rows, now=clock.now())
     return rows
-
-
-async def _hold(
-    client: httpx.AsyncClient, headers: dict[str, str], ids: list[Any], **body: Any
-) -> dict[str, Any]:
-    res = await client.post(
-        f"{CART}/holds", json={"lead_ids": [str(i) for i in ids], **body}, headers=headers
-    )
-    assert res.status_code == 200, res.text
-    answer: dict[str, Any] = res.json()
-    return answer
 
 
 def _codes(answer: dict[str, Any]) -> list[str | None]:
@@ -85,7 +75,7 @@ async def test_a_hold_fixes_the_tier_price_for_the_tier_duration(
     [row] = await _leads(sessions, settings, cipher, clock, 1, price_cents=2000)
     _, headers = await agent(client, sessions, clock, tier)
     # When it holds the lead
-    answer = await _hold(client, headers, [row["public_id"]])
+    answer = await hold_leads(client, headers, [row["public_id"]])
     # Then it is held for the tier's duration at the tier's discounted price
     [item] = answer["items"]
     assert item["held"] and item["refused"] is None
@@ -112,9 +102,9 @@ async def test_a_held_lead_is_refused_to_others_until_its_hold_lapses(
     [row] = await _leads(sessions, settings, cipher, clock, 1)
     first_account, first = await agent(client, sessions, clock, Tier.BASIC)
     second_account, second = await agent(client, sessions, clock, Tier.ENTERPRISE)
-    assert (await _hold(client, first, [row["public_id"]]))["held"] == 1
+    assert (await hold_leads(client, first, [row["public_id"]]))["held"] == 1
     # Another agent is refused, and sees the lead as held
-    assert _codes(await _hold(client, second, [row["public_id"]])) == ["held_by_other"]
+    assert _codes(await hold_leads(client, second, [row["public_id"]])) == ["held_by_other"]
     opened = await client.get(f"/api/v1/leads/{row['public_id']}", headers=second)
     assert opened.json()["status"] == "held"
     # When the basic hold's 15 minutes pass, with no sweeper run
@@ -130,7 +120,7 @@ async def test_a_held_lead_is_refused_to_others_until_its_hold_lapses(
     available = await catalog_pages(client, second, {"status": "available"})
     assert [i["id"] for i in available] == [str(row["public_id"])]
     assert (await client.get(CART, headers=first)).json()["items"] == []
-    assert (await _hold(client, second, [row["public_id"]]))["held"] == 1
+    assert (await hold_leads(client, second, [row["public_id"]]))["held"] == 1
 
 
 async def test_cart_limit_bulk_limit_and_all_or_nothing(
@@ -144,19 +134,19 @@ async def test_cart_limit_bulk_limit_and_all_or_nothing(
     ids = [r["public_id"] for r in rows]
     _, headers = await agent(client, sessions, clock, Tier.BASIC)  # cart 10, bulk 10
     # Twelve at once: the two beyond the bulk size are refused
-    answer = await _hold(client, headers, ids[:12])
+    answer = await hold_leads(client, headers, ids[:12])
     assert _codes(answer) == [None] * 10 + ["bulk_limit_exceeded"] * 2
     # The cart is full now
-    assert _codes(await _hold(client, headers, ids[12:13])) == ["cart_limit_reached"]
+    assert _codes(await hold_leads(client, headers, ids[12:13])) == ["cart_limit_reached"]
     # Holding again what is held changes nothing and counts once
-    again = await _hold(client, headers, ids[:2])
+    again = await hold_leads(client, headers, ids[:2])
     assert again["held"] == 2 and _codes(again) == [None, None]
     # all_or_nothing: one refusal undoes the whole request
     await client.delete(f"{CART}/holds/{ids[0]}", headers=headers)
-    together = await _hold(client, headers, [ids[12], ids[13]], all_or_nothing=True)
+    together = await hold_leads(client, headers, [ids[12], ids[13]], all_or_nothing=True)
     assert _codes(together) == ["not_all_held", "cart_limit_reached"]
     assert len((await client.get(CART, headers=headers)).json()["items"]) == 9
-    assert _codes(await _hold(client, headers, [ids[12]], all_or_nothing=True)) == [None]
+    assert _codes(await hold_leads(client, headers, [ids[12]], all_or_nothing=True)) == [None]
 
 
 async def test_refusal_codes_sold_not_found_and_priority_window(
@@ -176,10 +166,10 @@ async def test_refusal_codes_sold_not_found_and_priority_window(
     _, basic = await agent(client, sessions, clock, Tier.BASIC)
     _, enterprise = await agent(client, sessions, clock, Tier.ENTERPRISE)
     ids = [sold["public_id"], withdrawn["public_id"], uuid.uuid4(), fresh["public_id"]]
-    answer = await _hold(client, basic, ids)
+    answer = await hold_leads(client, basic, ids)
     assert _codes(answer) == ["sold", "not_found", "not_found", "not_visible_yet"]
     # The enterprise tier has no window
-    assert _codes(await _hold(client, enterprise, [fresh["public_id"]])) == [None]
+    assert _codes(await hold_leads(client, enterprise, [fresh["public_id"]])) == [None]
 
 
 async def test_extensions_follow_the_tier_and_release_frees_the_lead(
@@ -194,7 +184,7 @@ async def test_extensions_follow_the_tier_and_release_frees_the_lead(
     minutes = {Tier.BASIC: 15, Tier.PRO: 120, Tier.ENTERPRISE: 1440}
     for row, (tier, allowed) in zip(rows, extensions.items(), strict=True):
         _, headers = await agent(client, sessions, clock, tier)
-        first = await _hold(client, headers, [row["public_id"]])
+        first = await hold_leads(client, headers, [row["public_id"]])
         until = clock.now() + timedelta(minutes=minutes[tier])
         for n in range(allowed):
             res = await client.post(f"{CART}/holds/{row['public_id']}/extend", headers=headers)
@@ -235,7 +225,7 @@ async def test_an_admin_changes_a_tier_policy_at_run_time(
     res = await client.put("/api/v1/admin/tiers/basic", json=policy, headers=admin_headers)
     assert res.status_code == 200 and res.json()["source"] == "admin"
     _, headers = await agent(client, sessions, clock, Tier.BASIC)
-    [item] = (await _hold(client, headers, [row["public_id"]]))["items"]
+    [item] = (await hold_leads(client, headers, [row["public_id"]]))["items"]
     assert item["held_until"] == (clock.now() + timedelta(minutes=5)).isoformat().replace(
         "+00:00", "Z"
     )
@@ -260,7 +250,7 @@ async def test_holds_releases_and_extensions_land_in_the_event_log(
 ) -> None:
     [row] = await _leads(sessions, settings, cipher, clock, 1)
     account, headers = await agent(client, sessions, clock, Tier.PRO)
-    await _hold(client, headers, [row["public_id"]])
+    await hold_leads(client, headers, [row["public_id"]])
     await client.post(f"{CART}/holds/{row['public_id']}/extend", headers=headers)
     await client.delete(f"{CART}/holds/{row['public_id']}", headers=headers)
     async with transaction(sessions) as session:
@@ -316,7 +306,7 @@ async def test_a_hold_and_a_release_cost_a_fixed_few_statements(
         event.listen(main, "before_cursor_execute", stray)
     try:
         # When the agent holds the lead, then releases it
-        await _hold(client, headers, [row["public_id"]])
+        await hold_leads(client, headers, [row["public_id"]])
         held = len(statements)
         res = await client.delete(f"{CART}/holds/{row['public_id']}", headers=headers)
         assert res.status_code == 204
@@ -354,12 +344,12 @@ async def test_a_hold_on_a_lead_another_transaction_is_moving_is_refused_without
         )
         # When an agent tries to hold it meanwhile (the wait_for only keeps a regression from
         # hanging the suite: the hold would wait for this transaction, which waits for it)
-        answer = await asyncio.wait_for(_hold(client, headers, [row["public_id"]]), 120)
+        answer = await asyncio.wait_for(hold_leads(client, headers, [row["public_id"]]), 120)
         # Then it is refused at once, as taken by someone else
         assert _codes(answer) == ["held_by_other"]
         await mover.rollback()
     # And once that transaction has ended, the lead is held as usual
-    assert _codes(await _hold(client, headers, [row["public_id"]])) == [None]
+    assert _codes(await hold_leads(client, headers, [row["public_id"]])) == [None]
 
 
 async def test_a_hold_that_waited_for_its_accounts_other_hold_counts_it_in_the_cart_limit(
@@ -394,7 +384,7 @@ async def test_a_hold_that_waited_for_its_accounts_other_hold_counts_it_in_the_c
         assert taken.held == 1
         # When the agent asks for the second lead meanwhile, and that request is waiting for
         # the cart's lock (its statement began before the first hold commits)
-        asking = asyncio.create_task(_hold(client, headers, [second["public_id"]]))
+        asking = asyncio.create_task(hold_leads(client, headers, [second["public_id"]]))
         async with sessions() as watcher:
             waiting = (
                 select(func.count())

@@ -21,19 +21,9 @@ from aiqleads.models.enums import Tier
 from aiqleads.models.hold import Hold
 from aiqleads.models.lead_event import LeadEvent
 from aiqleads.models.lead_status_history import LeadStatusHistory
-from tests.factories import agent, catalog_pages, insert_leads, lead_row, login
+from tests.factories import agent, catalog_pages, hold_leads, insert_leads, lead_row, login
 
 CART = "/api/v1/cart"
-
-
-async def _hold(
-    client: httpx.AsyncClient, headers: dict[str, str], ids: list[Any], **body: Any
-) -> dict[str, Any]:
-    res = await client.post(
-        f"{CART}/holds", json={"lead_ids": [str(i) for i in ids], **body}, headers=headers
-    )
-    assert res.status_code == 200, res.text
-    return dict(res.json())
 
 
 async def _rows(sessions: async_sessionmaker[AsyncSession]) -> tuple[Any, Any, Any, dict[Any, int]]:
@@ -72,33 +62,33 @@ async def test_each_hold_and_release_writes_its_own_values(
     expected: list[tuple[Any, int, int, datetime, datetime]] = []  # lead, acc, cents, taken, until
 
     # 1. basic (window, 0%) holds a; enterprise (no window, 25%) holds b ($30)
-    assert _hold_ok(await _hold(client, basic, [a]))
+    assert _hold_ok(await hold_leads(client, basic, [a]))
     expected.append((a, basic_acc.id, 2000, t0, t0 + timedelta(minutes=15)))
     clock.advance(timedelta(seconds=7))
     t1 = clock.now()
-    assert _hold_ok(await _hold(client, ent, [b]))
+    assert _hold_ok(await hold_leads(client, ent, [b]))
     expected.append((b, ent_acc.id, 2250, t1, t1 + timedelta(minutes=1440)))
     # 2. pro (15%) bulk-holds c, d, e in one request (no version bump in the statement)
     clock.advance(timedelta(seconds=11))
     t2 = clock.now()
-    assert _hold_ok(await _hold(client, pro, [c, d, e]), 3)
+    assert _hold_ok(await hold_leads(client, pro, [c, d, e]), 3)
     for x in (c, d, e):
         expected.append((x, pro_acc.id, 1700, t2, t2 + timedelta(minutes=120)))
     # 3. all_or_nothing refused (fresh not visible to basic yet): nothing of f kept
     clock.advance(timedelta(seconds=13))
     t3 = clock.now()
-    refused = await _hold(client, basic2, [f, fresh["public_id"]], all_or_nothing=True)
+    refused = await hold_leads(client, basic2, [f, fresh["public_id"]], all_or_nothing=True)
     assert clock.now() == t3
     assert [i["refused"] for i in refused["items"]] == ["not_all_held", "not_visible_yet"]
     # 4. after the window, another basic agent holds the fresh lead (window bound anew)
     clock.advance(timedelta(minutes=31))
     t4 = clock.now()
     basic2 = await login(client, basic2_acc.email)
-    assert _hold_ok(await _hold(client, basic2, [fresh["public_id"]]))
+    assert _hold_ok(await hold_leads(client, basic2, [fresh["public_id"]]))
     expected.append((fresh["public_id"], basic2_acc.id, 4000, t4, t4 + timedelta(minutes=15)))
     # 5. a's basic hold lapsed (15 min): enterprise re-takes it, the 'held' branch first
     ent = await login(client, ent_acc.email)
-    assert _hold_ok(await _hold(client, ent, [a]))
+    assert _hold_ok(await hold_leads(client, ent, [a]))
     expected.append((a, ent_acc.id, 1500, t4, t4 + timedelta(minutes=1440)))
     # 6. pro releases d, extends e
     clock.advance(timedelta(seconds=17))
@@ -110,9 +100,9 @@ async def test_each_hold_and_release_writes_its_own_values(
     # 7. enterprise then holds d (released: available again), and f
     clock.advance(timedelta(seconds=19))
     t6 = clock.now()
-    assert _hold_ok(await _hold(client, ent, [d]))
+    assert _hold_ok(await hold_leads(client, ent, [d]))
     expected.append((d, ent_acc.id, 1500, t6, t6 + timedelta(minutes=1440)))
-    assert _hold_ok(await _hold(client, basic2, [f]))
+    assert _hold_ok(await hold_leads(client, basic2, [f]))
     expected.append((f, basic2_acc.id, 2000, t6, t6 + timedelta(minutes=15)))
 
     holds, evs, hist, ids = await _rows(sessions)
@@ -181,7 +171,7 @@ async def test_a_hold_hides_the_lead_from_others_catalog_at_once(
     assert sorted(i["id"] for i in before) == want
     versions = await _versions(sessions)
     for n, row in enumerate(rows):
-        assert _hold_ok(await _hold(client, first, [row["public_id"]]))
+        assert _hold_ok(await hold_leads(client, first, [row["public_id"]]))
         # the data version of the lead's metro moved (in the hold's own statement on PostgreSQL)
         now_versions = await _versions(sessions)
         async with sessions() as s:
