@@ -140,7 +140,8 @@ def generic_plans(endpoint: F) -> F:
     plan kept per prepared statement serves every value as well as one made for them: its
     session is `AppState.generic_sessions`. Not for map boxes, price ranges or text searches,
     whose best plan depends on the values. Put it below the route decorator. (Checkout, whose
-    flow opens its own transactions, takes `AppState.generic_sessions` directly.)"""
+    flow opens its own transactions, takes `AppState.generic_sessions` through
+    `checkout.routes.checkout_of`.)"""
     setattr(endpoint, _GENERIC_PLANS, True)
     return endpoint
 

@@ -17,8 +17,9 @@ router = APIRouter(prefix="/api/v1", tags=["checkout"])
 
 
 def checkout_of(state: State) -> flow.Checkout:
-    # Every statement of a checkout finds its rows by key (the cart, the order, its leads):
-    # the pool whose connections keep generic plans (`deps.generic_plans`).
+    """The checkout flow for a request (a checkout, a payment webhook, a refund approval)."""
+    # Every statement of the flow finds its rows by key (the cart, the order, its leads): the
+    # pool whose connections keep generic plans (`deps.generic_plans`).
     return flow.Checkout(sessions=state.generic_sessions, gateway=state.gateway, clock=state.clock)
 
 

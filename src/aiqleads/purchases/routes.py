@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
 from aiqleads.auth.principal import Principal
-from aiqleads.checkout.flow import Checkout
+from aiqleads.checkout.routes import checkout_of
 from aiqleads.deps import CurrentAdmin, CurrentPrincipal, DbSession, PrincipalApart, State
 from aiqleads.errors import Forbidden
 from aiqleads.kit.clock import as_utc
@@ -175,8 +175,7 @@ async def approve_return(return_id: uuid.UUID, admin: AdminApart, state: State) 
     this is sent), the lead becomes `returned`. 503 when the gateway did not answer (the return
     stays `approved`: send it again); 409 for a rejected return or a refund the gateway
     refused."""
-    co = Checkout(sessions=state.sessions, gateway=state.gateway, clock=state.clock)
-    return await refunds.approve(co, admin, return_id=return_id)
+    return await refunds.approve(checkout_of(state), admin, return_id=return_id)
 
 
 @router.post("/admin/returns/{return_id}/reject", tags=["admin"])
