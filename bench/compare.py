@@ -52,8 +52,10 @@ def _label(item: dict[str, Any]) -> str:
         return f"{item['backend']}/{item['leads']}"
     if "database" in item and "n" in item:  # geo case
         return f"{item['database']}/{item['n']}"
-    if "role" in item and "concurrency" in item:  # catalog HTTP run
+    if "role" in item and "concurrency" in item:  # catalog HTTP run, closed loop
         return f"{item['role']}/c{item['concurrency']}"
+    if "role" in item and "offered_rate_hz" in item:  # catalog HTTP run, open loop
+        return f"{item['role']}/rate{item['offered_rate_hz']:g}"
     if "concurrency" in item:  # catalog HTTP run before roles were measured: the agent's
         return f"agent/c{item['concurrency']}"
     raise ValueError(f"cannot name list element with keys {sorted(item)[:8]}")
