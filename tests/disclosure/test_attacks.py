@@ -208,28 +208,23 @@ def _trilaterate(points: list[tuple[float, float]], dist: list[float]) -> tuple[
 
 
 async def test_competitor_distances_trilaterate_to_the_cell_centre_at_best(world: World) -> None:
-    # Given three query points around the target (a competitor: it has a listing office)
+    # Given three query points around the target (a competitor: it has a listing office, and
+    # no other competitor stands within 1.6 km)
     points = [offset(*CENTRE, 300.0, b) for b in (10.0, 130.0, 250.0)]
     # When an agent asks for competitors near each
     answers = [await _competitor_lead_props(world, "basic", *p) for p in points]
-    # Then it gets distance bands and no metres, and no count of fewer than 5 competitors
+    # Then it gets no metres, no count of fewer than 5 competitors, and with fewer than 5 in
+    # the radius no distance band either (a band would say that one is near)
     for props in answers:
         assert set(props) == {"layer", "lead_id", "competitors", "nearest_band"}
-        assert props["nearest_band"] in ("0-250 m", "250-500 m")
         assert props["competitors"] is None
-    # And searching each band's edge along three rays from the cell centre (the preview says
-    # where it is) finds a circle around the cell centre, not around the target
-    edge: list[tuple[float, float]] = []
+        assert props["nearest_band"] is None
+    # And no point along three rays from the cell centre gets a band to search the edges of:
+    # nothing to trilaterate, not even the cell centre the preview already gives
     for bearing in (0.0, 120.0, 240.0):
-        near, far = 0.0, 600.0
-        while far - near > 0.01:
-            mid = (near + far) / 2
-            props = await _competitor_lead_props(world, "basic", *offset(*CENTRE, mid, bearing))
-            near, far = (mid, far) if props["nearest_band"] == "0-250 m" else (near, mid)
-        edge.append(offset(*CENTRE, near, bearing))
-    found = _circumcentre(edge)
-    assert haversine_m(*found, *CENTRE) < 0.5
-    assert haversine_m(*found, *P0) > 200
+        for metres in (0.0, 50.0, 150.0, 249.0, 251.0, 400.0):
+            props = await _competitor_lead_props(world, "basic", *offset(*CENTRE, metres, bearing))
+            assert props["nearest_band"] is None, (bearing, metres, props)
     # While the admin's metres give the exact point away
     admin = [await _competitor_lead_props(world, "admin", *p) for p in points]
     exact = _trilaterate(points, [a["nearest_m"] for a in admin])

@@ -136,7 +136,9 @@ async def test_competitors_match_brute_force(
             assert props["nearest_m"] == pytest.approx(float(d.min()), abs=1e-3)
         else:
             assert "nearest_m" not in props
-            assert props["nearest_band"] == distance_band(float(d.min()))
+            # (the band only beside a count it may show: a band alone says one is near)
+            band = distance_band(float(d.min())) if n >= k else None
+            assert props["nearest_band"] == band
         near_any.update(np.flatnonzero(d <= 1500).tolist())
     if exact:  # an admin's offices: those of the competitors within the radius
         tally = Counter(comps[i]["listing_office"] for i in near_any if comps[i]["listing_office"])
@@ -152,6 +154,12 @@ async def test_competitors_match_brute_force(
         n = per_cell.get(h3.str_to_int(c["cell"]), 0)
         assert c["competitors"] == (n if n >= k else None)
     assert sum(c["my_leads"] for c in cells) == len(mine)
+    # and an agent's layer draws a cell for a count it may show, or for its own leads only
+    if not exact:
+        mine_cells = {cells_for(r["latitude"], r["longitude"])[1] for r in mine}
+        drawn = {h3.str_to_int(c["cell"]) for c in cells}
+        shown = {cell for cell, n in per_cell.items() if n >= k}
+        assert shown - mine_cells <= drawn <= shown | mine_cells
 
 
 async def test_competitors_around_a_given_point(
@@ -176,13 +184,13 @@ async def test_competitors_around_a_given_point(
         client, "competitors", headers, metro="seattle", radius_m=500, lat=47.61, lon=-122.33
     )
 
-    # Then an agent learns that fewer than 5 compete, the band of the nearest one's cell, and
-    # no office at all (one listing is not a group)
-    [point] = [f for f in body["features"] if f["properties"]["layer"] == "lead"]
-    assert point["properties"]["competitors"] is None
-    centre = cell_center(cells_for(47.6101, -122.3301)[1])
-    expected = float(haversine_m(47.61, -122.33, *centre))
-    assert point["properties"]["nearest_band"] == distance_band(expected)
+    # Then an agent learns only that fewer than 5 compete: no band (it would say that one is
+    # near), a cell only for the point it asked about (with no count) and no office at all
+    # (one listing is not a group)
+    [point, *cells] = [f["properties"] for f in body["features"]]
+    assert point == {"layer": "lead", "lead_id": None, "competitors": None, "nearest_band": None}
+    asked = h3.int_to_str(cells_for(47.61, -122.33)[1])
+    assert [(c["cell"], c["competitors"]) for c in cells] == [(asked, None)]
     assert body["top_offices"] == []
     assert "Redfin" not in json.dumps(body)
 

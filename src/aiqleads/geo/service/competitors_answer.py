@@ -25,7 +25,6 @@ from aiqleads.geo.repository.competitors import (
     postgis_competitors,
 )
 from aiqleads.geo.repository.tallies import (
-    competitors_tallied,
     tallied_competitor_points,
     tallied_offices,
 )
@@ -83,19 +82,25 @@ async def competitor_counts(
 ) -> tuple[RadiusAnswer, _Ints, _Ints]:
     """Per query point: competitors within the radius, nearest distance, top offices; and the
     res-8 cells of the competitors with how many stand in each entry. PostGIS answers with its
-    GiST index; otherwise the points are loaded (for agents grouped by preview place) and
-    searched with a k-d tree (exact haversine either way). Top offices are empty for agents:
-    theirs are tallied over whole regions (`_agent_offices`)."""
+    GiST index; otherwise the points are loaded (for agents grouped by preview place, from the
+    tallies, under the area alone) and searched with a k-d tree (exact haversine either way).
+    Top offices are empty for agents: theirs are tallied over whole regions
+    (`_agent_offices`)."""
+    # An agent's competitors are every competitor of the area, whatever the lead filters: a
+    # filter narrowed to one lead's asking price would otherwise tell whether that lead is a
+    # competitor (names a listing agent or office, or another buyer bought it), which its
+    # preview does not say. The filters choose the caller's own leads only.
+    of = filt if viewer.exact else LeadFilter(area=filt.area)
     if use_postgis:
         answer = await postgis_competitors(
-            session, viewer, filt, lat=lat, lon=lon, radius_m=radius_m, top_n=top_n
+            session, viewer, of, lat=lat, lon=lon, radius_m=radius_m, top_n=top_n
         )
-        cells = await competitor_cells(session, viewer, filt, radius_m=radius_m)
+        cells = await competitor_cells(session, viewer, of, radius_m=radius_m)
         return answer, cells, np.ones(cells.size, dtype=np.int64)
-    if not viewer.exact and competitors_tallied(filt):  # precomputed: no scan of the area
-        comps = await tallied_competitor_points(session, viewer, filt, radius_m=radius_m)
-    else:
-        comps = await competitor_points(session, viewer, filt, radius_m=radius_m)
+    if viewer.exact:
+        comps = await competitor_points(session, viewer, of, radius_m=radius_m)
+    else:  # precomputed: no scan of the area
+        comps = await tallied_competitor_points(session, viewer, of, radius_m=radius_m)
     # Agents' offices are tallied over whole regions (`_agent_offices`), not per circle.
     offices = comps.offices if viewer.exact else None
     near = await anyio.to_thread.run_sync(
@@ -160,11 +165,18 @@ def _features(
         if exact:
             props["nearest_m"] = None if not np.isfinite(d) else float(d)
         else:
-            props["nearest_band"] = distance_band(float(d))
+            # Where fewer competitors than the group size stand within the radius, even the
+            # band would tell that one is near (and, with the circle moved, which cell).
+            near = float(d) if n >= min_group else float("inf")
+            props["nearest_band"] = distance_band(near)
         feats.append(feature({"type": "Point", "coordinates": [float(lo), float(la)]}, props))
     for i, cell in enumerate(cells.cells.tolist()):
         n = int(cells.competitors[i])
         shown = n >= min_group
+        if not shown and int(cells.leads[i]) == 0:
+            # A cell with none of the caller's leads is drawn only for what it says: a count
+            # withheld there would still tell, by the cell's presence, that it has a competitor.
+            continue
         per_lead = float(cells.per_lead[i])
         feats.append(
             feature(
@@ -194,9 +206,11 @@ async def competitors(
     use_postgis: bool | None = None,
 ) -> bytes:
     """Competition around the caller's purchased leads (or one point) as encoded GeoJSON (see
-    the route for the members). For agents competitors stand at their preview cells, nearest
-    distances come in bands, counts under `min_group` are withheld, and offices are tallied
-    over whole resolution-7 regions whatever the filters (`geo.disclosure`)."""
+    the route for the members). For agents competitors are those of the whole area whatever
+    the lead filters (which choose the caller's own leads only) and stand at their preview
+    cells; nearest distances come in bands; counts under `min_group` are withheld, with the
+    band beside them and any cell of the layer that holds none of the caller's leads; offices
+    are tallied over whole resolution-7 regions whatever the filters (`geo.disclosure`)."""
     checked_statuses(viewer, filt, OFFERED)
     params = {"radius_m": radius_m, "point": list(point) if point else None, "top_n": top_n}
     min_group = 1 if viewer.exact else ctx.min_group
