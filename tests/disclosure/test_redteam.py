@@ -1,6 +1,6 @@
 """A hostile agent's attempts beyond the table (session 10's red team). Each test pins one
-answer that says something about a single lead the caller has not bought beyond its preview:
-they fail today, and each docstring says what leaks and proposes a fix.
+answer that said something about a single lead the caller has not bought beyond its preview
+(each docstring says what leaked and how it was closed).
 
 Every test compares two leads whose previews are alike but for their id and asking price (each
 picked out by a price filter on its own asking price): an answer computed from previews alone
@@ -77,18 +77,13 @@ def _plain_neighbour(world: World) -> str:
 
 
 async def test_competitors_do_not_tell_which_single_lead_is_agent_listed(world: World) -> None:
-    """LEAK. The competitors answer narrowed by price to one lead: the target (listed by a
+    """The competitors answer narrowed by price to one lead: the target (listed by a
     one-listing office) and a lead of the same cell without agent or office, both on the market,
-    neither bought. Both counts are withheld (under 5), but the target's answer has a cell
-    feature for its cell (`competitors: null`) and a `nearest_band` from the agent's own
-    purchases, the other's none: the agent learns that this one lead carries a listing agent or
-    office, which the preview does not say ("which leads are competitors" is an aggregate the
-    README shows only over at least 5 leads).
-
-    Fix: for agents, list a cell of the competition layer (and give a `nearest_band`) only when
-    it stands for at least `min_group` competitors, or make the competitor layer ignore lead
-    filters (as the office tallies do) so that no filter isolates one competitor.
-    """
+    neither bought. The red team found the target's answer had a cell feature for its cell
+    (`competitors: null`) and a `nearest_band`, the other's none: the agent learned that this
+    one lead names a listing agent or office, which its preview does not say. Closed: an agent's
+    competitors are those of the whole area whatever the lead filters, and a cell or band under
+    `min_group` competitors is not shown."""
     neighbour = _plain_neighbour(world)
     answers = {}
     for name in ("target", neighbour):
@@ -111,14 +106,12 @@ async def test_competitors_do_not_tell_which_single_lead_is_agent_listed(world: 
 
 
 async def test_competitors_do_not_tell_a_marketplace_sale_from_a_closing(world: World) -> None:
-    """LEAK. Two leads gone from the catalog, each with an asking price of its own: one bought
-    by another agent on the marketplace, one closed (sold) at its source. `GET /leads/{id}`
-    answers both with the same 404, the cart refuses both as `sold`; but the competitors answer
-    narrowed to each one's price has a cell feature for the first (competitors are "leads other
-    buyers purchased") and nothing for the second: one other buyer's purchase, told one by one.
-
-    Fix: as above (no cell or band under `min_group` competitors for agents).
-    """
+    """Two leads gone from the catalog, each with an asking price of its own: one bought by
+    another agent on the marketplace, one closed (sold) at its source. `GET /leads/{id}` answers
+    both with the same 404, the cart refuses both as `sold`; the red team found that the
+    competitors answer narrowed to each one's price had a cell feature for the first
+    (competitors include leads other buyers purchased) and nothing for the second: one other
+    buyer's purchase, told one by one. Closed as above."""
     bought = next(r for r in world.bought["other"] if _unique_dollars(world, r) is not None)
     closed = next(
         r
@@ -152,23 +145,18 @@ async def test_competitors_do_not_tell_a_marketplace_sale_from_a_closing(world: 
     )
 
 
-async def test_answers_do_not_tell_whether_a_lead_has_an_exact_address(world: World) -> None:
-    """LEAK. Two leads of one preview cell, alike but for their asking prices: one with the
-    source's own point (geocode precision "exact"), one known only to its ZIP and placed at the
-    ZIP's centroid, in the same cell. Their previews show the same cell (the preview says
-    nothing of the precision), yet narrowed to either's price the square heatmap says
-    `approximate_leads` 0 or 1 (and draws a square, or none), the H3 heatmap
-    `approximate_leads` 0 or 1, and the clusters `n_points` and `n_approximate_excluded` 1 and 0
-    or 0 and 1: whether the lead has an exact address, which is what a
-    buyer pays for.
-
-    Fix: for agents, place approximate leads at their preview cells like the others (an agent's
-    square grid and clusters already work on preview cells), or count them only when at least
-    `min_group` are.
+async def test_approximate_counts_are_what_the_previews_say(world: World) -> None:
+    """Two leads of one preview cell, alike but for their asking prices: one at the source's
+    own point (geocode precision "exact"), one known only to its ZIP and placed at the ZIP's
+    centroid, in the same cell. The red team found that the map layers' approximate counts
+    (square heatmap, H3 heatmap, clusters) told which of the two had an exact place while the
+    previews did not say it. The preview now says it (`location.precision`: a buyer must know
+    before paying whether the lead's place is known), so each answer's approximate count is the
+    count of such previews among the leads it covers, and nothing beyond them.
     """
     # Given two new leads in one cell far from the world's leads' prices
     lat, lon = CENTRE
-    prices = {"exact": 98_765_400, "zip": 98_765_500}
+    prices = {"exact": 98_765_400, "zip_centroid": 98_765_500}
     rows = [
         lead_row(
             world.settings,
@@ -188,42 +176,25 @@ async def test_answers_do_not_tell_whether_a_lead_has_an_exact_address(world: Wo
     for r in rows:
         assert h3.latlng_to_cell(r["latitude"], r["longitude"], 8) == TARGET_CELL
     await insert_leads(world.sessions, rows, now=T0)
-    answers: dict[str, list[dict[str, Any]]] = {}
     for precision, cents in prices.items():
         dollars = cents // 100
+        narrowed = {"bbox": AREA_BBOX, "price_min": dollars, "price_max": dollars}
         found = await _json(world, "basic", "/api/v1/leads", price_min=dollars, price_max=dollars)
+        # When the agent reads the one lead's preview and the map layers narrowed to it
         [item] = found["items"]
         assert item["location"]["h3_cell"] == TARGET_CELL
-        heat = await _json(
-            world,
-            "basic",
-            f"{GEO}/heatmap",
-            bbox=AREA_BBOX,
-            grid="square",
-            cell_size_m=500,
-            price_min=dollars,
-            price_max=dollars,
+        approximate = int(item["location"]["precision"] != "exact")
+        square = await _json(
+            world, "basic", f"{GEO}/heatmap", grid="square", cell_size_m=500, **narrowed
         )
-        clusters = await _json(
-            world,
-            "basic",
-            f"{GEO}/clusters",
-            bbox=AREA_BBOX,
-            price_min=dollars,
-            price_max=dollars,
-        )
-        cells = await _json(
-            world, "basic", f"{GEO}/heatmap", bbox=AREA_BBOX, price_min=dollars, price_max=dollars
-        )
-        answers[precision] = [heat, clusters, cells]
-    # Then the answers about either lead are the same
-    assert answers["exact"] == answers["zip"], (
-        f"heatmap approximate_leads {answers['exact'][0]['approximate_leads']} vs "
-        f"{answers['zip'][0]['approximate_leads']}; clusters n_approximate_excluded "
-        f"{answers['exact'][1]['n_approximate_excluded']} vs "
-        f"{answers['zip'][1]['n_approximate_excluded']}; H3 heatmap approximate_leads "
-        f"{answers['exact'][2]['approximate_leads']} vs {answers['zip'][2]['approximate_leads']}"
-    )
+        cells = await _json(world, "basic", f"{GEO}/heatmap", **narrowed)
+        clusters = await _json(world, "basic", f"{GEO}/clusters", **narrowed)
+        # Then the preview says the precision, and every layer counts what the preview says
+        assert item["location"]["precision"] == precision
+        assert square["approximate_leads"] == approximate
+        assert cells["approximate_leads"] == approximate
+        assert clusters["n_approximate_excluded"] == approximate
+        assert clusters["n_points"] == 1 - approximate
 
 
 def test_preview_reasons_do_not_depend_on_features_of_the_exact_point() -> None:
@@ -313,3 +284,61 @@ async def test_a_hold_refused_at_the_cart_limit_does_not_tell_the_row_order(
     finally:
         for lead_id in fillers:
             await world.client.delete(f"{HOLDS}/{lead_id}", headers=headers)
+
+
+async def test_an_agents_competitors_are_the_same_under_every_lead_filter(world: World) -> None:
+    """Further shapes of the competitor leak: any lead filter that narrows the competitors
+    (price, bedrooms, bathrooms, kind, listing date, status) lets two answers differ by one
+    lead, so the competitor layer of an agent's answer around a point must not depend on any
+    of them: only on the area."""
+    target = world.target
+    dollars = target["asking_price_cents"] // 100
+    around = {"bbox": AREA_BBOX, "lat": CENTRE[0], "lon": CENTRE[1], "radius_m": 5000}
+    # Given the answer around a point with no lead filter
+    plain = await _json(world, "basic", f"{GEO}/competitors", **around)
+    narrowings: list[dict[str, Any]] = [
+        {"price_min": dollars, "price_max": dollars},
+        {"price_min": 1},
+        {"beds_min": 4},
+        {"baths_min": 2},
+        {"kind": "for_sale"},
+        {"kind": "fsbo"},
+        {"listed_since": (T0 - timedelta(days=2)).date().isoformat()},
+        {"status": "held"},
+    ]
+    for narrowing in narrowings:
+        # When a lead filter is added
+        narrowed = await _json(world, "basic", f"{GEO}/competitors", **around, **narrowing)
+        # Then nothing changes
+        assert narrowed == plain, narrowing
+
+
+async def test_small_competitor_counts_leave_no_band_and_no_cell(world: World) -> None:
+    """Around a point with fewer than `min_group` competitors within the radius, the answer
+    withholds the count and the distance band (the band alone would tell that one is near);
+    and no cell of the layer shows a competitor count under `min_group` unless it holds one of
+    the caller's own leads."""
+    min_group = world.settings.disclosure_min_leads
+    answers = []
+    for radius in (50, 300, 1000, 5000, 20000):
+        answers.append(
+            await _json(
+                world,
+                "basic",
+                f"{GEO}/competitors",
+                bbox=AREA_BBOX,
+                lat=CENTRE[0],
+                lon=CENTRE[1],
+                radius_m=radius,
+            )
+        )
+    for answer in answers:
+        for f in answer["features"]:
+            p = f["properties"]
+            if p["layer"] == "lead":
+                if p["competitors"] is None:
+                    assert p["nearest_band"] is None, p
+                else:
+                    assert p["competitors"] >= min_group, p
+            else:
+                assert p["my_leads"] > 0 or (p["competitors"] or 0) >= min_group, p

@@ -49,6 +49,7 @@ PREVIEW_COLUMNS = (
     "h3_r8",
     "preview_latitude",
     "preview_longitude",
+    "geocode_precision",
     "score_bucket",
     "score_reasons",
     "price_cents",
@@ -93,6 +94,9 @@ def _location(r: Any) -> ApproxLocation | None:
         resolution=PREVIEW_RESOLUTION,
         center_lat=round(r.preview_latitude, 6),
         center_lon=round(r.preview_longitude, 6),
+        # Part of the preview: a buyer must know before paying whether the lead's place is
+        # known, and the map layers' counts of approximate leads are then preview facts.
+        precision=r.geocode_precision,
     )
 
 

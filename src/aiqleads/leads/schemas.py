@@ -87,12 +87,17 @@ class MoneyOut(BaseModel):
 
 
 class ApproxLocation(BaseModel):
-    """The H3 cell (resolution 8, about 0.7 km²) the lead lies in, and the cell's centre."""
+    """The H3 cell (resolution 8, about 0.7 km²) of the lead's point, and the cell's centre;
+    `precision` says what that point is: `exact` (the source's coordinates or its geocoded
+    address: the lead lies in the cell) or `zip_centroid` (the lead is known only to its ZIP:
+    the cell holds the ZIP's centre, and the lead may lie anywhere in the ZIP). Map layers that
+    need real places (clusters, the square grid) leave `zip_centroid` leads out and count them."""
 
     h3_cell: str
     resolution: int
     center_lat: float
     center_lon: float
+    precision: str
 
 
 class PropertyFacts(BaseModel):

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aiqleads.events.repository import events
 from aiqleads.kit.distance import degree_box
 from aiqleads.kit.h3cells import PREVIEW_RESOLUTION
+from aiqleads.leads import present
 from aiqleads.leads.filters import LeadFilter
 from aiqleads.leads.visibility import Viewer, leads, location, visible_leads
 from aiqleads.models import AgentPreference, RecommendationImpression, RecommenderModelRow
@@ -68,37 +69,9 @@ RANKING_COLUMNS = (
     leads.c.published_at,
 )
 
-# What a served lead carries: its preview (leads.present.preview).
-PREVIEW_COLUMNS = (
-    leads.c.id,
-    leads.c.public_id,
-    leads.c.kind,
-    leads.c.status,
-    leads.c.held_until,
-    leads.c.city,
-    leads.c.state,
-    leads.c.zip_code,
-    leads.c.property_type,
-    leads.c.bedrooms,
-    leads.c.bathrooms,
-    leads.c.living_area_sqft,
-    leads.c.lot_sqft,
-    leads.c.year_built,
-    leads.c.asking_price_cents,
-    leads.c.currency,
-    leads.c.price_period,
-    leads.c.h3_r8,
-    leads.c.h3_r7,
-    leads.c.preview_latitude,
-    leads.c.preview_longitude,
-    leads.c.score_bucket,
-    leads.c.score_reasons,
-    leads.c.price_cents,
-    leads.c.price_currency,
-    leads.c.price_factors,
-    leads.c.listed_at,
-    leads.c.published_at,
-)
+# What a served lead carries: its preview (leads.present.preview reads these), and its res-7
+# cell for the ranking's diversity.
+PREVIEW_COLUMNS = (*(leads.c[name] for name in present.PREVIEW_COLUMNS), leads.c.h3_r7)
 
 
 # --- stated preferences -------------------------------------------------------------------

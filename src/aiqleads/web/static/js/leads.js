@@ -374,7 +374,10 @@ export class LeadsPage {
         el(
           "p",
           { class: "approx" },
-          `Approximate location: somewhere in an area of about 0.7 km² near ${fmt.place(lead)}. `,
+          lead.location && lead.location.precision === "zip_centroid"
+            ? `Approximate location: the source gives only the ZIP code (${lead.zip_code}); ` +
+                "the map shows the ZIP's centre, not the home. "
+            : `Approximate location: somewhere in an area of about 0.7 km² near ${fmt.place(lead)}. `,
           "The address and the owner's contact are shown once you buy the lead.",
         ),
       );
