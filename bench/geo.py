@@ -438,7 +438,7 @@ async def _run(db: str, n: int, url: str, redis_url: str | None) -> dict[str, An
         r["rss_after_clusters_mb"] = round(
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
         )
-        warm_c, warm_c_cpu = await warm(service.clusters, caller, 20, **cl, ctx=ctx)
+        warm_c, warm_c_cpu = await warm(service.clusters, caller, 50, **cl, ctx=ctx)
         r["clusters_warm_ms_median"] = round(statistics.median(warm_c), 3)
         r["clusters_warm_cpu_ms_median"] = round(warm_c_cpu, 3)
 
