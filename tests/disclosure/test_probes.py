@@ -2,9 +2,10 @@
 
 The first tests pin what holds (boundaries of every filter combined with boxes, ties in every
 sort order, the finest square grid, single-lead lookups of leads off the market, counts across
-tiers and routes). The tests under "Leaks" fail today: each shows an answer to an agent that
-says something about fewer than `disclosure_min_leads` (5) leads beyond their previews, with
-the fix proposed in its docstring.
+tiers and routes). The tests under "Leaks" pin leaks that probing found and that are closed
+since: each showed an answer to an agent that said something about fewer than
+`disclosure_min_leads` (5) leads beyond their previews; its docstring says what leaked and the
+fix that closed it.
 """
 
 from __future__ import annotations
@@ -248,7 +249,7 @@ async def _competitors(world: World, who: str, **params: Any) -> dict[str, Any]:
 
 
 async def test_top_offices_never_count_fewer_than_five_listings(world: World) -> None:
-    """LEAK. `top_offices` names only offices with at least 5 listings near the point, but adds
+    """Closed. `top_offices` names only offices with at least 5 listings near the point, but adds
     the rest up under `{"office": null, "count": n}` for any n, while the same answer withholds
     the competitor count below 5. Asked around the target's cell, it says that exactly one
     agent-listed lead lies within 300 m (the target: its listing is what a buyer pays for).
@@ -286,7 +287,7 @@ def _farthest_view(
 
 
 async def test_top_offices_do_not_tell_one_listings_office_by_difference(world: World) -> None:
-    """LEAK. Two competitor queries from one point, with radii 4 m apart, between which only
+    """Closed. Two competitor queries from one point, with radii 4 m apart, between which only
     one lead's preview cell centre lies (the catalog shows which): `top_offices` names the
     office with 7 listings in one answer and 8 in the other, so that lead is listed by it. The
     office of a single lead, which a buyer pays for, comes out of aggregates of 7 and 8. Any
@@ -315,7 +316,7 @@ def _unique_price_purchase(world: World) -> dict[str, Any]:
 
 @pytest.mark.parametrize("level", ["zip", "h3"])
 async def test_penetration_does_not_count_one_other_buyers_sale(world: World, level: str) -> None:
-    """LEAK. Narrowed by price to one lead another agent bought (gone from the catalog, so
+    """Closed. Narrowed by price to one lead another agent bought (gone from the catalog, so
     withdrawn, expired, pending or sold as far as the previews say), penetration withholds the
     region but says `withheld_regions: 1, withheld_leads: 1`: an offered lead, so one sold on
     the marketplace. Bisecting the bbox with it finds the sale's preview cell.
@@ -339,7 +340,7 @@ async def test_penetration_does_not_count_one_other_buyers_sale(world: World, le
 
 
 async def test_penetration_does_not_count_one_sale_by_difference(world: World) -> None:
-    """LEAK. Three penetration answers by ZIP, over all prices, below and above one lead's
+    """Closed. Three penetration answers by ZIP, over all prices, below and above one lead's
     asking price: its ZIP's region is shown in all three (each covers at least 5 leads), and
     sold(all) - sold(below) - sold(above) = 1 says the lead at that price (which the agent
     saw in the catalog before it went) was sold on the marketplace, to another agent.
@@ -401,7 +402,7 @@ async def test_hold_refusals_tell_no_more_than_the_cart_contract_says(world: Wor
 
 
 async def test_answers_do_not_depend_on_the_planners_statistics(world: World) -> None:
-    """FAULT (PostgreSQL). The heatmap at a stored resolution (7, 8) lists its cells in the
+    """Fault (PostgreSQL, fixed). The heatmap at a stored resolution (7, 8) lists its cells in the
     order its GROUP BY returns them: ascending (as `CellAggregate` promises) while PostgreSQL
     has no statistics on `leads` and sorts, in hash order once ANALYZE (autovacuum's, at a
     moment of its choosing) makes it hash. The same data then answers in different bytes on
