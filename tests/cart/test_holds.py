@@ -172,6 +172,37 @@ async def test_refusal_codes_sold_not_found_and_priority_window(
     assert _codes(await hold_leads(client, enterprise, [fresh["public_id"]])) == [None]
 
 
+async def test_a_lead_inside_the_window_is_refused_as_such_whatever_its_state(
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    # Given four leads published just now: one sold, one held by an enterprise agent (no
+    # window), one withdrawn at its source and one available
+    sold, held, withdrawn, available = await _leads(
+        sessions, settings, cipher, clock, 4, published_at=clock.now()
+    )
+    await insert_leads(sessions, [{**withdrawn, "listing_status": "Withdrawn"}], now=clock.now())
+    buyer, enterprise = await agent(client, sessions, clock, Tier.ENTERPRISE)
+    await record_purchase(
+        sessions, lead_public_id=sold["public_id"], account=buyer, now=clock.now()
+    )
+    assert (await hold_leads(client, enterprise, [held["public_id"]]))["held"] == 1
+    rows = [sold, held, withdrawn, available]
+    # When a basic agent, whose window they are in, asks for them
+    asking, basic = await agent(client, sessions, clock, Tier.BASIC)
+    answer = await hold_leads(client, basic, [r["public_id"] for r in rows])
+    # Then each is refused as not visible yet: the window tells nothing of their states
+    assert _codes(answer) == ["not_visible_yet"] * 4
+    # And once the window has passed, each says its own state
+    clock.advance(timedelta(minutes=settings.tiers[Tier.BASIC.value].priority_delay_minutes))
+    basic = await login(client, asking.email)
+    answer = await hold_leads(client, basic, [r["public_id"] for r in rows])
+    assert _codes(answer) == ["sold", "held_by_other", "not_found", None]
+
+
 async def test_extensions_follow_the_tier_and_release_frees_the_lead(
     client: httpx.AsyncClient,
     sessions: async_sessionmaker[AsyncSession],

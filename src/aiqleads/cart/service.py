@@ -47,17 +47,22 @@ def _refusal_of(state: LeadState | None, viewer: Viewer) -> Refusal | None:
     if state is None:
         return Refusal.NOT_FOUND
     status = state.status
-    if status == LeadStatus.SOLD.value:
-        return Refusal.SOLD
     lapsed = status == LeadStatus.HELD.value and (
         state.held_until is None or state.held_until <= viewer.now
     )
-    if status == LeadStatus.HELD.value and not lapsed:
-        return None if state.held_by == viewer.account_id else Refusal.HELD_BY_OTHER
-    if status != LeadStatus.AVAILABLE.value and not lapsed:
-        return Refusal.NOT_FOUND  # off the market: agents do not learn why
+    live = status == LeadStatus.HELD.value and not lapsed
+    if live and state.held_by == viewer.account_id:
+        return None  # the viewer's own hold: it knows the lead already
+    # A lead inside the viewer's priority window is refused as such whatever its state: sold,
+    # held by another or off the market would tell the state of a lead it may not see yet.
     if viewer.visible_before is not None and state.published_at > viewer.visible_before:
         return Refusal.NOT_VISIBLE_YET
+    if status == LeadStatus.SOLD.value:
+        return Refusal.SOLD
+    if live:
+        return Refusal.HELD_BY_OTHER
+    if status != LeadStatus.AVAILABLE.value and not lapsed:
+        return Refusal.NOT_FOUND  # off the market: agents do not learn why
     return None
 
 
