@@ -172,6 +172,136 @@ async def test_refusal_codes_sold_not_found_and_priority_window(
     assert _codes(await hold_leads(client, enterprise, [fresh["public_id"]])) == [None]
 
 
+async def _one_place_left(
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    cipher: FieldCipher,
+    clock: FrozenClock,
+) -> dict[str, str]:
+    """A basic agent (cart 10) holding 9 leads: the headers of its session."""
+    fillers = await _leads(sessions, settings, cipher, clock, 9)
+    _, headers = await agent(client, sessions, clock, Tier.BASIC)
+    assert (await hold_leads(client, headers, [r["public_id"] for r in fillers]))["held"] == 9
+    return headers
+
+
+@pytest.mark.parametrize(
+    "order", [(0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0)]
+)
+async def test_the_last_place_of_a_cart_goes_to_the_lead_asked_first_whatever_its_row(
+    order: tuple[int, int, int],
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    # Given three leads stored one after the other, and an agent with one place left
+    rows = await _leads(sessions, settings, cipher, clock, 3)
+    headers = await _one_place_left(client, sessions, settings, cipher, clock)
+    asked = [rows[n]["public_id"] for n in order]
+    # When it asks for the three, in every order
+    answer = await hold_leads(client, headers, asked)
+    # Then the first asked is held and the two others refused, whichever rows came first
+    assert _codes(answer) == [None, "cart_limit_reached", "cart_limit_reached"]
+    assert [i["lead_id"] for i in answer["items"] if i["held"]] == [str(asked[0])]
+
+
+async def test_the_cart_limit_counts_a_lead_asked_twice_or_already_held_once(
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    # Given an agent with one place left, one lead of its cart and two new leads
+    first, second = await _leads(sessions, settings, cipher, clock, 2)
+    headers = await _one_place_left(client, sessions, settings, cipher, clock)
+    held = (await client.get(CART, headers=headers)).json()["items"][-1]["lead"]["id"]
+    # When it asks for the later lead twice, a lead it holds, and the earlier lead
+    asked = [second["public_id"], held, second["public_id"], first["public_id"]]
+    answer = await hold_leads(client, headers, asked)
+    # Then each is answered once, in the order given: the later lead takes the last place,
+    # the held one stays held, and the earlier lead is refused
+    assert [i["lead_id"] for i in answer["items"]] == [str(i) for i in dict.fromkeys(asked)]
+    assert _codes(answer) == [None, None, "cart_limit_reached"]
+    assert (
+        answer["held"] == 2 and len((await client.get(CART, headers=headers)).json()["items"]) == 10
+    )
+
+
+async def test_leads_refused_for_themselves_leave_the_last_place_to_the_next_asked(
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    # Given a sold lead, a lead held by another agent, a lead inside the basic tier's window,
+    # two leads it could hold, and a basic agent with one place left
+    sold, taken, earlier, later = await _leads(sessions, settings, cipher, clock, 4)
+    [fresh] = await _leads(sessions, settings, cipher, clock, 1, published_at=clock.now())
+    buyer, other = await agent(client, sessions, clock, Tier.ENTERPRISE)
+    await record_purchase(
+        sessions, lead_public_id=sold["public_id"], account=buyer, now=clock.now()
+    )
+    assert (await hold_leads(client, other, [taken["public_id"]]))["held"] == 1
+    headers = await _one_place_left(client, sessions, settings, cipher, clock)
+    # When it asks for them all, the holdable ones last and the later row first
+    asked = [sold, fresh, taken, later, earlier]
+    answer = await hold_leads(client, headers, [r["public_id"] for r in asked])
+    # Then the refused ones say why, and the place goes to the first holdable lead asked
+    assert _codes(answer) == [
+        "sold",
+        "not_visible_yet",
+        "held_by_other",
+        None,
+        "cart_limit_reached",
+    ]
+    # And all_or_nothing refuses the lot the same way
+    await client.delete(f"{CART}/holds/{later['public_id']}", headers=headers)
+    answer = await hold_leads(client, headers, [r["public_id"] for r in asked], all_or_nothing=True)
+    assert _codes(answer) == [
+        "sold",
+        "not_visible_yet",
+        "held_by_other",
+        "not_all_held",
+        "cart_limit_reached",
+    ]
+
+
+async def test_a_lead_inside_the_window_is_refused_as_such_whatever_its_state(
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    # Given four leads published just now: one sold, one held by an enterprise agent (no
+    # window), one withdrawn at its source and one available
+    sold, held, withdrawn, available = await _leads(
+        sessions, settings, cipher, clock, 4, published_at=clock.now()
+    )
+    await insert_leads(sessions, [{**withdrawn, "listing_status": "Withdrawn"}], now=clock.now())
+    buyer, enterprise = await agent(client, sessions, clock, Tier.ENTERPRISE)
+    await record_purchase(
+        sessions, lead_public_id=sold["public_id"], account=buyer, now=clock.now()
+    )
+    assert (await hold_leads(client, enterprise, [held["public_id"]]))["held"] == 1
+    rows = [sold, held, withdrawn, available]
+    # When a basic agent, whose window they are in, asks for them
+    asking, basic = await agent(client, sessions, clock, Tier.BASIC)
+    answer = await hold_leads(client, basic, [r["public_id"] for r in rows])
+    # Then each is refused as not visible yet: the window tells nothing of their states
+    assert _codes(answer) == ["not_visible_yet"] * 4
+    # And once the window has passed, each says its own state
+    clock.advance(timedelta(minutes=settings.tiers[Tier.BASIC.value].priority_delay_minutes))
+    basic = await login(client, asking.email)
+    answer = await hold_leads(client, basic, [r["public_id"] for r in rows])
+    assert _codes(answer) == ["sold", "held_by_other", "not_found", None]
+
+
 async def test_extensions_follow_the_tier_and_release_frees_the_lead(
     client: httpx.AsyncClient,
     sessions: async_sessionmaker[AsyncSession],
@@ -404,3 +534,28 @@ async def test_a_hold_that_waited_for_its_accounts_other_hold_counts_it_in_the_c
         answer = await asyncio.wait_for(asking, 120)
     # Then the second is refused: the first, committed while it waited, fills the cart
     assert _codes(answer) == ["cart_limit_reached"]
+
+
+async def test_a_lead_lost_to_another_agent_gives_its_place_to_the_next_asked(
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("row locks are PostgreSQL's (SQLite has one writer at a time)")
+    # Given three leads, an agent with one place left, and another transaction moving the
+    # lead the agent will ask for first (as one taking it does until it commits)
+    busy, earlier, later = await _leads(sessions, settings, cipher, clock, 3)
+    headers = await _one_place_left(client, sessions, settings, cipher, clock)
+    async with sessions() as mover:
+        await mover.execute(
+            select(Lead.id).where(Lead.public_id == busy["public_id"]).with_for_update()
+        )
+        # When the agent asks for the busy lead, then the later row, then the earlier
+        asked = [busy["public_id"], later["public_id"], earlier["public_id"]]
+        answer = await asyncio.wait_for(hold_leads(client, headers, asked), 120)
+        await mover.rollback()
+    # Then the busy lead is refused as taken, and its place goes to the next lead asked
+    assert _codes(answer) == ["held_by_other", None, "cart_limit_reached"]

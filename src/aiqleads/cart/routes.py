@@ -25,7 +25,8 @@ async def hold(
     """Hold leads for your tier's hold duration at the price shown now, fixed until checkout.
     Each lead is held, or refused with a code: held_by_other, sold, not_visible_yet,
     cart_limit_reached, bulk_limit_exceeded (beyond the tier's bulk size), not_found, or
-    not_all_held (`all_or_nothing` and another lead was refused)."""
+    not_all_held (`all_or_nothing` and another lead was refused). When the cart has fewer
+    places left than leads asked, those listed first get them."""
     return await service.hold(
         session,
         viewer,

@@ -47,17 +47,22 @@ def _refusal_of(state: LeadState | None, viewer: Viewer) -> Refusal | None:
     if state is None:
         return Refusal.NOT_FOUND
     status = state.status
-    if status == LeadStatus.SOLD.value:
-        return Refusal.SOLD
     lapsed = status == LeadStatus.HELD.value and (
         state.held_until is None or state.held_until <= viewer.now
     )
-    if status == LeadStatus.HELD.value and not lapsed:
-        return None if state.held_by == viewer.account_id else Refusal.HELD_BY_OTHER
-    if status != LeadStatus.AVAILABLE.value and not lapsed:
-        return Refusal.NOT_FOUND  # off the market: agents do not learn why
+    live = status == LeadStatus.HELD.value and not lapsed
+    if live and state.held_by == viewer.account_id:
+        return None  # the viewer's own hold: it knows the lead already
+    # A lead inside the viewer's priority window is refused as such whatever its state: sold,
+    # held by another or off the market would tell the state of a lead it may not see yet.
     if viewer.visible_before is not None and state.published_at > viewer.visible_before:
         return Refusal.NOT_VISIBLE_YET
+    if status == LeadStatus.SOLD.value:
+        return Refusal.SOLD
+    if live:
+        return Refusal.HELD_BY_OTHER
+    if status != LeadStatus.AVAILABLE.value and not lapsed:
+        return Refusal.NOT_FOUND  # off the market: agents do not learn why
     return None
 
 
@@ -72,9 +77,14 @@ async def hold(
     notices: Notices,
 ) -> HoldAnswer:
     """Hold each lead (duplicates once) and say per lead, in the order given, what happened.
-    Ids beyond the tier's bulk limit are refused `bulk_limit_exceeded`. Leads are taken in the
-    order of their rows, so when the cart limit stops a request part-way the refused ones are
-    the later in that order. With `all_or_nothing`, one refusal undoes every hold of it."""
+    Ids beyond the tier's bulk limit are refused `bulk_limit_exceeded`. When the cart has fewer
+    places left than the request has leads it could hold, the places go to those listed first
+    and the rest are refused `cart_limit_reached`: which lead a refusal hits depends on the
+    request (and on what the caller may read of each lead), never on the leads' hidden row
+    order. The leads admitted are then taken in the order of their rows (see below); should
+    one be lost to another agent meanwhile, its place goes to the next refused in the
+    request's order, in one more such round. With `all_or_nothing`, one refusal undoes every
+    hold of it."""
     now = viewer.now
     ids = list(dict.fromkeys(lead_ids))
     within, beyond = ids[: policy.bulk_limit], ids[policy.bulk_limit :]
@@ -87,21 +97,38 @@ async def hold(
     # (two round trips fewer for the commonest request).
     savepoint = await session.begin_nested() if all_or_nothing else None
     try:
-        # Leads are taken in the order of their rows, whatever order the request gives: two
-        # bulk requests then never wait on each other's rows in a cycle (no deadlock).
-        for lead_id in sorted(within, key=lambda i: states[i].id if i in states else -1):
-            result, new = await _hold_one(
-                session,
-                viewer,
-                states.get(lead_id),
-                lead_id,
-                live=live,
-                limit=limit,
-                until=until,
-                last_write=len(within) == 1,
+        # Which leads may be taken is decided in the request's order, before any is taken
+        waiting: list[uuid.UUID] = []  # could be held, but the cart is full (so far)
+        for lead_id in within:
+            state = states.get(lead_id)
+            refusal = _refusal_of(state, viewer)
+            if refusal is not None or state is None:
+                found[lead_id] = HoldResult(lead_id=lead_id, held=False, refused=refusal)
+            elif (mine := await _mine(session, viewer, state, lead_id)) is not None:
+                found[lead_id] = mine  # already in the cart: counts once, as it does
+            else:
+                waiting.append(lead_id)
+        while waiting and live < limit:
+            admitted, waiting = waiting[: limit - live], waiting[limit - live :]
+            # Taken in the order of their rows, whatever order the request gives: two bulk
+            # requests then never wait on each other's rows in a cycle (no deadlock). A second
+            # round cannot deadlock either: on PostgreSQL a busy lead is skipped, not waited
+            # for (`writes.take_hold`), and SQLite has one writer at a time.
+            for lead_id in sorted(admitted, key=lambda i: states[i].id):
+                result = await _take(
+                    session,
+                    viewer,
+                    states[lead_id],
+                    lead_id,
+                    until=until,
+                    last_write=len(within) == 1,
+                )
+                live += result.held
+                found[lead_id] = result
+        for lead_id in waiting:
+            found[lead_id] = HoldResult(
+                lead_id=lead_id, held=False, refused=Refusal.CART_LIMIT_REACHED
             )
-            live += new
-            found[lead_id] = result
         results = [found[i] for i in within]
         results += [
             HoldResult(lead_id=i, held=False, refused=Refusal.BULK_LIMIT_EXCEEDED) for i in beyond
@@ -127,29 +154,29 @@ async def hold(
     return HoldAnswer(items=results, held=held, refused=len(results) - held)
 
 
-async def _hold_one(
+async def _mine(
+    session: AsyncSession, viewer: Viewer, state: LeadState, public_id: uuid.UUID
+) -> HoldResult | None:
+    """The viewer's live hold of the lead, as a result (the same hold, at the price it fixed);
+    None when the viewer does not hold it."""
+    if state.status != LeadStatus.HELD.value or state.held_by != viewer.account_id:
+        return None
+    if await repository.live_hold(session, viewer.account_id, state.id, now=viewer.now) is None:
+        return None
+    return await _already(session, viewer, state, public_id)
+
+
+async def _take(
     session: AsyncSession,
     viewer: Viewer,
-    state: LeadState | None,
+    state: LeadState,
     public_id: uuid.UUID,
     *,
-    live: int,
-    limit: int,
     until: datetime,
     last_write: bool,
-) -> tuple[HoldResult, bool]:
-    """The result for one lead, and whether it is a new hold (it counts towards the limit).
-    `last_write`: the request holds no other lead (see `writes.take_hold`)."""
-    refusal = _refusal_of(state, viewer)
-    if refusal is not None or state is None:
-        return HoldResult(lead_id=public_id, held=False, refused=refusal), False
-    if state.status == LeadStatus.HELD.value and state.held_by == viewer.account_id:
-        mine = await repository.live_hold(session, viewer.account_id, state.id, now=viewer.now)
-        if mine is not None:  # already in the cart: the same hold, at the price it fixed
-            return await _already(session, viewer, state, public_id), False
-    if live >= limit:
-        refused = Refusal.CART_LIMIT_REACHED
-        return HoldResult(lead_id=public_id, held=False, refused=refused), False
+) -> HoldResult:
+    """Take a hold of a lead the cart has a place for; refused as it stands now when another
+    agent was quicker. `last_write`: the request holds no other lead (see `writes.take_hold`)."""
     price = Money(state.price_cents, state.price_currency).percent_off(viewer.discount_percent)
     records = writes.Along(
         _hold_records,
@@ -173,14 +200,13 @@ async def _hold_one(
     if not taken:  # someone was quicker: say who has it now
         fresh = (await repository.lead_states(session, [public_id])).get(public_id)
         refused = _refusal_of(fresh, viewer) or Refusal.HELD_BY_OTHER
-        return HoldResult(lead_id=public_id, held=False, refused=refused), False
-    held = HoldResult(
+        return HoldResult(lead_id=public_id, held=False, refused=refused)
+    return HoldResult(
         lead_id=public_id,
         held=True,
         held_until=until,
         price=MoneyOut(cents=price.cents, currency=price.currency),
     )
-    return held, True
 
 
 async def _already(

@@ -115,9 +115,13 @@ def _price_factors(r: Any, discount_percent: int) -> PriceFactorsOut | None:
 
 
 def _reasons(r: Any, *, bought: bool) -> list[str]:
-    """The stored reasons' words; an unbought preview shows only those marked safe for it
-    (scoring decides which: none derived from the exact point, the contact or the source)."""
-    return [x["text"] for x in (r.score_reasons or []) if bought or x.get("preview", False)]
+    """The stored reasons' words (`scoring.reasons.top_reasons`), in their order: for whoever
+    may read the whole lead those marked `buyer` (the top few of all), for an unbought preview
+    those marked `preview` (the top few among the preview-safe phrases, chosen among those
+    alone: none derived from the exact point, the contact or the source). Rows stored before
+    `buyer` existed hold the top few of all only: every one is the buyer's."""
+    key = "buyer" if bought else "preview"
+    return [x["text"] for x in (r.score_reasons or []) if x.get(key, bought)]
 
 
 def price_for(r: Any, discount_percent: int) -> MoneyOut:

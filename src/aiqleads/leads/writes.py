@@ -914,12 +914,13 @@ async def set_scores(
     """Store scores and the prices made from them: rows of {lead_id, score (a probability in
     [0, 1]), model_version (the registered model that made it, at most 40 characters),
     score_bucket ("A"/"B"/"C", leads.scores: by rank in the lead's territory), score_reasons
-    (list of {feature, text, direction, preview}), price_cents (> 0) and price_factors
-    (leads.pricing.PriceFactors.as_dict())}. The data version of every metro touched is
-    bumped, as for any write. Leads are updated in id order. Returns how many leads were
-    updated (an unknown id is skipped). Raises ValueError on a score that is not a finite
-    number in [0, 1], an empty or too long model version, an unknown bucket, a price that is
-    not a positive integer, or a lead given twice, before anything is written."""
+    (list of {feature, text, direction, preview, buyer}: `scoring.reasons.top_reasons`),
+    price_cents (> 0) and price_factors (leads.pricing.PriceFactors.as_dict())}. The data
+    version of every metro touched is bumped, as for any write. Leads are updated in id order.
+    Returns how many leads were updated (an unknown id is skipped). Raises ValueError on a
+    score that is not a finite number in [0, 1], an empty or too long model version, an
+    unknown bucket, a price that is not a positive integer, or a lead given twice, before
+    anything is written."""
     if not rows:
         return 0
     seen: set[int] = set()

@@ -175,7 +175,8 @@ class Lead(Base):
     score: Mapped[float | None] = mapped_column(Float)
     score_bucket: Mapped[str | None] = mapped_column(String(8))  # what agents see of the score
     model_version: Mapped[str | None] = mapped_column(String(40))
-    # The model's top contributions in words: [{"feature", "text", "direction"}] (0020)
+    # The model's top contributions in words: [{"feature", "text", "direction", "preview",
+    # "buyer"}] (0020; scoring.reasons.top_reasons says which reader sees which)
     score_reasons: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     price_cents: Mapped[int] = mapped_column(Integer)
     # How price_cents was made: {"base_cents", "quality", "demand", "market", "cents"} (0020)

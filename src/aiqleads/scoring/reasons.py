@@ -81,29 +81,48 @@ def top_reasons(
     limit: int = 3,
     phrases: Mapping[str, Phrase] = PHRASES,
 ) -> list[dict[str, Any]]:
-    """The `limit` reasons with the largest absolute contribution for one lead.
+    """One lead's reasons to store: the `limit` with the largest absolute contribution among
+    every phrase (what whoever may read the whole lead sees: its buyer, admins) and the `limit`
+    largest among the preview-safe phrases alone (what an unbought preview shows), in one list
+    by decreasing absolute contribution.
+
+    The preview's reasons are chosen among preview-safe phrases only, so a feature of the exact
+    point never takes one of their places: which reasons a preview shows does not depend on
+    such a feature's contribution (DESIGN.md section 2). A preview-safe reason among the top
+    `limit` of all is also among the top `limit` safe ones, so the list holds at most
+    2 × `limit` reasons.
 
     `values` (k,) are the lead's feature values in `names` order; `contributions` (k,) or
     (k + 1,) its TreeSHAP contributions (the bias column, if present, is ignored). Features
     without a phrase, or whose phrase has no words for this value, are skipped; a contribution
     of exactly 0 gives no reason. Each reason: {"feature", "text", "direction" ("up"/"down"),
-    "preview" (bool)}."""
+    "preview" (bool: the phrase is preview-safe; a preview shows every such reason of the
+    list), "buyer" (bool: among the top `limit` of all; rows stored before this key existed
+    hold those only)}. `leads.present` reads them."""
     k = len(names)
     contrib = np.asarray(contributions, dtype=np.float64)[:k]
     out: list[dict[str, Any]] = []
+    buyer = safe = 0
     for j in np.argsort(-np.abs(contrib), kind="stable"):
-        if len(out) >= limit or contrib[j] == 0.0:
+        if (buyer >= limit and safe >= limit) or contrib[j] == 0.0:
             break
         phrase = phrases.get(names[j])
         text = None if phrase is None else phrase.words(float(values[j]))
         if phrase is None or text is None:
             continue
+        for_buyer = buyer < limit
+        for_preview = phrase.preview and safe < limit
+        if not (for_buyer or for_preview):
+            continue  # an exact-point feature beyond the buyer's places
+        buyer += for_buyer
+        safe += for_preview
         out.append(
             {
                 "feature": names[j],
                 "text": text,
                 "direction": "up" if contrib[j] > 0 else "down",
                 "preview": phrase.preview,
+                "buyer": for_buyer,
             }
         )
     return out
