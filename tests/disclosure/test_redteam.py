@@ -198,15 +198,15 @@ async def test_approximate_counts_are_what_the_previews_say(world: World) -> Non
 
 
 def test_preview_reasons_do_not_depend_on_features_of_the_exact_point() -> None:
-    """LEAK (scoring). `scoring.reasons.top_reasons` takes the 3 largest contributions among
+    """Closed (scoring). `scoring.reasons.top_reasons` took the 3 largest contributions among
     every feature, then marks which an agent may read; the preview shows the marked ones.
     When a feature of the exact point (`leads_nearby`: leads within a radius of the exact
     point) is among the top 3, it takes a place and the preview shows 2 reasons instead of 3.
     Moving the lead inside its cell changes `leads_nearby` and its contribution, and so the
     preview's reasons: how many and which.
 
-    Fix: choose the preview's reasons among the preview-safe phrases only (store the top 3 of
-    those beside the top 3 of all, for the buyer).
+    Fixed: the preview's reasons are chosen among the preview-safe phrases alone (stored
+    beside the buyer's top 3 of all).
     """
     names = ["leads_nearby", "has_owner_phone", "freshness_days", "holds_30d"]
     values = np.array([6.0, 1.0, 4.0, 2.0])
@@ -235,7 +235,7 @@ async def _row_ids(world: World, public_ids: list[uuid.UUID]) -> dict[uuid.UUID,
 async def test_a_hold_refused_at_the_cart_limit_does_not_tell_the_row_order(
     world: World,
 ) -> None:
-    """LEAK (side channel). With one place left in the cart, a request for two leads holds the
+    """Closed (side channel). With one place left in the cart, a request for two leads holds the
     one stored first (`cart.service.hold` takes leads in row order, to avoid deadlocks, and the
     cart limit refuses the later ones): asked [later, earlier] or [earlier, later], the earlier
     row is held both times. Two requests and a release compare the internal row ids of any two
@@ -243,8 +243,8 @@ async def test_a_hold_refused_at_the_cart_limit_does_not_tell_the_row_order(
     no row id): sorting leads by row id gives their order of ingestion, hence which came in one
     source's batch.
 
-    Fix: decide which leads the cart limit admits in the order the request gives them (then
-    take the admitted ones in row order), so a refusal depends on the request alone.
+    Fixed: the cart limit admits leads in the order the request gives them (then takes the
+    admitted ones in row order), so a refusal depends on the request alone.
     """
     who = "basic"
     headers = world.headers[who]
