@@ -81,8 +81,18 @@ def has_rule() -> bool:
     return importlib.util.find_spec("aiqleads.leads.visibility") is not None
 
 
+def has_zcta() -> bool:
+    """Whether the code under test stores the ZCTA of each lead's exact point (migration 0040):
+    then the load must write it, as the write path would, or admins' ZIP answers miss leads."""
+    import importlib.util
+
+    return importlib.util.find_spec("aiqleads.geo.stored_zcta") is not None
+
+
 def _columns() -> tuple[str, ...]:
-    return (*COLUMNS, *RULE_COLUMNS) if has_rule() else COLUMNS
+    if not has_rule():
+        return COLUMNS
+    return (*COLUMNS, *RULE_COLUMNS, *(("zcta",) if has_zcta() else ()))
 
 
 def _leads(n: int) -> tuple[list[tuple[Any, ...]], np.ndarray, np.ndarray]:
@@ -97,6 +107,11 @@ def _leads(n: int) -> tuple[list[tuple[Any, ...]], np.ndarray, np.ndarray]:
         from aiqleads.leads.scores import score_bucket
         from aiqleads.leads.writes import derived_location
 
+        zctas: list[tuple[str | None, ...]] = [()] * n
+        if has_zcta():
+            from aiqleads.geo.boundaries import zcta_of_points
+
+            zctas = [(z,) for z in zcta_of_points(lat, lon)]  # one call: as the write path
         rows: list[tuple[Any, ...]] = [
             (
                 uuid.uuid4(), "bench", f"b{i}", "for_sale", "available", "USD", "exact",
@@ -104,6 +119,7 @@ def _leads(n: int) -> tuple[list[tuple[Any, ...]], np.ndarray, np.ndarray]:
                 int(price[i]), float(score[i]), OFFICES[office[i]] if listed[i] else None,
                 t, t, t, t, 2000, "USD",
                 d["preview_latitude"], d["preview_longitude"], score_bucket(float(score[i])),
+                *zctas[i],
             )
             for i in range(n)
             for d in (derived_location(float(lat[i]), float(lon[i])),)

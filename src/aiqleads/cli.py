@@ -61,6 +61,7 @@ DOMAIN_COMMANDS: dict[str, str] = {
     "features": "aiqleads.features.cli:features",
     "experiments": "aiqleads.experiments.cli:experiments",
     "models": "aiqleads.recommend.cli:models",
+    "geo": "aiqleads.geo.cli:geo",
 }
 TRAIN_COMMANDS: dict[str, str] = {
     "xeducation": "aiqleads.scoring.cli:train_xeducation",

@@ -2,13 +2,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from aiqleads.config import Settings
 from aiqleads.db import migrate
 from aiqleads.db.engine import create_engine
+from aiqleads.kit.clock import FrozenClock
+from aiqleads.kit.crypto import FieldCipher
+from aiqleads.models import Lead
 from tests.conftest import Backend
+from tests.factories import insert_leads, lead_row, make_account, record_purchase
+from tests.geo.repository.test_tallies import _agree
 
 TABLES = {
     "accounts",
@@ -159,3 +165,42 @@ async def test_indexes_of_mostly_empty_columns_are_partial_and_serve_their_looku
         # Then the index holds only rows with the value, and the lookup reads it
         assert "IS NOT NULL" in definition, definition
         assert name in plan, plan
+
+
+async def test_0040_derives_stored_leads_zctas_and_recounts_the_tallies(
+    backend: Backend,
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    # Given leads stored and one sold before migration 0040: downtown (ZCTA 98101), in Ballard
+    # (98107), on the water (no ZCTA), without a point
+    now = clock.now()
+    points = [(47.6101, -122.3301), (47.66, -122.38), (47.60, -122.45), (None, None)]
+    rows = [lead_row(settings, cipher, now=now, latitude=a, longitude=o) for a, o in points]
+    await insert_leads(sessions, rows)
+    buyer = await make_account(sessions, now=now)
+    await record_purchase(sessions, lead_public_id=rows[0]["public_id"], account=buyer, now=now)
+    migrating = create_engine(backend.settings())
+    try:
+        await migrate.downgrade(migrating, "0039")
+        async with migrating.connect() as conn:
+            columns = (await conn.execute(text("SELECT * FROM leads LIMIT 0"))).keys()
+        assert "zcta" not in columns
+        # When migrating to 0040
+        await migrate.upgrade(migrating)
+    finally:
+        await migrate.upgrade(migrating)
+        await migrating.dispose()
+    # Then each located lead has its point's ZCTA, and the tallies equal a recount
+    async with sessions() as s:
+        found = {r[0]: r[1] for r in await s.execute(select(Lead.source_ref, Lead.zcta))}
+    assert [found[r["source_ref"]] for r in rows] == ["98101", "98107", None, None]
+    await _agree(sessions)
+    # And the recreated triggers keep them so through a sale and a move
+    await record_purchase(sessions, lead_public_id=rows[1]["public_id"], account=buyer, now=now)
+    moved = {k: v for k, v in rows[2].items() if k != "public_id"}
+    await insert_leads(sessions, [{**moved, "latitude": 47.6115, "longitude": -122.337}])
+    await _agree(sessions)

@@ -7,6 +7,7 @@ from aiqleads.geo.boundaries import (
     assign_points,
     available_metros,
     load_zip_regions,
+    zcta_of_points,
     zip_codes_for_points,
 )
 from tests.geo.points import Points
@@ -49,3 +50,27 @@ def test_assignment_matches_shapely_brute_force() -> None:
         hits = [k for k, g in enumerate(regions.geometries) if g.intersects(point)]
         assert idx[i] == (hits[0] if hits else -1)
     assert regions.geojson(regions.zips[0])["type"] in {"Polygon", "MultiPolygon"}
+
+
+def test_the_zcta_of_a_point_is_its_home_metros_zip() -> None:
+    # given: random points over every metro's ZIP polygons, their bounding boxes and a margin
+    # (some inside no polygon, some in another metro's box: Las Vegas' and Phoenix's overlap)
+    rng = np.random.default_rng(4)
+    lat_parts, lon_parts = [], []
+    for metro in available_metros():
+        minx, miny, maxx, maxy = shapely.total_bounds(load_zip_regions(metro).geometries)
+        lat_parts.append(rng.uniform(miny - 0.1, maxy + 0.1, 3000))
+        lon_parts.append(rng.uniform(minx - 0.1, maxx + 0.1, 3000))
+    lat, lon = np.concatenate(lat_parts), np.concatenate(lon_parts)
+    # when: placing them against all the files at once
+    zctas = zcta_of_points(lat, lon)
+    # then: each point's code is the one its own metro's file gives (no code in two files)
+    expected: list[str | None] = [None] * lat.size
+    for metro in available_metros():
+        for i, z in enumerate(zip_codes_for_points(metro, lat, lon)):
+            if z is not None:
+                assert expected[i] is None, (i, expected[i], z)
+                expected[i] = z
+    assert zctas == expected
+    assert 0 < sum(z is None for z in zctas) < 0.8 * lat.size
+    assert zcta_of_points([], []) == []

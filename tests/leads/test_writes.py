@@ -142,6 +142,76 @@ async def test_an_exact_point_is_never_replaced_by_a_coarser_one(
     assert (await _lead(sessions)).latitude == 47.6102
 
 
+async def test_the_zcta_is_the_exact_points_and_follows_the_location_rules(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    # Given leads stored in one batch: one in downtown Seattle (ZCTA 98101) whatever ZIP the
+    # source gave, one on the water (inside no ZCTA), one without a point
+    now = clock.now()
+    row = lead_row(
+        settings, cipher, now=now, latitude=47.6101, longitude=-122.3301, zip_code="98107"
+    )
+    water = lead_row(settings, cipher, now=now, latitude=47.60, longitude=-122.45)
+    nowhere = lead_row(settings, cipher, now=now, latitude=None, longitude=None)
+    await insert_leads(sessions, [row, water, nowhere])
+
+    async def zctas() -> dict[str, str | None]:
+        async with sessions() as s:
+            found = (await s.execute(select(Lead.source_ref, Lead.zcta))).all()
+        return {ref: z for ref, z in found}
+
+    # Then each has the ZCTA holding its exact point, None outside every polygon or unlocated
+    assert await zctas() == {
+        row["source_ref"]: "98101",
+        water["source_ref"]: None,
+        nowhere["source_ref"]: None,
+    }
+    # When the first comes again known only to a point in another ZCTA (Ballard's, 98107)
+    coarse = {**row, "latitude": 47.66, "longitude": -122.38, "geocode_precision": "zip_centroid"}
+    await insert_leads(sessions, [coarse], now=now)
+    # Then it keeps the ZCTA of its exact point, as it keeps the point
+    assert (await zctas())[row["source_ref"]] == "98101"
+    # When an exact point across the border, in the same preview cell, arrives (ZCTA 98104)
+    await insert_leads(sessions, [{**row, "latitude": 47.60768, "longitude": -122.3279}], now=now)
+    # Then the ZCTA follows it
+    assert (await zctas())[row["source_ref"]] == "98104"
+
+
+async def test_a_merge_upgrades_the_zcta_with_the_point(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    # Given a lead known only to a coarse point in Ballard (ZCTA 98107)
+    now = clock.now()
+    row = lead_row(
+        settings, cipher, now=now, latitude=47.66, longitude=-122.38,
+        geocode_precision="zip_centroid",
+    )  # fmt: skip
+    await insert_leads(sessions, [row])
+    lead = await _lead(sessions)
+    assert lead.zcta == "98107"
+    # When a coarse sighting elsewhere is merged, then an exact one downtown (ZCTA 98101)
+    coarse = lead_row(
+        settings, cipher, now=now, source="other", latitude=47.6101, longitude=-122.3301,
+        geocode_precision="zip_centroid",
+    )  # fmt: skip
+    exact = lead_row(
+        settings, cipher, now=now, source="third", latitude=47.6101, longitude=-122.3301
+    )
+    async with transaction(sessions) as session:
+        await writes.merge(session, [(lead.id, coarse)], now=now, cause="ingest:other")
+    assert (await _lead(sessions)).zcta == "98107"
+    async with transaction(sessions) as session:
+        await writes.merge(session, [(lead.id, exact)], now=now, cause="ingest:third")
+    # Then only the exact point moves the ZCTA
+    assert (await _lead(sessions)).zcta == "98101"
+
+
 @pytest.mark.parametrize(
     ("listing", "status"),
     [

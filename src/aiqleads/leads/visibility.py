@@ -11,7 +11,9 @@ from here; none restates the rules. Two of them:
   aggregates on is the lead's preview cell (the centre of its H3 resolution-8 cell), never the
   exact point; scores are sorted by bucket; the tie-breaker of every order is the random public
   id. Moving a lead's exact point inside its preview cell therefore changes no answer an agent
-  can get. Admins work on exact points.
+  can get. Admins work on exact points. What the write path derives from the exact point
+  (`h3_r9`, and `zcta`, the ZCTA holding it) is exact too: no agent's key, filter, sort or
+  payload may use it (`PREVIEW_COLUMNS` leaves them out; the ZCTA readers refuse agents).
 
 Holds are read here too: a lead's status is its *effective* status, in which a hold past its
 `held_until` counts as no hold (the lead is available), at once, for every reader; the cart's

@@ -8,7 +8,8 @@ touched, so caches keyed on the versions never serve an answer older than the da
 What the write path derives itself, so no caller can get it wrong:
 
 * the location: H3 cells of the exact point (resolutions 8 and 9), the preview cell's parent
-  (resolution 7), the preview cell's centre, and the metro of that centre;
+  (resolution 7), the preview cell's centre, the metro of that centre, and the ZCTA holding the
+  exact point (`zcta`, for admins' ZIP answers only: it is finer than the preview cell);
 * a stored exact point is never replaced by a coarser one (a source that drops a listing's
   coordinates in a later crawl does not move the lead to its ZIP's centre), and a coarse one is
   upgraded when an exact one arrives;
@@ -52,6 +53,7 @@ from sqlalchemy.sql import Select
 from aiqleads.db import bulk
 from aiqleads.db import reencrypt as reencryption
 from aiqleads.db.keys import key_groups, one_of
+from aiqleads.geo.boundaries import zcta_of_points
 from aiqleads.kit.h3cells import cell_center, cells_for
 from aiqleads.kit.places import city_key
 from aiqleads.leads import tasks, versions
@@ -127,6 +129,7 @@ LOCATION = (
     "preview_latitude",
     "preview_longitude",
     "metro",
+    "zcta",
 )
 # What a caller gives; everything else is derived here.
 GIVEN = (
@@ -183,10 +186,11 @@ _COPY_FROM = 50
 
 
 def derived_location(lat: float | None, lon: float | None) -> dict[str, Any]:
-    """The location columns of a point (see the module docstring); all None without a point."""
+    """The location columns of a point (see the module docstring); all None without a point.
+    `zcta` is None here: it is filled for a whole batch at once by `_with_zctas`."""
     if lat is None or lon is None:
         return dict.fromkeys(
-            ("h3_r7", "h3_r8", "h3_r9", "preview_latitude", "preview_longitude", "metro")
+            ("h3_r7", "h3_r8", "h3_r9", "preview_latitude", "preview_longitude", "metro", "zcta")
         )
     r7, r8, r9 = cells_for(lat, lon)
     centre_lat, centre_lon = cell_center(r8)
@@ -198,7 +202,20 @@ def derived_location(lat: float | None, lon: float | None) -> dict[str, Any]:
         "preview_latitude": centre_lat,
         "preview_longitude": centre_lon,
         "metro": None if metro is None else metro.slug,
+        "zcta": None,
     }
+
+
+def _with_zctas(rows: Sequence[dict[str, Any]]) -> None:
+    """Set `zcta` of every located row (`_full_row`s) in place, by one point-in-polygon call
+    for the batch (`geo.boundaries.zcta_of_points`: a call costs every polygon's bounding-box
+    test, so one per row would cost ~2 ms a lead)."""
+    located = [r for r in rows if r["latitude"] is not None and r["longitude"] is not None]
+    if not located:
+        return
+    zctas = zcta_of_points([r["latitude"] for r in located], [r["longitude"] for r in located])
+    for r, z in zip(located, zctas, strict=True):
+        r["zcta"] = z
 
 
 def _full_row(given: Mapping[str, Any], now: datetime) -> dict[str, Any]:
@@ -527,6 +544,7 @@ async def upsert(
     # One row per key, the last one winning: one INSERT may not update a row twice.
     last = {(r["source"], r["source_ref"]): r for r in rows}
     full = [_full_row(r, now) for r in last.values()]
+    _with_zctas(full)
     keys = list(last)
     before = await _stored_by_key(session, keys)
     dialect = session.get_bind().dialect.name
@@ -574,6 +592,7 @@ async def merge(
     if not sightings:
         return
     ordered = sorted(((lead_id, _full_row(r, now)) for lead_id, r in sightings), key=lambda s: s[0])
+    _with_zctas([row for _, row in ordered])
     before = await _stored_by_id(session, [lead_id for lead_id, _ in ordered])
     new_precision: ColumnElement[Any] = bindparam("p_geocode_precision")
     upgrade = and_(leads.c.geocode_precision != _EXACT, new_precision == _EXACT)

@@ -8,10 +8,11 @@ from aiqleads.db.base import Base, BigIntPK
 
 class GeoTally(Base):
     """A signed count of leads per key (metro, ZIP, preview cell and centre, status with held
-    counted as available, bought, listed), appended by database triggers on `leads` and
-    `purchases` (migration 0035) and compacted by `geo.tasks`: the sum of a key's rows is the
-    number of leads with that key. Missing values are sentinels: '' for metro and ZIP, -1 for
-    the cell, 1000 for the preview latitude and longitude."""
+    counted as available, bought, listed, and the ZCTA of the exact point since 0040), appended
+    by database triggers on `leads` and `purchases` (migrations 0035, 0040) and compacted by
+    `geo.tasks`: the sum of a key's rows is the number of leads with that key. Missing values
+    are sentinels: '' for metro, ZIP and ZCTA, -1 for the cell, 1000 for the preview latitude
+    and longitude. `zcta` is finer than the preview cell: admins' reads only."""
 
     __tablename__ = "geo_tallies"
     __table_args__ = (Index("ix_geo_tallies_metro", "metro", "id"),)
@@ -26,3 +27,4 @@ class GeoTally(Base):
     bought: Mapped[bool] = mapped_column(Boolean)
     listed: Mapped[bool] = mapped_column(Boolean)
     leads: Mapped[int] = mapped_column(BigInteger)
+    zcta: Mapped[str] = mapped_column(String(5), server_default="")

@@ -127,6 +127,10 @@ class Lead(Base):
     preview_latitude: Mapped[float | None] = mapped_column(Float)
     preview_longitude: Mapped[float | None] = mapped_column(Float)
     metro: Mapped[str | None] = mapped_column(String(32))  # of the preview cell's centre
+    # The ZCTA (ZIP code) holding the exact point, None outside every ZIP polygon (migration
+    # 0040): finer than the preview cell, so admins' answers only (leads.visibility). No index:
+    # admins' ZIP answers group on it (tallies, or one scan), none seeks on it.
+    zcta: Mapped[str | None] = mapped_column(String(5))
     # "9163 nw 26th st|o31|33322" (normalize.address.address_key): cross-source dedupe matches it.
     address_key: Mapped[str | None] = mapped_column(String(300))
     h3_r7: Mapped[int | None] = mapped_column(BigInteger)  # the parent of h3_r8

@@ -1,5 +1,5 @@
-"""The precomputed tallies (migration 0035) always equal a recount of the leads, and the groups
-penetration reads from them are the ones the scans of the leads return."""
+"""The precomputed tallies (migrations 0035, 0040) always equal a recount of the leads, and the
+groups penetration reads from them are the ones the scans of the leads return."""
 
 from __future__ import annotations
 
@@ -26,7 +26,10 @@ from aiqleads.geo.repository.competitors import (
 from aiqleads.geo.repository.penetration import (
     StatusGroups,
     status_groups_by_cell,
+    status_groups_by_zcta,
+    status_groups_by_zip,
     status_groups_by_zip_or_place,
+    status_points_without_zip,
 )
 from aiqleads.geo.repository.tallies import (
     compact,
@@ -34,11 +37,12 @@ from aiqleads.geo.repository.tallies import (
     office_tallies,
     tallied_competitor_points,
     tallied_groups_by_cell,
+    tallied_groups_by_zcta,
     tallied_groups_by_zip_or_place,
     tallied_offices,
     tallies,
 )
-from aiqleads.geo.service.penetration_answer import _placed_keys
+from aiqleads.geo.service.penetration_answer import _placed_keys, _zcta_keys
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher
 from aiqleads.leads import writes
@@ -50,22 +54,23 @@ from aiqleads.models import Lead
 from aiqleads.models.enums import LeadStatus, Tier
 from tests.factories import insert_leads, lead_row, make_account, record_purchase
 from tests.geo.leads_data import king_county_rows, load
+from tests.geo.zip_oracle import per_lead_penetration
 
 _RECOUNT = """
 SELECT COALESCE(l.metro, ''), COALESCE(l.zip_code, ''), COALESCE(l.h3_r8, -1),
        COALESCE(l.preview_latitude, 1000.0), COALESCE(l.preview_longitude, 1000.0),
-       CASE WHEN l.status = 'held' THEN 'available' ELSE l.status END,
+       CASE WHEN l.status = 'held' THEN 'available' ELSE l.status END, COALESCE(l.zcta, ''),
        p.lead_id IS NOT NULL, (l.listing_agent IS NOT NULL OR l.listing_office IS NOT NULL),
        count(*)
 FROM leads l LEFT JOIN purchases p ON p.lead_id = l.id
-GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
 """
 
 
 async def _tallied(sessions: async_sessionmaker[AsyncSession]) -> Counter[tuple[Any, ...]]:
     t = tallies.c
     key = [t.metro, t.zip_code, t.h3_r8, t.preview_latitude, t.preview_longitude, t.status]
-    key += [t.bought, t.listed]
+    key += [t.zcta, t.bought, t.listed]
     async with sessions() as s:
         rows = (await s.execute(select(*key, func.sum(t.leads)).group_by(*key))).all()
     return Counter({_norm(r[:-1]): int(r[-1]) for r in rows if int(r[-1]) != 0})
@@ -78,8 +83,11 @@ async def _recounted(sessions: async_sessionmaker[AsyncSession]) -> Counter[tupl
 
 
 def _norm(key: tuple[Any, ...]) -> tuple[Any, ...]:
-    metro, zip_code, cell, lat, lon, status, bought, listed = key
-    return (metro, zip_code, int(cell), float(lat), float(lon), status, bool(bought), bool(listed))
+    metro, zip_code, cell, lat, lon, status, zcta, bought, listed = key
+    return (
+        metro, zip_code, int(cell), float(lat), float(lon), status, zcta, bool(bought),
+        bool(listed),
+    )  # fmt: skip
 
 
 _OFFICE_RECOUNT = """
@@ -175,13 +183,26 @@ async def test_tallies_equal_a_recount_through_a_leads_life(
         assert expired == [ids[7]]
     await _agree(sessions)
 
-    # When a source reports a lead again at another place and ZIP, and with a listing office
+    # When a source reports a lead again at another place (another ZCTA) and ZIP, and with a
+    # listing office
     moved = {**rows[8], "latitude": 47.66, "longitude": -122.38, "zip_code": "98107"}
     moved["listing_office"] = "Redfin"
     moved.pop("public_id")
+    async with sessions() as s:
+        zcta_before = await s.scalar(select(Lead.zcta).where(Lead.id == ids[8]))
     async with transaction(sessions) as s:
         await writes.upsert(s, [moved], now=now + timedelta(minutes=1), cause="test")
+    async with sessions() as s:
+        assert (zcta_before, await s.scalar(select(Lead.zcta).where(Lead.id == ids[8]))) == (
+            zip_codes_for_points("seattle", [rows[8]["latitude"]], [rows[8]["longitude"]])[0],
+            "98107",
+        )
     # Then the tallies still equal a recount
+    await _agree(sessions)
+    # When a lead's ZCTA alone changes (as re-deriving them after a ZIP file changed does)
+    async with transaction(sessions) as s:
+        await s.execute(update(Lead).where(Lead.id == ids[8]).values(zcta="98117"))
+    # Then the tallies follow the ZCTA too
     await _agree(sessions)
 
     # When a listing's office changes and another listing is deleted
@@ -299,7 +320,24 @@ async def test_tallied_groups_give_the_scans_penetration(
         assert penetration_from_counts(
             tallied_cells.keys, tallied_cells.statuses, tallied_cells.mine, tallied_cells.count
         ) == penetration_from_counts(by_cell.keys, by_cell.statuses, by_cell.mine, by_cell.count)
-        if viewer.exact:  # an admin's ZIP regions come from exact points: no tallies
+        if viewer.exact:
+            # An admin's ZIP regions come from exact points: the stored ZCTAs, tallied and
+            # scanned, and the per-lead oracle (ZIP, else point in polygon) agree
+            async with sessions() as s:
+                tallied_zcta = await tallied_groups_by_zcta(s, viewer, "seattle")
+                scanned_zcta = await status_groups_by_zcta(
+                    s, viewer, filt, OFFERED, zips=regions.zips
+                )
+                by_zip = await status_groups_by_zip(s, viewer, filt, OFFERED, zips=regions.zips)
+                pts = await status_points_without_zip(s, viewer, filt, OFFERED, zips=regions.zips)
+            oracle = per_lead_penetration(regions, by_zip, pts)
+            for g in (tallied_zcta, scanned_zcta):
+                got = penetration_from_counts(_zcta_keys(regions, g), g.statuses, g.mine, g.count)
+                assert got == oracle
+            assert len(oracle) > 20 and any(r.sold > 0 for r in oracle)
+            with pytest.raises(ValueError, match="exact"):
+                async with sessions() as s:
+                    await tallied_groups_by_zcta(s, viewers[0], "seattle")
             continue
         async with sessions() as s:
             placed = await status_groups_by_zip_or_place(

@@ -134,6 +134,39 @@ async def status_groups_by_zip(
     return await _groups(session, leads.c.zip_code, [*conds, in_zips], viewer)
 
 
+async def status_groups_by_zcta(
+    session: AsyncSession,
+    viewer: Viewer,
+    f: LeadFilter,
+    statuses: Sequence[LeadStatus],
+    *,
+    zips: Sequence[str],
+) -> StatusGroups:
+    """Groups keyed by (ZIP, ZCTA) pairs: the ZIP when it is one of `zips` (else None), and
+    the stored ZCTA of the lead's exact point (None outside every polygon), in one grouped
+    scan. A lead's ZIP region is its ZIP when it has one of `zips`, else its ZCTA.
+
+    The ZCTA comes from the exact point, finer than the preview cell: raises ValueError for a
+    viewer who does not see exact points (`Viewer.exact`)."""
+    if not viewer.exact:
+        raise ValueError("the stored ZCTA is of the exact point: exact viewers only")
+    known = leads.c.zip_code.in_(sorted(set(zips)))
+    zip_key = case((known, leads.c.zip_code), else_=None)
+    status, mine = _market_status(), _mine_flag(viewer.account_id)
+    conds = market_leads(viewer, f, statuses, dialect=dialect(session))
+    key = [zip_key, leads.c.zcta]
+    stmt = _with_purchases(
+        select(*key, status, mine, func.count()).where(*conds).group_by(*key, status, mine)
+    )
+    rows = (await session.execute(stmt)).all()
+    return StatusGroups(
+        [(r[0], r[1]) for r in rows],
+        [r[2] for r in rows],
+        ints(rows, 3).astype(bool),
+        ints(rows, 4),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class PlacedGroups:
     """Grouped rows (ZIP or place, status, bought by me) with their lead counts: a row has a

@@ -1,15 +1,16 @@
-"""Penetration's groups from the precomputed tallies (`geo_tallies`, migration 0035) instead of
-a scan of the metro's leads, agents' competitor places and office counts likewise (the office
-counts from `geo_office_tallies`, migration 0039), and the tallies' compaction.
+"""Penetration's groups from the precomputed tallies (`geo_tallies`, migrations 0035 and 0040)
+instead of a scan of the metro's leads, agents' competitor places and office counts likewise
+(the office counts from `geo_office_tallies`, migration 0039), and the tallies' compaction.
 
 The tallies count every lead by (metro, ZIP, preview cell and centre, status with held as
-available, bought). A whole-metro penetration answer for a viewer is those counts, less two
-small live corrections read in the same statement (one snapshot): the leads inside the viewer's
-priority window (published after `visible_before`, or not yet published; an index range on
-`ix_leads_status_published`), and, among the bought ones, the viewer's own purchases (the
-`mine` flag; `purchases.account_id`'s index). The groups are those `penetration`'s scans
-return, with held and available merged (every penetration figure counts them alike, see
-`geo.penetration.OPEN_STATUSES`).
+available, bought, and the ZCTA of the exact point: admins' ZIP regions, read by
+`tallied_groups_by_zcta` alone, since it is finer than the preview cell). A whole-metro
+penetration answer for a viewer is those counts, less two small live corrections read in the
+same statement (one snapshot): the leads inside the viewer's priority window (published after
+`visible_before`, or not yet published; an index range on `ix_leads_status_published`), and,
+among the bought ones, the viewer's own purchases (the `mine` flag; `purchases.account_id`'s
+index). The groups are those `penetration`'s scans return, with held and available merged
+(every penetration figure counts them alike, see `geo.penetration.OPEN_STATUSES`).
 """
 
 from __future__ import annotations
@@ -47,27 +48,29 @@ from aiqleads.models.enums import LeadStatus
 tallies = cast(Table, GeoTally.__table__)
 office_tallies = cast(Table, GeoOfficeTally.__table__)
 
-NO_CELL = -1  # the sentinels of migration 0035
+NO_CELL = -1  # the sentinels of migrations 0035 and 0040
 NO_PLACE = 1000.0
+NO_ZCTA = ""
 _OPEN = LeadStatus.AVAILABLE.value
 _SOLD = LeadStatus.SOLD.value
 _OFFERED = (LeadStatus.AVAILABLE.value, LeadStatus.HELD.value, _SOLD)
 
 
 def _lead_key() -> list[ColumnElement[Any]]:
-    """The tally key of a lead, as the triggers of migration 0035 write it (bought aside)."""
+    """The tally key of a lead, as the triggers of migration 0040 write it (bought aside)."""
     return [
         func.coalesce(leads.c.zip_code, ""),
         func.coalesce(leads.c.h3_r8, NO_CELL),
         func.coalesce(leads.c.preview_latitude, NO_PLACE),
         func.coalesce(leads.c.preview_longitude, NO_PLACE),
         case((leads.c.status == LeadStatus.HELD.value, _OPEN), else_=leads.c.status),
+        func.coalesce(leads.c.zcta, NO_ZCTA),
     ]
 
 
 def _tally_key() -> list[ColumnElement[Any]]:
     t = tallies.c
-    return [t.zip_code, t.h3_r8, t.preview_latitude, t.preview_longitude, t.status]
+    return [t.zip_code, t.h3_r8, t.preview_latitude, t.preview_longitude, t.status, t.zcta]
 
 
 def _market_status(status: ColumnElement[str], bought: ColumnElement[bool]) -> ColumnElement[str]:
@@ -137,7 +140,7 @@ async def _signed_groups(
 async def tallied_groups_by_cell(session: AsyncSession, viewer: Viewer, metro: str) -> StatusGroups:
     """`penetration.status_groups_by_cell` for the metro's offered leads at resolution 8 (held
     counted with available)."""
-    _, cell, _, _, _ = _lead_key()
+    cell = _lead_key()[1]
     rows = await _signed_groups(
         session, viewer, metro, tally_key=[tallies.c.h3_r8], lead_key=[cell]
     )
@@ -159,7 +162,7 @@ async def tallied_groups_by_zip_or_place(
         raise ValueError("the tallies place leads at their preview cells, not exact points")
     known = set(zips)
     t = tallies.c
-    zip_code, _, lat, lon, _ = _lead_key()
+    zip_code, _, lat, lon, _, _ = _lead_key()
     rows = await _signed_groups(
         session,
         viewer,
@@ -187,6 +190,30 @@ async def tallied_groups_by_zip_or_place(
     )
 
 
+async def tallied_groups_by_zcta(session: AsyncSession, viewer: Viewer, metro: str) -> StatusGroups:
+    """`penetration.status_groups_by_zcta` for the metro's offered leads (held counted with
+    available), except that a key's ZIP is the stored one, whichever it is ('' → None): the
+    caller tells the metro's ZIPs from the others. Raises ValueError for a viewer who does not
+    see exact points: the ZCTA is of the exact point."""
+    if not viewer.exact:
+        raise ValueError("the stored ZCTA is of the exact point: exact viewers only")
+    t = tallies.c
+    key = _lead_key()
+    rows = await _signed_groups(
+        session,
+        viewer,
+        metro,
+        tally_key=[t.zip_code, t.zcta],
+        lead_key=[key[0], key[5]],
+    )
+    return StatusGroups(
+        [(str(r[0]) or None, str(r[1]) or None) for r in rows],
+        [str(r[2]) for r in rows],
+        np.array([bool(r[3]) for r in rows], dtype=bool),
+        np.array([int(r[4]) for r in rows], dtype=np.int64),
+    )
+
+
 async def compact(session: AsyncSession, metro: str) -> int:
     """Replace the metro's tally rows by one row per key with their sum (zero sums dropped), in
     one statement on PostgreSQL (rows appended meanwhile by transactions not yet committed are
@@ -195,7 +222,7 @@ async def compact(session: AsyncSession, metro: str) -> int:
     there are."""
     t = tallies.c
     cols = [t.zip_code, t.h3_r8, t.preview_latitude, t.preview_longitude, t.status, t.bought]
-    cols.append(t.listed)
+    cols += [t.listed, t.zcta]
     names = ["metro", *(c.name for c in cols), "leads"]
     if dialect(session) == "postgresql":
         gone = delete(tallies).where(t.metro == metro).returning(*tallies.c).cte("gone")
@@ -263,7 +290,7 @@ async def tallied_competitor_points(
         )
     place = [t.preview_latitude, t.preview_longitude, t.h3_r8, t.status, t.bought, t.listed]
     parts = [select(literal("t"), *place, func.sum(t.leads)).where(in_box).group_by(*place)]
-    _, cell, lat, lon, status = _lead_key()
+    _, cell, lat, lon, status, _ = _lead_key()
     key = [lat, lon, cell, status]  # in the order of `place`
     listed = or_(leads.c.listing_agent.is_not(None), leads.c.listing_office.is_not(None))
     located = filter_conditions(viewer, grown, dialect=dialect(session))

@@ -2,7 +2,8 @@
 per H3 cell, with the market's and the caller's penetration.
 
 A lead's ZIP region is its ZIP (a preview field) when that ZCTA is one of the metro's, else the
-ZCTA holding the lead's location (the preview cell's centre for agents). Sales by every buyer
+ZCTA holding the lead's location: for admins the exact point's, stored by the write path
+(`leads.zcta`), for agents the preview cell centre's, placed here. Sales by every buyer
 count, so for agents a region covering fewer than `min_group` offered leads is withheld (its
 count of other buyers' sales is not theirs to see one by one); the answer says how many.
 """
@@ -33,15 +34,17 @@ from aiqleads.geo.penetration import (
     penetration_geojson,
 )
 from aiqleads.geo.repository.penetration import (
-    STATUS_CODES,
     PlacedGroups,
     StatusGroups,
     status_groups_by_cell,
-    status_groups_by_zip,
+    status_groups_by_zcta,
     status_groups_by_zip_or_place,
-    status_points_without_zip,
 )
-from aiqleads.geo.repository.tallies import tallied_groups_by_cell, tallied_groups_by_zip_or_place
+from aiqleads.geo.repository.tallies import (
+    tallied_groups_by_cell,
+    tallied_groups_by_zcta,
+    tallied_groups_by_zip_or_place,
+)
 from aiqleads.geo.service.common import (
     GeoContext,
     basis,
@@ -73,18 +76,6 @@ def _zip_regions(filt: LeadFilter) -> ZipRegions:
         raise InvalidInput(
             "level", f"no ZIP (ZCTA) polygons are available for {metro.slug}; use level=h3"
         ) from None
-
-
-def _point_groups(
-    zip_index: IntArray, status_code: IntArray, mine: np.ndarray[Any, Any]
-) -> tuple[IntArray, list[str], np.ndarray[Any, Any], IntArray]:
-    """(zip, status, mine) groups with counts, like the GROUP BY of the other leads."""
-    combo = np.column_stack((zip_index, status_code, mine.astype(np.int64)))
-    if combo.size == 0:
-        return np.empty(0, np.int64), [], np.empty(0, bool), np.empty(0, np.int64)
-    uniq, counts = np.unique(combo, axis=0, return_counts=True)
-    names = [STATUS_CODES[i] for i in uniq[:, 1].tolist()]
-    return uniq[:, 0], names, uniq[:, 2].astype(bool), counts
 
 
 def _shown(
@@ -234,27 +225,23 @@ async def _zip_rows(
             )
         keys = await anyio.to_thread.run_sync(lambda: _placed_keys(regions, placed))
         return penetration_from_counts(keys, placed.statuses, placed.mine, placed.count)
-    by_zip = await status_groups_by_zip(session, viewer, filt, statuses, zips=regions.zips)
-    pts = await status_points_without_zip(session, viewer, filt, statuses, zips=regions.zips)
-    keys, names, mine, counts = await anyio.to_thread.run_sync(
-        lambda: _combine(regions, by_zip, pts)
-    )
-    return penetration_from_counts(keys, names, mine, counts)
+    # Admins place leads at their exact points, whose ZCTA the write path stores: a whole
+    # metro's groups are precomputed, any other filter's come from one grouped scan.
+    metro = _whole_metro(filt, statuses)
+    if metro is not None:
+        g = await tallied_groups_by_zcta(session, viewer, metro)
+    else:
+        g = await status_groups_by_zcta(session, viewer, filt, statuses, zips=regions.zips)
+    return penetration_from_counts(_zcta_keys(regions, g), g.statuses, g.mine, g.count)
 
 
-def _combine(
-    regions: ZipRegions, by_zip: StatusGroups, pts: Any
-) -> tuple[IntArray, list[str], np.ndarray[Any, Any], IntArray]:
-    """The ZIP groups and the point-placed groups as one set of (region index, status, mine,
-    count) rows."""
-    zip_keys = np.array([regions.index_of(str(z)) for z in by_zip.keys], dtype=np.int64)
-    idx = assign_points(regions, pts.lat, pts.lon)
-    p_keys, p_names, p_mine, p_counts = _point_groups(idx, pts.status_code, pts.mine)
-    return (
-        np.concatenate([zip_keys, p_keys]),
-        [*by_zip.statuses, *p_names],
-        np.concatenate([by_zip.mine, p_mine]),
-        np.concatenate([by_zip.count, p_counts]),
+def _zcta_keys(regions: ZipRegions, g: StatusGroups) -> IntArray:
+    """Region index of each (ZIP, ZCTA) group: its ZIP's when that is one of the regions, else
+    its ZCTA's when that is, else -1 (outside every region)."""
+    index = {z: i for i, z in enumerate(regions.zips)}
+    return np.array(
+        [index[z] if z in index else index.get(c, -1) for z, c in g.keys],
+        dtype=np.int64,
     )
 
 
