@@ -68,11 +68,6 @@ def _lead_key() -> list[ColumnElement[Any]]:
     ]
 
 
-def _tally_key() -> list[ColumnElement[Any]]:
-    t = tallies.c
-    return [t.zip_code, t.h3_r8, t.preview_latitude, t.preview_longitude, t.status, t.zcta]
-
-
 def _market_status(status: ColumnElement[str], bought: ColumnElement[bool]) -> ColumnElement[str]:
     # As `repository.penetration._market_status`: sold when bought on the marketplace, a sold
     # listing nobody bought here is "closed", else the status (held counted as available).
@@ -91,7 +86,7 @@ async def _signed_groups(
     """Rows (*key, market status, mine 0/1, leads) of the metro's offered leads the viewer's
     whole-market aggregates count (`visibility.market_condition` with OFFERED), one per group
     with a non-zero count, grouped by the database. `tally_key` and `lead_key` are the same
-    key read from the tallies and from a lead (`_tally_key`, `_lead_key`).
+    key read from the tallies' columns and from a lead (`_lead_key`).
 
     The tallies' sums, less the leads inside the viewer's priority window, with the viewer's
     own purchases moved from mine 0 to mine 1: signed parts of one statement (one snapshot),
