@@ -14,9 +14,7 @@ from aiqleads.geo.boundaries import load_zip_regions, zip_codes_for_points
 from aiqleads.geo.penetration import penetration_from_counts
 from aiqleads.geo.repository.penetration import (
     status_groups_by_zcta,
-    status_groups_by_zip,
     status_groups_by_zip_or_place,
-    status_points_without_zip,
 )
 from aiqleads.geo.service.penetration_answer import _placed_keys, _zcta_keys
 from aiqleads.kit.clock import FrozenClock
@@ -28,7 +26,11 @@ from aiqleads.metros import get_metro
 from aiqleads.models.enums import Tier
 from tests.factories import make_account, record_purchase
 from tests.geo.leads_data import king_county_rows, load
-from tests.geo.zip_oracle import per_lead_penetration
+from tests.geo.zip_oracle import (
+    per_lead_penetration,
+    status_groups_by_zip,
+    status_points_without_zip,
+)
 
 
 async def test_grouped_by_place_matches_the_per_lead_queries(

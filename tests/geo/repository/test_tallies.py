@@ -27,9 +27,7 @@ from aiqleads.geo.repository.penetration import (
     StatusGroups,
     status_groups_by_cell,
     status_groups_by_zcta,
-    status_groups_by_zip,
     status_groups_by_zip_or_place,
-    status_points_without_zip,
 )
 from aiqleads.geo.repository.tallies import (
     compact,
@@ -54,7 +52,11 @@ from aiqleads.models import Lead
 from aiqleads.models.enums import LeadStatus, Tier
 from tests.factories import insert_leads, lead_row, make_account, record_purchase
 from tests.geo.leads_data import king_county_rows, load
-from tests.geo.zip_oracle import per_lead_penetration
+from tests.geo.zip_oracle import (
+    per_lead_penetration,
+    status_groups_by_zip,
+    status_points_without_zip,
+)
 
 _RECOUNT = """
 SELECT COALESCE(l.metro, ''), COALESCE(l.zip_code, ''), COALESCE(l.h3_r8, -1),

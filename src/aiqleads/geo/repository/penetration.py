@@ -14,11 +14,10 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import BigInteger, Select, case, cast, func, or_, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from aiqleads.geo.repository.binary_copy import copy_numeric
 from aiqleads.geo.repository.common import (
     H3_COLUMNS,
     FloatArray,
@@ -26,15 +25,12 @@ from aiqleads.geo.repository.common import (
     dialect,
     floats,
     ints,
-    is_postgis,
     leads,
     purchases,
 )
 from aiqleads.leads.filters import LeadFilter
 from aiqleads.leads.visibility import Viewer, location, market_leads
 from aiqleads.models.enums import LeadStatus
-
-STATUS_CODES: tuple[str, ...] = (*(s.value for s in LeadStatus), "closed")  # code -> status
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,20 +116,6 @@ async def status_groups_by_cell(
     )
 
 
-async def status_groups_by_zip(
-    session: AsyncSession,
-    viewer: Viewer,
-    f: LeadFilter,
-    statuses: Sequence[LeadStatus],
-    *,
-    zips: Sequence[str],
-) -> StatusGroups:
-    """Groups of the leads whose ZIP (a preview field) is one of `zips`."""
-    conds = market_leads(viewer, f, statuses, dialect=dialect(session))
-    in_zips = leads.c.zip_code.in_(sorted(set(zips)))
-    return await _groups(session, leads.c.zip_code, [*conds, in_zips], viewer)
-
-
 async def status_groups_by_zcta(
     session: AsyncSession,
     viewer: Viewer,
@@ -188,8 +170,9 @@ async def status_groups_by_zip_or_place(
     *,
     zips: Sequence[str],
 ) -> PlacedGroups:
-    """In one scan, `status_groups_by_zip` and `status_points_without_zip` grouped by place:
-    the leads whose ZIP is one of `zips` grouped by ZIP, the others by their location.
+    """In one scan, the leads whose ZIP is one of `zips` grouped by ZIP, the others by their
+    location (the same regions as grouping by ZIP and placing every other lead by
+    point-in-polygon: `tests/geo/zip_oracle.py`).
 
     Meant for viewers who see preview locations: those are cell centres, so the metro's leads
     fall into a few thousand places, and one grouped scan replaces a scan, a transfer of every
@@ -217,43 +200,3 @@ async def status_groups_by_zip_or_place(
         ints(rows, 4).astype(bool),
         ints(rows, 5),
     )
-
-
-@dataclass(frozen=True, slots=True)
-class StatusPoints:
-    lat: FloatArray
-    lon: FloatArray
-    status_code: IntArray  # index into STATUS_CODES
-    mine: NDArray[np.bool_]
-
-
-async def status_points_without_zip(
-    session: AsyncSession,
-    viewer: Viewer,
-    f: LeadFilter,
-    statuses: Sequence[LeadStatus],
-    *,
-    zips: Sequence[str],
-) -> StatusPoints:
-    """The leads whose ZIP is unknown or none of `zips`, at the viewer's location, to be placed
-    in a ZIP region by point-in-polygon."""
-    loc = location(viewer)
-    # Statuses travel as small integers: fixed width for COPY, and no string per lead.
-    status = _market_status()
-    code = case(*((status == name, i) for i, name in enumerate(STATUS_CODES)), else_=-1)
-    outside = or_(leads.c.zip_code.is_(None), leads.c.zip_code.not_in(sorted(set(zips))))
-    conds = market_leads(viewer, f, statuses, dialect=dialect(session))
-    stmt = _with_purchases(
-        select(
-            loc.lat,
-            loc.lon,
-            cast(code, BigInteger),
-            cast(_mine_flag(viewer.account_id), BigInteger),
-        ).where(*conds, outside)
-    )
-    if is_postgis(session):
-        fields = [("lat", "f8"), ("lon", "f8"), ("code", "i8"), ("mine", "i8")]
-        c = await copy_numeric(session, stmt, fields)
-        return StatusPoints(c["lat"], c["lon"], c["code"], c["mine"].astype(bool))
-    rows = (await session.execute(stmt)).all()
-    return StatusPoints(floats(rows, 0), floats(rows, 1), ints(rows, 2), ints(rows, 3).astype(bool))
