@@ -110,10 +110,12 @@ async def test_each_status_walks_the_sort_orders_index(
     # When the catalog's search by `sort` is planned
     plans = await _plans(analysed, viewer, CatalogQuery(filter=LeadFilter(), sort=sort))
     # Then each stored status (available, held) is read from the sort order's own index by
-    # `status = ?`, in order: the only sorts are of the merged page
+    # `status = ?`, in order, and the page's rows by their row ids: the only sorts are of the
+    # merged page
     index = _AGENT_INDEX[sort]
-    searches = [p for p in plans if p.startswith("SEARCH leads USING") and "public_id=?" not in p]
+    searches = [p for p in plans if p.startswith("SEARCH leads USING") and "rowid=?" not in p]
     assert len(searches) == len({LeadStatus.AVAILABLE, LeadStatus.HELD}), plans
+    assert "SEARCH leads USING INTEGER PRIMARY KEY (rowid=?)" in plans, plans
     assert all(f"INDEX {index} (status=?" in p for p in searches), plans
     branch_sorts = [i for i, p in enumerate(plans) if p.startswith("USE TEMP B-TREE")]
     assert all(i >= len(plans) - 2 for i in branch_sorts), plans
@@ -129,5 +131,5 @@ async def test_an_admins_search_by_price_walks_its_index(
     query = CatalogQuery(filter=LeadFilter(), sort=SortKey.PRICE_ASC)
     plans = await _plans(analysed, viewer, query)
     # Then each status is read from the lead price index in order
-    searches = [p for p in plans if p.startswith("SEARCH leads USING") and "public_id=?" not in p]
+    searches = [p for p in plans if p.startswith("SEARCH leads USING") and "rowid=?" not in p]
     assert searches and all("INDEX ix_leads_status_price (status=?)" in p for p in searches), plans
