@@ -59,9 +59,10 @@ def _page_per_status(
     after: tuple[Any, Any] | None,
     dialect: str,
 ) -> Any:
-    """The page (plus one row), found one status at a time and merged: the public ids of its
-    leads, on SQLite their row ids (the sort order's index holds them: each row is then read by
-    its key, not through the public id's index).
+    """The condition that picks the page (plus one row), found one status at a time and
+    merged: the lead is among the page's public ids, on SQLite among its row ids (the sort
+    order's index holds them: each row is then read by its key, not through the public id's
+    index).
 
     For a search over several stored statuses (an admin's default is all of them; an agent's
     available and held, and lapsed holds read as available), where `status IN (...)` or the
