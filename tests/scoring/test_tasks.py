@@ -92,7 +92,7 @@ async def test_refresh_rescores_new_leads_and_leads_with_new_events_only(
     below = "A" if fresh.score >= high[0] else "B" if fresh.score >= low[0] else "C"
     ranked = "CBA"
     lo, hi = sorted((ranked.index(above), ranked.index(below)))
-    assert fresh.score_bucket in ranked[lo : hi + 1]
+    assert fresh.score_bucket is not None and fresh.score_bucket in ranked[lo : hi + 1]
     assert fresh.price_factors is not None and fresh.price_factors["cents"] == fresh.price_cents
     # And the viewed lead was rescored, while a lead nothing happened to was left alone
     assert as_utc(after[viewed].updated_at) == later + timedelta(seconds=30)
