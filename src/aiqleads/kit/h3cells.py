@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import h3
+from h3.api import basic_int
+
+# The integer API of h3 (the cells as the database stores them) where a cell comes or goes as
+# an integer: the string API's conversions both ways cost twice the lookup itself (2.9 against
+# 1.2 µs for a point's three cells; the ingest computes them for every record).
 
 PREVIEW_RESOLUTION = 8  # about 0.7 km²: what an agent sees of a lead before buying it
 
@@ -15,10 +20,10 @@ def cells_for(lat: float, lon: float) -> tuple[int, int, int]:
     preview cell alone, which is what the disclosure rule needs: an answer at resolution 7 or
     coarser cannot move when the exact point moves inside its preview cell.
     """
-    r8 = h3.latlng_to_cell(lat, lon, PREVIEW_RESOLUTION)
-    r9 = h3.latlng_to_cell(lat, lon, PREVIEW_RESOLUTION + 1)
-    r7 = h3.cell_to_parent(r8, PREVIEW_RESOLUTION - 1)
-    return int(h3.str_to_int(r7)), int(h3.str_to_int(r8)), int(h3.str_to_int(r9))
+    r8 = int(basic_int.latlng_to_cell(lat, lon, PREVIEW_RESOLUTION))
+    r9 = int(basic_int.latlng_to_cell(lat, lon, PREVIEW_RESOLUTION + 1))
+    r7 = int(basic_int.cell_to_parent(r8, PREVIEW_RESOLUTION - 1))
+    return r7, r8, r9
 
 
 def cell_hex(cell: int) -> str:
@@ -27,5 +32,5 @@ def cell_hex(cell: int) -> str:
 
 def cell_center(cell: int) -> tuple[float, float]:
     """(lat, lon) of the cell's centre, in degrees."""
-    lat, lon = h3.cell_to_latlng(h3.int_to_str(cell))
+    lat, lon = basic_int.cell_to_latlng(cell)
     return float(lat), float(lon)
