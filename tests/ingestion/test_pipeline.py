@@ -15,10 +15,13 @@ from aiqleads.config import IngestSettings
 from aiqleads.db.engine import transaction
 from aiqleads.ingestion.batch import Batch, Item
 from aiqleads.ingestion.documents import Document
+from aiqleads.ingestion.parsers.registry import get_parser
 from aiqleads.ingestion.payloads import unseal
 from aiqleads.ingestion.pipeline import Pipeline
+from aiqleads.ingestion.rows import content_hash
 from aiqleads.ingestion.stages.normalize import NormalizeStage
 from aiqleads.ingestion.stages.store import StoreStage
+from aiqleads.ingestion.summary import IngestSummary
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher
 from aiqleads.leads import versions
@@ -275,6 +278,35 @@ async def test_the_next_batch_is_normalised_while_one_is_stored_and_the_result_i
     assert await _count(sessions, LeadSource) == 200
     again = await plain.run(sessions, [kc_document(200)], metro=None, now=clock.now())
     assert again.outcomes["unchanged"] == 200
+
+
+@pytest.mark.parametrize(
+    ("stages", "ahead"),
+    [
+        (["parse", "normalize", "validate", "dedupe", "screen", "enrich", "store"], True),
+        # enrich reads no stored row, so it runs before the store's lookup of what is stored:
+        # the fingerprints wait for that lookup
+        (["parse", "normalize", "enrich", "store"], False),
+    ],
+)
+async def test_a_batch_is_fingerprinted_ahead_when_the_next_stage_reads_what_is_stored(
+    make_pipeline: MakePipeline, clock: FrozenClock, stages: list[str], ahead: bool
+) -> None:
+    # Given a batch of 30 sales and a pipeline of these stages
+    pipeline = make_pipeline(stages=stages)
+    document = kc_document(30)
+    items = [Item(r) for r in get_parser(document.source)(document.read())]
+    batch = Batch(items, clock.now(), None)
+    # When its pure stages run ahead, as they do while the previous batch is stored
+    await pipeline._prepare(batch, IngestSummary())
+    # Then its records carry their content hashes only when no stage can change them before
+    # they are compared with what is stored
+    live = batch.live()
+    assert len(live) == 30
+    if ahead:
+        assert all(i.content_hash == content_hash(i.lead) for i in live if i.lead is not None)
+    else:
+        assert {i.content_hash for i in live} == {None}
 
 
 async def test_two_concurrent_ingests_of_one_file_leave_no_duplicates(

@@ -2,25 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.config import Settings
 from aiqleads.ingestion import repository
-from aiqleads.ingestion.batch import Batch, Outcome
+from aiqleads.ingestion.batch import Batch, Item, Outcome
 from aiqleads.ingestion.rows import content_hash, phone_hmac
 
 
+def fingerprint(items: Iterable[Item], settings: Settings) -> None:
+    """Set each item's content hash and owner-phone blind index from its normalized lead. Pure
+    (no database): the pipeline runs it with the pure stages, on the next batch while the
+    database stores this one, so that its ~9 µs a record are off the batch's critical path;
+    `resolve_known` fills any item it did not reach."""
+    for item in items:
+        assert item.lead is not None
+        item.content_hash = content_hash(item.lead)
+        item.phone_hmac = phone_hmac(settings, item.lead)
+
+
 async def resolve_known(batch: Batch, session: AsyncSession, settings: Settings) -> None:
-    """Hash each live lead, load what is stored under its (source, source_ref) with one query per
-    source, and settle the items whose content is the same as last time. Runs once per batch."""
+    """Fingerprint each live lead (those `fingerprint` has not reached), load what is stored
+    under its (source, source_ref) with one query per source, and settle the items whose
+    content is the same as last time. Runs once per batch."""
     if batch.known_loaded:
         return
     batch.known_loaded = True
     live = batch.live()
-    for item in live:
-        assert item.lead is not None
-        item.content_hash = content_hash(item.lead)
-        item.phone_hmac = phone_hmac(settings, item.lead)
+    fingerprint((i for i in live if i.content_hash is None), settings)
     # The same record twice in one batch (overlapping pages): the last sighting wins.
     last = {item.raw_pair(): item for item in live}
     found = await repository.known_for(session, last)

@@ -31,7 +31,7 @@ from aiqleads.db.engine import transaction
 from aiqleads.ingestion import repository, runs
 from aiqleads.ingestion.batch import Batch, Item, Outcome, QuarantineEntry
 from aiqleads.ingestion.documents import Document
-from aiqleads.ingestion.known import resolve_known
+from aiqleads.ingestion.known import fingerprint, resolve_known
 from aiqleads.ingestion.parsers.registry import get_parser
 from aiqleads.ingestion.payloads import document_payload, dumpable, rejected_payload
 from aiqleads.ingestion.records import ParseError, RawRecord, Rejected, StreamParser
@@ -230,8 +230,9 @@ class Pipeline:
 
     async def _prepare(self, batch: Batch, summary: IngestSummary) -> int:
         """The leading pure stages on `batch`, `_SLICE` records at a time with a turn of the
-        event loop between slices; how many stages ran. Stage seconds count their own work,
-        not the turns."""
+        event loop between slices, then the records' fingerprints (`known.fingerprint`) when
+        the next stage is the first to read what is stored; how many stages ran. Stage seconds
+        count their own work, not the turns."""
         done = 0
         for stage in self.stages:
             if not isinstance(stage, PureStage):
@@ -248,6 +249,13 @@ class Pipeline:
             summary.stage(stage.name).seconds += seconds
             INGEST_STAGE_SECONDS.labels(stage.name).observe(seconds)
             done += 1
+        if done < len(self.stages) and self.stages[done].needs_known:
+            # `resolve_known` hashes just before that stage: no stage runs in between that
+            # could change a lead, so the hash is the one it would compute.
+            live = batch.live()
+            for start in range(0, len(live), _SLICE):
+                fingerprint(live[start : start + _SLICE], self.settings)
+                await asyncio.sleep(0)
         return done
 
     async def _store(
