@@ -2,9 +2,17 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aiqleads.config import Settings
 from aiqleads.ingestion.batch import Batch
 from aiqleads.ingestion.stages.base import Stage
-from aiqleads.leads.pricing import RULES_VERSION, LeadSignals, price_factors, quality_score
+from aiqleads.kit.crypto import FieldCipher
+from aiqleads.leads.pricing import (
+    RULES_VERSION,
+    LeadSignals,
+    PriceFactors,
+    price_factors,
+    quality_score,
+)
 from aiqleads.leads.scores import score_bucket
 
 
@@ -13,6 +21,19 @@ class EnrichStage(Stage):
     from the store's upsert, which derives it from the point."""
 
     name = "enrich"
+
+    def __init__(self, settings: Settings, cipher: FieldCipher) -> None:
+        super().__init__(settings, cipher)
+        # A new lead's price has no demand or market signals yet, so it is a function of its
+        # score bucket alone (and of the settings' policy): a handful of values, each worked
+        # out once. Working it out per record was half of this stage's CPU.
+        self._prices: dict[str | None, PriceFactors] = {}
+
+    def _price(self, bucket: str | None) -> PriceFactors:
+        price = self._prices.get(bucket)
+        if price is None:
+            price = self._prices[bucket] = price_factors(bucket, self.settings.pricing)
+        return price
 
     async def process(self, batch: Batch, session: AsyncSession) -> None:
         for item in batch.live():
@@ -36,7 +57,7 @@ class EnrichStage(Stage):
                 listed_at=lead.listed_at,
             )
             score = quality_score(signals, batch.now)
-            price = price_factors(score_bucket(score), self.settings.pricing)
+            price = self._price(score_bucket(score))
             item.columns.update(
                 score=score,
                 model_version=RULES_VERSION,
