@@ -13,7 +13,6 @@ from tests.ingestion.conftest import COPIED, kc_document
 
 from aiqleads.config import IngestSettings
 from aiqleads.db.engine import transaction
-from aiqleads.ingestion import repository
 from aiqleads.ingestion.batch import Batch, Item
 from aiqleads.ingestion.documents import Document
 from aiqleads.ingestion.parsers.registry import get_parser
@@ -311,37 +310,6 @@ async def test_a_batch_is_fingerprinted_ahead_when_the_next_stage_reads_what_is_
         assert all(i.content_hash == content_hash(i.lead) for i in live if i.lead is not None)
     else:
         assert {i.content_hash for i in live} == {None}
-
-
-async def test_a_run_ends_after_the_statistics_refreshes_it_started(
-    sessions: Sessions,
-    make_pipeline: MakePipeline,
-    clock: FrozenClock,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # Given statistics refreshes that take a while, the fourth of which fails
-    refreshes: list[str] = []
-
-    async def slow(session: AsyncSession) -> None:
-        refreshes.append("started")
-        await asyncio.sleep(0.2)
-        if refreshes.count("started") == 4:
-            raise RuntimeError("the refresh failed")
-        refreshes.append("done")
-
-    monkeypatch.setattr(repository, "refresh_statistics", slow)
-    # When 120 sales are ingested in batches of 20 (refreshes after 20, 40 and 80 rows)
-    await make_pipeline(batch_size=20).run(
-        sessions, [kc_document(120)], metro=None, now=clock.now()
-    )
-    # Then each refresh, run behind the next batches, had ended when the run returned
-    assert refreshes == ["started", "done"] * 3
-    # And a refresh's error is the run's (a second pipeline's first refresh is the fourth:
-    # after the first 20 of 40 sales not stored yet)
-    with pytest.raises(RuntimeError, match="the refresh failed"):
-        await make_pipeline(batch_size=20).run(
-            sessions, [kc_document(160)], metro=None, now=clock.now()
-        )
 
 
 async def test_two_concurrent_ingests_of_one_file_leave_no_duplicates(

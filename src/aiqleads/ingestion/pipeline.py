@@ -94,7 +94,6 @@ class Pipeline:
         self.clock = clock or SystemClock()  # the times a run records (not the leads' `now`)
         self._written = 0  # rows this pipeline stored, to know when statistics are stale
         self._analysed_at = 0
-        self._analysing: asyncio.Task[None] | None = None  # a statistics refresh in flight
 
     @classmethod
     def from_settings(
@@ -136,9 +135,7 @@ class Pipeline:
                 await self._run(
                     sessions, documents, summary, run_id, metro=metro, now=now, progress=progress
                 )
-                await self._statistics_refreshed()
             except BaseException as exc:  # a cancelled run (Ctrl-C) is a failed run too
-                await self._abandon_statistics()
                 await self._record_failure(sessions, run_id, summary, exc)
                 raise
             await runs.finish(sessions, run_id, summary, at=self.clock.now())
@@ -273,7 +270,7 @@ class Pipeline:
     ) -> None:
         read, held = counts
         summary.read += read  # the run's record counts the batches handed to the database
-        await self.run_batch(sessions, batch, summary, prepared=prepared, statistics_behind=True)
+        await self.run_batch(sessions, batch, summary, prepared=prepared)
         if run_id is not None:
             await runs.progress(sessions, run_id, summary, at=self.clock.now())
         if progress is not None:
@@ -343,12 +340,9 @@ class Pipeline:
         summary: IngestSummary,
         *,
         prepared: int = 0,
-        statistics_behind: bool = False,
     ) -> None:
         """All stages on one batch, committed together; counters move only after the commit.
-        `prepared`: the first stages already ran on the batch (`_prepare`). `statistics_behind`:
-        a statistics refresh this batch calls for runs on its own connection while the caller
-        goes on (`run` waits for it before it ends); otherwise before this returns."""
+        `prepared`: the first stages already ran on the batch (`_prepare`)."""
         timings: dict[str, float] = {}
         async with transaction(sessions) as session:
             for stage in self.stages[prepared:]:
@@ -360,7 +354,7 @@ class Pipeline:
                 await stage.process(batch, session)
                 timings[stage.name] = time.perf_counter() - clock
                 self._account(batch, summary, stage.name, live=live, before=before)
-        await self._refresh_statistics(sessions, batch, behind=statistics_behind)
+        await self._refresh_statistics(sessions, batch)
         for name, seconds in timings.items():
             summary.stage(name).seconds += seconds
             INGEST_STAGE_SECONDS.labels(name).observe(seconds)
@@ -380,38 +374,14 @@ class Pipeline:
         stats.dropped += len(batch.quarantine) - before
 
     async def _refresh_statistics(
-        self, sessions: async_sessionmaker[AsyncSession], batch: Batch, *, behind: bool
+        self, sessions: async_sessionmaker[AsyncSession], batch: Batch
     ) -> None:
         # Each time the rows written doubled: a handful of ANALYZE runs over a whole bulk load.
         self._written += sum(1 for i in batch.items if i.outcome in _WRITES)
         if self._written >= max(2 * self._analysed_at, self.settings.ingest.batch_size):
             self._analysed_at = self._written
-            await self._statistics_refreshed()  # one at a time
-            if behind:
-                # Off the batches' critical path (~70 ms a run at 100k leads): the next batch's
-                # lookups may plan with the older statistics, which a doubling of the rows
-                # since the last refresh left good enough until now.
-                self._analysing = asyncio.create_task(self._analyse(sessions))
-            else:
-                await self._analyse(sessions)
-
-    @staticmethod
-    async def _analyse(sessions: async_sessionmaker[AsyncSession]) -> None:
-        async with transaction(sessions) as session:
-            await repository.refresh_statistics(session)
-
-    async def _statistics_refreshed(self) -> None:
-        """Wait for the statistics refresh in flight, if any, raising its error."""
-        task, self._analysing = self._analysing, None
-        if task is not None:
-            await task
-
-    async def _abandon_statistics(self) -> None:
-        """A failed or stopped run: stop the refresh in flight and wait for it to end."""
-        task, self._analysing = self._analysing, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            async with transaction(sessions) as session:
+                await repository.refresh_statistics(session)
 
     @staticmethod
     def _count(batch: Batch) -> None:
