@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from tests.ingestion.conftest import COPIED, kc_document
+from tests.ingestion.conftest import COPIED, kc_document, reso_document
 
 from aiqleads.config import IngestSettings
 from aiqleads.db.engine import transaction
@@ -26,6 +26,8 @@ from aiqleads.ingestion.summary import IngestSummary
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher
 from aiqleads.leads import versions
+from aiqleads.leads.pricing import price_factors
+from aiqleads.leads.scores import score_bucket
 from aiqleads.models import DataVersion, Lead, LeadPriceHistory, LeadSource, Quarantine
 
 MakePipeline = Callable[..., Pipeline]
@@ -310,6 +312,46 @@ async def test_a_batch_is_fingerprinted_ahead_when_the_next_stage_reads_what_is_
         assert all(i.content_hash == content_hash(i.lead) for i in live if i.lead is not None)
     else:
         assert {i.content_hash for i in live} == {None}
+
+
+async def test_each_new_lead_is_priced_by_its_own_score_bucket(
+    sessions: Sessions, make_pipeline: MakePipeline, clock: FrozenClock
+) -> None:
+    # Given a pipeline (whose enrich stage works out each bucket's price once)
+    pipeline = make_pipeline()
+    # When 60 old sales and 20 fresh owner listings with contacts (other score buckets) are
+    # ingested
+    owners = [
+        {
+            "ListingKey": f"OWN-{n}",
+            "StandardStatus": "Active",
+            "ListPrice": 400_000 + 1_000 * n,
+            "BedroomsTotal": 3,
+            "BathroomsTotalInteger": 2,
+            "LivingArea": 1_500,
+            "YearBuilt": 1990,
+            "Latitude": 47.60 + 0.01 * n,
+            "Longitude": -122.33,
+            "PostalCode": "98101",
+            "OwnerName": "Dana Owner",
+            "OwnerPhone": f"206-555-{1000 + n}",
+            "ListingContractDate": clock.now().date().isoformat(),
+        }
+        for n in range(20)
+    ]
+    documents = [kc_document(60), reso_document(*owners)]
+    await pipeline.run(sessions, documents, metro=None, now=clock.now())
+    async with transaction(sessions) as session:
+        rows = (
+            await session.execute(select(Lead.score, Lead.price_cents, Lead.price_factors))
+        ).all()
+    # Then every lead's price and factors are those of its own bucket
+    policy = pipeline.settings.pricing
+    buckets = {score_bucket(r.score) for r in rows}
+    assert len(buckets) >= 2
+    for r in rows:
+        expected = price_factors(score_bucket(r.score), policy)
+        assert (r.price_cents, r.price_factors) == (expected.cents, expected.as_dict())
 
 
 async def test_two_concurrent_ingests_of_one_file_leave_no_duplicates(
