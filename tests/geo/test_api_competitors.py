@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 from collections import Counter
 from typing import Any
@@ -19,6 +20,7 @@ from aiqleads.geo.projection import haversine_m
 from aiqleads.geo.service.competitors_answer import competitor_counts
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher
+from aiqleads.kit.distance import EARTH_RADIUS_M
 from aiqleads.kit.h3cells import cell_center, cells_for
 from aiqleads.leads.filters import Area, LeadFilter
 from aiqleads.leads.visibility import Viewer
@@ -239,3 +241,75 @@ async def test_postgis_radius_path_matches_the_python_path(
     assert sorted(np.repeat(sql_cells, sql_n).tolist()) == sorted(
         np.repeat(py_cells, py_n).tolist()
     )
+
+
+async def test_postgis_nearest_is_the_sphere_nearest_not_the_planar_one(
+    backend: Backend,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    # At 47.6° N a degree of longitude is 0.67 of a degree of latitude: 0.0100° east is nearer
+    # on the sphere (750 m) than 0.0090° north (1,000 m), which is nearer in degrees. The
+    # geometry index's nearest (in degrees) is the northern one; the answer must be the eastern.
+    if backend.name != "postgres":
+        pytest.skip("PostGIS's path")
+    lat0, lon0 = 47.6, -122.3
+    north = (lat0 + 0.0090, lon0)
+    east = (lat0, lon0 + 0.0100)
+    # And one just inside the radius in each direction of the box's corners and edges, one just
+    # outside: the count's box must hold the circle.
+    radius_m = 1200.0
+    ring = []
+    for bearing in range(0, 360, 45):
+        for metres in (radius_m - 0.5, radius_m + 0.5):
+            ring.append(_destination(lat0, lon0, bearing, metres))
+    rows = [
+        lead_row(settings, cipher, now=clock.now(), latitude=la, longitude=lo, listing_office=o)
+        for (la, lo), o in [(north, "North"), (east, "East"), *((p, "Ring") for p in ring)]
+    ]
+    await load(sessions, rows)
+    me = await make_account(sessions, now=clock.now())
+    viewer = Viewer(me.id, True, Tier.ENTERPRISE, None, 0, clock.now())
+    filt = LeadFilter(area=Area(metro=get_metro("seattle")))
+    lat, lon = np.array([lat0]), np.array([lon0])
+    async with sessions() as session:
+        answers = [
+            (
+                await competitor_counts(
+                    session,
+                    viewer,
+                    filt,
+                    lat=lat,
+                    lon=lon,
+                    radius_m=radius_m,
+                    top_n=5,
+                    use_postgis=flag,
+                )
+            )[0]
+            for flag in (True, False)
+        ]
+    sql, py = answers
+    assert sql.nearest_m[0] == pytest.approx(haversine_m(lat0, lon0, *east), abs=0.01)
+    assert sql.nearest_m[0] == pytest.approx(py.nearest_m[0], abs=1e-3)
+    assert sql.count.tolist() == py.count.tolist() == [2 + 8]  # north, east, the inner ring
+
+
+def _destination(lat: float, lon: float, bearing_deg: float, metres: float) -> tuple[float, float]:
+    """The point `metres` from (lat, lon) along the initial bearing, on the sphere of
+    `haversine_m` (the direct geodesic problem on a sphere, Williams' Aviation Formulary)."""
+    phi, lam, theta, delta = (
+        math.radians(lat),
+        math.radians(lon),
+        math.radians(bearing_deg),
+        metres / EARTH_RADIUS_M,
+    )
+    phi2 = math.asin(
+        math.sin(phi) * math.cos(delta) + math.cos(phi) * math.sin(delta) * math.cos(theta)
+    )
+    lam2 = lam + math.atan2(
+        math.sin(theta) * math.sin(delta) * math.cos(phi),
+        math.cos(delta) - math.sin(phi) * math.sin(phi2),
+    )
+    return math.degrees(phi2), math.degrees(lam2)

@@ -87,6 +87,28 @@ async def test_a_point_by_the_antimeridian_finds_its_neighbour_across_it(
     assert found == {(7, f"52.900000,{lon:.6f}")}
 
 
+async def test_a_point_by_the_pole_finds_its_neighbour_across_it(
+    sessions: Sessions, settings: Settings, cipher: FieldCipher
+) -> None:
+    # Given exact leads 11 m from the North Pole on the meridians 0° and 90° E (16 m apart)
+    rows = [
+        lead_row(
+            settings, cipher, now=T0, source_ref=f"pole-{lon}", latitude=89.9999, longitude=lon
+        )
+        for lon in (0.0, 90.0)
+    ]
+    await insert_leads(sessions, rows, now=T0)
+    async with transaction(sessions) as session:
+        postgres = bulk.is_postgres(session)
+    if not postgres:
+        return  # SQLite's degree box is clipped at the pole and the antimeridian
+    # When the leads near a point 11 m from the pole on the meridian 180° are asked for: both
+    # lie within 30 m, across the pole, where no degree box around the point holds them
+    found = await _near(sessions, [(3, 89.9999, 180.0)])
+    # Then both are found
+    assert found == {(3, "89.999900,0.000000"), (3, "89.999900,90.000000")}
+
+
 async def test_statistics_cover_the_looked_up_columns_and_the_row_count(
     sessions: Sessions, settings: Settings, cipher: FieldCipher
 ) -> None:

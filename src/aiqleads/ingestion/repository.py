@@ -180,8 +180,9 @@ async def refresh_statistics(session: AsyncSession) -> None:
 
     Only the columns the batch queries use (`_LOOKED_UP`) are analysed, and with them the
     tables' row and page counts: the statistics of every column and of the expression indexes
-    (geom::geography: a spheroid point made of each sampled row) cost five times as much (1 s
-    against 5 s at 60k leads, bench-s8/ingest); autovacuum analyses the rest as before."""
+    (then geom::geography, a spheroid point made of each sampled row, which migration 0041
+    dropped) cost five times as much (1 s against 5 s at 60k leads, bench-s8/ingest);
+    autovacuum analyses the rest as before."""
     if _dialect(session) == "postgresql":
         tables = ", ".join(f"{t} ({', '.join(cols)})" for t, cols in _LOOKED_UP.items())
         await session.execute(text(f"ANALYZE {tables}"))
@@ -214,8 +215,8 @@ _CANDIDATE_SQL = ", ".join(f"l.{c.name}" for c in _CANDIDATE_COLUMNS)
 # sphere's is 111.19 km, 0.6 % longer, so the box must hold a circle measured on the spheroid.
 _BOX_MARGIN = 1.02
 # The box is searched on ix_leads_lat_lon in a subquery that OFFSET 0 keeps apart (the planner
-# would otherwise also search the index on geom::geography, the costly part), and the exact
-# test on the spheroid runs on the box's few leads.
+# could otherwise test the distance first), and the exact test on the spheroid runs on the
+# box's few leads.
 _NEAR_BY_BOX = (
     f"SELECT p.i, {_CANDIDATE_SQL} FROM unnest(CAST(:idx AS int[]),"  # noqa: S608
     " CAST(:lat AS float8[]), CAST(:lon AS float8[]), CAST(:lat_lo AS float8[]),"
@@ -228,13 +229,6 @@ _NEAR_BY_BOX = (
     " WHERE ST_DWithin(l.geom::geography,"
     " ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326)::geography, :radius)"
 )
-_NEAR_BY_GEOGRAPHY = (
-    f"SELECT p.i, {_CANDIDATE_SQL} FROM unnest(CAST(:idx AS int[]),"  # noqa: S608
-    " CAST(:lat AS float8[]), CAST(:lon AS float8[])) AS p(i, lat, lon)"
-    " JOIN leads l ON ST_DWithin(l.geom::geography,"
-    " ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326)::geography, :radius)"
-    " WHERE l.geocode_precision = 'exact'"
-)
 
 
 async def candidates_near(
@@ -243,35 +237,29 @@ async def candidates_near(
     """(point index, stored lead with an exact point within radius_m) for each point given.
 
     PostgreSQL answers with ST_DWithin on geography (on the spheroid) among the leads of a
-    degree box around each point, found on ix_leads_lat_lon: a search of the GiST index on
+    degree box around each point, found on ix_leads_lat_lon (a search of a GiST index on
     geom::geography cost 58 µs of server CPU per point at 100k leads, the box a fraction of
-    that (bench-s8/ingest). A point whose box would cross a pole or the antimeridian, where a
-    degree box is no box, is searched on the geography index as before. SQLite answers with a
-    degree box per point on ix_leads_lat_lon, which the caller narrows by haversine.
+    that: bench-s8/ingest; migration 0041 dropped that index). Where a point's box would
+    cross a pole or the antimeridian, where a degree box is no box, the box is the band of
+    its latitudes around the whole globe. SQLite answers with a degree box per point on
+    ix_leads_lat_lon, which the caller narrows by haversine.
     """
     out: list[tuple[int, Candidate]] = []
     if _dialect(session) == "postgresql":
-        boxed: list[tuple[int, float, float, tuple[float, float, float, float]]] = []
-        wide: list[tuple[int, float, float]] = []
+        boxes: list[tuple[int, float, float, tuple[float, float, float, float]]] = []
         for i, lat, lon in points:
             box = degree_box(lat, lon, radius_m * _BOX_MARGIN)
-            if -90.0 < box[0] < box[1] < 90.0 and -180.0 < box[2] < box[3] < 180.0:
-                boxed.append((i, lat, lon, box))
-            else:
-                wide.append((i, lat, lon))
-        params: dict[str, Any] = {"radius": radius_m}
-        if boxed:
-            params.update(idx=[p[0] for p in boxed], lat=[p[1] for p in boxed])
-            params.update(lon=[p[2] for p in boxed], lat_lo=[p[3][0] for p in boxed])
-            params.update(lat_hi=[p[3][1] for p in boxed], lon_lo=[p[3][2] for p in boxed])
-            params.update(lon_hi=[p[3][3] for p in boxed])
-            for row in await session.execute(text(_NEAR_BY_BOX), params):
-                out.append((row[0], Candidate(*row[1:])))
-        if wide:
-            params = {"radius": radius_m, "idx": [p[0] for p in wide]}
-            params.update(lat=[p[1] for p in wide], lon=[p[2] for p in wide])
-            for row in await session.execute(text(_NEAR_BY_GEOGRAPHY), params):
-                out.append((row[0], Candidate(*row[1:])))
+            if not (-90.0 < box[0] < box[1] < 90.0 and -180.0 < box[2] < box[3] < 180.0):
+                box = (max(box[0], -90.0), min(box[1], 90.0), -180.0, 180.0)
+            boxes.append((i, lat, lon, box))
+        if not boxes:
+            return out
+        params: dict[str, Any] = {"radius": radius_m, "idx": [p[0] for p in boxes]}
+        params.update(lat=[p[1] for p in boxes], lon=[p[2] for p in boxes])
+        params.update(lat_lo=[p[3][0] for p in boxes], lat_hi=[p[3][1] for p in boxes])
+        params.update(lon_lo=[p[3][2] for p in boxes], lon_hi=[p[3][3] for p in boxes])
+        for row in await session.execute(text(_NEAR_BY_BOX), params):
+            out.append((row[0], Candidate(*row[1:])))
         return out
     for chunk in _chunks(points):
         values, sqlite_params = [], {}

@@ -100,8 +100,9 @@ def status_in(
 @dataclass(frozen=True, slots=True)
 class Location:
     """The columns that place a lead for one viewer: latitude and longitude in degrees, and on
-    PostgreSQL the matching PostGIS point as geometry (box queries) and as geography (metre
-    queries), each written as its GiST index is, so the planner can use the index."""
+    PostgreSQL the matching PostGIS point as geometry (written as its GiST index is, so that
+    box and nearest-neighbour queries use the index) and as geography (metre tests on the
+    candidates the geometry index found; no index: migration 0041)."""
 
     lat: ColumnElement[Any]
     lon: ColumnElement[Any]

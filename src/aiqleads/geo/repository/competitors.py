@@ -1,5 +1,6 @@
 """Competitors' queries: competitor points around the area, the caller's purchased leads, and
-PostGIS's radius counts (ST_DWithin on geography) for a few query points."""
+PostGIS's radius counts and nearest (ST_DWithin and ST_Distance on geography, among the
+candidates of a geometry index) for a few query points."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from aiqleads.kit.distance import EARTH_RADIUS_M
 from aiqleads.leads.filters import Area, BBox, LeadFilter
 from aiqleads.leads.status import OFFERED
 from aiqleads.leads.visibility import (
+    Location,
     Viewer,
     filter_conditions,
     location,
@@ -184,50 +186,111 @@ async def postgis_competitors(
     radius_m: float,
     top_n: int,
 ) -> RadiusAnswer:
-    """Counts with ST_DWithin, nearest with the KNN operator, both on geography.
+    """Counts within `radius_m` and the nearest competitor of each query point, on PostGIS.
 
-    Distances are to the viewer's locations of the competitors (preview cells for agents).
-    `use_spheroid => false` measures on the sphere of PostGIS's mean radius (6,371,008.77 m),
-    the same great circle the Python path uses (6,371,008.8 m: 5 micrometres apart at 1 km),
-    so both paths agree on every count. The geography expression matches the GiST indexes
-    `ix_leads_geog` / `ix_leads_preview_geog`. Top offices are only for exact viewers (empty
-    for agents, as on the Python path).
+    Distances are to the viewer's locations of the competitors (preview cells for agents),
+    measured on geography with `use_spheroid => false`: the sphere of PostGIS's mean radius
+    (6,371,008.77 m), the same great circle the Python path uses (6,371,008.8 m: 5 micrometres
+    apart at 1 km), so both paths agree on every count. The candidates come from the geometry
+    GiST index (`ix_leads_geom` / `ix_leads_preview_geom`, migration 0041 dropped the geography
+    ones): a count searches the degree box that holds the circle (`sphere_box`); the nearest is
+    the planar nearest (KNN `<->` on geometry, degrees) unless a point of the box that holds
+    the circle through it is nearer on the sphere, which a second search of that box settles.
+    Top offices are only for exact viewers (empty for agents, as on the Python path).
     """
     c = leads.alias("c")
     cond = _competitor_cond(c, viewer, f, radius_m=radius_m, dialect=dialect(session))
-    cg = location(viewer, c).geog
+    loc = location(viewer, c)
     count = np.zeros(lat.size, dtype=np.int64)
     nearest = np.full(lat.size, np.inf)
     near_offices: dict[int, str] = {}  # competitor id -> office, within the radius of any point
     for start in range(0, lat.size, _VALUES_CHUNK):
-        stop = min(start + _VALUES_CHUNK, lat.size)
-        q = values(column("i", Integer), column("lat", Float), column("lon", Float), name="q").data(
-            [(i, float(lat[i]), float(lon[i])) for i in range(start, stop)]
-        )
-        qg = func.geography(func.ST_SetSRID(func.ST_MakePoint(q.c.lon, q.c.lat), 4326))
-        within = func.ST_DWithin(cg, qg, radius_m, False)
+        chunk = range(start, min(start + _VALUES_CHUNK, lat.size))
+        q = _boxed_points(lat, lon, chunk, [radius_m] * len(chunk))
+        within = and_(loc.geom.op("&&")(q.box), func.ST_DWithin(loc.geog, q.geog, radius_m, False))
         n = select(func.count()).select_from(c).where(cond, within).scalar_subquery()
-        d = (
-            select(func.ST_Distance(cg, qg, False))
+        planar = (
+            select(func.ST_Distance(loc.geog, q.geog, False))
             .select_from(c)
             .where(cond)
-            .order_by(cg.op("<->")(qg))
+            .order_by(loc.geom.op("<->")(q.geom))
             .limit(1)
             .scalar_subquery()
         )
-        for i, k, dist in (await session.execute(select(q.c.i, n, d))).all():
+        bound: dict[int, float] = {}
+        for i, k, dist in (await session.execute(select(q.values.c.i, n, planar))).all():
             count[i] = k
-            nearest[i] = np.inf if dist is None else dist
+            if dist is not None:
+                bound[i] = dist
+        if bound:
+            nearest[list(bound)] = await _nearest_within(session, c, cond, loc, lat, lon, bound)
         if not viewer.exact:
             continue  # agents' offices are tallied over whole regions (`office_tallies`)
         office = _office(c)
         named = (
-            select(c.c.id, office).select_from(c.join(q, within)).where(cond, office.is_not(None))
+            select(c.c.id, office)
+            .select_from(c.join(q.values, within))
+            .where(cond, office.is_not(None))
         )
         near_offices.update((int(i), str(o)) for i, o in (await session.execute(named)).all())
     tally = Counter(near_offices.values())
     top = sorted(tally.items(), key=lambda kv: (-kv[1], kv[0]))[:top_n] if top_n > 0 else []
     return RadiusAnswer(count, nearest, top)
+
+
+def sphere_box(lat: float, lon: float, radius_m: float) -> tuple[float, float, float, float]:
+    """(min_lon, min_lat, max_lon, max_lat) in degrees holding every point within `radius_m`
+    of (lat, lon) on the sphere, for a search of a geometry index: `expand_bounds` of the point,
+    with a metre and a millionth to spare for PostGIS's radius (6,371,008.77 m, where ours is
+    6,371,008.8 m) and rounding. Clipped, as `expand_bounds` is, at the poles and at ±180°."""
+    return expand_bounds((lon, lat, lon, lat), radius_m * (1 + 1e-6) + 1.0)
+
+
+@dataclass(frozen=True, slots=True)
+class _BoxedPoints:
+    values: Any  # VALUES (i, lat, lon, min_lon, min_lat, max_lon, max_lat) AS q
+    geom: ColumnElement[Any]
+    geog: ColumnElement[Any]
+    box: ColumnElement[Any]
+
+
+def _boxed_points(
+    lat: FloatArray, lon: FloatArray, indices: Sequence[int], radii_m: Sequence[float]
+) -> _BoxedPoints:
+    names = ("lat", "lon", "min_lon", "min_lat", "max_lon", "max_lat")
+    rows = [
+        (i, float(lat[i]), float(lon[i]), *sphere_box(float(lat[i]), float(lon[i]), r))
+        for i, r in zip(indices, radii_m, strict=True)
+    ]
+    q = values(column("i", Integer), *(column(name, Float) for name in names), name="q").data(rows)
+    geom = func.ST_SetSRID(func.ST_MakePoint(q.c.lon, q.c.lat), 4326)
+    box = func.ST_MakeEnvelope(q.c.min_lon, q.c.min_lat, q.c.max_lon, q.c.max_lat, 4326)
+    return _BoxedPoints(q, geom, func.geography(geom), box)
+
+
+async def _nearest_within(
+    session: AsyncSession,
+    c: Any,
+    cond: ColumnElement[bool],
+    loc: Location,
+    lat: FloatArray,
+    lon: FloatArray,
+    bound: dict[int, float],
+) -> list[float]:
+    """The sphere distance (m) to the nearest competitor of each query point in `bound`, given
+    an upper bound on it (point index -> metres: the distance to the planar nearest, which is
+    a competitor): the nearest lies in the box holding the circle of that radius."""
+    q = _boxed_points(lat, lon, list(bound), list(bound.values()))
+    d = (
+        select(func.min(func.ST_Distance(loc.geog, q.geog, False)))
+        .select_from(c)
+        .where(cond, loc.geom.op("&&")(q.box))
+        .scalar_subquery()
+    )
+    found = dict((await session.execute(select(q.values.c.i, d))).all())
+    # The planar nearest lies in its own box, so a box holds at least it; min() over rows the
+    # box search found cannot exceed the bound by more than rounding.
+    return [min(bound[i], found[i]) if found.get(i) is not None else bound[i] for i in bound]
 
 
 async def office_tallies(
