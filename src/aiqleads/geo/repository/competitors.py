@@ -287,10 +287,14 @@ async def _nearest_within(
         .where(cond, loc.geom.op("&&")(q.box))
         .scalar_subquery()
     )
-    found = dict((await session.execute(select(q.values.c.i, d))).all())
-    # The planar nearest lies in its own box, so a box holds at least it; min() over rows the
-    # box search found cannot exceed the bound by more than rounding.
-    return [min(bound[i], found[i]) if found.get(i) is not None else bound[i] for i in bound]
+    found = {
+        int(i): float(dist)
+        for i, dist in (await session.execute(select(q.values.c.i, d))).all()
+        if dist is not None
+    }
+    # The planar nearest lies in its own box, so each box holds at least it: the bound is
+    # only kept against rounding.
+    return [min(bound[i], found.get(i, bound[i])) for i in bound]
 
 
 async def office_tallies(
