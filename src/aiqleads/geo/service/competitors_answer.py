@@ -95,8 +95,8 @@ async def competitor_counts(
         answer = await postgis_competitors(
             session, viewer, of, lat=lat, lon=lon, radius_m=radius_m, top_n=top_n
         )
-        cells = await competitor_cells(session, viewer, of, radius_m=radius_m)
-        return answer, cells, np.ones(cells.size, dtype=np.int64)
+        cells, counts = await competitor_cells(session, viewer, of, radius_m=radius_m)
+        return answer, cells, counts
     if viewer.exact:
         comps = await competitor_points(session, viewer, of, radius_m=radius_m)
     else:  # precomputed: no scan of the area
