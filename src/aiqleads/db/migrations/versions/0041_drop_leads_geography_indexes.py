@@ -5,8 +5,9 @@ Every metre query now finds its candidates on the geometry GiST indexes (`ix_lea
 tests the distance on geography among those few: competitors' radius counts and nearest
 (`geo.repository.competitors`) and ingestion's near-point candidates
 (`ingestion.repository.candidates_near`). A geography index only cost every stored lead two
-more GiST entries to write: 21 µs of server time a lead in a 2,000-lead batch into 100k leads
-(bench-s13/scripts/idxcost.py), the largest index cost of ingestion's bar (issue 8).
+more GiST entries to write: 11-25 µs of server time a lead in three runs of 2,000-lead batches
+into 100k leads (the app's staged upsert, rolled back), the largest index cost of ingestion's bar
+(issue 8).
 
 Revision ID: 0041
 Revises: 0040
