@@ -448,6 +448,13 @@ class Settings(BaseSettings):
 
     env: Environment = Environment.DEVELOPMENT
     database_url: str = "sqlite+aiosqlite:///var/aiqleads.db"
+    # Each process's PostgreSQL pool (per engine): connections kept open, and how many more it
+    # may open for a burst (closed again when handed back with `db_pool_size` idle ones kept).
+    # A pool smaller than the requests a process has in flight opens and closes a connection
+    # per request beyond it: a server process forked, its caches warmed and its statements
+    # prepared again each time. Size PgBouncer or max_connections for the sum over processes.
+    db_pool_size: int = Field(default=20, ge=1, le=1000)
+    db_max_overflow: int = Field(default=0, ge=0, le=1000)
     redis_url: str | None = None
     secret_key: str = DEV_SECRET_KEY
     # Comma-separated "key_id:urlsafe-base64-32-byte-key"; the first one encrypts, all decrypt.

@@ -143,3 +143,31 @@ async def test_the_generic_plan_engine_lets_postgresql_keep_plans_and_the_main_o
     finally:
         if generic is not engine:
             await generic.dispose()
+
+
+async def test_a_pool_busier_than_its_size_reuses_its_connections(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's pool has no server connections to open")
+    # Given a pool sized by the settings (3, and by default no overflow)
+    sized = settings.model_copy(update={"db_pool_size": 3})
+    assert sized.db_max_overflow == 0
+    pool = create_engine(sized)
+    pids: list[int] = []
+    try:
+
+        async def request() -> None:
+            async with pool.connect() as conn:
+                pid = await conn.scalar(text("SELECT pg_backend_pid() FROM pg_sleep(0.02)"))
+                pids.append(int(pid))
+
+        # When twice as many requests as connections arrive at once, three times over
+        for _ in range(3):
+            await asyncio.gather(*(request() for _ in range(6)))
+        # Then all 18 ran on the same three server processes: the pool neither opened a
+        # connection beyond its size nor closed one it had (each a PostgreSQL fork)
+        assert len(pids) == 18
+        assert len(set(pids)) == 3
+    finally:
+        await pool.dispose()

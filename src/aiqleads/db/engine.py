@@ -60,8 +60,8 @@ def create_engine(
     # under a millisecond.
     connect_args = kwargs.setdefault("connect_args", {})
     connect_args.setdefault("server_settings", {}).setdefault("plan_cache_mode", plan_cache_mode)
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 10)
+    kwargs.setdefault("pool_size", settings.db_pool_size)
+    kwargs.setdefault("max_overflow", settings.db_max_overflow)
     # The connection returned last goes out first: under a light load a few connections serve
     # every request, their statements prepared and their backends' caches warm, where handing
     # them out in turn made each of the twenty prepare every statement (a checkout's first run
