@@ -1,14 +1,15 @@
 """Live updates in real browsers: a lead another agent holds leaves a second agent's list at
-once; a hold about to end warns on screen, counts down to zero and leaves the cart; the session
+once, and its total, even when a count asked before arrives after; a hold about to end warns on screen, counts down to zero and leaves the cart; the session
 refreshes its token, and a session that cannot be refreshed returns to sign-in with a message.
 These run on both databases: on PostgreSQL the notices go through Redis."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import timedelta
 
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Route, expect
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -63,6 +64,59 @@ async def test_a_lead_another_agent_holds_leaves_the_second_agents_list(
     # And the first agent is not told its own hold was taken by someone else
     await expect(page_a.locator("#toasts")).not_to_contain_text("another agent")
     await page_b.screenshot(path=screenshot_path("lead-taken.png"))
+    await ctx_a.close()
+    await ctx_b.close()
+
+
+async def test_a_count_asked_before_a_lead_was_taken_does_not_put_it_back(
+    browser: Browser,
+    web_server: str,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> None:
+    # Given two agents on one ZIP, the second one's count (the heatmap's total) asked before
+    # the first one holds a lead and answered only after the "taken" notice has arrived
+    market = await build_market(sessions, settings, cipher, now=clock.now(), per_zip=6)
+    first = await make_account(sessions, now=clock.now(), tier=Tier.PRO)
+    second = await make_account(sessions, now=clock.now(), tier=Tier.BASIC)
+    in_zip = market.available_in("98103")
+    target = str(in_zip[0]["public_id"])
+    ctx_a, page_a = await signed_in(browser, web_server, first.email)
+    await page_a.fill("#f-zip", "98103")
+    await page_a.click("#filters button[type=submit]")
+    await expect(page_a.locator(f'#leads tr[data-lead="{target}"]')).to_have_count(1)
+
+    ctx_b, page_b = await signed_in(browser, web_server, second.email)
+    await expect(page_b.locator("#live-state")).to_have_text("Live")
+    release = asyncio.Event()
+    held: list[Route] = []
+
+    async def hold_the_first_count(route: Route) -> None:
+        if held or "98103" not in route.request.url:
+            await route.continue_()
+            return
+        held.append(route)
+        answer = await route.fetch()  # computed now, before the hold: 4 leads
+        await release.wait()
+        await route.fulfill(response=answer)
+
+    await page_b.route("**/api/v1/geo/heatmap?*", hold_the_first_count)
+    await page_b.fill("#f-zip", "98103")
+    await page_b.click("#filters button[type=submit]")
+    await expect(page_b.locator("#leads tbody tr")).to_have_count(len(in_zip))
+    assert held, "the second agent's count was not asked"
+
+    # When the first agent holds a lead, and the second agent's stale count answers after
+    await page_a.locator(f'#leads tr[data-lead="{target}"] input[type=checkbox]').check()
+    await page_a.click("#hold-selected")
+    await expect(page_b.locator("#toasts")).to_contain_text("taken by another agent")
+    release.set()
+
+    # Then the second agent's total leaves the taken lead out, and the map was counted again
+    await expect(page_b.locator("#leads tbody tr")).to_have_count(len(in_zip) - 1)
+    await expect(page_b.locator("#result-count")).to_contain_text(f"of {len(in_zip) - 1} leads")
     await ctx_a.close()
     await ctx_b.close()
 

@@ -317,7 +317,21 @@ export class LeadsPage {
       $("#no-results").hidden = this.items.size > 0;
       this._pageInfo();
       this._bulkState();
+      this._recount();
     }
+  }
+
+  // Count (and draw the map) again after leads left the list: a count asked before they
+  // left may answer after the notice, and would put them back in the total.
+  _recount() {
+    if (!this.map) return;
+    const seq = (this.seq = (this.seq || 0) + 1);
+    this.map.refresh(this.query()).then(
+      (n) => {
+        if (seq === this.seq && n !== null) this._count(n);
+      },
+      () => {},
+    );
   }
 
   closeDetail() {
