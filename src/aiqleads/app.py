@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -37,6 +36,7 @@ from aiqleads.ingestion.routes import router as quarantine_router
 from aiqleads.ingestion.routes import runs_router as ingestion_runs_router
 from aiqleads.kit.clock import Clock, SystemClock
 from aiqleads.kit.crypto import FieldCipher
+from aiqleads.kit.memory import freeze_long_lived
 from aiqleads.leads.routes import router as leads_router
 from aiqleads.market.routes import admin_router as market_admin_router
 from aiqleads.market.routes import router as market_router
@@ -97,20 +97,9 @@ def _retire_metrics() -> None:
     prometheus_multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
 
-def _freeze_startup_objects() -> None:
-    """Move what start-up built (modules, routes, models, settings: ~250k objects) out of the
-    garbage collector's sight. A full collection otherwise walks all of them each time requests
-    push enough survivors into the oldest generation: ~130 ms of CPU on a loaded 2-core machine,
-    about a tenth of a worker's time under load (py-spy, bench/http.py search phase). They live
-    as long as the process, so nothing is lost (gc.freeze, Python docs: "to avoid
-    copy-on-write" and to make collections cheaper)."""
-    gc.collect()
-    gc.freeze()
-
-
 def create_served_app() -> FastAPI:
     """The application as `aiqleads serve` runs it (uvicorn's factory): one per worker process,
-    which freezes its start-up objects once started (`_freeze_startup_objects`). Tests and
+    which freezes its start-up objects once started (`kit.memory.freeze_long_lived`). Tests and
     embedders that build many apps in one process use `create_app`, which does not."""
     return create_app(freeze_gc=True)
 
@@ -166,7 +155,7 @@ def create_app(
         if dispatcher is not None:
             dispatcher.start()
         if freeze_gc:
-            _freeze_startup_objects()
+            freeze_long_lived()
         try:
             yield
         finally:

@@ -1,8 +1,13 @@
 from __future__ import annotations
 
 import gc
+import weakref
+from collections.abc import Iterator
 
-from aiqleads.kit.memory import bulk_allocation
+import pytest
+
+from aiqleads.kit import memory
+from aiqleads.kit.memory import bulk_allocation, freeze_long_lived
 
 
 def test_a_bulk_load_collects_less_often_and_restores_the_collector_after() -> None:
@@ -34,3 +39,47 @@ def test_an_error_inside_a_bulk_load_still_restores_the_collector() -> None:
         pass
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+
+
+@pytest.fixture
+def long_lived_frozen() -> Iterator[None]:
+    """This process as an API worker is after start-up (`freeze_long_lived`), undone after."""
+    freeze_long_lived()
+    try:
+        yield
+    finally:
+        memory._long_lived_frozen = False
+        gc.unfreeze()
+
+
+def test_a_bulk_load_in_a_server_process_leaves_its_long_lived_objects_frozen(
+    long_lived_frozen: None,
+) -> None:
+    # Given a process that froze what start-up built
+    frozen = gc.get_freeze_count()
+    assert frozen > 0
+    # When a bulk load runs in it (an in-process task) and ends
+    with bulk_allocation():
+        garbage = [[object()] for _ in range(1000)]
+        del garbage
+    # Then what lived before is frozen still (and what the load left behind was collected
+    # first: the count is not the load's peak), with the thresholds restored
+    assert gc.get_freeze_count() >= frozen
+    assert gc.get_freeze_count() < frozen + 1000
+    assert gc.get_threshold()[0] < 50_000
+
+
+def test_a_cycle_made_during_a_bulk_load_in_a_server_process_is_collected(
+    long_lived_frozen: None,
+) -> None:
+    # Given an object in a reference cycle, made and dropped during a bulk load
+    class Node:
+        other: object = None
+
+    with bulk_allocation():
+        node = Node()
+        node.other = node
+        alive = weakref.ref(node)
+        del node
+    # Then the end of the load collected it rather than freezing it for good
+    assert alive() is None
