@@ -8,6 +8,8 @@ import { $, clearFieldErrors, el, showFieldErrors, toast } from "./ui.js";
 
 const SAVED = "aiq_saved_search";
 const PAGE = 50;
+// How long after a "taken" notice the total is counted again (notices arriving together: once).
+const RECOUNT_AFTER_MS = 250;
 
 export class LeadsPage {
   constructor({ config, map, cart, live }) {
@@ -322,16 +324,21 @@ export class LeadsPage {
   }
 
   // Count (and draw the map) again after leads left the list: a count asked before they
-  // left may answer after the notice, and would put them back in the total.
+  // left may answer after the notice, and would put them back in the total. Notices that
+  // arrive together (several agents holding at once) are counted once, after the last.
   _recount() {
     if (!this.map) return;
     const seq = (this.seq = (this.seq || 0) + 1);
-    this.map.refresh(this.query()).then(
-      (n) => {
-        if (seq === this.seq && n !== null) this._count(n);
-      },
-      () => {},
-    );
+    clearTimeout(this.recountTimer);
+    this.recountTimer = setTimeout(() => {
+      if (seq !== this.seq) return; // a newer search or recount counts for itself
+      this.map.refresh(this.query()).then(
+        (n) => {
+          if (seq === this.seq && n !== null) this._count(n);
+        },
+        () => {},
+      );
+    }, RECOUNT_AFTER_MS);
   }
 
   closeDetail() {
