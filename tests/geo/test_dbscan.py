@@ -175,3 +175,50 @@ def test_rejects_bad_weights() -> None:
     for weights in ([1], [1, 0], [1, 1.5], [1, -2]):
         with pytest.raises(ValueError, match="weights"):
             dbscan([47.0, 47.1], [-122.0, -122.0], 10.0, 2, weights=weights)
+
+
+def test_border_points_take_their_nearest_core_points_cluster_up_to_eps() -> None:
+    # given: groups of 12 points in discs of 0.45 eps (all core: every pair is within eps),
+    # spread over one or two grid cells, with lone points around them at 0.8 to 1.45 eps from
+    # the centre, which reach only some of a group: their core neighbours lie one or two grid
+    # cells away, where the core and border searches look (dbscan._near)
+    rng = np.random.default_rng(7)
+    eps_m, min_samples = 100.0, 10
+    metres_per_deg_lat = np.pi * EARTH_RADIUS_M / 180
+
+    def around(lat0: float, lon0: float, reach: NDArray[np.float64]) -> NDArray[np.float64]:
+        bearing = rng.uniform(0, 2 * np.pi, reach.size)
+        m_lon = metres_per_deg_lat * np.cos(np.radians(lat0))
+        return np.column_stack(
+            (lat0 + reach * np.cos(bearing) / metres_per_deg_lat,
+             lon0 + reach * np.sin(bearing) / m_lon)
+        )  # fmt: skip
+
+    parts = []
+    centres = zip(rng.uniform(47.5, 47.7, 60), rng.uniform(-122.4, -122.2, 60), strict=True)
+    for lat0, lon0 in centres:
+        parts.append(around(lat0, lon0, 0.45 * eps_m * np.sqrt(rng.uniform(0, 1, 12))))
+        parts.append(around(lat0, lon0, rng.uniform(0.8, 1.45, 15) * eps_m))
+    pts = np.concatenate(parts)
+    order = rng.permutation(len(pts))  # lone points and group members interleaved by index
+    lat, lon = pts[order, 0], pts[order, 1]
+    # when
+    ours = dbscan(lat, lon, eps_m, min_samples)
+    # then: the core points are scikit-learn's
+    _, sk_core = _sklearn(lat, lon, eps_m, min_samples)
+    np.testing.assert_array_equal(ours.core, sk_core)
+    # and each other point has the label of its nearest core point within eps (ties to the
+    # smallest index), or none: found here by brute force over every core point
+    core_idx = np.flatnonzero(ours.core)
+    border = np.flatnonzero(~ours.core)
+    rad_lat, rad_lon = np.radians(lat), np.radians(lon)
+    dlat = rad_lat[core_idx][None, :] - rad_lat[border][:, None]
+    dlon = rad_lon[core_idx][None, :] - rad_lon[border][:, None]
+    cos_product = np.cos(rad_lat[border])[:, None] * np.cos(rad_lat[core_idx])[None, :]
+    hav = np.sin(dlat / 2) ** 2 + cos_product * np.sin(dlon / 2) ** 2
+    dist = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(hav))
+    nearest = np.argmin(dist, axis=1)  # the first minimum: the smallest core index
+    reached = dist[np.arange(border.size), nearest] <= eps_m
+    expected = np.where(reached, ours.labels[core_idx[nearest]], -1)
+    assert int(reached.sum()) > 200 and int((~reached).sum()) > 20
+    np.testing.assert_array_equal(ours.labels[border], expected)

@@ -50,6 +50,10 @@ class PointSet:
     def __len__(self) -> int:
         return int(self.lat_rad.size)
 
+    def subset(self, index: IntArray) -> PointSet:
+        """The points at `index` (positions in this set), in that order."""
+        return PointSet(self.lat_rad[index], self.lon_rad[index], self.xy[index])
+
 
 def fit_common_projection(*latlon: tuple[FloatArray, FloatArray]) -> LocalProjection:
     """One projection whose distortion bound covers every given point set."""
