@@ -1,14 +1,18 @@
 """Live updates in real browsers: a lead another agent holds leaves a second agent's list at
-once, and its total, even when a count asked before arrives after; a hold about to end warns on screen, counts down to zero and leaves the cart; the session
-refreshes its token, and a session that cannot be refreshed returns to sign-in with a message.
-These run on both databases: on PostgreSQL the notices go through Redis."""
+once, and its total, even when a count asked before arrives after; a hold about to end warns
+on screen, counts down to zero and leaves the cart; the session refreshes its token, and a
+session that cannot be refreshed returns to sign-in with a message. These run on both
+databases: on PostgreSQL the notices go through Redis."""
 
 from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
+import pytest
 from playwright.async_api import Browser, Route, expect
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -25,22 +29,36 @@ from tests.web.market import build_market
 from tests.web.pages import list_settled, signed_in
 
 
-async def test_a_lead_another_agent_holds_leaves_the_second_agents_list(
-    browser: Browser,
-    web_server: str,
+@dataclass(frozen=True)
+class TwoAgents:
+    """A pro agent and a basic one (their e-mails), and the available leads of ZIP 98103."""
+
+    first: str
+    second: str
+    in_zip: list[dict[str, Any]]
+
+
+@pytest.fixture
+async def two_agents(
     sessions: async_sessionmaker[AsyncSession],
     clock: FrozenClock,
     settings: Settings,
     cipher: FieldCipher,
-) -> None:
-    # Given two agents looking at the same ZIP's leads
+) -> TwoAgents:
     market = await build_market(sessions, settings, cipher, now=clock.now(), per_zip=6)
     first = await make_account(sessions, now=clock.now(), tier=Tier.PRO)
     second = await make_account(sessions, now=clock.now(), tier=Tier.BASIC)
-    in_zip = market.available_in("98103")
+    return TwoAgents(first.email, second.email, market.available_in("98103"))
+
+
+async def test_a_lead_another_agent_holds_leaves_the_second_agents_list(
+    browser: Browser, web_server: str, two_agents: TwoAgents
+) -> None:
+    # Given two agents looking at the same ZIP's leads
+    first, second, in_zip = two_agents.first, two_agents.second, two_agents.in_zip
     pages = []
     for account in (first, second):
-        context, page = await signed_in(browser, web_server, account.email)
+        context, page = await signed_in(browser, web_server, account)
         await page.fill("#f-zip", "98103")
         await page.click("#filters button[type=submit]")
         await expect(page.locator("#leads tbody tr")).to_have_count(len(in_zip))
@@ -69,26 +87,18 @@ async def test_a_lead_another_agent_holds_leaves_the_second_agents_list(
 
 
 async def test_a_count_asked_before_a_lead_was_taken_does_not_put_it_back(
-    browser: Browser,
-    web_server: str,
-    sessions: async_sessionmaker[AsyncSession],
-    clock: FrozenClock,
-    settings: Settings,
-    cipher: FieldCipher,
+    browser: Browser, web_server: str, two_agents: TwoAgents
 ) -> None:
     # Given two agents on one ZIP, the second one's count (the heatmap's total) asked before
     # the first one holds a lead and answered only after the "taken" notice has arrived
-    market = await build_market(sessions, settings, cipher, now=clock.now(), per_zip=6)
-    first = await make_account(sessions, now=clock.now(), tier=Tier.PRO)
-    second = await make_account(sessions, now=clock.now(), tier=Tier.BASIC)
-    in_zip = market.available_in("98103")
+    first, second, in_zip = two_agents.first, two_agents.second, two_agents.in_zip
     target = str(in_zip[0]["public_id"])
-    ctx_a, page_a = await signed_in(browser, web_server, first.email)
+    ctx_a, page_a = await signed_in(browser, web_server, first)
     await page_a.fill("#f-zip", "98103")
     await page_a.click("#filters button[type=submit]")
     await expect(page_a.locator(f'#leads tr[data-lead="{target}"]')).to_have_count(1)
 
-    ctx_b, page_b = await signed_in(browser, web_server, second.email)
+    ctx_b, page_b = await signed_in(browser, web_server, second)
     await expect(page_b.locator("#live-state")).to_have_text("Live")
     release = asyncio.Event()
     held: list[Route] = []
