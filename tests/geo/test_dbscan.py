@@ -222,3 +222,36 @@ def test_border_points_take_their_nearest_core_points_cluster_up_to_eps() -> Non
     expected = np.where(reached, ours.labels[core_idx[nearest]], -1)
     assert int(reached.sum()) > 200 and int((~reached).sum()) > 20
     np.testing.assert_array_equal(ours.labels[border], expected)
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon", "eps_m", "min_samples"),
+    [
+        pytest.param(
+            [-0.01600132444894384, -0.015551664267081572, -0.015102004085219303,
+             -0.024904596049816766, -0.6312, 0.6312] * 2,
+            [85.0] * 6 + [-85.0] * 6,
+            1000.0,
+            3,
+            id="data-170-degrees-wide",  # the projection stretches its edges by over sqrt 2
+        ),
+        pytest.param(
+            [10.0, 10.0, 10.0, 10.0, 10.0000000001],
+            [20.000000000034] * 3 + [20.000000000060574, 20.000000000021142],
+            3e-6,
+            3,
+            id="micrometre-eps",  # the projection's slack dominates the radius
+        ),
+    ],
+)  # fmt: skip
+def test_neighbours_more_than_two_cells_apart_are_still_found(
+    lat: list[float], lon: list[float], eps_m: float, min_samples: int
+) -> None:
+    # given: inputs where two points within eps can lie three or more grid cells apart (a
+    # reviewer's cases: the core and border searches looked two cells around only)
+    la, lo = np.array(lat), np.array(lon)
+    ours = dbscan(la, lo, eps_m, min_samples)
+    sk_labels, sk_core = _sklearn(la, lo, eps_m, min_samples)
+    # then: scikit-learn's core points and clusters
+    np.testing.assert_array_equal(ours.core, sk_core)
+    assert adjusted_rand_score(sk_labels, ours.labels) == 1.0

@@ -13,7 +13,8 @@ How (a grid DBSCAN in the style of Gunawan 2013, made exact on the sphere):
    ``r_in`` the point is core, if none is inside the superset radius ``r_out`` it is not, and
    the few in between are counted exactly with haversine.
 3. Clusters: core points of one cell are mutually connected, so clusters are connected
-   components of *core cells*. Two core cells within two cells of each other are joined when
+   components of *core cells*. Two core cells within two cells of each other (more where the
+   projection stretches distances by over sqrt 2, far from its centre) are joined when
    some pair of their core points is within ``eps_m`` (haversine). A cheap test first pairs the
    extreme core points of the two cells facing each other; pairs still in different components
    are then checked exhaustively in bounded batches, re-running the components between batches
@@ -39,6 +40,7 @@ copy when places are numbered in order of their first copy.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -65,13 +67,13 @@ if TYPE_CHECKING:
 
 BoolArray = NDArray[np.bool_]
 
-# Half of the 5x5 neighbourhood (the other half is symmetric). Cells further apart are more
-# than 2 sides = sqrt(2) * r_in > r_out from each other.
-_OFFSETS: tuple[tuple[int, int], ...] = (
-    (0, 1),
-    (0, 2),
-    *((dx, dy) for dx in (1, 2) for dy in (-2, -1, 0, 1, 2)),
-)
+
+def _half_block(reach: int) -> tuple[tuple[int, int], ...]:
+    """Half of the (2 reach + 1)^2 block of cell offsets (the other half is symmetric)."""
+    return (
+        *((0, dy) for dy in range(1, reach + 1)),
+        *((dx, dy) for dx in range(1, reach + 1) for dy in range(-reach, reach + 1)),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,26 +94,30 @@ class _Grid:
     ny: int
     keys: IntArray  # the distinct cell keys, ascending
     cell: IntArray  # per point, its cell's position in `keys`
+    # How many cells apart two points within r_out can be: 2 wherever the projection
+    # stretches distances by less than sqrt 2 (data within ~80° of its centre), more beyond.
+    reach: int
+    half_block: tuple[tuple[int, int], ...]
 
 
-def _grid(xy: NDArray[np.float64], side: float) -> _Grid:
+def _grid(xy: NDArray[np.float64], side: float, r_out: float) -> _Grid:
+    reach = max(2, math.ceil(r_out / side))
     ix = np.floor((xy[:, 0] - xy[:, 0].min()) / side).astype(np.int64)
-    # A margin of 2 rows on each side lets iy + dy stay inside its row without wrapping.
-    iy = np.floor((xy[:, 1] - xy[:, 1].min()) / side).astype(np.int64) + 2
-    ny = int(iy.max()) + 3
+    # A margin of `reach` rows on each side lets iy + dy stay inside its row without wrapping.
+    iy = np.floor((xy[:, 1] - xy[:, 1].min()) / side).astype(np.int64) + reach
+    ny = int(iy.max()) + reach + 1
     key = ix * ny + iy
     keys, cell = np.unique(key, return_inverse=True)
-    return _Grid(key, ny, keys, cell.reshape(-1))
+    return _Grid(key, ny, keys, cell.reshape(-1), reach, _half_block(reach))
 
 
 def _near(grid: _Grid, query: IntArray) -> IntArray:
-    """Positions (ascending) of the points whose cell lies within two cells of a query point's,
-    in both directions (the 5 x 5 block around it). Every point within ``r_out`` of a query
-    point is among them: cells further apart are more than ``r_out`` apart (see _OFFSETS). So
-    a search for the few points that need one runs on a tree of their surroundings, not of
-    every point (at 1M points, 97 % of them core by their cell alone, building the trees of
-    all points took a third of the time)."""
-    steps = np.arange(-2, 3, dtype=np.int64)
+    """Positions (ascending) of the points whose cell lies within `grid.reach` cells of a
+    query point's, in both directions (the 5 x 5 block around it, as a rule). Every point
+    within ``r_out`` of a query point is among them. So a search for the few points that need
+    one runs on a tree of their surroundings, not of every point (at 1M points, 97 % of them
+    core by their cell alone, building the trees of all points took a third of the time)."""
+    steps = np.arange(-grid.reach, grid.reach + 1, dtype=np.int64)
     block = (steps[:, None] * grid.ny + steps[None, :]).reshape(-1)
     around = (grid.keys[np.unique(grid.cell[query])][:, None] + block[None, :]).reshape(-1)
     near_cell = np.isin(grid.keys, around)
@@ -147,7 +153,7 @@ def dbscan(
     side = proj.inner_radius(eps_m) / np.sqrt(2.0)
     if side <= 0.0:
         raise ValueError("eps_m is too small to resolve")
-    grid = _grid(pts.xy, side)
+    grid = _grid(pts.xy, side, proj.outer_radius(eps_m))
     if w is None:
         core = _core_points(pts, proj, grid, eps_m, min_samples, max_pairs)
     else:
@@ -285,7 +291,7 @@ def _cluster_core_cells(
 
     pairs_a: list[IntArray] = []
     pairs_b: list[IntArray] = []
-    for dx, dy in _OFFSETS:
+    for dx, dy in grid.half_block:
         target = cell_keys + dx * grid.ny + dy
         pos = np.minimum(np.searchsorted(cell_keys, target), m - 1)
         ok = cell_keys[pos] == target
@@ -293,13 +299,13 @@ def _cluster_core_cells(
         pairs_b.append(pos[ok])
     cand_a = np.concatenate(pairs_a)
     cand_b = np.concatenate(pairs_b)
-    offsets = np.repeat(np.arange(len(_OFFSETS), dtype=np.int8), [a.size for a in pairs_a])
+    offsets = np.repeat(np.arange(len(grid.half_block)), [a.size for a in pairs_a])
     del pairs_a, pairs_b  # a second copy of the candidates (tens of MB at 1M points)
 
     # Cheap test: the core points of A and B that lie furthest towards each other.
     xs, ys = pts.xy[order, 0], pts.xy[order, 1]
     joined = np.zeros(cand_a.size, dtype=bool)
-    for k, (dx, dy) in enumerate(_OFFSETS):
+    for k, (dx, dy) in enumerate(grid.half_block):
         sel = np.flatnonzero(offsets == k)
         if sel.size == 0:
             continue
