@@ -55,8 +55,8 @@ def freeze_long_lived() -> None:
     each time requests push enough survivors into the oldest generation: ~130 ms of CPU on a
     loaded 2-core machine, about a tenth of a worker's time under load (py-spy, bench/http.py
     search phase). They live as long as the process, so nothing is lost (Python docs,
-    `gc.freeze`: to make collections cheaper and avoid copy-on-write). A `bulk_allocation` that
-    ends later in the same process renews this freeze instead of undoing it."""
+    `gc.freeze`: to make collections cheaper and avoid copy-on-write). A `bulk_allocation` in the
+    same process then leaves the freeze alone."""
     global _long_lived_frozen
     gc.collect()
     gc.freeze()
@@ -71,13 +71,15 @@ def bulk_allocation() -> Iterator[None]:
     collected every 50,000 allocations instead of 700. Nested or concurrent uses share one
     setting; the last to leave restores the thresholds and unfreezes. Reference counting still
     frees everything acyclic at once, so memory use does not grow with the input. In a process
-    that called `freeze_long_lived` (an API worker running a task in-process), the end of the
-    load collects once and freezes again what lives on, rather than leaving its long-lived
-    objects to every full collection from then on."""
+    that called `freeze_long_lived` (an API worker running a task in-process) the load only
+    changes the thresholds: its long-lived objects are frozen already, and unfreezing them at
+    the end would hand them back to every full collection (freezing again what lives then
+    would pin whatever the load's frames, tracebacks and requests in flight hold)."""
     global _bulk_depth, _saved_threshold
     if _bulk_depth == 0:
         _saved_threshold = gc.get_threshold()
-        gc.freeze()
+        if not _long_lived_frozen:
+            gc.freeze()
         gc.set_threshold(_BULK_GEN0_THRESHOLD, *_saved_threshold[1:])
     _bulk_depth += 1
     try:
@@ -86,7 +88,5 @@ def bulk_allocation() -> Iterator[None]:
         _bulk_depth -= 1
         if _bulk_depth == 0 and _saved_threshold is not None:
             gc.set_threshold(*_saved_threshold)
-            gc.unfreeze()
-            if _long_lived_frozen:
-                gc.collect()
-                gc.freeze()
+            if not _long_lived_frozen:
+                gc.unfreeze()
