@@ -332,11 +332,15 @@ export class LeadsPage {
     clearTimeout(this.recountTimer);
     this.recountTimer = setTimeout(() => {
       if (seq !== this.seq) return; // a newer search or recount counts for itself
+      // No count (the heatmap failed, or a layer switched on took over the map's refresh):
+      // say none rather than keep one that may be another filter's.
       this.map.refresh(this.query()).then(
         (n) => {
-          if (seq === this.seq && n !== null) this._count(n);
+          if (seq === this.seq) this._count(n);
         },
-        () => {},
+        () => {
+          if (seq === this.seq) this._count(null);
+        },
       );
     }, RECOUNT_AFTER_MS);
   }
