@@ -63,9 +63,10 @@ def test_a_bulk_load_in_a_server_process_leaves_its_long_lived_objects_frozen(
         during = gc.get_threshold()
         garbage = [[object()] for _ in range(1000)]
         del garbage
-    # Then the same objects are frozen, no more and no fewer, and the thresholds are back
+    # Then the objects frozen before stay frozen and none is added (reference counting may
+    # free a few meanwhile), and the thresholds are back
     assert during[0] == 50_000
-    assert gc.get_freeze_count() == frozen
+    assert frozen - 1000 <= gc.get_freeze_count() <= frozen
     assert gc.get_threshold()[0] < 50_000
 
 

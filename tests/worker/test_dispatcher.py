@@ -216,3 +216,19 @@ async def test_the_app_runs_tasks_in_process_woken_by_the_commit(
                 break
             await asyncio.sleep(0.05)
         assert await _rows(sessions) == []
+
+
+async def test_stop_ends_the_loop_even_when_the_cancellation_is_lost(
+    task_ctx: TaskContext,
+) -> None:
+    # Given a running dispatcher whose loop task will not see its cancellation (as happens
+    # when asyncio.wait_for returns just as the cancel arrives, before Python 3.12)
+    runner = Dispatcher(task_ctx, mode="run", schedule=False)
+    runner.start()
+    main = runner._main
+    assert main is not None
+    main.cancel = lambda *args, **kwargs: False  # type: ignore[method-assign]
+    # When it is stopped
+    await asyncio.wait_for(runner.stop(), timeout=30)
+    # Then its loop has ended at its next turn (before, stop() waited for it forever)
+    assert main.done() and not main.cancelled()

@@ -55,6 +55,12 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._main: asyncio.Task[None] | None = None
+        # Set by stop(): the loop ends at its next turn even if the cancellation is lost
+        # (before Python 3.12, asyncio.wait_for can return the result instead of raising
+        # CancelledError when the awaited future completes as the cancel arrives, gh-86296;
+        # a test server once kept running its tasks for minutes after "Waiting for
+        # application shutdown").
+        self._stopping = False
         self._running: set[asyncio.Task[Outcome]] = set()
 
     # --- one step at a time (tests, and the loop below) ----------------------------------------
@@ -136,6 +142,7 @@ class Dispatcher:
         if self._main is not None:
             raise RuntimeError("dispatcher already started")
         self._loop = asyncio.get_running_loop()
+        self._stopping = False
         add_waker(self.wake)
         self._main = asyncio.create_task(self._forever(), name="aiq-task-dispatcher")
         log.info(
@@ -147,6 +154,7 @@ class Dispatcher:
         """Stop taking tasks; give running ones `grace_seconds`, then cancel them (their rows
         are claimed until the lease passes, then run again)."""
         remove_waker(self.wake)
+        self._stopping = True
         if self._main is not None:
             self._main.cancel()
             with suppress(asyncio.CancelledError):
@@ -160,7 +168,7 @@ class Dispatcher:
 
     async def _forever(self) -> None:
         poll = self.ctx.settings.worker.poll_seconds
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 await self._step()
