@@ -97,7 +97,6 @@ class _Grid:
     # How many cells apart two points within r_out can be: 2 wherever the projection
     # stretches distances by less than sqrt 2 (data within ~80° of its centre), more beyond.
     reach: int
-    half_block: tuple[tuple[int, int], ...]
 
 
 def _grid(xy: NDArray[np.float64], side: float, r_out: float) -> _Grid:
@@ -108,7 +107,7 @@ def _grid(xy: NDArray[np.float64], side: float, r_out: float) -> _Grid:
     ny = int(iy.max()) + reach + 1
     key = ix * ny + iy
     keys, cell = np.unique(key, return_inverse=True)
-    return _Grid(key, ny, keys, cell.reshape(-1), reach, _half_block(reach))
+    return _Grid(key, ny, keys, cell.reshape(-1), reach)
 
 
 def _near(grid: _Grid, query: IntArray) -> IntArray:
@@ -291,7 +290,8 @@ def _cluster_core_cells(
 
     pairs_a: list[IntArray] = []
     pairs_b: list[IntArray] = []
-    for dx, dy in grid.half_block:
+    half_block = _half_block(grid.reach)
+    for dx, dy in half_block:
         target = cell_keys + dx * grid.ny + dy
         pos = np.minimum(np.searchsorted(cell_keys, target), m - 1)
         ok = cell_keys[pos] == target
@@ -299,13 +299,13 @@ def _cluster_core_cells(
         pairs_b.append(pos[ok])
     cand_a = np.concatenate(pairs_a)
     cand_b = np.concatenate(pairs_b)
-    offsets = np.repeat(np.arange(len(grid.half_block)), [a.size for a in pairs_a])
+    offsets = np.repeat(np.arange(len(half_block)), [a.size for a in pairs_a])
     del pairs_a, pairs_b  # a second copy of the candidates (tens of MB at 1M points)
 
     # Cheap test: the core points of A and B that lie furthest towards each other.
     xs, ys = pts.xy[order, 0], pts.xy[order, 1]
     joined = np.zeros(cand_a.size, dtype=bool)
-    for k, (dx, dy) in enumerate(grid.half_block):
+    for k, (dx, dy) in enumerate(half_block):
         sel = np.flatnonzero(offsets == k)
         if sel.size == 0:
             continue
