@@ -5,12 +5,13 @@
         [--concurrency 32] [--postgres-url postgresql+asyncpg://...] [--redis-url redis://...]
         [--database NAME] [--keep] [--baseline-src /path/to/other/src] [--rounds 1]
 
-The production topology on one machine: PostgreSQL + PostGIS, Redis (rate limits and caches),
-`--workers` uvicorn workers, rate limits and access logs on. Leads are generated and bulk-loaded
-(COPY) as `bench/catalog.py` does; with `--database NAME --keep` the loaded database is kept
-and reused by the next run (it is loaded again only if it holds fewer than `--leads` leads).
-200 enterprise agents share the load round-robin, each under its tier's 1,000 requests a
-minute, with access tokens minted here for their accounts.
+The production topology on one machine: PostgreSQL + PostGIS, Redis (rate limits, caches and
+the task broker), `--workers` uvicorn workers and, with Redis, `aiqleads worker` (one Dramatiq
+process, its outbox relay and the periodic tasks), rate limits and access logs on. Leads are
+generated and bulk-loaded (COPY) as `bench/catalog.py` does; with `--database NAME --keep` the
+loaded database is kept and reused by the next run (it is loaded again only if it holds fewer
+than `--leads` leads). 200 enterprise agents share the load round-robin, each under its tier's
+1,000 requests a minute, with access tokens minted here for their accounts.
 
 Phases, each driven for `--seconds` after a warm-up by one asyncio aiohttp client in this
 process at `--concurrency` requests in flight (closed loop): `/health` (the floor),
@@ -19,8 +20,10 @@ process at `--concurrency` requests in flight (closed loop): `/health` (the floo
 heatmap (cached after its first answer), cart, and the mixed traffic of the issue (search 50 %,
 preview 20 %, heatmap 10 %, cart 20 %). For each: requests/s answered 200, latency percentiles,
 answers other than 200, the server's CPU time per request (all its processes; it moves less
-than latency when others share the cores), the load generator's own CPU time per request, and
-each worker's resident memory at the end.
+than latency when others share the cores), the cores the background worker kept busy, the load
+generator's own CPU time per request, and each API worker's resident memory at the end, with the
+background worker's and the task outbox's rows left by status (a backlog means the worker fell
+behind).
 
 With `--baseline-src`, the same phases run against a second server importing the package from
 that folder (for example the main branch's `src`), alternating which goes first per round, so
@@ -73,6 +76,7 @@ if TYPE_CHECKING:
         process_tree,
         rss_mb,
         start_server,
+        start_worker,
         stop_server,
         tree_cpu_seconds,
         wait_ready,
@@ -86,6 +90,7 @@ else:
         process_tree,
         rss_mb,
         start_server,
+        start_worker,
         stop_server,
         tree_cpu_seconds,
         wait_ready,
@@ -192,6 +197,7 @@ async def drive(
     makers: dict[str, Callable[[int], str]],
     headers: list[dict[str, str]],
     server_pid: int,
+    worker_pid: int | None = None,
     *,
     seconds: float,
     concurrency: int,
@@ -229,12 +235,14 @@ async def drive(
         tasks = [asyncio.create_task(worker()) for _ in range(concurrency)]
         await asyncio.sleep(warmup)
         server_cpu, loader_cpu = tree_cpu_seconds(server_pid), _loader_cpu()
+        worker_cpu = tree_cpu_seconds(worker_pid) if worker_pid else 0.0
         counting = True
         started = time.perf_counter()
         await asyncio.sleep(seconds)
         counting = False
         elapsed = time.perf_counter() - started
         server_cpu = tree_cpu_seconds(server_pid) - server_cpu
+        worker_cpu = (tree_cpu_seconds(worker_pid) - worker_cpu) if worker_pid else 0.0
         loader_cpu = _loader_cpu() - loader_cpu
         stop = True
         await asyncio.gather(*tasks)
@@ -254,6 +262,7 @@ async def drive(
         "latency": percentiles(every),
         "server_cpu_ms_per_request": round(server_cpu * 1e3 / max(answered, 1), 3),
         "server_cpu_cores_busy": round(server_cpu / elapsed, 2),
+        "worker_cpu_cores_busy": round(worker_cpu / elapsed, 3),
         "loader_cpu_ms_per_request": round(loader_cpu * 1e3 / max(answered, 1), 3),
     }
     if phase == "mixed":
@@ -297,6 +306,10 @@ async def run_code(
     env["PYTHONPATH"] = src or _package_folder()
     port = free_port()
     proc = start_server(env, port, args.workers, workdir / f"serve-{label}.log")
+    # With Redis the API hands its tasks to the broker: the deployment's worker runs them.
+    background = (
+        start_worker(env, workdir / f"worker-{label}.log") if "AIQ_REDIS_URL" in env else None
+    )
     base = f"http://127.0.0.1:{port}"
     headers = [{"Authorization": f"Bearer {t}"} for t in tokens]
     out: dict[str, Any] = {"src": src or _package_folder(), "commit": _commit(src)}
@@ -311,6 +324,7 @@ async def run_code(
                 makers,
                 headers,
                 proc.pid,
+                background.pid if background else None,
                 seconds=args.seconds,
                 concurrency=args.concurrency,
                 warmup=args.warmup,
@@ -322,9 +336,29 @@ async def run_code(
         out["phases"] = phases
         workers = [p for p in process_tree(proc.pid) if p != proc.pid and _is_worker(p)]
         out["rss_mb_per_worker"] = [rss_mb(p) for p in workers]
+        if background is not None:
+            if background.poll() is not None:
+                raise RuntimeError(f"aiqleads worker exited ({background.returncode}); see its log")
+            out["background_worker_rss_mb"] = round(
+                sum(rss_mb(p) or 0.0 for p in process_tree(background.pid)), 1
+            )
+        out["task_outbox_left"] = await _outbox_rows(env["AIQ_DATABASE_URL"])
     finally:
         stop_server(proc)
+        if background is not None:
+            stop_server(background)
     return out
+
+
+async def _outbox_rows(url: str) -> dict[str, int]:
+    """Rows of the task outbox by status (pending, queued, dead): what is still to run."""
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch("SELECT status, count(*) AS n FROM task_outbox GROUP BY status")
+    finally:
+        await conn.close()
+    return {r["status"]: int(r["n"]) for r in rows}
 
 
 def _is_worker(pid: int) -> bool:
@@ -448,6 +482,11 @@ async def main() -> None:
                 "rounds": args.rounds,
                 "cpus": os.cpu_count(),
                 "load_generator": "one asyncio aiohttp client in this process, same machine",
+                "background_worker": (
+                    "aiqleads worker: 1 Dramatiq process, relay and scheduler"
+                    if args.redis_url
+                    else "none: without Redis the API workers run their tasks in-process"
+                ),
                 "mix": {"search": 0.5, "preview": 0.2, "heatmap": 0.1, "cart": 0.2},
                 "runs": runs,
             },

@@ -1,6 +1,6 @@
-"""Helpers the HTTP benchmarks share: start `aiqleads serve`, wait for it, read its CPU time and
-memory from /proc, summarise latencies. Not a benchmark itself (`bench/http.py` and
-`bench/http_throughput.py` use it).
+"""Helpers the HTTP benchmarks share: start `aiqleads serve` (and `aiqleads worker`), wait for
+it, read its CPU time and memory from /proc, summarise latencies. Not a benchmark itself
+(`bench/http.py` and `bench/http_throughput.py` use it).
 
     .venv/bin/python bench/serving.py --help
 """
@@ -33,6 +33,14 @@ def start_server(
     args = [sys.executable, "-m", "aiqleads", "serve", "--port", str(port)]
     if workers > 1:
         args += ["--workers", str(workers)]
+    with log.open("ab") as out:
+        return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """`aiqleads worker` (one Dramatiq process, its relay and scheduler: the deployment's
+    background half), its output appended to `log`."""
+    args = [sys.executable, "-m", "aiqleads", "worker", "--processes", "1"]
     with log.open("ab") as out:
         return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
 
