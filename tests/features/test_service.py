@@ -14,7 +14,13 @@ from aiqleads.db.engine import transaction
 from aiqleads.events import repository as event_log
 from aiqleads.features import repository, service
 from aiqleads.features.agent import AGENT_FEATURES_VERSION, agent_features_batch
-from aiqleads.features.lead import LEAD_FEATURES, LEAD_FEATURES_VERSION, lead_features_batch
+from aiqleads.features.lead import (
+    GEO_SET,
+    LEAD_FEATURES,
+    LEAD_FEATURES_VERSION,
+    lead_features_batch,
+    lead_geo_batch,
+)
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher
 from aiqleads.models import FeatureValue, Lead
@@ -88,6 +94,30 @@ async def test_a_build_round_trips_and_a_rebuild_replaces_its_rows(
     assert count == 3
     assert {v.computed_at for v in newest.values()} == {later}
     assert newest[ids[0]].values["recency_hours"] == 24.0
+
+
+async def test_a_build_larger_than_one_write_stores_every_lead_once(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    cipher: FieldCipher,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given seven leads, and a build that writes two entities' values at a time
+    now = clock.now()
+    await insert_leads(sessions, [lead_row(settings, cipher, now=now) for _ in range(7)])
+    monkeypatch.setattr(service, "_WRITE_ROWS", 2)
+    # When the "lead_geo" set is built
+    async with transaction(sessions) as session:
+        built = await service.build(session, GEO_SET, now, settings=settings.features)
+    # Then every lead has its one row, holding what the batch computes
+    async with sessions() as session:
+        ids = sorted((await session.execute(select(Lead.id))).scalars())
+        matrix = await lead_geo_batch(session, settings=settings.features)
+        stored = await service.stored(session, GEO_SET, ids)
+    assert built.entities == 7 and sorted(stored) == ids
+    assert all(stored[i].values == matrix.row(i) for i in ids)
+    assert await _rows(sessions) == 7
 
 
 async def test_another_version_keeps_its_own_row_and_the_latest_is_read(

@@ -7,9 +7,11 @@ whole population, online with the part of it a lead can reach (its radius and it
 every count is over the same leads. A lead is never its own neighbour.
 
 Values (in `GEO_NAMES` order):
-- leads_nearby: population leads within `radius_m` (great-circle, exact: geo.neighbors);
+- leads_nearby: population leads within `radius_m` (great-circle, exact:
+  `geo.neighbors.count_within_sphere`, which lists no pairs, so memory stays linear however
+  dense the market);
 - competitors_nearby: population leads with a listing agent or office within `radius_m`
-  (geo.competitors' definition and `competitors_near`);
+  (geo.competitors' definition), counted the same way;
 - cluster_distance_km: great-circle distance to the nearest centre of a DBSCAN cluster of the
   lead's metro (geo.dbscan), capped at `far_km`, which is also the value when there is none;
 - nbhd_median_price_usd, nbhd_comparables: median asking price and count of the population
@@ -34,8 +36,12 @@ import h3
 import numpy as np
 from numpy.typing import NDArray
 
-from aiqleads.geo.competitors import competitors_near
-from aiqleads.geo.neighbors import PointSet, count_within, fit_common_projection, nearest_within
+from aiqleads.geo.neighbors import (
+    PointSet,
+    count_within_sphere,
+    fit_common_projection,
+    nearest_within,
+)
 from aiqleads.geo.projection import LocalProjection
 
 FloatArray = NDArray[np.float64]
@@ -110,16 +116,7 @@ def geo_values(
         out[q_loc, 0] = _count_near(queries.take(q_loc), population.take(p_loc), radius_m)
         comp = p_loc[population.listed[p_loc]]
         if comp.size:
-            near = competitors_near(
-                queries.lat[q_loc],
-                queries.lon[q_loc],
-                population.lat[comp],
-                population.lon[comp],
-                radius_m,
-                top_n=0,
-            )
-            own = np.isin(queries.ids[q_loc], population.ids[comp])
-            out[q_loc, 1] = near.count - own
+            out[q_loc, 1] = _count_near(queries.take(q_loc), population.take(comp), radius_m)
     if q_loc.size:
         out[q_loc, 2] = _centre_distance_km(queries.take(q_loc), centres, far_km)
     out[:, 3:7] = _neighbourhood(queries, population)
@@ -127,11 +124,8 @@ def geo_values(
 
 
 def _count_near(q: Places, p: Places, radius_m: float) -> FloatArray:
-    from scipy.spatial import cKDTree  # imported when used: see aiqleads.geo.neighbors
-
-    proj = fit_common_projection((q.lat, q.lon), (p.lat, p.lon))
-    pts = PointSet.build(p.lat, p.lon, proj)
-    counts = count_within(PointSet.build(q.lat, q.lon, proj), pts, cKDTree(pts.xy), proj, radius_m)
+    """Per query, the places of `p` within `radius_m`, the query itself left out."""
+    counts = count_within_sphere(q.lat, q.lon, p.lat, p.lon, radius_m)
     own = np.isin(q.ids, p.ids)
     return (counts - own).astype(np.float64)
 

@@ -88,10 +88,10 @@ async def lead_geo_batch(
     from the market as stored now, never read from the store: what a build of the set writes.
     Rows in ascending id order."""
     s = settings or get_settings().features
-    inputs = await repository.lead_inputs(session, lead_ids)
+    places = await repository.lead_places(session, lead_ids)
     population = await repository.market(session)
-    values = await _computed_geo(session, inputs.places, population, s, clusters)
-    return FeatureMatrix(inputs.places.ids, GEO_NAMES, values)
+    values = await _computed_geo(session, places, population, s, clusters)
+    return FeatureMatrix(places.ids, GEO_NAMES, values)
 
 
 async def lead_features_online(

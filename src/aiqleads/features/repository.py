@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import Row, Table, and_, func, null, or_, select
+from sqlalchemy import Row, Select, Table, and_, func, null, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -133,15 +133,7 @@ async def lead_inputs(
                 ),
             )
         )
-    rows: list[Row[Any]] = []
-    if lead_ids is None:
-        rows = list((await session.execute(stmt.order_by(leads.c.id))).all())
-    else:
-        ordered = sorted(set(lead_ids))
-        for start in range(0, len(ordered), CHUNK):
-            part = ordered[start : start + CHUNK]
-            rows += (await session.execute(stmt.where(leads.c.id.in_(part)))).all()
-        rows.sort(key=lambda r: int(r.id))
+    rows = await _by_id(session, stmt, lead_ids)
     facts = [
         LeadFacts(
             kind=r.kind,
@@ -165,6 +157,29 @@ async def lead_inputs(
         [{str(k): float(v) for k, v in (r.stored_values or {}).items()} for r in rows],
         [(r.zip_snapshot, r.metro_snapshot) for r in rows],
     )
+
+
+async def lead_places(session: AsyncSession, lead_ids: Sequence[int] | None) -> Places:
+    """The places of the given leads (every lead when None), ordered by id; ids that do not
+    exist are left out. What the "lead_geo" set needs of them: a column per field, where
+    `lead_inputs` also makes an object per lead for its facts."""
+    return _places(await _by_id(session, select(*_PLACE), lead_ids))
+
+
+async def _by_id(
+    session: AsyncSession, stmt: Select[Any], lead_ids: Sequence[int] | None
+) -> list[Row[Any]]:
+    """The rows of `stmt` (a select from `leads`) for the given leads, or every lead when
+    None, in id order."""
+    if lead_ids is None:
+        return list((await session.execute(stmt.order_by(leads.c.id))).all())
+    rows: list[Row[Any]] = []
+    ordered = sorted(set(lead_ids))
+    for start in range(0, len(ordered), CHUNK):
+        part = ordered[start : start + CHUNK]
+        rows += (await session.execute(stmt.where(leads.c.id.in_(part)))).all()
+    rows.sort(key=lambda r: int(r.id))
+    return rows
 
 
 def _stored_values(stored: tuple[str, str] | None) -> ColumnElement[Any]:
