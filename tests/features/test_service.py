@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import numpy as np
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -118,6 +119,36 @@ async def test_a_build_larger_than_one_write_stores_every_lead_once(
     assert built.entities == 7 and sorted(stored) == ids
     assert all(stored[i].values == matrix.row(i) for i in ids)
     assert await _rows(sessions) == 7
+
+
+@pytest.mark.parametrize("page", [1, 3, 6, 7])
+async def test_every_lead_is_read_once_page_after_page(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    cipher: FieldCipher,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+    page: int,
+) -> None:
+    # Given six leads, one of them off the market, read `page` rows at a time
+    now = clock.now()
+    rows = [lead_row(settings, cipher, now=now) for _ in range(5)]
+    rows.append(lead_row(settings, cipher, now=now, status="withdrawn"))
+    await insert_leads(sessions, rows)
+    monkeypatch.setattr(repository, "PAGE", page)
+    async with sessions() as session:
+        ids = sorted((await session.execute(select(Lead.id))).scalars())
+        # When every lead's places, and the market's, are read
+        every = await repository.lead_places(session, None)
+        market = await repository.market(session)
+        # Then they are those read by id, in id order, each once
+        by_id = await repository.lead_places(session, ids)
+        on_market = select(Lead.id).where(Lead.status != "withdrawn").order_by(Lead.id)
+        offered = list((await session.execute(on_market)).scalars())
+    assert every.ids.tolist() == ids == by_id.ids.tolist()
+    np.testing.assert_array_equal(every.lat, by_id.lat)
+    assert every.kind == by_id.kind and every.scope == by_id.scope
+    assert market.ids.tolist() == offered and len(offered) == 5 and len(market.kind) == 5
 
 
 async def test_another_version_keeps_its_own_row_and_the_latest_is_read(

@@ -29,8 +29,9 @@ from __future__ import annotations
 import bisect
 import math
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import h3
 import numpy as np
@@ -82,6 +83,26 @@ class Places:
         }
         if sizes != {n} or len(self.kind) != n or len(self.scope) != n:
             raise ValueError("Places columns differ in length")
+
+    @classmethod
+    def concat(cls, parts: Sequence[Places]) -> Places:
+        """The parts' places one after another (no part: no place)."""
+
+        def joined(column: str, dtype: type) -> NDArray[Any]:
+            arrays = [getattr(p, column) for p in parts]
+            return np.concatenate(arrays) if arrays else np.empty(0, dtype=dtype)
+
+        return cls(
+            joined("ids", np.int64),
+            joined("lat", np.float64),
+            joined("lon", np.float64),
+            [k for p in parts for k in p.kind],
+            joined("price_usd", np.float64),
+            joined("cell", np.int64),
+            joined("approximate", np.bool_),
+            joined("listed", np.bool_),
+            [s for p in parts for s in p.scope],
+        )
 
     def take(self, index: IntArray) -> Places:
         return Places(

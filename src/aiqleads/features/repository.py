@@ -163,7 +163,32 @@ async def lead_places(session: AsyncSession, lead_ids: Sequence[int] | None) -> 
     """The places of the given leads (every lead when None), ordered by id; ids that do not
     exist are left out. What the "lead_geo" set needs of them: a column per field, where
     `lead_inputs` also makes an object per lead for its facts."""
+    if lead_ids is None:
+        return await _paged_places(session, select(*_PLACE))
     return _places(await _by_id(session, select(*_PLACE), lead_ids))
+
+
+# Rows per read when every lead, or the whole market, is read: the hourly "lead_geo" build
+# read a million rows in one list (asyncpg's records and SQLAlchemy's rows over them, near a
+# kilobyte a lead), the largest thing in the worker's memory.
+PAGE = 50_000
+
+
+async def _paged_places(session: AsyncSession, stmt: Select[Any]) -> Places:
+    """The places of every row of `stmt` (a select of `_PLACE` from `leads`), in id order,
+    read `PAGE` rows at a time by keyset (each page as of its own read)."""
+    parts: list[Places] = []
+    after: int | None = None
+    while True:
+        page = stmt.order_by(leads.c.id).limit(PAGE)
+        if after is not None:
+            page = page.where(leads.c.id > after)
+        rows = (await session.execute(page)).all()
+        if rows:
+            parts.append(_places(rows))
+            after = int(rows[-1].id)
+        if len(rows) < PAGE:
+            return Places.concat(parts)
 
 
 async def _by_id(
@@ -190,8 +215,7 @@ def _stored_values(stored: tuple[str, str] | None) -> ColumnElement[Any]:
 
 async def market(session: AsyncSession) -> Places:
     """Every lead of the market (`OFFERED`), ordered by id."""
-    stmt = select(*_PLACE).where(_market()).order_by(leads.c.id)
-    return _places((await session.execute(stmt)).all())
+    return await _paged_places(session, select(*_PLACE).where(_market()))
 
 
 async def market_near(
