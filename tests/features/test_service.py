@@ -145,10 +145,16 @@ async def test_every_lead_is_read_once_page_after_page(
         by_id = await repository.lead_places(session, ids)
         on_market = select(Lead.id).where(Lead.status != "withdrawn").order_by(Lead.id)
         offered = list((await session.execute(on_market)).scalars())
+        # (and the points a metro's clusters are made of, the same read whole)
+        scope = market.scope[0]
+        paged = await repository.scope_points(session, scope)
+        monkeypatch.setattr(repository, "PAGE", 1_000)
+        whole = await repository.scope_points(session, scope)
     assert every.ids.tolist() == ids == by_id.ids.tolist()
     np.testing.assert_array_equal(every.lat, by_id.lat)
     assert every.kind == by_id.kind and every.scope == by_id.scope
     assert market.ids.tolist() == offered and len(offered) == 5 and len(market.kind) == 5
+    assert paged[0].size == 5 and all(map(np.array_equal, paged, whole))
 
 
 async def test_another_version_keeps_its_own_row_and_the_latest_is_read(

@@ -24,8 +24,7 @@ async def compute_centres(
     session: AsyncSession, scope: str, *, eps_m: float, min_samples: int
 ) -> Centre:
     """(lat, lon) arrays of the scope's cluster centres, in cluster order."""
-    lat_l, lon_l = await repository.scope_points(session, scope)
-    lat, lon = np.asarray(lat_l, dtype=np.float64), np.asarray(lon_l, dtype=np.float64)
+    lat, lon = await repository.scope_points(session, scope)
     if lat.size == 0:
         return np.empty(0), np.empty(0)
     labels = dbscan(lat, lon, eps_m, min_samples).labels
