@@ -310,6 +310,55 @@ async def test_batch_and_online_give_identical_values_for_every_lead(
     assert np.array_equal(some.values, batch.values[:7])
 
 
+@pytest.mark.parametrize(
+    ("a", "b", "radius_m"),
+    [
+        # 804 m apart across the antimeridian, at the Aleutians' latitude
+        ((51.8, 179.9999), (51.8, -179.9884), 1000.0),
+        # about 38 km apart near the North Pole: the circle holds the pole
+        ((89.5, 0.0), (89.5, 40.0), 50_000.0),
+        # and near the South Pole, across the antimeridian too
+        ((-89.9, 179.0), (-89.9, -179.0), 1000.0),
+    ],
+    ids=["antimeridian", "north_pole", "south_pole"],
+)
+async def test_online_finds_the_neighbours_the_batch_finds_across_the_antimeridian_and_poles(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    cipher: FieldCipher,
+    clock: FrozenClock,
+    a: tuple[float, float],
+    b: tuple[float, float],
+    radius_m: float,
+) -> None:
+    # Given two leads within the radius of each other where a degree box cannot hold the circle
+    now = clock.now()
+    await insert_leads(
+        sessions,
+        [
+            lead_row(settings, cipher, now=now, source_ref="A", latitude=a[0], longitude=a[1]),
+            lead_row(
+                settings,
+                cipher,
+                now=now,
+                source_ref="B",
+                latitude=b[0],
+                longitude=b[1],
+                listing_office="Acme",
+            ),
+        ],
+    )
+    ids = await _ids(sessions)
+    s = FeatureSettings(radius_m=radius_m)
+    # When A's values are computed in the batch and alone
+    async with sessions() as session:
+        batch = await lead_features_batch(session, now, settings=s)
+        online = await lead_features_online(session, ids["A"], now, settings=s)
+    # Then both count B, a listed lead, as a neighbour and a competitor
+    assert batch.row(ids["A"]) == online
+    assert online["leads_nearby"] == 1 and online["competitors_nearby"] == 1
+
+
 async def test_stored_geospatial_values_are_read_back_and_a_lead_without_them_is_computed(
     sessions: async_sessionmaker[AsyncSession],
     settings: Settings,

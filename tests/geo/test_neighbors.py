@@ -12,6 +12,7 @@ from aiqleads.geo.neighbors import (
     count_within,
     count_within_sphere,
     fit_common_projection,
+    within_sphere,
 )
 from aiqleads.geo.projection import EARTH_RADIUS_M, haversine_m
 
@@ -100,3 +101,58 @@ def test_it_agrees_with_the_planar_count_dbscan_uses() -> None:
                               proj, radius_m)  # fmt: skip
         # Then they agree
         np.testing.assert_array_equal(count_within_sphere(q[0], q[1], p[0], p[1], radius_m), planar)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((np.array([1.0]), np.array([1.0]), np.array([1.0]), np.array([1.0]), -5.0), "radius"),
+        ((np.array([1.0]), np.array([1.0]), np.array([1.0]), np.array([1.0]), np.nan), "radius"),
+        ((np.array([1.0]), np.array([1.0]), np.array([1.0]), np.array([1.0]), np.inf), "radius"),
+        ((np.array([1.0, 2.0]), np.array([1.0]), np.array([1.0]), np.array([1.0]), 5.0), "one"),
+        ((np.array([1.0]), np.array([1.0]), np.array([np.nan]), np.array([1.0]), 5.0), "finite"),
+        ((np.array([np.inf]), np.array([1.0]), np.array([1.0]), np.array([1.0]), 5.0), "finite"),
+        ((np.ones((2, 2)), np.ones((2, 2)), np.array([1.0]), np.array([1.0]), 5.0), "1-d"),
+    ],
+    ids=["negative", "nan_radius", "inf_radius", "lengths", "nan_point", "inf_query", "2d"],
+)
+def test_inputs_that_have_no_answer_are_refused(args: tuple, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        count_within_sphere(*args)
+    with pytest.raises(ValueError, match=message):
+        within_sphere(*args)
+
+
+def test_a_zero_radius_counts_coincident_points_and_float32_is_read_as_float64() -> None:
+    lat = np.array([47.6, 47.6, 47.6001], dtype=np.float32)
+    lon = np.array([-122.3, -122.3, -122.3], dtype=np.float32)
+    assert count_within_sphere(lat[:1], lon[:1], lat, lon, 0.0).tolist() == [2]
+    # float32 degrees are widened before the trigonometry, as float64 of the same values
+    rng = np.random.default_rng(3)
+    p = _random(rng, 800, 47.6, -122.3, 0.05)
+    p32 = (p[0].astype(np.float32), p[1].astype(np.float32))
+    p64 = (p32[0].astype(np.float64), p32[1].astype(np.float64))
+    assert np.array_equal(
+        count_within_sphere(*p32, *p32, 100.0), count_within_sphere(*p64, *p64, 100.0)
+    )
+
+
+def test_pairs_within_agree_with_the_count() -> None:
+    # Given pairs at random distances around the radius, wherever on the globe
+    rng = np.random.default_rng(11)
+    lat_a, lon_a = rng.uniform(-89.9, 89.9, 3000), rng.uniform(-180, 180, 3000)
+    lat_b = np.clip(lat_a + rng.normal(0, 0.01, 3000), -90, 90)
+    lon_b = lon_a + rng.normal(0, 0.01, 3000)
+    d = haversine_m(lat_a, lon_a, lat_b, lon_b)
+    radius = 1000.0
+    keep = np.abs(d - radius) > 1e-6  # rounding may decide pairs on the radius either way
+    inside = within_sphere(lat_a, lon_a, lat_b, lon_b, radius)
+    # Then each pair is within exactly when haversine says so, and when the count finds it
+    assert np.array_equal(inside[keep], (d <= radius)[keep])
+    counted = [
+        count_within_sphere(
+            lat_a[i : i + 1], lon_a[i : i + 1], lat_b[i : i + 1], lon_b[i : i + 1], radius
+        )[0]
+        for i in range(0, 3000, 7)
+    ]
+    assert counted == inside[::7].astype(int).tolist()

@@ -42,6 +42,7 @@ from aiqleads.geo.neighbors import (
     count_within_sphere,
     fit_common_projection,
     nearest_within,
+    within_sphere,
 )
 from aiqleads.geo.projection import LocalProjection
 
@@ -147,8 +148,16 @@ def geo_values(
 def _count_near(q: Places, p: Places, radius_m: float) -> FloatArray:
     """Per query, the places of `p` within `radius_m`, the query itself left out."""
     counts = count_within_sphere(q.lat, q.lon, p.lat, p.lon, radius_m)
-    own = np.isin(q.ids, p.ids)
-    return (counts - own).astype(np.float64)
+    # The query's own row in `p` was counted only if it lies within the radius of the query's
+    # point: the build reads the two a page at a time, and a lead geocoded again between two
+    # reads is at one place in `q` and another in `p`.
+    if p.ids.size:
+        order = np.argsort(p.ids, kind="stable")
+        at = order[np.minimum(np.searchsorted(p.ids, q.ids, sorter=order), p.ids.size - 1)]
+        own = np.flatnonzero(p.ids[at] == q.ids)
+        counted = within_sphere(q.lat[own], q.lon[own], p.lat[at[own]], p.lon[at[own]], radius_m)
+        counts[own[counted]] -= 1
+    return counts.astype(np.float64)
 
 
 def _centre_distance_km(q: Places, centres: Centres, far_km: float) -> FloatArray:

@@ -18,7 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from aiqleads.features.facts import LeadFacts
 from aiqleads.features.geospatial import FloatArray, Places
-from aiqleads.kit.distance import EARTH_RADIUS_M
+from aiqleads.kit.distance import degree_box
 from aiqleads.leads.filters import OUTSIDE_METROS
 from aiqleads.leads.status import OFFERED
 from aiqleads.market.service import snapshot_instant
@@ -245,13 +245,11 @@ async def market_near(
     near: list[ColumnElement[bool]] = []
     if lat is not None and lon is not None:
         # The box grown by 1 % so rounding never loses a lead at the edge of the radius.
-        dlat = math.degrees(radius_m / EARTH_RADIUS_M) * 1.01
-        cos_lat = max(math.cos(math.radians(min(89.0, abs(lat) + dlat))), 1e-6)
-        dlon = min(180.0, dlat / cos_lat)
+        lat_lo, lat_hi, lon_lo, lon_hi = degree_box(lat, lon, radius_m * 1.01)
         near.append(
             and_(
-                leads.c.latitude.between(lat - dlat, lat + dlat),
-                leads.c.longitude.between(lon - dlon, lon + dlon),
+                leads.c.latitude.between(lat_lo, lat_hi),
+                leads.c.longitude.between(lon_lo, lon_hi),
             )
         )
     if cells:

@@ -8,6 +8,7 @@ of query points so the candidate lists never hold more than ``max_pairs`` entrie
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -21,6 +22,7 @@ from aiqleads.geo.projection import (
     LocalProjection,
     haversine_reduced,
     reduced_threshold,
+    unit_vectors,
 )
 
 if TYPE_CHECKING:
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from scipy.spatial import cKDTree
 
 IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
 
 DEFAULT_MAX_PAIRS = 4_000_000
 """Candidate pairs held at once (about 100 MB with their distances)."""
@@ -165,33 +168,63 @@ def count_within_sphere(
     lon: FloatArray,
     radius_m: float,
 ) -> IntArray:
-    """Number of points (`lat`, `lon`, degrees) within `radius_m` great-circle metres of each
-    query point, as an int64 array of the queries' length. Coordinates must be finite.
+    """Number of points (`lat`, `lon`: 1-d arrays of one length, degrees) within `radius_m`
+    great-circle metres of each query point (`query_lat`, `query_lon`, likewise), as an int64
+    array of the queries' length. Coordinates are taken as float64. Raises ValueError for
+    coordinates that are not finite, arrays of unequal length, or a radius that is negative or
+    not finite (0 counts coincident points).
 
     Counts by chord: on the sphere the straight line between two points is 2R·sin(d / 2R), a
-    monotone function of their great-circle distance d, so a k-d tree over unit vectors in 3-d
-    answers "within d" for a whole ball with `return_length`, listing no pair (the chord is the
-    square root of 4 × the haversine term, so this is the haversine criterion). Memory stays
-    linear in the points. `count_within` instead lists the pairs in its projection's distortion
-    band, which on dense data is every pair (tens of millions at 100k leads, 0.7 GB); it stays
-    the one DBSCAN uses, because its boundary cases agree with scikit-learn's bit for bit. The
-    two differ only for pairs within rounding (about 1e-9 m) of `radius_m`.
+    monotone function of their great-circle distance d (the chord of a circle of radius R under
+    the central angle d / R), so a k-d tree over unit vectors in 3-d answers "within d" for a
+    whole ball with `return_length`, listing no pair (the chord is the square root of 4 × the
+    haversine term, so this is the haversine criterion). Memory stays linear in the points.
+    `count_within` instead lists the pairs in its projection's distortion band, which on dense
+    data is every pair (tens of millions at 100k leads, 0.7 GB); it stays the one DBSCAN uses,
+    because its boundary cases agree with scikit-learn's bit for bit. The two differ only for
+    pairs within rounding (about 1e-9 m) of `radius_m`.
     """
     from scipy.spatial import cKDTree  # imported when used (see TYPE_CHECKING above)
 
-    if query_lat.size == 0 or lat.size == 0:
-        return np.zeros(query_lat.size, dtype=np.int64)
-    chord = 2.0 * np.sin(min(radius_m / EARTH_RADIUS_M, np.pi) / 2.0)
-    tree = cKDTree(_unit_vectors(lat, lon))
-    found = tree.query_ball_point(_unit_vectors(query_lat, query_lon), chord, return_length=True)
-    return np.asarray(found, dtype=np.int64).reshape(query_lat.size)
+    chord = _chord(radius_m)
+    queries = _checked_unit_vectors(query_lat, query_lon, "query")
+    points = _checked_unit_vectors(lat, lon, "point")
+    if len(queries) == 0 or len(points) == 0:
+        return np.zeros(len(queries), dtype=np.int64)
+    found = cKDTree(points).query_ball_point(queries, chord, return_length=True)
+    return np.asarray(found, dtype=np.int64).reshape(len(queries))
 
 
-def _unit_vectors(lat: FloatArray, lon: FloatArray) -> FloatArray:
+def within_sphere(
+    lat_a: FloatArray, lon_a: FloatArray, lat_b: FloatArray, lon_b: FloatArray, radius_m: float
+) -> BoolArray:
+    """Pairwise (a[i], b[i]): True where the two points lie within `radius_m` great-circle
+    metres, by the chord test `count_within_sphere` makes. Inputs as there, all four of one
+    length; a bool array of that length. Raises ValueError as `count_within_sphere`."""
+    chord = _chord(radius_m)
+    a = _checked_unit_vectors(lat_a, lon_a, "first")
+    b = _checked_unit_vectors(lat_b, lon_b, "second")
+    if len(a) != len(b):
+        raise ValueError(f"{len(a)} first points against {len(b)} second points")
+    out: BoolArray = ((a - b) ** 2).sum(axis=1) <= chord * chord
+    return out
+
+
+def _chord(radius_m: float) -> float:
+    """The unit-sphere chord of a great-circle distance of `radius_m` metres."""
+    if not (math.isfinite(radius_m) and radius_m >= 0):
+        raise ValueError(f"radius must be a finite number of metres >= 0, not {radius_m!r}")
+    return 2.0 * math.sin(min(radius_m / EARTH_RADIUS_M, math.pi) / 2.0)
+
+
+def _checked_unit_vectors(lat: FloatArray, lon: FloatArray, name: str) -> FloatArray:
     """(n, 3) points on the unit sphere of latitudes and longitudes in degrees."""
-    phi, lam = np.radians(lat), np.radians(lon)
-    cos_phi = np.cos(phi)
-    out: FloatArray = np.column_stack((cos_phi * np.cos(lam), cos_phi * np.sin(lam), np.sin(phi)))
+    lat, lon = np.asarray(lat, dtype=np.float64), np.asarray(lon, dtype=np.float64)
+    if lat.ndim != 1 or lat.shape != lon.shape:
+        raise ValueError(f"{name} latitudes and longitudes must be 1-d arrays of one length")
+    if not (np.isfinite(lat).all() and np.isfinite(lon).all()):
+        raise ValueError(f"{name} coordinates must be finite")
+    out: FloatArray = np.column_stack(unit_vectors(np.radians(lat), np.radians(lon)))
     return out
 
 

@@ -91,7 +91,8 @@ def haversine_m(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLi
     return out
 
 
-def _unit_vectors(lat_rad: FloatArray, lon_rad: FloatArray) -> tuple[FloatArray, ...]:
+def unit_vectors(lat_rad: FloatArray, lon_rad: FloatArray) -> tuple[FloatArray, ...]:
+    """(x, y, z) of points on the unit sphere, from latitudes and longitudes in radians."""
     cos_lat = np.cos(lat_rad)
     return cos_lat * np.cos(lon_rad), cos_lat * np.sin(lon_rad), np.sin(lat_rad)
 
@@ -121,7 +122,7 @@ class LocalProjection:
         lat_a, lon_a = validate_latlon(lat, lon)
         if lat_a.size == 0:
             raise ValueError("cannot fit a projection to zero points")
-        x, y, z = _unit_vectors(np.radians(lat_a), np.radians(lon_a))
+        x, y, z = unit_vectors(np.radians(lat_a), np.radians(lon_a))
         if weights is None:
             mx, my, mz = float(x.mean()), float(y.mean()), float(z.mean())
         else:
@@ -161,7 +162,7 @@ class LocalProjection:
     def forward(self, lat: ArrayLike, lon: ArrayLike) -> tuple[FloatArray, FloatArray]:
         """(lat, lon) degrees → (x east, y north) metres."""
         lat_a, lon_a = validate_latlon(lat, lon)
-        ux, uy, uz = _unit_vectors(np.radians(lat_a), np.radians(lon_a))
+        ux, uy, uz = unit_vectors(np.radians(lat_a), np.radians(lon_a))
         up, east, north = self._frame()
         # The sums below are accumulated in place, in the order `a * p + b * q + c * r` would
         # take (same rounding), so at most about six arrays of n floats live at once (the

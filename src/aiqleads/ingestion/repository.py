@@ -239,19 +239,15 @@ async def candidates_near(
     PostgreSQL answers with ST_DWithin on geography (on the spheroid) among the leads of a
     degree box around each point, found on ix_leads_lat_lon (a search of a GiST index on
     geom::geography cost 58 µs of server CPU per point at 100k leads, the box a fraction of
-    that: bench-s8/ingest; migration 0041 dropped that index). Where a point's box would
-    cross a pole or the antimeridian, where a degree box is no box, the box is the band of
-    its latitudes around the whole globe. SQLite answers with a degree box per point on
-    ix_leads_lat_lon, which the caller narrows by haversine.
+    that: bench-s8/ingest; migration 0041 dropped that index); near a pole or the
+    antimeridian the box is a band around the globe (`degree_box`). SQLite answers with a
+    degree box per point on ix_leads_lat_lon, which the caller narrows by haversine.
     """
     out: list[tuple[int, Candidate]] = []
     if _dialect(session) == "postgresql":
         boxes: list[tuple[int, float, float, tuple[float, float, float, float]]] = []
         for i, lat, lon in points:
-            box = degree_box(lat, lon, radius_m * _BOX_MARGIN)
-            if not (-90.0 < box[0] < box[1] < 90.0 and -180.0 < box[2] < box[3] < 180.0):
-                box = (max(box[0], -90.0), min(box[1], 90.0), -180.0, 180.0)
-            boxes.append((i, lat, lon, box))
+            boxes.append((i, lat, lon, degree_box(lat, lon, radius_m * _BOX_MARGIN)))
         if not boxes:
             return out
         params: dict[str, Any] = {"radius": radius_m, "idx": [p[0] for p in boxes]}
