@@ -3,6 +3,8 @@ the haversine formula pair by pair, wherever the points are, without listing the
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from scipy.spatial import cKDTree
@@ -116,7 +118,7 @@ def test_it_agrees_with_the_planar_count_dbscan_uses() -> None:
     ],
     ids=["negative", "nan_radius", "inf_radius", "lengths", "nan_point", "inf_query", "2d"],
 )
-def test_inputs_that_have_no_answer_are_refused(args: tuple, message: str) -> None:
+def test_inputs_that_have_no_answer_are_refused(args: tuple[Any, ...], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         count_within_sphere(*args)
     with pytest.raises(ValueError, match=message):

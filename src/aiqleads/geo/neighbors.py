@@ -11,7 +11,7 @@ import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
+# Degrees of any float width: the sphere's functions widen them to float64 themselves.
+Degrees = NDArray[np.floating[Any]]
 
 DEFAULT_MAX_PAIRS = 4_000_000
 """Candidate pairs held at once (about 100 MB with their distances)."""
@@ -162,10 +164,10 @@ def count_within(
 
 
 def count_within_sphere(
-    query_lat: FloatArray,
-    query_lon: FloatArray,
-    lat: FloatArray,
-    lon: FloatArray,
+    query_lat: Degrees,
+    query_lon: Degrees,
+    lat: Degrees,
+    lon: Degrees,
     radius_m: float,
 ) -> IntArray:
     """Number of points (`lat`, `lon`: 1-d arrays of one length, degrees) within `radius_m`
@@ -196,7 +198,7 @@ def count_within_sphere(
 
 
 def within_sphere(
-    lat_a: FloatArray, lon_a: FloatArray, lat_b: FloatArray, lon_b: FloatArray, radius_m: float
+    lat_a: Degrees, lon_a: Degrees, lat_b: Degrees, lon_b: Degrees, radius_m: float
 ) -> BoolArray:
     """Pairwise (a[i], b[i]): True where the two points lie within `radius_m` great-circle
     metres, by the chord test `count_within_sphere` makes. Inputs as there, all four of one
@@ -217,7 +219,7 @@ def _chord(radius_m: float) -> float:
     return 2.0 * math.sin(min(radius_m / EARTH_RADIUS_M, math.pi) / 2.0)
 
 
-def _checked_unit_vectors(lat: FloatArray, lon: FloatArray, name: str) -> FloatArray:
+def _checked_unit_vectors(lat: Degrees, lon: Degrees, name: str) -> FloatArray:
     """(n, 3) points on the unit sphere of latitudes and longitudes in degrees."""
     lat, lon = np.asarray(lat, dtype=np.float64), np.asarray(lon, dtype=np.float64)
     if lat.ndim != 1 or lat.shape != lon.shape:
