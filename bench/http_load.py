@@ -13,19 +13,23 @@ loaded database is kept and reused by the next run (it is loaded again only if i
 than `--leads` leads). 200 enterprise agents share the load round-robin, each under its tier's
 1,000 requests a minute, with access tokens minted here for their accounts.
 
-Phases, each driven for `--seconds` after a warm-up by one asyncio aiohttp client in this
-process at `--concurrency` requests in flight (closed loop): `/health` (the floor),
-`/api/v1/auth/me` (an authenticated no-op: one account read), catalog search
-(`GET /api/v1/leads?...`, a mix of filters, 50 rows), lead preview (`GET /api/v1/leads/{id}`),
-heatmap (cached after its first answer), cart, and the mixed traffic of the issue (search 50 %,
-preview 20 %, heatmap 10 %, cart 20 %). For each: requests/s answered 200, latency percentiles,
-answers other than 200, the server's CPU time per request (all its processes; it moves less
-than latency when others share the cores), the cores the background worker kept busy, the load
-generator's own CPU time per request, and each API worker's resident memory at the end, with the
-background worker's and the task outbox's rows left by status (a backlog means the worker fell
-behind). Before the phases, the run waits for the worker to empty the task outbox (the periodic
-tasks a fresh database has never run), so the phases see the worker between two hourly runs;
-one that crosses the top of an hour shows in its `worker_cpu_cores_busy`.
+Phases, each driven for `--seconds` after a warm-up by wrk (`bench/wrk_load.py`; Debian's
+`wrk` package) with `--concurrency` connections, each sending its next request when the last is
+answered (closed loop): `/health` (the floor), `/api/v1/auth/me` (an authenticated no-op),
+catalog search (`GET /api/v1/leads?...`, a mix of filters, 50 rows), lead preview
+(`GET /api/v1/leads/{id}`), heatmap (cached after its first answer), cart, and the mixed
+traffic of the issue (search 50 %, preview 20 %, heatmap 10 %, cart 20 %). For each:
+requests/s answered 2xx, latency percentiles (wrk's), answers other than 2xx/3xx and requests
+without an answer, the cache hit ratio, the answers per second by route and status as the
+server counted them (`aiq_http_requests_total`: wrk cannot tell which request an answer
+belongs to, so this splits the mixed phase by route); the server's CPU time per request (all
+its processes; it moves less than latency when others share the cores), the cores the
+background worker kept busy, the load generator's own CPU time per request, and each API
+worker's resident memory at the end, with the background worker's and the task outbox's rows
+left by status (a backlog means the worker fell behind). Before the phases, the run waits for
+the worker to empty the task outbox (the periodic tasks a fresh database has never run), so the
+phases see the worker between two hourly runs; one that crosses the top of an hour shows in
+its `worker_cpu_cores_busy`.
 
 With `--baseline-src`, the same phases run against a second server importing the package from
 that folder (for example the main branch's `src`), alternating which goes first per round, so
@@ -40,23 +44,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import itertools
 import json
 import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import asyncpg
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
@@ -70,11 +74,10 @@ from aiqleads.models import Account, Lead
 from aiqleads.models.enums import Role, Tier
 
 if TYPE_CHECKING:
-    from bench import catalog
+    from bench import catalog, wrk_load
     from bench.catalog import NOW, PASSWORD, SECRET, king_county_zips, load_postgres
     from bench.serving import (
         free_port,
-        percentiles,
         process_tree,
         rss_mb,
         start_server,
@@ -85,10 +88,10 @@ if TYPE_CHECKING:
     )
 else:
     import catalog
+    import wrk_load
     from catalog import NOW, PASSWORD, SECRET, king_county_zips, load_postgres
     from serving import (
         free_port,
-        percentiles,
         process_tree,
         rss_mb,
         start_server,
@@ -106,6 +109,8 @@ catalog.KEYS = KEYS
 PHASES = ("health", "me", "search", "preview", "heatmap", "cart", "mixed")
 # The issue's mix, as slots of a cycle of ten requests.
 MIX = ("search",) * 5 + ("preview",) * 2 + ("heatmap",) + ("cart",) * 2
+# Requests in a phase's plan, sent in a cycle: every search and preview of `request_makers`.
+PLAN = 10_000
 
 
 async def prepare(settings: Settings, n: int) -> tuple[list[str], list[str]]:
@@ -188,16 +193,23 @@ def request_makers(lead_ids: list[str]) -> dict[str, Callable[[int], str]]:
     }
 
 
-def _loader_cpu() -> float:
-    use = resource.getrusage(resource.RUSAGE_SELF)
-    return use.ru_utime + use.ru_stime
+def plan(
+    phase: str, makers: dict[str, Callable[[int], str]], tokens: list[str], n: int = PLAN
+) -> list[tuple[str, str]]:
+    """The phase's requests as wrk sends them in a cycle: (path, Authorization header), agents
+    taken in turn; the mixed phase interleaves the routes by `MIX`."""
+    out = []
+    for i in range(n):
+        kind = MIX[i % len(MIX)] if phase == "mixed" else phase
+        path = makers[kind](i // len(MIX) if phase == "mixed" else i)
+        out.append((path, f"Bearer {tokens[i % len(tokens)]}"))
+    return out
 
 
 async def drive(
     base: str,
     phase: str,
-    makers: dict[str, Callable[[int], str]],
-    headers: list[dict[str, str]],
+    script: Path,
     server_pid: int,
     worker_pid: int | None = None,
     *,
@@ -205,92 +217,75 @@ async def drive(
     concurrency: int,
     warmup: float,
 ) -> dict[str, Any]:
-    """Drive one phase in a closed loop of `concurrency` requests in flight; its figures."""
-    counter = itertools.count()
-    latencies: dict[str, list[float]] = {}
-    statuses: dict[str, dict[int, int]] = {}
-    counting = False
-    stop = False
-    connector = aiohttp.TCPConnector(limit=concurrency, ttl_dns_cache=None)
-    timeout = aiohttp.ClientTimeout(total=30)
-
-    async with aiohttp.ClientSession(base, connector=connector, timeout=timeout) as client:
-
-        async def worker() -> None:
-            while not stop:
-                i = next(counter)
-                kind = MIX[i % len(MIX)] if phase == "mixed" else phase
-                path = makers[kind](i // len(MIX) if phase == "mixed" else i)
-                started = time.perf_counter()
-                try:
-                    async with client.get(path, headers=headers[i % len(headers)]) as res:
-                        await res.read()
-                        status = res.status
-                except (aiohttp.ClientError, TimeoutError):
-                    status = 0  # no answer
-                took = time.perf_counter() - started
-                if counting:
-                    latencies.setdefault(kind, []).append(took)
-                    by_status = statuses.setdefault(kind, {})
-                    by_status[status] = by_status.get(status, 0) + 1
-
-        tasks = [asyncio.create_task(worker()) for _ in range(concurrency)]
-        await asyncio.sleep(warmup)
-        server_cpu, loader_cpu = tree_cpu_seconds(server_pid), _loader_cpu()
-        worker_cpu = tree_cpu_seconds(worker_pid) if worker_pid else 0.0
-        counting = True
-        started = time.perf_counter()
-        await asyncio.sleep(seconds)
-        counting = False
-        elapsed = time.perf_counter() - started
-        server_cpu = tree_cpu_seconds(server_pid) - server_cpu
-        worker_cpu = (tree_cpu_seconds(worker_pid) - worker_cpu) if worker_pid else 0.0
-        loader_cpu = _loader_cpu() - loader_cpu
-        stop = True
-        await asyncio.gather(*tasks)
-    every = [s for v in latencies.values() for s in v]
-    answered = sum(n for by in statuses.values() for n in by.values())
-    ok = sum(by.get(200, 0) for by in statuses.values())
-    errors = {
-        f"{kind}:{status}": n
-        for kind, by in statuses.items()
-        for status, n in by.items()
-        if status != 200
-    }
+    """Drive one phase with wrk (`script`: its plan, `wrk_load.write_script`) in a closed
+    loop of `concurrency` requests in flight, after a warm-up run whose figures are dropped;
+    its figures, with the server's own count of answers by route from /metrics."""
+    await wrk_load.run(base, script, seconds=max(1, round(warmup)), concurrency=concurrency)
+    before = await scrape(base)
+    server_cpu = tree_cpu_seconds(server_pid)
+    worker_cpu = tree_cpu_seconds(worker_pid) if worker_pid else 0.0
+    result = await wrk_load.run(
+        base, script, seconds=max(1, round(seconds)), concurrency=concurrency
+    )
+    server_cpu = tree_cpu_seconds(server_pid) - server_cpu
+    worker_cpu = (tree_cpu_seconds(worker_pid) - worker_cpu) if worker_pid else 0.0
+    after = await scrape(base)
+    elapsed = result.seconds
+    answered = result.requests + sum(result.socket_errors.values())
+    errors = {f"socket_{kind}": n for kind, n in result.socket_errors.items() if n}
+    if result.not_ok:
+        errors["not_2xx_3xx"] = result.not_ok
     out: dict[str, Any] = {
-        "rps": round(ok / elapsed, 1),
+        "rps": round((result.requests - result.not_ok) / elapsed, 1),
         "requests": answered,
         "errors": errors,
-        "latency": percentiles(every),
+        "latency": {"n": result.requests, **{f"{k}_ms": v for k, v in result.latency_ms.items()}},
         "server_cpu_ms_per_request": round(server_cpu * 1e3 / max(answered, 1), 3),
         "server_cpu_cores_busy": round(server_cpu / elapsed, 2),
         "worker_cpu_cores_busy": round(worker_cpu / elapsed, 3),
-        "loader_cpu_ms_per_request": round(loader_cpu * 1e3 / max(answered, 1), 3),
+        "loader_cpu_ms_per_request": round(result.cpu_seconds * 1e3 / max(answered, 1), 3),
     }
-    if phase == "mixed":
-        out["by_route"] = {
-            kind: {
-                "rps": round(statuses[kind].get(200, 0) / elapsed, 1),
-                "latency": percentiles(v),
-            }
-            for kind, v in sorted(latencies.items())
-        }
+    if before and after:
+        hits = after.cache["hits"] - before.cache["hits"]
+        misses = after.cache["misses"] - before.cache["misses"]
+        out["cache_hit_ratio"] = round(hits / max(hits + misses, 1), 3)
+        # wrk counts answers other than 2xx/3xx and cannot tell which request an answer
+        # belongs to: the server's counter gives them by route and status.
+        by_route: dict[str, dict[str, float]] = {}
+        for (route, status), n in sorted(after.answers.items()):
+            moved = n - before.answers.get((route, status), 0.0)
+            if moved > 0 and route != "/metrics":
+                by_route.setdefault(route, {})[status] = round(moved / elapsed, 1)
+        out["server_answers_per_second"] = by_route
     return out
 
 
-async def cache_counts(base: str) -> dict[str, float]:
-    """aiq_cache_hits_total and aiq_cache_misses_total summed over caches, from /metrics (empty
-    when the server does not expose it to this client)."""
-    out = {"hits": 0.0, "misses": 0.0}
-    async with aiohttp.ClientSession(base) as client, client.get("/metrics") as res:
-        if res.status != 200:
-            return {}
-        for line in (await res.text()).splitlines():
-            for key in ("hits", "misses"):
-                name = f"aiq_cache_{key}_total"
-                if line.startswith((name + "{", name + " ")):
-                    out[key] += float(line.rsplit(" ", 1)[1])
-    return out
+@dataclass(frozen=True)
+class Scrape:
+    """What the server's /metrics said: cache hits and misses summed over caches, and answers
+    by (route template, status) summed over methods."""
+
+    cache: dict[str, float]
+    answers: dict[tuple[str, str], float]
+
+
+async def scrape(base: str) -> Scrape | None:
+    """The server's /metrics, parsed with prometheus_client's parser (None when the server
+    does not expose it to this client)."""
+    async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+        res = await client.get("/metrics")
+    if res.status_code != 200:
+        return None
+    cache = {"hits": 0.0, "misses": 0.0}
+    answers: dict[tuple[str, str], float] = {}
+    for family in text_string_to_metric_families(res.text):
+        for sample in family.samples:
+            if sample.name in ("aiq_cache_hits_total", "aiq_cache_misses_total"):
+                cache[sample.name.split("_")[2]] += sample.value
+            elif sample.name == "aiq_http_requests_total":
+                key = (sample.labels["route"], sample.labels["status"])
+                answers[key] = answers.get(key, 0.0) + sample.value
+    return Scrape(cache, answers)
 
 
 async def run_code(
@@ -313,30 +308,25 @@ async def run_code(
         start_worker(env, workdir / f"worker-{label}.log") if "AIQ_REDIS_URL" in env else None
     )
     base = f"http://127.0.0.1:{port}"
-    headers = [{"Authorization": f"Bearer {t}"} for t in tokens]
     out: dict[str, Any] = {"src": src or _package_folder(), "commit": _commit(src)}
     try:
         await wait_ready(base, proc)
         if background is not None:
-            out["worker_settle_seconds"] = await _settle(env["AIQ_DATABASE_URL"])
+            out["worker_settle_seconds"] = await _settle(env["AIQ_DATABASE_URL"], background)
         phases: dict[str, Any] = {}
         for phase in args.phases:
-            before = await cache_counts(base) if phase == "mixed" else {}
+            script = workdir / f"{label}-{phase}.lua"
+            wrk_load.write_script(script, plan(phase, makers, tokens))
             phases[phase] = await drive(
                 base,
                 phase,
-                makers,
-                headers,
+                script,
                 proc.pid,
                 background.pid if background else None,
                 seconds=args.seconds,
                 concurrency=args.concurrency,
                 warmup=args.warmup,
             )
-            if before:
-                after = await cache_counts(base)
-                hits, misses = after["hits"] - before["hits"], after["misses"] - before["misses"]
-                phases[phase]["cache_hit_ratio"] = round(hits / max(hits + misses, 1), 3)
         out["phases"] = phases
         workers = [p for p in process_tree(proc.pid) if p != proc.pid and _is_worker(p)]
         out["rss_mb_per_worker"] = [rss_mb(p) for p in workers]
@@ -348,20 +338,27 @@ async def run_code(
             )
         out["task_outbox_left"] = await _outbox_rows(env["AIQ_DATABASE_URL"])
     finally:
-        stop_server(proc)
-        if background is not None:
-            stop_server(background)
+        try:
+            stop_server(proc)
+        finally:
+            if background is not None:
+                # Its Dramatiq processes finish a running task for up to 60 s on SIGTERM.
+                stop_server(background, grace_s=75.0)
     return out
 
 
-async def _settle(url: str, *, limit_s: float = 1800.0) -> float:
-    """Wait until the task outbox holds no task to run (dead ones stay): the periodic tasks
-    a fresh database has never run (the hourly feature precompute, scoring refresh: minutes at
-    1M leads) are done, so every run is measured in the worker's steady state between two
-    hours, however the runs are ordered. Returns the seconds waited. Raises RuntimeError after
-    `limit_s`."""
+async def _settle(url: str, worker: subprocess.Popen[bytes], *, limit_s: float = 1800.0) -> float:
+    """Wait until the task outbox holds no task due to run (dead ones, and retries or
+    deliveries waiting out their backoff, stay): the periodic tasks a fresh database has never
+    run (the hourly feature precompute, scoring refresh: minutes at 1M leads) are done, so every
+    run is measured in the worker's steady state between two hours, however the runs are
+    ordered. A queued row that a worker killed in an earlier run of a kept database left
+    holds the run until its claim lapses. Returns the seconds waited. Raises RuntimeError
+    when the worker exits, or after `limit_s`."""
     started = time.perf_counter()
-    while any(n for status, n in (await _outbox_rows(url)).items() if status != "dead"):
+    while (await _outbox_rows(url)).get("due", 0):
+        if worker.poll() is not None:
+            raise RuntimeError(f"aiqleads worker exited ({worker.returncode}); see its log")
         if time.perf_counter() - started > limit_s:
             raise RuntimeError(f"the task outbox did not empty within {limit_s:.0f} s")
         await asyncio.sleep(0.5)
@@ -369,14 +366,21 @@ async def _settle(url: str, *, limit_s: float = 1800.0) -> float:
 
 
 async def _outbox_rows(url: str) -> dict[str, int]:
-    """Rows of the task outbox by status (pending, queued, dead): what is still to run."""
+    """Rows of the task outbox by status (pending, queued, dead), and `due`: the pending ones
+    whose time has come and the queued ones whose claim has not lapsed (what the worker has
+    to run now)."""
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     conn = await asyncpg.connect(dsn)
     try:
         rows = await conn.fetch("SELECT status, count(*) AS n FROM task_outbox GROUP BY status")
+        due = await conn.fetchval(
+            "SELECT count(*) FROM task_outbox WHERE (status = 'pending'"
+            " AND (not_before IS NULL OR not_before <= now()))"
+            " OR (status = 'queued' AND claimed_until > now())"
+        )
     finally:
         await conn.close()
-    return {r["status"]: int(r["n"]) for r in rows}
+    return {**{r["status"]: int(r["n"]) for r in rows}, "due": int(due)}
 
 
 def _is_worker(pid: int) -> bool:
@@ -499,7 +503,7 @@ async def main() -> None:
                 "seconds_per_phase": args.seconds,
                 "rounds": args.rounds,
                 "cpus": os.cpu_count(),
-                "load_generator": "one asyncio aiohttp client in this process, same machine",
+                "load_generator": "wrk, one thread, same machine",
                 "background_worker": (
                     "aiqleads worker: 1 Dramatiq process, relay and scheduler"
                     if args.redis_url

@@ -27,6 +27,7 @@ import json
 import multiprocessing as mp
 import resource
 import time
+from queue import Empty
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -102,7 +103,16 @@ def run_case(kind: str, n: int, radius_m: float) -> tuple[dict[str, Any], np.nda
     queue = ctx.Queue()
     proc = ctx.Process(target=_child, args=(kind, n, radius_m, queue))
     proc.start()
-    found = queue.get()
+    # A child that raises or is killed (out of memory) sends nothing: poll rather than wait.
+    while True:
+        try:
+            found = queue.get(timeout=1.0)
+            break
+        except Empty:
+            if not proc.is_alive():
+                raise RuntimeError(
+                    f"{kind} at n={n} exited with {proc.exitcode} before its figures"
+                ) from None
     proc.join()
     counts = found.pop("counts")
     return found, counts

@@ -45,9 +45,15 @@ def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
-def stop_server(proc: subprocess.Popen[bytes]) -> None:
+def stop_server(proc: subprocess.Popen[bytes], *, grace_s: float = 30.0) -> None:
+    """SIGTERM, then SIGKILL if the process has not exited within `grace_s` seconds (so a
+    run never leaves a server or worker behind for the next one)."""
     proc.terminate()
-    proc.wait(timeout=30)
+    try:
+        proc.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=30)
 
 
 async def wait_ready(base: str, proc: subprocess.Popen[bytes], *, seconds: float = 60) -> None:

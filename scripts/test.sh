@@ -10,6 +10,8 @@ need_debian_packages chromium  # the web UI tests drive Debian's headless Chromi
 # promtool (alert rules, their unit tests, dashboard expressions), Prometheus itself (scraping a
 # running server) and amtool (Alertmanager routing): tests/deploy.
 need_debian_packages prometheus prometheus-alertmanager
+# wrk, the HTTP load test's load generator (bench/wrk_load.py, tested in tests/).
+need_debian_packages wrk
 
 trap services_stop EXIT INT TERM
 services_start

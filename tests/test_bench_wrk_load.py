@@ -1,0 +1,88 @@
+"""The HTTP load test's driver (`bench/wrk_load.py`) against a small local server: wrk sends
+the plan as written, and the figures it hands back add up."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from bench import wrk_load
+
+from tests.debian_tools import debian_tool
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as wrk expects
+    # Headers and body go out as two writes: without TCP_NODELAY the second waits for the
+    # client's delayed ACK (~40 ms).
+    disable_nagle_algorithm = True
+    seen: Counter[tuple[str, str]]
+
+    def do_GET(self) -> None:
+        self.seen[(self.path, self.headers.get("Authorization", ""))] += 1
+        status = 200 if self.path.startswith("/ok") else 404
+        body = b"{}"
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[str, Counter[tuple[str, str]]]]:
+    seen: Counter[tuple[str, str]] = Counter()
+    handler = type("Handler", (_Handler,), {"seen": seen})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", seen
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_wrk_sends_the_plan_in_a_cycle_and_counts_the_answers(
+    server: tuple[str, Counter[tuple[str, str]]], tmp_path: Path
+) -> None:
+    debian_tool("wrk", "wrk")
+    url, seen = server
+    # Given a plan of three requests: two that answer 200 (one of them without a token), one 404
+    plan = [("/ok?a=1&b=2", "Bearer t1"), ("/missing", "Bearer t2"), ("/ok/x", "")]
+    script = tmp_path / "plan.lua"
+    wrk_load.write_script(script, plan)
+    # When wrk drives it on one connection for a second
+    result = asyncio.run(wrk_load.run(url, script, seconds=1, concurrency=1))
+    # Then it counts the answers, the 404s among them, and no request went unanswered
+    assert result.requests > 20
+    # one connection sends the plan in order: one 404 in three, give or take the cycle's end
+    assert abs(result.requests - 3 * result.not_ok) <= 3
+    assert not any(result.socket_errors.values())
+    # and the server saw exactly the paths and headers of the plan, as often as wrk says
+    assert set(seen) == set(plan)
+    assert abs(sum(seen.values()) - result.requests) <= 1  # one may be in flight at the end
+    lat = result.latency_ms
+    assert 0 < lat["p50"] <= lat["p95"] <= lat["p99"] <= lat["max"]
+    assert result.seconds >= 1 and result.cpu_seconds > 0
+
+
+@pytest.mark.parametrize("bad", ['/a"b', "/a\\b", "/caf\u00e9", "/a\nb"])
+def test_a_string_lua_cannot_hold_as_written_is_refused(bad: str, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="plain ASCII"):
+        wrk_load.write_script(tmp_path / "plan.lua", [(bad, "")])
+
+
+def test_an_empty_plan_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="no request"):
+        wrk_load.write_script(tmp_path / "plan.lua", [])
+
+
+def test_output_without_a_result_is_an_error_that_shows_it() -> None:
+    with pytest.raises(ValueError, match="unable to connect"):
+        wrk_load.parse_output("unable to connect to 127.0.0.1:1 Connection refused")
