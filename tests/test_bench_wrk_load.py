@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +26,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.seen[(self.path, self.headers.get("Authorization", ""))] += 1
+        if self.path == "/slow":
+            time.sleep(1.5)
         status = 200 if self.path.startswith("/ok") else 404
         body = b"{}"
         self.send_response(status)
@@ -72,10 +75,40 @@ def test_wrk_sends_the_plan_in_a_cycle_and_counts_the_answers(
     assert result.seconds >= 1 and result.cpu_seconds > 0
 
 
-@pytest.mark.parametrize("bad", ['/a"b', "/a\\b", "/caf\u00e9", "/a\nb"])
-def test_a_string_lua_cannot_hold_as_written_is_refused(bad: str, tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="plain ASCII"):
+def test_an_answer_after_the_timeout_is_counted_as_answered_and_as_timed_out(
+    server: tuple[str, Counter[tuple[str, str]]], tmp_path: Path
+) -> None:
+    # wrk's own accounting, which bench/http_load.py's figures rely on
+    debian_tool("wrk", "wrk")
+    url, _ = server
+    script = tmp_path / "plan.lua"
+    wrk_load.write_script(script, [("/slow", "")])
+    result = asyncio.run(wrk_load.run(url, script, seconds=2, concurrency=1, timeout_s=1))
+    assert result.requests >= 1
+    assert result.socket_errors["timeout"] == result.requests
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ('/a"b', "plain ASCII"),
+        ("/a\\b", "plain ASCII"),
+        ("/caf\u00e9", "plain ASCII"),
+        ("/a\nb", "request path"),
+        ("/a b", "request path"),
+        ("a", "request path"),
+    ],
+)
+def test_a_path_wrk_cannot_send_as_written_is_refused(
+    bad: str, message: str, tmp_path: Path
+) -> None:
+    with pytest.raises(ValueError, match=message):
         wrk_load.write_script(tmp_path / "plan.lua", [(bad, "")])
+
+
+def test_a_token_lua_cannot_hold_as_written_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="plain ASCII"):
+        wrk_load.write_script(tmp_path / "plan.lua", [("/ok", 'Bearer "x"')])
 
 
 def test_an_empty_plan_is_refused(tmp_path: Path) -> None:

@@ -158,3 +158,14 @@ def test_pairs_within_agree_with_the_count() -> None:
         for i in range(0, 3000, 7)
     ]
     assert counted == inside[::7].astype(int).tolist()
+
+
+def test_from_half_the_circumference_on_every_point_is_within_antipodes_included() -> None:
+    # Given 2,000 points and their antipodes (unit vectors put them a rounding error either
+    # side of the chord 2)
+    rng = np.random.default_rng(5)
+    lat, lon = rng.uniform(-89, 89, 2000), rng.uniform(-179, 179, 2000)
+    a_lat, a_lon = -lat, np.where(lon > 0, lon - 180.0, lon + 180.0)
+    for radius in (np.pi * EARTH_RADIUS_M, 3e7):
+        assert within_sphere(lat, lon, a_lat, a_lon, radius).all()
+        assert (count_within_sphere(lat, lon, a_lat, a_lon, radius) == 2000).all()

@@ -146,7 +146,8 @@ def geo_values(
 
 
 def _count_near(q: Places, p: Places, radius_m: float) -> FloatArray:
-    """Per query, the places of `p` within `radius_m`, the query itself left out."""
+    """Per query, the places of `p` within `radius_m`, the query itself left out (`p` holds
+    each id once, as every read of the market does)."""
     counts = count_within_sphere(q.lat, q.lon, p.lat, p.lon, radius_m)
     # The query's own row in `p` was counted only if it lies within the radius of the query's
     # point: the build reads the two a page at a time, and a lead geocoded again between two

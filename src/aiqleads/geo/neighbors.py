@@ -213,10 +213,14 @@ def within_sphere(
 
 
 def _chord(radius_m: float) -> float:
-    """The unit-sphere chord of a great-circle distance of `radius_m` metres."""
+    """The unit-sphere chord of a great-circle distance of `radius_m` metres; infinite from
+    half the circumference on, where every point is within (the chord of antipodes, 2, comes
+    out of unit vectors a rounding error either side of 2)."""
     if not (math.isfinite(radius_m) and radius_m >= 0):
         raise ValueError(f"radius must be a finite number of metres >= 0, not {radius_m!r}")
-    return 2.0 * math.sin(min(radius_m / EARTH_RADIUS_M, math.pi) / 2.0)
+    if radius_m / EARTH_RADIUS_M >= math.pi:
+        return math.inf
+    return 2.0 * math.sin(radius_m / EARTH_RADIUS_M / 2.0)
 
 
 def _checked_unit_vectors(lat: Degrees, lon: Degrees, name: str) -> FloatArray:
