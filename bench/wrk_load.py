@@ -4,12 +4,14 @@
 
 A Python client on the same two cores as the server costs a few hundred microseconds of CPU per
 request, which the server then lacks; wrk costs tens. It sends a fixed plan of requests (path
-and Authorization header) in a cycle from a Lua script written here, and prints one line of
-JSON from the script's `done` hook: requests answered, duration, answers other than 2xx/3xx,
-requests without an answer by cause, and latency percentiles (wrk's own histogram, in
-microseconds). The script has no `response` hook, which would copy every body into Lua (a third
-of the load generator's CPU on heatmap answers): the server's own counters give the answers by
-status. The Lua interface is wrk's SCRIPTING document (request, done).
+and Authorization header) in a cycle from a Lua script written here, and prints one line of JSON
+from the script's `done` hook: requests answered, duration, answers other than 2xx/3xx, wrk's
+error counts (failed connect, read and write operations, and answers that came after the
+timeout, which wrk also counts as answered and leaves out of its latency histogram), and latency
+percentiles (wrk's own histogram, in microseconds). The script has no `response` hook, which
+would copy every body into Lua (a third of the load generator's CPU on heatmap answers): the
+server's own counters give the answers by status. The Lua interface is wrk's SCRIPTING document
+(request, done).
 """
 
 from __future__ import annotations
@@ -61,8 +63,9 @@ end
 @dataclass(frozen=True)
 class WrkResult:
     """One wrk run. `requests` answered, `not_ok` of them with a status other than 2xx/3xx;
-    `socket_errors` counts requests without an answer (connect, read, write, timeout); latency
-    in milliseconds over answered requests; `cpu_seconds` is wrk's own user plus system time."""
+    `socket_errors`: failed connect, read and write operations (not requests), and `timeout`,
+    answers that came after the timeout (counted in `requests` too); latency in milliseconds
+    over the answers in time; `cpu_seconds` is wrk's own user plus system time."""
 
     requests: int
     seconds: float
@@ -87,13 +90,20 @@ def _lua_string(value: str) -> str:
     return f'"{value}"'
 
 
+def _path(value: str) -> str:
+    if not value.startswith("/") or any(c.isspace() for c in value):
+        raise ValueError(f"not a request path (a '/' first, no spaces): {value!r}")
+    return _lua_string(value)
+
+
 def write_script(path: Path, plan: Sequence[tuple[str, str]]) -> None:
     """Write the Lua script that sends `plan` in a cycle: (path with its query, Authorization
-    header value or "" for none). Raises ValueError for an empty plan or a string that is not
-    printable ASCII without quotes or backslashes."""
+    header value or "" for none). Raises ValueError for an empty plan, a path that does not
+    start with '/' or holds a space, or a string that is not printable ASCII without quotes or
+    backslashes."""
     if not plan:
         raise ValueError("the plan holds no request")
-    rows = ",\n".join(f"  {{{_lua_string(p)}, {_lua_string(a)}}}" for p, a in plan)
+    rows = ",\n".join(f"  {{{_path(p)}, {_lua_string(a)}}}" for p, a in plan)
     path.write_text(_LUA % {"plan": rows, "mark": _MARK})
 
 
@@ -117,7 +127,9 @@ async def run(
 ) -> WrkResult:
     """Drive `url` with the plan in `script` for `seconds` (whole seconds, >= 1) with
     `concurrency` connections on one wrk thread, each sending its next request when the last
-    is answered. Raises RuntimeError when wrk exits with an error."""
+    is answered. Raises ValueError for seconds or concurrency under 1, SystemExit when wrk is
+    not installed, RuntimeError when it exits with an error (its output, which says why, in the
+    message)."""
     if seconds < 1 or concurrency < 1:
         raise ValueError("seconds and concurrency must be at least 1")
     cpu_before = _children_cpu()
