@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 
 EARTH_RADIUS_M = 6_371_008.8  # mean radius (IUGG)
-_M_PER_DEG_LAT = math.pi * EARTH_RADIUS_M / 180
+# A degree box's margin, about 0.1 mm: far above the formulas' rounding (~1e-13 degrees), far
+# below any use.
+_EDGE_DEG = 1e-9
 
 
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -41,7 +43,3 @@ def degree_box(lat: float, lon: float, radius_m: float) -> tuple[float, float, f
     if lon - dlon <= -180.0 or lon + dlon >= 180.0:
         return lat_lo, lat_hi, -180.0, 180.0
     return lat_lo, lat_hi, lon - dlon, lon + dlon
-
-
-# About 0.1 mm: far above the formulas' rounding (~1e-13 degrees), far below any use.
-_EDGE_DEG = 1e-9
