@@ -339,8 +339,7 @@ async def run_code(
         workers = [p for p in process_tree(proc.pid) if p != proc.pid and _is_worker(p)]
         out["rss_mb_per_worker"] = [rss_mb(p) for p in workers]
         if background is not None:
-            if background.poll() is not None:
-                raise RuntimeError(f"aiqleads worker exited ({background.returncode}); see its log")
+            _alive(background)
             out["background_worker_rss_mb"] = round(
                 sum(rss_mb(p) or 0.0 for p in process_tree(background.pid)), 1
             )
@@ -365,12 +364,17 @@ async def _settle(url: str, worker: subprocess.Popen[bytes], *, limit_s: float =
     when the worker exits, or after `limit_s`."""
     started = time.perf_counter()
     while (await _outbox_rows(url)).get("due", 0):
-        if worker.poll() is not None:
-            raise RuntimeError(f"aiqleads worker exited ({worker.returncode}); see its log")
+        _alive(worker)
         if time.perf_counter() - started > limit_s:
             raise RuntimeError(f"the task outbox did not empty within {limit_s:.0f} s")
         await asyncio.sleep(0.5)
     return round(time.perf_counter() - started, 1)
+
+
+def _alive(worker: subprocess.Popen[bytes]) -> None:
+    """Raises RuntimeError when `aiqleads worker` has exited."""
+    if worker.poll() is not None:
+        raise RuntimeError(f"aiqleads worker exited ({worker.returncode}); see its log")
 
 
 async def _outbox_rows(url: str) -> dict[str, int]:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import os
 import resource
 import time
 from queue import Empty
@@ -32,12 +33,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from aiqleads.kit.distance import EARTH_RADIUS_M
+
 if TYPE_CHECKING:
     from bench.catalog import king_county_zips
+    from bench.serving import rss_mb
 else:
     from catalog import king_county_zips
+    from serving import rss_mb
 
-EARTH_RADIUS_M = 6_371_008.8
 CASES = ("sphere", "planar_band", "sklearn_balltree")
 
 
@@ -49,14 +53,6 @@ def points(n: int, seed: int = 20261202) -> tuple[np.ndarray, np.ndarray]:
     lat = centres[pick, 0] + rng.normal(0.0, 0.01, n)
     lon = centres[pick, 1] + rng.normal(0.0, 0.014, n)
     return lat, lon
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def _count(kind: str, lat: np.ndarray, lon: np.ndarray, radius_m: float) -> np.ndarray:
@@ -83,7 +79,7 @@ def _count(kind: str, lat: np.ndarray, lon: np.ndarray, radius_m: float) -> np.n
 
 def _child(kind: str, n: int, radius_m: float, queue: Any) -> None:
     lat, lon = points(n)
-    before = _rss_mb()
+    before = rss_mb(os.getpid()) or float("nan")
     started = time.perf_counter()
     counts = _count(kind, lat, lon, radius_m)
     seconds = time.perf_counter() - started
@@ -139,8 +135,8 @@ def main() -> None:
                 figures["same_counts_as_sphere"] = bool(np.array_equal(counts, reference))
                 row[kind] = figures
             results.append(row)
-    print(json.dumps({"benchmark": "neighbour_counts", "cpus": mp.cpu_count(), "runs": results},
-                     indent=2))  # fmt: skip
+    summary = {"benchmark": "neighbour_counts", "cpus": mp.cpu_count(), "runs": results}
+    print(json.dumps(summary, indent=2))
 
 
 if __name__ == "__main__":

@@ -62,8 +62,9 @@ def test_wrk_sends_the_plan_in_a_cycle_and_counts_the_answers(
     wrk_load.write_script(script, plan)
     # When wrk drives it on one connection for a second
     result = asyncio.run(wrk_load.run(url, script, seconds=1, concurrency=1))
-    # Then it counts the answers, the 404s among them, and no request went unanswered
-    assert result.requests > 20
+    # Then it counts the answers, the 404s among them, and no request went unanswered (how
+    # many depends on the machine: at least one round of the plan)
+    assert result.requests >= 3
     # one connection sends the plan in order: one 404 in three, give or take the cycle's end
     assert abs(result.requests - 3 * result.not_ok) <= 3
     assert not any(result.socket_errors.values())
@@ -83,7 +84,8 @@ def test_an_answer_after_the_timeout_is_counted_as_answered_and_as_timed_out(
     url, _ = server
     script = tmp_path / "plan.lua"
     wrk_load.write_script(script, [("/slow", "")])
-    result = asyncio.run(wrk_load.run(url, script, seconds=2, concurrency=1, timeout_s=1))
+    # (the answer takes 1.5 s; 3 s leave it room on a busy machine)
+    result = asyncio.run(wrk_load.run(url, script, seconds=3, concurrency=1, timeout_s=1))
     assert result.requests >= 1
     assert result.socket_errors["timeout"] == result.requests
 

@@ -23,6 +23,7 @@ from aiqleads.geo.projection import (
     haversine_reduced,
     reduced_threshold,
     unit_vectors,
+    validate_latlon,
 )
 
 if TYPE_CHECKING:
@@ -173,8 +174,8 @@ def count_within_sphere(
     """Number of points (`lat`, `lon`: 1-d arrays of one length, degrees) within `radius_m`
     great-circle metres of each query point (`query_lat`, `query_lon`, likewise), as an int64
     array of the queries' length. Coordinates are taken as float64. Raises ValueError for
-    coordinates that are not finite, arrays of unequal length, or a radius that is negative or
-    not finite (0 counts coincident points).
+    coordinates that are not finite or out of range, arrays of unequal length, or a radius
+    that is negative or not finite (0 counts coincident points).
 
     Counts by chord: on the sphere the straight line between two points is 2R·sin(d / 2R), a
     monotone function of their great-circle distance d (the chord of a circle of radius R under
@@ -224,13 +225,12 @@ def _chord(radius_m: float) -> float:
 
 
 def _checked_unit_vectors(lat: Degrees, lon: Degrees, name: str) -> FloatArray:
-    """(n, 3) points on the unit sphere of latitudes and longitudes in degrees."""
-    lat, lon = np.asarray(lat, dtype=np.float64), np.asarray(lon, dtype=np.float64)
-    if lat.ndim != 1 or lat.shape != lon.shape:
+    """(n, 3) points on the unit sphere of latitudes and longitudes in degrees, checked by
+    `validate_latlon` (finite, in range) once known to be 1-d, which it does not check."""
+    if np.ndim(lat) != 1 or np.shape(lat) != np.shape(lon):
         raise ValueError(f"{name} latitudes and longitudes must be 1-d arrays of one length")
-    if not (np.isfinite(lat).all() and np.isfinite(lon).all()):
-        raise ValueError(f"{name} coordinates must be finite")
-    out: FloatArray = np.column_stack(unit_vectors(np.radians(lat), np.radians(lon)))
+    lat_a, lon_a = validate_latlon(lat, lon)
+    out: FloatArray = np.column_stack(unit_vectors(np.radians(lat_a), np.radians(lon_a)))
     return out
 
 
