@@ -1,0 +1,350 @@
+"""Where an API request's CPU goes: each hot route driven in-process over ASGI, one request at a
+time, and the single round trips a request is made of, with `/health` as the floor, in one run.
+
+    .venv/bin/python bench/request_costs.py [--leads 20000] [--requests 2000]
+        [--postgres-url postgresql+asyncpg://...] [--redis-url redis://...]
+        [--database NAME] [--keep] [--routes health me search preview]
+
+`bench/http.py` measures throughput through uvicorn under wrk, where the load generator,
+PostgreSQL, Redis and the server share the cores and a run moves ±20 % with the machine. This
+measures the server's own CPU time per request (`time.process_time` of this process, which runs
+the application; PostgreSQL's and Redis's time is theirs) with nothing else running: steadier,
+so two versions of the code can be compared, and split into its parts.
+
+The application is built by `create_app` from the same settings as `bench/http.py`'s server
+(PostgreSQL, Redis, rate limits and JSON access logs on; the access log goes to /dev/null) on
+the same data (`bench/http_load.py`'s agents and leads; `--database NAME --keep` shares a
+database with it). Routes: `/health`, `/api/v1/auth/me` (an authenticated no-op), catalog search
+(the same filters as bench/http.py, 50 rows) and lead preview, the agents taken in turn. After a
+warm-up of the same requests, the page cache holds every search: the figure is a cache hit's
+(and, as in production, an agent's account is read again when the 5 s principal cache lapses).
+
+Round trips, each timed alone over `--requests` runs: a Redis GET through the app's client, a
+rate-limit check (`RequestLimiter.check`: the `limits` package's moving window, two scripts), a
+page-cache key's database read (`geo.cache.key_inputs` in a read session, as a search does),
+`SELECT 1` through a SQLAlchemy connection of the app's engine, and `SELECT 1` on a bare asyncpg
+connection (what the driver alone costs).
+
+Prints one JSON document: CPU µs per request and per round trip; per request, SQL statements and
+Redis requests (`RoundTrips`) and Python function calls, in all and by package (cProfile, over at
+most 500 more requests): these three are the same on any machine, where CPU time moves ±30 %
+between runs on a shared one; the answers by status (of every request sent, warm-up included);
+and each route's multiple of `/health`. No bar: issue 14's bars are bench/http.py's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import json
+import logging
+import os
+import pstats
+import sys
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+
+from aiqleads.config import Settings
+from aiqleads.db.databases import drop_database, recreate_database
+from aiqleads.geo.repository.cache_inputs import key_inputs
+
+if TYPE_CHECKING:
+    from bench.catalog import SECRET
+    from bench.http_load import KEYS, _exists, prepare, request_makers
+else:
+    from catalog import SECRET
+    from http_load import KEYS, _exists, prepare, request_makers
+
+ROUTES = ("health", "me", "search", "preview")
+
+
+class _Discard(io.TextIOBase):
+    """A stream that takes every line and keeps none: the log records are still formatted."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+def _scope(path: str, token: str) -> dict[str, Any]:
+    """An HTTP/1.1 GET as uvicorn hands it to the application."""
+    route, _, query = path.partition("?")
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": route,
+        "raw_path": route.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [
+            (b"host", b"127.0.0.1:8000"),
+            (b"authorization", f"Bearer {token}".encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+
+
+async def _get(app: Any, path: str, token: str) -> int:
+    """Send one GET through `app`; its status."""
+    status = 0
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = int(message["status"])
+
+    await app(_scope(path, token), receive, send)
+    return status
+
+
+async def _cpu_us(
+    run: Callable[[int], Awaitable[Any]], n: int, *, warm: bool = True
+) -> tuple[float, float]:
+    """(CPU µs, wall µs) per call of `run(i)` for i in range(n), after (`warm`) a warm-up of
+    the same `n` calls (so every search is in the page cache, as in a steady state)."""
+    if warm:
+        for i in range(n):
+            await run(i)
+    cpu, wall = time.process_time(), time.perf_counter()
+    for i in range(n):
+        await run(i)
+    return (time.process_time() - cpu) * 1e6 / n, (time.perf_counter() - wall) * 1e6 / n
+
+
+class RoundTrips:
+    """Counts the application's round trips while it runs: SQL statements on its engines (a
+    SQLAlchemy event) and Redis requests (connections taken from its Redis client's pool, which
+    the rate limiter shares: one per command or pipeline, whatever a Lua script does inside).
+    Unlike CPU time, the same on any machine. The background dispatcher's polls are among them,
+    a few a second."""
+
+    def __init__(self, state: Any) -> None:
+        self.statements = 0
+        self.redis_requests = 0
+        for engine in {state.engine, state.generic_engine}:
+            event.listen(engine.sync_engine, "before_cursor_execute", self._statement)
+        pool = state.redis.connection_pool
+        take = pool.get_connection
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            self.redis_requests += 1
+            return await take(*args, **kwargs)
+
+        pool.get_connection = counted
+
+    def _statement(self, *_: Any) -> None:
+        self.statements += 1
+
+    async def per_call(
+        self, run: Callable[[int], Awaitable[Any]], n: int
+    ) -> tuple[float, float, float, float]:
+        """`_cpu_us`'s figures, and SQL statements and Redis requests per call (the warm-up's
+        left out)."""
+        for i in range(n):
+            await run(i)
+        statements, requests = self.statements, self.redis_requests
+        cpu, wall = await _cpu_us(run, n, warm=False)
+        return (
+            cpu,
+            wall,
+            (self.statements - statements) / n,
+            (self.redis_requests - requests) / n,
+        )
+
+
+async def _python_calls(run: Callable[[int], Awaitable[Any]], n: int) -> tuple[int, dict[str, int]]:
+    """Python function calls per call of `run(i)` over `n` calls, counted by cProfile (built-in
+    functions included), in all and for the six packages that make the most: a proxy of CPU
+    time that is the same on any machine, for comparing two versions of the code."""
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        for i in range(n):
+            await run(i)
+    finally:
+        profile.disable()
+    stats = pstats.Stats(profile)
+    packages: Counter[str] = Counter()
+    for (filename, _, _), (_, calls, *_) in stats.stats.items():  # type: ignore[attr-defined]
+        packages[_package(filename)] += calls
+    total = sum(packages.values())
+    return round(total / n), {k: round(v / n) for k, v in packages.most_common(6)}
+
+
+def _package(filename: str) -> str:
+    """The distribution a profiled function belongs to: "builtins", "aiqleads.<package>", a
+    third-party package, or "stdlib"."""
+    if filename.startswith("~"):
+        return "builtins"
+    if "site-packages/" in filename:
+        return filename.split("site-packages/", 1)[1].split("/", 1)[0]
+    if "/aiqleads/" in filename:
+        return "aiqleads." + filename.rsplit("/aiqleads/", 1)[1].split("/", 1)[0].removesuffix(
+            ".py"
+        )
+    return "stdlib"
+
+
+async def measure(
+    url: str, redis_url: str, tokens: list[str], lead_ids: list[str], args: Any
+) -> dict[str, Any]:
+    """Every route's and round trip's cost against the app built on `url` and `redis_url`."""
+    os.environ.update(
+        {
+            "AIQ_ENV": "development",
+            "AIQ_DATABASE_URL": url,
+            "AIQ_REDIS_URL": redis_url,
+            "AIQ_SECRET_KEY": SECRET,
+            "AIQ_ENCRYPTION_KEYS": KEYS,
+            "AIQ_LOG_LEVEL": "INFO",
+            "AIQ_LOG_JSON": "true",
+            "AIQ_ACCESS_LOG": "true",
+            "AIQ_RATE_LIMIT__ENABLED": "true",
+            "AIQ_CACHE_NAMESPACE": f"costs{os.getpid()}",
+        }
+    )
+    from aiqleads.app import create_app
+    from aiqleads.config import get_settings
+
+    get_settings.cache_clear()
+    app = create_app()
+    makers = request_makers(lead_ids)
+    out: dict[str, Any] = {"routes": {}, "round_trips": {}}
+    # The logs (the access log among them) are formatted as in production, then dropped: the
+    # run's output is its JSON alone.
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(_Discard())
+    async with app.router.lifespan_context(app):
+        counts = RoundTrips(app.state.aiq)
+        for route in args.routes:
+            statuses: Counter[int] = Counter()
+            make = makers[route]
+
+            async def one(
+                i: int, make: Callable[[int], str] = make, seen: Counter[int] = statuses
+            ) -> None:
+                seen[await _get(app, make(i), tokens[i % len(tokens)])] += 1
+
+            cpu, wall, sql, redis = await counts.per_call(one, args.requests)
+            calls, by_package = await _python_calls(one, min(args.requests, 500))
+            out["routes"][route] = {
+                "cpu_us": round(cpu, 1),
+                "wall_us": round(wall, 1),
+                "sql_statements": round(sql, 2),
+                "redis_requests": round(redis, 2),
+                "python_calls": calls,
+                "python_calls_by_package": by_package,
+                "statuses": {str(k): v for k, v in sorted(statuses.items())},
+            }
+        state = app.state.aiq
+        out["round_trips"] = await _round_trips(state, url, args.requests)
+    floor = out["routes"].get("health", {}).get("cpu_us")
+    if floor:
+        for figures in out["routes"].values():
+            figures["x_health"] = round(figures["cpu_us"] / floor, 1)
+    return out
+
+
+async def _round_trips(state: Any, url: str, n: int) -> dict[str, Any]:
+    now = state.clock.now()
+    limiter_scope: dict[str, Any] = {"type": "http", "client": ("127.0.0.1", 1), "state": {}}
+
+    async def redis_get(_: int) -> None:
+        await state.redis.get("aiq-bench-request-costs-absent")
+
+    async def rate_limit(i: int) -> None:
+        # A limit no run reaches, on 200 keys as the agents' are.
+        await state.limiter.check(
+            limiter_scope, 10**9, "account", f"costs{i % 200}", label=("account", "bench")
+        )
+
+    async def key_read(_: int) -> None:
+        async with state.read_sessions() as session:
+            await key_inputs(session, ["seattle"], cutoff=None, now=now)
+
+    select_one = text("SELECT 1")
+
+    async def sqlalchemy_select(_: int) -> None:
+        async with state.engine.connect() as conn:
+            await conn.execute(select_one)
+
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    bare = await asyncpg.connect(dsn)
+
+    async def asyncpg_select(_: int) -> None:
+        await bare.fetchval("SELECT 1")
+
+    out: dict[str, Any] = {}
+    try:
+        for name, run in (
+            ("redis_get", redis_get),
+            ("rate_limit_check", rate_limit),
+            ("cache_key_read_session", key_read),
+            ("sqlalchemy_select_1", sqlalchemy_select),
+            ("asyncpg_select_1", asyncpg_select),
+        ):
+            cpu, wall = await _cpu_us(run, n)
+            out[name] = {"cpu_us": round(cpu, 1), "wall_us": round(wall, 1)}
+    finally:
+        await bare.close()
+    return out
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--leads", type=int, default=20_000)
+    parser.add_argument("--requests", type=int, default=2_000, help="per route and round trip")
+    parser.add_argument("--routes", nargs="+", choices=ROUTES, default=list(ROUTES))
+    parser.add_argument("--postgres-url", default=os.environ.get("AIQ_TEST_POSTGRES_URL"))
+    parser.add_argument("--redis-url", default=os.environ.get("AIQ_TEST_REDIS_URL"))
+    parser.add_argument("--database", help="database name to load into (and reuse with --keep)")
+    parser.add_argument("--keep", action="store_true", help="keep the database after the run")
+    args = parser.parse_args()
+    if not args.postgres_url or not args.redis_url:
+        parser.error("the production topology: give --postgres-url and --redis-url")
+    if args.requests < 10:
+        parser.error("--requests must be at least 10")
+    name = args.database or f"aiq_bench_costs_{os.getpid()}"
+    url = make_url(args.postgres_url).set(database=name).render_as_string(hide_password=False)
+    if not args.keep or not await _exists(args.postgres_url, name):
+        url = await recreate_database(args.postgres_url, name)
+    try:
+        settings = Settings(database_url=url, secret_key=SECRET, encryption_keys=KEYS)
+        tokens, lead_ids = await prepare(settings, args.leads)
+        result = await measure(url, args.redis_url, tokens, lead_ids, args)
+    finally:
+        if not args.keep:
+            await drop_database(args.postgres_url, name)
+    print(
+        json.dumps(
+            {
+                "benchmark": "request_costs",
+                "leads": args.leads,
+                "requests": args.requests,
+                "python": sys.version.split()[0],
+                "unit": "CPU µs of the application's process per request or round trip",
+                **result,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
