@@ -15,9 +15,10 @@ The application is built by `create_app` from the same settings as `bench/http.p
 (PostgreSQL, Redis, rate limits and JSON access logs on; the access log goes to /dev/null) on
 the same data (`bench/http_load.py`'s agents and leads; `--database NAME --keep` shares a
 database with it). Routes: `/health`, `/api/v1/auth/me` (an authenticated no-op), catalog search
-(the same filters as bench/http.py, 50 rows) and lead preview, the agents taken in turn. After a
-warm-up of the same requests, the page cache holds every search: the figure is a cache hit's
-(and, as in production, an agent's account is read again when the 5 s principal cache lapses).
+(the same filters as bench/http.py, 50 rows), lead preview, heatmap and cart, the agents taken in
+turn. After a warm-up of the same requests, the page and geo caches hold every search and
+heatmap: the figures are cache hits' (and, as in production, an agent's account is read again
+when the 5 s principal cache lapses).
 
 Round trips, each timed alone over `--requests` runs: a Redis GET through the app's client, a
 rate-limit check (`RequestLimiter.check`: the `limits` package's moving window, two scripts), a
@@ -63,7 +64,7 @@ else:
     from catalog import SECRET
     from http_load import KEYS, _exists, prepare, request_makers
 
-ROUTES = ("health", "me", "search", "preview")
+ROUTES = ("health", "me", "search", "preview", "heatmap", "cart")
 
 
 class _Discard(io.TextIOBase):

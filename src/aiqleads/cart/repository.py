@@ -228,11 +228,13 @@ def _joined() -> Any:
     return holds.join(leads, and_(leads.c.id == holds.c.lead_id))
 
 
-async def live_holds(
-    session: AsyncSession, account_id: int, *, now: datetime
-) -> Sequence[Row[Any]]:
-    """The account's live holds with their leads' rows, soonest to end first."""
-    stmt = (
+@functools.cache
+def _live_holds() -> Select[Any]:
+    """`live_holds`' statement, its values bound (_ACCOUNT, _NOW): a cart is read on every
+    page an agent opens."""
+    account = bindparam(_ACCOUNT, type_=holds.c.account_id.type)
+    now = bindparam(_NOW, type_=holds.c.held_until.type)
+    return (
         select(
             leads,
             holds.c.id.label("hold_id"),
@@ -242,10 +244,17 @@ async def live_holds(
             holds.c.taken_at,
         )
         .select_from(_joined())
-        .where(*_live(account_id, now))
+        .where(*_live(account, now))
         .order_by(holds.c.held_until, holds.c.id)
     )
-    return (await session.execute(stmt)).all()
+
+
+async def live_holds(
+    session: AsyncSession, account_id: int, *, now: datetime
+) -> Sequence[Row[Any]]:
+    """The account's live holds with their leads' rows, soonest to end first."""
+    found = await session.execute(_live_holds(), _bound(account_id, now))
+    return cast("Sequence[Row[Any]]", found.all())
 
 
 async def live_hold_prices(
