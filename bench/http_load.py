@@ -455,10 +455,7 @@ async def main() -> None:
     if not args.postgres_url:
         parser.error("PostgreSQL is the production database: give --postgres-url")
     name = args.database or f"aiq_bench_http_{os.getpid()}"
-    admin = make_url(args.postgres_url)
-    url = admin.set(database=name).render_as_string(hide_password=False)
-    if not args.keep or not await _exists(args.postgres_url, name):
-        url = await recreate_database(args.postgres_url, name)
+    url = await bench_database(args.postgres_url, name, keep=args.keep)
     settings = Settings(database_url=url, secret_key=SECRET, encryption_keys=KEYS)
     started = time.perf_counter()
     tokens, lead_ids = await prepare(settings, args.leads)
@@ -466,20 +463,7 @@ async def main() -> None:
     prepare_s = time.perf_counter() - started
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIQ_")}
     env.pop("PYTHONPATH", None)
-    env.update(
-        {
-            "AIQ_ENV": "development",
-            "AIQ_DATABASE_URL": url,
-            "AIQ_SECRET_KEY": SECRET,
-            "AIQ_ENCRYPTION_KEYS": KEYS,
-            "AIQ_LOG_LEVEL": "INFO",
-            "AIQ_LOG_JSON": "true",
-            "AIQ_ACCESS_LOG": "true",
-            "AIQ_RATE_LIMIT__ENABLED": "true",
-        }
-    )
-    if args.redis_url:
-        env["AIQ_REDIS_URL"] = args.redis_url
+    env.update(server_settings(url, args.redis_url))
     makers = request_makers(lead_ids)
     codes: dict[str, str | None] = {"candidate": None}
     if args.baseline_src:
@@ -526,6 +510,33 @@ async def main() -> None:
             indent=2,
         )
     )
+
+
+def server_settings(url: str, redis_url: str | None) -> dict[str, str]:
+    """The server's AIQ_ settings, as in production: the database at `url`, Redis at
+    `redis_url` (None: none), rate limits and JSON access logs on; the bench's secret and key."""
+    env = {
+        "AIQ_ENV": "development",
+        "AIQ_DATABASE_URL": url,
+        "AIQ_SECRET_KEY": SECRET,
+        "AIQ_ENCRYPTION_KEYS": KEYS,
+        "AIQ_LOG_LEVEL": "INFO",
+        "AIQ_LOG_JSON": "true",
+        "AIQ_ACCESS_LOG": "true",
+        "AIQ_RATE_LIMIT__ENABLED": "true",
+    }
+    if redis_url:
+        env["AIQ_REDIS_URL"] = redis_url
+    return env
+
+
+async def bench_database(admin_url: str, name: str, *, keep: bool) -> str:
+    """The URL of database `name` on the server of `admin_url`: made afresh, unless `keep` and
+    it exists (then reused as it is)."""
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    if not keep or not await _exists(admin_url, name):
+        url = await recreate_database(admin_url, name)
+    return url
 
 
 async def _exists(admin_url: str, name: str) -> bool:

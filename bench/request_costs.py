@@ -54,15 +54,15 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 
 from aiqleads.config import Settings
-from aiqleads.db.databases import drop_database, recreate_database
+from aiqleads.db.databases import drop_database
 from aiqleads.geo.repository.cache_inputs import key_inputs
 
 if TYPE_CHECKING:
     from bench.catalog import SECRET
-    from bench.http_load import KEYS, _exists, prepare, request_makers
+    from bench.http_load import KEYS, bench_database, prepare, request_makers, server_settings
 else:
     from catalog import SECRET
-    from http_load import KEYS, _exists, prepare, request_makers
+    from http_load import KEYS, bench_database, prepare, request_makers, server_settings
 
 ROUTES = ("health", "me", "search", "preview", "heatmap", "cart")
 
@@ -205,20 +205,8 @@ async def measure(
     url: str, redis_url: str, tokens: list[str], lead_ids: list[str], args: Any
 ) -> dict[str, Any]:
     """Every route's and round trip's cost against the app built on `url` and `redis_url`."""
-    os.environ.update(
-        {
-            "AIQ_ENV": "development",
-            "AIQ_DATABASE_URL": url,
-            "AIQ_REDIS_URL": redis_url,
-            "AIQ_SECRET_KEY": SECRET,
-            "AIQ_ENCRYPTION_KEYS": KEYS,
-            "AIQ_LOG_LEVEL": "INFO",
-            "AIQ_LOG_JSON": "true",
-            "AIQ_ACCESS_LOG": "true",
-            "AIQ_RATE_LIMIT__ENABLED": "true",
-            "AIQ_CACHE_NAMESPACE": f"costs{os.getpid()}",
-        }
-    )
+    os.environ.update(server_settings(url, redis_url))
+    os.environ["AIQ_CACHE_NAMESPACE"] = f"costs{os.getpid()}"
     from aiqleads.app import create_app
     from aiqleads.config import get_settings
 
@@ -322,9 +310,7 @@ async def main() -> None:
     if args.requests < 10:
         parser.error("--requests must be at least 10")
     name = args.database or f"aiq_bench_costs_{os.getpid()}"
-    url = make_url(args.postgres_url).set(database=name).render_as_string(hide_password=False)
-    if not args.keep or not await _exists(args.postgres_url, name):
-        url = await recreate_database(args.postgres_url, name)
+    url = await bench_database(args.postgres_url, name, keep=args.keep)
     try:
         settings = Settings(database_url=url, secret_key=SECRET, encryption_keys=KEYS)
         tokens, lead_ids = await prepare(settings, args.leads)
