@@ -11,28 +11,31 @@ measures the server's own CPU time per request (`time.process_time` of this proc
 the application; PostgreSQL's and Redis's time is theirs) with nothing else running: steadier,
 so two versions of the code can be compared, and split into its parts.
 
-The application is built by `create_app` from the same settings as `bench/http.py`'s server
-(PostgreSQL, Redis, rate limits and JSON access logs on; the logs are formatted, then dropped) on
-the same data (`bench/http_load.py`'s agents and leads; `--database NAME --keep` shares a
-database with it), but for the principal cache's time to live: 60 s instead of 5, so that an
-agent's account is read once in a run rather than as often as the machine's pace makes its 5 s
-lapse (at 5 s, an agent sending a request a second adds 0.2 statements to each). Routes:
-`/health`, `/api/v1/auth/me` (an authenticated no-op), catalog search (the same filters as
-bench/http.py, 50 rows), lead preview, heatmap and cart, the agents taken in turn. After a
-warm-up of the same requests, the page and geo caches hold every search and heatmap: the
-figures are cache hits'.
+The application is built as `aiqleads serve` builds it (`create_served_app`) from the same
+settings as `bench/http.py`'s server (PostgreSQL, Redis, rate limits and JSON access logs on; the
+logs are formatted, then dropped; no other AIQ_ variable of this shell reaches it) on the same
+data (`bench/http_load.py`'s agents and leads; `--database NAME --keep` shares a database with
+it), but for the principal cache's time to live: a day instead of 5 s, so that each agent's
+account is read once in a run rather than as often as the machine's pace makes 5 s lapse (an
+agent sending a request a second adds 0.2 statements to each). Routes: `/health`,
+`/api/v1/auth/me` (an authenticated no-op), catalog search (the same filters as bench/http.py,
+50 rows), lead preview, heatmap and cart, the agents taken in turn. After a warm-up of the same
+requests, the page and geo caches hold every search and heatmap: the figures are cache hits'.
 
 Round trips, each timed alone over `--requests` runs: a Redis GET through the app's client, a
 rate-limit check (`RequestLimiter.check`: the `limits` package's moving window, two scripts), a
 page-cache key's database read (`geo.cache.key_inputs` in a read session, as a search does),
-`SELECT 1` through a SQLAlchemy connection of the app's engine, and `SELECT 1` on a bare asyncpg
-connection (what the driver alone costs).
+`SELECT 1` through a SQLAlchemy connection of the app's engine without a transaction (as a
+`reads_only` route's session runs it), and `SELECT 1` on a bare asyncpg connection (what the
+driver alone costs).
 
-Prints one JSON document: CPU µs per request and per round trip; per request, SQL statements and
-Redis requests (`RoundTrips`) and Python function calls, in all and by package (cProfile, over at
-most 500 more requests): these three are the same on any machine, where CPU time moves ±30 %
-between runs on a shared one; the answers by status (of every request sent, warm-up included);
-and each route's multiple of `/health`. No bar: issue 14's bars are bench/http.py's.
+Prints one JSON document: CPU µs per request and per round trip; per request, SQL statements,
+database transactions (a BEGIN and a COMMIT each, which the statements leave out) and Redis
+requests (`RoundTrips`), and Python function calls, in all and by package (cProfile, over at
+most 500 more requests; it counts each resumption of a coroutine as a call, and this script's
+own few): these are the same on any machine, where CPU time moves ±30 % between runs on a
+shared one; the answers by status (of every request sent, warm-up included); and each route's
+multiple of `/health`. No bar: issue 14's bars are bench/http.py's.
 """
 
 from __future__ import annotations
@@ -130,17 +133,20 @@ async def _cpu_us(
 
 
 class RoundTrips:
-    """Counts the application's round trips while it runs: SQL statements on its engines (a
-    SQLAlchemy event) and Redis requests (connections taken from its Redis client's pool, which
-    the rate limiter shares: one per command or pipeline, whatever a Lua script does inside).
+    """Counts the application's round trips while it runs: SQL statements and transactions on
+    its engines (SQLAlchemy events) and Redis requests (connections taken from its Redis
+    client's pool, which the rate limiter shares: one per command or pipeline, whatever a Lua
+    script does inside).
     Unlike CPU time, the same on any machine. The background dispatcher's polls are among them,
     a few a second."""
 
     def __init__(self, state: Any) -> None:
         self.statements = 0
+        self.transactions = 0
         self.redis_requests = 0
         for engine in {state.engine, state.generic_engine}:
             event.listen(engine.sync_engine, "before_cursor_execute", self._statement)
+            event.listen(engine.sync_engine, "begin", self._begin)
         pool = state.redis.connection_pool
         take = pool.get_connection
 
@@ -153,21 +159,26 @@ class RoundTrips:
     def _statement(self, *_: Any) -> None:
         self.statements += 1
 
+    def _begin(self, connection: Any) -> None:
+        # A session of a `reads_only` route runs each statement on its own (AUTOCOMMIT): no
+        # BEGIN or COMMIT is sent. Any other transaction costs those two round trips, which
+        # the driver sends without a cursor (so `_statement` does not see them).
+        if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            self.transactions += 1
+
     async def per_call(
         self, run: Callable[[int], Awaitable[Any]], n: int
-    ) -> tuple[float, float, float, float]:
-        """`_cpu_us`'s figures, and SQL statements and Redis requests per call (the warm-up's
-        left out)."""
+    ) -> tuple[float, float, dict[str, float]]:
+        """`_cpu_us`'s figures, and per call (the warm-up's left out): SQL statements, database
+        transactions (each a BEGIN and a COMMIT more) and Redis requests."""
         for i in range(n):
             await run(i)
-        statements, requests = self.statements, self.redis_requests
+        before = (self.statements, self.transactions, self.redis_requests)
         cpu, wall = await _cpu_us(run, n, warm=False)
-        return (
-            cpu,
-            wall,
-            (self.statements - statements) / n,
-            (self.redis_requests - requests) / n,
-        )
+        after = (self.statements, self.transactions, self.redis_requests)
+        names = ("sql_statements", "sql_transactions", "redis_requests")
+        counts = {k: round((a - b) / n, 2) for k, a, b in zip(names, after, before, strict=True)}
+        return cpu, wall, counts
 
 
 async def _python_calls(run: Callable[[int], Awaitable[Any]], n: int) -> tuple[int, dict[str, int]]:
@@ -190,10 +201,15 @@ async def _python_calls(run: Callable[[int], Awaitable[Any]], n: int) -> tuple[i
 
 
 def _package(filename: str) -> str:
-    """The distribution a profiled function belongs to: "builtins", "aiqleads.<package>", a
-    third-party package, or "stdlib"."""
+    """The top-level package a profiled function's file is in: "builtins", "aiqleads.<name>",
+    a third-party package's folder, "generated" (code made at run time: dataclasses', pydantic's),
+    "bench" (this script) or "stdlib"."""
     if filename.startswith("~"):
         return "builtins"
+    if filename.startswith("<") and not filename.startswith("<frozen"):
+        return "generated"
+    if "/bench/" in filename:
+        return "bench"
     if "site-packages/" in filename:
         return filename.split("site-packages/", 1)[1].split("/", 1)[0]
     if "/aiqleads/" in filename:
@@ -204,17 +220,21 @@ def _package(filename: str) -> str:
 
 
 async def measure(
-    url: str, redis_url: str, tokens: list[str], lead_ids: list[str], args: Any
+    url: str, redis_url: str, tokens: list[str], lead_ids: list[str], args: argparse.Namespace
 ) -> dict[str, Any]:
     """Every route's and round trip's cost against the app built on `url` and `redis_url`."""
+    for name in [k for k in os.environ if k.startswith("AIQ_")]:
+        del os.environ[name]
     os.environ.update(server_settings(url, redis_url))
     os.environ["AIQ_CACHE_NAMESPACE"] = f"costs{os.getpid()}"
-    os.environ["AIQ_AUTH_CACHE_SECONDS"] = "60"
-    from aiqleads.app import create_app
+    from aiqleads.app import create_served_app
+    from aiqleads.auth.principal_cache import configure_principal_cache
     from aiqleads.config import get_settings
 
-    get_settings.cache_clear()
-    app = create_app()
+    get_settings.cache_clear()  # read again from the environment just set
+    app = create_served_app()
+    # Past the settings' 60 s ceiling on purpose: see the module's docstring.
+    configure_principal_cache(86_400)
     makers = request_makers(lead_ids)
     out: dict[str, Any] = {"routes": {}, "round_trips": {}}
     # The logs (the access log among them) are formatted as in production, then dropped: the
@@ -233,13 +253,12 @@ async def measure(
             ) -> None:
                 seen[await _get(app, make(i), tokens[i % len(tokens)])] += 1
 
-            cpu, wall, sql, redis = await counts.per_call(one, args.requests)
+            cpu, wall, sent = await counts.per_call(one, args.requests)
             calls, by_package = await _python_calls(one, min(args.requests, 500))
             out["routes"][route] = {
                 "cpu_us": round(cpu, 1),
                 "wall_us": round(wall, 1),
-                "sql_statements": round(sql, 2),
-                "redis_requests": round(redis, 2),
+                **sent,
                 "python_calls": calls,
                 "python_calls_by_package": by_package,
                 "statuses": {str(k): v for k, v in sorted(statuses.items())},
@@ -254,6 +273,7 @@ async def measure(
 
 
 async def _round_trips(state: Any, url: str, n: int) -> dict[str, Any]:
+    """Each round trip timed alone over `n` runs: {name: {"cpu_us", "wall_us"}} per run."""
     now = state.clock.now()
     limiter_scope: dict[str, Any] = {"type": "http", "client": ("127.0.0.1", 1), "state": {}}
 
@@ -271,9 +291,10 @@ async def _round_trips(state: Any, url: str, n: int) -> dict[str, Any]:
             await key_inputs(session, ["seattle"], cutoff=None, now=now)
 
     select_one = text("SELECT 1")
+    autocommit = state.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     async def sqlalchemy_select(_: int) -> None:
-        async with state.engine.connect() as conn:
+        async with autocommit.connect() as conn:
             await conn.execute(select_one)
 
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)

@@ -135,6 +135,11 @@ def reads_only(endpoint: F) -> F:
     return endpoint
 
 
+def is_reads_only(endpoint: Any) -> bool:
+    """Whether the route handler `endpoint` is marked `reads_only`."""
+    return bool(getattr(endpoint, _READS_ONLY, False))
+
+
 def generic_plans(endpoint: F) -> F:
     """Mark a route handler whose statements (its dependencies' too) find rows by key, so a
     plan kept per prepared statement serves every value as well as one made for them: its
@@ -151,7 +156,7 @@ async def get_session(request: Request, state: State) -> AsyncIterator[AsyncSess
     (for a handler marked `reads_only`, statements without a transaction)."""
     endpoint = getattr(request.scope.get("route"), "endpoint", None)
     factory = state.sessions
-    if getattr(endpoint, _READS_ONLY, False):
+    if is_reads_only(endpoint):
         factory = state.read_sessions
     elif getattr(endpoint, _GENERIC_PLANS, False):
         factory = state.generic_sessions

@@ -24,17 +24,17 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import h3
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
-from starlette.routing import BaseRoute
 
 from aiqleads.app import create_app
 from aiqleads.models.enums import Tier
+from tests.app_routes import app_routes
 from tests.conftest import T0, Backend
 from tests.disclosure.answers import ask, ask_all, differences, json_pages
 from tests.disclosure.conftest import analyze, another_database, migrated, world_on
@@ -131,20 +131,6 @@ LEAD_ACTIONS = {
 }
 
 
-def _routes(routes: Iterable[BaseRoute], prefix: str = "") -> Iterator[tuple[str, str, BaseRoute]]:
-    """(method, path, route) of every route, through included routers."""
-    for r in routes:
-        inner = getattr(r, "original_router", None)
-        if inner is not None:  # FastAPI's included router: its routes, under its prefix
-            context = getattr(r, "include_context", None)
-            yield from _routes(inner.routes, prefix + str(getattr(context, "prefix", "") or ""))
-            continue
-        path = prefix + str(getattr(r, "path", ""))
-        for method in sorted(getattr(r, "methods", None) or ["*"]):
-            if method != "HEAD":
-                yield method, path, r
-
-
 def _app(backend: Backend) -> FastAPI:
     return create_app(backend.settings())
 
@@ -157,7 +143,7 @@ def test_the_table_holds_every_lead_route_and_every_parameter(backend: Backend) 
     for e in entries:
         by_path.setdefault(e.path, []).append(e)
     # When its routes are listed
-    found = list(_routes(app.routes))
+    found = list(app_routes(app.routes))
     gets = {p for m, p, _ in found if m == "GET"}
     others = {(m, p) for m, p, r in found if m not in ("GET", "*")}
     # Then every GET route is in the table or answers with no lead data, and nothing else is

@@ -31,8 +31,8 @@ from aiqleads.db.engine import session_factory
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher
 from aiqleads.models.enums import Role, Tier
+from tests.app_routes import app_routes
 from tests.conftest import T0, Backend, _empty_tables
-from tests.disclosure.test_invariance import _routes
 from tests.factories import insert_leads, lead_row, login, make_account
 
 CALLERS = ("anonymous", "basic", "pro", "enterprise", "admin")
@@ -480,7 +480,7 @@ async def world(
 def test_the_matrix_holds_every_route(backend: Backend) -> None:
     # Given the application's routes (methods other than HEAD; a mount or socket as "*")
     app = create_app(backend.settings())
-    found = {(m if m != "*" else "GET", p) for m, p, _ in _routes(app.routes)}
+    found = {(m if m != "*" else "GET", p) for m, p, _ in app_routes(app.routes)}
     # When the table's rows are listed
     rows = {(r.method, r.path) for r in TABLE}
     # Then every route has a row, and every row a route

@@ -8,7 +8,14 @@ from fastapi import APIRouter, Response
 
 from aiqleads.cart import service
 from aiqleads.cart.schemas import Cart, HoldAnswer, HoldRequest, HoldResult
-from aiqleads.deps import CurrentPrincipal, CurrentViewer, DbSession, State, generic_plans
+from aiqleads.deps import (
+    CurrentPrincipal,
+    CurrentViewer,
+    DbSession,
+    State,
+    generic_plans,
+    reads_only,
+)
 
 router = APIRouter(prefix="/api/v1/cart", tags=["cart"])
 
@@ -63,6 +70,7 @@ async def extend(
 
 
 @router.get("")
+@reads_only
 async def cart(
     principal: CurrentPrincipal, viewer: CurrentViewer, session: DbSession, state: State
 ) -> Cart:

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from aiqleads.deps import CurrentViewer, DbSession, State
+from aiqleads.deps import CurrentViewer, DbSession, State, reads_only
 from aiqleads.errors import InvalidInput
 from aiqleads.geo import outlines as basemap
 from aiqleads.geo import service
@@ -31,6 +31,7 @@ def _ctx(state: State) -> service.GeoContext:
 
 
 @router.get("/heatmap", response_class=Response)
+@reads_only
 async def heatmap(
     q: Annotated[HeatmapParams, Query()],
     viewer: CurrentViewer,
@@ -55,6 +56,7 @@ async def heatmap(
 
 
 @router.get("/clusters", response_class=Response)
+@reads_only
 async def clusters(
     q: Annotated[ClusterParams, Query()],
     viewer: CurrentViewer,
@@ -77,6 +79,7 @@ async def clusters(
 
 
 @router.get("/penetration", response_class=Response)
+@reads_only
 async def penetration(
     q: Annotated[PenetrationParams, Query()],
     viewer: CurrentViewer,
@@ -99,6 +102,7 @@ async def penetration(
 
 
 @router.get("/competitors", response_class=Response)
+@reads_only
 async def competitors(
     q: Annotated[CompetitorParams, Query()],
     viewer: CurrentViewer,
