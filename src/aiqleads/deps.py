@@ -130,7 +130,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 def reads_only(endpoint: F) -> F:
     """Mark a route handler whose request writes nothing in the database (with its
     dependencies): its session reads without a transaction (`db.engine.read_session_factory`).
-    Put it below the route decorator."""
+    Put it below the route decorator. (The one write such a request may make, an API key's
+    `last_used_at` at most once a minute, is then kept even if the request fails afterwards,
+    as the key's use is.)"""
     setattr(endpoint, _READS_ONLY, True)
     return endpoint
 
