@@ -136,9 +136,8 @@ class RoundTrips:
     """Counts the application's round trips while it runs: SQL statements and transactions on
     its engines (SQLAlchemy events) and Redis requests (connections taken from its Redis
     client's pool, which the rate limiter shares: one per command or pipeline, whatever a Lua
-    script does inside).
-    Unlike CPU time, the same on any machine. The background dispatcher's polls are among them,
-    a few a second."""
+    script does inside). Unlike CPU time, the same on any machine. The background dispatcher's
+    polls are among them, a few a second."""
 
     def __init__(self, state: Any) -> None:
         self.statements = 0
@@ -213,9 +212,8 @@ def _package(filename: str) -> str:
     if "site-packages/" in filename:
         return filename.split("site-packages/", 1)[1].split("/", 1)[0]
     if "/aiqleads/" in filename:
-        return "aiqleads." + filename.rsplit("/aiqleads/", 1)[1].split("/", 1)[0].removesuffix(
-            ".py"
-        )
+        top = filename.rsplit("/aiqleads/", 1)[1].split("/", 1)[0]
+        return "aiqleads." + top.removesuffix(".py")
     return "stdlib"
 
 
