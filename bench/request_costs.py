@@ -33,9 +33,10 @@ Prints one JSON document: CPU µs per request and per round trip; per request, S
 database transactions (a BEGIN and a COMMIT each, which the statements leave out) and Redis
 requests (`RoundTrips`), and Python function calls, in all and by package (cProfile, over at
 most 500 more requests; it counts each resumption of a coroutine as a call, and this script's
-own few): these are the same on any machine, where CPU time moves ±30 % between runs on a
-shared one; the answers by status (of every request sent, warm-up included); and each route's
-multiple of `/health`. No bar: issue 14's bars are bench/http.py's.
+own few): the round trips are the same on any machine and the calls move by a few, where CPU
+time moves ±30 % between runs on a shared one; the answers by status (of every request sent,
+warm-up included); and each route's multiple of `/health`. No bar: issue 14's bars are
+bench/http.py's.
 """
 
 from __future__ import annotations

@@ -224,8 +224,9 @@ async def by_public_id(session: AsyncSession, public_id: uuid.UUID) -> Row[Any] 
     return (await session.execute(select(leads).where(leads.c.public_id == public_id))).first()
 
 
-# Values bound by name at each execution of the kept preview statement.
-LEAD, BUYER = "p_lead", "p_buyer"
+# The lead's public id, bound at each execution of the kept preview statement (with ACCOUNT,
+# the reader, as in a page statement).
+LEAD = "p_lead"
 
 
 @lru_cache(maxsize=8)
@@ -235,7 +236,7 @@ def _preview_statement(columns: tuple[str, ...]) -> Select[Any]:
     compiled cache, took more of a preview's CPU than running it)."""
     paid_by_buyer = and_(
         purchases.c.lead_id == leads.c.id,
-        purchases.c.account_id == bindparam(BUYER, type_=purchases.c.account_id.type),
+        purchases.c.account_id == bindparam(ACCOUNT, type_=purchases.c.account_id.type),
     )
     return (
         select(
@@ -254,7 +255,7 @@ async def preview_by_public_id(
     """The named `columns` of one lead, with what `account_id` paid for it (`paid_cents`,
     `paid_currency`: NULL unless it bought the lead), in one statement."""
     stmt = _preview_statement(tuple(columns))
-    found = await session.execute(stmt, {LEAD: public_id, BUYER: account_id})
+    found = await session.execute(stmt, {LEAD: public_id, ACCOUNT: account_id})
     return cast("Row[Any] | None", found.first())
 
 
