@@ -24,6 +24,7 @@ from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute, compile_path
 
 from aiqleads.errors import ErrorCode
+from aiqleads.kit.query_model import described_parameters, query_models
 
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 ERROR_SCHEMA: dict[str, Any] = {
@@ -119,7 +120,13 @@ def error_statuses(route: APIRoute, path: str, method: str) -> set[str]:
     body = route.body_field is not None
     if body:
         out |= {"413", "415", "422"}
-    if route.dependant.query_params or route.dependant.path_params or route.dependant.header_params:
+    dependant = route.dependant
+    if (
+        dependant.query_params
+        or dependant.path_params
+        or dependant.header_params
+        or query_models(dependant)
+    ):
         out.add("422")
     if path.startswith("/api/v1/"):
         out.add("429")
@@ -133,28 +140,54 @@ def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
             return app.openapi_schema
-        schema = get_openapi(
-            title=app.title,
-            version=app.version,
-            description=app.description,
-            routes=app.routes,
-        )
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        components["Error"] = ERROR_SCHEMA
-        for unused in ("HTTPValidationError", "ValidationError"):
-            components.pop(unused, None)
-        for path, route in api_routes(app.routes):
-            for method in route.methods or ():
-                operation = schema["paths"].get(path, {}).get(method.lower())
-                if operation is None:
-                    continue
-                responses = operation.setdefault("responses", {})
-                for status in sorted(error_statuses(route, path, method)):
-                    responses[status] = {
-                        "description": DESCRIPTIONS[status],
-                        "content": {"application/json": {"schema": ERROR_REF}},
-                    }
+        schema = _describe(app)
         app.openapi_schema = schema
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _describe(app: FastAPI) -> dict[str, Any]:
+    """The API description as FastAPI makes it, with the error shape and statuses."""
+    schema = get_openapi(
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        routes=app.routes,
+    )
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    _describe_query_models(app, schema)
+    components["Error"] = ERROR_SCHEMA
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    for path, route in api_routes(app.routes):
+        for method in route.methods or ():
+            operation = schema["paths"].get(path, {}).get(method.lower())
+            if operation is None:
+                continue
+            responses = operation.setdefault("responses", {})
+            for status in sorted(error_statuses(route, path, method)):
+                responses[status] = {
+                    "description": DESCRIPTIONS[status],
+                    "content": {"application/json": {"schema": ERROR_REF}},
+                }
+    return schema
+
+
+def _describe_query_models(app: FastAPI, schema: dict[str, Any]) -> None:
+    # A route reading its query with `QueryModel` gets the parameters FastAPI would have
+    # described had the model been declared `Annotated[Model, Query()]`, after its path
+    # parameters, as FastAPI orders them.
+    components = schema["components"]["schemas"]
+    for path, route in api_routes(app.routes):
+        for model in query_models(route.dependant):
+            parameters, referred = described_parameters(model)
+            components.update(referred)
+            for method in route.methods or ():
+                operation = schema["paths"].get(path, {}).get(method.lower())
+                if operation is None:
+                    continue
+                own = operation.get("parameters", [])
+                at_path = [p for p in own if p["in"] == "path"]
+                others = [p for p in own if p["in"] != "path"]
+                operation["parameters"] = at_path + parameters + others

@@ -20,6 +20,7 @@ from aiqleads.geo.schemas import (
     HeatmapParams,
     PenetrationParams,
 )
+from aiqleads.kit.query_model import from_query
 from aiqleads.metros import UnknownMetroError
 
 router = APIRouter(prefix="/api/v1/geo", tags=["geo"])
@@ -33,7 +34,7 @@ def _ctx(state: State) -> service.GeoContext:
 @router.get("/heatmap", response_class=Response)
 @reads_only
 async def heatmap(
-    q: Annotated[HeatmapParams, Query()],
+    q: Annotated[HeatmapParams, from_query(HeatmapParams)],
     viewer: CurrentViewer,
     session: DbSession,
     state: State,
@@ -58,7 +59,7 @@ async def heatmap(
 @router.get("/clusters", response_class=Response)
 @reads_only
 async def clusters(
-    q: Annotated[ClusterParams, Query()],
+    q: Annotated[ClusterParams, from_query(ClusterParams)],
     viewer: CurrentViewer,
     session: DbSession,
     state: State,
@@ -81,7 +82,7 @@ async def clusters(
 @router.get("/penetration", response_class=Response)
 @reads_only
 async def penetration(
-    q: Annotated[PenetrationParams, Query()],
+    q: Annotated[PenetrationParams, from_query(PenetrationParams)],
     viewer: CurrentViewer,
     session: DbSession,
     state: State,
@@ -104,7 +105,7 @@ async def penetration(
 @router.get("/competitors", response_class=Response)
 @reads_only
 async def competitors(
-    q: Annotated[CompetitorParams, Query()],
+    q: Annotated[CompetitorParams, from_query(CompetitorParams)],
     viewer: CurrentViewer,
     session: DbSession,
     state: State,

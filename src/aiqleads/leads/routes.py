@@ -3,11 +3,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from fastapi.responses import Response
 
 from aiqleads.deps import CurrentAdmin, CurrentViewer, DbSession, State, reads_only
 from aiqleads.errors import InvalidInput
+from aiqleads.kit.query_model import from_query
 from aiqleads.kit.responses import JSONBytes
 from aiqleads.leads import service
 from aiqleads.leads.query import CatalogQuery
@@ -21,7 +22,10 @@ router = APIRouter(prefix="/api/v1/leads", tags=["leads"])
 @router.get("", response_model=LeadPage, response_class=JSONBytes)
 @reads_only
 async def list_leads(
-    q: Annotated[CatalogParams, Query()], viewer: CurrentViewer, session: DbSession, state: State
+    q: Annotated[CatalogParams, from_query(CatalogParams)],
+    viewer: CurrentViewer,
+    session: DbSession,
+    state: State,
 ) -> Response:
     """Search the catalog. Agents get previews (their bought leads in full); admins get full
     records. `sort`: published_at, asking_price, price or score, '-' first for descending
