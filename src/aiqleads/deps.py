@@ -112,11 +112,17 @@ class AppState:
         )
 
 
+def app_state(request: Request) -> AppState:
+    """What the lifespan built for this process. The dependencies below call it rather than
+    depend on `State`: each dependency FastAPI solves costs every request ~100 function calls."""
+    state: AppState = request.app.state.aiq
+    return state
+
+
 async def get_state(request: Request) -> AppState:
     # async although it awaits nothing: FastAPI runs a plain `def` dependency in its thread pool,
     # a hand-off every request paid for reading one attribute.
-    state: AppState = request.app.state.aiq
-    return state
+    return app_state(request)
 
 
 State = Annotated[AppState, Depends(get_state)]
@@ -153,9 +159,10 @@ def generic_plans(endpoint: F) -> F:
     return endpoint
 
 
-async def get_session(request: Request, state: State) -> AsyncIterator[AsyncSession]:
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed when the handler returns, rolled back on error
     (for a handler marked `reads_only`, statements without a transaction)."""
+    state = app_state(request)
     endpoint = getattr(request.scope.get("route"), "endpoint", None)
     factory = state.sessions
     if is_reads_only(endpoint):
@@ -194,12 +201,12 @@ async def _principal(
 async def get_principal(
     request: Request,
     session: DbSession,
-    state: State,
     token: Annotated[str | None, Depends(_bearer)],
     api_key: Annotated[str | None, Depends(_api_key)],
 ) -> Principal:
     """The caller, counted against its tier's rate limit (a failed authentication counts
     against its address's)."""
+    state = app_state(request)
     try:
         principal = await _principal(session, state, token, api_key)
     except Unauthorized:
@@ -215,13 +222,13 @@ CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 async def get_principal_apart(
     request: Request,
-    state: State,
     token: Annotated[str | None, Depends(_bearer)],
     api_key: Annotated[str | None, Depends(_api_key)],
 ) -> Principal:
     """The caller, found in a transaction of its own that ends before the handler runs: for
     handlers that manage their own transactions (checkout), so a request never holds two
     database connections at once. Rate-limited as `get_principal`."""
+    state = app_state(request)
     async with state.sessions() as session:
         try:
             principal = await _principal(session, state, token, api_key)
@@ -246,8 +253,9 @@ async def get_admin(principal: CurrentPrincipal) -> Principal:
 CurrentAdmin = Annotated[Principal, Depends(get_admin)]
 
 
-async def get_viewer(principal: CurrentPrincipal, session: DbSession, state: State) -> Viewer:
+async def get_viewer(request: Request, principal: CurrentPrincipal, session: DbSession) -> Viewer:
     """The principal as a reader of leads: tier window and discount at this request's time."""
+    state = app_state(request)
     policy = await state.tiers.of(session, principal.tier)
     return viewer_for(principal, policy, state.clock.now())
 
@@ -255,10 +263,10 @@ async def get_viewer(principal: CurrentPrincipal, session: DbSession, state: Sta
 CurrentViewer = Annotated[Viewer, Depends(get_viewer)]
 
 
-async def limit_anonymous_call(request: Request, state: State) -> None:
+async def limit_anonymous_call(request: Request) -> None:
     """For routes that take no account (registration, login, refresh): the client address's
     rate limit."""
-    await rate_guard.limit_anonymous(request.scope, state.limiter)
+    await rate_guard.limit_anonymous(request.scope, app_state(request).limiter)
 
 
 AnonymousRateLimit = Depends(limit_anonymous_call)
