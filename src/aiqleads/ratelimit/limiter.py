@@ -10,7 +10,9 @@ Three scopes, each a count of requests per minute under its own key:
   password guesser gains nothing from many addresses).
 
 Counts live in Redis when AIQ_REDIS_URL is set, shared by every worker and host, and in process
-memory otherwise. A storage failure lets the request through (counted in
+memory otherwise. With Redis, the moving window (the default) answering headers on success is
+hit and counted by one script of ours (`ratelimit.moving_window`) on `limits`' data, where the
+library needs two round trips. A storage failure lets the request through (counted in
 aiq_rate_limit_storage_errors_total): an outage of Redis must not take the API down with it.
 A refused request is a 429 with `Retry-After` and the `RateLimit-*` headers of the IETF
 draft "RateLimit header fields for HTTP" (limit, remaining, reset in seconds, and the policy).
@@ -34,12 +36,14 @@ from limits.aio.strategies import (
 )
 from limits.errors import StorageError
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from starlette.types import Scope
 
 from aiqleads.config import RateLimitSettings
 from aiqleads.errors import AppError, ErrorCode
 from aiqleads.observability.metrics import RATE_LIMIT_REJECTIONS, RATE_LIMIT_STORAGE_ERRORS
 from aiqleads.observability.middleware import RATE_LIMIT_HEADERS_KEY as HEADERS_KEY
+from aiqleads.ratelimit.moving_window import RedisMovingWindow
 
 log = logging.getLogger(__name__)
 
@@ -91,12 +95,17 @@ class RequestLimiter:
             ipaddress.ip_network(n.strip(), strict=False) for n in settings.exempt_networks
         ]
         self.storage: Storage
+        # The moving window in Redis with its headers: one script, hit and counted at once.
+        self._one_trip: RedisMovingWindow | None = None
         if redis is not None:
+            key_prefix = f"{namespace}:ratelimit"
+            if settings.strategy == "moving-window" and settings.headers_on_success:
+                self._one_trip = RedisMovingWindow(redis, key_prefix)
             # The application's own client pool: no second pool, closed with the app's client.
             self.storage = RedisStorage(
                 "async+redis://",
                 implementation="redispy",
-                key_prefix=f"{namespace}:ratelimit",
+                key_prefix=key_prefix,
                 wrap_exceptions=True,
                 connection_pool=redis.connection_pool,  # type: ignore[arg-type]
             )
@@ -134,12 +143,17 @@ class RequestLimiter:
         3600 s: then the limit is per hour); None when the storage could not be reached."""
         item = self._item(per_minute, window_seconds)
         try:
+            if self._one_trip is not None:
+                count = await self._one_trip.hit(item, *key)
+                return Verdict(
+                    count.allowed, per_minute, count.remaining, count.reset_seconds, window_seconds
+                )
             allowed = await self._strategy.hit(item, *key)
             if not allowed or self.settings.headers_on_success:
                 stats = await self._strategy.get_window_stats(item, *key)
             else:
                 return Verdict(True, per_minute, 0, 0, window_seconds)
-        except (StorageError, ConnectionError, TimeoutError, OSError) as exc:
+        except (StorageError, RedisError, ConnectionError, TimeoutError, OSError) as exc:
             RATE_LIMIT_STORAGE_ERRORS.inc()
             log.warning("rate limit storage unreachable: %s", type(exc).__name__)
             return None
