@@ -31,7 +31,9 @@ driver alone costs).
 
 Prints one JSON document: CPU µs per request and per round trip; per request, SQL statements,
 database transactions (a BEGIN and a COMMIT each, which the statements leave out) and Redis
-requests (`RoundTrips`), and Python function calls, in all and by package (cProfile, over at
+requests (`RoundTrips`), the CPU µs PostgreSQL's and Redis's own processes spent on it (Linux's
+/proc; this machine's servers, which must serve nothing else meanwhile), and Python function
+calls, in all and by package (cProfile, over at
 most 500 more requests; it counts each resumption of a coroutine as a call, and this script's
 own few): the round trips are the same on any machine and the calls move by a few, where CPU
 time moves ±30 % between runs on a shared one; the answers by status (of every request sent,
@@ -133,6 +135,31 @@ async def _cpu_us(
     return (time.process_time() - cpu) * 1e6 / n, (time.perf_counter() - wall) * 1e6 / n
 
 
+_SERVERS = {"postgres": "database_cpu_us", "redis-server": "redis_cpu_us"}
+
+
+def _servers_cpu() -> dict[str, float]:
+    """CPU seconds used so far by this machine's PostgreSQL and Redis processes, by the figure's
+    name (`_SERVERS`), from Linux's /proc (utime + stime of stat(5), in clock ticks): the bench
+    runs both servers here, and nothing else should use them while it runs. A process that
+    exits between two readings takes its time with it (the pool's connections live on)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = dict.fromkeys(_SERVERS.values(), 0.0)
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+        except OSError:  # gone since the listing
+            continue
+        name = _SERVERS.get(stat[stat.index("(") + 1 : stat.rindex(")")])
+        if name is not None:
+            utime, stime = stat[stat.rindex(")") + 2 :].split()[11:13]
+            out[name] += (int(utime) + int(stime)) / tick
+    return out
+
+
 class RoundTrips:
     """Counts the application's round trips while it runs: SQL statements and transactions on
     its engines (SQLAlchemy events) and Redis requests (connections taken from its Redis
@@ -170,14 +197,18 @@ class RoundTrips:
         self, run: Callable[[int], Awaitable[Any]], n: int
     ) -> tuple[float, float, dict[str, float]]:
         """`_cpu_us`'s figures, and per call (the warm-up's left out): SQL statements, database
-        transactions (each a BEGIN and a COMMIT more) and Redis requests."""
+        transactions (each a BEGIN and a COMMIT more) and Redis requests, and the CPU µs
+        PostgreSQL's and Redis's processes spent (`_servers_cpu`)."""
         for i in range(n):
             await run(i)
         before = (self.statements, self.transactions, self.redis_requests)
+        servers = _servers_cpu()
         cpu, wall = await _cpu_us(run, n, warm=False)
+        servers = {k: v - servers[k] for k, v in _servers_cpu().items()}
         after = (self.statements, self.transactions, self.redis_requests)
         names = ("sql_statements", "sql_transactions", "redis_requests")
         counts = {k: round((a - b) / n, 2) for k, a, b in zip(names, after, before, strict=True)}
+        counts.update({k: round(v * 1e6 / n, 1) for k, v in servers.items()})
         return cpu, wall, counts
 
 

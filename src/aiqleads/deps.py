@@ -50,6 +50,9 @@ class AppState:
     # (`generic_plans`), on `generic_engine` (`db.engine.generic_plan_engine`).
     generic_engine: AsyncEngine = field(init=False)
     generic_sessions: async_sessionmaker[AsyncSession] = field(init=False)
+    # Both: statements by key, each on its own (`reads_only` and `generic_plans`); the cache
+    # keys' reads too.
+    generic_read_sessions: async_sessionmaker[AsyncSession] = field(init=False)
     gateway: PaymentGateway = field(init=False)
     views: ViewRecorder = field(init=False)
     # A/B exposures, written in batches outside requests (aiqleads.experiments.recorder).
@@ -80,10 +83,12 @@ class AppState:
             if self.generic_engine is self.engine
             else session_factory(self.generic_engine)
         )
+        self.generic_read_sessions = read_session_factory(self.generic_engine)
         self.cache = build_cache(self.redis, max_entries=self.settings.geo_cache_max_entries)
         self.catalog_pages = (
             PageCache(
                 self.cache,
+                keys=self.generic_read_sessions,
                 namespace=self.settings.cache_namespace,
                 ttl_seconds=self.settings.catalog_cache_ttl_seconds,
             )
@@ -154,9 +159,14 @@ def generic_plans(endpoint: F) -> F:
     session is `AppState.generic_sessions`. Not for map boxes, price ranges or text searches,
     whose best plan depends on the values. Put it below the route decorator. (Checkout, whose
     flow opens its own transactions, takes `AppState.generic_sessions` through
-    `checkout.routes.checkout_of`.)"""
+    `checkout.routes.checkout_of`.) With `reads_only` too, `AppState.generic_read_sessions`."""
     setattr(endpoint, _GENERIC_PLANS, True)
     return endpoint
+
+
+def uses_generic_plans(endpoint: Any) -> bool:
+    """Whether the route handler `endpoint` is marked `generic_plans`."""
+    return bool(getattr(endpoint, _GENERIC_PLANS, False))
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -164,10 +174,11 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     (for a handler marked `reads_only`, statements without a transaction)."""
     state = app_state(request)
     endpoint = getattr(request.scope.get("route"), "endpoint", None)
+    generic = uses_generic_plans(endpoint)
     factory = state.sessions
     if is_reads_only(endpoint):
-        factory = state.read_sessions
-    elif getattr(endpoint, _GENERIC_PLANS, False):
+        factory = state.generic_read_sessions if generic else state.read_sessions
+    elif generic:
         factory = state.generic_sessions
     async with factory() as session:
         try:

@@ -14,7 +14,14 @@ from aiqleads.auth.schemas import (
     RegisterIn,
     TokenOut,
 )
-from aiqleads.deps import AnonymousRateLimit, CurrentPrincipal, DbSession, State, reads_only
+from aiqleads.deps import (
+    AnonymousRateLimit,
+    CurrentPrincipal,
+    DbSession,
+    State,
+    generic_plans,
+    reads_only,
+)
 from aiqleads.errors import InvalidInput, NotFound
 from aiqleads.models import Account, ApiKey
 from aiqleads.models.enums import Role, Tier
@@ -107,6 +114,7 @@ async def refresh(body: RefreshIn, session: DbSession, state: State) -> TokenOut
 
 @router.get("/me")
 @reads_only
+@generic_plans  # the account by its id
 async def me(principal: CurrentPrincipal, session: DbSession) -> AccountOut:
     account = await repository.account_by_id(session, principal.account_id)
     if account is None:

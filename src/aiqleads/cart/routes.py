@@ -71,6 +71,7 @@ async def extend(
 
 @router.get("")
 @reads_only
+@generic_plans  # the account's holds
 async def cart(
     principal: CurrentPrincipal, viewer: CurrentViewer, session: DbSession, state: State
 ) -> Cart:

@@ -28,7 +28,12 @@ GEOJSON = "application/geo+json"
 
 
 def _ctx(state: State) -> service.GeoContext:
-    return service.GeoContext(settings=state.settings, cache=state.cache, now=state.clock.now())
+    return service.GeoContext(
+        settings=state.settings,
+        cache=state.cache,
+        now=state.clock.now(),
+        keys=state.generic_read_sessions,
+    )
 
 
 @router.get("/heatmap", response_class=Response)

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from aiqleads.deps import CurrentAdmin, CurrentViewer, DbSession, State, reads_only
+from aiqleads.deps import CurrentAdmin, CurrentViewer, DbSession, State, generic_plans, reads_only
 from aiqleads.errors import InvalidInput
 from aiqleads.kit.query_model import from_query
 from aiqleads.kit.responses import JSONBytes
@@ -50,6 +50,7 @@ async def list_leads(
 
 @router.get("/{lead_id}", response_model=LeadPreview | LeadFull, response_class=JSONBytes)
 @reads_only
+@generic_plans  # the lead by its public id
 async def get_lead(
     lead_id: uuid.UUID, viewer: CurrentViewer, session: DbSession, state: State
 ) -> Response:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aiqleads.config import Settings
 from aiqleads.errors import InvalidInput
@@ -24,11 +24,14 @@ from aiqleads.models.enums import LeadStatus
 
 @dataclass(frozen=True, slots=True)
 class GeoContext:
-    """What every geo call needs besides the session and the viewer."""
+    """What every geo call needs besides the session and the viewer. `keys`: sessions to read
+    cache keys on (the app's `generic_read_sessions`: PostgreSQL keeps the key statement's
+    plan); None reads them on the call's session."""
 
     settings: Settings
     cache: ByteCache
     now: datetime
+    keys: async_sessionmaker[AsyncSession] | None = None
 
     @property
     def min_group(self) -> int:
@@ -81,16 +84,24 @@ async def cached_answer(
     params: dict[str, Any],
     compute: Callable[[], Any],
 ) -> bytes:
-    key = await build_key(
-        session,
-        namespace=ctx.settings.cache_namespace,
-        endpoint=endpoint,
-        filt=filt,
-        cache_class=cache_class(viewer, personal=personal),
-        visible_before=viewer.visible_before,
-        now=viewer.now,
-        params={**params, "min_group": None if viewer.exact else ctx.min_group},
-    )
+
+    async def read_key(on: AsyncSession) -> str:
+        return await build_key(
+            on,
+            namespace=ctx.settings.cache_namespace,
+            endpoint=endpoint,
+            filt=filt,
+            cache_class=cache_class(viewer, personal=personal),
+            visible_before=viewer.visible_before,
+            now=viewer.now,
+            params={**params, "min_group": None if viewer.exact else ctx.min_group},
+        )
+
+    if ctx.keys is None:
+        key = await read_key(session)
+    else:
+        async with ctx.keys() as key_session:
+            key = await read_key(key_session)
     return await get_or_compute(
         ctx.cache,
         key,
