@@ -109,6 +109,41 @@ async def test_a_tier_is_limited_by_the_policy_in_force(
     assert RATE_LIMIT_REJECTIONS.labels("account", "basic")._value.get() == rejected_before + 1
 
 
+# The routes whose query is read by `kit.query_model.QueryModel`, each with an invalid query.
+BAD_QUERIES = [
+    "/api/v1/leads?price_min=x",
+    "/api/v1/geo/heatmap?zoom=x",
+    "/api/v1/geo/clusters?eps_m=x",
+    "/api/v1/geo/penetration?level=county",
+    "/api/v1/geo/competitors?radius_m=x",
+]
+
+
+@pytest.mark.parametrize("path", BAD_QUERIES)
+async def test_an_invalid_query_is_judged_after_the_caller_and_its_limit(
+    path: str,
+    engine: object,
+    backend: Backend,
+    clock: FrozenClock,
+    sessions: async_sessionmaker[AsyncSession],
+    limited: AppMaker,
+) -> None:
+    # Given a basic tier of 2 requests a minute, a basic agent, and 1 call a minute per address
+    app = await limited(backend, clock, anonymous_per_minute=1)
+    await set_tier_limit(sessions, app, Tier.BASIC, 2)
+    basic = await make_account(sessions, now=clock.now(), tier=Tier.BASIC)
+    async with client_for(app) as client, client_for(app, "10.0.0.9") as stranger:
+        auth = await login(client, basic.email)
+        # When someone not signed in sends the invalid query twice
+        unsigned = [(await stranger.get(path)).status_code for _ in range(2)]
+        # Then it is told to sign in, then limited, before the query is judged
+        assert unsigned == [401, 429]
+        # And the agent's invalid queries count against its limit, with its headers
+        answers = [await client.get(path, headers=auth) for _ in range(3)]
+        assert [a.status_code for a in answers] == [422, 422, 429]
+        assert [a.headers["RateLimit-Remaining"] for a in answers] == ["1", "0", "0"]
+
+
 async def test_calls_without_an_account_are_limited_per_address(
     engine: object, backend: Backend, clock: FrozenClock, limited: AppMaker
 ) -> None:

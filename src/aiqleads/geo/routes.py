@@ -39,10 +39,11 @@ def _ctx(state: State) -> service.GeoContext:
 @router.get("/heatmap", response_class=Response)
 @reads_only
 async def heatmap(
-    q: Annotated[HeatmapParams, from_query(HeatmapParams)],
     viewer: CurrentViewer,
     session: DbSession,
     state: State,
+    # Last: read once the caller is signed in and counted, as FastAPI's query models are.
+    q: Annotated[HeatmapParams, from_query(HeatmapParams)],
 ) -> Response:
     """Leads per H3 cell (`resolution` 5–10, agents up to 8; or derived from `zoom`), weighted by
     `weight`, or per square cell of `cell_size_m`. Members: `legend` (min, max, total, breaks),
@@ -64,10 +65,11 @@ async def heatmap(
 @router.get("/clusters", response_class=Response)
 @reads_only
 async def clusters(
-    q: Annotated[ClusterParams, from_query(ClusterParams)],
     viewer: CurrentViewer,
     session: DbSession,
     state: State,
+    # Last: read once the caller is signed in and counted, as FastAPI's query models are.
+    q: Annotated[ClusterParams, from_query(ClusterParams)],
 ) -> Response:
     """DBSCAN clusters (`eps_m` metres, `min_samples`): hull, centroid, size, area, density,
     median asking price per cluster; `noise_count`, `n_clusters`, a size `legend`, and
@@ -87,10 +89,11 @@ async def clusters(
 @router.get("/penetration", response_class=Response)
 @reads_only
 async def penetration(
-    q: Annotated[PenetrationParams, from_query(PenetrationParams)],
     viewer: CurrentViewer,
     session: DbSession,
     state: State,
+    # Last: read once the caller is signed in and counted, as FastAPI's query models are.
+    q: Annotated[PenetrationParams, from_query(PenetrationParams)],
 ) -> Response:
     """Per ZIP (Census ZCTA) or H3 cell: offered, available now, sold, bought by me, my and the
     marketplace's penetration, and the quantile `class` of `metric` with its `legend`;
@@ -110,10 +113,11 @@ async def penetration(
 @router.get("/competitors", response_class=Response)
 @reads_only
 async def competitors(
-    q: Annotated[CompetitorParams, from_query(CompetitorParams)],
     viewer: CurrentViewer,
     session: DbSession,
     state: State,
+    # Last: read once the caller is signed in and counted, as FastAPI's query models are.
+    q: Annotated[CompetitorParams, from_query(CompetitorParams)],
 ) -> Response:
     """Around my purchased leads (or `lat`/`lon`): competitors within `radius_m`, the nearest
     one (agents: `nearest_band`), `top_offices`; per H3 cell (res 8) the competition intensity.

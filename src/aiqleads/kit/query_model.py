@@ -49,7 +49,10 @@ def _is_sequence(annotation: Any) -> bool:
 class QueryModel(Generic[M]):
     """A dependency answering the request's query parameters as a `model` instance.
 
-    Use as `Annotated[Model, from_query(Model)]`. Raises RequestValidationError (422)
+    Use as `Annotated[Model, from_query(Model)]`, as the route's last parameter: FastAPI
+    solves dependencies in the order of the signature, and reads a `Query()` model only after
+    all of them, so a caller not signed in gets its 401, and an invalid query counts against
+    the caller's rate limit, before the query is judged. Raises RequestValidationError (422)
     for an invalid or unknown parameter. The model's fields may not have aliases (the
     parameter's name is the field's)."""
 

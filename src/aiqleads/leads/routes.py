@@ -22,10 +22,11 @@ router = APIRouter(prefix="/api/v1/leads", tags=["leads"])
 @router.get("", response_model=LeadPage, response_class=JSONBytes)
 @reads_only
 async def list_leads(
-    q: Annotated[CatalogParams, from_query(CatalogParams)],
     viewer: CurrentViewer,
     session: DbSession,
     state: State,
+    # Last: read once the caller is signed in and counted, as FastAPI's query models are.
+    q: Annotated[CatalogParams, from_query(CatalogParams)],
 ) -> Response:
     """Search the catalog. Agents get previews (their bought leads in full); admins get full
     records. `sort`: published_at, asking_price, price or score, '-' first for descending
