@@ -91,3 +91,13 @@ async def test_hits_older_than_the_window_age_out(redis: Redis, prefix: str) -> 
     count = await ours.hit(item, "account", "old")
     assert count.allowed
     assert count.remaining == LIMIT - 1
+
+
+async def test_a_limit_of_zero_takes_nothing_as_limits_does(redis: Redis, prefix: str) -> None:
+    item = RateLimitItemPerMinute(0)
+    library = _library(redis, prefix)
+    ours = RedisMovingWindow(redis, prefix)
+    for _ in range(2):
+        assert not await library.hit(item, "account", "zero")
+        count = await ours.hit(item, "account", "zero")
+        assert (count.allowed, count.remaining) == (False, 0)

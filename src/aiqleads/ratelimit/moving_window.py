@@ -27,6 +27,9 @@ local now = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
 local window = tonumber(ARGV[3])
 local start = now - window
+if limit < 1 then  -- as limits refuses a cost above the limit: nothing to take or count
+    return {0, 0, ARGV[1]}
+end
 local taken = 0
 local last = redis.call('lindex', KEYS[1], limit - 1)
 if not (last and tonumber(last) >= start) then
