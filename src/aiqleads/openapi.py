@@ -191,3 +191,34 @@ def _describe_query_models(app: FastAPI, schema: dict[str, Any]) -> None:
                 at_path = [p for p in own if p["in"] == "path"]
                 others = [p for p in own if p["in"] != "path"]
                 operation["parameters"] = at_path + parameters + others
+                # FastAPI lists the 422 of a route with parameters right after its success;
+                # `_describe` gives it the error shape with the other statuses.
+                operation.setdefault("responses", {}).setdefault("422", {})
+                _in_fastapis_order(operation)
+    # FastAPI writes the component schemas in name order (and ours, "Error", after them).
+    ordered = sorted(components.items())
+    components.clear()
+    components.update(ordered)
+
+
+# The order FastAPI 0.165 writes an operation's members in (`fastapi.openapi.utils`), so the
+# document reads as FastAPI's would, member for member.
+_OPERATION_ORDER = (
+    "tags",
+    "summary",
+    "description",
+    "operationId",
+    "deprecated",
+    "security",
+    "parameters",
+    "requestBody",
+    "callbacks",
+    "responses",
+)
+
+
+def _in_fastapis_order(operation: dict[str, Any]) -> None:
+    rank = {name: i for i, name in enumerate(_OPERATION_ORDER)}
+    members = sorted(operation.items(), key=lambda kv: rank.get(kv[0], len(rank)))
+    operation.clear()
+    operation.update(members)

@@ -7,7 +7,7 @@ service (`leads.service.catalog_page_json`) shares only such pages.
 
 The key is the geo cache's (`geo.cache.build_key`, read from the database in one statement, on a
 session of `keys`: on PostgreSQL a pool that keeps the statement's generic plan, where the
-catalog's own pool plans every execution, 0.3-0.6 ms of PostgreSQL's CPU for this statement), so
+catalog's own pool plans every execution, 0.3-1.2 ms of PostgreSQL's CPU for this statement), so
 a page goes stale exactly when the answer could change, never after a time:
 
 * the data version of every scope the filter's area touches (bumped by every lead write: a
