@@ -2,7 +2,7 @@
 
 FastAPI reads a model of query parameters (`Annotated[Model, Query()]`) field by field, and asks
 of each field's annotation, on every request, whether it is a list (FastAPI 0.165: about 700 of
-a catalog search's 950 `isinstance` calls, a fifth of its CPU; measured with
+a catalog search's 950 `isinstance` calls, a fifth of its Python calls; measured with
 `bench/request_costs.py`). `QueryModel(Model)` is a dependency that reads the same parameters
 the same way, with the list fields found once, and validates them with the model's own
 validator:
