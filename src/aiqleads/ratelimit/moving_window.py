@@ -7,8 +7,8 @@ both at once on the same data, in the same layout (a list of hit times under the
 newest first, trimmed to the limit, expiring a window after the last hit), so `limits`' own calls
 read and clear what it counts (`tests/ratelimit/test_moving_window.py` compares the two).
 
-Measured with `bench/request_costs.py`: the check cost 0.44 ms of the API's CPU per request
-with the two scripts.
+Measured with `bench/request_costs.py`: the check costs 0.18-0.22 ms of the API's CPU per
+request with this script, and cost 0.44-0.57 ms with the library's two.
 """
 
 from __future__ import annotations
