@@ -55,6 +55,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
@@ -66,9 +67,11 @@ from aiqleads.db.databases import drop_database
 from aiqleads.geo.repository.cache_inputs import key_inputs
 
 if TYPE_CHECKING:
+    from bench.cart import pids_cpu_seconds
     from bench.catalog import SECRET
     from bench.http_load import KEYS, bench_database, prepare, request_makers, server_settings
 else:
+    from cart import pids_cpu_seconds
     from catalog import SECRET
     from http_load import KEYS, bench_database, prepare, request_makers, server_settings
 
@@ -140,23 +143,22 @@ _SERVERS = {"postgres": "database_cpu_us", "redis-server": "redis_cpu_us"}
 
 def _servers_cpu() -> dict[str, float]:
     """CPU seconds used so far by this machine's PostgreSQL and Redis processes, by the figure's
-    name (`_SERVERS`), from Linux's /proc (utime + stime of stat(5), in clock ticks): the bench
-    runs both servers here, and nothing else should use them while it runs. A process that
-    exits between two readings takes its time with it (the pool's connections live on)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    out = dict.fromkeys(_SERVERS.values(), 0.0)
+    name (`_SERVERS`), found by their name in Linux's /proc: the bench runs both servers here,
+    and nothing else should use them while it runs. A process that exits between two readings
+    takes its time with it (the pool's connections live on)."""
+    figures: dict[int, str] = {}
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
         try:
-            with open(f"/proc/{pid}/stat") as f:
-                stat = f.read()
+            name = Path(f"/proc/{pid}/comm").read_text().strip()
         except OSError:  # gone since the listing
             continue
-        name = _SERVERS.get(stat[stat.index("(") + 1 : stat.rindex(")")])
-        if name is not None:
-            utime, stime = stat[stat.rindex(")") + 2 :].split()[11:13]
-            out[name] += (int(utime) + int(stime)) / tick
+        if name in _SERVERS:
+            figures[int(pid)] = _SERVERS[name]
+    out = dict.fromkeys(_SERVERS.values(), 0.0)
+    for server, seconds in pids_cpu_seconds(list(figures)).items():
+        out[figures[server]] += seconds
     return out
 
 
