@@ -487,6 +487,12 @@ class Settings(BaseSettings):
     # Catalog pages agents share (leads/page_cache.py), in the same cache with the same kind of
     # keys: the TTL only bounds memory. 0: pages are not cached.
     catalog_cache_ttl_seconds: int = Field(default=300, ge=0)
+    # With Redis, each process also keeps a near copy of the entries it reads, up to this many
+    # bytes (kit.cache.NearCache; 0: none), each for this long at most: a hit then skips
+    # Redis. Safe because a key names its bytes; the seconds bound only how long an entry
+    # dropped from Redis by hand is still served.
+    near_cache_max_bytes: int = Field(default=32 * 1024 * 1024, ge=0)
+    near_cache_seconds: float = Field(default=30.0, ge=0, le=3600)
 
     tiers: dict[str, TierPolicy] = Field(default_factory=_default_tiers)
     # How long a process may use the tier policies it read before reading them again (an

@@ -84,7 +84,12 @@ class AppState:
             else session_factory(self.generic_engine)
         )
         self.generic_read_sessions = read_session_factory(self.generic_engine)
-        self.cache = build_cache(self.redis, max_entries=self.settings.geo_cache_max_entries)
+        self.cache = build_cache(
+            self.redis,
+            max_entries=self.settings.geo_cache_max_entries,
+            near_max_bytes=self.settings.near_cache_max_bytes,
+            near_seconds=self.settings.near_cache_seconds,
+        )
         self.catalog_pages = (
             PageCache(
                 self.cache,

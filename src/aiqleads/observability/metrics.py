@@ -158,6 +158,10 @@ CACHE_HITS = Counter("aiq_cache_hits_total", "Cache look-ups answered, by cache.
 CACHE_MISSES = Counter(
     "aiq_cache_misses_total", "Cache look-ups that found nothing usable, by cache.", ["cache"]
 )
+NEAR_CACHE_HITS = Counter(
+    "aiq_near_cache_hits_total",
+    "Hits of the shared cache answered from this process's near copy, without Redis.",
+)
 DEPENDENCY_UP = Gauge(
     "aiq_dependency_up",
     "Whether a dependency answered its last check (1) or not (0), checked at each scrape.",
