@@ -23,8 +23,9 @@ agent sending a request a second adds 0.2 statements to each). Routes: `/health`
 requests, the page and geo caches hold every search and heatmap: the figures are cache hits'.
 
 Round trips, each timed alone over `--requests` runs: a Redis GET through the app's client, a
-rate-limit check (`RequestLimiter.check`: the `limits` package's moving window, two scripts), a
-page-cache key's database read (`geo.cache.key_inputs` in a read session, as a search does),
+rate-limit check (`RequestLimiter.check`: one script, `ratelimit.moving_window`), a page-cache
+key's database read (`geo.repository.cache_inputs.key_inputs` as a search makes it, on the
+driver: `AppState.key_reads`; and in a read session, as before `db.row_reads`),
 `SELECT 1` through a SQLAlchemy connection of the app's engine without a transaction (as a
 `reads_only` route's session runs it), and `SELECT 1` on a bare asyncpg connection (what the
 driver alone costs).
@@ -54,7 +55,7 @@ import pstats
 import sys
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +65,7 @@ from sqlalchemy.engine import make_url
 
 from aiqleads.config import Settings
 from aiqleads.db.databases import drop_database
+from aiqleads.db.row_reads import AnySelect, RowReads, SessionRows
 from aiqleads.geo.repository.cache_inputs import key_inputs
 
 if TYPE_CHECKING:
@@ -164,7 +166,8 @@ def _servers_cpu() -> dict[str, float]:
 
 class RoundTrips:
     """Counts the application's round trips while it runs: SQL statements and transactions on
-    its engines (SQLAlchemy events) and Redis requests (connections taken from its Redis
+    its engines (SQLAlchemy events, and the one-row reads `db.row_reads` runs on the driver)
+    and Redis requests (connections taken from its Redis
     client's pool, which the rate limiter shares: one per command or pipeline, whatever a Lua
     script does inside). Unlike CPU time, the same on any machine. The background dispatcher's
     polls are among them, a few a second."""
@@ -176,6 +179,17 @@ class RoundTrips:
         for engine in {state.engine, state.generic_engine}:
             event.listen(engine.sync_engine, "before_cursor_execute", self._statement)
             event.listen(engine.sync_engine, "begin", self._begin)
+        # One-row reads on asyncpg run on the driver itself, out of SQLAlchemy's sight.
+        one = RowReads.one
+
+        async def read(
+            reads: RowReads, stmt: AnySelect, params: Mapping[str, Any]
+        ) -> Sequence[Any]:
+            if reads.engine.dialect.driver == "asyncpg":
+                self.statements += 1
+            return await one(reads, stmt, params)
+
+        setattr(RowReads, "one", read)  # noqa: B010 (a method replaced for the run)
         pool = state.redis.connection_pool
         take = pool.get_connection
 
@@ -319,8 +333,11 @@ async def _round_trips(state: Any, url: str, n: int) -> dict[str, Any]:
         )
 
     async def key_read(_: int) -> None:
+        await key_inputs(state.key_reads, ["seattle"], cutoff=None, now=now)
+
+    async def key_read_session(_: int) -> None:
         async with state.read_sessions() as session:
-            await key_inputs(session, ["seattle"], cutoff=None, now=now)
+            await key_inputs(SessionRows(session), ["seattle"], cutoff=None, now=now)
 
     select_one = text("SELECT 1")
     autocommit = state.engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -340,7 +357,8 @@ async def _round_trips(state: Any, url: str, n: int) -> dict[str, Any]:
         for name, run in (
             ("redis_get", redis_get),
             ("rate_limit_check", rate_limit),
-            ("cache_key_read_session", key_read),
+            ("cache_key_read", key_read),
+            ("cache_key_read_session", key_read_session),
             ("sqlalchemy_select_1", sqlalchemy_select),
             ("asyncpg_select_1", asyncpg_select),
         ):

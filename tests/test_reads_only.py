@@ -1,6 +1,6 @@
 """The hot read routes run their statements without a transaction (`deps.reads_only`), and
 those that find rows by key, and every cache key's read, with plans PostgreSQL keeps
-(`deps.generic_plans`, `AppState.generic_read_sessions`).
+(`deps.generic_plans`, `AppState.generic_read_sessions`, `AppState.key_reads`).
 
 On PostgreSQL a transaction adds BEGIN and COMMIT to a request: two round trips more for a
 cached map layer or a cart view, whose answer is one statement (docs/operations/scaling.md,
@@ -14,11 +14,13 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from aiqleads.app import create_app
+from aiqleads.db.row_reads import RowReads
 from aiqleads.deps import is_reads_only, uses_generic_plans
 from aiqleads.kit.clock import FrozenClock
 from tests.app_routes import app_routes
@@ -60,33 +62,36 @@ async def test_cache_keys_are_read_on_the_pool_that_keeps_plans(
     client: httpx.AsyncClient,
     sessions: async_sessionmaker[AsyncSession],
     clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Given an agent, and the statements each of the app's pools runs
+    # Given an agent, the one-row reads made, and the statements the main pool runs
     state = app.state.aiq
     _, headers = await agent(client, sessions, clock)
-    seen: dict[str, list[str]] = {"main": [], "generic": []}
+    reads: list[tuple[AsyncEngine, str]] = []
+    through_main: list[str] = []
+    one = RowReads.one
 
-    def on(name: str) -> Any:
-        def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-            seen[name].append(statement)
+    async def recorded(self: RowReads, stmt: Any, params: Any) -> Any:
+        reads.append((self.engine, str(stmt)))
+        return await one(self, stmt, params)
 
-        return record
+    def on_main(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        through_main.append(statement)
 
-    pools = {"main": state.engine, "generic": state.generic_engine}
-    if state.generic_engine is state.engine:  # SQLite: one pool serves both
-        pools = {"generic": state.engine}
-    listeners = {name: on(name) for name in pools}
-    for name, engine in pools.items():
-        event.listen(engine.sync_engine, "before_cursor_execute", listeners[name])
+    monkeypatch.setattr(RowReads, "one", recorded)
+    main = state.engine.sync_engine
+    event.listen(main, "before_cursor_execute", on_main)
     try:
         # When the agent searches the catalog and opens the heatmap, each twice
         for _ in range(2):
             for path in ("/api/v1/leads?metro=austin", "/api/v1/geo/heatmap?metro=austin"):
                 assert (await client.get(path, headers=headers)).status_code == 200
     finally:
-        for name, engine in pools.items():
-            event.remove(engine.sync_engine, "before_cursor_execute", listeners[name])
-    # Then every read of a cache key (the data versions) ran on the pool that keeps plans
-    keys = [s for s in seen["generic"] if "data_versions" in s]
+        event.remove(main, "before_cursor_execute", on_main)
+    # Then every read of a cache key (the data versions) was a one-row read on the pool that
+    # keeps plans (on PostgreSQL a pool of its own, the driver running the statement)
+    keys = [engine for engine, statement in reads if "data_versions" in statement]
     assert len(keys) == 4
-    assert not [s for s in seen["main"] if "data_versions" in s]
+    assert all(engine is state.generic_engine for engine in keys)
+    if state.generic_engine is not state.engine:
+        assert not [s for s in through_main if "data_versions" in s]

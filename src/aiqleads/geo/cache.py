@@ -22,8 +22,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from aiqleads.db.row_reads import OneRow
 from aiqleads.geo.repository.cache_inputs import key_inputs
 from aiqleads.kit.cache import ByteCache
 from aiqleads.leads.filters import LeadFilter
@@ -44,7 +43,7 @@ def query_digest(filt: LeadFilter, params: dict[str, Any]) -> str:
 
 
 async def build_key(
-    session: AsyncSession,
+    rows: OneRow,
     *,
     namespace: str,
     endpoint: str,
@@ -56,8 +55,9 @@ async def build_key(
 ) -> str:
     """The key of one answer; `cache_class` names everyone who gets the same answer ("admin",
     "tier:basic", "account:42"), `visible_before` the viewer's priority-window cutoff, `now`
-    the instant holds are judged at (a lapsed hold changes answers without a write)."""
-    found = await key_inputs(session, filt.area.scopes(), cutoff=visible_before, now=now)
+    the instant holds are judged at (a lapsed hold changes answers without a write); `rows`
+    reads the database's part (`key_inputs`)."""
+    found = await key_inputs(rows, filt.area.scopes(), cutoff=visible_before, now=now)
     scopes = ",".join(f"{scope}@{version}" for scope, version in sorted(found.versions.items()))
     edge = "-"
     if visible_before is not None:

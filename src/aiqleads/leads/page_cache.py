@@ -5,10 +5,11 @@ previews: ~10-20 ms of CPU. Most searches repeat (the same filters from many age
 agent's page of previews depends on nothing personal once no lead on it was ever bought: the
 service (`leads.service.catalog_page_json`) shares only such pages.
 
-The key is the geo cache's (`geo.cache.build_key`, read from the database in one statement, on a
-session of `keys`: on PostgreSQL a pool that keeps the statement's generic plan, where the
-catalog's own pool plans every execution, 0.3-1.2 ms of PostgreSQL's CPU for this statement), so
-a page goes stale exactly when the answer could change, never after a time:
+The key is the geo cache's (`geo.cache.build_key`, read from the database in one statement by
+`keys`: on PostgreSQL on the driver itself, `db.row_reads`, from a pool that keeps the
+statement's generic plan, where the catalog's own pool plans every execution, 0.3-1.2 ms of
+PostgreSQL's CPU for this statement), so a page goes stale exactly when the answer could change,
+never after a time:
 
 * the data version of every scope the filter's area touches (bumped by every lead write: a
   new lead, a hold taken or released, a sale);
@@ -26,8 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
+from aiqleads.db.row_reads import OneRow
 from aiqleads.geo.cache import build_key
 from aiqleads.kit.cache import ByteCache
 from aiqleads.leads.query import CatalogQuery
@@ -43,24 +43,23 @@ class PageCache:
     where their keys are read (`keys`)."""
 
     cache: ByteCache
-    keys: async_sessionmaker[AsyncSession]
+    keys: OneRow
     namespace: str
     ttl_seconds: float
 
     async def key(self, viewer: Viewer, query: CatalogQuery, cursor: str | None) -> str:
         """The key of the page `viewer` would get (an agent: its tier and discount name the
         class); one database round trip."""
-        async with self.keys() as session:
-            return await build_key(
-                session,
-                namespace=self.namespace,
-                endpoint=ENDPOINT,
-                filt=query.filter,
-                cache_class=f"agent:{viewer.tier.value}:{viewer.discount_percent}",
-                visible_before=viewer.visible_before,
-                now=viewer.now,
-                params={"sort": query.sort.value, "limit": query.limit, "cursor": cursor},
-            )
+        return await build_key(
+            self.keys,
+            namespace=self.namespace,
+            endpoint=ENDPOINT,
+            filt=query.filter,
+            cache_class=f"agent:{viewer.tier.value}:{viewer.discount_percent}",
+            visible_before=viewer.visible_before,
+            now=viewer.now,
+            params={"sort": query.sort.value, "limit": query.limit, "cursor": cursor},
+        )
 
     async def get(self, key: str) -> bytes | None:
         found = await self.cache.get(key)

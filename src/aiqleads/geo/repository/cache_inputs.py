@@ -11,8 +11,8 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Select, bindparam, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from aiqleads.db.row_reads import OneRow
 from aiqleads.geo.repository.common import leads
 from aiqleads.leads.status import OFFERED
 from aiqleads.leads.versions import versions
@@ -54,9 +54,10 @@ def _statement(n_scopes: int, windowed: bool) -> Select[Any]:
 
 
 async def key_inputs(
-    session: AsyncSession, scopes: Sequence[str], *, cutoff: datetime | None, now: datetime
+    rows: OneRow, scopes: Sequence[str], *, cutoff: datetime | None, now: datetime
 ) -> KeyInputs:
-    """The database's part of a cache key, in one statement.
+    """The database's part of a cache key, in one statement, read by `rows` (the app's
+    `AppState.key_reads`, or a session: `db.row_reads.SessionRows`).
 
     * each scope's data version (leads.versions, bumped by every lead write);
     * with `cutoff` (an agent's priority window), the newest publication instant at or before
@@ -70,7 +71,7 @@ async def key_inputs(
     params: dict[str, Any] = {"now": now} if cutoff is None else {"now": now, "cutoff": cutoff}
     params.update((f"scope_{i}", s) for i, s in enumerate(ordered))
     stmt = _statement(len(ordered), cutoff is not None)
-    row = (await session.execute(stmt, params)).one()
+    row = await rows.one(stmt, params)
     found_versions = row[1 : 1 + len(ordered)]
     present = [e for e in row[1 + len(ordered) :] if e is not None]
     return KeyInputs(

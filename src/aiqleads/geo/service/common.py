@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.config import Settings
+from aiqleads.db.row_reads import OneRow, SessionRows
 from aiqleads.errors import InvalidInput
 from aiqleads.geo.cache import build_key, get_or_compute
 from aiqleads.geo.geojson import GeoJSON
@@ -24,14 +25,14 @@ from aiqleads.models.enums import LeadStatus
 
 @dataclass(frozen=True, slots=True)
 class GeoContext:
-    """What every geo call needs besides the session and the viewer. `keys`: sessions to read
-    cache keys on (the app's `generic_read_sessions`: PostgreSQL keeps the key statement's
-    plan); None reads them on the call's session."""
+    """What every geo call needs besides the session and the viewer. `keys`: what reads cache
+    keys (the app's `key_reads`: on the driver, from a pool where PostgreSQL keeps the key
+    statement's plan); None reads them in the call's session."""
 
     settings: Settings
     cache: ByteCache
     now: datetime
-    keys: async_sessionmaker[AsyncSession] | None = None
+    keys: OneRow | None = None
 
     @property
     def min_group(self) -> int:
@@ -85,23 +86,16 @@ async def cached_answer(
     compute: Callable[[], Any],
 ) -> bytes:
 
-    async def read_key(on: AsyncSession) -> str:
-        return await build_key(
-            on,
-            namespace=ctx.settings.cache_namespace,
-            endpoint=endpoint,
-            filt=filt,
-            cache_class=cache_class(viewer, personal=personal),
-            visible_before=viewer.visible_before,
-            now=viewer.now,
-            params={**params, "min_group": None if viewer.exact else ctx.min_group},
-        )
-
-    if ctx.keys is None:
-        key = await read_key(session)
-    else:
-        async with ctx.keys() as key_session:
-            key = await read_key(key_session)
+    key = await build_key(
+        ctx.keys or SessionRows(session),
+        namespace=ctx.settings.cache_namespace,
+        endpoint=endpoint,
+        filt=filt,
+        cache_class=cache_class(viewer, personal=personal),
+        visible_before=viewer.visible_before,
+        now=viewer.now,
+        params={**params, "min_group": None if viewer.exact else ctx.min_group},
+    )
     return await get_or_compute(
         ctx.cache,
         key,

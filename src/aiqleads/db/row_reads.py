@@ -1,0 +1,155 @@
+"""One-row reads run on the database driver itself, for the statement every cached answer makes.
+
+A statement through SQLAlchemy's async session costs ~0.3 ms of CPU more than the driver alone
+(bench/request_costs.py: a cache key read in a session 0.41 ms, `SELECT 1` on a bare asyncpg
+connection 0.07 ms): greenlet hand-offs, an execution context, a result object. A cached catalog
+page or map layer runs one statement, its cache key's (`geo.repository.cache_inputs`), so that
+was a fifth of its CPU. `RowReads` keeps SQLAlchemy for what it is for: the statement is built
+with Core, compiled once per statement object for the engine's dialect, and the connection comes
+from the engine's pool (its checkout ping and its plan settings included). On asyncpg the
+compiled text then runs on the driver's own connection (asyncpg prepares it once per connection
+and keeps it), with each value converted by its type as SQLAlchemy would. On any other driver
+(aiosqlite) it runs through a session, as before.
+
+For SELECTs by key that return one row; not for statements whose parameters expand (`IN` lists)
+or that write.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Protocol
+
+from sqlalchemy import Select
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import MultipleResultsFound, NoResultFound
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.util import greenlet_spawn
+
+from aiqleads.observability.metrics import DB_QUERY_SECONDS
+
+Processor = Callable[[Any], Any]
+AnySelect = Select[*tuple[Any, ...]]  # a SELECT of any columns
+
+
+class OneRow(Protocol):
+    """Whatever reads the one row of a SELECT: `RowReads`, or a session (`SessionRows`)."""
+
+    async def one(self, stmt: AnySelect, params: Mapping[str, Any]) -> Sequence[Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRows:
+    """The one row of a SELECT, read in `session` (its transaction, if any)."""
+
+    session: AsyncSession
+
+    async def one(self, stmt: AnySelect, params: Mapping[str, Any]) -> Sequence[Any]:
+        row: Sequence[Any] = (await self.session.execute(stmt, params)).one()
+        return row
+
+
+@dataclass(frozen=True, slots=True)
+class RowReads:
+    """One-row SELECTs on `engine`'s pool, each outside any transaction: on the driver itself
+    with asyncpg, else in a session of `sessions` (which must be on `engine`)."""
+
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+
+    async def one(self, stmt: AnySelect, params: Mapping[str, Any]) -> Sequence[Any]:
+        """The one row `stmt` returns with `params` (bind name -> value), its values converted
+        by their columns' types as a session's would be. Raises NoResultFound or
+        MultipleResultsFound (sqlalchemy.exc) unless exactly one row comes back, ValueError for
+        a statement this cannot run on the driver (see the module), KeyError for a missing
+        parameter, and the driver's own errors (asyncpg's) as they are."""
+        if self.engine.dialect.driver != "asyncpg":
+            async with self.sessions() as session:
+                return await SessionRows(session).one(stmt, params)
+        dialect = self.engine.dialect
+        prepared = _for_driver(stmt, dialect)
+        args = prepared.arguments(params)
+        raw = await self.engine.raw_connection()
+        try:
+            driver: Any = raw.driver_connection
+            started = time.perf_counter()
+            try:
+                if prepared.results is None:
+                    # The first run in this process: the columns' types as the server gives
+                    # them, which some conversions need (a numeric's), as SQLAlchemy's do.
+                    statement = await driver.prepare(prepared.sql)
+                    prepared.learn([a.type.oid for a in statement.get_attributes()], dialect)
+                    rows = await statement.fetch(*args)
+                else:
+                    rows = await driver.fetch(prepared.sql, *args)
+            except BaseException:
+                # Cancelled or failed mid-statement, the connection's state is unknown: close
+                # its socket now (no await), and the pool's checkout test replaces it.
+                driver.terminate()
+                raise
+            DB_QUERY_SECONDS.labels("select").observe(time.perf_counter() - started)
+        finally:
+            # Back to the pool inside SQLAlchemy's greenlet: a check-in may close the DBAPI
+            # connection (an invalidated or surplus one), which awaits.
+            await greenlet_spawn(raw.close)
+        if len(rows) != 1:
+            raise (NoResultFound if not rows else MultipleResultsFound)(
+                f"expected one row, got {len(rows)}"
+            )
+        return prepared.row(rows[0])
+
+
+@dataclass(slots=True)
+class _DriverStatement:
+    """A statement compiled for the driver: its text, the bind names in the order of its
+    positional parameters, the values bound when it was built (literals), each bind's type
+    conversion and, once learnt from its first run, each column's (None: the driver's value
+    as it is)."""
+
+    sql: str
+    names: tuple[str, ...]
+    fixed: dict[str, Any]
+    binds: tuple[Processor | None, ...]
+    columns: tuple[Any, ...]
+    results: tuple[Processor | None, ...] | None = None
+
+    def arguments(self, params: Mapping[str, Any]) -> list[Any]:
+        values = {**self.fixed, **params}
+        return [
+            value if convert is None else convert(value)
+            for value, convert in zip((values[n] for n in self.names), self.binds, strict=True)
+        ]
+
+    def learn(self, type_oids: Sequence[int], dialect: Dialect) -> None:
+        """Each column's conversion, given the server's type of each (by OID)."""
+        self.results = tuple(
+            type_.dialect_impl(dialect).result_processor(dialect, oid)
+            for type_, oid in zip(self.columns, type_oids, strict=True)
+        )
+
+    def row(self, record: Sequence[Any]) -> tuple[Any, ...]:
+        assert self.results is not None  # learnt on the first run
+        return tuple(
+            value if convert is None else convert(value)
+            for value, convert in zip(record, self.results, strict=True)
+        )
+
+
+@lru_cache(maxsize=64)
+def _for_driver(stmt: AnySelect, dialect: Dialect) -> _DriverStatement:
+    """`stmt` compiled once for `dialect` (statements are built once per shape and kept, so
+    the cache meets the same objects again). Raises ValueError for what the driver cannot be
+    handed as it is: expanding parameters, or names the compiler escaped."""
+    compiled = stmt.compile(dialect=dialect)
+    names = tuple(compiled.positiontup or ())
+    if "POSTCOMPILE" in compiled.string or any(n not in compiled.binds for n in names):
+        raise ValueError("a statement with expanding or escaped parameters: run it in a session")
+    binds = tuple(
+        compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names
+    )
+    fixed = {n: b.effective_value for n, b in compiled.binds.items() if not b.required}
+    columns = tuple(column.type for column in stmt.selected_columns)
+    return _DriverStatement(compiled.string, names, fixed, binds, columns)

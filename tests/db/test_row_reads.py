@@ -1,0 +1,180 @@
+"""One-row reads on the driver (`db.row_reads.RowReads`) give what a session gives, on both
+databases, and leave the pool sound whatever happens to a statement."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import Integer, bindparam, column, func, literal, select, table, text
+from sqlalchemy.exc import MultipleResultsFound, NoResultFound, StatementError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from aiqleads.config import Settings
+from aiqleads.db.base import UTCDateTime
+from aiqleads.db.engine import create_engine, read_session_factory
+from aiqleads.db.row_reads import AnySelect, RowReads, SessionRows
+from aiqleads.geo.repository.cache_inputs import key_inputs
+from aiqleads.kit.clock import FrozenClock
+from aiqleads.kit.crypto import FieldCipher
+from tests.factories import insert_leads, lead_row
+
+T = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+TYPED = select(
+    bindparam("at", type_=UTCDateTime()),
+    bindparam("n", type_=Integer()),
+    literal("fixed"),
+)
+
+
+def reads(engine: AsyncEngine) -> RowReads:
+    return RowReads(engine, read_session_factory(engine))
+
+
+async def test_values_are_converted_by_their_types_as_in_a_session(engine: AsyncEngine) -> None:
+    # Given a statement with typed parameters, a literal, and a UTC instant given in another zone
+    at = T + timedelta(microseconds=7)
+    params = {"at": at.astimezone(timezone(timedelta(hours=-8))), "n": 41}
+    # When it is read on the driver and in a session
+    on_driver = await reads(engine).one(TYPED, params)
+    async with read_session_factory(engine)() as session:
+        in_session = await SessionRows(session).one(TYPED, params)
+    # Then both give the same values: an aware UTC instant, an int, the literal
+    assert tuple(on_driver) == tuple(in_session) == (at, 41, "fixed")
+    assert on_driver[0].utcoffset() == timedelta(0)
+
+
+async def test_a_naive_instant_is_refused_as_in_a_session(engine: AsyncEngine) -> None:
+    # (a session wraps the type's ValueError in a StatementError)
+    with pytest.raises((ValueError, StatementError), match="naive datetime"):
+        await reads(engine).one(TYPED, {"at": datetime(2026, 3, 1), "n": 1})
+
+
+async def test_a_missing_parameter_is_named(engine: AsyncEngine) -> None:
+    if engine.dialect.driver != "asyncpg":
+        pytest.skip("the driver path is asyncpg's; in a session SQLAlchemy names it itself")
+    with pytest.raises(KeyError, match="n"):
+        await reads(engine).one(TYPED, {"at": T})
+
+
+async def test_anything_but_one_row_is_an_error(engine: AsyncEngine) -> None:
+    numbers: AnySelect = select(column("n")).select_from(
+        select(literal(1).label("n")).union_all(select(literal(2).label("n"))).subquery()
+    )
+    with pytest.raises(MultipleResultsFound):
+        await reads(engine).one(numbers, {})
+    with pytest.raises(NoResultFound):
+        await reads(engine).one(numbers.where(column("n") > 5), {})
+
+
+async def test_expanding_parameters_are_refused_on_the_driver(engine: AsyncEngine) -> None:
+    if engine.dialect.driver != "asyncpg":
+        pytest.skip("the driver path is asyncpg's")
+    versions = table("data_versions", column("scope"), column("version"))
+    listed = select(func.count()).where(versions.c.scope.in_(bindparam("scopes", expanding=True)))
+    with pytest.raises(ValueError, match="expanding"):
+        await reads(engine).one(listed, {"scopes": ["a", "b"]})
+
+
+async def test_cache_key_inputs_are_the_same_on_the_driver_and_in_a_session(
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    clock: FrozenClock,
+) -> None:
+    # Given leads offered, published at different times, and one held whose hold has lapsed
+    now = clock.now()
+    cipher = FieldCipher(settings.encryption_keys)
+    rows = [
+        lead_row(settings, cipher, now=now, published_at=now - timedelta(hours=h))
+        for h in (1, 5, 30)
+    ]
+    rows.append(lead_row(settings, cipher, now=now, status="held"))
+    await insert_leads(sessions, rows, now=now)
+    later = now + timedelta(days=1)  # past the hold's end
+    # When the key inputs are read both ways, with and without a tier's window
+    for scopes in (["seattle"], ["seattle", "austin", "elsewhere"]):
+        for cutoff in (None, now - timedelta(hours=4), now - timedelta(days=30)):
+            on_driver = await key_inputs(reads(engine), scopes, cutoff=cutoff, now=later)
+            async with sessions() as session:
+                in_session = await key_inputs(
+                    SessionRows(session), scopes, cutoff=cutoff, now=later
+                )
+            # Then they agree, and hold what was written
+            assert on_driver == in_session
+    found = await key_inputs(reads(engine), ["seattle"], cutoff=now - timedelta(hours=4), now=later)
+    assert found.versions["seattle"] > 0
+    assert found.edge == now - timedelta(hours=5)
+    assert found.lapsed is not None and found.lapsed <= later
+
+
+def _one_connection(settings: Settings) -> AsyncEngine:
+    # A connection back in the pool moments ago is handed out again unpinged
+    # (db.engine.PING_IDLE_SECONDS): what replaces a broken one is its closed socket.
+    return create_engine(settings, pool_size=1, max_overflow=0, ping_idle_seconds=3600.0)
+
+
+async def _backend_pid(pool: AsyncEngine) -> int:
+    return int((await reads(pool).one(select(func.pg_backend_pid()), {}))[0])
+
+
+async def test_a_failed_statement_leaves_the_pool_sound(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    if engine.dialect.driver != "asyncpg":
+        pytest.skip("the driver path is asyncpg's")
+    # Given a pool of one connection
+    pool = _one_connection(settings)
+    try:
+        pid = await _backend_pid(pool)
+        # When a statement fails on the server
+        failing = select(literal(1) / bindparam("zero", type_=Integer()))
+        with pytest.raises(Exception, match="division by zero"):
+            await reads(pool).one(failing, {"zero": 0})
+        # Then the next read works, on a connection other than the one in an unknown state
+        assert await _backend_pid(pool) != pid
+        assert tuple(await reads(pool).one(TYPED, {"at": T, "n": 1})) == (T, 1, "fixed")
+    finally:
+        await pool.dispose()
+
+
+async def test_a_read_cancelled_mid_statement_leaves_the_pool_sound(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    if engine.dialect.driver != "asyncpg":
+        pytest.skip("the driver path is asyncpg's")
+    # Given a pool of one connection, and a read the server takes a while over
+    pool = _one_connection(settings)
+    try:
+        slow = select(func.pg_sleep(bindparam("seconds", type_=Integer())), literal(1))
+        started = asyncio.create_task(reads(pool).one(slow, {"seconds": 30}))
+        # When the request waiting for it is cancelled (a client gone, a server stopping)
+        while not started.done():
+            await asyncio.sleep(0.05)
+            if await _running(settings, "pg_sleep"):
+                break
+        started.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await started
+        # Then the next read gets an answer at once, not "another operation is in progress"
+        assert tuple(await reads(pool).one(TYPED, {"at": T, "n": 2})) == (T, 2, "fixed")
+    finally:
+        await pool.dispose()
+
+
+async def _running(settings: Settings, fragment: str) -> bool:
+    """Whether a backend of the server is running a statement with `fragment` in it."""
+    other = create_engine(settings, pool_size=1, max_overflow=0)
+    try:
+        async with other.connect() as conn:
+            found = await conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+                    "AND query LIKE :q AND pid <> pg_backend_pid()"
+                ),
+                {"q": f"%{fragment}%"},
+            )
+        return bool(found)
+    finally:
+        await other.dispose()
