@@ -254,9 +254,18 @@ async def drive(
         "loader_cpu_ms_per_request": round(result.cpu_seconds * 1e3 / max(answered, 1), 3),
     }
     if before and after:
-        hits = after.cache["hits"] - before.cache["hits"]
-        misses = after.cache["misses"] - before.cache["misses"]
+        counted = {k: v - before.cache.get(k, 0.0) for k, v in after.cache.items()}
+        hits = sum(v for (_, outcome), v in counted.items() if outcome == "hits")
+        misses = sum(v for (_, outcome), v in counted.items() if outcome == "misses")
         out["cache_hit_ratio"] = round(hits / max(hits + misses, 1), 3)
+        # By cache: the answers' (catalog pages, geo layers) apart from the principals' and
+        # tier policies', which are read again every few seconds by design.
+        by_cache: dict[str, float] = {}
+        for name in sorted({name for name, _ in counted}):
+            h, m = counted.get((name, "hits"), 0.0), counted.get((name, "misses"), 0.0)
+            if h + m:
+                by_cache[name] = round(h / (h + m), 4)
+        out["cache_hit_ratio_by_cache"] = by_cache
         # wrk counts answers other than 2xx/3xx and cannot tell which request an answer
         # belongs to: the server's counter gives them by route and status.
         by_route: dict[str, dict[str, float]] = {}
@@ -270,10 +279,10 @@ async def drive(
 
 @dataclass(frozen=True)
 class Scrape:
-    """What the server's /metrics said: cache hits and misses summed over caches, and answers
-    by (route template, status) summed over methods."""
+    """What the server's /metrics said: cache hits and misses by (cache, "hits" or "misses"),
+    and answers by (route template, status) summed over methods."""
 
-    cache: dict[str, float]
+    cache: dict[tuple[str, str], float]
     answers: dict[tuple[str, str], float]
 
 
@@ -284,12 +293,13 @@ async def scrape(base: str) -> Scrape | None:
         res = await client.get("/metrics")
     if res.status_code != 200:
         return None
-    cache = {"hits": 0.0, "misses": 0.0}
+    cache: dict[tuple[str, str], float] = {}
     answers: dict[tuple[str, str], float] = {}
     for family in text_string_to_metric_families(res.text):
         for sample in family.samples:
             if sample.name in ("aiq_cache_hits_total", "aiq_cache_misses_total"):
-                cache[sample.name.split("_")[2]] += sample.value
+                key = (sample.labels["cache"], sample.name.split("_")[2])
+                cache[key] = cache.get(key, 0.0) + sample.value
             elif sample.name == "aiq_http_requests_total":
                 key = (sample.labels["route"], sample.labels["status"])
                 answers[key] = answers.get(key, 0.0) + sample.value

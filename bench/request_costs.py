@@ -25,7 +25,7 @@ requests, the page and geo caches hold every search and heatmap: the figures are
 Round trips, each timed alone over `--requests` runs: a Redis GET through the app's client, a
 rate-limit check (`RequestLimiter.check`: one script, `ratelimit.moving_window`), a page-cache
 key's database read (`geo.repository.cache_inputs.key_inputs` as a search makes it, on the
-driver: `AppState.key_reads`; and in a read session, as before `db.row_reads`),
+driver: `AppState.rows_by_key`; and in a read session, as before `db.row_reads`),
 `SELECT 1` through a SQLAlchemy connection of the app's engine without a transaction (as a
 `reads_only` route's session runs it), and `SELECT 1` on a bare asyncpg connection (what the
 driver alone costs).
@@ -55,7 +55,7 @@ import pstats
 import sys
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,7 +65,7 @@ from sqlalchemy.engine import make_url
 
 from aiqleads.config import Settings
 from aiqleads.db.databases import drop_database
-from aiqleads.db.row_reads import AnySelect, RowReads, SessionRows
+from aiqleads.db.row_reads import AnySelect, DriverRows, SessionRows
 from aiqleads.geo.repository.cache_inputs import key_inputs
 
 if TYPE_CHECKING:
@@ -179,17 +179,16 @@ class RoundTrips:
         for engine in {state.engine, state.generic_engine}:
             event.listen(engine.sync_engine, "before_cursor_execute", self._statement)
             event.listen(engine.sync_engine, "begin", self._begin)
-        # One-row reads on asyncpg run on the driver itself, out of SQLAlchemy's sight.
-        one = RowReads.one
+        # Reads by key on asyncpg run on the driver itself, out of SQLAlchemy's sight.
+        fetch = DriverRows._fetch
 
-        async def read(
-            reads: RowReads, stmt: AnySelect, params: Mapping[str, Any]
-        ) -> Sequence[Any]:
-            if reads.engine.dialect.driver == "asyncpg":
-                self.statements += 1
-            return await one(reads, stmt, params)
+        async def counted_fetch(
+            rows: DriverRows, stmt: AnySelect, params: Mapping[str, Any]
+        ) -> tuple[Any, list[Any]]:
+            self.statements += 1
+            return await fetch(rows, stmt, params)
 
-        setattr(RowReads, "one", read)  # noqa: B010 (a method replaced for the run)
+        setattr(DriverRows, "_fetch", counted_fetch)  # noqa: B010 (a method replaced for the run)
         pool = state.redis.connection_pool
         take = pool.get_connection
 
@@ -333,7 +332,7 @@ async def _round_trips(state: Any, url: str, n: int) -> dict[str, Any]:
         )
 
     async def key_read(_: int) -> None:
-        await key_inputs(state.key_reads, ["seattle"], cutoff=None, now=now)
+        await key_inputs(state.rows_by_key, ["seattle"], cutoff=None, now=now)
 
     async def key_read_session(_: int) -> None:
         async with state.read_sessions() as session:

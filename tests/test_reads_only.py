@@ -1,6 +1,6 @@
 """The hot read routes run their statements without a transaction (`deps.reads_only`), and
 those that find rows by key, and every cache key's read, with plans PostgreSQL keeps
-(`deps.generic_plans`, `AppState.generic_read_sessions`, `AppState.key_reads`).
+(`deps.generic_plans`, `AppState.generic_read_sessions`, `AppState.rows_by_key`).
 
 On PostgreSQL a transaction adds BEGIN and COMMIT to a request: two round trips more for a
 cached map layer or a cart view, whose answer is one statement (docs/operations/scaling.md,
@@ -20,11 +20,13 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from aiqleads.app import create_app
-from aiqleads.db.row_reads import RowReads
+from aiqleads.config import Settings
+from aiqleads.db.row_reads import DriverRows
 from aiqleads.deps import is_reads_only, uses_generic_plans
 from aiqleads.kit.clock import FrozenClock
+from aiqleads.kit.crypto import FieldCipher
 from tests.app_routes import app_routes
-from tests.factories import agent
+from tests.factories import agent, insert_leads, lead_row
 
 # GET routes an agent's map page calls on every move, or every page calls, and /auth/me.
 HOT_READS = {
@@ -69,16 +71,16 @@ async def test_cache_keys_are_read_on_the_pool_that_keeps_plans(
     _, headers = await agent(client, sessions, clock)
     reads: list[tuple[AsyncEngine, str]] = []
     through_main: list[str] = []
-    one = RowReads.one
+    one = DriverRows.one
 
-    async def recorded(self: RowReads, stmt: Any, params: Any) -> Any:
+    async def recorded(self: DriverRows, stmt: Any, params: Any) -> Any:
         reads.append((self.engine, str(stmt)))
         return await one(self, stmt, params)
 
     def on_main(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         through_main.append(statement)
 
-    monkeypatch.setattr(RowReads, "one", recorded)
+    monkeypatch.setattr(DriverRows, "one", recorded)
     main = state.engine.sync_engine
     event.listen(main, "before_cursor_execute", on_main)
     try:
@@ -95,3 +97,32 @@ async def test_cache_keys_are_read_on_the_pool_that_keeps_plans(
     assert all(engine is state.generic_engine for engine in keys)
     if state.generic_engine is not state.engine:
         assert not [s for s in through_main if "data_versions" in s]
+
+
+async def test_a_lead_preview_is_read_by_key_on_the_pool_that_keeps_plans(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given an agent and a lead on the market
+    state = app.state.aiq
+    _, headers = await agent(client, sessions, clock)
+    rows = [lead_row(settings, FieldCipher(settings.encryption_keys), now=clock.now())]
+    await insert_leads(sessions, rows, now=clock.now())
+    read_by: list[AsyncEngine] = []
+    first = DriverRows.first
+
+    async def recorded(self: DriverRows, stmt: Any, params: Any) -> Any:
+        read_by.append(self.engine)
+        return await first(self, stmt, params)
+
+    monkeypatch.setattr(DriverRows, "first", recorded)
+    # When the agent opens its preview
+    res = await client.get(f"/api/v1/leads/{rows[0]['public_id']}", headers=headers)
+    # Then it is answered from one read by key, on the pool that keeps plans
+    assert res.status_code == 200, res.text
+    assert res.json()["id"] == str(rows[0]["public_id"])
+    assert read_by == [state.generic_engine]

@@ -15,7 +15,7 @@ from aiqleads.auth import service as auth_service
 from aiqleads.auth.principal import Principal
 from aiqleads.config import Settings
 from aiqleads.db.engine import generic_plan_engine, read_session_factory, session_factory
-from aiqleads.db.row_reads import RowReads
+from aiqleads.db.row_reads import DriverRows
 from aiqleads.errors import Forbidden, Unauthorized
 from aiqleads.events.recorder import ViewRecorder
 from aiqleads.experiments.recorder import ExposureRecorder
@@ -53,9 +53,9 @@ class AppState:
     generic_sessions: async_sessionmaker[AsyncSession] = field(init=False)
     # Both: statements by key, each on its own (`reads_only` and `generic_plans`).
     generic_read_sessions: async_sessionmaker[AsyncSession] = field(init=False)
-    # The cache keys' reads: one row each, on the driver itself (`db.row_reads`), from
-    # `generic_engine`'s pool.
-    key_reads: RowReads = field(init=False)
+    # Reads of one row by key, on the driver itself (`db.row_reads`), from `generic_engine`'s
+    # pool: the cache keys' and the lead previews'.
+    rows_by_key: DriverRows = field(init=False)
     gateway: PaymentGateway = field(init=False)
     views: ViewRecorder = field(init=False)
     # A/B exposures, written in batches outside requests (aiqleads.experiments.recorder).
@@ -87,7 +87,7 @@ class AppState:
             else session_factory(self.generic_engine)
         )
         self.generic_read_sessions = read_session_factory(self.generic_engine)
-        self.key_reads = RowReads(self.generic_engine, self.generic_read_sessions)
+        self.rows_by_key = DriverRows(self.generic_engine, self.generic_read_sessions)
         self.cache = build_cache(
             self.redis,
             max_entries=self.settings.geo_cache_max_entries,
@@ -97,7 +97,7 @@ class AppState:
         self.catalog_pages = (
             PageCache(
                 self.cache,
-                keys=self.key_reads,
+                keys=self.rows_by_key,
                 namespace=self.settings.cache_namespace,
                 ttl_seconds=self.settings.catalog_cache_ttl_seconds,
             )

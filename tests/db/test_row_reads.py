@@ -1,9 +1,11 @@
-"""One-row reads on the driver (`db.row_reads.RowReads`) give what a session gives, on both
-databases, and leave the pool sound whatever happens to a statement."""
+"""Reads by key on the driver (`db.row_reads.DriverRows`) give what a session gives, on both
+databases (a cache key's inputs, a lead's preview row), and leave the pool sound whatever
+happens to a statement."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -14,10 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from aiqleads.config import Settings
 from aiqleads.db.base import UTCDateTime
 from aiqleads.db.engine import create_engine, read_session_factory
-from aiqleads.db.row_reads import AnySelect, RowReads, SessionRows
+from aiqleads.db.row_reads import AnySelect, DriverRows, SessionRows
 from aiqleads.geo.repository.cache_inputs import key_inputs
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher
+from aiqleads.leads.present import PREVIEW_COLUMNS
+from aiqleads.leads.repository import preview_by_public_id
 from tests.factories import insert_leads, lead_row
 
 T = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -28,8 +32,8 @@ TYPED = select(
 )
 
 
-def reads(engine: AsyncEngine) -> RowReads:
-    return RowReads(engine, read_session_factory(engine))
+def reads(engine: AsyncEngine) -> DriverRows:
+    return DriverRows(engine, read_session_factory(engine))
 
 
 async def test_values_are_converted_by_their_types_as_in_a_session(engine: AsyncEngine) -> None:
@@ -178,3 +182,32 @@ async def _running(settings: Settings, fragment: str) -> bool:
         return bool(found)
     finally:
         await other.dispose()
+
+
+async def test_a_preview_reads_the_same_on_the_driver_as_in_a_session(
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    clock: FrozenClock,
+) -> None:
+    # Given a stored lead
+    now = clock.now()
+    cipher = FieldCipher(settings.encryption_keys)
+    rows = [lead_row(settings, cipher, now=now)]
+    await insert_leads(sessions, rows, now=now)
+    public_id = rows[0]["public_id"]
+    # When its preview row is read on the driver and in a session
+    on_driver = await preview_by_public_id(reads(engine), public_id, 1, PREVIEW_COLUMNS)
+    async with sessions() as session:
+        in_session = await preview_by_public_id(SessionRows(session), public_id, 1, PREVIEW_COLUMNS)
+    # Then every column reads the same, by name and by position (ids, enums' values, instants,
+    # numbers), and a lead that does not exist is None both ways
+    assert on_driver is not None and in_session is not None
+    for name in [*PREVIEW_COLUMNS, "paid_cents", "paid_currency"]:
+        assert getattr(on_driver, name) == getattr(in_session, name), name
+    assert tuple(on_driver) == tuple(in_session)
+    assert on_driver.public_id == public_id
+    absent = uuid.uuid4()
+    assert await preview_by_public_id(reads(engine), absent, 1, PREVIEW_COLUMNS) is None
+    async with sessions() as session:
+        assert await preview_by_public_id(SessionRows(session), absent, 1, PREVIEW_COLUMNS) is None

@@ -1,23 +1,25 @@
-"""One-row reads run on the database driver itself, for the statement every cached answer makes.
+"""One-row reads run on the database driver itself, for the statements hot reads make by key.
 
 A statement through SQLAlchemy's async session costs ~0.3 ms of CPU more than the driver alone
 (bench/request_costs.py: a cache key read in a session 0.41 ms, `SELECT 1` on a bare asyncpg
 connection 0.07 ms): greenlet hand-offs, an execution context, a result object. A cached catalog
-page or map layer runs one statement, its cache key's (`geo.repository.cache_inputs`), so that
-was a fifth of its CPU. `RowReads` keeps SQLAlchemy for what it is for: the statement is built
-with Core, compiled once per statement object for the engine's dialect, and the connection comes
-from the engine's pool (its checkout ping and its plan settings included). On asyncpg the
-compiled text then runs on the driver's own connection (asyncpg prepares it once per connection
-and keeps it), with each value converted by its type as SQLAlchemy would. On any other driver
-(aiosqlite) it runs through a session, as before.
+page or map layer runs one statement, its cache key's (`geo.repository.cache_inputs`), and a lead
+preview one, its lead's, so that was a fifth of their CPU. `DriverRows` keeps SQLAlchemy for what
+it is for: the statement is built with Core, compiled once per statement object for the
+engine's dialect, and the connection comes from the engine's pool (its checkout ping and its
+plan settings included). On asyncpg the compiled text then runs on the driver's own connection
+(asyncpg prepares it once per connection and keeps it), with each value converted by its type
+as SQLAlchemy would. On any other driver (aiosqlite) it runs through a session, as before.
 
-For SELECTs by key that return one row; not for statements whose parameters expand (`IN` lists)
-or that write.
+For SELECTs by key that return at most one row; not for statements whose parameters expand
+(`IN` lists) or that write. Rows read on the driver are named tuples: their values by position
+and by column name, as a SQLAlchemy `Row`'s.
 """
 
 from __future__ import annotations
 
 import time
+from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -35,40 +37,70 @@ Processor = Callable[[Any], Any]
 AnySelect = Select[*tuple[Any, ...]]  # a SELECT of any columns
 
 
-class OneRow(Protocol):
-    """Whatever reads the one row of a SELECT: `RowReads`, or a session (`SessionRows`)."""
+class RowReader(Protocol):
+    """Whatever reads the row of a SELECT by key: `DriverRows`, or a session (`SessionRows`).
+    Rows give their values by position and by column name."""
 
-    async def one(self, stmt: AnySelect, params: Mapping[str, Any]) -> Sequence[Any]: ...
+    async def one(self, stmt: AnySelect, params: Mapping[str, Any]) -> Any:
+        """The one row; NoResultFound or MultipleResultsFound (sqlalchemy.exc) otherwise."""
+        ...
+
+    async def first(self, stmt: AnySelect, params: Mapping[str, Any]) -> Any | None:
+        """The first row, or None when there is none."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
 class SessionRows:
-    """The one row of a SELECT, read in `session` (its transaction, if any)."""
+    """Rows read in `session` (its transaction, if any)."""
 
     session: AsyncSession
 
-    async def one(self, stmt: AnySelect, params: Mapping[str, Any]) -> Sequence[Any]:
-        row: Sequence[Any] = (await self.session.execute(stmt, params)).one()
-        return row
+    async def one(self, stmt: AnySelect, params: Mapping[str, Any]) -> Any:
+        return (await self.session.execute(stmt, params)).one()
+
+    async def first(self, stmt: AnySelect, params: Mapping[str, Any]) -> Any | None:
+        return (await self.session.execute(stmt, params)).first()
 
 
 @dataclass(frozen=True, slots=True)
-class RowReads:
-    """One-row SELECTs on `engine`'s pool, each outside any transaction: on the driver itself
-    with asyncpg, else in a session of `sessions` (which must be on `engine`)."""
+class DriverRows:
+    """SELECTs by key on `engine`'s pool, each outside any transaction: on the driver itself
+    with asyncpg, else in a session of `sessions` (which must be on `engine`).
+
+    Both methods take `params` as bind name -> value and convert the row's values by their
+    columns' types, as a session's would be. They raise ValueError for a statement this cannot
+    run on the driver (see the module), KeyError for a missing parameter, and the driver's own
+    errors (asyncpg's) as they are."""
 
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
 
-    async def one(self, stmt: AnySelect, params: Mapping[str, Any]) -> Sequence[Any]:
-        """The one row `stmt` returns with `params` (bind name -> value), its values converted
-        by their columns' types as a session's would be. Raises NoResultFound or
-        MultipleResultsFound (sqlalchemy.exc) unless exactly one row comes back, ValueError for
-        a statement this cannot run on the driver (see the module), KeyError for a missing
-        parameter, and the driver's own errors (asyncpg's) as they are."""
+    async def one(self, stmt: AnySelect, params: Mapping[str, Any]) -> Any:
+        """The one row `stmt` returns. Raises NoResultFound or MultipleResultsFound
+        (sqlalchemy.exc) unless exactly one row comes back."""
         if self.engine.dialect.driver != "asyncpg":
             async with self.sessions() as session:
                 return await SessionRows(session).one(stmt, params)
+        prepared, rows = await self._fetch(stmt, params)
+        if len(rows) != 1:
+            raise (NoResultFound if not rows else MultipleResultsFound)(
+                f"expected one row, got {len(rows)}"
+            )
+        return prepared.row(rows[0])
+
+    async def first(self, stmt: AnySelect, params: Mapping[str, Any]) -> Any | None:
+        """The first row `stmt` returns, or None. (Meant for statements by a unique key: the
+        driver is asked for every row.)"""
+        if self.engine.dialect.driver != "asyncpg":
+            async with self.sessions() as session:
+                return await SessionRows(session).first(stmt, params)
+        prepared, rows = await self._fetch(stmt, params)
+        return prepared.row(rows[0]) if rows else None
+
+    async def _fetch(
+        self, stmt: AnySelect, params: Mapping[str, Any]
+    ) -> tuple[_DriverStatement, list[Any]]:
         dialect = self.engine.dialect
         prepared = _for_driver(stmt, dialect)
         args = prepared.arguments(params)
@@ -95,11 +127,7 @@ class RowReads:
             # Back to the pool inside SQLAlchemy's greenlet: a check-in may close the DBAPI
             # connection (an invalidated or surplus one), which awaits.
             await greenlet_spawn(raw.close)
-        if len(rows) != 1:
-            raise (NoResultFound if not rows else MultipleResultsFound)(
-                f"expected one row, got {len(rows)}"
-            )
-        return prepared.row(rows[0])
+        return prepared, rows
 
 
 @dataclass(slots=True)
@@ -114,6 +142,7 @@ class _DriverStatement:
     fixed: dict[str, Any]
     binds: tuple[Processor | None, ...]
     columns: tuple[Any, ...]
+    named: Callable[..., tuple[Any, ...]]
     results: tuple[Processor | None, ...] | None = None
 
     def arguments(self, params: Mapping[str, Any]) -> list[Any]:
@@ -132,9 +161,11 @@ class _DriverStatement:
 
     def row(self, record: Sequence[Any]) -> tuple[Any, ...]:
         assert self.results is not None  # learnt on the first run
-        return tuple(
-            value if convert is None else convert(value)
-            for value, convert in zip(record, self.results, strict=True)
+        return self.named(
+            *(
+                value if convert is None else convert(value)
+                for value, convert in zip(record, self.results, strict=True)
+            )
         )
 
 
@@ -151,5 +182,8 @@ def _for_driver(stmt: AnySelect, dialect: Dialect) -> _DriverStatement:
         compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names
     )
     fixed = {n: b.effective_value for n, b in compiled.binds.items() if not b.required}
-    columns = tuple(column.type for column in stmt.selected_columns)
-    return _DriverStatement(compiled.string, names, fixed, binds, columns)
+    selected = list(stmt.selected_columns)
+    columns = tuple(column.type for column in selected)
+    # By each column's name as a Row has it; a name Python refuses (or none) by position.
+    named = namedtuple("DriverRow", [str(c.key) for c in selected], rename=True)  # type: ignore[misc]
+    return _DriverStatement(compiled.string, names, fixed, binds, columns, named)

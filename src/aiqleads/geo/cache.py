@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from aiqleads.db.row_reads import OneRow
+from aiqleads.db.row_reads import RowReader
 from aiqleads.geo.repository.cache_inputs import key_inputs
 from aiqleads.kit.cache import ByteCache
 from aiqleads.leads.filters import LeadFilter
@@ -43,7 +43,7 @@ def query_digest(filt: LeadFilter, params: dict[str, Any]) -> str:
 
 
 async def build_key(
-    rows: OneRow,
+    rows: RowReader,
     *,
     namespace: str,
     endpoint: str,

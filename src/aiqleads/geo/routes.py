@@ -32,7 +32,7 @@ def _ctx(state: State) -> service.GeoContext:
         settings=state.settings,
         cache=state.cache,
         now=state.clock.now(),
-        keys=state.key_reads,
+        keys=state.rows_by_key,
     )
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aiqleads.db.row_reads import OneRow
+from aiqleads.db.row_reads import RowReader
 from aiqleads.geo.cache import build_key
 from aiqleads.kit.cache import ByteCache
 from aiqleads.leads.query import CatalogQuery
@@ -43,7 +43,7 @@ class PageCache:
     where their keys are read (`keys`)."""
 
     cache: ByteCache
-    keys: OneRow
+    keys: RowReader
     namespace: str
     ttl_seconds: float
 

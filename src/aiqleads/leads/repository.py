@@ -13,6 +13,7 @@ from typing import Any, Literal, cast
 from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, func, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aiqleads.db.row_reads import RowReader
 from aiqleads.leads.filters import LeadFilter
 from aiqleads.leads.query import CatalogQuery, Order
 from aiqleads.leads.visibility import Viewer, leads, purchases, visible_leads
@@ -250,13 +251,13 @@ def _preview_statement(columns: tuple[str, ...]) -> Select[Any]:
 
 
 async def preview_by_public_id(
-    session: AsyncSession, public_id: uuid.UUID, account_id: int, columns: Sequence[str]
-) -> Row[Any] | None:
+    rows: RowReader, public_id: uuid.UUID, account_id: int, columns: Sequence[str]
+) -> Any | None:
     """The named `columns` of one lead, with what `account_id` paid for it (`paid_cents`,
-    `paid_currency`: NULL unless it bought the lead), in one statement."""
+    `paid_currency`: NULL unless it bought the lead), in one statement read by `rows` (a
+    request's `DriverRows`, or `SessionRows`); None when no lead has that id."""
     stmt = _preview_statement(tuple(columns))
-    found = await session.execute(stmt, {LEAD: public_id, ACCOUNT: account_id})
-    return cast("Row[Any] | None", found.first())
+    return await rows.first(stmt, {LEAD: public_id, ACCOUNT: account_id})
 
 
 async def prices_paid(

@@ -58,7 +58,12 @@ async def get_lead(
     """One lead: its preview, or the full record for its buyer and admins. An agent's opening
     of a preview is recorded in the event log (a view)."""
     item = await service.get_lead(
-        session, viewer, public_id=lead_id, cipher=state.cipher, views=state.views
+        session,
+        viewer,
+        public_id=lead_id,
+        cipher=state.cipher,
+        views=state.views,
+        rows=state.rows_by_key,
     )
     return JSONBytes(item.__pydantic_serializer__.to_json(item))
 

@@ -12,6 +12,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aiqleads.db.row_reads import RowReader, SessionRows
 from aiqleads.errors import Conflict, InvalidInput, NotFound
 from aiqleads.events.recorder import ViewRecorder
 from aiqleads.kit.clock import as_utc
@@ -168,10 +169,12 @@ async def get_lead(
     public_id: uuid.UUID,
     cipher: FieldCipher,
     views: ViewRecorder | None = None,
+    rows: RowReader | None = None,
 ) -> LeadPreview | LeadFull:
     """The full record for its buyer and admins, else the preview of a lead on the market and
     past the viewer's priority window. Raises NotFound otherwise (not 403: an agent must not
-    learn that a lead exists before its window opens)."""
+    learn that a lead exists before its window opens). `rows` reads an agent's preview (the
+    app's `AppState.rows_by_key`: on the driver); None reads it in `session`."""
     if viewer.is_admin:
         row = await repository.by_public_id(session, public_id)
         if row is None:
@@ -180,7 +183,7 @@ async def get_lead(
     # An agent's lead is read as its preview with what the agent paid for it, in one
     # statement; the whole row only when the agent bought it.
     row = await repository.preview_by_public_id(
-        session, public_id, viewer.account_id, present.PREVIEW_COLUMNS
+        rows or SessionRows(session), public_id, viewer.account_id, present.PREVIEW_COLUMNS
     )
     if row is None:
         raise NotFound("no such lead")

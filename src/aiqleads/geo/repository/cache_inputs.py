@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Select, bindparam, func, select
 
-from aiqleads.db.row_reads import OneRow
+from aiqleads.db.row_reads import RowReader
 from aiqleads.geo.repository.common import leads
 from aiqleads.leads.status import OFFERED
 from aiqleads.leads.versions import versions
@@ -54,10 +54,10 @@ def _statement(n_scopes: int, windowed: bool) -> Select[Any]:
 
 
 async def key_inputs(
-    rows: OneRow, scopes: Sequence[str], *, cutoff: datetime | None, now: datetime
+    rows: RowReader, scopes: Sequence[str], *, cutoff: datetime | None, now: datetime
 ) -> KeyInputs:
     """The database's part of a cache key, in one statement, read by `rows` (the app's
-    `AppState.key_reads`, or a session: `db.row_reads.SessionRows`).
+    `AppState.rows_by_key`, or a session: `db.row_reads.SessionRows`).
 
     * each scope's data version (leads.versions, bumped by every lead write);
     * with `cutoff` (an agent's priority window), the newest publication instant at or before

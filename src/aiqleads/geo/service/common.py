@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.config import Settings
-from aiqleads.db.row_reads import OneRow, SessionRows
+from aiqleads.db.row_reads import RowReader, SessionRows
 from aiqleads.errors import InvalidInput
 from aiqleads.geo.cache import build_key, get_or_compute
 from aiqleads.geo.geojson import GeoJSON
@@ -26,13 +26,13 @@ from aiqleads.models.enums import LeadStatus
 @dataclass(frozen=True, slots=True)
 class GeoContext:
     """What every geo call needs besides the session and the viewer. `keys`: what reads cache
-    keys (the app's `key_reads`: on the driver, from a pool where PostgreSQL keeps the key
+    keys (the app's `rows_by_key`: on the driver, from a pool where PostgreSQL keeps the key
     statement's plan); None reads them in the call's session."""
 
     settings: Settings
     cache: ByteCache
     now: datetime
-    keys: OneRow | None = None
+    keys: RowReader | None = None
 
     @property
     def min_group(self) -> int:
