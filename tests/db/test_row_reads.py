@@ -1,6 +1,6 @@
 """Reads by key on the driver (`db.row_reads.DriverRows`) give what a session gives, on both
-databases (a cache key's inputs, a lead's preview row), and leave the pool sound whatever
-happens to a statement."""
+databases (a cache key's inputs, a lead's preview row, an agent's holds), and leave the pool
+sound whatever happens to a statement."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
+import httpx
 import pytest
 from sqlalchemy import Integer, bindparam, column, func, literal, select, table, text
 from sqlalchemy.exc import MultipleResultsFound, NoResultFound, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from aiqleads.cart.repository import live_holds
 from aiqleads.config import Settings
 from aiqleads.db.base import UTCDateTime
 from aiqleads.db.engine import create_engine, read_session_factory
@@ -22,7 +24,7 @@ from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher
 from aiqleads.leads.present import PREVIEW_COLUMNS
 from aiqleads.leads.repository import preview_by_public_id
-from tests.factories import insert_leads, lead_row
+from tests.factories import agent, hold_leads, insert_leads, lead_row
 
 T = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 TYPED = select(
@@ -211,3 +213,31 @@ async def test_a_preview_reads_the_same_on_the_driver_as_in_a_session(
     assert await preview_by_public_id(reads(engine), absent, 1, PREVIEW_COLUMNS) is None
     async with sessions() as session:
         assert await preview_by_public_id(SessionRows(session), absent, 1, PREVIEW_COLUMNS) is None
+
+
+async def test_a_cart_reads_the_same_on_the_driver_as_in_a_session(
+    engine: AsyncEngine,
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    clock: FrozenClock,
+) -> None:
+    # Given an agent holding three leads
+    account, headers = await agent(client, sessions, clock)
+    cipher = FieldCipher(settings.encryption_keys)
+    rows = [lead_row(settings, cipher, now=clock.now()) for _ in range(3)]
+    await insert_leads(sessions, rows, now=clock.now())
+    await hold_leads(client, headers, [r["public_id"] for r in rows])
+    # When its live holds are read on the driver and in a session
+    now = clock.now()
+    on_driver = await live_holds(reads(engine), account.id, now=now)
+    async with sessions() as session:
+        in_session = await live_holds(SessionRows(session), account.id, now=now)
+    # Then both give the same rows in the same order, by position and by name
+    assert len(on_driver) == 3
+    assert [tuple(r) for r in on_driver] == [tuple(r) for r in in_session]
+    for name in ("public_id", "held_until", "hold_price_cents", "hold_currency", "status"):
+        assert [getattr(r, name) for r in on_driver] == [getattr(r, name) for r in in_session]
+    # And the cart view, read so, lists them
+    cart = (await client.get("/api/v1/cart", headers=headers)).json()
+    assert [i["lead"]["id"] for i in cart["items"]] == [str(r.public_id) for r in in_session]

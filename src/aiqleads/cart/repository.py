@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
 from aiqleads.db import bulk
+from aiqleads.db.row_reads import RowReader
 from aiqleads.leads.visibility import leads
 from aiqleads.models import CartLock, Hold, HoldNotice
 from aiqleads.models.enums import HoldEnd, LeadStatus
@@ -249,12 +250,10 @@ def _live_holds() -> Select[Any]:
     )
 
 
-async def live_holds(
-    session: AsyncSession, account_id: int, *, now: datetime
-) -> Sequence[Row[Any]]:
-    """The account's live holds with their leads' rows, soonest to end first."""
-    found = await session.execute(_live_holds(), _bound(account_id, now))
-    return cast("Sequence[Row[Any]]", found.all())
+async def live_holds(rows: RowReader, account_id: int, *, now: datetime) -> Sequence[Any]:
+    """The account's live holds with their leads' rows, soonest to end first, read by `rows`
+    (`SessionRows` in a transaction; a cart view's `DriverRows`)."""
+    return await rows.all(_live_holds(), _bound(account_id, now))
 
 
 async def live_hold_prices(

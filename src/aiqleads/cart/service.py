@@ -21,6 +21,7 @@ from aiqleads.cart import repository
 from aiqleads.cart.repository import LeadState
 from aiqleads.cart.schemas import Cart, CartHold, HoldAnswer, HoldResult, Refusal
 from aiqleads.config import TierPolicy
+from aiqleads.db.row_reads import RowReader, SessionRows
 from aiqleads.errors import AppError, Conflict, ErrorCode, NotFound
 from aiqleads.events import repository as events
 from aiqleads.kit.money import Money
@@ -212,7 +213,8 @@ async def _take(
 async def _already(
     session: AsyncSession, viewer: Viewer, state: LeadState, public_id: uuid.UUID
 ) -> HoldResult:
-    for row in await repository.live_holds(session, viewer.account_id, now=viewer.now):
+    live = await repository.live_holds(SessionRows(session), viewer.account_id, now=viewer.now)
+    for row in live:
         if row.id == state.id:
             return HoldResult(
                 lead_id=public_id,
@@ -324,7 +326,7 @@ async def extend(
             )
         ],
     )
-    rows = await repository.live_holds(session, viewer.account_id, now=viewer.now)
+    rows = await repository.live_holds(SessionRows(session), viewer.account_id, now=viewer.now)
     row = next(r for r in rows if r.id == state.id)
     return HoldResult(
         lead_id=lead_id,
@@ -335,10 +337,11 @@ async def extend(
 
 
 async def cart(
-    session: AsyncSession, viewer: Viewer, *, policy: TierPolicy, custom_limit: int | None
+    rows: RowReader, viewer: Viewer, *, policy: TierPolicy, custom_limit: int | None
 ) -> Cart:
-    """The viewer's live holds, soonest to end first, with the prices they fixed."""
-    rows = await repository.live_holds(session, viewer.account_id, now=viewer.now)
+    """The viewer's live holds, soonest to end first, with the prices they fixed, read by
+    `rows` (the app's `AppState.rows_by_key`, or `SessionRows`)."""
+    holds = await repository.live_holds(rows, viewer.account_id, now=viewer.now)
     items = [
         CartHold(
             lead=present.preview(r, discount_percent=viewer.discount_percent, now=viewer.now),
@@ -346,7 +349,7 @@ async def cart(
             held_until=r.held_until,
             extensions_left=max(policy.hold_extensions - r.extensions_used, 0),
         )
-        for r in rows
+        for r in holds
     ]
     currencies = {i.price.currency for i in items} or {"USD"}
     if len(currencies) > 1:  # only USD leads are sold (DESIGN.md section 2)

@@ -1,19 +1,20 @@
-"""One-row reads run on the database driver itself, for the statements hot reads make by key.
+"""Reads by key run on the database driver itself, for the statements hot reads make.
 
 A statement through SQLAlchemy's async session costs ~0.3 ms of CPU more than the driver alone
 (bench/request_costs.py: a cache key read in a session 0.41 ms, `SELECT 1` on a bare asyncpg
 connection 0.07 ms): greenlet hand-offs, an execution context, a result object. A cached catalog
-page or map layer runs one statement, its cache key's (`geo.repository.cache_inputs`), and a lead
-preview one, its lead's, so that was a fifth of their CPU. `DriverRows` keeps SQLAlchemy for what
-it is for: the statement is built with Core, compiled once per statement object for the
-engine's dialect, and the connection comes from the engine's pool (its checkout ping and its
-plan settings included). On asyncpg the compiled text then runs on the driver's own connection
-(asyncpg prepares it once per connection and keeps it), with each value converted by its type
-as SQLAlchemy would. On any other driver (aiosqlite) it runs through a session, as before.
+page or map layer runs one statement, its cache key's (`geo.repository.cache_inputs`), a lead
+preview one, its lead's, and a cart view one, its holds', so that was a fifth of their CPU.
+`DriverRows` keeps SQLAlchemy for what it is for: the statement is built with Core, compiled
+once per statement object for the engine's dialect, and the connection comes from the engine's
+pool (its checkout ping and its plan settings included). On asyncpg the compiled text then runs
+on the driver's own connection (asyncpg prepares it once per connection and keeps it), with each
+value converted by its type as SQLAlchemy would. On any other driver (aiosqlite) it runs through
+a session, as before.
 
-For SELECTs by key that return at most one row; not for statements whose parameters expand
-(`IN` lists) or that write. Rows read on the driver are named tuples: their values by position
-and by column name, as a SQLAlchemy `Row`'s.
+For SELECTs by key (one row, or the few rows of one key); not for statements whose parameters
+expand (`IN` lists) or that write. Rows read on the driver are named tuples: their values by
+position and by column name, as a SQLAlchemy `Row`'s.
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ class RowReader(Protocol):
         """The first row, or None when there is none."""
         ...
 
+    async def all(self, stmt: AnySelect, params: Mapping[str, Any]) -> Sequence[Any]:
+        """Every row, in the statement's order."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class SessionRows:
@@ -61,6 +66,9 @@ class SessionRows:
 
     async def first(self, stmt: AnySelect, params: Mapping[str, Any]) -> Any | None:
         return (await self.session.execute(stmt, params)).first()
+
+    async def all(self, stmt: AnySelect, params: Mapping[str, Any]) -> Sequence[Any]:
+        return (await self.session.execute(stmt, params)).all()
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +105,15 @@ class DriverRows:
                 return await SessionRows(session).first(stmt, params)
         prepared, rows = await self._fetch(stmt, params)
         return prepared.row(rows[0]) if rows else None
+
+    async def all(self, stmt: AnySelect, params: Mapping[str, Any]) -> Sequence[Any]:
+        """Every row `stmt` returns, in its order: for the few rows of one key (an account's
+        holds), all read at once."""
+        if self.engine.dialect.driver != "asyncpg":
+            async with self.sessions() as session:
+                return await SessionRows(session).all(stmt, params)
+        prepared, rows = await self._fetch(stmt, params)
+        return [prepared.row(r) for r in rows]
 
     async def _fetch(
         self, stmt: AnySelect, params: Mapping[str, Any]
