@@ -480,7 +480,8 @@ class Settings(BaseSettings):
     disclosure_min_leads: int = Field(default=5, ge=2, le=1000)
 
     # Analytics cache: Redis when redis_url is set, else in-process. Keys carry per-metro data
-    # versions, so the TTL only bounds memory and staleness after an out-of-band DB change.
+    # versions, so the TTL only bounds memory and staleness after an out-of-band DB change
+    # (and near copies, below, may serve an entry up to near_cache_seconds past it).
     cache_namespace: str = "aiq"
     geo_cache_ttl_seconds: int = Field(default=900, ge=1)
     geo_cache_max_entries: int = Field(default=1024, ge=1)

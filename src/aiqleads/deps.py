@@ -53,8 +53,8 @@ class AppState:
     generic_sessions: async_sessionmaker[AsyncSession] = field(init=False)
     # Both: statements by key, each on its own (`reads_only` and `generic_plans`).
     generic_read_sessions: async_sessionmaker[AsyncSession] = field(init=False)
-    # Reads of one row by key, on the driver itself (`db.row_reads`), from `generic_engine`'s
-    # pool: the cache keys' and the lead previews'.
+    # Reads by key on the driver itself (`db.row_reads`), from `generic_engine`'s pool: the
+    # cache keys', the lead previews' and the cart views'.
     rows_by_key: DriverRows = field(init=False)
     gateway: PaymentGateway = field(init=False)
     views: ViewRecorder = field(init=False)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import httpx
 import pytest
 from sqlalchemy import Integer, bindparam, column, func, literal, select, table, text
-from sqlalchemy.exc import MultipleResultsFound, NoResultFound, StatementError
+from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from aiqleads.cart.repository import live_holds
@@ -24,13 +24,14 @@ from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher
 from aiqleads.leads.present import PREVIEW_COLUMNS
 from aiqleads.leads.repository import preview_by_public_id
-from tests.factories import agent, hold_leads, insert_leads, lead_row
+from aiqleads.observability.logging import format_exception
+from tests.factories import agent, hold_leads, insert_leads, lead_row, make_account, record_purchase
 
 T = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 TYPED = select(
-    bindparam("at", type_=UTCDateTime()),
-    bindparam("n", type_=Integer()),
-    literal("fixed"),
+    bindparam("at", type_=UTCDateTime()).label("at"),
+    bindparam("n", type_=Integer()).label("n"),
+    literal("fixed").label("word"),
 )
 
 
@@ -48,6 +49,7 @@ async def test_values_are_converted_by_their_types_as_in_a_session(engine: Async
         in_session = await SessionRows(session).one(TYPED, params)
     # Then both give the same values: an aware UTC instant, an int, the literal
     assert tuple(on_driver) == tuple(in_session) == (at, 41, "fixed")
+    assert (on_driver.at, on_driver.n, on_driver.word) == (at, 41, "fixed")
     assert on_driver[0].utcoffset() == timedelta(0)
 
 
@@ -60,7 +62,7 @@ async def test_a_naive_instant_is_refused_as_in_a_session(engine: AsyncEngine) -
 async def test_a_missing_parameter_is_named(engine: AsyncEngine) -> None:
     if engine.dialect.driver != "asyncpg":
         pytest.skip("the driver path is asyncpg's; in a session SQLAlchemy names it itself")
-    with pytest.raises(KeyError, match="n"):
+    with pytest.raises(KeyError, match=r"^'n'$"):
         await reads(engine).one(TYPED, {"at": T})
 
 
@@ -78,7 +80,9 @@ async def test_expanding_parameters_are_refused_on_the_driver(engine: AsyncEngin
     if engine.dialect.driver != "asyncpg":
         pytest.skip("the driver path is asyncpg's")
     versions = table("data_versions", column("scope"), column("version"))
-    listed = select(func.count()).where(versions.c.scope.in_(bindparam("scopes", expanding=True)))
+    listed = select(func.count().label("n")).where(
+        versions.c.scope.in_(bindparam("scopes", expanding=True))
+    )
     with pytest.raises(ValueError, match="expanding"):
         await reads(engine).one(listed, {"scopes": ["a", "b"]})
 
@@ -122,7 +126,7 @@ def _one_connection(settings: Settings) -> AsyncEngine:
 
 
 async def _backend_pid(pool: AsyncEngine) -> int:
-    return int((await reads(pool).one(select(func.pg_backend_pid()), {}))[0])
+    return int((await reads(pool).one(select(func.pg_backend_pid().label("pid")), {})).pid)
 
 
 async def test_a_failed_statement_leaves_the_pool_sound(
@@ -135,11 +139,16 @@ async def test_a_failed_statement_leaves_the_pool_sound(
     try:
         pid = await _backend_pid(pool)
         # When a statement fails on the server
-        failing = select(literal(1) / bindparam("zero", type_=Integer()))
-        with pytest.raises(Exception, match="division by zero"):
+        failing = select((literal(1) / bindparam("zero", type_=Integer())).label("q"))
+        with pytest.raises(DBAPIError) as refused:
             await reads(pool).one(failing, {"zero": 0})
-        # Then the next read works, on a connection other than the one in an unknown state
-        assert await _backend_pid(pool) != pid
+        # Then it is SQLAlchemy's error, as in a session, its message withheld from logs
+        assert "division by zero" in str(refused.value.orig)
+        assert "division by zero" not in format_exception(
+            (type(refused.value), refused.value, refused.value.__traceback__)
+        )
+        # And the connection, outside any transaction and sound, serves the next read
+        assert await _backend_pid(pool) == pid
         assert tuple(await reads(pool).one(TYPED, {"at": T, "n": 1})) == (T, 1, "fixed")
     finally:
         await pool.dispose()
@@ -153,7 +162,8 @@ async def test_a_read_cancelled_mid_statement_leaves_the_pool_sound(
     # Given a pool of one connection, and a read the server takes a while over
     pool = _one_connection(settings)
     try:
-        slow = select(func.pg_sleep(bindparam("seconds", type_=Integer())), literal(1))
+        pid = await _backend_pid(pool)
+        slow = select(func.pg_sleep(bindparam("seconds", type_=Integer())).label("slept"))
         started = asyncio.create_task(reads(pool).one(slow, {"seconds": 30}))
         # When the request waiting for it is cancelled (a client gone, a server stopping)
         while not started.done():
@@ -163,8 +173,10 @@ async def test_a_read_cancelled_mid_statement_leaves_the_pool_sound(
         started.cancel()
         with pytest.raises(asyncio.CancelledError):
             await started
-        # Then the next read gets an answer at once, not "another operation is in progress"
+        # Then the next read gets an answer at once, not "another operation is in progress",
+        # on a connection other than the one left in an unknown state
         assert tuple(await reads(pool).one(TYPED, {"at": T, "n": 2})) == (T, 2, "fixed")
+        assert await _backend_pid(pool) != pid
     finally:
         await pool.dispose()
 
@@ -192,27 +204,60 @@ async def test_a_preview_reads_the_same_on_the_driver_as_in_a_session(
     settings: Settings,
     clock: FrozenClock,
 ) -> None:
-    # Given a stored lead
+    # Given two stored leads, one of them bought by an agent
     now = clock.now()
     cipher = FieldCipher(settings.encryption_keys)
-    rows = [lead_row(settings, cipher, now=now)]
+    rows = [lead_row(settings, cipher, now=now) for _ in range(2)]
     await insert_leads(sessions, rows, now=now)
-    public_id = rows[0]["public_id"]
-    # When its preview row is read on the driver and in a session
-    on_driver = await preview_by_public_id(reads(engine), public_id, 1, PREVIEW_COLUMNS)
-    async with sessions() as session:
-        in_session = await preview_by_public_id(SessionRows(session), public_id, 1, PREVIEW_COLUMNS)
-    # Then every column reads the same, by name and by position (ids, enums' values, instants,
-    # numbers), and a lead that does not exist is None both ways
-    assert on_driver is not None and in_session is not None
-    for name in [*PREVIEW_COLUMNS, "paid_cents", "paid_currency"]:
-        assert getattr(on_driver, name) == getattr(in_session, name), name
-    assert tuple(on_driver) == tuple(in_session)
-    assert on_driver.public_id == public_id
+    buyer = await make_account(sessions, now=now)
+    await record_purchase(sessions, lead_public_id=rows[1]["public_id"], account=buyer, now=now)
+    names = [*PREVIEW_COLUMNS, "paid_cents", "paid_currency"]
+    for row in rows:
+        # When each one's preview row is read on the driver (twice: the first run learns the
+        # columns' types, the next ones use them) and in a session
+        async with sessions() as session:
+            in_session = await preview_by_public_id(
+                SessionRows(session), row["public_id"], buyer.id, PREVIEW_COLUMNS
+            )
+        assert in_session is not None
+        for _ in range(2):
+            on_driver = await preview_by_public_id(
+                reads(engine), row["public_id"], buyer.id, PREVIEW_COLUMNS
+            )
+            # Then every column reads the same, by name and by position (ids, statuses,
+            # instants, numbers, what the buyer paid)
+            assert on_driver is not None
+            for name in names:
+                assert getattr(on_driver, name) == getattr(in_session, name), name
+            assert tuple(on_driver) == tuple(in_session)
+    # (the last one read: the lead the buyer bought)
+    assert on_driver is not None
+    assert (on_driver.paid_cents, on_driver.paid_currency) == (2000, "USD")
+    assert on_driver.status == "sold"
+    # And a lead that does not exist is None both ways
     absent = uuid.uuid4()
     assert await preview_by_public_id(reads(engine), absent, 1, PREVIEW_COLUMNS) is None
     async with sessions() as session:
         assert await preview_by_public_id(SessionRows(session), absent, 1, PREVIEW_COLUMNS) is None
+
+
+@pytest.mark.parametrize(
+    "stmt",
+    [
+        select(literal(1)),  # columns without a name
+        select(func.now()),
+        select(literal(1).label("n"), literal(2).label("n")),  # two of one name
+        select(bindparam("at", callable_=lambda: T, type_=UTCDateTime()).label("at")),
+    ],
+    ids=["unnamed-literal", "unnamed-function", "same-name", "computed-bind"],
+)
+async def test_what_the_driver_cannot_be_handed_as_it_is_is_refused(
+    engine: AsyncEngine, stmt: AnySelect
+) -> None:
+    if engine.dialect.driver != "asyncpg":
+        pytest.skip("the driver path is asyncpg's")
+    with pytest.raises(ValueError, match=r"run it in a session|distinct names"):
+        await reads(engine).one(stmt, {})
 
 
 async def test_a_cart_reads_the_same_on_the_driver_as_in_a_session(
@@ -228,8 +273,10 @@ async def test_a_cart_reads_the_same_on_the_driver_as_in_a_session(
     rows = [lead_row(settings, cipher, now=clock.now()) for _ in range(3)]
     await insert_leads(sessions, rows, now=clock.now())
     await hold_leads(client, headers, [r["public_id"] for r in rows])
-    # When its live holds are read on the driver and in a session
+    # When its live holds are read on the driver (twice: the first run learns the columns'
+    # types) and in a session
     now = clock.now()
+    await live_holds(reads(engine), account.id, now=now)
     on_driver = await live_holds(reads(engine), account.id, now=now)
     async with sessions() as session:
         in_session = await live_holds(SessionRows(session), account.id, now=now)

@@ -7,11 +7,13 @@ import os
 import uuid
 
 import pytest
+from fastapi import FastAPI
 from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from aiqleads.config import Settings
 from aiqleads.kit.cache import MemoryCache, NearCache, RedisCache, build_cache
 
 REDIS_URL = os.environ.get("AIQ_TEST_REDIS_URL")
@@ -143,3 +145,20 @@ async def test_a_near_hit_makes_no_redis_round_trip() -> None:
     finally:
         await client.delete(key)
         await client.aclose()
+
+
+async def test_the_app_keeps_near_copies_of_its_redis_entries(
+    app: FastAPI, settings: Settings
+) -> None:
+    # Given the app as configured for this backend (Redis beside PostgreSQL)
+    state = app.state.aiq
+    if settings.redis_url is None:
+        assert isinstance(state.cache, MemoryCache)
+        return
+    assert isinstance(state.cache, NearCache)
+    # When an entry it stored is gone from Redis
+    key = f"{settings.cache_namespace}:near-copy"
+    await state.cache.set(key, b"answer", ttl_seconds=60)
+    await state.redis.delete(key)
+    # Then this process still serves its own copy
+    assert await state.cache.get(key) == b"answer"

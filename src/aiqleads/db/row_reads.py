@@ -19,6 +19,7 @@ position and by column name, as a SQLAlchemy `Row`'s.
 
 from __future__ import annotations
 
+import keyword
 import time
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
@@ -26,9 +27,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
 
+import asyncpg
 from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import MultipleResultsFound, NoResultFound
+from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.util import greenlet_spawn
 
@@ -62,12 +64,15 @@ class SessionRows:
     session: AsyncSession
 
     async def one(self, stmt: AnySelect, params: Mapping[str, Any]) -> Any:
+        """The one row (a Row); NoResultFound or MultipleResultsFound otherwise."""
         return (await self.session.execute(stmt, params)).one()
 
     async def first(self, stmt: AnySelect, params: Mapping[str, Any]) -> Any | None:
+        """The first row (a Row), or None."""
         return (await self.session.execute(stmt, params)).first()
 
     async def all(self, stmt: AnySelect, params: Mapping[str, Any]) -> Sequence[Any]:
+        """Every row (Rows), in the statement's order."""
         return (await self.session.execute(stmt, params)).all()
 
 
@@ -76,10 +81,11 @@ class DriverRows:
     """SELECTs by key on `engine`'s pool, each outside any transaction: on the driver itself
     with asyncpg, else in a session of `sessions` (which must be on `engine`).
 
-    Both methods take `params` as bind name -> value and convert the row's values by their
+    Each method takes `params` as bind name -> value and converts the rows' values by their
     columns' types, as a session's would be. They raise ValueError for a statement this cannot
-    run on the driver (see the module), KeyError for a missing parameter, and the driver's own
-    errors (asyncpg's) as they are."""
+    run on the driver (see `_for_driver`), KeyError for a missing parameter, DBAPIError
+    (sqlalchemy.exc) for a statement the server refused, and the driver's own errors for a
+    connection lost."""
 
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
@@ -134,9 +140,16 @@ class DriverRows:
                     rows = await statement.fetch(*args)
                 else:
                     rows = await driver.fetch(prepared.sql, *args)
+            except asyncpg.PostgresError as exc:
+                # The server refused the statement; the connection, outside any transaction,
+                # is as good as before. Raised as SQLAlchemy's error, as a session's would be:
+                # its message (which may quote values) is then withheld from the logs
+                # (observability.logging.format_exception) and callers catch one kind.
+                raise DBAPIError(prepared.sql, None, exc, hide_parameters=True) from exc
             except BaseException:
-                # Cancelled or failed mid-statement, the connection's state is unknown: close
-                # its socket now (no await), and the pool's checkout test replaces it.
+                # Cancelled, or the connection failed mid-statement: its state is unknown.
+                # Close its socket now (no await, which a cancelled task may not get): the
+                # pool's checkout test sees it closed and replaces it (db.engine).
                 driver.terminate()
                 raise
             DB_QUERY_SECONDS.labels("select").observe(time.perf_counter() - started)
@@ -163,6 +176,8 @@ class _DriverStatement:
     results: tuple[Processor | None, ...] | None = None
 
     def arguments(self, params: Mapping[str, Any]) -> list[Any]:
+        """The positional arguments for `params` (bind name -> value), each converted by its
+        bind's type. Raises KeyError for a bind given no value."""
         values = {**self.fixed, **params}
         return [
             value if convert is None else convert(value)
@@ -190,17 +205,28 @@ class _DriverStatement:
 def _for_driver(stmt: AnySelect, dialect: Dialect) -> _DriverStatement:
     """`stmt` compiled once for `dialect` (statements are built once per shape and kept, so
     the cache meets the same objects again). Raises ValueError for what the driver cannot be
-    handed as it is: expanding parameters, or names the compiler escaped."""
+    handed as it is: expanding parameters (`IN` lists), values computed at each execution (a
+    bind's `callable_`), and columns without a name of their own (unlabelled expressions,
+    or two of the same name, which a Row would refuse to give by name)."""
     compiled = stmt.compile(dialect=dialect)
     names = tuple(compiled.positiontup or ())
-    if "POSTCOMPILE" in compiled.string or any(n not in compiled.binds for n in names):
-        raise ValueError("a statement with expanding or escaped parameters: run it in a session")
-    binds = tuple(
-        compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names
-    )
-    fixed = {n: b.effective_value for n, b in compiled.binds.items() if not b.required}
+    if "POSTCOMPILE" in compiled.string:
+        raise ValueError("a statement with expanding parameters: run it in a session")
+    bound = [compiled.binds[n] for n in names]
+    if any(b.callable is not None for b in bound):
+        raise ValueError("a bind computed at each execution: run it in a session")
     selected = list(stmt.selected_columns)
+    keys = [str(c.key) for c in selected]
+    if not all(_plain_name(k) for k in keys) or len(set(keys)) != len(keys):
+        raise ValueError(f"columns need distinct names (label them): {keys}")
+    binds = tuple(b.type.dialect_impl(dialect).bind_processor(dialect) for b in bound)
+    fixed = {n: b.value for n, b in zip(names, bound, strict=True) if not b.required}
     columns = tuple(column.type for column in selected)
-    # By each column's name as a Row has it; a name Python refuses (or none) by position.
-    named = namedtuple("DriverRow", [str(c.key) for c in selected], rename=True)  # type: ignore[misc]
+    named = namedtuple("DriverRow", keys)  # type: ignore[misc]
     return _DriverStatement(compiled.string, names, fixed, binds, columns, named)
+
+
+def _plain_name(key: str) -> bool:
+    """Whether a column's key can name a field of a row: an expression's anonymous key (None,
+    or "%(… param)s" for a literal) cannot."""
+    return key.isidentifier() and not keyword.iskeyword(key) and not key.startswith("_")

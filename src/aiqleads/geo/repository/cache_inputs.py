@@ -50,7 +50,12 @@ def _statement(n_scopes: int, windowed: bool) -> Select[Any]:
     lapsed = select(func.max(leads.c.held_until)).where(
         leads.c.status == LeadStatus.HELD.value, leads.c.held_until <= now
     )
-    return select(*(q.scalar_subquery() for q in (lapsed, *version_of, *edges)))
+    # Named, so that a row gives them by name too (db.row_reads reads it on the driver).
+    return select(
+        lapsed.scalar_subquery().label("lapsed"),
+        *(q.scalar_subquery().label(f"version_{i}") for i, q in enumerate(version_of)),
+        *(q.scalar_subquery().label(f"edge_{i}") for i, q in enumerate(edges)),
+    )
 
 
 async def key_inputs(
