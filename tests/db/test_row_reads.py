@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
@@ -119,66 +120,60 @@ async def test_cache_key_inputs_are_the_same_on_the_driver_and_in_a_session(
     assert found.lapsed is not None and found.lapsed <= later
 
 
-def _one_connection(settings: Settings) -> AsyncEngine:
-    # A connection back in the pool moments ago is handed out again unpinged
-    # (db.engine.PING_IDLE_SECONDS): what replaces a broken one is its closed socket.
-    return create_engine(settings, pool_size=1, max_overflow=0, ping_idle_seconds=3600.0)
+@pytest.fixture
+async def one_connection(engine: AsyncEngine, settings: Settings) -> AsyncIterator[AsyncEngine]:
+    """A pool of one connection on PostgreSQL (the driver path is asyncpg's). A connection
+    back in the pool moments ago is handed out again unpinged (db.engine.PING_IDLE_SECONDS):
+    what replaces a broken one is its closed socket."""
+    if engine.dialect.driver != "asyncpg":
+        pytest.skip("the driver path is asyncpg's")
+    pool = create_engine(settings, pool_size=1, max_overflow=0, ping_idle_seconds=3600.0)
+    yield pool
+    await pool.dispose()
 
 
 async def _backend_pid(pool: AsyncEngine) -> int:
     return int((await reads(pool).one(select(func.pg_backend_pid().label("pid")), {})).pid)
 
 
-async def test_a_failed_statement_leaves_the_pool_sound(
-    engine: AsyncEngine, settings: Settings
-) -> None:
-    if engine.dialect.driver != "asyncpg":
-        pytest.skip("the driver path is asyncpg's")
+async def test_a_failed_statement_leaves_the_pool_sound(one_connection: AsyncEngine) -> None:
     # Given a pool of one connection
-    pool = _one_connection(settings)
-    try:
-        pid = await _backend_pid(pool)
-        # When a statement fails on the server
-        failing = select((literal(1) / bindparam("zero", type_=Integer())).label("q"))
-        with pytest.raises(DBAPIError) as refused:
-            await reads(pool).one(failing, {"zero": 0})
-        # Then it is SQLAlchemy's error, as in a session, its message withheld from logs
-        assert "division by zero" in str(refused.value.orig)
-        assert "division by zero" not in format_exception(
-            (type(refused.value), refused.value, refused.value.__traceback__)
-        )
-        # And the connection, outside any transaction and sound, serves the next read
-        assert await _backend_pid(pool) == pid
-        assert tuple(await reads(pool).one(TYPED, {"at": T, "n": 1})) == (T, 1, "fixed")
-    finally:
-        await pool.dispose()
+    pool = one_connection
+    pid = await _backend_pid(pool)
+    # When a statement fails on the server
+    failing = select((literal(1) / bindparam("zero", type_=Integer())).label("q"))
+    with pytest.raises(DBAPIError) as refused:
+        await reads(pool).one(failing, {"zero": 0})
+    # Then it is SQLAlchemy's error, as in a session, its message withheld from logs
+    assert "division by zero" in str(refused.value.orig)
+    assert "division by zero" not in format_exception(
+        (type(refused.value), refused.value, refused.value.__traceback__)
+    )
+    # And the connection, outside any transaction and sound, serves the next read
+    assert await _backend_pid(pool) == pid
+    assert tuple(await reads(pool).one(TYPED, {"at": T, "n": 1})) == (T, 1, "fixed")
 
 
 async def test_a_read_cancelled_mid_statement_leaves_the_pool_sound(
-    engine: AsyncEngine, settings: Settings
+    one_connection: AsyncEngine, settings: Settings
 ) -> None:
-    if engine.dialect.driver != "asyncpg":
-        pytest.skip("the driver path is asyncpg's")
     # Given a pool of one connection, and a read the server takes a while over
-    pool = _one_connection(settings)
-    try:
-        pid = await _backend_pid(pool)
-        slow = select(func.pg_sleep(bindparam("seconds", type_=Integer())).label("slept"))
-        started = asyncio.create_task(reads(pool).one(slow, {"seconds": 30}))
-        # When the request waiting for it is cancelled (a client gone, a server stopping)
-        while not started.done():
-            await asyncio.sleep(0.05)
-            if await _running(settings, "pg_sleep"):
-                break
-        started.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await started
-        # Then the next read gets an answer at once, not "another operation is in progress",
-        # on a connection other than the one left in an unknown state
-        assert tuple(await reads(pool).one(TYPED, {"at": T, "n": 2})) == (T, 2, "fixed")
-        assert await _backend_pid(pool) != pid
-    finally:
-        await pool.dispose()
+    pool = one_connection
+    pid = await _backend_pid(pool)
+    slow = select(func.pg_sleep(bindparam("seconds", type_=Integer())).label("slept"))
+    started = asyncio.create_task(reads(pool).one(slow, {"seconds": 30}))
+    # When the request waiting for it is cancelled (a client gone, a server stopping)
+    while not started.done():
+        await asyncio.sleep(0.05)
+        if await _running(settings, "pg_sleep"):
+            break
+    started.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await started
+    # Then the next read gets an answer at once, not "another operation is in progress",
+    # on a connection other than the one left in an unknown state
+    assert tuple(await reads(pool).one(TYPED, {"at": T, "n": 2})) == (T, 2, "fixed")
+    assert await _backend_pid(pool) != pid
 
 
 async def _running(settings: Settings, fragment: str) -> bool:
