@@ -93,24 +93,18 @@ class DriverRows:
     async def one(self, stmt: AnySelect, params: Mapping[str, Any]) -> Any:
         """The one row `stmt` returns. Raises NoResultFound or MultipleResultsFound
         (sqlalchemy.exc) unless exactly one row comes back."""
-        if self.engine.dialect.driver != "asyncpg":
-            async with self.sessions() as session:
-                return await SessionRows(session).one(stmt, params)
-        prepared, rows = await self._fetch(stmt, params)
+        rows = await self.all(stmt, params)
         if len(rows) != 1:
             raise (NoResultFound if not rows else MultipleResultsFound)(
                 f"expected one row, got {len(rows)}"
             )
-        return prepared.row(rows[0])
+        return rows[0]
 
     async def first(self, stmt: AnySelect, params: Mapping[str, Any]) -> Any | None:
-        """The first row `stmt` returns, or None. (Meant for statements by a unique key: the
-        driver is asked for every row.)"""
-        if self.engine.dialect.driver != "asyncpg":
-            async with self.sessions() as session:
-                return await SessionRows(session).first(stmt, params)
-        prepared, rows = await self._fetch(stmt, params)
-        return prepared.row(rows[0]) if rows else None
+        """The first row `stmt` returns, or None. (Meant for statements by a unique key: every
+        row is read.)"""
+        rows = await self.all(stmt, params)
+        return rows[0] if rows else None
 
     async def all(self, stmt: AnySelect, params: Mapping[str, Any]) -> Sequence[Any]:
         """Every row `stmt` returns, in its order: for the few rows of one key (an account's
