@@ -194,8 +194,29 @@ def count_within_sphere(
     points = _checked_unit_vectors(lat, lon, "point")
     if len(queries) == 0 or len(points) == 0:
         return np.zeros(len(queries), dtype=np.int64)
-    found = cKDTree(points).query_ball_point(queries, chord, return_length=True)
-    return np.asarray(found, dtype=np.int64).reshape(len(queries))
+    # Queries in the k-d order of their own tree, so that one query walks the nodes the last
+    # one walked while they are still in the CPU's caches; leaves of 64 on sliding-midpoint
+    # splits. At 1M points in one metro (6,700 within 1 km of each) this took the counts from
+    # 234 s to 28 s (bench/neighbour_counts.py); the counts are the same.
+    tree = cKDTree(points, leafsize=_LEAF_SIZE, balanced_tree=False, compact_nodes=False)
+    order = _kd_order(queries)
+    found = np.empty(len(queries), dtype=np.int64)
+    found[order] = tree.query_ball_point(queries[order], chord, return_length=True)
+    return found
+
+
+_LEAF_SIZE = 64
+
+
+def _kd_order(points: FloatArray) -> IntArray:
+    """Positions of `points` ((n, 3)) in the leaf order of a k-d tree over them: points
+    close in space come close in the order."""
+    from scipy.spatial import cKDTree
+
+    if len(points) < 2 * _LEAF_SIZE:
+        return np.arange(len(points), dtype=np.int64)
+    tree = cKDTree(points, leafsize=_LEAF_SIZE, balanced_tree=False, compact_nodes=False)
+    return np.asarray(tree.indices, dtype=np.int64)
 
 
 def within_sphere(
