@@ -220,7 +220,11 @@ class WorkerSettings(BaseModel):
     max_retries: int = Field(default=5, ge=0, le=100)  # then the task is dead-lettered
     min_backoff_seconds: float = Field(default=1.0, gt=0)
     max_backoff_seconds: float = Field(default=300.0, gt=0)
-    lease_seconds: float = Field(default=300.0, gt=0)  # a claimed task not finished: run again
+    # A claimed task is run again when its claim lapses: the runner renews the claim every
+    # third of this while the task runs, so only a task whose runner died is run again.
+    lease_seconds: float = Field(default=300.0, gt=0)
+    # A task running longer is stopped and counted as a failed attempt (a task may ask more).
+    time_limit_seconds: float = Field(default=600.0, gt=0)
     requeue_after_seconds: float = Field(default=3600.0, gt=0)  # broker lost it: send again
     queue_name: str = Field(default="aiq", pattern=r"^[a-zA-Z_][a-zA-Z0-9._-]*$")
     namespace: str = "aiq-dramatiq"  # prefix of the broker's Redis keys

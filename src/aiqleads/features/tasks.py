@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 @task(
     "features.precompute",
     every=lambda settings: settings.worker.feature_precompute_seconds,
+    # An hour: at 1M leads in one metro a run takes minutes (docs/operations/scaling.md),
+    # past the 10 minutes other tasks get on a slow machine.
+    time_limit_seconds=3600.0,
 )
 async def precompute(ctx: TaskContext) -> None:
     """Rebuild the "lead_geo" set and store this month's context snapshots, as of now, each

@@ -32,6 +32,11 @@ from aiqleads.worker.execute import run_row
 log = logging.getLogger(__name__)
 
 
+# Seconds Dramatiq's time limit stands behind a task's own, for the task to record its
+# failure when its own limit cancels it.
+_TIME_LIMIT_MARGIN_S = 60.0
+
+
 class TaskDead(Exception):
     """The task failed past its retries: Dramatiq must not retry it again."""
 
@@ -107,8 +112,15 @@ def build_broker(
             queue_name=worker.queue_name,
             priority=0,
             # Our row decides when a task is dead (TaskDead); Dramatiq's own limit is only a
-            # backstop for failures to record a failure (the database away).
-            options={"max_retries": allowed + 2, "throws": (TaskDead,)},
+            # backstop for failures to record a failure (the database away). Likewise its
+            # time limit (10 minutes unless set) stands behind the task's own, which records
+            # the failure: at 1M leads the hourly precompute once ran past Dramatiq's
+            # default, was interrupted and retried from scratch, again and again.
+            options={
+                "max_retries": allowed + 2,
+                "throws": (TaskDead,),
+                "time_limit": int((task.time_limit(settings) + _TIME_LIMIT_MARGIN_S) * 1000),
+            },
         )
     return broker
 

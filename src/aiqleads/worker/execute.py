@@ -3,8 +3,11 @@ runner and for Dramatiq's actors."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -25,17 +28,34 @@ class Outcome:
     error: str | None = None
 
 
+class TaskTimedOut(Exception):
+    """A task ran past its time limit (`registry.Task.time_limit`); it was cancelled."""
+
+
 async def run_row(ctx: TaskContext, row: outbox.Claimed, *, queued: bool) -> Outcome:
     """Run the row's task; on success delete the row; on failure count the attempt and either
     schedule a retry (exponential backoff with jitter) or, past the task's retries, keep the row
-    as dead. `queued`: the row is with the broker, which will deliver the retry itself."""
+    as dead. `queued`: the row is with the broker, which will deliver the retry itself.
+
+    While the task runs, its claim is renewed (`_claim_renewed`), so no other runner starts it
+    again however long it takes. A run past the task's time limit is cancelled and counts as a
+    failure (`TaskTimedOut`)."""
     task = registry.get(row.task)
     label = row.task if task is not None else "unknown"
     started = time.perf_counter()
     try:
         if task is None:
             raise LookupError(f"no task named {row.task!r} in this process")
-        await task.fn(ctx, *row.args, **row.kwargs)
+        limit = task.time_limit(ctx.settings)
+        async with _claim_renewed(ctx, row.id, queued=queued):
+            deadline = asyncio.timeout(limit)
+            try:
+                async with deadline:
+                    await task.fn(ctx, *row.args, **row.kwargs)
+            except TimeoutError:
+                if not deadline.expired():
+                    raise  # the task's own (a call of its timing out), not our limit
+                raise TaskTimedOut(f"ran past its time limit of {limit:g} s") from None
     except Exception as exc:
         TASK_DURATION.labels(task=label).observe(time.perf_counter() - started)
         return await _failed(ctx, task, row, exc, queued=queued, label=label)
@@ -44,6 +64,35 @@ async def run_row(ctx: TaskContext, row: outbox.Claimed, *, queued: bool) -> Out
         await outbox.finish(session, row.id)
     TASKS_RUN.labels(task=label, outcome="ok").inc()
     return Outcome("ok")
+
+
+@asynccontextmanager
+async def _claim_renewed(ctx: TaskContext, row_id: int, *, queued: bool) -> AsyncIterator[None]:
+    """Renew the row's claim every third of its window while the body runs: the lease
+    (AIQ_WORKER__LEASE_SECONDS) when this process claimed it, the broker's time
+    (AIQ_WORKER__REQUEUE_AFTER_SECONDS) when it came from the broker. Only a runner that died
+    lets the claim lapse, and then another runs the task again. A renewal that fails (the
+    database away) is logged and tried again at the next turn."""
+    worker = ctx.settings.worker
+    window = worker.requeue_after_seconds if queued else worker.lease_seconds
+
+    async def renew() -> None:
+        while True:
+            await asyncio.sleep(window / 3)
+            try:
+                async with transaction(ctx.sessions) as session:
+                    until = ctx.clock.now() + timedelta(seconds=window)
+                    await outbox.extend_claim(session, row_id, until=until)
+            except Exception:
+                log.warning("task claim not renewed", extra={"outbox_id": row_id}, exc_info=True)
+
+    renewer = asyncio.create_task(renew(), name=f"aiq-task-claim-{row_id}")
+    try:
+        yield
+    finally:
+        renewer.cancel()
+        with suppress(asyncio.CancelledError):
+            await renewer
 
 
 async def _failed(

@@ -111,6 +111,18 @@ async def mark_queued(session: AsyncSession, row_id: int, *, until: datetime) ->
     )
 
 
+async def extend_claim(session: AsyncSession, row_id: int, *, until: datetime) -> bool:
+    """Keep a row its runner still runs claimed until `until`; False when the row is gone
+    (done) or dead."""
+    moved = await session.execute(
+        update(rows)
+        .where(rows.c.id == row_id, rows.c.status.in_([PENDING, QUEUED]))
+        .values(claimed_until=until)
+        .returning(rows.c.id)
+    )
+    return moved.first() is not None
+
+
 async def finish(session: AsyncSession, row_id: int) -> None:
     await session.execute(delete(rows).where(rows.c.id == row_id))
 

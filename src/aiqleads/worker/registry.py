@@ -51,12 +51,20 @@ TASK_MODULES = (
 @dataclass(frozen=True, eq=False)
 class Task(Generic[P]):
     """A registered task. `max_retries` None: AIQ_WORKER__MAX_RETRIES. `every`: for a
-    periodic task, its period in seconds read from the settings."""
+    periodic task, its period in seconds read from the settings. `time_limit_seconds` None:
+    AIQ_WORKER__TIME_LIMIT_SECONDS (see `time_limit`)."""
 
     name: str
     fn: Callable[Concatenate[TaskContext, P], Awaitable[None]]
     max_retries: int | None = None
     every: Callable[[Settings], float] | None = None
+    time_limit_seconds: float | None = None
+
+    def time_limit(self, settings: Settings) -> float:
+        """Seconds a run may take before it is stopped and counted as a failed attempt."""
+        if self.time_limit_seconds is not None:
+            return self.time_limit_seconds
+        return settings.worker.time_limit_seconds
 
     async def enqueue(self, session: AsyncSession, /, *args: P.args, **kwargs: P.kwargs) -> int:
         """Write the task to the outbox in `session`'s transaction: it runs once that
@@ -88,15 +96,28 @@ _REGISTRY: dict[str, Task[Any]] = {}
 
 
 def task(
-    name: str, *, max_retries: int | None = None, every: Callable[[Settings], float] | None = None
+    name: str,
+    *,
+    max_retries: int | None = None,
+    every: Callable[[Settings], float] | None = None,
+    time_limit_seconds: float | None = None,
 ) -> Callable[[Callable[Concatenate[TaskContext, P], Awaitable[None]]], Task[P]]:
     """Register an async function `fn(ctx, ...)` as the task `name` ("domain.verb"; unique,
-    and stable: queued rows name it). Raises ValueError for a name registered twice."""
+    and stable: queued rows name it). Raises ValueError for a name registered twice, or a
+    time limit that is not a positive number of seconds."""
+    if time_limit_seconds is not None and not time_limit_seconds > 0:
+        raise ValueError(f"time_limit_seconds must be > 0, not {time_limit_seconds!r}")
 
     def register(fn: Callable[Concatenate[TaskContext, P], Awaitable[None]]) -> Task[P]:
         if name in _REGISTRY and _REGISTRY[name].fn is not fn:
             raise ValueError(f"task {name!r} is registered twice")
-        registered: Task[P] = Task(name=name, fn=fn, max_retries=max_retries, every=every)
+        registered: Task[P] = Task(
+            name=name,
+            fn=fn,
+            max_retries=max_retries,
+            every=every,
+            time_limit_seconds=time_limit_seconds,
+        )
         _REGISTRY[name] = registered
         return registered
 
