@@ -7,6 +7,7 @@ and each centre as `geo.clusters` computes it. They describe the market as store
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from collections.abc import Sequence
 
@@ -27,8 +28,12 @@ async def compute_centres(
     lat, lon = await repository.scope_points(session, scope)
     if lat.size == 0:
         return np.empty(0), np.empty(0)
-    labels = dbscan(lat, lon, eps_m, min_samples).labels
-    return cluster_centres(lat, lon, labels)
+
+    def centres() -> Centre:
+        return cluster_centres(lat, lon, dbscan(lat, lon, eps_m, min_samples).labels)
+
+    # In a thread, off the event loop that runs other tasks (see features.lead._computed_geo).
+    return await asyncio.to_thread(centres)
 
 
 class ClusterCache:

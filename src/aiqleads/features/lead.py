@@ -19,6 +19,7 @@ and trained models are keyed by it.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import NamedTuple
 
@@ -188,7 +189,12 @@ async def _computed_geo(
         min_samples=s.cluster_min_samples,
         cache=clusters,
     )
-    return geo_values(queries, population, centres, radius_m=s.radius_m, far_km=s.far_km)
+    # In a thread: at 1M leads this is half a minute of numpy and scipy (which let the GIL
+    # go), and the event loop it would hold runs the other tasks (the hold sweeper) or, with
+    # the embedded worker, the API.
+    return await asyncio.to_thread(
+        geo_values, queries, population, centres, radius_m=s.radius_m, far_km=s.far_km
+    )
 
 
 def _assemble(
