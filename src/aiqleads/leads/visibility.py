@@ -236,7 +236,11 @@ def filter_conditions(
         return _range(t, name, order_column, dialect)
 
     conds: list[ColumnElement[bool]] = []
-    if located or f.area.bbox is not None:
+    # On PostgreSQL a box is tested on the PostGIS point, which is NULL unless both of its
+    # coordinates are set (migration 0006): testing them again would read the table where the
+    # covering catalog index alone answers.
+    box_on_point = f.area.bbox is not None and dialect == "postgresql"
+    if (located or f.area.bbox is not None) and not box_on_point:
         conds += [loc.lat.is_not(None), loc.lon.is_not(None)]
     if f.area.metro is not None:
         conds.append(t.c.metro == f.area.metro.slug)
