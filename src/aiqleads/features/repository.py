@@ -315,27 +315,27 @@ async def upsert(
     insert: Any = (
         postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     )
-    items = list(rows.items())
-    step = 1000  # 6 binds a row: within both drivers' limits
-    for start in range(0, len(items), step):
-        values = [
-            {
-                "entity_kind": entity_kind,
-                "entity_id": entity_id,
-                "feature_set": feature_set,
-                "version": version,
-                "computed_at": computed_at,
-                "values": dict(vals),
-            }
-            for entity_id, vals in items[start : start + step]
-        ]
-        stmt = insert(store).values(values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["entity_kind", "entity_id", "feature_set", "version"],
-            set_={"computed_at": stmt.excluded.computed_at, "values": stmt.excluded["values"]},
-        )
-        await session.execute(stmt)
-    return len(items)
+    stmt = insert(store)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["entity_kind", "entity_id", "feature_set", "version"],
+        set_={"computed_at": stmt.excluded.computed_at, "values": stmt.excluded["values"]},
+    )
+    # One statement with a parameter set per row (executemany), compiled once: a VALUES list
+    # of 1,000 rows built per batch cost about 0.1 ms of Python a row, 105 s at 1M leads.
+    values = [
+        {
+            "entity_kind": entity_kind,
+            "entity_id": entity_id,
+            "feature_set": feature_set,
+            "version": version,
+            "computed_at": computed_at,
+            "values": dict(vals),
+        }
+        for entity_id, vals in rows.items()
+    ]
+    if values:
+        await session.execute(stmt, values)
+    return len(values)
 
 
 async def latest(
