@@ -498,6 +498,10 @@ class Settings(BaseSettings):
     # dropped from Redis by hand is still served.
     near_cache_max_bytes: int = Field(default=32 * 1024 * 1024, ge=0)
     near_cache_seconds: float = Field(default=30.0, ge=0, le=3600)
+    # Each process keeps the cache keys' database inputs (geo.key_memo) this long at most: what
+    # another process wrote shows in this one's cached searches and map layers that much later
+    # (its own writes, a window's edge and a lapsing hold at once). 0: read them every time.
+    key_memo_seconds: float = Field(default=1.0, ge=0, le=60)
 
     tiers: dict[str, TierPolicy] = Field(default_factory=_default_tiers)
     # How long a process may use the tier policies it read before reading them again (an

@@ -20,6 +20,7 @@ from aiqleads.errors import Forbidden, Unauthorized
 from aiqleads.events.recorder import ViewRecorder
 from aiqleads.experiments.recorder import ExposureRecorder
 from aiqleads.experiments.service import RunningExperiments
+from aiqleads.geo.key_memo import KeyMemo
 from aiqleads.kit.cache import ByteCache, build_cache
 from aiqleads.kit.clock import Clock
 from aiqleads.kit.crypto import FieldCipher
@@ -56,6 +57,7 @@ class AppState:
     # Reads by key on the driver itself (`db.row_reads`), from `generic_engine`'s pool: the
     # cache keys', the lead previews' and the cart views'.
     rows_by_key: DriverRows = field(init=False)
+    key_memo: KeyMemo | None = field(init=False)
     gateway: PaymentGateway = field(init=False)
     views: ViewRecorder = field(init=False)
     # A/B exposures, written in batches outside requests (aiqleads.experiments.recorder).
@@ -88,6 +90,8 @@ class AppState:
         )
         self.generic_read_sessions = read_session_factory(self.generic_engine)
         self.rows_by_key = DriverRows(self.generic_engine, self.generic_read_sessions)
+        seconds = self.settings.key_memo_seconds
+        self.key_memo = KeyMemo(seconds=seconds) if seconds > 0 else None
         self.cache = build_cache(
             self.redis,
             max_entries=self.settings.geo_cache_max_entries,
@@ -98,6 +102,7 @@ class AppState:
             PageCache(
                 self.cache,
                 keys=self.rows_by_key,
+                memo=self.key_memo,
                 namespace=self.settings.cache_namespace,
                 ttl_seconds=self.settings.catalog_cache_ttl_seconds,
             )

@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from aiqleads.db.row_reads import RowReader
+from aiqleads.geo.key_memo import KeyMemo
 from aiqleads.geo.repository.cache_inputs import key_inputs
 from aiqleads.kit.cache import ByteCache
 from aiqleads.leads.filters import LeadFilter
@@ -52,12 +53,13 @@ async def build_key(
     visible_before: datetime | None,
     now: datetime,
     params: dict[str, Any],
+    memo: KeyMemo | None = None,
 ) -> str:
     """The key of one answer; `cache_class` names everyone who gets the same answer ("admin",
     "tier:basic", "account:42"), `visible_before` the viewer's priority-window cutoff, `now`
     the instant holds are judged at (a lapsed hold changes answers without a write); `rows`
-    reads the database's part (`key_inputs`)."""
-    found = await key_inputs(rows, filt.area.scopes(), cutoff=visible_before, now=now)
+    reads the database's part (`key_inputs`), unless `memo` holds it."""
+    found = await key_inputs(rows, filt.area.scopes(), cutoff=visible_before, now=now, memo=memo)
     scopes = ",".join(f"{scope}@{version}" for scope, version in sorted(found.versions.items()))
     edge = "-"
     if visible_before is not None:

@@ -33,6 +33,7 @@ def _ctx(state: State) -> service.GeoContext:
         cache=state.cache,
         now=state.clock.now(),
         keys=state.rows_by_key,
+        memo=state.key_memo,
     )
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 from aiqleads.db.row_reads import RowReader
 from aiqleads.geo.cache import build_key
+from aiqleads.geo.key_memo import KeyMemo
 from aiqleads.kit.cache import ByteCache
 from aiqleads.leads.query import CatalogQuery
 from aiqleads.leads.visibility import Viewer
@@ -40,12 +41,13 @@ ENDPOINT = "catalog-v1"  # change when a page's shape changes, so old entries ar
 @dataclass(frozen=True, slots=True)
 class PageCache:
     """Where shared catalog pages live (`cache`), under which `namespace`, for how long, and
-    where their keys are read (`keys`)."""
+    where their keys are read (`keys`) and kept (`memo`, see geo.key_memo)."""
 
     cache: ByteCache
     keys: RowReader
     namespace: str
     ttl_seconds: float
+    memo: KeyMemo | None = None
 
     async def key(self, viewer: Viewer, query: CatalogQuery, cursor: str | None) -> str:
         """The key of the page `viewer` would get (an agent: its tier and discount name the
@@ -59,6 +61,7 @@ class PageCache:
             visible_before=viewer.visible_before,
             now=viewer.now,
             params={"sort": query.sort.value, "limit": query.limit, "cursor": cursor},
+            memo=self.memo,
         )
 
     async def get(self, key: str) -> bytes | None:

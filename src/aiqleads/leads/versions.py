@@ -36,6 +36,17 @@ from aiqleads.models import DataVersion
 
 versions = cast(Table, DataVersion.__table__)
 _PENDING = "aiq.version_bumps"  # session.info: scope -> the latest write's time
+_BUMPED = "aiq.version_bumped"  # session.info: this transaction bumps (at commit or in a write)
+# Commits in this process that moved a version: what memos of versions read earlier compare
+# (`geo.key_memo`), so that a process sees its own writes at once.
+_generation = 0
+
+
+def generation() -> int:
+    """How many transactions of this process have committed a version bump so far."""
+    return _generation
+
+
 # At most this many rows per scope: more than the writers that commit at the same moment (two
 # API workers with 20 connections each rarely have more than a few in their commits at once).
 SHARDS = 16
@@ -45,6 +56,7 @@ async def bump(session: AsyncSession, scopes: Iterable[str | None], *, now: date
     """Increment the version of each scope when the caller's transaction commits (once per
     scope per transaction, however many writes touched it); nothing if it rolls back."""
     pending: dict[str, datetime] = session.sync_session.info.setdefault(_PENDING, {})
+    session.sync_session.info[_BUMPED] = True
     for scope in scopes:
         name = scope or OUTSIDE_METROS
         pending[name] = max(now, pending.get(name, now))
@@ -128,12 +140,26 @@ def bumping_in(metro: ColumnElement[str | None], *, at: datetime | ColumnElement
     return _bumping_a_free_shard(name, at)
 
 
+def bumped_in_statement(session: AsyncSession) -> None:
+    """Record that a statement of the transaction bumped a version itself (`bumping_in`), so
+    that its commit counts in `generation` as a commit-time bump does."""
+    session.sync_session.info[_BUMPED] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _count(session: Session) -> None:
+    global _generation
+    if session.info.pop(_BUMPED, False):
+        _generation += 1
+
+
 @event.listens_for(Session, "after_soft_rollback")
 def _forget(session: Session, previous_transaction: SessionTransaction) -> None:
     # A savepoint rolled back keeps the transaction's bumps: one more bump than needed only
     # makes a cache miss once, one too few would serve stale data.
     if not previous_transaction.nested:
         session.info.pop(_PENDING, None)
+        session.info.pop(_BUMPED, None)
 
 
 async def current(session: AsyncSession, scope: str | None) -> int:

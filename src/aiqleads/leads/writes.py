@@ -486,6 +486,8 @@ async def _move(
     rows = (await session.execute(query, values)).all()
     if rows and (not bumps or rows[0].bumped is None):
         await versions.bump(session, {r.metro for r in rows}, now=now)
+    elif rows:
+        versions.bumped_in_statement(session)
     return rows
 
 

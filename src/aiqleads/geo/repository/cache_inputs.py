@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, func, select
 
 from aiqleads.db.row_reads import RowReader
+from aiqleads.geo.key_memo import KeyMemo
 from aiqleads.geo.repository.common import leads
 from aiqleads.leads.status import OFFERED
 from aiqleads.leads.versions import versions
@@ -22,11 +23,31 @@ from aiqleads.models.enums import LeadStatus
 @dataclass(frozen=True, slots=True)
 class KeyInputs:
     """`versions`: scope -> data version (0 for a scope never written); `edge`: see
-    `key_inputs`, None without a cutoff or without a lead; `lapsed`: the latest lapsed hold."""
+    `key_inputs`, None without a cutoff or without a lead; `lapsed`: the latest lapsed hold.
+
+    How long the last two hold with the data unchanged: `edge` for every cutoff from `edge`
+    (or any, when None) up to `edge_until`, the next publication after the cutoff asked
+    (None: none, or no cutoff); `lapsed` for every instant from `lapsed` up to `lapse_until`,
+    the next end of a hold after the instant asked (None: no hold ends later)."""
 
     versions: dict[str, int]
     edge: datetime | None
     lapsed: datetime | None
+    edge_until: datetime | None = None
+    lapse_until: datetime | None = None
+
+    def holds_at(self, *, cutoff: datetime | None, now: datetime) -> bool:
+        """Whether `edge` and `lapsed` are what `key_inputs` would read for `cutoff` and
+        `now` with the data unchanged."""
+        if self.lapsed is not None and now < self.lapsed:
+            return False
+        if self.lapse_until is not None and now >= self.lapse_until:
+            return False
+        if cutoff is None:
+            return True
+        if self.edge is not None and cutoff < self.edge:
+            return False
+        return self.edge_until is None or cutoff < self.edge_until
 
 
 @lru_cache(maxsize=32)
@@ -47,22 +68,37 @@ def _statement(n_scopes: int, windowed: bool) -> Select[Any]:
         )
         for s in (OFFERED if windowed else ())
     ]
-    lapsed = select(func.max(leads.c.held_until)).where(
-        leads.c.status == LeadStatus.HELD.value, leads.c.held_until <= now
-    )
+    # And the next one after the cutoff: how long the edge holds (`KeyInputs.edge_until`).
+    next_edges = [
+        select(func.min(leads.c.published_at)).where(
+            leads.c.status == s.value, leads.c.published_at > cutoff
+        )
+        for s in (OFFERED if windowed else ())
+    ]
+    held = leads.c.status == LeadStatus.HELD.value
+    lapsed = select(func.max(leads.c.held_until)).where(held, leads.c.held_until <= now)
+    next_lapse = select(func.min(leads.c.held_until)).where(held, leads.c.held_until > now)
     # Named, so that a row gives them by name too (db.row_reads reads it on the driver).
     return select(
         lapsed.scalar_subquery().label("lapsed"),
+        next_lapse.scalar_subquery().label("lapse_until"),
         *(q.scalar_subquery().label(f"version_{i}") for i, q in enumerate(version_of)),
         *(q.scalar_subquery().label(f"edge_{i}") for i, q in enumerate(edges)),
+        *(q.scalar_subquery().label(f"edge_until_{i}") for i, q in enumerate(next_edges)),
     )
 
 
 async def key_inputs(
-    rows: RowReader, scopes: Sequence[str], *, cutoff: datetime | None, now: datetime
+    rows: RowReader,
+    scopes: Sequence[str],
+    *,
+    cutoff: datetime | None,
+    now: datetime,
+    memo: KeyMemo | None = None,
 ) -> KeyInputs:
     """The database's part of a cache key, in one statement, read by `rows` (the app's
-    `AppState.rows_by_key`, or a session: `db.row_reads.SessionRows`).
+    `AppState.rows_by_key`, or a session: `db.row_reads.SessionRows`), or found in `memo`
+    (see `geo.key_memo`), where it is kept after a read.
 
     * each scope's data version (leads.versions, bumped by every lead write);
     * with `cutoff` (an agent's priority window), the newest publication instant at or before
@@ -73,14 +109,26 @@ async def key_inputs(
       exactly when a hold lapses, which changes what readers see without any write.
     """
     ordered = list(scopes)
+    if memo is not None:
+        kept = memo.get(ordered, cutoff=cutoff, now=now)
+        if kept is not None:
+            return kept
+        token = memo.before_read()
     params: dict[str, Any] = {"now": now} if cutoff is None else {"now": now, "cutoff": cutoff}
     params.update((f"scope_{i}", s) for i, s in enumerate(ordered))
     stmt = _statement(len(ordered), cutoff is not None)
     row = await rows.one(stmt, params)
-    found_versions = row[1 : 1 + len(ordered)]
-    present = [e for e in row[1 + len(ordered) :] if e is not None]
-    return KeyInputs(
+    n, windowed = len(ordered), (len(row) - 2 - len(ordered)) // 2
+    found_versions = row[2 : 2 + n]
+    present = [e for e in row[2 + n : 2 + n + windowed] if e is not None]
+    later = [e for e in row[2 + n + windowed :] if e is not None]
+    found = KeyInputs(
         versions={s: int(v or 0) for s, v in zip(ordered, found_versions, strict=True)},
         edge=max(present) if present else None,
         lapsed=row[0],
+        edge_until=min(later) if later else None,
+        lapse_until=row[1],
     )
+    if memo is not None:
+        memo.put(ordered, found, cutoff=cutoff, token=token)
+    return found

@@ -16,6 +16,7 @@ from aiqleads.db.row_reads import RowReader, SessionRows
 from aiqleads.errors import InvalidInput
 from aiqleads.geo.cache import build_key, get_or_compute
 from aiqleads.geo.geojson import GeoJSON
+from aiqleads.geo.key_memo import KeyMemo
 from aiqleads.kit.cache import ByteCache
 from aiqleads.leads.filters import LeadFilter
 from aiqleads.leads.status import AGENT_STATUSES
@@ -27,12 +28,14 @@ from aiqleads.models.enums import LeadStatus
 class GeoContext:
     """What every geo call needs besides the session and the viewer. `keys`: what reads cache
     keys (the app's `rows_by_key`: on the driver, from a pool where PostgreSQL keeps the key
-    statement's plan); None reads them in the call's session."""
+    statement's plan); None reads them in the call's session. `memo`: where key inputs are
+    kept between calls (geo.key_memo; None: read every time)."""
 
     settings: Settings
     cache: ByteCache
     now: datetime
     keys: RowReader | None = None
+    memo: KeyMemo | None = None
 
     @property
     def min_group(self) -> int:
@@ -95,6 +98,7 @@ async def cached_answer(
         visible_before=viewer.visible_before,
         now=viewer.now,
         params={**params, "min_group": None if viewer.exact else ctx.min_group},
+        memo=ctx.memo,
     )
     return await get_or_compute(
         ctx.cache,
