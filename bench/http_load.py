@@ -47,6 +47,7 @@ import base64
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -461,6 +462,7 @@ async def main() -> None:
     parser.add_argument("--database", help="database name to load into (and reuse with --keep)")
     parser.add_argument("--keep", action="store_true", help="keep the database after the run")
     parser.add_argument("--baseline-src", help="also measure the package in this src folder")
+    parser.add_argument("--logs", help="copy the servers' and workers' logs to this folder")
     args = parser.parse_args()
     if not args.postgres_url:
         parser.error("PostgreSQL is the production database: give --postgres-url")
@@ -482,14 +484,18 @@ async def main() -> None:
     labels = list(codes)
     try:
         with tempfile.TemporaryDirectory(prefix="aiq-bench-http-") as tmp:
-            for r in range(args.rounds):
-                for label in labels[r % len(labels) :] + labels[: r % len(labels)]:
-                    result = await run_code(
-                        label, codes[label], env, args, makers, tokens, Path(tmp)
-                    )
-                    result["bars"] = bars(result)
-                    runs[label].append(result)
-                    print(json.dumps({label: result["bars"]}), file=sys.stderr)
+            try:
+                for r in range(args.rounds):
+                    for label in labels[r % len(labels) :] + labels[: r % len(labels)]:
+                        result = await run_code(
+                            label, codes[label], env, args, makers, tokens, Path(tmp)
+                        )
+                        result["bars"] = bars(result)
+                        runs[label].append(result)
+                        print(json.dumps({label: result["bars"]}), file=sys.stderr)
+            finally:
+                if args.logs:
+                    shutil.copytree(tmp, args.logs, dirs_exist_ok=True)
     finally:
         if not args.keep:
             await drop_database(args.postgres_url, name)
