@@ -77,7 +77,7 @@ async def cart(
 ) -> Cart:
     """Your live holds: each lead's preview, the price fixed, `held_until`, extensions left."""
     return await service.cart(
-        state.rows_by_key,
+        state.rows_by_key.alongside(session),
         viewer,
         policy=await state.tiers.of(session, principal.tier),
         custom_limit=principal.custom_cart_limit,

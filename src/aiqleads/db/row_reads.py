@@ -12,6 +12,13 @@ on the driver's own connection (asyncpg prepares it once per connection and keep
 value converted by its type as SQLAlchemy would. On any other driver (aiosqlite) it runs through
 a session, as before.
 
+A request reads `alongside` its session: once that session holds a connection (a principal or
+tier policy read on a cache miss), its reads run on that connection rather than a second one
+from the pool. A request holding one connection while it waits for another deadlocks once as
+many requests do so as the pool has connections: each waits for the next to hand one back, and
+none does until the pool's timeout fails them all (bench/http.py at 1M leads: 26 cart views
+failed after 30 s, and every request of that worker waited behind them).
+
 For SELECTs by key (one row, or the few rows of one key); not for statements whose parameters
 expand (`IN` lists) or that write. Rows read on the driver are named tuples: their values by
 position and by column name, as a SQLAlchemy `Row`'s.
@@ -23,7 +30,7 @@ import keyword
 import time
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -56,6 +63,11 @@ class RowReader(Protocol):
         """Every row, in the statement's order."""
         ...
 
+    def alongside(self, session: AsyncSession) -> RowReader:
+        """This reader for a request whose other statements run in `session`: never holding
+        a second connection while `session` holds one."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class SessionRows:
@@ -75,11 +87,17 @@ class SessionRows:
         """Every row (Rows), in the statement's order."""
         return (await self.session.execute(stmt, params)).all()
 
+    def alongside(self, session: AsyncSession) -> SessionRows:
+        """Itself: its reads already run in a session."""
+        return self
+
 
 @dataclass(frozen=True, slots=True)
 class DriverRows:
     """SELECTs by key on `engine`'s pool, each outside any transaction: on the driver itself
-    with asyncpg, else in a session of `sessions` (which must be on `engine`).
+    with asyncpg, else in a session of `sessions` (which must be on `engine`). `alongside` a
+    request's `session`: on the connection that session holds, if it holds one (in its
+    transaction, if it has one), else as before.
 
     Each method takes `params` as bind name -> value and converts the rows' values by their
     columns' types, as a session's would be. They raise ValueError for a statement this cannot
@@ -89,6 +107,11 @@ class DriverRows:
 
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    session: AsyncSession | None = None
+
+    def alongside(self, session: AsyncSession) -> DriverRows:
+        """These reads for a request whose other statements run in `session`."""
+        return replace(self, session=session)
 
     async def one(self, stmt: AnySelect, params: Mapping[str, Any]) -> Any:
         """The one row `stmt` returns. Raises NoResultFound or MultipleResultsFound
@@ -110,6 +133,8 @@ class DriverRows:
         """Every row `stmt` returns, in its order: for the few rows of one key (an account's
         holds), all read at once."""
         if self.engine.dialect.driver != "asyncpg":
+            if self.session is not None:
+                return await SessionRows(self.session).all(stmt, params)
             async with self.sessions() as session:
                 return await SessionRows(session).all(stmt, params)
         prepared, rows = await self._fetch(stmt, params)
@@ -121,7 +146,12 @@ class DriverRows:
         dialect = self.engine.dialect
         prepared = _for_driver(stmt, dialect)
         args = prepared.arguments(params)
-        raw = await self.engine.raw_connection()
+        held = self.session is not None and self.session.in_transaction()
+        if held:
+            assert self.session is not None
+            raw = await (await self.session.connection()).get_raw_connection()
+        else:
+            raw = await self.engine.raw_connection()
         try:
             driver: Any = raw.driver_connection
             started = time.perf_counter()
@@ -143,14 +173,16 @@ class DriverRows:
             except BaseException:
                 # Cancelled, or the connection failed mid-statement: its state is unknown.
                 # Close its socket now (no await, which a cancelled task may not get): the
-                # pool's checkout test sees it closed and replaces it (db.engine).
+                # pool's checkout test sees it closed and replaces it (db.engine); a session
+                # holding it finds it closed and has it replaced as well.
                 driver.terminate()
                 raise
             DB_QUERY_SECONDS.labels("select").observe(time.perf_counter() - started)
         finally:
-            # Back to the pool inside SQLAlchemy's greenlet: a check-in may close the DBAPI
-            # connection (an invalidated or surplus one), which awaits.
-            await greenlet_spawn(raw.close)
+            if not held:
+                # Back to the pool inside SQLAlchemy's greenlet: a check-in may close the
+                # DBAPI connection (an invalidated or surplus one), which awaits.
+                await greenlet_spawn(raw.close)
         return prepared, rows
 
 

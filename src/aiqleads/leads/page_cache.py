@@ -27,6 +27,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from aiqleads.db.row_reads import RowReader
 from aiqleads.geo.cache import build_key
 from aiqleads.geo.key_memo import KeyMemo
@@ -49,11 +51,13 @@ class PageCache:
     ttl_seconds: float
     memo: KeyMemo | None = None
 
-    async def key(self, viewer: Viewer, query: CatalogQuery, cursor: str | None) -> str:
+    async def key(
+        self, session: AsyncSession, viewer: Viewer, query: CatalogQuery, cursor: str | None
+    ) -> str:
         """The key of the page `viewer` would get (an agent: its tier and discount name the
-        class); one database round trip."""
+        class), read alongside the request's `session`; at most one database round trip."""
         return await build_key(
-            self.keys,
+            self.keys.alongside(session),
             namespace=self.namespace,
             endpoint=ENDPOINT,
             filt=query.filter,

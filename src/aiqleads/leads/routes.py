@@ -63,7 +63,7 @@ async def get_lead(
         public_id=lead_id,
         cipher=state.cipher,
         views=state.views,
-        rows=state.rows_by_key,
+        rows=state.rows_by_key.alongside(session),
     )
     return JSONBytes(item.__pydantic_serializer__.to_json(item))
 

@@ -117,7 +117,7 @@ async def catalog_page_json(
             session, viewer, query=query, cursor=cursor, secret=secret, cipher=cipher
         )
         return _encode(page)
-    key = await cache.key(viewer, query, cursor)
+    key = await cache.key(session, viewer, query, cursor)
     found = await cache.get(key)
     if found is not None:
         return found

@@ -90,7 +90,7 @@ async def cached_answer(
 ) -> bytes:
 
     key = await build_key(
-        ctx.keys or SessionRows(session),
+        ctx.keys.alongside(session) if ctx.keys else SessionRows(session),
         namespace=ctx.settings.cache_namespace,
         endpoint=endpoint,
         filt=filt,
