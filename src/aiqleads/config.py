@@ -457,8 +457,8 @@ class Settings(BaseSettings):
     # A pool smaller than the requests a process has in flight opens and closes a connection
     # per request beyond it: a server process forked, its caches warmed and its statements
     # prepared again each time. Size PgBouncer or max_connections for the sum over processes.
-    # At least 2: a request holding its connection takes a second for a side transaction (a
-    # failed login counted, a stolen refresh token's family revoked: `db.engine`).
+    # A request never holds two at once (`db.row_reads`, `db.engine.side_transaction`); at
+    # least 2 all the same, so a slow request does not hold up every other.
     db_pool_size: int = Field(default=20, ge=2, le=1000)
     db_max_overflow: int = Field(default=0, ge=0, le=1000)
     redis_url: str | None = None

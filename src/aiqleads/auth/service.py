@@ -194,6 +194,9 @@ async def authenticate(
     keys = _keys(settings, name, client_ip)
     await _check_throttle(session, keys, now)
     account = await repository.account_by_email(session, name)
+    # Nothing written yet: end the transaction, so the request holds no connection while it
+    # waits for the hashing pool, nor while the failure's side transaction takes one.
+    await session.commit()
     matches = await verify_password_async(account.password_hash if account else None, password)
     if account is None or not matches or not account.is_active:
         await _count_failure(session, settings, keys, now)
@@ -260,9 +263,11 @@ async def refresh_tokens(
     if stored is None:
         raise Unauthorized("invalid refresh token: unknown")
     if stored.used_at is not None or stored.revoked_at is not None:
-        # Replay of a rotated token: someone else may hold the family. Cut it off. (Checked
-        # before this transaction writes anything, so the side transaction can take the lock.)
-        # The access tokens of the family end with it (the token version rises).
+        # Replay of a rotated token: someone else may hold the family. Cut it off, in a side
+        # transaction (this one has written nothing: ended first, so the request never holds
+        # two connections). The access tokens of the family end with it (the token version
+        # rises).
+        await session.commit()
         async with side_transaction(session) as own:
             await repository.revoke_refresh_tokens(own, stored.account_id, now)
             await repository.bump_token_version(own, stored.account_id)

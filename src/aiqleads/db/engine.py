@@ -169,8 +169,13 @@ async def side_transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]
     """A separate transaction on the same engine, committed on its own.
 
     For facts that must survive the request's rollback, such as a failed login being counted
-    or a stolen token family being revoked just before the 401 is raised.
+    or a stolen token family being revoked just before the 401 is raised. `session` must hold
+    no connection (commit or roll back first): a request holding one while it waits for a
+    second from the same pool deadlocks it once as many requests do so as it has connections
+    (see db.row_reads). Raises RuntimeError otherwise.
     """
+    if session.in_transaction():
+        raise RuntimeError("end the session's transaction before a side transaction")
     async with AsyncSession(session.bind, expire_on_commit=False) as own:
         try:
             yield own
