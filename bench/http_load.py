@@ -275,6 +275,16 @@ async def drive(
             if moved > 0 and route != "/metrics":
                 by_route.setdefault(route, {})[status] = round(moved / elapsed, 1)
         out["server_answers_per_second"] = by_route
+        # A request wrk gave up on (its warm-up run's, closed when that run ended) may still
+        # be answered, late and with an error, inside this phase: the server's count of 5xx
+        # answers is an error figure too (a pool deadlock once showed only there).
+        failed = sum(
+            n - before.answers.get((route, status), 0.0)
+            for (route, status), n in after.answers.items()
+            if status.startswith("5")
+        )
+        if failed > 0:
+            errors["server_5xx"] = int(failed)
     return out
 
 
