@@ -123,7 +123,8 @@ async def test_a_lead_preview_is_read_by_key_on_the_pool_that_keeps_plans(
     monkeypatch.setattr(DriverRows, "first", recorded)
     # When the agent opens its preview
     res = await client.get(f"/api/v1/leads/{rows[0]['public_id']}", headers=headers)
-    # Then it is answered from one read by key, on the pool that keeps plans
+    # Then it is answered from reads by key (the lead's, and its account's when the process
+    # has not kept it), on the pool that keeps plans
     assert res.status_code == 200, res.text
     assert res.json()["id"] == str(rows[0]["public_id"])
-    assert read_by == [state.generic_engine]
+    assert read_by and set(read_by) == {state.generic_engine}

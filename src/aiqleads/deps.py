@@ -218,7 +218,7 @@ async def _principal(
         return await auth_service.principal_from_api_key(session, api_key, now=now)
     if token:
         return await auth_service.principal_from_access_token(
-            session, state.settings, token, now=now
+            state.rows_by_key.alongside(session), state.settings, token, now=now
         )
     raise Unauthorized("not authenticated: send a bearer token or an X-API-Key header")
 

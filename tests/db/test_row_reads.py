@@ -15,6 +15,8 @@ from sqlalchemy import Integer, bindparam, column, func, literal, select, table,
 from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from aiqleads.auth.principal_cache import AccountFacts
+from aiqleads.auth.repository import principal_columns
 from aiqleads.cart.repository import live_holds
 from aiqleads.config import Settings
 from aiqleads.db.base import UTCDateTime
@@ -283,3 +285,26 @@ async def test_a_cart_reads_the_same_on_the_driver_as_in_a_session(
     # And the cart view, read so, lists them
     cart = (await client.get("/api/v1/cart", headers=headers)).json()
     assert [i["lead"]["id"] for i in cart["items"]] == [str(r.public_id) for r in in_session]
+
+
+async def test_an_accounts_principal_reads_the_same_on_the_driver_as_in_a_session(
+    engine: AsyncEngine,
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    # Given an agent
+    account, _ = await agent(client, sessions, clock)
+    # When its principal's columns are read on the driver (twice: the first run learns the
+    # columns' types) and in a session
+    await principal_columns(reads(engine), account.public_id)
+    on_driver = await principal_columns(reads(engine), account.public_id)
+    async with sessions() as session:
+        in_session = await principal_columns(SessionRows(session), account.public_id)
+    # Then both give the same facts, their types included
+    assert on_driver is not None and in_session is not None
+    assert tuple(on_driver) == tuple(in_session)
+    assert AccountFacts(*on_driver) == AccountFacts(*in_session)
+    assert isinstance(on_driver.public_id, uuid.UUID) and on_driver.id == account.id
+    # And an unknown account is none
+    assert await principal_columns(reads(engine), uuid.uuid4()) is None

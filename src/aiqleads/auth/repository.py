@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Row, Select, and_, case, delete, or_, select, update
+from sqlalchemy import Row, Select, and_, bindparam, case, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aiqleads.db.row_reads import RowReader
 from aiqleads.models import Account, ApiKey, LoginThrottle, RefreshToken
 
 
@@ -38,11 +40,15 @@ def _principal_select() -> Select[int, uuid.UUID, str, str, str, int | None, boo
     )
 
 
-async def principal_columns(session: AsyncSession, public_id: uuid.UUID) -> _PrincipalRow | None:
-    """What an access token's check and the principal need of the account, as one Core row
-    (every authenticated request reads it: no ORM object to build). None when unknown."""
-    stmt = _principal_select().where(Account.public_id == public_id)
-    return (await session.execute(stmt)).first()
+_BY_PUBLIC_ID = _principal_select().where(Account.public_id == bindparam("public_id"))
+
+
+async def principal_columns(rows: RowReader, public_id: uuid.UUID) -> Any | None:
+    """What an access token's check and the principal need of the account, as one row read
+    by key (`rows`: a request's `DriverRows`, or `SessionRows`), its columns in
+    `_principal_select`'s order. None when unknown. (Every authenticated request whose
+    account the process has not kept reads it.)"""
+    return await rows.first(_BY_PUBLIC_ID, {"public_id": public_id})
 
 
 async def principal_columns_by_id(session: AsyncSession, account_id: int) -> _PrincipalRow | None:

@@ -21,6 +21,7 @@ from aiqleads.auth.principal import Principal
 from aiqleads.auth.tokens import TokenError, TokenType, make_token, read_token
 from aiqleads.config import Settings
 from aiqleads.db.engine import side_transaction
+from aiqleads.db.row_reads import RowReader
 from aiqleads.errors import (
     AppError,
     Conflict,
@@ -283,8 +284,12 @@ async def refresh_tokens(
 
 
 async def principal_from_access_token(
-    session: AsyncSession, settings: Settings, token: str, *, now: datetime
+    rows: RowReader, settings: Settings, token: str, *, now: datetime
 ) -> Principal:
+    """The account a bearer access token names, its account read by key in `rows` (a
+    request's `DriverRows` alongside its session, or `SessionRows`) unless this process kept
+    it (`principal_cache`). Raises Unauthorized for a token that is invalid, expired, revoked
+    (its token version behind the account's) or of an inactive or unknown account."""
     try:
         claims = read_token(settings.secret_key, token, expected=TokenType.ACCESS, now=now)
         public_id = uuid.UUID(claims.subject)
@@ -292,7 +297,7 @@ async def principal_from_access_token(
         raise Unauthorized(f"invalid access token: {exc}") from exc
     account = principal_cache.principals.get(public_id, now=now)
     if account is None:
-        row = await repository.principal_columns(session, public_id)
+        row = await repository.principal_columns(rows, public_id)
         if row is not None:
             account = principal_cache.AccountFacts(*row)
             principal_cache.principals.put(public_id, account, now=now)

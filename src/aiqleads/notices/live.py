@@ -242,10 +242,9 @@ class LiveSession:
         now = self.state.clock.now()
         try:
             claims = read_token(settings.secret_key, token, expected=TokenType.ACCESS, now=now)
-            async with self.state.sessions() as session:
-                principal = await auth_service.principal_from_access_token(
-                    session, settings, token, now=now
-                )
+            principal = await auth_service.principal_from_access_token(
+                self.state.rows_by_key, settings, token, now=now
+            )
         except (TokenError, AppError) as exc:
             raise _Closed(CLOSE_UNAUTHENTICATED, _reason(exc)) from None
         return _Auth(principal, claims.expires_at)
