@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from aiqleads.db.engine import transaction
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.models import TaskOutbox
-from aiqleads.worker import registry
+from aiqleads.worker import execute, outbox, registry
 from aiqleads.worker.context import TaskContext
 from aiqleads.worker.dispatcher import Dispatcher
 from aiqleads.worker.dramatiq_broker import build_broker
@@ -70,6 +70,29 @@ async def test_a_task_running_past_its_lease_is_not_started_again_by_another_run
     assert await second.run_once() == 0
     assert await running == 1
     assert CALLS == ["long started", "long finished"]
+    assert await _rows(sessions) == []
+
+
+async def test_a_task_from_the_broker_renews_its_claim_as_it_starts(
+    task_ctx: TaskContext, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    CALLS.clear()
+    # Given a row the broker delivers after a long wait in its queue: its claim, set when it
+    # was relayed, lapses in a second, and the first periodic renewal is 1,000 s away
+    ctx = _with_worker(task_ctx, requeue_after_seconds=3000.0)
+    async with transaction(sessions) as session:
+        row_id = await long.enqueue(session, seconds=0.3)
+        await outbox.mark_queued(session, row_id, until=clock.now() + timedelta(seconds=1))
+        claimed = await outbox.load(session, row_id)
+    assert claimed is not None
+    # When it runs
+    running = asyncio.create_task(execute.run_row(ctx, claimed, queued=True))
+    await _until(lambda: asyncio.sleep(0, "long started" in CALLS), "the task started")
+    # Then while it runs its claim holds for the broker's whole window, so the relay does not
+    # send it again
+    [row] = await _rows(sessions)
+    assert row.claimed_until == clock.now() + timedelta(seconds=3000)
+    assert (await running).kind == "ok"
     assert await _rows(sessions) == []
 
 

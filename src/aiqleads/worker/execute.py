@@ -7,7 +7,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -68,31 +68,38 @@ async def run_row(ctx: TaskContext, row: outbox.Claimed, *, queued: bool) -> Out
 
 @asynccontextmanager
 async def _claim_renewed(ctx: TaskContext, row_id: int, *, queued: bool) -> AsyncIterator[None]:
-    """Renew the row's claim every third of its window while the body runs: the lease
-    (AIQ_WORKER__LEASE_SECONDS) when this process claimed it, the broker's time
+    """Renew the row's claim as the body starts, then every third of its window while it runs:
+    the lease (AIQ_WORKER__LEASE_SECONDS) when this process claimed it, the broker's time
     (AIQ_WORKER__REQUEUE_AFTER_SECONDS) when it came from the broker. Only a runner that died
     lets the claim lapse, and then another runs the task again. A renewal that fails (the
     database away) is logged and tried again at the next turn."""
     worker = ctx.settings.worker
     window = worker.requeue_after_seconds if queued else worker.lease_seconds
 
+    async def extend() -> None:
+        try:
+            async with transaction(ctx.sessions) as session:
+                until = ctx.clock.now() + timedelta(seconds=window)
+                await outbox.extend_claim(session, row_id, until=until)
+        except Exception:
+            log.warning("task claim not renewed", extra={"outbox_id": row_id}, exc_info=True)
+
     async def renew() -> None:
         while True:
             await asyncio.sleep(window / 3)
-            try:
-                async with transaction(ctx.sessions) as session:
-                    until = ctx.clock.now() + timedelta(seconds=window)
-                    await outbox.extend_claim(session, row_id, until=until)
-            except Exception:
-                log.warning("task claim not renewed", extra={"outbox_id": row_id}, exc_info=True)
+            await extend()
 
+    # A row from the broker was claimed when it was relayed, not when it starts: after a wait
+    # in a long queue its claim may be about to lapse, and the relay would send it again.
+    await extend()
     renewer = asyncio.create_task(renew(), name=f"aiq-task-claim-{row_id}")
     try:
         yield
     finally:
         renewer.cancel()
-        with suppress(asyncio.CancelledError):
-            await renewer
+        # Not `suppress(CancelledError)`: that would also swallow a cancellation of this task
+        # (a stop past its grace period) arriving during the wait, and go on as if finished.
+        await asyncio.wait({renewer})
 
 
 async def _failed(
