@@ -102,6 +102,31 @@ async def test_what_the_memo_gives_is_what_a_read_gives_at_that_cutoff_and_insta
             assert hits >= 1
 
 
+async def test_each_tiers_window_keeps_its_own_entry(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    cipher: FieldCipher,
+    clock: FrozenClock,
+) -> None:
+    # Given leads published an hour apart, so a 30-minute and a 90-minute window have
+    # different edges
+    now = clock.now()
+    await _market(sessions, settings, cipher, now)
+    memo = KeyMemo(seconds=60.0, monotonic=FakeMonotonic())
+    cutoffs = {"pro": now - timedelta(minutes=30), "basic": now - timedelta(minutes=90)}
+    # When agents of both tiers search, one after the other
+    read = {
+        tier: await _read(sessions, cutoff=c, now=now, memo=memo) for tier, c in cutoffs.items()
+    }
+    assert read["pro"].edge != read["basic"].edge
+    # Then each tier's next search finds its own entry, as a read would give it, also when
+    # its cutoff and instant come from two readings of the clock a few microseconds apart
+    later = now + timedelta(microseconds=40)
+    for tier, cutoff in cutoffs.items():
+        assert memo.get(SCOPES, cutoff=cutoff, now=now) == read[tier]
+        assert memo.get(SCOPES, cutoff=cutoff, now=later) == read[tier]
+
+
 async def test_a_commit_of_this_process_that_moves_a_version_sets_the_memo_aside(
     sessions: async_sessionmaker[AsyncSession],
     settings: Settings,
@@ -134,7 +159,7 @@ async def test_a_read_during_which_this_process_commits_is_not_kept_as_current(
     read = await _read(sessions, cutoff=None, now=now)
     # (a commit lands between the read and its keeping)
     await insert_leads(sessions, [lead_row(settings, cipher, now=now)], now=now)
-    memo.put(SCOPES, read, cutoff=None, token=token)
+    memo.put(SCOPES, read, cutoff=None, now=now, token=token)
     assert memo.get(SCOPES, cutoff=None, now=now) is None
 
 
@@ -163,9 +188,9 @@ def test_the_least_recently_used_entry_goes_first() -> None:
     now = datetime(2026, 6, 1, 12)
     inputs = {s: KeyInputs({s: 1}, None, None) for s in ("a", "b", "c")}
     for s in ("a", "b"):
-        memo.put([s], inputs[s], cutoff=None, token=memo.before_read())
+        memo.put([s], inputs[s], cutoff=None, now=now, token=memo.before_read())
     assert memo.get(["a"], cutoff=None, now=now) is not None  # "b" is now the oldest used
-    memo.put(["c"], inputs["c"], cutoff=None, token=memo.before_read())
+    memo.put(["c"], inputs["c"], cutoff=None, now=now, token=memo.before_read())
     assert memo.get(["b"], cutoff=None, now=now) is None
     assert memo.get(["a"], cutoff=None, now=now) is not None
     assert memo.get(["c"], cutoff=None, now=now) is not None

@@ -35,12 +35,21 @@ from aiqleads.observability.metrics import CACHE_HITS, CACHE_MISSES
 if TYPE_CHECKING:
     from aiqleads.geo.repository.cache_inputs import KeyInputs
 
-# The scopes of an area (`Area.scopes`) and whether the read had a window's cutoff.
-_Key = tuple[tuple[str, ...], bool]
+# The scopes of an area (`Area.scopes`) and the length of the read's window in whole seconds
+# (`now - cutoff`; None: no window). Each tier has its own window, hence its own entry: with one
+# entry for every window, a lead published between two tiers' cutoffs made each tier's read
+# fail the other's `holds_at` and replace it, and neither was kept for long.
+_Key = tuple[tuple[str, ...], int | None]
+
+
+def _key(scopes: Sequence[str], cutoff: datetime | None, now: datetime) -> _Key:
+    # Rounded: a request's cutoff and instant may come from two readings of its clock.
+    window = None if cutoff is None else round((now - cutoff).total_seconds())
+    return tuple(scopes), window
 
 
 class KeyMemo:
-    """Key inputs by (scopes, windowed), each kept for at most `seconds` of `monotonic` time
+    """Key inputs by (scopes, window length), each kept for at most `seconds` of `monotonic` time
     and until this process commits a version bump; at most `max_entries`, least recently used
     dropped first. Raises ValueError for `seconds` <= 0 or `max_entries` < 1."""
 
@@ -64,8 +73,9 @@ class KeyMemo:
     def get(
         self, scopes: Sequence[str], *, cutoff: datetime | None, now: datetime
     ) -> KeyInputs | None:
-        """The inputs kept for these scopes, if they still hold at `cutoff` and `now`."""
-        key = (tuple(scopes), cutoff is not None)
+        """The inputs kept for these scopes and this window, if they still hold at `cutoff`
+        and `now`."""
+        key = _key(scopes, cutoff, now)
         found = self._entries.get(key)
         if found is not None:
             inputs, read_at, generation = found
@@ -92,11 +102,12 @@ class KeyMemo:
         inputs: KeyInputs,
         *,
         cutoff: datetime | None,
+        now: datetime,
         token: tuple[float, int],
     ) -> None:
-        """Keep what a read for `scopes` and `cutoff` (begun at `token`, from `before_read`)
-        found."""
-        key = (tuple(scopes), cutoff is not None)
+        """Keep what a read for `scopes`, `cutoff` and `now` (begun at `token`, from
+        `before_read`) found."""
+        key = _key(scopes, cutoff, now)
         self._entries[key] = (inputs, *token)
         self._entries.move_to_end(key)
         while len(self._entries) > self._max:

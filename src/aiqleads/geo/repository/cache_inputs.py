@@ -130,5 +130,5 @@ async def key_inputs(
         lapse_until=row[1],
     )
     if memo is not None:
-        memo.put(ordered, found, cutoff=cutoff, token=token)
+        memo.put(ordered, found, cutoff=cutoff, now=now, token=token)
     return found
