@@ -20,7 +20,7 @@ from aiqleads.auth.repository import principal_columns
 from aiqleads.cart.repository import live_holds
 from aiqleads.config import Settings
 from aiqleads.db.base import UTCDateTime
-from aiqleads.db.engine import create_engine, read_session_factory
+from aiqleads.db.engine import create_engine, read_session_factory, session_factory
 from aiqleads.db.row_reads import AnySelect, DriverRows, SessionRows
 from aiqleads.geo.repository.cache_inputs import key_inputs
 from aiqleads.kit.clock import FrozenClock
@@ -176,6 +176,44 @@ async def test_a_read_cancelled_mid_statement_leaves_the_pool_sound(
     # on a connection other than the one left in an unknown state
     assert tuple(await reads(pool).one(TYPED, {"at": T, "n": 2})) == (T, 2, "fixed")
     assert await _backend_pid(pool) != pid
+
+
+async def test_a_read_alongside_a_session_cancelled_mid_statement_stays_a_cancellation(
+    one_connection: AsyncEngine, settings: Settings
+) -> None:
+    # Given a request whose session holds the pool's one connection, in its transaction, and
+    # a read alongside it that the server takes a while over
+    pool = one_connection
+    sessions = session_factory(pool)
+    slow = select(func.pg_sleep(bindparam("seconds", type_=Integer())).label("slept"))
+    raised: list[str] = []
+
+    async def request() -> None:
+        async with sessions() as session:  # as deps.get_session does
+            try:
+                await session.execute(select(literal(1)))
+                await reads(pool).alongside(session).one(slow, {"seconds": 30})
+            except BaseException as exc:
+                raised.append(type(exc).__name__)
+                await session.rollback()
+                raise
+
+    started = asyncio.create_task(request())
+    while not started.done():
+        await asyncio.sleep(0.05)
+        if await _running(settings, "pg_sleep"):
+            break
+    # When the request is cancelled (a client gone, a server stopping)
+    started.cancel()
+    # Then it ends as cancelled: the session's rollback waited out the statement rather than
+    # failing on a closed connection and putting its own error in the cancellation's place
+    with pytest.raises(asyncio.CancelledError):
+        await started
+    assert raised == ["CancelledError"]
+    # And the pool's connection serves the next request and the next read
+    async with sessions() as session:
+        assert (await session.execute(select(literal(7)))).scalar() == 7
+    assert tuple(await reads(pool).one(TYPED, {"at": T, "n": 3})) == (T, 3, "fixed")
 
 
 async def _running(settings: Settings, fragment: str) -> bool:

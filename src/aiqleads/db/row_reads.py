@@ -165,17 +165,22 @@ class DriverRows:
                 else:
                     rows = await driver.fetch(prepared.sql, *args)
             except asyncpg.PostgresError as exc:
-                # The server refused the statement; the connection, outside any transaction,
-                # is as good as before. Raised as SQLAlchemy's error, as a session's would be:
-                # its message (which may quote values) is then withheld from the logs
-                # (observability.logging.format_exception) and callers catch one kind.
+                # The server refused the statement: a connection outside any transaction is as
+                # good as before; in a session's transaction, that transaction is aborted, as by
+                # a statement of the session's, and the session rolls it back. Raised as
+                # SQLAlchemy's error, as a session's would be: its message (which may quote
+                # values) is then withheld from the logs (observability.logging.
+                # format_exception) and callers catch one kind.
                 raise DBAPIError(prepared.sql, None, exc, hide_parameters=True) from exc
             except BaseException:
                 # Cancelled, or the connection failed mid-statement: its state is unknown.
-                # Close its socket now (no await, which a cancelled task may not get): the
-                # pool's checkout test sees it closed and replaces it (db.engine); a session
-                # holding it finds it closed and has it replaced as well.
-                driver.terminate()
+                # Our own: close its socket now (no await, which a cancelled task may not
+                # get): the pool's checkout test sees it closed and replaces it (db.engine).
+                # The session's: left to the session, whose rollback waits out the cancelled
+                # statement as for one of its own; closed here, that rollback failed and its
+                # error replaced the cancellation.
+                if not held:
+                    driver.terminate()
                 raise
             DB_QUERY_SECONDS.labels("select").observe(time.perf_counter() - started)
         finally:
