@@ -9,19 +9,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 import schemathesis
+from fastapi import Depends, FastAPI
 from hypothesis import HealthCheck, settings
 from schemathesis.python.asgi import get_client
 
 from aiqleads.app import create_app
 from aiqleads.db import migrate
 from aiqleads.db.engine import create_engine, session_factory
+from aiqleads.deps import API_KEY, BEARER
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.models.enums import Role, Tier
-from aiqleads.openapi import ERROR_SCHEMA
+from aiqleads.openapi import ERROR_SCHEMA, api_routes, takes_caller
 from tests.conftest import T0, Backend
 from tests.factories import PASSWORD, make_account
 
@@ -121,3 +123,41 @@ def test_every_error_status_is_documented_with_the_error_shape() -> None:
             for status, answer in errors.items():
                 ref = answer["content"]["application/json"]["schema"]["$ref"]
                 assert ref == "#/components/schemas/Error", (method, path, status)
+
+
+def test_operations_that_sign_their_caller_in_list_how_as_fastapi_would() -> None:
+    # `deps.get_principal` reads the bearer token and the API key itself (a dependency each
+    # cost every request), so the description adds them: compare with FastAPI's own rendering
+    # of the same two schemes declared as dependencies.
+    async def caller(
+        token: Annotated[str | None, Depends(BEARER)],
+        api_key: Annotated[str | None, Depends(API_KEY)],
+    ) -> None:
+        return None
+
+    reference = FastAPI()
+
+    @reference.get("/signed-in", dependencies=[Depends(caller)])
+    async def signed_in() -> None:
+        return None
+
+    theirs = reference.openapi()
+    spec = APP.openapi()
+    assert spec["components"]["securitySchemes"] == theirs["components"]["securitySchemes"]
+    expected = theirs["paths"]["/signed-in"]["get"]["security"]
+    # Every route that takes a caller lists both; the others (sign-in, sign-up, health) none
+    listed = {
+        (method.upper(), path): operation.get("security")
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+    }
+    callers = {
+        (method, path)
+        for path, route in api_routes(APP.routes)
+        for method in route.methods or ()
+        if takes_caller(route) and route.include_in_schema
+    }
+    assert ("GET", "/api/v1/leads") in callers and ("GET", "/api/v1/cart") in callers
+    assert {k for k, v in listed.items() if v is not None} == callers
+    assert {k: v for k, v in listed.items() if v is not None and v != expected} == {}
+    assert listed[("POST", "/api/v1/auth/token")] is None

@@ -19,10 +19,12 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
+from fastapi.encoders import jsonable_encoder
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute, compile_path
 
+from aiqleads.deps import CALLER_SCHEMES, get_principal, get_principal_apart
 from aiqleads.errors import ErrorCode
 from aiqleads.kit.query_model import described_parameters, query_models
 
@@ -106,10 +108,14 @@ def allowed_methods(app: FastAPI, url_path: str) -> list[str]:
     return sorted(methods)
 
 
+def takes_caller(route: APIRoute) -> bool:
+    """Whether `route` signs its caller in (`deps.get_principal` or `get_principal_apart`)."""
+    return any(call in (get_principal, get_principal_apart) for call in _calls(route.dependant))
+
+
 def error_statuses(route: APIRoute, path: str, method: str) -> set[str]:
     """The error statuses (strings, as OpenAPI keys) `route` can answer to `method`."""
-    names = {getattr(c, "__name__", "") for c in _calls(route.dependant)}
-    authenticated = bool(names & {"get_principal", "get_principal_apart"})
+    authenticated = takes_caller(route)
     out: set[str] = set()
     if authenticated:
         out |= {"401", "403"}
@@ -160,11 +166,19 @@ def _describe(app: FastAPI) -> dict[str, Any]:
     components["Error"] = ERROR_SCHEMA
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
+    schema["components"]["securitySchemes"] = {
+        scheme.scheme_name: jsonable_encoder(scheme.model, by_alias=True, exclude_none=True)
+        for scheme in CALLER_SCHEMES
+    }
     for path, route in api_routes(app.routes):
         for method in route.methods or ():
             operation = schema["paths"].get(path, {}).get(method.lower())
             if operation is None:
                 continue
+            if takes_caller(route):
+                # `deps.get_principal` reads these itself, so FastAPI does not see them.
+                operation["security"] = [{scheme.scheme_name: []} for scheme in CALLER_SCHEMES]
+                _in_fastapis_order(operation)
             responses = operation.setdefault("responses", {})
             for status in sorted(error_statuses(route, path, method)):
                 responses[status] = {
