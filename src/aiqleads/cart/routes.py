@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from aiqleads.cart import service
 from aiqleads.cart.schemas import Cart, HoldAnswer, HoldRequest, HoldResult
@@ -13,6 +13,7 @@ from aiqleads.deps import (
     CurrentViewer,
     DbSession,
     State,
+    app_state,
     generic_plans,
     reads_only,
 )
@@ -73,9 +74,13 @@ async def extend(
 @reads_only
 @generic_plans  # the account's holds
 async def cart(
-    principal: CurrentPrincipal, viewer: CurrentViewer, session: DbSession, state: State
+    principal: CurrentPrincipal,
+    viewer: CurrentViewer,
+    session: DbSession,
+    request: Request,  # not `State`: each dependency costs every request (`deps.app_state`)
 ) -> Cart:
     """Your live holds: each lead's preview, the price fixed, `held_until`, extensions left."""
+    state = app_state(request)
     return await service.cart(
         state.rows_by_key.alongside(session),
         viewer,

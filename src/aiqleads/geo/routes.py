@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from aiqleads.deps import CurrentViewer, DbSession, State, reads_only
+from aiqleads.deps import CurrentViewer, DbSession, app_state, reads_only
 from aiqleads.errors import InvalidInput
 from aiqleads.geo import outlines as basemap
 from aiqleads.geo import service
@@ -27,7 +27,10 @@ router = APIRouter(prefix="/api/v1/geo", tags=["geo"])
 GEOJSON = "application/geo+json"
 
 
-def _ctx(state: State) -> service.GeoContext:
+# The map layers read the app's state from the request rather than depending on `State`:
+# FastAPI solves each dependency on every request (`deps.app_state`).
+def _ctx(request: Request) -> service.GeoContext:
+    state = app_state(request)
     return service.GeoContext(
         settings=state.settings,
         cache=state.cache,
@@ -42,7 +45,7 @@ def _ctx(state: State) -> service.GeoContext:
 async def heatmap(
     viewer: CurrentViewer,
     session: DbSession,
-    state: State,
+    request: Request,
     # Last: read once the caller is signed in and counted, as FastAPI's query models are.
     q: Annotated[HeatmapParams, from_query(HeatmapParams)],
 ) -> Response:
@@ -58,7 +61,7 @@ async def heatmap(
         weight=q.weight,
         grid=q.grid,
         cell_size_m=q.cell_size_m,
-        ctx=_ctx(state),
+        ctx=_ctx(request),
     )
     return Response(body, media_type=GEOJSON)
 
@@ -68,7 +71,7 @@ async def heatmap(
 async def clusters(
     viewer: CurrentViewer,
     session: DbSession,
-    state: State,
+    request: Request,
     # Last: read once the caller is signed in and counted, as FastAPI's query models are.
     q: Annotated[ClusterParams, from_query(ClusterParams)],
 ) -> Response:
@@ -82,7 +85,7 @@ async def clusters(
         eps_m=q.eps_m,
         min_samples=q.min_samples,
         algorithm=q.algorithm,
-        ctx=_ctx(state),
+        ctx=_ctx(request),
     )
     return Response(body, media_type=GEOJSON)
 
@@ -92,7 +95,7 @@ async def clusters(
 async def penetration(
     viewer: CurrentViewer,
     session: DbSession,
-    state: State,
+    request: Request,
     # Last: read once the caller is signed in and counted, as FastAPI's query models are.
     q: Annotated[PenetrationParams, from_query(PenetrationParams)],
 ) -> Response:
@@ -106,7 +109,7 @@ async def penetration(
         level=q.level,
         resolution=q.resolution,
         metric=q.metric,
-        ctx=_ctx(state),
+        ctx=_ctx(request),
     )
     return Response(body, media_type=GEOJSON)
 
@@ -116,7 +119,7 @@ async def penetration(
 async def competitors(
     viewer: CurrentViewer,
     session: DbSession,
-    state: State,
+    request: Request,
     # Last: read once the caller is signed in and counted, as FastAPI's query models are.
     q: Annotated[CompetitorParams, from_query(CompetitorParams)],
 ) -> Response:
@@ -130,7 +133,7 @@ async def competitors(
         radius_m=q.radius_m,
         point=q.point(),
         top_n=q.top_n,
-        ctx=_ctx(state),
+        ctx=_ctx(request),
     )
     return Response(body, media_type=GEOJSON)
 

@@ -3,10 +3,18 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from aiqleads.deps import CurrentAdmin, CurrentViewer, DbSession, State, generic_plans, reads_only
+from aiqleads.deps import (
+    CurrentAdmin,
+    CurrentViewer,
+    DbSession,
+    State,
+    app_state,
+    generic_plans,
+    reads_only,
+)
 from aiqleads.errors import InvalidInput
 from aiqleads.kit.query_model import from_query
 from aiqleads.kit.responses import JSONBytes
@@ -24,13 +32,14 @@ router = APIRouter(prefix="/api/v1/leads", tags=["leads"])
 async def list_leads(
     viewer: CurrentViewer,
     session: DbSession,
-    state: State,
+    request: Request,  # not `State`: each dependency costs every request (`deps.app_state`)
     # Last: read once the caller is signed in and counted, as FastAPI's query models are.
     q: Annotated[CatalogParams, from_query(CatalogParams)],
 ) -> Response:
     """Search the catalog. Agents get previews (their bought leads in full); admins get full
     records. `sort`: published_at, asking_price, price or score, '-' first for descending
     (agents' score order is by bucket)."""
+    state = app_state(request)
     settings = state.settings
     if q.limit is not None and q.limit > settings.catalog_page_max:
         raise InvalidInput("limit", f"must be at most {settings.catalog_page_max}")
@@ -53,10 +62,14 @@ async def list_leads(
 @reads_only
 @generic_plans  # the lead by its public id
 async def get_lead(
-    lead_id: uuid.UUID, viewer: CurrentViewer, session: DbSession, state: State
+    lead_id: uuid.UUID,
+    viewer: CurrentViewer,
+    session: DbSession,
+    request: Request,
 ) -> Response:
     """One lead: its preview, or the full record for its buyer and admins. An agent's opening
     of a preview is recorded in the event log (a view)."""
+    state = app_state(request)
     item = await service.get_lead(
         session,
         viewer,
