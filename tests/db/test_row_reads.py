@@ -8,6 +8,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import httpx
 import pytest
@@ -165,10 +166,7 @@ async def test_a_read_cancelled_mid_statement_leaves_the_pool_sound(
     slow = select(func.pg_sleep(bindparam("seconds", type_=Integer())).label("slept"))
     started = asyncio.create_task(reads(pool).one(slow, {"seconds": 30}))
     # When the request waiting for it is cancelled (a client gone, a server stopping)
-    while not started.done():
-        await asyncio.sleep(0.05)
-        if await _running(settings, "pg_sleep"):
-            break
+    await _once_running(started, settings, "pg_sleep")
     started.cancel()
     with pytest.raises(asyncio.CancelledError):
         await started
@@ -199,10 +197,7 @@ async def test_a_read_alongside_a_session_cancelled_mid_statement_stays_a_cancel
                 raise
 
     started = asyncio.create_task(request())
-    while not started.done():
-        await asyncio.sleep(0.05)
-        if await _running(settings, "pg_sleep"):
-            break
+    await _once_running(started, settings, "pg_sleep")
     # When the request is cancelled (a client gone, a server stopping)
     started.cancel()
     # Then it ends as cancelled: the session's rollback waited out the statement rather than
@@ -214,6 +209,14 @@ async def test_a_read_alongside_a_session_cancelled_mid_statement_stays_a_cancel
     async with sessions() as session:
         assert (await session.execute(select(literal(7)))).scalar() == 7
     assert tuple(await reads(pool).one(TYPED, {"at": T, "n": 3})) == (T, 3, "fixed")
+
+
+async def _once_running(task: asyncio.Task[Any], settings: Settings, fragment: str) -> None:
+    """Return once the server runs `task`'s statement with `fragment` in it (or `task` ended)."""
+    while not task.done():
+        await asyncio.sleep(0.05)
+        if await _running(settings, fragment):
+            return
 
 
 async def _running(settings: Settings, fragment: str) -> bool:
