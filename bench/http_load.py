@@ -23,7 +23,8 @@ the issue (search 50 %, preview 20 %, heatmap 10 %, cart 20 %). For each: reques
 answers and failed socket operations, the cache hit ratio, the answers per second by route and
 status as the server counted them (`aiq_http_requests_total`: wrk cannot tell which request an
 answer belongs to, so this splits the mixed phase by route); the server's CPU time per request
-(all its processes; it moves less than latency when others share the cores), the cores the
+(all its processes; it moves less than latency when others share the cores) and each API
+worker's share of it (a worker left without connections shows near 0), the cores the
 background worker kept busy, the load generator's own CPU time per request, and each API
 worker's resident memory at the end, with the background worker's and the task outbox's rows
 left by status (a backlog means the worker fell behind). Before the phases, the run waits for
@@ -78,6 +79,7 @@ if TYPE_CHECKING:
     from bench import catalog, wrk_load
     from bench.catalog import NOW, PASSWORD, SECRET, king_county_zips, load_postgres
     from bench.serving import (
+        cpu_seconds,
         free_port,
         process_tree,
         rss_mb,
@@ -92,6 +94,7 @@ else:
     import wrk_load
     from catalog import NOW, PASSWORD, SECRET, king_county_zips, load_postgres
     from serving import (
+        cpu_seconds,
         free_port,
         process_tree,
         rss_mb,
@@ -225,9 +228,12 @@ async def drive(
     before = await scrape(base)
     server_cpu = tree_cpu_seconds(server_pid)
     worker_cpu = tree_cpu_seconds(worker_pid) if worker_pid else 0.0
+    api_workers = [p for p in process_tree(server_pid) if p != server_pid and _is_worker(p)]
+    each_before = [cpu_seconds(p) for p in api_workers]
     result = await wrk_load.run(base, script, seconds=seconds, concurrency=concurrency)
     server_cpu = tree_cpu_seconds(server_pid) - server_cpu
     worker_cpu = (tree_cpu_seconds(worker_pid) - worker_cpu) if worker_pid else 0.0
+    each = [cpu_seconds(p) - b for p, b in zip(api_workers, each_before, strict=True)]
     after = await scrape(base)
     elapsed = result.seconds
     # wrk counts an answer that came after its timeout among the answers and among the
@@ -251,6 +257,13 @@ async def drive(
         "latency": latency,
         "server_cpu_ms_per_request": round(server_cpu * 1e3 / max(answered, 1), 3),
         "server_cpu_cores_busy": round(server_cpu / elapsed, 2),
+        # Each API worker's part of their CPU time, largest first. The workers share one
+        # listening socket and wrk opens its connections at once: a worker busy at that
+        # instant can be left none, and the phase then measures one worker (2026-12-03:
+        # 4,681 of 4,704 requests on one pid, 1.0 core busy). Compare such a phase with care.
+        "api_worker_cpu_shares": sorted(
+            (round(t / max(sum(each), 1e-9), 2) for t in each), reverse=True
+        ),
         "worker_cpu_cores_busy": round(worker_cpu / elapsed, 3),
         "loader_cpu_ms_per_request": round(result.cpu_seconds * 1e3 / max(answered, 1), 3),
     }
