@@ -44,12 +44,24 @@ def test_an_error_inside_a_bulk_load_still_restores_the_collector() -> None:
 @pytest.fixture
 def long_lived_frozen() -> Iterator[None]:
     """This process as an API worker is after start-up (`freeze_long_lived`), undone after."""
+    thresholds = gc.get_threshold()
     freeze_long_lived()
     try:
         yield
     finally:
         memory._long_lived_frozen = False
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
+
+
+def test_a_server_process_collects_its_young_objects_less_often(long_lived_frozen: None) -> None:
+    # Requests in flight at a young collection would be promoted, and full collections follow
+    young, older, oldest = gc.get_threshold()
+    assert young == memory._SERVING_GEN0_THRESHOLD > 700
+    # And a bulk load in it gives back the server's thresholds, not CPython's defaults
+    with bulk_allocation():
+        assert gc.get_threshold()[0] == 50_000
+    assert gc.get_threshold() == (young, older, oldest)
 
 
 def test_a_bulk_load_in_a_server_process_leaves_its_long_lived_objects_frozen(
@@ -67,7 +79,7 @@ def test_a_bulk_load_in_a_server_process_leaves_its_long_lived_objects_frozen(
     # free a few meanwhile), and the thresholds are back
     assert during[0] == 50_000
     assert frozen - 1000 <= gc.get_freeze_count() <= frozen
-    assert gc.get_threshold()[0] < 50_000
+    assert gc.get_threshold()[0] == memory._SERVING_GEN0_THRESHOLD
 
 
 class _Node:

@@ -46,6 +46,15 @@ _bulk_depth = 0
 _saved_threshold: tuple[int, int, int] | None = None
 # Set by `freeze_long_lived`: the process wants what lives on frozen for good.
 _long_lived_frozen = False
+# Allocations between two young-generation collections in a server process (CPython's default
+# is 700). A young collection promotes whatever is alive then, and a worker always has a dozen
+# or more requests in flight: at 700 their objects were promoted so often that CPython's rule
+# for a full collection (ten older collections, and survivors a quarter of the long-lived)
+# held every ~1.5 s, 30-60 ms each, during which the worker's requests waited. Measured with
+# gc.callbacks in both API workers, bench/http.py mixed phase at 1M leads (2026-12-03): the
+# collector took 6-10 % of each worker's CPU at 700, and 2 % at 7,000, with no full collection
+# in the phase.
+_SERVING_GEN0_THRESHOLD = 7_000
 
 
 def freeze_long_lived() -> None:
@@ -56,10 +65,13 @@ def freeze_long_lived() -> None:
     loaded 2-core machine, about a tenth of a worker's time under load (py-spy, bench/http.py
     search phase). They live as long as the process, so nothing is lost (Python docs,
     `gc.freeze`: to make collections cheaper and avoid copy-on-write). A `bulk_allocation` in the
-    same process then leaves the freeze alone."""
+    same process then leaves the freeze alone. Young objects are then collected every
+    `_SERVING_GEN0_THRESHOLD` allocations instead of 700, so requests in flight are not
+    promoted into, and full collections are not triggered by, the oldest generation."""
     global _long_lived_frozen
     gc.collect()
     gc.freeze()
+    gc.set_threshold(_SERVING_GEN0_THRESHOLD, *gc.get_threshold()[1:])
     _long_lived_frozen = True
 
 
