@@ -8,12 +8,14 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from limits import RateLimitItemPerMinute
 from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from aiqleads.ratelimit.moving_window import RedisMovingWindow
 
@@ -101,3 +103,71 @@ async def test_a_limit_of_zero_takes_nothing_as_limits_does(redis: Redis, prefix
         assert not await library.hit(item, "account", "zero")
         count = await ours.hit(item, "account", "zero")
         assert (count.allowed, count.remaining) == (False, 0)
+
+
+async def test_hits_asked_in_one_loop_turn_go_in_one_round_trip_in_order(
+    redis: Redis, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given hits asked together (one wave of requests), on two keys, and the pipelines sent
+    item = RateLimitItemPerMinute(LIMIT)
+    ours = RedisMovingWindow(redis, prefix)
+    pipelines: list[Any] = []
+    opened = redis.pipeline
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        pipelines.append(opened(*args, **kwargs))
+        return pipelines[-1]
+
+    monkeypatch.setattr(redis, "pipeline", counted)
+    names = ["a", "b"] * (LIMIT + 2)
+    counts = await asyncio.gather(*(ours.hit(item, "account", n) for n in names))
+    # Then one pipeline carried them, and each key's verdicts are those of one hit at a time
+    assert len(pipelines) == 1
+    for name in ("a", "b"):
+        mine = [c for n, c in zip(names, counts, strict=True) if n == name]
+        assert [c.allowed for c in mine] == [True] * LIMIT + [False] * 2
+        assert [c.remaining for c in mine] == [LIMIT - 1 - i for i in range(LIMIT)] + [0, 0]
+    # And a hit asked alone, later, goes on its own
+    assert (await ours.hit(item, "account", "c")).remaining == LIMIT - 1
+    assert len(pipelines) == 1
+
+
+async def test_a_wave_after_redis_forgot_the_script_loads_it_again(
+    redis: Redis, prefix: str
+) -> None:
+    item = RateLimitItemPerMinute(LIMIT)
+    ours = RedisMovingWindow(redis, prefix)
+    await ours.hit(item, "account", "loaded")
+    await redis.script_flush()  # as after a restart of Redis
+    counts = await asyncio.gather(*(ours.hit(item, "account", "again") for _ in range(3)))
+    assert [c.remaining for c in counts] == [LIMIT - 1, LIMIT - 2, LIMIT - 3]
+
+
+async def test_every_hit_of_a_wave_fails_when_redis_cannot_be_reached(
+    unused_tcp_port: int, prefix: str
+) -> None:
+    gone = Redis(host="127.0.0.1", port=unused_tcp_port, socket_connect_timeout=1)
+    ours = RedisMovingWindow(gone, prefix)
+    item = RateLimitItemPerMinute(LIMIT)
+    try:
+        outcomes = await asyncio.gather(
+            *(ours.hit(item, "account", str(i)) for i in range(3)), return_exceptions=True
+        )
+    finally:
+        await gone.aclose()
+    assert all(isinstance(o, (RedisError, OSError)) for o in outcomes), outcomes
+
+
+async def test_a_hit_whose_request_is_cancelled_leaves_the_wave_answered(
+    redis: Redis, prefix: str
+) -> None:
+    item = RateLimitItemPerMinute(LIMIT)
+    ours = RedisMovingWindow(redis, prefix)
+    gone = asyncio.ensure_future(ours.hit(item, "account", "w"))
+    kept = asyncio.ensure_future(ours.hit(item, "account", "w"))
+    await asyncio.sleep(0)  # both asked, in one turn
+    gone.cancel()
+    count = await kept
+    assert count.allowed
+    with pytest.raises(asyncio.CancelledError):
+        await gone
