@@ -171,3 +171,29 @@ async def test_a_hit_whose_request_is_cancelled_leaves_the_wave_answered(
     assert count.allowed
     with pytest.raises(asyncio.CancelledError):
         await gone
+
+
+def test_a_hit_left_queued_on_a_stopped_loop_does_not_hold_up_the_next_loop(prefix: str) -> None:
+    url = os.environ.get("AIQ_TEST_REDIS_URL")
+    if not url:
+        pytest.skip("needs Redis (AIQ_TEST_REDIS_URL)")
+    client = Redis.from_url(url)
+    ours = RedisMovingWindow(client, prefix)
+    item = RateLimitItemPerMinute(LIMIT)
+    # Given a loop that stops after a hit was asked and before it was sent
+    first = asyncio.new_event_loop()
+    asked = ours.hit(item, "account", "x")
+    first.call_soon(asked.send, None)  # the hit's first step: queued, its send scheduled
+    first.call_soon(first.stop)  # and the loop stops before that send runs
+    first.run_forever()
+    asked.close()
+    first.close()
+
+    # When another loop hits, it is answered
+    async def later() -> int:
+        try:
+            return (await asyncio.wait_for(ours.hit(item, "account", "y"), 5)).remaining
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(later()) == LIMIT - 1
