@@ -68,9 +68,9 @@ async def run_row(ctx: TaskContext, row: outbox.Claimed, *, queued: bool) -> Out
 
 @asynccontextmanager
 async def _claim_renewed(ctx: TaskContext, row_id: int, *, queued: bool) -> AsyncIterator[None]:
-    """Renew the row's claim as the body starts, then every third of its window while it runs:
-    the lease (AIQ_WORKER__LEASE_SECONDS) when this process claimed it, the broker's time
-    (AIQ_WORKER__REQUEUE_AFTER_SECONDS) when it came from the broker. Only a runner that died
+    """Renew the row's claim as the body starts (a row from the broker), then every third of its
+    window while it runs: the lease (AIQ_WORKER__LEASE_SECONDS) when this process claimed it,
+    the broker's time (AIQ_WORKER__REQUEUE_AFTER_SECONDS) when it came from the broker. Only a runner that died
     lets the claim lapse, and then another runs the task again. A renewal that fails (the
     database away) is logged and tried again at the next turn."""
     worker = ctx.settings.worker
@@ -90,8 +90,10 @@ async def _claim_renewed(ctx: TaskContext, row_id: int, *, queued: bool) -> Asyn
             await extend()
 
     # A row from the broker was claimed when it was relayed, not when it starts: after a wait
-    # in a long queue its claim may be about to lapse, and the relay would send it again.
-    await extend()
+    # in a long queue its claim may be about to lapse, and the relay would send it again. A row
+    # this process has just claimed has its whole lease ahead.
+    if queued:
+        await extend()
     renewer = asyncio.create_task(renew(), name=f"aiq-task-claim-{row_id}")
     try:
         yield
