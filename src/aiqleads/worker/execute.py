@@ -70,9 +70,9 @@ async def run_row(ctx: TaskContext, row: outbox.Claimed, *, queued: bool) -> Out
 async def _claim_renewed(ctx: TaskContext, row_id: int, *, queued: bool) -> AsyncIterator[None]:
     """Renew the row's claim as the body starts (a row from the broker), then every third of its
     window while it runs: the lease (AIQ_WORKER__LEASE_SECONDS) when this process claimed it,
-    the broker's time (AIQ_WORKER__REQUEUE_AFTER_SECONDS) when it came from the broker. Only a runner that died
-    lets the claim lapse, and then another runs the task again. A renewal that fails (the
-    database away) is logged and tried again at the next turn."""
+    the broker's time (AIQ_WORKER__REQUEUE_AFTER_SECONDS) when it came from the broker. Only a
+    runner that died lets the claim lapse, and then another runs the task again. A renewal that
+    fails (the database away) is logged and tried again at the next turn."""
     worker = ctx.settings.worker
     window = worker.requeue_after_seconds if queued else worker.lease_seconds
 
