@@ -3,6 +3,7 @@ for every agent of the class, and stale exactly when the answer changes."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -13,8 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aiqleads.config import Settings
 from aiqleads.db.engine import transaction
+from aiqleads.db.row_reads import SessionRows
+from aiqleads.kit.cache import MemoryCache
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher
+from aiqleads.leads.page_cache import PageCache
 from aiqleads.models import Lead, Purchase
 from aiqleads.models.enums import Tier
 from tests.factories import agent, insert_leads, lead_row, login
@@ -130,3 +134,49 @@ async def test_a_page_with_a_bought_lead_is_never_shared(
     assert item["access"] == "preview"
     assert EXACT_KEYS.isdisjoint(item)
     assert rows[0]["street_address"] not in theirs.text
+
+
+class _Build:
+    """A page build that counts its calls and ends when released."""
+
+    def __init__(self, shareable: bool) -> None:
+        self.calls = 0
+        self.release = asyncio.Event()
+        self.shareable = shareable
+
+    async def __call__(self) -> tuple[bytes, bool]:
+        self.calls += 1
+        call = self.calls
+        await self.release.wait()
+        return f"page {call}".encode(), self.shareable
+
+
+def _pages() -> PageCache:
+    # Keys are given here, never read: the reader is a session bound to nothing.
+    return PageCache(MemoryCache(), keys=SessionRows(AsyncSession()), namespace="t", ttl_seconds=60)
+
+
+async def test_agents_sending_one_search_at_once_build_its_page_once() -> None:
+    # Given five agents of one class sending the same search at once
+    pages, build = _pages(), _Build(shareable=True)
+    before = _hits()
+    asking = [asyncio.create_task(pages.get_or_build("k", build)) for _ in range(5)]
+    await asyncio.sleep(0)
+    # When the first one's page is built
+    build.release.set()
+    # Then it was built once, the four others were served it (as hits), and it is stored
+    assert await asyncio.gather(*asking) == [b"page 1"] * 5
+    assert build.calls == 1 and _hits() == before + 4
+    assert await pages.cache.get("k") == b"page 1"
+
+
+async def test_a_page_not_to_share_is_built_again_for_each_agent_who_waited() -> None:
+    # Given a page whose build finds a lead on it bought (not to be shared), and two more
+    # agents asking for it meanwhile
+    pages, build = _pages(), _Build(shareable=False)
+    asking = [asyncio.create_task(pages.get_or_build("k", build)) for _ in range(3)]
+    await asyncio.sleep(0)
+    build.release.set()
+    # Then each got a page built for it, and none was stored
+    assert sorted(await asyncio.gather(*asking)) == [b"page 1", b"page 2", b"page 3"]
+    assert await pages.cache.get("k") is None

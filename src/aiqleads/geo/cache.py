@@ -14,7 +14,6 @@ A key is `{namespace}:geo:{FORMAT}:{endpoint}:{scope@version,…}:{visibility}:{
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import time
@@ -26,6 +25,7 @@ from aiqleads.db.row_reads import RowReader
 from aiqleads.geo.key_memo import KeyMemo
 from aiqleads.geo.repository.cache_inputs import key_inputs
 from aiqleads.kit.cache import ByteCache
+from aiqleads.kit.single_flight import SingleFlight
 from aiqleads.leads.filters import LeadFilter
 from aiqleads.observability.metrics import (
     CACHE_HITS,
@@ -69,13 +69,10 @@ async def build_key(
     return f"{namespace}:geo:{FORMAT}:{endpoint}:{scopes}:{cache_class}:{edge}:{holds}:{digest}"
 
 
-# Answers being computed in this process, by key: requests for a key already being computed
-# wait for that answer instead of computing it again (a "cache stampede": when a metro's data
-# version moves, every open map asks for the same cold answer at once, and at 1M leads each
-# computation is a scan of the metro). The future gets the bytes, or None when the computing
-# request failed or was cancelled (each waiter then computes for itself). Per process: the
-# processes of a deployment compute a cold answer once each at most, not once per request.
-_computing: dict[str, asyncio.Future[bytes | None]] = {}
+# Answers being computed in this process (kit.single_flight: when a metro's data version moves,
+# every open map asks for the same cold answer at once, and at 1M leads each computation is a
+# scan of the metro).
+_FLIGHTS = SingleFlight()
 
 
 async def get_or_compute(
@@ -90,32 +87,20 @@ async def get_or_compute(
     that finds the same key being computed in this process waits for that answer (counted as
     a hit: it computes nothing); if that computation fails, it computes for itself."""
     found = await cache.get(key)
+    if found is None:
+        found = await _FLIGHTS.wait(key)
     if found is not None:
         GEO_CACHE_HITS.labels(endpoint).inc()
         CACHE_HITS.labels("geo").inc()
         return found
-    pending = _computing.get(key)
-    if pending is not None:
-        # shield: this request's own cancellation must not cancel the shared future.
-        shared = await asyncio.shield(pending)
-        if shared is not None:
-            GEO_CACHE_HITS.labels(endpoint).inc()
-            CACHE_HITS.labels("geo").inc()
-            return shared
     GEO_CACHE_MISSES.labels(endpoint).inc()
     CACHE_MISSES.labels("geo").inc()
-    mine: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
-    leading = key not in _computing
-    if leading:
-        _computing[key] = mine
-    body: bytes | None = None
-    try:
+
+    async def computed() -> tuple[bytes, bool]:
         started = time.perf_counter()
         body = await compute()
         GEO_COMPUTE_SECONDS.labels(endpoint).observe(time.perf_counter() - started)
         await cache.set(key, body, ttl_seconds=ttl_seconds)
-        return body
-    finally:
-        if leading:
-            del _computing[key]
-            mine.set_result(body)
+        return body, True
+
+    return await _FLIGHTS.run(key, computed)

@@ -25,7 +25,8 @@ cache's does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +34,7 @@ from aiqleads.db.row_reads import RowReader
 from aiqleads.geo.cache import build_key
 from aiqleads.geo.key_memo import KeyMemo
 from aiqleads.kit.cache import ByteCache
+from aiqleads.kit.single_flight import SingleFlight
 from aiqleads.leads.query import CatalogQuery
 from aiqleads.leads.visibility import Viewer
 from aiqleads.observability.metrics import CACHE_HITS, CACHE_MISSES
@@ -42,14 +44,16 @@ ENDPOINT = "catalog-v1"  # change when a page's shape changes, so old entries ar
 
 @dataclass(frozen=True, slots=True)
 class PageCache:
-    """Where shared catalog pages live (`cache`), under which `namespace`, for how long, and
-    where their keys are read (`keys`) and kept (`memo`, see geo.key_memo)."""
+    """Where shared catalog pages live (`cache`), under which `namespace`, for how long, where
+    their keys are read (`keys`) and kept (`memo`, see geo.key_memo), and the pages this
+    process is building (`flights`)."""
 
     cache: ByteCache
     keys: RowReader
     namespace: str
     ttl_seconds: float
     memo: KeyMemo | None = None
+    flights: SingleFlight = field(default_factory=SingleFlight, compare=False)
 
     async def key(
         self, session: AsyncSession, viewer: Viewer, query: CatalogQuery, cursor: str | None
@@ -68,10 +72,24 @@ class PageCache:
             memo=self.memo,
         )
 
-    async def get(self, key: str) -> bytes | None:
+    async def get_or_build(
+        self, key: str, build: Callable[[], Awaitable[tuple[bytes, bool]]]
+    ) -> bytes:
+        """The page stored under `key`, or the one another request of this process is
+        building for it (`flights`: five agents sending the same search at once build it
+        once), or `build` it: its bytes, and whether they may be shared, then stored. Counts
+        a page served without building as a hit. Raises what `build` raises."""
         found = await self.cache.get(key)
+        if found is None:
+            found = await self.flights.wait(key)
         (CACHE_MISSES if found is None else CACHE_HITS).labels("catalog").inc()
-        return found
+        if found is not None:
+            return found
 
-    async def put(self, key: str, body: bytes) -> None:
-        await self.cache.set(key, body, ttl_seconds=self.ttl_seconds)
+        async def built() -> tuple[bytes, bool]:
+            body, shareable = await build()
+            if shareable:
+                await self.cache.set(key, body, ttl_seconds=self.ttl_seconds)
+            return body, shareable
+
+        return await self.flights.run(key, built)

@@ -118,16 +118,14 @@ async def catalog_page_json(
         )
         return _encode(page)
     key = await cache.key(session, viewer, query, cursor)
-    found = await cache.get(key)
-    if found is not None:
-        return found
-    page, shared = await _search(
-        session, viewer, query=query, cursor=cursor, secret=secret, cipher=cipher
-    )
-    body = _encode(page)
-    if shared:
-        await cache.put(key, body)
-    return body
+
+    async def build() -> tuple[bytes, bool]:
+        page, shared = await _search(
+            session, viewer, query=query, cursor=cursor, secret=secret, cipher=cipher
+        )
+        return _encode(page), shared
+
+    return await cache.get_or_build(key, build)
 
 
 def _encode(page: LeadPage) -> bytes:
