@@ -139,6 +139,8 @@ def _clear_metrics_dir(path: str) -> None:
 def _serve(settings: Settings, *, host: str | None, port: int | None, workers: int | None) -> None:
     import uvicorn
 
+    from aiqleads import listeners
+
     n = workers or settings.workers
     if n > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Each worker writes its metrics here; /metrics adds them up.
@@ -147,15 +149,18 @@ def _serve(settings: Settings, *, host: str | None, port: int | None, workers: i
         _clear_metrics_dir(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     if n > 1 and settings.is_sqlite:
         console.print("[yellow]SQLite with several workers: writes are serialised.[/]")
-    uvicorn.run(
-        "aiqleads.app:create_served_app",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=n,
-        log_level=settings.log_level.lower(),
-        access_log=False,
-    )
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": host or settings.host,
+        "port": port or settings.port,
+        "workers": n,
+        "log_level": settings.log_level.lower(),
+        "access_log": False,
+    }
+    if n == 1 or not listeners.SUPPORTED:
+        uvicorn.run("aiqleads.app:create_served_app", **options)
+        return
+    listeners.serve(uvicorn.Config("aiqleads.app:create_served_app", **options))
 
 
 # --- db ----------------------------------------------------------------------------------------
