@@ -47,3 +47,9 @@ async def test_precompute_builds_the_geo_set_and_snapshots_each_region(
     assert all(stored[i].values == computed.row(i) and stored[i].computed_at == now for i in ids)
     # And the ZIP's context is snapshot as of now
     assert snapshot == fresh
+
+
+def test_a_precompute_that_failed_waits_for_its_next_period() -> None:
+    # A run past its time limit leaves its computing thread running (a thread cannot be
+    # cancelled): a retry would compute beside it. The schedule runs it again next period.
+    assert precompute.max_retries == 0 and precompute.every is not None

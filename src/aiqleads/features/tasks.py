@@ -26,6 +26,11 @@ log = logging.getLogger(__name__)
     # An hour: at 1M leads in one metro a run takes minutes (docs/operations/scaling.md),
     # past the 10 minutes other tasks get on a slow machine.
     time_limit_seconds=3600.0,
+    # Never retried: a run past its limit is cancelled, but its computing thread
+    # (asyncio.to_thread) cannot be and runs on, so a retry would compute beside it, twice the
+    # memory of the worker's largest task. The next period runs it again anyway, and a failed
+    # run stays in the outbox as dead for the operator to see.
+    max_retries=0,
 )
 async def precompute(ctx: TaskContext) -> None:
     """Rebuild the "lead_geo" set and store this month's context snapshots, as of now, each
