@@ -24,7 +24,7 @@ from aiqleads.auth import passwords
 from aiqleads.config import Environment, Settings
 from aiqleads.db import migrate
 from aiqleads.db.base import Base
-from aiqleads.db.databases import recreate_database
+from aiqleads.db.databases import drop_database, recreate_database
 from aiqleads.db.engine import create_engine, session_factory
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher, generate_key
@@ -93,6 +93,9 @@ async def backend(
     assert _POSTGRES_URL is not None
     name = f"aiq_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     yield Backend("postgres", await recreate_database(_POSTGRES_URL, name), _REDIS_URL)
+    # A developer's own server keeps no database per run (a pool some test left open would
+    # hold it: forced).
+    await drop_database(_POSTGRES_URL, name, force=True)
 
 
 @pytest.fixture(scope="session")

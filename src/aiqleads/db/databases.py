@@ -39,5 +39,10 @@ async def recreate_database(admin_url: str, name: str) -> str:
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
 
-async def drop_database(admin_url: str, name: str) -> None:
-    await _run_outside_transaction(admin_url, [f'DROP DATABASE IF EXISTS "{_checked(name)}"'])
+async def drop_database(admin_url: str, name: str, *, force: bool = False) -> None:
+    """Drop `name` if it exists. `force` ends the sessions still connected to it first
+    (PostgreSQL 13 and later); without it, a connected session makes the drop fail."""
+    forced = " WITH (FORCE)" if force else ""
+    await _run_outside_transaction(
+        admin_url, [f'DROP DATABASE IF EXISTS "{_checked(name)}"{forced}']
+    )
