@@ -257,10 +257,12 @@ async def drive(
         "latency": latency,
         "server_cpu_ms_per_request": round(server_cpu * 1e3 / max(answered, 1), 3),
         "server_cpu_cores_busy": round(server_cpu / elapsed, 2),
-        # Each API worker's part of their CPU time, largest first. The workers share one
-        # listening socket and wrk opens its connections at once: a worker busy at that
-        # instant can be left none, and the phase then measures one worker (2026-12-03:
-        # 4,681 of 4,704 requests on one pid, 1.0 core busy). Compare such a phase with care.
+        # Each API worker's part of their CPU time, largest first. wrk opens its connections
+        # at once: where the workers share one listening socket (before 11dda48, or a
+        # `--baseline-src` from then), the first to wake accepts them all, and the phase
+        # measures one worker (2026-12-03: 4,681 of 4,704 requests on one pid, 1.0 core
+        # busy). Compare such a phase with care. A socket per worker (aiqleads/listeners.py)
+        # keeps the shares near even.
         "api_worker_cpu_shares": sorted(
             (round(t / max(sum(each), 1e-9), 2) for t in each), reverse=True
         ),
