@@ -54,6 +54,23 @@ def test_an_address_something_listens_on_is_not_held() -> None:
             listeners.hold("127.0.0.1", port)
 
 
+def test_a_worker_that_cannot_listen_exits_as_a_failed_start(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given an address another program listens on without SO_REUSEPORT
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        # When a worker unpickles its socket for it
+        with pytest.raises(SystemExit) as exited:
+            pickle.loads(pickle.dumps(listeners.SocketPerWorker("127.0.0.1", port, 16)))  # noqa: S301
+    # Then it exits with uvicorn's start-up failure status (its supervisor then stops rather
+    # than start it again and again), saying why
+    assert exited.value.code == STARTUP_FAILURE
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+
+
 def test_a_taken_address_stops_serving_with_the_reason(backend: Backend, tmp_path: Path) -> None:
     with socket.socket() as other:
         other.bind(("127.0.0.1", 0))
