@@ -17,7 +17,9 @@ from aiqleads import listeners
 from tests.conftest import Backend
 from tests.live import access_lines, serve, server_env
 
-pytestmark = pytest.mark.skipif(not listeners.SUPPORTED, reason="needs SO_REUSEPORT (Linux)")
+pytestmark = pytest.mark.skipif(
+    not listeners.SUPPORTED, reason="a socket per worker is Linux's (SO_REUSEPORT balancing)"
+)
 
 CONNECTIONS = 32
 

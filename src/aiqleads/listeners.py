@@ -29,7 +29,10 @@ from uvicorn.supervisors import Multiprocess
 # uvicorn's own logger, which its Config has set up, as uvicorn.run would log.
 log = logging.getLogger("uvicorn.error")
 
-SUPPORTED = hasattr(socket, "SO_REUSEPORT")
+# Linux only: it balances connections over the sockets of a SO_REUSEPORT group. macOS has the
+# option but not the balancing (FreeBSD's is SO_REUSEPORT_LB), so elsewhere the workers keep
+# uvicorn's one shared socket.
+SUPPORTED = sys.platform == "linux" and hasattr(socket, "SO_REUSEPORT")
 
 
 def _family(host: str) -> socket.AddressFamily:
