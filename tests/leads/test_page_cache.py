@@ -22,6 +22,7 @@ from aiqleads.leads.page_cache import PageCache
 from aiqleads.models import Lead, Purchase
 from aiqleads.models.enums import Tier
 from tests.factories import agent, insert_leads, lead_row, login
+from tests.gates import Gate
 
 LEADS = "/api/v1/leads"
 CART_HOLDS = "/api/v1/cart/holds"
@@ -136,21 +137,6 @@ async def test_a_page_with_a_bought_lead_is_never_shared(
     assert rows[0]["street_address"] not in theirs.text
 
 
-class _Build:
-    """A page build that counts its calls and ends when released."""
-
-    def __init__(self, shareable: bool) -> None:
-        self.calls = 0
-        self.release = asyncio.Event()
-        self.shareable = shareable
-
-    async def __call__(self) -> tuple[bytes, bool]:
-        self.calls += 1
-        call = self.calls
-        await self.release.wait()
-        return f"page {call}".encode(), self.shareable
-
-
 def _pages() -> PageCache:
     # Keys are given here, never read: the reader is a session bound to nothing.
     return PageCache(MemoryCache(), keys=SessionRows(AsyncSession()), namespace="t", ttl_seconds=60)
@@ -158,7 +144,7 @@ def _pages() -> PageCache:
 
 async def test_agents_sending_one_search_at_once_build_its_page_once() -> None:
     # Given five agents of one class sending the same search at once
-    pages, build = _pages(), _Build(shareable=True)
+    pages, build = _pages(), Gate("page")
     before = _hits()
     asking = [asyncio.create_task(pages.get_or_build("k", build)) for _ in range(5)]
     await asyncio.sleep(0)
@@ -173,7 +159,7 @@ async def test_agents_sending_one_search_at_once_build_its_page_once() -> None:
 async def test_a_page_not_to_share_is_built_again_for_each_agent_who_waited() -> None:
     # Given a page whose build finds a lead on it bought (not to be shared), and two more
     # agents asking for it meanwhile
-    pages, build = _pages(), _Build(shareable=False)
+    pages, build = _pages(), Gate("page", shareable=False)
     asking = [asyncio.create_task(pages.get_or_build("k", build)) for _ in range(3)]
     await asyncio.sleep(0)
     build.release.set()
