@@ -16,14 +16,12 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from aiqleads.app import create_app
 from aiqleads.auth import passwords
 from aiqleads.config import Environment, Settings
 from aiqleads.db import migrate
-from aiqleads.db.base import Base
 from aiqleads.db.databases import drop_database, recreate_database
 from aiqleads.db.engine import create_engine, session_factory
 from aiqleads.kit.clock import FrozenClock
@@ -31,6 +29,7 @@ from aiqleads.kit.crypto import FieldCipher, generate_key
 from aiqleads.notices import InProcessNotices
 from aiqleads.worker.context import TaskContext, http_client
 from tests import shared_data
+from tests.emptying import empty_tables
 
 TEST_ENCRYPTION_KEYS = f"{generate_key('t2')},{generate_key('t1')}"
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -106,30 +105,11 @@ async def migrated_engine(backend: Backend) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-async def _empty_tables(engine: AsyncEngine) -> None:
-    names = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    async with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            # TRUNCATE fires no row triggers (the ledger's refuse every DELETE).
-            await conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
-            return
-        # SQLite has no TRUNCATE: the ledger's triggers are set aside while the rows go.
-        triggers = (
-            await conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"))
-        ).all()
-        for name, _ in triggers:
-            await conn.execute(text(f"DROP TRIGGER {name}"))
-        for name in names:
-            await conn.execute(text(f"DELETE FROM {name}"))  # noqa: S608 (table names)
-        for _, sql in triggers:
-            await conn.execute(text(sql))
-
-
 @pytest.fixture
 async def engine(migrated_engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
-    await _empty_tables(migrated_engine)
+    await empty_tables(migrated_engine)
     yield migrated_engine
-    await _empty_tables(migrated_engine)
+    await empty_tables(migrated_engine)
 
 
 @pytest.fixture

@@ -19,8 +19,9 @@ from aiqleads.db.databases import drop_database, recreate_database
 from aiqleads.db.engine import create_engine, session_factory
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher
-from tests.conftest import _POSTGRES_URL, T0, Backend, _empty_tables
+from tests.conftest import _POSTGRES_URL, T0, Backend
 from tests.disclosure.world import ORIGINAL, TargetVersion, World, build_world
+from tests.emptying import empty_tables
 
 
 def fresh_settings(backend: Backend, **overrides: object) -> Settings:
@@ -86,9 +87,9 @@ async def analyze(sessions: async_sessionmaker[AsyncSession]) -> None:
 async def world(migrated_engine: AsyncEngine, backend: Backend) -> AsyncIterator[World]:
     """The world of `tests.disclosure.world`, shared by the tests of one module: they only read
     it, or restore what they change."""
-    await _empty_tables(migrated_engine)
+    await empty_tables(migrated_engine)
     try:
         async with world_on(migrated_engine, fresh_settings(backend)) as w:
             yield w
     finally:
-        await _empty_tables(migrated_engine)
+        await empty_tables(migrated_engine)

@@ -32,7 +32,8 @@ from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher
 from aiqleads.models.enums import Role, Tier
 from tests.app_routes import app_routes
-from tests.conftest import T0, Backend, _empty_tables
+from tests.conftest import T0, Backend
+from tests.emptying import empty_tables
 from tests.factories import insert_leads, lead_row, login, make_account
 
 CALLERS = ("anonymous", "basic", "pro", "enterprise", "admin")
@@ -465,7 +466,7 @@ async def _build(client: httpx.AsyncClient, engine: AsyncEngine, settings: Setti
 async def world(
     migrated_engine: AsyncEngine, backend: Backend
 ) -> AsyncIterator[tuple[httpx.AsyncClient, World]]:
-    await _empty_tables(migrated_engine)
+    await empty_tables(migrated_engine)
     settings = backend.settings(cache_namespace=f"aiq-matrix-{uuid.uuid4().hex}")
     app = create_app(settings, clock=FrozenClock(T0))
     try:
@@ -474,7 +475,7 @@ async def world(
             async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
                 yield c, await _build(c, migrated_engine, settings)
     finally:
-        await _empty_tables(migrated_engine)
+        await empty_tables(migrated_engine)
 
 
 def test_the_matrix_holds_every_route(backend: Backend) -> None:
