@@ -19,7 +19,7 @@ from aiqleads.db.base import Base
 
 # PostgreSQL: this session's triggers and foreign-key checks off while the rows go (the ledger's
 # triggers refuse every DELETE; every filled table is emptied, so no reference is left dangling).
-# The test servers' role is a superuser, which this setting needs.
+# The setting needs a superuser, as the suite's databases do already (CREATE EXTENSION postgis).
 _TRIGGERS_OFF = "SET LOCAL session_replication_role = replica"
 _RESTART_SEQUENCES = """
 SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, 1, false)
