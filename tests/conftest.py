@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from aiqleads.app import create_app
 from aiqleads.auth import passwords
-from aiqleads.config import Environment, Settings
+from aiqleads.config import Environment, Settings, get_settings
 from aiqleads.db import migrate
 from aiqleads.db.databases import drop_database, recreate_database
 from aiqleads.db.engine import create_engine, session_factory
@@ -149,6 +150,21 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
+
+
+@pytest.fixture
+def cli(
+    backend: Backend, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[CliRunner]:
+    """The `aiqleads` command run in this process (click's CliRunner) on the test database, as
+    an operator runs it: settings from AIQ_ variables. A module's own `cli` fixture may ask for
+    this one and set more variables (read when a command first calls `get_settings`)."""
+    monkeypatch.setenv("AIQ_DATABASE_URL", backend.database_url)
+    monkeypatch.setenv("AIQ_SECRET_KEY", TEST_SECRET)
+    monkeypatch.setenv("AIQ_ENCRYPTION_KEYS", TEST_ENCRYPTION_KEYS)
+    get_settings.cache_clear()
+    yield CliRunner()
+    get_settings.cache_clear()
 
 
 @pytest.fixture

@@ -3,34 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
-import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aiqleads.cli import main
-from aiqleads.config import get_settings
 from aiqleads.db.engine import create_engine, session_factory
 from aiqleads.features.lead_market import LEAD_MARKET_FEATURES_VERSION
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher
 from aiqleads.models import FeatureValue
-from tests.conftest import TEST_ENCRYPTION_KEYS, TEST_SECRET, Backend
+from tests.conftest import Backend
 from tests.factories import insert_leads, lead_row
-
-
-@pytest.fixture
-def cli(
-    backend: Backend, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[CliRunner]:
-    monkeypatch.setenv("AIQ_DATABASE_URL", backend.database_url)
-    monkeypatch.setenv("AIQ_SECRET_KEY", TEST_SECRET)
-    monkeypatch.setenv("AIQ_ENCRYPTION_KEYS", TEST_ENCRYPTION_KEYS)
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
 
 
 def test_build_writes_the_lead_set(

@@ -1,30 +1,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy.ext.asyncio import AsyncEngine
-from tests.conftest import TEST_ENCRYPTION_KEYS, TEST_SECRET, Backend
 
 from aiqleads.cli import main
-from aiqleads.config import get_settings
 from aiqleads.sample.sources import KING_COUNTY_SALES
 
 
 @pytest.fixture
-def cli(
-    backend: Backend, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[CliRunner]:
-    monkeypatch.setenv("AIQ_DATABASE_URL", backend.database_url)
-    monkeypatch.setenv("AIQ_SECRET_KEY", TEST_SECRET)
-    monkeypatch.setenv("AIQ_ENCRYPTION_KEYS", TEST_ENCRYPTION_KEYS)
+def cli(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     monkeypatch.setenv("AIQ_INGEST__BATCH_SIZE", "500")
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
+    return cli
 
 
 def _kc_slice(tmp_path: Path, n: int, *, bad_price: bool = False) -> Path:

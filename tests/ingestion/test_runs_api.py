@@ -11,13 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from tests.conftest import TEST_ENCRYPTION_KEYS, TEST_SECRET, Backend
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tests.factories import admin, agent
 from tests.ingestion.conftest import kc_document, kc_lines
 
 from aiqleads.cli import main
-from aiqleads.config import get_settings
 from aiqleads.ingestion.documents import Document
 from aiqleads.ingestion.pipeline import Pipeline
 from aiqleads.kit.clock import FrozenClock
@@ -96,16 +94,9 @@ async def test_a_failed_run_is_listed_with_its_error(
 
 
 @pytest.fixture
-def cli(
-    backend: Backend, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[CliRunner]:
-    monkeypatch.setenv("AIQ_DATABASE_URL", backend.database_url)
-    monkeypatch.setenv("AIQ_SECRET_KEY", TEST_SECRET)
-    monkeypatch.setenv("AIQ_ENCRYPTION_KEYS", TEST_ENCRYPTION_KEYS)
+def cli(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     monkeypatch.setenv("AIQ_INGEST__BATCH_SIZE", "20")
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
+    return cli
 
 
 async def test_a_runs_counts_are_the_summary_aiqleads_ingest_printed(

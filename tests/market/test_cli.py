@@ -3,30 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aiqleads.cli import main
-from aiqleads.config import get_settings
-from tests.conftest import TEST_ENCRYPTION_KEYS, TEST_SECRET, Backend
 from tests.market.test_loaders import REDFIN_CUT, ZILLOW_BAD, ZIP_CUT
 from tests.shared_data import fixture_path
-
-
-@pytest.fixture
-def cli(
-    backend: Backend, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[CliRunner]:
-    monkeypatch.setenv("AIQ_DATABASE_URL", backend.database_url)
-    monkeypatch.setenv("AIQ_SECRET_KEY", TEST_SECRET)
-    monkeypatch.setenv("AIQ_ENCRYPTION_KEYS", TEST_ENCRYPTION_KEYS)
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
 
 
 def _load(cli: CliRunner, *args: str) -> dict[str, object]:

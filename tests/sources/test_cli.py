@@ -3,30 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aiqleads.cli import main
-from aiqleads.config import get_settings
-from tests.conftest import TEST_ENCRYPTION_KEYS, TEST_SECRET, Backend
 from tests.sources.kc import NO_COORDINATES, kc_csv
 
 
 @pytest.fixture
-def cli(
-    backend: Backend, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[CliRunner]:
-    monkeypatch.setenv("AIQ_DATABASE_URL", backend.database_url)
-    monkeypatch.setenv("AIQ_SECRET_KEY", TEST_SECRET)
-    monkeypatch.setenv("AIQ_ENCRYPTION_KEYS", TEST_ENCRYPTION_KEYS)
+def cli(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     monkeypatch.setenv("AIQ_SOURCES__MIN_RECORDS", "20")
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
+    return cli
 
 
 def _ingest(cli: CliRunner, path: Path) -> None:
