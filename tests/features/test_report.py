@@ -28,7 +28,6 @@ from aiqleads.models import Lead
 from aiqleads.models.enums import EventKind
 from tests.conftest import T0, Backend
 from tests.factories import insert_leads, lead_row, make_account
-from tests.features.test_cli import cli  # noqa: F401 (the fixture)
 
 NOW = T0
 ZIPS = ("98101", "98102", "98103", "98104", "98105")
@@ -157,7 +156,7 @@ async def test_the_report_shows_a_planted_correlation(
 
 
 def test_the_command_writes_the_report(
-    cli: CliRunner,  # noqa: F811 (the fixture)
+    cli: CliRunner,
     engine: AsyncEngine,
     backend: Backend,
     tmp_path: Path,
