@@ -14,10 +14,11 @@ from aiqleads.db.engine import transaction
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher
 from aiqleads.models import Account, Lead
-from aiqleads.models.enums import LedgerKind, LedgerState
+from aiqleads.models.enums import LedgerState
 from aiqleads.payments import ledger
 from tests.emptying import empty_tables
 from tests.factories import insert_leads, lead_row, make_account, record_purchase
+from tests.payments.test_ledger import _movement
 
 
 async def _rows_per_table(engine: AsyncEngine) -> dict[str, int]:
@@ -41,15 +42,7 @@ async def _fill(
     await record_purchase(
         sessions, lead_public_id=rows[0]["public_id"], account=buyer, now=clock.now()
     )
-    payment = ledger.Movement(
-        kind=LedgerKind.PAYMENT,
-        txn=ledger.payment_txn("pay_1"),
-        account_id=buyer.id,
-        amount_cents=1500,
-        currency="USD",
-        gateway="sandbox",
-        gateway_reference="pay_1",
-    )
+    payment = await _movement(sessions, clock)  # a payment of an account of its own
     async with transaction(sessions) as session:
         assert await ledger.record(session, payment, LedgerState.PENDING, now=clock.now())
         assert await ledger.record(session, payment, LedgerState.COMPLETED, now=clock.now())
