@@ -140,6 +140,7 @@ def _serve(settings: Settings, *, host: str | None, port: int | None, workers: i
     import uvicorn
 
     from aiqleads import listeners
+    from aiqleads.one_write import OneWriteHttpToolsProtocol
 
     n = workers or settings.workers
     if n > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -156,6 +157,7 @@ def _serve(settings: Settings, *, host: str | None, port: int | None, workers: i
         "workers": n,
         "log_level": settings.log_level.lower(),
         "access_log": False,
+        "http": OneWriteHttpToolsProtocol,
     }
     if n == 1 or not listeners.SUPPORTED:
         uvicorn.run("aiqleads.app:create_served_app", **options)
