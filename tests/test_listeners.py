@@ -94,7 +94,11 @@ def test_connections_opened_together_are_spread_over_the_workers(
     backend: Backend, engine: object, tmp_path: Path
 ) -> None:
     # Given a server of two workers, both idle
-    with serve(backend, tmp_path, workers=2, AIQ_LOG_JSON="true") as base:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    with serve(backend, tmp_path, workers=2, AIQ_LOG_JSON="true", TMPDIR=str(scratch)) as base:
+        # (their metrics in a folder the server made for them)
+        assert len(list(scratch.glob("aiq-metrics-*"))) == 1
         host, port = base.removeprefix("http://").split(":")
         # When 32 connections are opened at once (as a load balancer's pool or wrk opens
         # them), and only then each sends a request
@@ -117,6 +121,8 @@ def test_connections_opened_together_are_spread_over_the_workers(
     # fewer than 4 of 32 on one side happens about once in 100,000 runs
     assert sum(by_worker.values()) == CONNECTIONS
     assert len(by_worker) == 2 and min(by_worker.values()) >= 4, by_worker
+    # And the metrics folder went with the server
+    assert list(scratch.glob("aiq-metrics-*")) == []
 
 
 def _read_all(conn: socket.socket) -> bytes:

@@ -7,6 +7,9 @@ agent and as an admin. Fixed seed (`derandomize`), bounded examples."""
 from __future__ import annotations
 
 import asyncio
+import atexit
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -47,7 +50,10 @@ def _app(path: Path) -> Any:
     return create_app(settings_, clock=FrozenClock(T0))
 
 
-_DB = Path(__import__("tempfile").mkdtemp(prefix="aiq-openapi-")) / "api.db"
+# Made at import, as schemathesis needs the application then; removed when the process ends.
+_FOLDER = tempfile.mkdtemp(prefix="aiq-openapi-")
+atexit.register(shutil.rmtree, _FOLDER, True)
+_DB = Path(_FOLDER) / "api.db"
 APP = _app(_DB)
 # All checks, as they come, but one: a request valid by the description may still meet a check
 # no JSON Schema can state, answered 422 naming the field: a cursor's signature, a password's

@@ -6,6 +6,7 @@ import asyncio
 import importlib
 import os
 import secrets
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Coroutine
@@ -143,9 +144,12 @@ def _serve(settings: Settings, *, host: str | None, port: int | None, workers: i
     from aiqleads.one_write import OneWriteHttpToolsProtocol
 
     n = workers or settings.workers
+    made_metrics_dir = None
     if n > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        # Each worker writes its metrics here; /metrics adds them up.
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="aiq-metrics-")
+        # Each worker writes its metrics here; /metrics adds them up. Removed when the
+        # server stops (a directory the operator named is theirs, and stays).
+        made_metrics_dir = tempfile.mkdtemp(prefix="aiq-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = made_metrics_dir
     elif os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         _clear_metrics_dir(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     if n > 1 and settings.is_sqlite:
@@ -159,10 +163,14 @@ def _serve(settings: Settings, *, host: str | None, port: int | None, workers: i
         "access_log": False,
         "http": OneWriteHttpToolsProtocol,
     }
-    if n == 1 or not listeners.SUPPORTED:
-        uvicorn.run("aiqleads.app:create_served_app", **options)
-        return
-    listeners.serve(uvicorn.Config("aiqleads.app:create_served_app", **options))
+    try:
+        if n == 1 or not listeners.SUPPORTED:
+            uvicorn.run("aiqleads.app:create_served_app", **options)
+        else:
+            listeners.serve(uvicorn.Config("aiqleads.app:create_served_app", **options))
+    finally:
+        if made_metrics_dir is not None:
+            shutil.rmtree(made_metrics_dir, ignore_errors=True)
 
 
 # --- db ----------------------------------------------------------------------------------------
