@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.types import Scope
 
 from aiqleads.auth import service as auth_service
 from aiqleads.auth.principal import Principal
@@ -183,9 +184,19 @@ def uses_generic_plans(endpoint: Any) -> bool:
     return bool(getattr(endpoint, _GENERIC_PLANS, False))
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: committed when the handler returns, rolled back on error
-    (for a handler marked `reads_only`, statements without a transaction)."""
+# Where a request's session waits for `end_session` (set by `get_session`).
+_SESSION = "aiq.session"
+
+
+async def get_session(request: Request) -> AsyncSession:
+    """The request's session: one per request (FastAPI calls a dependency once per request),
+    from the factory its handler's marks choose (`reads_only`: statements without a
+    transaction; `generic_plans`). Ended by `end_session` when the handler returns, which the
+    routes' class (`aiqleads.routing.SessionRoute`) calls.
+
+    A plain function, not a generator dependency ending the session itself: FastAPI's exit
+    stack around a generator cost ~90 µs a request, 7 % of a cached catalog search's CPU
+    (bench/request_costs.py's search, 2026-12-03)."""
     state = app_state(request)
     endpoint = getattr(request.scope.get("route"), "endpoint", None)
     generic = uses_generic_plans(endpoint)
@@ -195,19 +206,29 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     elif generic:
         factory = state.generic_sessions
     session = factory()
+    request.scope[_SESSION] = session
+    return session
+
+
+async def end_session(scope: Scope, *, failed: bool) -> None:
+    """End the session `get_session` opened for the request of `scope`, if it did: committed
+    (`failed` False: the handler returned), or rolled back (it raised), then closed. A session
+    the request never used is left as it is (a page the caches answered): committing and
+    closing it anyway cost a task and two greenlet hand-offs, ~10 % of a cached search's
+    Python calls. Raises what the commit raises (the session is closed all the same)."""
+    session: AsyncSession | None = scope.pop(_SESSION, None)
+    if session is None or untouched(session):
+        return
     try:
-        yield session
-        if not untouched(session):
+        if failed:
+            await session.rollback()
+        else:
             await session.commit()
     except BaseException:
-        if not untouched(session):
-            await session.rollback()
+        await session.rollback()
         raise
     finally:
-        # A request the caches answered never used its session. Committing and closing it
-        # anyway cost a task and two greenlet hand-offs, ~10 % of a cached search's Python calls.
-        if not untouched(session):
-            await session.close()
+        await session.close()
 
 
 def untouched(session: AsyncSession) -> bool:
@@ -216,8 +237,7 @@ def untouched(session: AsyncSession) -> bool:
     return not session.in_transaction() and not session.new and not session.identity_map
 
 
-# scope="function": commit before the response is sent, so a failed commit is the answer.
-DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
+DbSession = Annotated[AsyncSession, Depends(get_session)]
 
 # The two ways a caller signs in, read with FastAPI's own classes. `get_principal` calls them
 # rather than declaring them as dependencies: FastAPI solves each dependency on every request,
@@ -246,9 +266,18 @@ async def _principal(
     raise Unauthorized("not authenticated: send a bearer token or an X-API-Key header")
 
 
+# Where a request's caller is kept once found (`get_principal`).
+_PRINCIPAL = "aiq.principal"
+
+
 async def get_principal(request: Request, session: DbSession) -> Principal:
     """The caller, counted against its tier's rate limit (a failed authentication counts
-    against its address's)."""
+    against its address's). Found and counted once per request, however many dependencies
+    ask (`get_viewer` calls it rather than depending on it: each dependency FastAPI solves
+    costs every request ~100 function calls)."""
+    found: Principal | None = request.scope.get(_PRINCIPAL)
+    if found is not None:
+        return found
     state = app_state(request)
     token, api_key = await _credentials(request)
     try:
@@ -258,6 +287,7 @@ async def get_principal(request: Request, session: DbSession) -> Principal:
         raise
     policy = await state.tiers.of(session, principal.tier)
     await rate_guard.limit_principal(request.scope, state.limiter, principal, policy)
+    request.scope[_PRINCIPAL] = principal
     return principal
 
 
@@ -294,9 +324,11 @@ async def get_admin(principal: CurrentPrincipal) -> Principal:
 CurrentAdmin = Annotated[Principal, Depends(get_admin)]
 
 
-async def get_viewer(request: Request, principal: CurrentPrincipal, session: DbSession) -> Viewer:
-    """The principal as a reader of leads: tier window and discount at this request's time."""
+async def get_viewer(request: Request, session: DbSession) -> Viewer:
+    """The caller (`get_principal`) as a reader of leads: tier window and discount at this
+    request's time."""
     state = app_state(request)
+    principal = await get_principal(request, session)
     policy = await state.tiers.of(session, principal.tier)
     return viewer_for(principal, policy, state.clock.now())
 

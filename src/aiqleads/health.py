@@ -17,10 +17,11 @@ from aiqleads.config import Environment, Settings
 from aiqleads.deps import AppState, State
 from aiqleads.errors import NotFound, Unauthorized
 from aiqleads.observability.metrics import DEPENDENCY_UP
+from aiqleads.routing import SessionRoute
 from aiqleads.scoring import service as scoring
 from aiqleads.sources import service as sources
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(route_class=SessionRoute, tags=["operations"])
 _CHECK_SECONDS = 2.0  # a dependency slower than this to answer counts as down
 
 

@@ -24,7 +24,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute, compile_path
 
-from aiqleads.deps import CALLER_SCHEMES, get_principal, get_principal_apart
+from aiqleads.deps import CALLER_SCHEMES, get_principal, get_principal_apart, get_viewer
 from aiqleads.errors import ErrorCode
 from aiqleads.kit.query_model import described_parameters, query_models
 
@@ -109,8 +109,10 @@ def allowed_methods(app: FastAPI, url_path: str) -> list[str]:
 
 
 def takes_caller(route: APIRoute) -> bool:
-    """Whether `route` signs its caller in (`deps.get_principal` or `get_principal_apart`)."""
-    return any(call in (get_principal, get_principal_apart) for call in _calls(route.dependant))
+    """Whether `route` signs its caller in (`deps.get_principal`, `get_principal_apart` or
+    `get_viewer`, which calls `get_principal`)."""
+    signs_in = (get_principal, get_principal_apart, get_viewer)
+    return any(call in signs_in for call in _calls(route.dependant))
 
 
 def error_statuses(route: APIRoute, path: str, method: str) -> set[str]:

@@ -14,8 +14,9 @@ from aiqleads.auth.schemas import AccountOut
 from aiqleads.deps import CurrentAdmin, DbSession, State
 from aiqleads.errors import InvalidInput, NotFound
 from aiqleads.models.enums import Tier
+from aiqleads.routing import SessionRoute
 
-router = APIRouter(prefix="/api/v1/admin/accounts", tags=["admin"])
+router = APIRouter(route_class=SessionRoute, prefix="/api/v1/admin/accounts", tags=["admin"])
 
 
 class AccountPatch(BaseModel):

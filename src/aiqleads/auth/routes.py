@@ -27,8 +27,9 @@ from aiqleads.models import Account, ApiKey
 from aiqleads.models.enums import Role, Tier
 from aiqleads.ratelimit.guard import limit_login, limit_register
 from aiqleads.ratelimit.limiter import client_ip
+from aiqleads.routing import SessionRoute
 
-router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+router = APIRouter(route_class=SessionRoute, prefix="/api/v1/auth", tags=["auth"])
 
 
 def account_out(account: Account) -> AccountOut:

@@ -17,8 +17,9 @@ from aiqleads.deps import (
     generic_plans,
     reads_only,
 )
+from aiqleads.routing import SessionRoute
 
-router = APIRouter(prefix="/api/v1/cart", tags=["cart"])
+router = APIRouter(route_class=SessionRoute, prefix="/api/v1/cart", tags=["cart"])
 
 
 @router.post("/holds")

@@ -12,8 +12,9 @@ from aiqleads.checkout.schemas import CheckoutRequest, OrderOut
 from aiqleads.deps import CurrentPrincipal, DbSession, PrincipalApart, State
 from aiqleads.errors import AppError, ErrorCode, NotFound
 from aiqleads.models.enums import OrderStatus
+from aiqleads.routing import SessionRoute
 
-router = APIRouter(prefix="/api/v1", tags=["checkout"])
+router = APIRouter(route_class=SessionRoute, prefix="/api/v1", tags=["checkout"])
 
 
 def checkout_of(state: State) -> flow.Checkout:

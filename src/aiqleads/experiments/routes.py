@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aiqleads.deps import AppState, CurrentAdmin, DbSession, State
 from aiqleads.experiments import chart, service
 from aiqleads.experiments.schemas import ConcludeIn, ExperimentIn, ExperimentOut, ExperimentReport
+from aiqleads.routing import SessionRoute
 
-router = APIRouter(prefix="/api/v1/admin/experiments", tags=["admin"])
+router = APIRouter(route_class=SessionRoute, prefix="/api/v1/admin/experiments", tags=["admin"])
 
 
 @router.post("", status_code=201)

@@ -22,8 +22,9 @@ from aiqleads.geo.schemas import (
 )
 from aiqleads.kit.query_model import from_query
 from aiqleads.metros import UnknownMetroError
+from aiqleads.routing import SessionRoute
 
-router = APIRouter(prefix="/api/v1/geo", tags=["geo"])
+router = APIRouter(route_class=SessionRoute, prefix="/api/v1/geo", tags=["geo"])
 GEOJSON = "application/geo+json"
 
 

@@ -21,11 +21,14 @@ from aiqleads.ingestion.schemas import (
     RetryOut,
 )
 from aiqleads.models.enums import RunOutcome
+from aiqleads.routing import SessionRoute
 
 MAX_ID = 2**63 - 1  # the largest id a 64-bit integer column holds
 
-router = APIRouter(prefix="/api/v1/admin/quarantine", tags=["admin"])
-runs_router = APIRouter(prefix="/api/v1/admin/ingestion/runs", tags=["admin"])
+router = APIRouter(route_class=SessionRoute, prefix="/api/v1/admin/quarantine", tags=["admin"])
+runs_router = APIRouter(
+    route_class=SessionRoute, prefix="/api/v1/admin/ingestion/runs", tags=["admin"]
+)
 
 
 async def _admin(principal: PrincipalApart) -> Principal:

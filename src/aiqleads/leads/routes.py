@@ -21,8 +21,9 @@ from aiqleads.kit.responses import JSONBytes
 from aiqleads.leads import service
 from aiqleads.leads.query import CatalogQuery
 from aiqleads.leads.schemas import CatalogParams, LeadFull, LeadPage, LeadPreview
+from aiqleads.routing import SessionRoute
 
-router = APIRouter(prefix="/api/v1/leads", tags=["leads"])
+router = APIRouter(route_class=SessionRoute, prefix="/api/v1/leads", tags=["leads"])
 
 
 # The hot routes answer with the bytes their service encoded once: FastAPI does not validate

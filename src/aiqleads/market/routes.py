@@ -10,9 +10,10 @@ from aiqleads.deps import CurrentAdmin, CurrentViewer, DbSession, State
 from aiqleads.kit.iso import IsoDate
 from aiqleads.market import service
 from aiqleads.market.schemas import PointOut, RegionMarketOut, ZipMarketOut
+from aiqleads.routing import SessionRoute
 
-router = APIRouter(prefix="/api/v1/market", tags=["market"])
-admin_router = APIRouter(prefix="/api/v1/admin/market", tags=["admin"])
+router = APIRouter(route_class=SessionRoute, prefix="/api/v1/market", tags=["market"])
+admin_router = APIRouter(route_class=SessionRoute, prefix="/api/v1/admin/market", tags=["admin"])
 
 RegionKind = Literal["zip", "metro", "county", "city", "national"]
 Zip = Annotated[str, Path(pattern=r"^\d{5}$", description="a 5-digit ZIP code")]

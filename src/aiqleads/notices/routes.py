@@ -6,8 +6,9 @@ from fastapi import APIRouter, WebSocket
 
 from aiqleads.deps import AppState
 from aiqleads.notices.live import LiveSession
+from aiqleads.routing import SessionRoute
 
-router = APIRouter(tags=["live"])
+router = APIRouter(route_class=SessionRoute, tags=["live"])
 
 
 @router.websocket("/api/v1/live")

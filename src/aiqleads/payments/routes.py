@@ -8,8 +8,9 @@ from aiqleads.checkout.routes import checkout_of
 from aiqleads.deps import State
 from aiqleads.errors import NotFound
 from aiqleads.payments import webhooks
+from aiqleads.routing import SessionRoute
 
-router = APIRouter(prefix="/api/v1/payments", tags=["payments"])
+router = APIRouter(route_class=SessionRoute, prefix="/api/v1/payments", tags=["payments"])
 
 
 @router.post("/webhooks/{gateway}")

@@ -25,8 +25,9 @@ from aiqleads.purchases.schemas import (
     ReturnPage,
     ReturnRequest,
 )
+from aiqleads.routing import SessionRoute
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(route_class=SessionRoute, prefix="/api/v1")
 
 Limit = Annotated[int, Query(ge=1, le=200, description="page size")]
 Cursor = Annotated[str | None, Query(max_length=2000, description="from next_cursor")]

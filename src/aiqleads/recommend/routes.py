@@ -8,8 +8,9 @@ from aiqleads.deps import CurrentPrincipal, CurrentViewer, DbSession, State, rea
 from aiqleads.errors import InvalidInput
 from aiqleads.recommend import service
 from aiqleads.recommend.schemas import PreferencesIn, PreferencesOut, RecommendationList
+from aiqleads.routing import SessionRoute
 
-router = APIRouter(prefix="/api/v1", tags=["recommendations"])
+router = APIRouter(route_class=SessionRoute, prefix="/api/v1", tags=["recommendations"])
 VERSION_HEADER = "X-Recommender-Version"
 
 

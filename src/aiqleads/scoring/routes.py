@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from aiqleads.deps import CurrentAdmin, DbSession
+from aiqleads.routing import SessionRoute
 from aiqleads.scoring import service
 from aiqleads.scoring.schemas import ScoringModelOut
 
-router = APIRouter(prefix="/api/v1/admin/scoring", tags=["admin"])
+router = APIRouter(route_class=SessionRoute, prefix="/api/v1/admin/scoring", tags=["admin"])
 
 
 @router.get("/models")

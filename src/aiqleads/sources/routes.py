@@ -6,11 +6,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from aiqleads.deps import CurrentAdmin, DbSession, State
+from aiqleads.routing import SessionRoute
 from aiqleads.sources import service
 from aiqleads.sources.profile import SourceReport
 from aiqleads.sources.schemas import SourceReportOut
 
-router = APIRouter(prefix="/api/v1/admin/sources", tags=["admin"])
+router = APIRouter(route_class=SessionRoute, prefix="/api/v1/admin/sources", tags=["admin"])
 
 
 def _out(reports: list[SourceReport]) -> list[SourceReportOut]:

@@ -6,9 +6,10 @@ from fastapi import APIRouter
 
 from aiqleads.deps import CurrentAdmin, DbSession, State
 from aiqleads.models.enums import Tier
+from aiqleads.routing import SessionRoute
 from aiqleads.tiers.schemas import TierPolicyIn, TierPolicyOut
 
-router = APIRouter(prefix="/api/v1/admin/tiers", tags=["admin"])
+router = APIRouter(route_class=SessionRoute, prefix="/api/v1/admin/tiers", tags=["admin"])
 
 
 async def _all(state: State, session: DbSession) -> list[TierPolicyOut]:

@@ -18,10 +18,11 @@ from pydantic import BaseModel
 from aiqleads.deps import State
 from aiqleads.geo.boundaries import METROS_WITHOUT_ZCTA
 from aiqleads.metros import METROS
+from aiqleads.routing import SessionRoute
 
 log = logging.getLogger(__name__)
-router = APIRouter(include_in_schema=False)
-config_router = APIRouter(prefix="/api/v1/web", tags=["web"])
+router = APIRouter(route_class=SessionRoute, include_in_schema=False)
+config_router = APIRouter(route_class=SessionRoute, prefix="/api/v1/web", tags=["web"])
 
 STATIC = Path(__file__).parent / "static"
 _INDEX = STATIC / "index.html"

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 from sqlalchemy import Row
 
 from aiqleads.deps import CurrentPrincipal, DbSession, State
+from aiqleads.routing import SessionRoute
 from aiqleads.webhooks import service
 from aiqleads.webhooks.schemas import (
     DeliveryList,
@@ -19,7 +20,7 @@ from aiqleads.webhooks.schemas import (
     WebhookOut,
 )
 
-router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
+router = APIRouter(route_class=SessionRoute, prefix="/api/v1/webhooks", tags=["webhooks"])
 
 
 def _out(row: Row[Any]) -> WebhookOut:
