@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import anyio
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
@@ -34,7 +35,9 @@ class SessionRoute(APIRoute):
             try:
                 response = await handler(request)
             except BaseException:
-                await end_session(request.scope, failed=True)
+                # Shielded: a request cancelled (its client gone) still returns its connection.
+                with anyio.CancelScope(shield=True):
+                    await end_session(request.scope, failed=True)
                 raise
             await end_session(request.scope, failed=False)
             return response
