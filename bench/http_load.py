@@ -397,11 +397,10 @@ async def _prime_heatmaps(
     base: str, makers: dict[str, Callable[[int], str]], token: str
 ) -> dict[str, float]:
     """Ask for each heatmap of the plan once, one after another, before any phase: a cold
-    resolution-8 heatmap at 1M leads takes seconds, longer than a warm-up, and every request
-    of a phase waiting for it (single flight) measured that computation, not the cached answer
-    the phases measure (a heatmap phase once had a p95 of 5.9 s). Returns the seconds each
-    took, by path: the cold cost, reported apart. Raises RuntimeError on an answer other
-    than 200."""
+    heatmap at 1M leads takes about a second (0.7-1.3 s on 2026-12-03), and every request of
+    a phase that met it would wait for it (single flight), measuring that computation rather
+    than the cached answer the phases measure. Returns the seconds each took, by path: the
+    cold cost, reported apart. Raises RuntimeError on an answer other than 200."""
     seconds: dict[str, float] = {}
     paths = sorted({makers["heatmap"](i) for i in range(PLAN)})
     async with httpx.AsyncClient(base_url=base, timeout=600) as client:

@@ -215,7 +215,8 @@ async def end_session(scope: Scope, *, failed: bool) -> None:
     (`failed` False: the handler returned), or rolled back (it raised), then closed. A session
     the request never used is left as it is (a page the caches answered): committing and
     closing it anyway cost a task and two greenlet hand-offs, ~10 % of a cached search's
-    Python calls. Raises what the commit raises (the session is closed all the same)."""
+    Python calls. Raises what the commit raises (the session is closed all the same, and
+    closing ends a transaction a failed commit left: SQLAlchemy's `close` rolls it back)."""
     session: AsyncSession | None = scope.pop(_SESSION, None)
     if session is None or untouched(session):
         return
@@ -224,9 +225,6 @@ async def end_session(scope: Scope, *, failed: bool) -> None:
             await session.rollback()
         else:
             await session.commit()
-    except BaseException:
-        await session.rollback()
-        raise
     finally:
         await session.close()
 

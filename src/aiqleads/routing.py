@@ -5,8 +5,8 @@ handler and its answer.
 the handler has returned or raised, before the answer is sent: committed (so a failed commit is
 the answer, never a 200 for a write that did not happen) or rolled back, then closed
 (`deps.end_session`). Every router of the application is made with
-`APIRouter(route_class=SessionRoute)`; `tests/test_request_session.py` checks that no route of
-the application is of another class.
+`APIRouter(route_class=SessionRoute)`; `tests/test_request_session.py` checks that every route
+of the application that opens a session is of this class.
 """
 
 from __future__ import annotations
