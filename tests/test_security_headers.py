@@ -7,8 +7,9 @@ import re
 import httpx
 import pytest
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
-from aiqleads.security_headers import APP_CSP, DOCS_CSP
+from aiqleads.security_headers import APP_CSP, DOCS_CSP, SecurityHeadersMiddleware
 
 
 @pytest.mark.parametrize(
@@ -60,3 +61,23 @@ async def test_docs_are_served_offline(client: httpx.AsyncClient) -> None:
     assert spec.json()["info"]["title"] == "AIQLeads"
     redoc = await client.get("/redoc")
     assert redoc.status_code == 200 and "cdn" not in redoc.text.lower()
+
+
+async def test_a_header_the_answer_sets_itself_is_kept_once() -> None:
+    # Given a bare ASGI app that frames itself for its own origin, in its own spelling
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        start = {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"X-Frame-Options", b"SAMEORIGIN"), (b"content-length", b"2")],
+        }
+        await send(start)
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    transport = httpx.ASGITransport(app=SecurityHeadersMiddleware(app))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        res = await client.get("/")
+    # Then its own value is the only one, and the headers it did not set are added
+    assert res.headers.get_list("X-Frame-Options") == ["SAMEORIGIN"]
+    assert res.headers["X-Content-Type-Options"] == "nosniff"
+    assert res.headers["Content-Security-Policy"] == APP_CSP

@@ -7,8 +7,9 @@ an inline script, so they alone may run inline code, still only from this origin
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from aiqleads.kit.asgi_headers import add_missing, raw_headers
 
 APP_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:;"
@@ -39,17 +40,22 @@ def _variant(csp: str, hsts: bool) -> dict[str, str]:
     return headers
 
 
-# Built once: (docs page?, over TLS?) → headers.
+# Built once: (docs page?, over TLS?) → headers, and the same as ASGI's raw (lower-case name,
+# value) byte pairs.
 _VARIANTS = {
     (d, t): _variant(DOCS_CSP if d else APP_CSP, t) for d in (False, True) for t in (False, True)
 }
+_RAW_VARIANTS = {key: raw_headers(h) for key, h in _VARIANTS.items()}
+
+
+def _is_docs(path: str) -> bool:
+    return path in DOCS_PATHS or path.startswith("/docs/")
 
 
 def headers_for(path: str, scheme: str) -> dict[str, str]:
     """The security headers of an answer to `path` (without root path) over `scheme`: a new
     dict the caller may change."""
-    docs = path in DOCS_PATHS or path.startswith("/docs/")
-    return dict(_VARIANTS[docs, scheme in ("https", "wss")])
+    return dict(_VARIANTS[_is_docs(path), scheme in ("https", "wss")])
 
 
 class SecurityHeadersMiddleware:
@@ -62,16 +68,13 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path = scope["path"]
-        docs = path in DOCS_PATHS or path.startswith("/docs/")
-        extra = _VARIANTS[docs, scope.get("scheme", "http") in ("https", "wss")]
+        extra = _RAW_VARIANTS[
+            _is_docs(scope["path"]), scope.get("scheme", "http") in ("https", "wss")
+        ]
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in extra.items():
-                    if name not in headers:
-                        headers[name] = value
+                add_missing(message, extra)
             await send(message)
 
         await self.app(scope, receive, send_wrapper)

@@ -96,12 +96,17 @@ async def test_unknown_route_and_wrong_method_use_the_error_shape(
     ],
 )
 def test_log_lines_never_carry_contacts(message: str, leak: str) -> None:
-    record = logging.makeLogRecord({"msg": message, "levelname": "INFO", "name": "t"})
-    record.owner_phone = "+12065550123"
-    assert RedactingFilter().filter(record)
-    line = JsonFormatter().format(record)
-    assert leak not in line
-    assert "+12065550123" not in line
+    # Given the message logged as a constant (twice: the filter keeps constants' redaction) and
+    # as a template's argument
+    as_logged = [(message, ()), (message, ()), ("said: %s", (message,))]
+    for msg, args in as_logged:
+        record = logging.makeLogRecord({"msg": msg, "args": args, "levelname": "INFO"})
+        record.owner_phone = "+12065550123"
+        assert RedactingFilter().filter(record)
+        line = JsonFormatter().format(record)
+        # Then no line carries it, nor the contact given as a field
+        assert leak not in line
+        assert "+12065550123" not in line
 
 
 def test_redaction_leaves_timestamps_and_ids_alone() -> None:

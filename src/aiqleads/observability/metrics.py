@@ -8,6 +8,18 @@ and never a user or lead id. In production with several workers, set PROMETHEUS_
 from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import values as prometheus_values
+
+from aiqleads.kit.pid import current_pid
+
+# With PROMETHEUS_MULTIPROC_DIR, each value checks the process id on every update, to notice a
+# fork: a system call per update, several per request. prometheus_client takes the function
+# that names the process (`MultiProcessValue(process_identifier=)`); this one answers from a
+# copy refreshed after each fork. It must be in place before the first metric is made.
+if getattr(prometheus_values.ValueClass, "_multiprocess", False):
+    prometheus_values.ValueClass = prometheus_values.MultiProcessValue(  # type: ignore[no-untyped-call]
+        process_identifier=current_pid
+    )
 
 HTTP_REQUESTS = Counter(
     "aiq_http_requests_total",

@@ -12,10 +12,10 @@ import time
 from typing import Any
 
 from asgi_correlation_id.context import correlation_id
-from starlette.datastructures import MutableHeaders
 from starlette.routing import Match, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from aiqleads.kit.asgi_headers import add_missing, raw_headers
 from aiqleads.observability.metrics import HTTP_DURATION, HTTP_IN_FLIGHT, HTTP_REQUESTS
 
 log = logging.getLogger("aiqleads.access")
@@ -82,10 +82,7 @@ class MetricsMiddleware:
                 status = int(message["status"])
                 limit_headers = state.get(RATE_LIMIT_HEADERS_KEY)
                 if limit_headers:
-                    headers = MutableHeaders(scope=message)
-                    for name, value in limit_headers.items():
-                        if name not in headers:
-                            headers[name] = value
+                    add_missing(message, raw_headers(limit_headers))
             await send(message)
 
         HTTP_IN_FLIGHT.inc()
