@@ -113,6 +113,8 @@ def test_connections_opened_together_are_spread_over_the_workers(
             for conn in conns:
                 conn.close()
         assert all(a.startswith(b"HTTP/1.1 200") for a in answers)
+        # (and none names the server's software)
+        assert not any(b"\r\nserver:" in a.lower() for a in answers)
         by_worker = Counter(
             e["pid"] for e in access_lines(tmp_path, base) if e["route"] == "/health"
         )

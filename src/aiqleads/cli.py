@@ -162,6 +162,9 @@ def _serve(settings: Settings, *, host: str | None, port: int | None, workers: i
         "log_level": settings.log_level.lower(),
         "access_log": False,
         "http": OneWriteHttpToolsProtocol,
+        # No `Server: uvicorn` on every answer: it tells a scanner what to try, and is one
+        # more header to validate and send per response.
+        "server_header": False,
     }
     try:
         if n == 1 or not listeners.SUPPORTED:
