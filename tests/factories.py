@@ -18,7 +18,8 @@ from aiqleads.kit.clock import FrozenClock
 from aiqleads.kit.crypto import FieldCipher, blind_index
 from aiqleads.leads import writes
 from aiqleads.models import Account, Lead, Purchase
-from aiqleads.models.enums import LeadStatus, Role, Tier
+from aiqleads.models.enums import LeadStatus, LedgerKind, Role, Tier
+from aiqleads.payments import ledger
 
 PASSWORD = "correct horse battery"
 _seq = itertools.count(1)
@@ -42,6 +43,22 @@ async def make_account(
             tier=tier,
             now=now,
         )
+
+
+async def make_payment_movement(
+    sessions: async_sessionmaker[AsyncSession], *, now: datetime
+) -> ledger.Movement:
+    """A $15.00 sandbox payment ("pay_1") of a new account of its own, not yet recorded."""
+    account = await make_account(sessions, now=now)
+    return ledger.Movement(
+        kind=LedgerKind.PAYMENT,
+        txn=ledger.payment_txn("pay_1"),
+        account_id=account.id,
+        amount_cents=1500,
+        currency="USD",
+        gateway="sandbox",
+        gateway_reference="pay_1",
+    )
 
 
 async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> dict[str, str]:

@@ -17,8 +17,13 @@ from aiqleads.models import Account, Lead
 from aiqleads.models.enums import LedgerState
 from aiqleads.payments import ledger
 from tests.emptying import empty_tables
-from tests.factories import insert_leads, lead_row, make_account, record_purchase
-from tests.payments.test_ledger import _movement
+from tests.factories import (
+    insert_leads,
+    lead_row,
+    make_account,
+    make_payment_movement,
+    record_purchase,
+)
 
 
 async def _rows_per_table(engine: AsyncEngine) -> dict[str, int]:
@@ -42,7 +47,7 @@ async def _fill(
     await record_purchase(
         sessions, lead_public_id=rows[0]["public_id"], account=buyer, now=clock.now()
     )
-    payment = await _movement(sessions, clock)  # a payment of an account of its own
+    payment = await make_payment_movement(sessions, now=clock.now())  # of an account of its own
     async with transaction(sessions) as session:
         assert await ledger.record(session, payment, LedgerState.PENDING, now=clock.now())
         assert await ledger.record(session, payment, LedgerState.COMPLETED, now=clock.now())

@@ -12,28 +12,13 @@ from aiqleads.db.engine import transaction
 from aiqleads.kit.clock import FrozenClock
 from aiqleads.models.enums import LedgerKind, LedgerState
 from aiqleads.payments import ledger
-from tests.factories import make_account
-
-
-async def _movement(
-    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
-) -> ledger.Movement:
-    account = await make_account(sessions, now=clock.now())
-    return ledger.Movement(
-        kind=LedgerKind.PAYMENT,
-        txn=ledger.payment_txn("pay_1"),
-        account_id=account.id,
-        amount_cents=1500,
-        currency="USD",
-        gateway="sandbox",
-        gateway_reference="pay_1",
-    )
+from tests.factories import make_payment_movement
 
 
 async def test_states_follow_the_allowed_transitions_and_repeat_as_no_ops(
     sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
 ) -> None:
-    mv = await _movement(sessions, clock)
+    mv = await make_payment_movement(sessions, now=clock.now())
     async with transaction(sessions) as session:
         with pytest.raises(ledger.InvalidTransition):
             await ledger.record(session, mv, LedgerState.COMPLETED, now=clock.now())
@@ -52,7 +37,7 @@ async def test_record_all_moves_in_order_with_one_read_and_skips_repeats(
     sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
 ) -> None:
     # Given a payment with no row yet
-    mv = await _movement(sessions, clock)
+    mv = await make_payment_movement(sessions, now=clock.now())
     steps = [
         (mv, LedgerState.PENDING),
         (mv, LedgerState.COMPLETED),
@@ -85,7 +70,7 @@ async def test_record_all_moves_in_order_with_one_read_and_skips_repeats(
 async def test_begin_appends_the_pending_row_of_a_new_transaction(
     sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
 ) -> None:
-    mv = await _movement(sessions, clock)
+    mv = await make_payment_movement(sessions, now=clock.now())
     async with transaction(sessions) as session:
         await ledger.begin(session, mv, now=clock.now())
         assert await ledger.state_of(session, mv.txn) is LedgerState.PENDING
@@ -107,7 +92,7 @@ async def test_the_database_refuses_to_rewrite_the_ledger(
     sql: str, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
 ) -> None:
     # Given a completed payment in the ledger
-    mv = await _movement(sessions, clock)
+    mv = await make_payment_movement(sessions, now=clock.now())
     async with transaction(sessions) as session:
         await ledger.record(session, mv, LedgerState.PENDING, now=clock.now())
         await ledger.record(session, mv, LedgerState.COMPLETED, now=clock.now())
