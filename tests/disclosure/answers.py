@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import uuid
@@ -10,7 +11,11 @@ from typing import Any
 
 import httpx
 
-from tests.disclosure.table import Entry
+from tests.disclosure.table import COMPETITORS, HEATMAP, LEADS, Entry
+from tests.disclosure.world import P0, World
+
+AGENTS = ("basic", "pro", "enterprise")
+Answers = dict[str, bytes]
 
 MAX_PAGES = 200
 # A cursor is encrypted with a fresh nonce each time, so two cursors for one position differ;
@@ -62,6 +67,33 @@ async def ask_all(
     named: Mapping[str, uuid.UUID],
 ) -> dict[str, bytes]:
     return {e.name: await ask(client, headers, e, named) for e in entries}
+
+
+def admin_entries(entries: Sequence[Entry]) -> list[Entry]:
+    """The admin's questions: those about the target's exact point, score and office."""
+
+    def about_target(e: Entry) -> bool:
+        params = dict(e.params)
+        if e.path == LEADS:
+            return "price_min" in params and "price_max" in params
+        if e.path == HEATMAP:
+            return params.get("resolution") in ("9", "10")
+        if e.path == COMPETITORS:
+            return params.get("lat") == str(P0[0]) and "top_n" in params
+        return e.lead == "target"
+
+    return [e for e in entries if about_target(e)]
+
+
+async def everyone(world: World, entries: Sequence[Entry]) -> dict[str, Answers]:
+    """Every agent's answers to every entry, and the admin's to those about the target. The
+    principals ask at the same time (they only read), so the database works while Python
+    does."""
+    found = await asyncio.gather(
+        *(ask_all(world.client, world.headers[who], entries, world.named) for who in AGENTS),
+        ask_all(world.client, world.headers["admin"], admin_entries(entries), world.named),
+    )
+    return dict(zip((*AGENTS, "admin"), found, strict=True))
 
 
 def differences(before: Mapping[str, bytes], after: Mapping[str, bytes]) -> list[str]:

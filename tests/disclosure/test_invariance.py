@@ -13,6 +13,7 @@ route, every parameter) three times:
   by another id (source_ref and source_url). Public ids are random, so world B takes world A's
   (the only write outside the write path; see `world.align_public_ids`; world A goes through
   the same writes, so the two differ in nothing else, not even the order of rows on disk).
+  World B is built and asked in a child process while world A is asked (`world_b`).
 
 Every answer must be byte-identical (a cursor, encrypted under a fresh nonce each time, is
 compared by its length). The admin's answers, and the buyer's, show the changes: the same
@@ -21,7 +22,6 @@ questions can tell them apart.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -36,25 +36,23 @@ from aiqleads.app import create_app
 from aiqleads.models.enums import Tier
 from tests.app_routes import app_routes
 from tests.conftest import T0, Backend
-from tests.disclosure.answers import ask, ask_all, differences, json_pages
-from tests.disclosure.conftest import analyze, another_database, migrated, world_on
-from tests.disclosure.table import COMPETITORS, HEATMAP, LEAD, LEADS, Entry, table
+from tests.disclosure import world_b
+from tests.disclosure.answers import AGENTS, Answers, ask, differences, everyone, json_pages
+from tests.disclosure.conftest import analyze
+from tests.disclosure.table import LEAD, LEADS, Entry, table
 from tests.disclosure.world import (
     AGENT_ONLY,
     CHANGED,
     OFFICES,
     ORIGINAL,
-    P0,
     RENUMBERED,
     TARGET_SOURCE,
     TargetVersion,
     World,
     align_public_ids,
+    take_holds,
 )
 from tests.factories import record_purchase
-
-AGENTS = ("basic", "pro", "enterprise")
-Answers = dict[str, bytes]
 
 # GET routes that answer with no lead data at all, each with the reason. Any other GET route is
 # a lead route and must be in the table.
@@ -177,50 +175,10 @@ class Captured:
     target_id: uuid.UUID
 
 
-def _admin_entries(entries: list[Entry]) -> list[Entry]:
-    """The admin's questions: those about the target's exact point, score and office."""
-
-    def about_target(e: Entry) -> bool:
-        params = dict(e.params)
-        if e.path == LEADS:
-            return "price_min" in params and "price_max" in params
-        if e.path == HEATMAP:
-            return params.get("resolution") in ("9", "10")
-        if e.path == COMPETITORS:
-            return params.get("lat") == str(P0[0]) and "top_n" in params
-        return e.lead == "target"
-
-    return [e for e in entries if about_target(e)]
-
-
-async def _everyone(world: World, entries: list[Entry]) -> dict[str, Answers]:
-    """Every agent's answers to every entry, and the admin's to those about the target. The
-    principals ask at the same time (they only read), so the database works while Python
-    does."""
-    admin_entries = _admin_entries(entries)
-    found = await asyncio.gather(
-        *(ask_all(world.client, world.headers[who], entries, world.named) for who in AGENTS),
-        ask_all(world.client, world.headers["admin"], admin_entries, world.named),
-    )
-    return dict(zip((*AGENTS, "admin"), found, strict=True))
-
-
 def _b_ids(world: World, version: TargetVersion) -> dict[tuple[str, str], uuid.UUID]:
     ids = {(r["source"], r["source_ref"]): r["public_id"] for r in world.rows}
     ids[(TARGET_SOURCE, version.source_ref)] = ids.pop((TARGET_SOURCE, ORIGINAL.source_ref))
     return ids
-
-
-async def take_holds(world: World) -> None:
-    """Holds through the cart: the pro agent holds the target (held, still bought by nobody),
-    the basic agent a lead of the target's cell."""
-    for who, name in (("pro", "target"), ("basic", "cell-0")):
-        res = await world.client.post(
-            "/api/v1/cart/holds",
-            json={"lead_ids": [str(world.named[name])]},
-            headers=world.headers[who],
-        )
-        assert res.status_code == 200 and res.json()["held"] == 1, res.text
 
 
 @pytest.fixture(scope="module")
@@ -228,31 +186,29 @@ async def captured(
     world: World, backend: Backend, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Captured]:
     entries = table(world.named)
-    # World B's public ids are set by `align_public_ids`, two UPDATEs of every row; world A
-    # goes through the same, so the two databases differ in the target's source id alone, not
-    # in the physical order of their rows (see test_probes for answers that depend on it).
-    await align_public_ids(world.sessions, _b_ids(world, ORIGINAL))
-    await take_holds(world)
-    await analyze(world.sessions)
-    before = await _everyone(world, entries)
-    await world.upsert_target(CHANGED)
-    changed = await _everyone(world, entries)
-    await world.upsert_target(ORIGINAL)
-    path = str(tmp_path_factory.mktemp("world_b") / "b.db")
-    async with (
-        another_database(backend, path) as settings_b,
-        migrated(settings_b) as engine_b,
-        world_on(engine_b, settings_b, target=RENUMBERED) as b,
-    ):
-        assert b.target_id != world.target_id  # random, before they are aligned
-        await align_public_ids(b.sessions, _b_ids(world, RENUMBERED))
-        b.rows, b.target, b.named = world.rows, world.target, world.named
-        await take_holds(b)
-        await analyze(b.sessions)
-        renumbered = await _everyone(b, entries)
-        renumbered["admin"][f"{LEAD} B"] = await ask(
-            b.client, b.headers["admin"], Entry(LEAD, lead="target"), world.named
-        )
+    # World B is built and asked in a process of its own (`world_b`) while world A is asked
+    # here: it needs nothing of world A but its ids, and the two no longer wait on each other.
+    folder = tmp_path_factory.mktemp("world_b")
+    spec = world_b.Spec(
+        backend=(backend.name, backend.database_url, backend.redis_url),
+        path=str(folder / "b.db"),
+        ids=_b_ids(world, RENUMBERED),
+        named=world.named,
+        a_target_id=world.target_id,
+    )
+    async with world_b.started(spec, folder) as b:
+        # World B's public ids are set by `align_public_ids`, two UPDATEs of every row; world A
+        # goes through the same, so the two databases differ in the target's source id alone,
+        # not in the physical order of their rows (see test_probes for answers that depend on
+        # it).
+        await align_public_ids(world.sessions, _b_ids(world, ORIGINAL))
+        await take_holds(world)
+        await analyze(world.sessions)
+        before = await everyone(world, entries)
+        await world.upsert_target(CHANGED)
+        changed = await everyone(world, entries)
+        await world.upsert_target(ORIGINAL)
+        renumbered = await b.answers()
     # Last, the target finds a buyer.
     await record_purchase(
         world.sessions,
@@ -317,7 +273,7 @@ async def test_the_admin_sees_every_change(captured: Captured) -> None:
     assert (old["score"], new["score"]) == (ORIGINAL.score, CHANGED.score)
     assert (old["listing_office"], new["listing_office"]) == (ORIGINAL.office, CHANGED.office)
     assert (old["source_url"], new["source_url"]) == (ORIGINAL.source_url, CHANGED.source_url)
-    renumbered = _target(captured.renumbered["admin"][f"{LEAD} B"])
+    renumbered = _target(captured.renumbered["admin"][world_b.ADMIN_TARGET])
     assert renumbered["source_ref"] == RENUMBERED.source_ref
     # And most of the admin's questions about the target get a different answer
     differ = differences(before, changed)

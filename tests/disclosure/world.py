@@ -398,6 +398,18 @@ def _named(world: World) -> dict[str, uuid.UUID]:
     return named
 
 
+async def take_holds(world: World) -> None:
+    """Holds through the cart: the pro agent holds the target (held, still bought by nobody),
+    the basic agent a lead of the target's cell."""
+    for who, name in (("pro", "target"), ("basic", "cell-0")):
+        res = await world.client.post(
+            "/api/v1/cart/holds",
+            json={"lead_ids": [str(world.named[name])]},
+            headers=world.headers[who],
+        )
+        assert res.status_code == 200 and res.json()["held"] == 1, res.text
+
+
 async def align_public_ids(
     sessions: async_sessionmaker[AsyncSession], ids: dict[tuple[str, str], uuid.UUID]
 ) -> None:

@@ -13,6 +13,7 @@ import subprocess
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -120,23 +121,28 @@ def test_an_ingest_killed_mid_file_then_rerun_stores_each_fact_once(
         assert aiqleads(["db", "upgrade"], values, tmp_path).returncode == 0
         return values
 
-    # Given what one uninterrupted run stores
+    # Given what one uninterrupted run stores (in the background: the clean database and the
+    # killed one share nothing, so the clean run goes on while the other is started and killed)
     clean_url = database("clean")
-    clean = env(clean_url)
-    done = aiqleads(args, clean, tmp_path)
+    with ThreadPoolExecutor(max_workers=1) as background:
+        clean_run = background.submit(lambda: aiqleads(args, env(clean_url), tmp_path))
+
+        # When the same ingest is killed with SIGKILL after some batches have been committed
+        killed_url = database("killed")
+        killed = env(killed_url)
+        with (tmp_path / "killed.log").open("w") as log:
+            proc = subprocess.Popen(
+                AIQLEADS + args, env=killed, cwd=tmp_path, stdout=log, stderr=log
+            )
+            wait_until(lambda: _leads(killed_url) >= 3 * BATCH or proc.poll() is not None,
+                       "three committed batches")  # fmt: skip
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        done = clean_run.result()
     assert done.returncode == 0, done.stderr
     expected = _stored(clean_url)
     assert expected["prices"] and max(Counter(k[:2] for k in expected["prices"]).values()) == 2
 
-    # When the same ingest is killed with SIGKILL after some batches have been committed
-    killed_url = database("killed")
-    killed = env(killed_url)
-    with (tmp_path / "killed.log").open("w") as log:
-        proc = subprocess.Popen(AIQLEADS + args, env=killed, cwd=tmp_path, stdout=log, stderr=log)
-        wait_until(lambda: _leads(killed_url) >= 3 * BATCH or proc.poll() is not None,
-                   "three committed batches")  # fmt: skip
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
     # (it really was mid-file: part of the leads stored, its run still marked running)
     assert proc.returncode == -signal.SIGKILL
     assert 0 < _leads(killed_url) < sum(expected["leads"].values())
