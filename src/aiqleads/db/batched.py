@@ -2,9 +2,10 @@
 
 A recorder of best-effort rows (views, experiment exposures) notes each row in memory; its task
 writes what gathered in one transaction every `interval` seconds, sooner once `batch` rows wait,
-and on stop. A failed write is logged and its rows counted as lost (`on_loss`): the caller's
-request never waits on it and a worker never fails for it. A process killed between two flushes
-loses at most one interval's rows.
+and on stop, which lets a write in flight commit rather than cancel it (a cancelled write lost
+its batch without counting it). A failed write is logged and its rows counted as lost
+(`on_loss`): the caller's request never waits on it and a worker never fails for it. A process
+killed between two flushes loses at most one interval's rows.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class BatchedWriter:
         self._pending: list[Row] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def add(self, row: Row) -> None:
         """Note one row; it is written at the next flush."""
@@ -72,7 +74,7 @@ class BatchedWriter:
         return len(rows)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._interval)
             self._wake.clear()
@@ -80,13 +82,15 @@ class BatchedWriter:
 
     def start(self) -> None:
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self._run(), name=self._name)
 
     async def stop(self) -> None:
-        """Stop the flushing task and write what is left."""
+        """Stop the flushing task once its write in flight, if any, has ended (committed, or
+        failed and counted), then write what is left. Never raises for a failed write."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._stopping = True
+            self._wake.set()
+            await self._task
             self._task = None
         await self.flush()
