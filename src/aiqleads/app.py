@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 
 from aiqleads import __version__
 from aiqleads.auth.admin_routes import router as admin_accounts_router
-from aiqleads.auth.passwords import configure_hasher, configure_pool
+from aiqleads.auth.passwords import configure_hasher, configure_pool, dummy_hash
 from aiqleads.auth.principal_cache import configure_principal_cache
 from aiqleads.auth.routes import router as auth_router
 from aiqleads.body_limit import BodyLimitMiddleware
@@ -113,6 +113,7 @@ def create_app(
     configure_logging(settings.log_level, json_lines=settings.log_json)
     configure_pool(settings.login.hash_threads)
     configure_hasher(settings.login.hash_cost)
+    dummy_hash()  # now, not in the first sign-in for an unknown account (timing)
     configure_principal_cache(settings.auth_cache_seconds)
 
     @asynccontextmanager

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 
 from aiqleads.auth import passwords
@@ -84,3 +86,24 @@ def test_a_long_password_is_judged_not_refused_by_zxcvbn() -> None:
     password = "violet tractor umbrella " * 8
     # When its strength is judged / Then it is strong, and nothing raises
     assert passwords.weakness(password.strip(), min_score=3, user_inputs=[]) is None
+
+
+def test_the_dummy_hash_follows_the_cost() -> None:
+    # An unknown account's check costs what a real one does only if the dummy it verifies
+    # against was made at the cost real hashes are made at
+    passwords.configure_hasher("rfc9106")
+    try:
+        strong = passwords.dummy_hash()
+    finally:
+        passwords.configure_hasher("cheapest")
+    assert strong.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert passwords.dummy_hash().startswith("$argon2id$v=19$m=8,t=1,p=1$")
+    assert passwords.dummy_hash() == passwords.dummy_hash()  # made once per cost
+
+
+def test_importing_the_hasher_hashes_nothing() -> None:
+    # A command-line start pays no hash (130 ms at the production cost) for a dummy it may
+    # never use: a fresh interpreter imports the module and finds no dummy made
+    code = "from aiqleads.auth import passwords; print(passwords._dummy_hash)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "None"

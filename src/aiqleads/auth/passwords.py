@@ -23,7 +23,9 @@ _COSTS = {"rfc9106": profiles.RFC_9106_LOW_MEMORY, "cheapest": profiles.CHEAPEST
 _DUMMY_PASSWORD = "not-a-real-password-only-for-timing"  # noqa: S105 (never an account's)
 _hasher = PasswordHasher.from_parameters(_COSTS["rfc9106"])
 # Verified against when there is no account to check, so every attempt does the same work.
-_DUMMY_HASH = _hasher.hash(_DUMMY_PASSWORD)
+# Made on first need (`dummy_hash`), not at import: one hash is 130 ms of CPU that every
+# command-line start and every process that never checks a password would pay.
+_dummy_hash: str | None = None
 
 MIN_PASSWORD_LENGTH = 10
 # zxcvbn's time grows with the length; its authors check a prefix of long passwords. A
@@ -50,11 +52,22 @@ def configure_pool(threads: int) -> None:
 def configure_hasher(cost: Literal["rfc9106", "cheapest"]) -> None:
     """Hash new passwords at `cost` (`AIQ_LOGIN__HASH_COST`; Settings refuses "cheapest" outside
     tests). Stored hashes are checked with the parameters written in them, whatever the cost."""
-    global _hasher, _DUMMY_HASH
+    global _hasher, _dummy_hash
     parameters = _COSTS[cost]
     if _hasher.memory_cost != parameters.memory_cost or _hasher.time_cost != parameters.time_cost:
         _hasher = PasswordHasher.from_parameters(parameters)
-        _DUMMY_HASH = _hasher.hash(_DUMMY_PASSWORD)
+        _dummy_hash = None
+
+
+def dummy_hash() -> str:
+    """The hash of no account, at the current cost, made on the first call. The server makes
+    it as it starts (`create_app`), so its first sign-in for an unknown account costs what any
+    other does. Blocks one hash's time on that first call."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        # Two threads racing here both hash, and either result serves: no lock needed.
+        _dummy_hash = _hasher.hash(_DUMMY_PASSWORD)
+    return _dummy_hash
 
 
 def _executor() -> ThreadPoolExecutor:
@@ -76,7 +89,7 @@ def verify_password(password_hash: str | None, password: str) -> bool:
     same work) and answers False. Blocks ~50 ms: from async code use `verify_password_async`."""
     PASSWORD_CHECKS.inc()
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or dummy_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
