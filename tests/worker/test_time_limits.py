@@ -82,7 +82,9 @@ async def test_a_task_from_the_broker_renews_its_claim_as_it_starts(
     ctx = _with_worker(task_ctx, requeue_after_seconds=3000.0)
     async with transaction(sessions) as session:
         row_id = await long.enqueue(session, seconds=0.3)
-        await outbox.mark_queued(session, row_id, until=clock.now() + timedelta(seconds=1))
+        await outbox.mark_queued(
+            session, row_id, fencing_token=0, until=clock.now() + timedelta(seconds=1)
+        )
         claimed = await outbox.load(session, row_id)
     assert claimed is not None
     # When it runs

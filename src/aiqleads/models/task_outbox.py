@@ -18,7 +18,9 @@ class TaskOutbox(Base):
     hands it to the broker (`queued`). A finished task's row is deleted. A task that failed
     `attempts` times past its retries stays as `dead`, with its last error, for an operator
     (`aiqleads tasks dead`, `aiqleads tasks retry ID`). `claimed_until` is a lease: a row claimed
-    by a runner or relay that died is taken again once it has passed.
+    by a runner or relay that died is taken again once it has passed. `fencing_token` counts
+    the row's claims: only the runner holding the latest one renews the lease or records a
+    failure (migration 0042 says why).
     """
 
     __tablename__ = "task_outbox"
@@ -35,6 +37,7 @@ class TaskOutbox(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: at once
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    fencing_token: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(2000))
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

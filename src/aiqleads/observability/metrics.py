@@ -110,7 +110,8 @@ GATEWAY_SECONDS = Histogram(
 TASKS_RUN = Counter(
     "aiq_tasks_total",
     "Background task runs by task and outcome (ok; retry: failed, will run again; dead: failed"
-    " past its retries, dead-lettered).",
+    " past its retries, dead-lettered; superseded: failed after another runner had claimed the"
+    " row, which decides).",
     ["task", "outcome"],
 )
 TASK_DURATION = Histogram(

@@ -103,7 +103,7 @@ class Dispatcher:
             seconds=self.ctx.settings.worker.requeue_after_seconds
         )
         async with transaction(self.ctx.sessions) as session:
-            await outbox.mark_queued(session, row.id, until=until)
+            await outbox.mark_queued(session, row.id, fencing_token=row.fencing_token, until=until)
 
     async def run_once(self, *, limit: int = 100) -> int:
         """Tick the schedule, then run (or relay) up to `limit` due tasks one after another;

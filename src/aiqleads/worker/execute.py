@@ -47,7 +47,7 @@ async def run_row(ctx: TaskContext, row: outbox.Claimed, *, queued: bool) -> Out
         if task is None:
             raise LookupError(f"no task named {row.task!r} in this process")
         limit = task.time_limit(ctx.settings)
-        async with _claim_renewed(ctx, row.id, queued=queued):
+        async with _claim_renewed(ctx, row, queued=queued):
             deadline = asyncio.timeout(limit)
             try:
                 async with deadline:
@@ -67,34 +67,45 @@ async def run_row(ctx: TaskContext, row: outbox.Claimed, *, queued: bool) -> Out
 
 
 @asynccontextmanager
-async def _claim_renewed(ctx: TaskContext, row_id: int, *, queued: bool) -> AsyncIterator[None]:
+async def _claim_renewed(
+    ctx: TaskContext, row: outbox.Claimed, *, queued: bool
+) -> AsyncIterator[None]:
     """Renew the row's claim as the body starts (a row from the broker), then every third of its
     window while it runs: the lease (AIQ_WORKER__LEASE_SECONDS) when this process claimed it,
     the broker's time (AIQ_WORKER__REQUEUE_AFTER_SECONDS) when it came from the broker. Only a
-    runner that died lets the claim lapse, and then another runs the task again. A renewal that
-    fails (the database away) is logged and tried again at the next turn."""
+    runner that died or stalled lets the claim lapse, and then another runs the task again. A
+    renewal that fails (the database away) is logged and tried again at the next turn; once
+    another runner has claimed the row (its fencing token moved on), renewing stops, and this
+    run's outcome is no longer recorded but for a success (`outbox.record_failure`)."""
     worker = ctx.settings.worker
     window = worker.requeue_after_seconds if queued else worker.lease_seconds
+    where = {"outbox_id": row.id, "task": row.task}
 
-    async def extend() -> None:
+    async def extend() -> bool:
+        """False once the claim is no longer this runner's."""
         try:
             async with transaction(ctx.sessions) as session:
                 until = ctx.clock.now() + timedelta(seconds=window)
-                await outbox.extend_claim(session, row_id, until=until)
+                return await outbox.extend_claim(
+                    session, row.id, fencing_token=row.fencing_token, until=until
+                )
         except Exception:
-            log.warning("task claim not renewed", extra={"outbox_id": row_id}, exc_info=True)
+            log.warning("task claim not renewed", extra=where, exc_info=True)
+            return True
 
     async def renew() -> None:
         while True:
             await asyncio.sleep(window / 3)
-            await extend()
+            if not await extend():
+                log.warning("task claim lost to another runner, or the row is gone", extra=where)
+                return
 
     # A row from the broker was claimed when it was relayed, not when it starts: after a wait
     # in a long queue its claim may be about to lapse, and the relay would send it again. A row
     # this process has just claimed has its whole lease ahead.
-    if queued:
-        await extend()
-    renewer = asyncio.create_task(renew(), name=f"aiq-task-claim-{row_id}")
+    if queued and not await extend():
+        log.warning("task claim lost to another runner, or the row is gone", extra=where)
+    renewer = asyncio.create_task(renew(), name=f"aiq-task-claim-{row.id}")
     try:
         yield
     finally:
@@ -128,9 +139,23 @@ async def _failed(
     if queued and retry_at is not None:
         claimed_until = retry_at + timedelta(seconds=settings.requeue_after_seconds)
     async with transaction(ctx.sessions) as session:
-        await outbox.record_failure(
-            session, row.id, error=error, now=now, retry_at=retry_at, claimed_until=claimed_until
+        recorded = await outbox.record_failure(
+            session,
+            row.id,
+            fencing_token=row.fencing_token,
+            error=error,
+            now=now,
+            retry_at=retry_at,
+            claimed_until=claimed_until,
         )
+    if not recorded:
+        # Another runner claimed the row after this one's lease lapsed: its run decides.
+        TASKS_RUN.labels(task=label, outcome="superseded").inc()
+        log.warning(
+            "task failed after its claim was lost; the current claim's run decides",
+            extra={"task": row.task, "outbox_id": row.id, "error": error},
+        )
+        return Outcome("skipped", error=error)
     if retry_at is None:
         TASKS_RUN.labels(task=label, outcome="dead").inc()
         log.error(

@@ -23,11 +23,28 @@ PENDING, QUEUED, DEAD = "pending", "queued", "dead"
 
 @dataclass(frozen=True, slots=True)
 class Claimed:
+    """A row as its runner holds it; `fencing_token` is the claim's (see `claim_due`)."""
+
     id: int
     task: str
     args: list[Any]
     kwargs: dict[str, Any]
     attempts: int
+    fencing_token: int
+
+
+_CLAIMED = (
+    rows.c.id,
+    rows.c.task,
+    rows.c.args,
+    rows.c.kwargs,
+    rows.c.attempts,
+    rows.c.fencing_token,
+)
+
+
+def _claimed(got: Any) -> Claimed:
+    return Claimed(got[0], got[1], list(got[2] or []), dict(got[3] or {}), got[4], got[5])
 
 
 async def add(
@@ -74,7 +91,10 @@ async def claim_due(
     statuses: Sequence[str] = (PENDING,),
 ) -> list[Claimed]:
     """Claim up to `limit` due rows (oldest first) until `until`: each with one conditional
-    UPDATE, so of several claimers racing for a row exactly one gets it."""
+    UPDATE, so of several claimers racing for a row exactly one gets it. Each claim takes the
+    row's next fencing token: a runner whose lease lapsed, and whose row another runner then
+    claimed, can no longer renew the lease or record an outcome (`extend_claim`,
+    `record_failure`)."""
     found = await session.execute(
         select(rows.c.id).where(_due(now, statuses)).order_by(rows.c.id).limit(limit)
     )
@@ -83,40 +103,53 @@ async def claim_due(
         stmt = (
             update(rows)
             .where(rows.c.id == row_id, _due(now, statuses))
-            .values(claimed_until=until)
-            .returning(rows.c.id, rows.c.task, rows.c.args, rows.c.kwargs, rows.c.attempts)
+            .values(claimed_until=until, fencing_token=rows.c.fencing_token + 1)
+            .returning(*_CLAIMED)
         )
         got = (await session.execute(stmt)).first()
         if got is not None:
-            out.append(Claimed(got[0], got[1], list(got[2] or []), dict(got[3] or {}), got[4]))
+            out.append(_claimed(got))
     return out
 
 
 async def load(session: AsyncSession, row_id: int) -> Claimed | None:
-    """A row that may still run (pending or queued), or None (done, or dead)."""
+    """A row that may still run (pending or queued), with its current claim's fencing token
+    (a broker's message carries only the row's id), or None (done, or dead)."""
     got = (
         await session.execute(
-            select(rows.c.id, rows.c.task, rows.c.args, rows.c.kwargs, rows.c.attempts).where(
-                rows.c.id == row_id, rows.c.status.in_([PENDING, QUEUED])
-            )
+            select(*_CLAIMED).where(rows.c.id == row_id, rows.c.status.in_([PENDING, QUEUED]))
         )
     ).first()
-    return None if got is None else Claimed(got[0], got[1], list(got[2]), dict(got[3]), got[4])
+    return None if got is None else _claimed(got)
 
 
-async def mark_queued(session: AsyncSession, row_id: int, *, until: datetime) -> None:
-    """Handed to the broker: the broker owns it until `until` (then it is sent again)."""
-    await session.execute(
-        update(rows).where(rows.c.id == row_id).values(status=QUEUED, claimed_until=until)
-    )
+def _held(row_id: int, fencing_token: int) -> Any:
+    return and_(rows.c.id == row_id, rows.c.fencing_token == fencing_token)
 
 
-async def extend_claim(session: AsyncSession, row_id: int, *, until: datetime) -> bool:
-    """Keep a row its runner still runs claimed until `until`; False when the row is gone
-    (done) or dead."""
+async def mark_queued(
+    session: AsyncSession, row_id: int, *, fencing_token: int, until: datetime
+) -> bool:
+    """Handed to the broker: the broker owns it until `until` (then it is sent again). False,
+    and nothing changed, when another claim has taken the row since `fencing_token`."""
     moved = await session.execute(
         update(rows)
-        .where(rows.c.id == row_id, rows.c.status.in_([PENDING, QUEUED]))
+        .where(_held(row_id, fencing_token))
+        .values(status=QUEUED, claimed_until=until)
+        .returning(rows.c.id)
+    )
+    return moved.first() is not None
+
+
+async def extend_claim(
+    session: AsyncSession, row_id: int, *, fencing_token: int, until: datetime
+) -> bool:
+    """Keep a row its runner still runs claimed until `until`. False, and nothing changed, when
+    the row is gone (done), dead, or claimed again since `fencing_token` (this runner's lease
+    lapsed and another runner has it now)."""
+    moved = await session.execute(
+        update(rows)
+        .where(_held(row_id, fencing_token), rows.c.status.in_([PENDING, QUEUED]))
         .values(claimed_until=until)
         .returning(rows.c.id)
     )
@@ -124,6 +157,8 @@ async def extend_claim(session: AsyncSession, row_id: int, *, until: datetime) -
 
 
 async def finish(session: AsyncSession, row_id: int) -> None:
+    """Delete a row whose task ran to its end. Whoever holds the claim: the work is done, and a
+    runner that claimed the row since finds it gone at its own end."""
     await session.execute(delete(rows).where(rows.c.id == row_id))
 
 
@@ -131,13 +166,16 @@ async def record_failure(
     session: AsyncSession,
     row_id: int,
     *,
+    fencing_token: int,
     error: str,
     now: datetime,
     retry_at: datetime | None,
     claimed_until: datetime | None = None,
-) -> None:
+) -> bool:
     """Count a failed run. `retry_at` None: dead (kept for an operator); else run again then
-    (`claimed_until` keeps a queued row with the broker meanwhile)."""
+    (`claimed_until` keeps a queued row with the broker meanwhile). False, and nothing
+    recorded, when the row is gone or claimed again since `fencing_token`: the runner holding
+    the current claim records its own outcome."""
     values: dict[str, Any] = {"attempts": rows.c.attempts + 1, "last_error": error[:2000]}
     if retry_at is None:
         values.update(status=DEAD, failed_at=now, claimed_until=None)
@@ -145,7 +183,10 @@ async def record_failure(
         values.update(status=PENDING, not_before=retry_at, claimed_until=None)
     else:
         values.update(not_before=retry_at, claimed_until=claimed_until)
-    await session.execute(update(rows).where(rows.c.id == row_id).values(**values))
+    moved = await session.execute(
+        update(rows).where(_held(row_id, fencing_token)).values(**values).returning(rows.c.id)
+    )
+    return moved.first() is not None
 
 
 @dataclass(frozen=True, slots=True)
