@@ -38,14 +38,17 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
 
-# Reinstall only when pyproject.toml changed since the last install.
+# Reinstall only when pyproject.toml or constraints.txt changed since the last install. The
+# constraints pin every package to the version the suite last passed with (a release of a
+# dependency between two runs once failed a fresh clone's type check).
 STAMP="$VENV/.installed-${EXTRAS:-base}"
-if [ ! -f "$STAMP" ] || [ "$ROOT/pyproject.toml" -nt "$STAMP" ]; then
+if [ ! -f "$STAMP" ] || [ "$ROOT/pyproject.toml" -nt "$STAMP" ] \
+  || [ "$ROOT/constraints.txt" -nt "$STAMP" ]; then
   "$VENV/bin/python" -m pip install -q --upgrade pip
   if [ -n "${EXTRAS:-}" ]; then
-    "$VENV/bin/python" -m pip install -q -e "$ROOT[$EXTRAS]"
+    "$VENV/bin/python" -m pip install -q -c "$ROOT/constraints.txt" -e "$ROOT[$EXTRAS]"
   else
-    "$VENV/bin/python" -m pip install -q -e "$ROOT"
+    "$VENV/bin/python" -m pip install -q -c "$ROOT/constraints.txt" -e "$ROOT"
   fi
   touch "$STAMP"
 fi
