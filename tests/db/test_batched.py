@@ -4,6 +4,7 @@ on each database, and leaves no transaction behind it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -90,3 +91,59 @@ async def test_stopping_an_idle_writer_writes_what_is_left(
     await writer.stop()
     # Then its row is written once
     assert await _count(sessions) == 1
+
+
+async def test_a_write_that_does_not_end_holds_stop_for_stop_seconds_and_is_counted_lost(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # Given a writer whose statement does not return (a lock wait, a half-open socket)
+    started = asyncio.Event()
+
+    async def stuck(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    lost: list[int] = []
+    writer = BatchedWriter(
+        sessions, stuck, name="test-writer", interval=3600, batch=2, on_loss=lost.append
+    )
+    writer.start()
+    writer.add({"n": 1})
+    writer.add({"n": 2})
+    await asyncio.wait_for(started.wait(), timeout=30)
+    writer.add({"n": 3})  # noted after the batch left: its own write is stuck too
+    # When the process stops: stop returns (a shutdown is not held without end)
+    await asyncio.wait_for(writer.stop(stop_seconds=0.2), timeout=30)
+    # Then both batches are counted as lost, none silently
+    assert lost == [2, 1]
+
+
+async def test_a_cancelled_stop_leaves_the_write_in_flight_to_commit(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    cipher: FieldCipher,
+    clock: FrozenClock,
+) -> None:
+    # Given a writer whose batch is being written, slowly
+    lead_id = await _lead_id(sessions, settings, cipher, clock.now())
+    inserted = asyncio.Event()
+
+    async def slow_append(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+        await repository.append(session, rows)
+        inserted.set()
+        await asyncio.sleep(0.3)
+
+    writer = BatchedWriter(sessions, slow_append, name="test-writer", interval=3600, batch=1)
+    writer.start()
+    writer.add(_view(lead_id, clock))
+    await asyncio.wait_for(inserted.wait(), timeout=30)
+    writer.add(_view(lead_id, clock))
+    # When whoever stops it is cancelled meanwhile (an embedder's shutdown timeout)
+    stopping = asyncio.create_task(writer.stop())
+    await asyncio.sleep(0)
+    stopping.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await stopping
+    # Then the write in flight is not cancelled with it, and a later stop ends the rest
+    await writer.stop()
+    assert await _count(sessions) == 2

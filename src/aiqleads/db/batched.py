@@ -2,10 +2,11 @@
 
 A recorder of best-effort rows (views, experiment exposures) notes each row in memory; its task
 writes what gathered in one transaction every `interval` seconds, sooner once `batch` rows wait,
-and on stop, which lets a write in flight commit rather than cancel it (a cancelled write lost
-its batch without counting it). A failed write is logged and its rows counted as lost
-(`on_loss`): the caller's request never waits on it and a worker never fails for it. A process
-killed between two flushes loses at most one interval's rows.
+and on stop, which gives a write in flight `stop_seconds` to commit before it cancels it (a
+write cancelled at once lost its batch without counting it; one waited for without end held the
+process's shutdown while the database did not answer). A failed or cancelled write is logged and
+its rows counted as lost (`on_loss`): the caller's request never waits on it and a worker never
+fails for it. A process killed between two flushes loses at most one interval's rows.
 """
 
 from __future__ import annotations
@@ -63,15 +64,23 @@ class BatchedWriter:
         try:
             async with transaction(self._sessions) as session:
                 await self._write(session, rows)
+        except asyncio.CancelledError:
+            self._lost(len(rows), "cancelled")
+            raise
         except Exception:
             # Best effort by design (see the module docstring): log and count, never raise.
-            log.exception(
-                "could not write a batch", extra={"writer": self._name, "rows": len(rows)}
-            )
-            if self._on_loss is not None:
-                self._on_loss(len(rows))
+            self._lost(len(rows), "failed")
             return 0
         return len(rows)
+
+    def _lost(self, count: int, how: str) -> None:
+        log.error(
+            "a batch was not written",
+            extra={"writer": self._name, "rows": count, "write": how},
+            exc_info=how == "failed",
+        )
+        if self._on_loss is not None:
+            self._on_loss(count)
 
     async def _run(self) -> None:
         while not self._stopping:
@@ -85,12 +94,22 @@ class BatchedWriter:
             self._stopping = False
             self._task = asyncio.create_task(self._run(), name=self._name)
 
-    async def stop(self) -> None:
+    async def stop(self, *, stop_seconds: float = 10.0) -> None:
         """Stop the flushing task once its write in flight, if any, has ended (committed, or
-        failed and counted), then write what is left. Never raises for a failed write."""
-        if self._task is not None:
+        failed and counted), then write what is left. Each of the two waits is given
+        `stop_seconds`; a write still running then is cancelled and its rows counted as lost.
+        Never raises for a failed write. A caller cancelled while it waits leaves the write in
+        flight running (a later `stop` waits for it again)."""
+        task = self._task
+        if task is not None:
             self._stopping = True
             self._wake.set()
-            await self._task
+            # asyncio.wait, not `await task`: a cancellation of the caller must not reach the
+            # write, and a write that does not end must not hold the caller without bound.
+            done, _ = await asyncio.wait({task}, timeout=stop_seconds)
+            if not done:
+                task.cancel()
+                await asyncio.wait({task})
             self._task = None
-        await self.flush()
+        with contextlib.suppress(TimeoutError):  # its rows counted as lost by `flush`
+            await asyncio.wait_for(self.flush(), timeout=stop_seconds)
