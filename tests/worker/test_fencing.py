@@ -100,3 +100,58 @@ async def test_a_success_after_the_claim_was_lost_still_ends_the_row(
             retry_at=None,
         )
     assert await _rows(sessions) == []
+
+
+async def test_a_row_from_the_broker_claimed_again_since_it_was_sent_is_not_run(
+    task_ctx: TaskContext, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    # Given a row the relay claimed and sent, which waited in the queue past its claim, and
+    # which the relay then claimed again (to send again, or its new send failed)
+    CALLS.clear()
+    async with transaction(sessions) as session:
+        await record.enqueue(session, value="sent")
+    sent, again = await _stale_and_current(sessions, clock)
+    async with transaction(sessions) as session:
+        assert await outbox.mark_queued(
+            session, again.id, fencing_token=again.fencing_token, until=clock.now() + LEASE
+        )
+    # When the broker delivers the first message, with the claim it was sent under
+    outcome = await execute.run_row(task_ctx, sent, queued=True)
+    # Then it is not run beside the current claim's run, and the row is left to that claim
+    assert outcome.kind == "skipped" and CALLS == []
+    [row] = await _rows(sessions)
+    assert (row.status, row.fencing_token, row.claimed_until) == (
+        "queued",
+        again.fencing_token,
+        clock.now() + LEASE,
+    )
+    # And the current claim's delivery runs it
+    assert (await execute.run_row(task_ctx, again, queued=True)).kind == "ok"
+    assert CALLS == ["sent"] and await _rows(sessions) == []
+
+
+async def test_a_dead_row_is_not_handed_to_the_broker_again(
+    task_ctx: TaskContext, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    # Given a row the relay claimed and sent, which the broker's runner dead-lettered before
+    # the relay's own commit marking it queued
+    async with transaction(sessions) as session:
+        await fail.enqueue(session, why="boom")
+    claimed = await _claim(sessions, clock)
+    async with transaction(sessions) as session:
+        assert await outbox.record_failure(
+            session,
+            claimed.id,
+            fencing_token=claimed.fencing_token,
+            error="boom",
+            now=clock.now(),
+            retry_at=None,
+        )
+    # When the relay marks it queued, under the same claim
+    async with transaction(sessions) as session:
+        assert not await outbox.mark_queued(
+            session, claimed.id, fencing_token=claimed.fencing_token, until=clock.now() + LEASE
+        )
+    # Then it stays dead, for an operator, not sent again
+    [row] = await _rows(sessions)
+    assert (row.status, row.claimed_until) == ("dead", None)

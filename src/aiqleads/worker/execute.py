@@ -42,6 +42,18 @@ async def run_row(ctx: TaskContext, row: outbox.Claimed, *, queued: bool) -> Out
     failure (`TaskTimedOut`)."""
     task = registry.get(row.task)
     label = row.task if task is not None else "unknown"
+    # A row from the broker was claimed when it was relayed, not when it starts: after a wait
+    # in a long queue its claim may be about to lapse, and the relay would send it again, so
+    # it is renewed first. A row this process has just claimed has its whole lease ahead.
+    if queued and not await _renew(ctx, row, queued=True):
+        # Claimed again since it was relayed (its claim lapsed in the queue): the runner of
+        # that claim runs it, and one run here too would run beside it.
+        TASKS_RUN.labels(task=label, outcome="superseded").inc()
+        log.warning(
+            "task not run: claimed again since it was sent, or the row is gone",
+            extra={"outbox_id": row.id, "task": row.task},
+        )
+        return Outcome("skipped")
     started = time.perf_counter()
     try:
         if task is None:
@@ -66,45 +78,48 @@ async def run_row(ctx: TaskContext, row: outbox.Claimed, *, queued: bool) -> Out
     return Outcome("ok")
 
 
+async def _renew(ctx: TaskContext, row: outbox.Claimed, *, queued: bool) -> bool:
+    """Extend the row's claim by its window: the lease (AIQ_WORKER__LEASE_SECONDS) when this
+    process claimed it, the broker's time (AIQ_WORKER__REQUEUE_AFTER_SECONDS) when it came from
+    the broker. False once the claim is no longer this runner's (another runner claimed the
+    row: its fencing token moved on) or the row is gone; True also when the renewal failed (the
+    database away: logged, and tried again at the next turn)."""
+    worker = ctx.settings.worker
+    window = worker.requeue_after_seconds if queued else worker.lease_seconds
+    try:
+        async with transaction(ctx.sessions) as session:
+            until = ctx.clock.now() + timedelta(seconds=window)
+            return await outbox.extend_claim(
+                session, row.id, fencing_token=row.fencing_token, until=until
+            )
+    except Exception:
+        log.warning(
+            "task claim not renewed", extra={"outbox_id": row.id, "task": row.task}, exc_info=True
+        )
+        return True
+
+
 @asynccontextmanager
 async def _claim_renewed(
     ctx: TaskContext, row: outbox.Claimed, *, queued: bool
 ) -> AsyncIterator[None]:
-    """Renew the row's claim as the body starts (a row from the broker), then every third of its
-    window while it runs: the lease (AIQ_WORKER__LEASE_SECONDS) when this process claimed it,
-    the broker's time (AIQ_WORKER__REQUEUE_AFTER_SECONDS) when it came from the broker. Only a
-    runner that died or stalled lets the claim lapse, and then another runs the task again. A
-    renewal that fails (the database away) is logged and tried again at the next turn; once
-    another runner has claimed the row (its fencing token moved on), renewing stops, and this
-    run's outcome is no longer recorded but for a success (`outbox.record_failure`)."""
+    """Renew the row's claim (`_renew`) every third of its window while the body runs. Only a
+    runner that died or stalled lets the claim lapse, and then another runs the task again;
+    once another runner has claimed the row, renewing stops, and this run's outcome is no
+    longer recorded but for a success (`outbox.record_failure`)."""
     worker = ctx.settings.worker
     window = worker.requeue_after_seconds if queued else worker.lease_seconds
-    where = {"outbox_id": row.id, "task": row.task}
-
-    async def extend() -> bool:
-        """False once the claim is no longer this runner's."""
-        try:
-            async with transaction(ctx.sessions) as session:
-                until = ctx.clock.now() + timedelta(seconds=window)
-                return await outbox.extend_claim(
-                    session, row.id, fencing_token=row.fencing_token, until=until
-                )
-        except Exception:
-            log.warning("task claim not renewed", extra=where, exc_info=True)
-            return True
 
     async def renew() -> None:
         while True:
             await asyncio.sleep(window / 3)
-            if not await extend():
-                log.warning("task claim lost to another runner, or the row is gone", extra=where)
+            if not await _renew(ctx, row, queued=queued):
+                log.warning(
+                    "task claim lost to another runner, or the row is gone",
+                    extra={"outbox_id": row.id, "task": row.task},
+                )
                 return
 
-    # A row from the broker was claimed when it was relayed, not when it starts: after a wait
-    # in a long queue its claim may be about to lapse, and the relay would send it again. A row
-    # this process has just claimed has its whole lease ahead.
-    if queued and not await extend():
-        log.warning("task claim lost to another runner, or the row is gone", extra=where)
     renewer = asyncio.create_task(renew(), name=f"aiq-task-claim-{row.id}")
     try:
         yield

@@ -131,10 +131,13 @@ async def mark_queued(
     session: AsyncSession, row_id: int, *, fencing_token: int, until: datetime
 ) -> bool:
     """Handed to the broker: the broker owns it until `until` (then it is sent again). False,
-    and nothing changed, when another claim has taken the row since `fencing_token`."""
+    and nothing changed, when another claim has taken the row since `fencing_token`, or the row
+    is gone or dead (a runner was quicker than this commit)."""
     moved = await session.execute(
         update(rows)
-        .where(_held(row_id, fencing_token))
+        # Not a dead row: a runner that took it from the broker before this commit may have
+        # dead-lettered it already, under the same claim.
+        .where(_held(row_id, fencing_token), rows.c.status.in_([PENDING, QUEUED]))
         .values(status=QUEUED, claimed_until=until)
         .returning(rows.c.id)
     )
