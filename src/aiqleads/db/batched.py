@@ -2,7 +2,7 @@
 
 A recorder of best-effort rows (views, experiment exposures) notes each row in memory; its task
 writes what gathered in one transaction every `interval` seconds, sooner once `batch` rows wait,
-and on stop, which gives a write in flight `stop_seconds` to commit before it cancels it (a
+and on stop, which gives a write in flight `stop_seconds` (5) to commit before it cancels it (a
 write cancelled at once lost its batch without counting it; one waited for without end held the
 process's shutdown while the database did not answer). A failed or cancelled write is logged and
 its rows counted as lost (`on_loss`): the caller's request never waits on it and a worker never
@@ -94,7 +94,7 @@ class BatchedWriter:
             self._stopping = False
             self._task = asyncio.create_task(self._run(), name=self._name)
 
-    async def stop(self, *, stop_seconds: float = 10.0) -> None:
+    async def stop(self, *, stop_seconds: float = 5.0) -> None:
         """Stop the flushing task once its write in flight, if any, has ended (committed, or
         failed and counted), then write what is left. Each of the two waits is given
         `stop_seconds`; a write still running then is cancelled and its rows counted as lost.
