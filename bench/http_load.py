@@ -453,6 +453,22 @@ async def _outbox_rows(url: str) -> dict[str, int]:
     return {**{r["status"]: int(r["n"]) for r in rows}, "due": int(due)}
 
 
+# The settings docs/operations/scaling.md sizes for production; a run reports the server's own,
+# since the test services' PostgreSQL keeps the defaults (shared_buffers 128MB, where the 1M
+# leads table alone is some 870 MB: previews then read most rows from the OS's page cache).
+_POSTGRES_SETTINGS = ("shared_buffers", "effective_cache_size", "work_mem", "max_connections")
+
+
+async def _postgres_settings(url: str) -> dict[str, str]:
+    """The server's values of `_POSTGRES_SETTINGS`, as SHOW prints them."""
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = await asyncpg.connect(dsn)
+    try:
+        return {name: str(await conn.fetchval(f"SHOW {name}")) for name in _POSTGRES_SETTINGS}
+    finally:
+        await conn.close()
+
+
 def _is_worker(pid: int) -> bool:
     """An API worker, not multiprocessing's resource tracker (uvicorn spawns both)."""
     try:
@@ -521,6 +537,7 @@ async def main() -> None:
     tokens, lead_ids = await prepare(settings, args.leads)
     tokens = tokens[: args.agents]
     prepare_s = time.perf_counter() - started
+    postgres_settings = await _postgres_settings(url)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIQ_")}
     env.pop("PYTHONPATH", None)
     env.update(server_settings(url, args.redis_url))
@@ -553,6 +570,7 @@ async def main() -> None:
                 "benchmark": "http",
                 "when": NOW.isoformat(timespec="seconds"),
                 "backend": "postgresql",
+                "postgres_settings": postgres_settings,
                 "redis": bool(args.redis_url),
                 "leads": args.leads,
                 "prepare_seconds": round(prepare_s, 1),
