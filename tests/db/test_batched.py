@@ -38,6 +38,26 @@ async def _count(sessions: async_sessionmaker[AsyncSession]) -> int:
         return (await session.execute(select(func.count()).select_from(LeadEvent))).scalar_one()
 
 
+async def _writing_slowly(
+    sessions: async_sessionmaker[AsyncSession], lead_id: int, clock: FrozenClock, *, batch: int
+) -> BatchedWriter:
+    """A started writer whose database is slow to answer, returned once its first batch (of
+    `batch` views) has been inserted and while its commit is still to come."""
+    inserted = asyncio.Event()
+
+    async def slow_append(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+        await repository.append(session, rows)
+        inserted.set()
+        await asyncio.sleep(0.3)
+
+    writer = BatchedWriter(sessions, slow_append, name="test-writer", interval=3600, batch=batch)
+    writer.start()
+    for _ in range(batch):  # the batch size: the task wakes and writes
+        writer.add(_view(lead_id, clock))
+    await asyncio.wait_for(inserted.wait(), timeout=30)
+    return writer
+
+
 async def test_stopping_lets_the_batch_in_flight_commit(
     engine: AsyncEngine,
     sessions: async_sessionmaker[AsyncSession],
@@ -48,18 +68,7 @@ async def test_stopping_lets_the_batch_in_flight_commit(
     # Given a writer whose database is slow to answer: its batch's INSERT has run, and the
     # commit is still to come when the process is told to stop (a SIGTERM, the app's shutdown)
     lead_id = await _lead_id(sessions, settings, cipher, clock.now())
-    inserted = asyncio.Event()
-
-    async def slow_append(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
-        await repository.append(session, rows)
-        inserted.set()
-        await asyncio.sleep(0.3)
-
-    writer = BatchedWriter(sessions, slow_append, name="test-writer", interval=3600, batch=2)
-    writer.start()
-    for _ in range(2):  # the batch size: the task wakes and writes
-        writer.add(_view(lead_id, clock))
-    await asyncio.wait_for(inserted.wait(), timeout=30)
+    writer = await _writing_slowly(sessions, lead_id, clock, batch=2)
     # And a row noted after the batch left
     writer.add(_view(lead_id, clock))
     # When it stops
@@ -126,17 +135,7 @@ async def test_a_cancelled_stop_leaves_the_write_in_flight_to_commit(
 ) -> None:
     # Given a writer whose batch is being written, slowly
     lead_id = await _lead_id(sessions, settings, cipher, clock.now())
-    inserted = asyncio.Event()
-
-    async def slow_append(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
-        await repository.append(session, rows)
-        inserted.set()
-        await asyncio.sleep(0.3)
-
-    writer = BatchedWriter(sessions, slow_append, name="test-writer", interval=3600, batch=1)
-    writer.start()
-    writer.add(_view(lead_id, clock))
-    await asyncio.wait_for(inserted.wait(), timeout=30)
+    writer = await _writing_slowly(sessions, lead_id, clock, batch=1)
     writer.add(_view(lead_id, clock))
     # When whoever stops it is cancelled meanwhile (an embedder's shutdown timeout)
     stopping = asyncio.create_task(writer.stop())
