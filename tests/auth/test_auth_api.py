@@ -22,10 +22,12 @@ async def test_register_then_login_and_see_myself(client: httpx.AsyncClient) -> 
     assert res.json()["tier"] == "basic"
     # When logging in with the e-mail in any case
     headers = await login(client, "NEW.AGENT@example.com")
-    # Then /me answers with the account
+    # Then /me answers with the account, field for field as the registration did (one is
+    # built from the row read by key, the other from the ORM object)
     me = await client.get("/api/v1/auth/me", headers=headers)
     assert me.status_code == 200
     assert me.json()["role"] == "agent"
+    assert me.json() == res.json()
 
 
 async def test_register_rejects_bad_input_naming_the_field(client: httpx.AsyncClient) -> None:

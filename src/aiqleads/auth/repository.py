@@ -57,6 +57,25 @@ async def principal_columns_by_id(session: AsyncSession, account_id: int) -> _Pr
     return (await session.execute(stmt)).first()
 
 
+# What `/auth/me` shows of an account, by its row id: built once, read on the driver.
+_ACCOUNT_VIEW = select(
+    Account.public_id,
+    Account.email,
+    Account.role,
+    Account.tier,
+    Account.custom_cart_limit,
+    Account.created_at,
+).where(Account.id == bindparam("account_id", type_=Account.__table__.c.id.type))
+
+
+async def account_view(rows: RowReader, account_id: int) -> Any | None:
+    """The columns an account's own view shows (public_id, email, role, tier,
+    custom_cart_limit, created_at) as one row read by key (`rows`: a request's `DriverRows`,
+    or `SessionRows`); None when no account has that id. Not the ORM object: loading the whole
+    account (its password hash included) into a session cost `/auth/me` a third of its CPU."""
+    return await rows.first(_ACCOUNT_VIEW, {"account_id": account_id})
+
+
 async def account_by_id(session: AsyncSession, account_id: int) -> Account | None:
     return await session.get(Account, account_id)
 

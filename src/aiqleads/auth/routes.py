@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Path, Request, status
+from fastapi import APIRouter, Form, Path, Request, Response, status
 
 from aiqleads.auth import repository, service
 from aiqleads.auth.schemas import (
@@ -19,10 +19,12 @@ from aiqleads.deps import (
     CurrentPrincipal,
     DbSession,
     State,
+    app_state,
     generic_plans,
     reads_only,
 )
 from aiqleads.errors import InvalidInput, NotFound
+from aiqleads.kit.responses import JSONBytes
 from aiqleads.models import Account, ApiKey
 from aiqleads.models.enums import Role, Tier
 from aiqleads.ratelimit.guard import limit_login, limit_register
@@ -113,14 +115,25 @@ async def refresh(body: RefreshIn, session: DbSession, state: State) -> TokenOut
     )
 
 
-@router.get("/me")
+@router.get("/me", response_model=AccountOut, response_class=JSONBytes)
 @reads_only
 @generic_plans  # the account by its id
-async def me(principal: CurrentPrincipal, session: DbSession) -> AccountOut:
-    account = await repository.account_by_id(session, principal.account_id)
-    if account is None:
+async def me(principal: CurrentPrincipal, session: DbSession, request: Request) -> Response:
+    """The caller's own account. Built from its row and serialised once (the web app asks on
+    every page it opens)."""
+    rows = app_state(request).rows_by_key.alongside(session)
+    row = await repository.account_view(rows, principal.account_id)
+    if row is None:
         raise NotFound("account not found")
-    return account_out(account)
+    out = AccountOut(
+        id=row.public_id,
+        email=row.email,
+        role=Role(row.role),
+        tier=Tier(row.tier),
+        custom_cart_limit=row.custom_cart_limit,
+        created_at=row.created_at,
+    )
+    return JSONBytes(out.__pydantic_serializer__.to_json(out))
 
 
 @router.post("/api-keys", status_code=status.HTTP_201_CREATED)
