@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 class ErrorCode(StrEnum):
     VALIDATION = "validation_error"
     NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
     UNAUTHORIZED = "unauthorized"
     FORBIDDEN = "forbidden"
     CONFLICT = "conflict"
@@ -126,7 +127,9 @@ def _reason(err: Any) -> str:
     if err.get("type") == "json_invalid":  # say where the JSON broke
         where = (err.get("ctx") or {}).get("error")
         return f"not valid JSON: {where}" if where else "not valid JSON"
-    return str(err.get("msg", "invalid"))
+    message = str(err.get("msg", "invalid"))
+    # A validator's own ValueError reads as its text, without pydantic's "Value error, ".
+    return message.removeprefix("Value error, ") if err.get("type") == "value_error" else message
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -174,7 +177,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
             methods = allowed_methods(request.app, request.url.path)
             headers = {**(exc.headers or {}), "Allow": ", ".join(methods)}
-        codes = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.VALIDATION, 401: ErrorCode.UNAUTHORIZED}
+        codes = {
+            404: ErrorCode.NOT_FOUND,
+            405: ErrorCode.METHOD_NOT_ALLOWED,
+            401: ErrorCode.UNAUTHORIZED,
+        }
         code = codes.get(exc.status_code, ErrorCode.VALIDATION)
         return JSONResponse(error_body(str(exc.detail), code), exc.status_code, headers=headers)
 

@@ -381,12 +381,36 @@ async def test_bad_parameters_are_422_naming_the_field(
         body = res.json()
         assert set(body) == {"error", "code", "detail"}
         assert field in {d["field"] for d in body["detail"]}, (params, body)
+        # Each reason is written for a person: no regular expression, no library prefix
+        for reason in (d["reason"] for d in body["detail"]):
+            assert "pattern" not in reason and "Value error" not in reason, (params, reason)
     for bad_id in ("not-a-uuid", "123"):
         res = await client.get(f"{LEADS}/{bad_id}", headers=headers)
         assert res.status_code == 422
         assert res.json()["detail"][0]["field"] == "lead_id"
     res = await client.get(f"{LEADS}/00000000-0000-0000-0000-000000000000", headers=headers)
     assert res.status_code == 404
+
+
+async def test_a_bbox_typed_with_spaces_after_its_commas_is_read(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    _, headers = await agent(client, sessions, clock, Tier.BASIC)
+    plain = await client.get(LEADS, params={"bbox": "-122.4,47.5,-122.2,47.7"}, headers=headers)
+    spaced = await client.get(
+        LEADS, params={"bbox": "-122.4, 47.5 , -122.2,  47.7"}, headers=headers
+    )
+    assert plain.status_code == spaced.status_code == 200, spaced.text
+    assert spaced.json() == plain.json()
+    res = await client.get(LEADS, params={"bbox": "-122.4;47.5;-122.2;47.7"}, headers=headers)
+    assert res.status_code == 422
+    assert res.json()["detail"] == [
+        {
+            "field": "bbox",
+            "reason": "must be min_lon,min_lat,max_lon,max_lat: four decimal numbers separated"
+            " by commas",
+        }
+    ]
 
 
 async def test_a_cursor_from_another_sort_or_tampered_is_refused(

@@ -81,9 +81,12 @@ async def test_unknown_route_and_wrong_method_use_the_error_shape(
     res = await client.get("/api/v1/nothing")
     assert res.status_code == 404
     assert set(res.json()) == {"error", "code", "detail"}
+    assert res.json()["code"] == "not_found"
     res = await client.put("/health")
     assert res.status_code == 405
     assert set(res.json()) == {"error", "code", "detail"}
+    assert res.json()["code"] == "method_not_allowed"  # not a validation error: no field is wrong
+    assert res.headers["allow"] == "GET"
 
 
 @pytest.mark.parametrize(

@@ -16,8 +16,10 @@ _ISO_START = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
 def _iso_only(value: Any) -> Any:
-    if isinstance(value, int | float) or (isinstance(value, str) and not _ISO_START.match(value)):
+    if isinstance(value, int | float):
         raise ValueError("must be an ISO 8601 date or time (YYYY-MM-DD…), not a number")
+    if isinstance(value, str) and not _ISO_START.match(value):
+        raise ValueError("must be an ISO 8601 date or time, starting YYYY-MM-DD")
     return value
 
 

@@ -3,11 +3,12 @@ cannot carry the exact address, point or owner contact by accident."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from aiqleads.errors import InvalidInput
 from aiqleads.kit.clock import as_utc
@@ -20,8 +21,25 @@ from aiqleads.models.enums import LeadKind, LeadStatus
 _NUMBER = r"-?\d{1,3}(\.\d+)?"
 # The metros' slugs, stated in the API description (an unknown one is a 422 naming them).
 MetroSlug = Annotated[str, Field(max_length=40, json_schema_extra={"enum": sorted(METROS)})]
+# Spaces around the numbers are allowed (people type "-122.4, 47.5, …"); read without them.
+_BBOX = rf"^ *{_NUMBER} *(, *{_NUMBER} *){{3}}$"
+_BBOX_FORM = re.compile(_BBOX)
+
+
+def _bbox_text(value: Any) -> Any:
+    """The box without its spaces; another form is refused with the form it should have, not
+    the pattern's regular expression."""
+    if not isinstance(value, str) or len(value) > 100:
+        return value  # the type and the length are the declared checks' to refuse
+    if not _BBOX_FORM.match(value):
+        raise ValueError(
+            "must be min_lon,min_lat,max_lon,max_lat: four decimal numbers separated by commas"
+        )
+    return value.replace(" ", "")
+
+
 # Four decimal numbers; their ranges and order are checked by `to_filter` (a 422 naming bbox).
-BBoxText = Annotated[str, Field(max_length=100, pattern=rf"^{_NUMBER}(,{_NUMBER}){{3}}$")]
+BBoxText = Annotated[str, Field(max_length=100, pattern=_BBOX), BeforeValidator(_bbox_text)]
 
 
 class LeadFilterParams(BaseModel):
