@@ -154,6 +154,22 @@ async def test_an_empty_cart_and_a_bad_token_are_refused(
     assert (await client.post(CHECKOUT)).status_code == 401
 
 
+async def test_a_token_the_gateway_does_not_know_is_422_naming_it(
+    client: httpx.AsyncClient, holding_agent: HoldingAgent
+) -> None:
+    # Given an agent holding leads
+    _, headers, _ = await holding_agent(1)
+    # When it pays with a token the gateway refuses
+    res = await _checkout(client, headers, "tok_bogus", key="k-bogus")
+    # Then the answer names the token and why, as any bad input: the buyer's to correct
+    assert res.status_code == 422, res.text
+    [detail] = res.json()["detail"]
+    assert detail["field"] == "payment_token"
+    assert "unknown sandbox payment token 'tok_bogus'" in detail["reason"]
+    # And a good token, under a new key, pays
+    assert (await _checkout(client, headers, "tok_success", key="k-good")).status_code == 200
+
+
 async def test_requires_action_waits_for_the_webhook(
     client: httpx.AsyncClient,
     sessions: async_sessionmaker[AsyncSession],

@@ -34,7 +34,7 @@ from aiqleads.checkout.schemas import OrderLine, OrderOut
 from aiqleads.checkout.tasks import notify_purchase
 from aiqleads.db import bulk
 from aiqleads.db.engine import transaction
-from aiqleads.errors import AppError, Conflict, ErrorCode
+from aiqleads.errors import AppError, Conflict, ErrorCode, InvalidInput
 from aiqleads.events import repository as events
 from aiqleads.kit.clock import Clock
 from aiqleads.leads import repository as leads_repository
@@ -149,7 +149,8 @@ async def pay(co: Checkout, order: Row[Any]) -> None:
     """Ask the gateway to pay an open order with the token it was opened with (again, if need
     be: its idempotency key makes that safe) and apply the answer. Raises AppError 503 when
     the gateway cannot be reached (the order stays open: retry with the same
-    Idempotency-Key), 409 when the gateway refuses the request."""
+    Idempotency-Key), 422 naming `payment_token` when the gateway refuses the token, 409 when
+    it refuses the request otherwise."""
     if OrderStatus(order.status) not in OPEN:
         return
     try:
@@ -179,6 +180,8 @@ async def pay(co: Checkout, order: Row[Any]) -> None:
         CHECKOUTS.labels("rejected").inc()
         if exc.code is RejectionCode.IDEMPOTENCY_CONFLICT:
             raise Conflict("this Idempotency-Key was used for a different checkout") from exc
+        if exc.param == "payment_token":  # the buyer's to correct: a 422 naming it
+            raise InvalidInput("payment_token", exc.message) from exc
         raise Conflict(f"the payment gateway refused the request: {exc}") from exc
     await apply(co, order.id, result)
 

@@ -109,13 +109,20 @@ class GatewayUnavailable(GatewayError):
 
 class GatewayRejected(GatewayError):
     """The provider refused the request (a 4xx other than a card decline). Retrying the same
-    request will not help; `code` says why."""
+    request will not help; `code` says why, and `param` which of our parameters the provider
+    blamed, when it named one (only "payment_token" so far: the buyer's to correct)."""
 
     def __init__(
-        self, code: RejectionCode, message: str, *, provider_code: str | None = None
+        self,
+        code: RejectionCode,
+        message: str,
+        *,
+        provider_code: str | None = None,
+        param: str | None = None,
     ) -> None:
         super().__init__(message, provider_code=provider_code)
         self.code = code
+        self.param = param
 
 
 class InvalidWebhook(GatewayError):

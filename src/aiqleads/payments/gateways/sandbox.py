@@ -220,6 +220,7 @@ class SandboxGateway(PaymentGateway):
                 RejectionCode.INVALID_REQUEST,
                 f"unknown sandbox payment token {token_name!r};"
                 f" known: {', '.join(t.value for t in SandboxToken)}",
+                param="payment_token",
             ) from None
         fingerprint = request_fingerprint(
             amount_cents=amount_cents,

@@ -83,7 +83,9 @@ def _translate(exc: stripe.StripeError, operation: Operation) -> GatewayError:
             rejection = RejectionCode.PAYMENT_NOT_FOUND
         elif operation == "refund" and code in _REFUND_CODES:
             rejection = _REFUND_CODES[code]
-        return GatewayRejected(rejection, message, provider_code=code)
+        # Stripe names the parameter it refused; the payment method is our payment_token.
+        param = "payment_token" if exc.param == "payment_method" else None
+        return GatewayRejected(rejection, message, provider_code=code, param=param)
     status = exc.http_status
     if status is None or status >= 500 or status == 409:
         # 5xx: Stripe's trouble; 409: a request with the same key is still running.
