@@ -17,8 +17,20 @@ REGISTER = "/api/v1/auth/register"
         (b"\xff\xfe\x00{", "application/json; charset=utf-8", 422, "not valid JSON"),
         (b'{"email": "a@b.c", "password": "x"}', "text/plain", 415, "application/json"),
         (b"email=a%40b.c&password=x", "application/x-www-form-urlencoded", 415, "not application"),
+        (b'"hello"', "application/json", 422, "valid dictionary"),
+        (b"[1, 2]", "application/json", 422, "valid dictionary"),
+        (b"42", "application/json", 422, "valid dictionary"),
     ],
-    ids=["truncated JSON", "not UTF-8", "a byte-order mark", "text/plain", "a form"],
+    ids=[
+        "truncated JSON",
+        "not UTF-8",
+        "a byte-order mark",
+        "text/plain",
+        "a form",
+        "a JSON string",
+        "a JSON list",
+        "a JSON number",
+    ],
 )
 async def test_a_malformed_body_is_refused_with_its_reason(
     client: httpx.AsyncClient, content: bytes, content_type: str, status: int, reason: str

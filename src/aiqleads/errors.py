@@ -107,7 +107,8 @@ def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
     if where in {"query", "header", "path"}:  # a repeated parameter: name it, not its index
         while parts and isinstance(parts[-1], int):
             parts.pop()
-    return ".".join(str(p) for p in parts) or "request"
+    # Nothing left: the whole body (a JSON value that is not an object), else the request.
+    return ".".join(str(p) for p in parts) or ("body" if where == "body" else "request")
 
 
 def _is_json(media: str) -> bool:
