@@ -538,7 +538,8 @@ async def _demo_accounts(settings: Settings) -> list[tuple[str, str, str, str]]:
 def worker(
     processes: int | None, threads: int | None, schedule: bool, metrics_port: int | None
 ) -> None:
-    """Run background tasks until SIGTERM or Ctrl-C.
+    """Run background tasks until SIGTERM or Ctrl-C, at a CPU priority lowered by
+    AIQ_WORKER__NICE (10).
 
     With AIQ_REDIS_URL: Dramatiq worker processes on the Redis broker for every registered task,
     plus one process that relays the task outbox to the broker and enqueues the periodic tasks
@@ -550,6 +551,9 @@ def worker(
         os.environ["AIQ_WORKER__METRICS_PORT"] = str(metrics_port)
     get_settings.cache_clear()  # the worker processes read the settings given here
     settings = get_settings()
+    if settings.worker.nice:
+        # Before Dramatiq forks its processes: each inherits the lower priority.
+        os.nice(settings.worker.nice)
     if settings.worker_backend == "embedded":
         asyncio.run(_embedded_worker(settings))
         return

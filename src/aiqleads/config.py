@@ -230,6 +230,10 @@ class WorkerSettings(BaseModel):
     namespace: str = "aiq-dramatiq"  # prefix of the broker's Redis keys
     processes: int = Field(default=1, ge=1, le=64)  # `aiqleads worker` defaults
     threads: int = Field(default=8, ge=1, le=256)
+    # `aiqleads worker` lowers its CPU priority by this much (Unix nice, 0-19), so on a host it
+    # shares with API workers a long task (the hourly feature precompute) takes the cores they
+    # leave idle, not theirs.
+    nice: int = Field(default=10, ge=0, le=19)
     metrics_port: int = Field(default=0, ge=0, le=65535)  # 0: no /metrics from the worker
     hold_sweep_seconds: float = Field(default=30.0, ge=1, le=3600)
     # geo.compact_tallies: fold each metro's appended tally rows into one row per key

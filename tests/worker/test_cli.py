@@ -43,6 +43,12 @@ async def _state(sessions: async_sessionmaker[AsyncSession]) -> tuple[int, int]:
     return int(queued or 0), int(scheduled or 0)
 
 
+def _nice(pid: int) -> int:
+    """A process's nice value (proc(5): field 19 of /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[16])  # fields 3, 4, … follow the command's name
+
+
 @pytest.mark.parametrize("kind", ["embedded", "dramatiq"])
 async def test_the_worker_runs_an_enqueued_task_and_stops_on_sigterm(
     kind: str, backend: Backend, sessions: async_sessionmaker[AsyncSession], tmp_path: Path
@@ -86,6 +92,8 @@ async def test_the_worker_runs_an_enqueued_task_and_stops_on_sigterm(
                 if proc.returncode is not None or time.monotonic() > deadline:
                     raise AssertionError(f"worker did not run the task:\n{log_path.read_text()}")
                 await asyncio.sleep(0.1)
+            # And it runs at a CPU priority lowered by AIQ_WORKER__NICE (10), its processes too
+            assert _nice(proc.pid) == min(19, os.nice(0) + 10)
             # And SIGTERM stops it cleanly
             proc.send_signal(signal.SIGTERM)
             code = await asyncio.wait_for(proc.wait(), 60)
