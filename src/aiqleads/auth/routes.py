@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Request, Response, status
+from sqlalchemy import Row
 
 from aiqleads.auth import repository, service
 from aiqleads.auth.schemas import (
@@ -34,7 +35,9 @@ from aiqleads.routing import SessionRoute
 router = APIRouter(route_class=SessionRoute, prefix="/api/v1/auth", tags=["auth"])
 
 
-def account_out(account: Account) -> AccountOut:
+def account_out(account: Account | Row[Any]) -> AccountOut:
+    """An account as its owner and admins see it, from the ORM object or from a row of
+    `repository.account_view` (the same names)."""
     return AccountOut(
         id=account.public_id,
         email=account.email,
@@ -125,14 +128,7 @@ async def me(principal: CurrentPrincipal, session: DbSession, request: Request) 
     row = await repository.account_view(rows, principal.account_id)
     if row is None:
         raise NotFound("account not found")
-    out = AccountOut(
-        id=row.public_id,
-        email=row.email,
-        role=Role(row.role),
-        tier=Tier(row.tier),
-        custom_cart_limit=row.custom_cart_limit,
-        created_at=row.created_at,
-    )
+    out = account_out(row)
     return JSONBytes(out.__pydantic_serializer__.to_json(out))
 
 
