@@ -4,6 +4,7 @@ runner and for Dramatiq's actors."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -110,9 +111,14 @@ async def _claim_renewed(
     worker = ctx.settings.worker
     window = worker.requeue_after_seconds if queued else worker.lease_seconds
 
+    stop = asyncio.Event()
+
     async def renew() -> None:
         while True:
-            await asyncio.sleep(window / 3)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=window / 3)
+            if stop.is_set():
+                return
             if not await _renew(ctx, row, queued=queued):
                 log.warning(
                     "task claim lost to another runner, or the row is gone",
@@ -124,9 +130,12 @@ async def _claim_renewed(
     try:
         yield
     finally:
-        renewer.cancel()
-        # Not `suppress(CancelledError)`: that would also swallow a cancellation of this task
-        # (a stop past its grace period) arriving during the wait, and go on as if finished.
+        # Told to stop, not cancelled: a renewal cancelled while the driver runs its UPDATE
+        # can leave that transaction open, and on SQLite every other writer then fails with
+        # "database is locked" (the row's own DELETE among them). asyncio.wait, not `await
+        # renewer`: a cancellation of this task (a stop past its grace period) still ends the
+        # wait at once, without reaching the renewal's write.
+        stop.set()
         await asyncio.wait({renewer})
 
 
