@@ -79,14 +79,19 @@ async def run_row(ctx: TaskContext, row: outbox.Claimed, *, queued: bool) -> Out
     return Outcome("ok")
 
 
+def _window(ctx: TaskContext, *, queued: bool) -> float:
+    """Seconds a claim lasts: the broker's time for a row it holds, else the lease."""
+    worker = ctx.settings.worker
+    return worker.requeue_after_seconds if queued else worker.lease_seconds
+
+
 async def _renew(ctx: TaskContext, row: outbox.Claimed, *, queued: bool) -> bool:
     """Extend the row's claim by its window: the lease (AIQ_WORKER__LEASE_SECONDS) when this
     process claimed it, the broker's time (AIQ_WORKER__REQUEUE_AFTER_SECONDS) when it came from
     the broker. False once the claim is no longer this runner's (another runner claimed the
     row: its fencing token moved on) or the row is gone; True also when the renewal failed (the
     database away: logged, and tried again at the next turn)."""
-    worker = ctx.settings.worker
-    window = worker.requeue_after_seconds if queued else worker.lease_seconds
+    window = _window(ctx, queued=queued)
     try:
         async with transaction(ctx.sessions) as session:
             until = ctx.clock.now() + timedelta(seconds=window)
@@ -108,8 +113,7 @@ async def _claim_renewed(
     runner that died or stalled lets the claim lapse, and then another runs the task again;
     once another runner has claimed the row, renewing stops, and this run's outcome is no
     longer recorded but for a success (`outbox.record_failure`)."""
-    worker = ctx.settings.worker
-    window = worker.requeue_after_seconds if queued else worker.lease_seconds
+    window = _window(ctx, queued=queued)
 
     stop = asyncio.Event()
 
