@@ -140,6 +140,52 @@ async def test_an_unreachable_gateway_is_503_and_a_retry_with_the_same_key_charg
     assert await charges(sessions) == 1
 
 
+async def test_a_retry_without_a_key_is_the_same_order_charged_once(
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    holding_agent: HoldingAgent,
+) -> None:
+    # Given a client that sends no Idempotency-Key, and a gateway whose answer is lost
+    _, headers, _ = await holding_agent(2)
+    lost = await _checkout(client, headers, "tok_success_lost_reply")
+    assert lost.status_code == 503
+    assert await charges(sessions) == 1
+    # When it retries the same cart, still without a key (the token now says nothing new)
+    retry = await _checkout(client, headers, "tok_success_lost_reply")
+    # Then it is the order it opened, found paid: one order, one charge
+    assert retry.status_code == 200, retry.text
+    assert retry.json()["status"] == "paid"
+    assert retry.headers["Idempotency-Key"].startswith("cart-")
+    assert await charges(sessions) == 1
+    orders = (await client.get("/api/v1/orders", headers=headers)).json()
+    assert [o["id"] for o in orders] == [retry.json()["id"]]
+
+
+async def test_without_a_key_another_token_or_another_cart_is_another_attempt(
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    holding_agent: HoldingAgent,
+) -> None:
+    _, headers, rows = await holding_agent(2)
+    declined = await _checkout(client, headers, "tok_decline")
+    assert declined.status_code == 402
+    # The same card again, without a key: the same declined attempt, not a second charge
+    again = await _checkout(client, headers, "tok_decline")
+    assert again.status_code == 402
+    assert again.json()["detail"]["order_id"] == declined.json()["detail"]["order_id"]
+    assert await charges(sessions) == 1
+    # One lead fewer in the cart: another attempt (declined again, charged again)
+    await client.delete(f"/api/v1/cart/holds/{rows[0]['public_id']}", headers=headers)
+    smaller = await _checkout(client, headers, "tok_decline")
+    assert smaller.status_code == 402
+    assert smaller.json()["detail"]["order_id"] != declined.json()["detail"]["order_id"]
+    # Another card: another attempt, which pays for what the cart holds now
+    paid = await _checkout(client, headers, "tok_success")
+    assert paid.status_code == 200, paid.text
+    assert paid.json()["total"]["cents"] == 2000
+    assert await charges(sessions) == 3
+
+
 async def test_an_empty_cart_and_a_bad_token_are_refused(
     client: httpx.AsyncClient,
     sessions: async_sessionmaker[AsyncSession],
@@ -155,7 +201,9 @@ async def test_an_empty_cart_and_a_bad_token_are_refused(
 
 
 async def test_a_token_the_gateway_does_not_know_is_422_naming_it(
-    client: httpx.AsyncClient, holding_agent: HoldingAgent
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    holding_agent: HoldingAgent,
 ) -> None:
     # Given an agent holding leads
     _, headers, _ = await holding_agent(1)
@@ -166,6 +214,21 @@ async def test_a_token_the_gateway_does_not_know_is_422_naming_it(
     [detail] = res.json()["detail"]
     assert detail["field"] == "payment_token"
     assert "unknown sandbox payment token 'tok_bogus'" in detail["reason"]
+    # And the order failed at once (no payment was made; the holds stay): nothing is left
+    # open for reconciliation to ask the gateway about again
+    async with sessions() as session:
+        order = (await session.execute(select(Order.status, Order.decline_code))).one()
+    assert tuple(order) == ("failed", "payment_token_refused")
+    assert [(k, s) for k, s, _ in await _ledger(sessions)] == [
+        ("order", "pending"),
+        ("payment", "pending"),
+        ("payment", "failed"),
+        ("order", "failed"),
+    ]
+    assert len((await client.get("/api/v1/cart", headers=headers)).json()["items"]) == 1
+    # And the same key sent again gives the same answer
+    again = await _checkout(client, headers, "tok_bogus", key="k-bogus")
+    assert again.status_code == 422 and again.json()["detail"][0]["field"] == "payment_token"
     # And a good token, under a new key, pays
     assert (await _checkout(client, headers, "tok_success", key="k-good")).status_code == 200
 
@@ -179,6 +242,11 @@ async def test_requires_action_waits_for_the_webhook(
     _, headers, _ = await holding_agent(1)
     res = await _checkout(client, headers, "tok_requires_action", key="3ds")
     assert res.status_code == 202 and res.json()["status"] == "requires_action"
+    # With what the gateway's client library needs to let the buyer act, again on a retry
+    secret = res.json()["client_secret"]
+    assert secret and res.json()["next_action"] == "sandbox_confirm"
+    retried = await _checkout(client, headers, "tok_requires_action", key="3ds")
+    assert retried.status_code == 202 and retried.json()["client_secret"] == secret
     async with sessions() as session:
         assert set((await session.scalars(select(Lead.status))).all()) == {"held"}
     # The buyer completes the challenge; the gateway tells us by webhook

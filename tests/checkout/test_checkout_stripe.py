@@ -72,6 +72,9 @@ async def test_stripe_checkout_pays_and_a_3ds_payment_is_finished_by_webhook(
     # Then the first is paid at once; the second waits
     assert paid.status_code == 200 and paid.json()["status"] == "paid"
     assert pending.status_code == 202 and pending.json()["status"] == "requires_action"
+    # With what Stripe.js needs to show the buyer the challenge
+    assert pending.json()["client_secret"].startswith("pi_")
+    assert pending.json()["next_action"] == "use_stripe_sdk"
     async with sessions() as session:
         reference = await session.scalar(
             select(Order.payment_reference).where(Order.status == "requires_action")

@@ -16,6 +16,7 @@ payment, and was taken) are refunded after the commit (`refund_lost`).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Iterator, Sequence
@@ -113,18 +114,33 @@ def _payment_of(order: Row[Any], result: PaymentResult) -> ledger.Movement:
     )
 
 
+def cart_key(holds: Sequence[Row[Any, Any, Any, Any]], payment_token: str | None) -> str:
+    """The Idempotency-Key of a checkout sent without one: the same holds paid with the same
+    token are the same attempt, so a client that retries without a key (a lost answer, a 503)
+    is given the order it opened, charged once. Another token, or holds changed since, is
+    another attempt. `holds` as `cart.live_hold_prices` returns them."""
+    ids = ",".join(str(h.hold_id) for h in sorted(holds, key=lambda h: h.hold_id))
+    digest = hashlib.sha256(f"{ids}|{payment_token or ''}".encode()).hexdigest()
+    return f"cart-{digest[:40]}"
+
+
 async def open_order(
-    co: Checkout, *, account_id: int, idempotency_key: str, payment_token: str | None
+    co: Checkout, *, account_id: int, idempotency_key: str | None, payment_token: str | None
 ) -> Row[Any]:
-    """The order of the account's live holds, or the one this key opened before. Raises
-    Conflict when the cart holds no lead."""
+    """The order of the account's live holds, or the one this key opened before (without a
+    key, the one `cart_key` names). Raises Conflict when the cart holds no lead."""
     now = co.clock.now()
     async with transaction(co.sessions) as session:
         await cart.lock_cart(session, account_id, now=now)
+        holds = None
+        if idempotency_key is None:
+            holds = await cart.live_hold_prices(session, account_id, now=now)
+            idempotency_key = cart_key(holds, payment_token)
         existing = await repository.by_key(session, account_id, idempotency_key)
         if existing is not None:
             return existing
-        holds = await cart.live_hold_prices(session, account_id, now=now)
+        if holds is None:
+            holds = await cart.live_hold_prices(session, account_id, now=now)
         if not holds:
             raise Conflict("your cart holds no lead: hold leads, then check out")
         if len({h.hold_currency for h in holds}) > 1:
@@ -145,14 +161,15 @@ async def open_order(
         return order
 
 
-async def pay(co: Checkout, order: Row[Any]) -> None:
+async def pay(co: Checkout, order: Row[Any]) -> PaymentResult | None:
     """Ask the gateway to pay an open order with the token it was opened with (again, if need
-    be: its idempotency key makes that safe) and apply the answer. Raises AppError 503 when
+    be: its idempotency key makes that safe), apply the answer and return it (None for an
+    order no longer open: nothing was asked). Raises AppError 503 when
     the gateway cannot be reached (the order stays open: retry with the same
     Idempotency-Key), 422 naming `payment_token` when the gateway refuses the token, 409 when
     it refuses the request otherwise."""
     if OrderStatus(order.status) not in OPEN:
-        return
+        return None
     try:
         if order.payment_reference is not None:
             with gateway_timer(co.gateway, "retrieve_payment"):
@@ -181,9 +198,28 @@ async def pay(co: Checkout, order: Row[Any]) -> None:
         if exc.code is RejectionCode.IDEMPOTENCY_CONFLICT:
             raise Conflict("this Idempotency-Key was used for a different checkout") from exc
         if exc.param == "payment_token":  # the buyer's to correct: a 422 naming it
+            # No payment was made, and this token will never make one: the order fails now
+            # (its holds stay), rather than waiting open for reconciliation to ask again.
+            await fail(co, order.id, _refused(order))
             raise InvalidInput("payment_token", exc.message) from exc
         raise Conflict(f"the payment gateway refused the request: {exc}") from exc
     await apply(co, order.id, result)
+    return result
+
+
+TOKEN_REFUSED = "payment_token_refused"  # noqa: S105 (a decline code, not a secret)
+
+
+def _refused(order: Row[Any]) -> PaymentResult:
+    """The outcome recorded for an order whose payment token the gateway refused: declined,
+    under a reference of the order's own (the gateway made no payment to name)."""
+    return PaymentResult(
+        reference=f"refused:{order.public_id}",
+        status=PaymentStatus.DECLINED,
+        amount_cents=order.amount_cents,
+        currency=order.currency,
+        decline_code=TOKEN_REFUSED,
+    )
 
 
 async def apply(co: Checkout, order_id: int, result: PaymentResult) -> None:

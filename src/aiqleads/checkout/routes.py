@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Query, Response
 from aiqleads.checkout import flow, repository
 from aiqleads.checkout.schemas import CheckoutRequest, OrderOut
 from aiqleads.deps import CurrentPrincipal, DbSession, PrincipalApart, State
-from aiqleads.errors import AppError, ErrorCode, NotFound
+from aiqleads.errors import AppError, ErrorCode, InvalidInput, NotFound
 from aiqleads.models.enums import OrderStatus
 from aiqleads.routing import SessionRoute
 
@@ -34,20 +34,30 @@ async def checkout(
         str | None, Header(min_length=1, max_length=200, description="one per checkout attempt")
     ] = None,
 ) -> OrderOut:
-    """Turn the cart's holds into an order and pay it. Send an `Idempotency-Key` (one is made
-    when absent, and given back in the header of the same name): the same key sent again is
-    the same order, charged once. 200 paid; 202 the buyer must act (`client_secret`,
-    `next_action`); 402 declined (the holds stay until they lapse); 503 the gateway did not
-    answer (retry with the same key); 409 an empty cart or a key reused for another cart."""
-    key = idempotency_key or str(uuid.uuid4())
-    response.headers["Idempotency-Key"] = key
+    """Turn the cart's holds into an order and pay it. The same `Idempotency-Key` sent again
+    is the same order, charged once. Without one, the key is made from the cart's holds and
+    the payment token (given back in the `Idempotency-Key` header): a retry of the same cart
+    with the same token is the same order too; to try the same token again after a decline,
+    send a new key. 200 paid; 202 the buyer must act (`client_secret`, `next_action`); 402
+    declined (the holds stay until they lapse); 422 the gateway refused the payment token
+    (the order fails, the holds stay); 503 the gateway did not answer (retry with the same
+    key); 409 an empty cart or a key reused for another cart."""
     co = checkout_of(state)
     token = body.payment_token if body else None
     order = await flow.open_order(
-        co, account_id=principal.account_id, idempotency_key=key, payment_token=token
+        co, account_id=principal.account_id, idempotency_key=idempotency_key, payment_token=token
     )
-    await flow.pay(co, order)
+    key = order.idempotency_key
+    response.headers["Idempotency-Key"] = key
+    result = await flow.pay(co, order)
     out = await flow.present(co, order.id)
+    if out.status is OrderStatus.REQUIRES_ACTION and result is not None:
+        # What the gateway's client library needs to let the buyer act (3-D Secure): not
+        # stored, so asked again when the same key is sent again.
+        out.client_secret, out.next_action = result.client_secret, result.next_action
+    if out.status is OrderStatus.FAILED and out.decline_code == flow.TOKEN_REFUSED:
+        # The same answer as when it was refused (the gateway's own reason is not kept).
+        raise InvalidInput("payment_token", "the payment gateway refused this payment token")
     if out.status is OrderStatus.FAILED:
         raise AppError(
             "the payment was declined",

@@ -14,7 +14,7 @@ class CheckoutRequest(BaseModel):
 
     # A token from the gateway's client library (card data never reaches this server); the
     # sandbox's test tokens: tok_success (the default), tok_decline, tok_requires_action,
-    # tok_network_error.
+    # tok_processing, tok_network_error, tok_success_lost_reply.
     payment_token: str | None = Field(default=None, min_length=1, max_length=255)
 
 

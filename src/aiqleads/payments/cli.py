@@ -1,19 +1,25 @@
-"""`aiqleads payments …`: reconciliation from the command line."""
+"""`aiqleads payments …`: reconciliation from the command line, and the sandbox buyer's side of
+a payment that asks them to act."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from datetime import timedelta
 
 import click
 from rich.console import Console
 
+from aiqleads.checkout import flow
+from aiqleads.checkout import repository as orders
 from aiqleads.checkout.flow import Checkout
 from aiqleads.config import get_settings
 from aiqleads.db.engine import create_engine, session_factory
 from aiqleads.kit.clock import SystemClock
-from aiqleads.payments.gateways import build_gateway
+from aiqleads.models.enums import OrderStatus
+from aiqleads.payments.gateways import GatewayError, build_gateway
+from aiqleads.payments.gateways.sandbox import SandboxGateway
 from aiqleads.payments.reconcile import Report, reconcile
 
 console = Console()
@@ -64,3 +70,50 @@ def reconcile_command(grace_seconds: int, as_json: bool) -> None:
             console.print("the ledger balances")
     if report.imbalances:
         raise SystemExit(1)
+
+
+@payments.command("sandbox-confirm")
+@click.argument("order_id", type=click.UUID)
+@click.option(
+    "--fail", "failed", is_flag=True, help="The buyer fails the challenge: the order fails."
+)
+def sandbox_confirm_command(order_id: uuid.UUID, failed: bool) -> None:
+    """Act as the buyer of a sandbox order that answered 202 `requires_action` (3-D Secure)
+    and finish it: the payment succeeds (or fails with --fail) and the order is paid (or
+    fails) as the gateway's webhook would make it. Only with the sandbox gateway; exits 1 for
+    an order that is not waiting for its buyer."""
+    settings = get_settings()
+
+    async def run() -> str:
+        engine = create_engine(settings)
+        sessions = session_factory(engine)
+        clock = SystemClock()
+        gateway = build_gateway(settings.payments, sessions=sessions, clock=clock)
+        try:
+            if not isinstance(gateway, SandboxGateway):
+                raise click.ClickException(
+                    f"the configured gateway is {gateway.name}: only the sandbox's payments "
+                    "are confirmed here"
+                )
+            async with sessions() as session:
+                order = await orders.by_public_id(session, order_id)
+            if order is None:
+                raise click.ClickException(f"no order {order_id}")
+            if order.status != OrderStatus.REQUIRES_ACTION.value or not order.payment_reference:
+                raise click.ClickException(
+                    f"order {order_id} is {order.status}: not waiting for its buyer"
+                )
+            try:
+                result = await gateway.resolve_pending(order.payment_reference, succeed=not failed)
+            except (GatewayError, ValueError) as exc:
+                raise click.ClickException(str(exc)) from exc
+            co = Checkout(sessions=sessions, gateway=gateway, clock=clock)
+            await flow.apply(co, order.id, result)
+            async with sessions() as session:
+                after = await orders.by_public_id(session, order_id)
+            return after.status if after is not None else "unknown"
+        finally:
+            await gateway.aclose()
+            await engine.dispose()
+
+    console.print(f"order {order_id}: {asyncio.run(run())}")
