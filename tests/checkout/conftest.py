@@ -52,8 +52,12 @@ def holding_agent(
     async def make(
         n: int = 2, *, tier: Tier = Tier.BASIC, price_cents: int = 2000
     ) -> tuple[Account, dict[str, str], list[dict[str, Any]]]:
+        factors = {"base_cents": price_cents, "quality": 1.0, "demand": 1.0, "market": 1.0}
         rows = [
-            lead_row(settings, cipher, now=clock.now(), price_cents=price_cents) for _ in range(n)
+            lead_row(
+                settings, cipher, now=clock.now(), price_cents=price_cents, price_factors=factors
+            )
+            for _ in range(n)
         ]
         await insert_leads(sessions, rows, now=clock.now())
         account, headers = await agent(client, sessions, clock, tier)

@@ -62,6 +62,8 @@ async def test_a_paid_checkout_sells_the_held_leads_and_unlocks_them(
         full = (await client.get(f"/api/v1/leads/{row['public_id']}", headers=headers)).json()
         assert full["access"] == "full" and full["owner"]["phone"] is not None
         assert full["price"] == {"cents": 1700, "currency": "USD"}
+        factors = full["price_factors"]
+        assert (factors["list_cents"], factors["tier_discount_percent"]) == (2000, 15)
     assert (await client.get("/api/v1/cart", headers=headers)).json()["items"] == []
     # And another agent finds them nowhere
     _, other = await agent(client, sessions, clock, Tier.ENTERPRISE)

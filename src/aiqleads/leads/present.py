@@ -100,7 +100,7 @@ def _location(r: Any) -> ApproxLocation | None:
     )
 
 
-def _price_factors(r: Any, discount_percent: int) -> PriceFactorsOut | None:
+def _price_factors(r: Any, discount_percent: int | None) -> PriceFactorsOut | None:
     f = r.price_factors
     if not f:
         return None
@@ -127,6 +127,20 @@ def _reasons(r: Any, *, bought: bool) -> list[str]:
 def price_for(r: Any, discount_percent: int) -> MoneyOut:
     price = Money(r.price_cents, r.price_currency).percent_off(discount_percent)
     return MoneyOut(cents=price.cents, currency=price.currency)
+
+
+def discount_of(r: Any, price: MoneyOut) -> int | None:
+    """The whole tier discount percentage that turns the lead's list price into `price` (the
+    price a buyer paid, fixed when the lead was held), or None when none does: the list price
+    changed since, so the discount is no longer readable from it."""
+    if price.currency != r.price_currency or not r.price_cents:
+        return None
+    guess = round(100 * (r.price_cents - price.cents) / r.price_cents)
+    # Rounding half up to the cent can land on a neighbouring percentage's price.
+    for percent in (guess, guess - 1, guess + 1):
+        if 0 <= percent < 100 and price_for(r, percent) == price:
+            return percent
+    return None
 
 
 def preview(r: Row[Any], *, discount_percent: int, now: datetime) -> LeadPreview:
@@ -179,7 +193,7 @@ def full(r: Row[Any], *, cipher: FieldCipher, price: MoneyOut, now: datetime) ->
         model_version=r.model_version,
         score_reasons=_reasons(r, bought=True),
         price=price,
-        price_factors=_price_factors(r, 0),
+        price_factors=_price_factors(r, discount_of(r, price)),
         owner=OwnerContact(
             name=cipher.decrypt(r.owner_name_enc),
             phone=cipher.decrypt(r.owner_phone_enc),

@@ -129,14 +129,16 @@ class PropertyFacts(BaseModel):
 
 class PriceFactorsOut(BaseModel):
     """How a lead's list price was made (DESIGN.md section 2): list_cents = clamp(base × quality
-    × demand × market); the agent pays it less the tier's discount."""
+    × demand × market); the agent pays it less the tier's discount. On a bought lead,
+    `tier_discount_percent` is the discount of the price paid (null when the list price has
+    changed since it was paid)."""
 
     base_cents: int
     quality: float
     demand: float
     market: float
     list_cents: int
-    tier_discount_percent: int
+    tier_discount_percent: int | None
 
 
 class LeadPreview(BaseModel):
