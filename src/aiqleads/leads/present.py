@@ -133,9 +133,10 @@ def discount_of(r: Any, price: MoneyOut) -> int | None:
     """The whole tier discount percentage that turns the lead's list price into `price` (the
     price a buyer paid, fixed when the lead was held), or None when none does: the list price
     changed since, so the discount is no longer readable from it."""
-    if price.currency != r.price_currency or not r.price_cents:
+    list_cents: int = r.price_cents
+    if price.currency != r.price_currency or not list_cents:
         return None
-    guess = round(100 * (r.price_cents - price.cents) / r.price_cents)
+    guess = round(100 * (list_cents - price.cents) / list_cents)
     # Rounding half up to the cent can land on a neighbouring percentage's price.
     for percent in (guess, guess - 1, guess + 1):
         if 0 <= percent < 100 and price_for(r, percent) == price:
