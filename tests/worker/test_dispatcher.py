@@ -232,3 +232,51 @@ async def test_stop_ends_the_loop_even_when_the_cancellation_is_lost(
     await asyncio.wait_for(runner.stop(), timeout=30)
     # Then its loop has ended at its next turn (before, stop() waited for it forever)
     assert main.done() and not main.cancelled()
+
+
+async def test_stop_lets_the_step_in_flight_finish_its_claim(task_ctx: TaskContext) -> None:
+    # Given a running dispatcher in the middle of a claim (its UPDATE on the database)
+    runner = Dispatcher(task_ctx, mode="run", schedule=False)
+    claiming, release = asyncio.Event(), asyncio.Event()
+    finished: list[bool] = []
+
+    async def slow_claim(limit: int) -> list[outbox.Claimed]:
+        claiming.set()
+        await release.wait()
+        finished.append(True)
+        return []
+
+    runner._claim = slow_claim  # type: ignore[method-assign]
+    runner.start()
+    await asyncio.wait_for(claiming.wait(), timeout=30)
+    main = runner._main
+    assert main is not None
+    # When it is stopped while the claim runs, and the claim then completes
+    stopping = asyncio.create_task(runner.stop(grace_seconds=30))
+    await asyncio.sleep(0.05)
+    assert not stopping.done()
+    release.set()
+    await asyncio.wait_for(stopping, timeout=30)
+    # Then the claim was not cancelled half-way: it finished, and the loop ended after it
+    assert finished == [True]
+    assert main.done() and not main.cancelled()
+
+
+async def test_stop_cancels_a_step_that_outlasts_its_grace(task_ctx: TaskContext) -> None:
+    # Given a dispatcher whose step never ends (a database that does not answer)
+    runner = Dispatcher(task_ctx, mode="run", schedule=False)
+    claiming = asyncio.Event()
+
+    async def stuck_claim(limit: int) -> list[outbox.Claimed]:
+        claiming.set()
+        await asyncio.Event().wait()
+        return []
+
+    runner._claim = stuck_claim  # type: ignore[method-assign]
+    runner.start()
+    await asyncio.wait_for(claiming.wait(), timeout=30)
+    main = runner._main
+    assert main is not None
+    # When it is stopped with a short grace, the step is cancelled and stop returns
+    await asyncio.wait_for(runner.stop(grace_seconds=0.1), timeout=30)
+    assert main.cancelled()

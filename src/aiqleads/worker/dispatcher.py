@@ -151,17 +151,26 @@ class Dispatcher:
         )
 
     async def stop(self, *, grace_seconds: float = 10.0) -> None:
-        """Stop taking tasks; give running ones `grace_seconds`, then cancel them (their rows
-        are claimed until the lease passes, then run again)."""
+        """Stop taking tasks: the loop ends after the step in flight, and running tasks
+        finish, within `grace_seconds` in all; what is still running then is cancelled (a
+        task's row stays claimed until its lease passes, then runs again)."""
         remove_waker(self.wake)
         self._stopping = True
+        deadline = asyncio.get_running_loop().time() + grace_seconds
         if self._main is not None:
-            self._main.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._main
+            # Woken rather than cancelled: a step cancelled in the middle of its claim's
+            # UPDATE could leave the write open on SQLite's one connection ('database is
+            # locked' for the next writer), as a cancelled claim renewal once did.
+            self._wake.set()
+            done, _ = await asyncio.wait({self._main}, timeout=grace_seconds)
+            if not done:
+                self._main.cancel()
+                with suppress(asyncio.CancelledError):
+                    await self._main
             self._main = None
         if self._running:
-            _, late = await asyncio.wait(self._running, timeout=grace_seconds)
+            left = max(0.0, deadline - asyncio.get_running_loop().time())
+            _, late = await asyncio.wait(self._running, timeout=left)
             for task in late:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
@@ -181,12 +190,12 @@ class Dispatcher:
         if self._schedule:
             await self.tick_schedule()
         if self.mode == "relay":
-            while rows := await self._claim(100):
+            while not self._stopping and (rows := await self._claim(100)):
                 for row in rows:
                     await self._relay(row)
             return
         free = self.ctx.settings.worker.concurrency - len(self._running)
-        if free <= 0:
+        if free <= 0 or self._stopping:
             return
         for row in await self._claim(free):
             running = asyncio.create_task(run_row(self.ctx, row, queued=False))
