@@ -29,7 +29,8 @@ share the cores) and each API worker's share of it (a worker left without connec
 0), the cores the background worker kept busy, the load generator's own CPU time per request,
 and each API worker's resident memory at the end, with the background worker's and the task
 outbox's rows left by status (a backlog means the worker fell behind). Before the phases, the
-run waits for the worker to empty the task outbox (the periodic tasks a fresh database has never
+run puts back the task rows a stopped worker of an earlier run left claimed (`claims_released`)
+and waits for the worker to empty the task outbox (the periodic tasks a fresh database has never
 run), so the phases see the worker between two hourly runs; one that crosses the top of an hour
 shows in its `worker_cpu_cores_busy`.
 
@@ -347,13 +348,15 @@ async def run_code(
     # Explicitly: an editable install may point elsewhere than the package this script imports.
     env["PYTHONPATH"] = src or _package_folder()
     port = free_port()
+    brokered = "AIQ_REDIS_URL" in env
+    released = await _release_claims(env["AIQ_DATABASE_URL"]) if brokered else None
     proc = start_server(env, port, args.workers, workdir / f"serve-{label}.log")
     # With Redis the API hands its tasks to the broker: the deployment's worker runs them.
-    background = (
-        start_worker(env, workdir / f"worker-{label}.log") if "AIQ_REDIS_URL" in env else None
-    )
+    background = start_worker(env, workdir / f"worker-{label}.log") if brokered else None
     base = f"http://127.0.0.1:{port}"
     out: dict[str, Any] = {"src": src or _package_folder(), "commit": _commit(src)}
+    if released is not None:
+        out["claims_released"] = released
     try:
         await wait_ready(base, proc)
         if background is not None:
@@ -413,13 +416,34 @@ async def _prime_heatmaps(
     return seconds
 
 
+async def _release_claims(url: str) -> int:
+    """Put back to pending the rows a background worker of an earlier run (or round) still
+    claimed when it was stopped: it is gone, as this script knows and the outbox cannot.
+    Dramatiq waits for a running task on SIGTERM, so a precompute running at the end of a
+    round is killed after the stop's grace, and its row stays claimed for
+    AIQ_WORKER__REQUEUE_AFTER_SECONDS (an hour): `_settle` would wait that long for it. A
+    message of it still in Redis is not run twice: the new claim moves the row's fencing
+    token on. Returns how many rows it released."""
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = await asyncpg.connect(dsn)
+    try:
+        released = await conn.fetchval(
+            "WITH r AS (UPDATE task_outbox SET status = 'pending', claimed_until = NULL"
+            " WHERE status IN ('pending', 'queued') AND claimed_until IS NOT NULL RETURNING 1)"
+            " SELECT count(*) FROM r"
+        )
+    finally:
+        await conn.close()
+    return int(released)
+
+
 async def _settle(url: str, worker: subprocess.Popen[bytes], *, limit_s: float = 1800.0) -> float:
     """Wait until the task outbox holds no task due to run (dead ones, and retries or
     deliveries waiting out their backoff, stay): the periodic tasks a fresh database has never
     run (the hourly feature precompute, scoring refresh: minutes at 1M leads) are done, so every
     run is measured in the worker's steady state between two hours, however the runs are
-    ordered. A queued row that a worker killed in an earlier run of a kept database left
-    holds the run until its claim lapses. Returns the seconds waited. Raises RuntimeError
+    ordered (a row that the stopped worker of an earlier run left claimed was put back first,
+    `_release_claims`, and is run again here). Returns the seconds waited. Raises RuntimeError
     when the worker exits, or after `limit_s`."""
     started = time.perf_counter()
     while (await _outbox_rows(url)).get("due", 0):
