@@ -234,23 +234,31 @@ async def test_stop_ends_the_loop_even_when_the_cancellation_is_lost(
     assert main.done() and not main.cancelled()
 
 
-async def test_stop_lets_the_step_in_flight_finish_its_claim(task_ctx: TaskContext) -> None:
-    # Given a running dispatcher in the middle of a claim (its UPDATE on the database)
+async def _claiming(
+    task_ctx: TaskContext, release: asyncio.Event, finished: list[bool]
+) -> tuple[Dispatcher, asyncio.Task[None]]:
+    """A started dispatcher in the middle of its claim, which completes (appending to
+    `finished`) once `release` is set; returns it and its loop task."""
     runner = Dispatcher(task_ctx, mode="run", schedule=False)
-    claiming, release = asyncio.Event(), asyncio.Event()
-    finished: list[bool] = []
+    claiming = asyncio.Event()
 
-    async def slow_claim(limit: int) -> list[outbox.Claimed]:
+    async def claim(limit: int) -> list[outbox.Claimed]:
         claiming.set()
         await release.wait()
         finished.append(True)
         return []
 
-    runner._claim = slow_claim  # type: ignore[method-assign]
+    runner._claim = claim  # type: ignore[method-assign]
     runner.start()
     await asyncio.wait_for(claiming.wait(), timeout=30)
-    main = runner._main
-    assert main is not None
+    assert runner._main is not None
+    return runner, runner._main
+
+
+async def test_stop_lets_the_step_in_flight_finish_its_claim(task_ctx: TaskContext) -> None:
+    # Given a running dispatcher in the middle of a claim (its UPDATE on the database)
+    release, finished = asyncio.Event(), list[bool]()
+    runner, main = await _claiming(task_ctx, release, finished)
     # When it is stopped while the claim runs, and the claim then completes
     stopping = asyncio.create_task(runner.stop(grace_seconds=30))
     await asyncio.sleep(0.05)
@@ -263,20 +271,9 @@ async def test_stop_lets_the_step_in_flight_finish_its_claim(task_ctx: TaskConte
 
 
 async def test_stop_cancels_a_step_that_outlasts_its_grace(task_ctx: TaskContext) -> None:
-    # Given a dispatcher whose step never ends (a database that does not answer)
-    runner = Dispatcher(task_ctx, mode="run", schedule=False)
-    claiming = asyncio.Event()
-
-    async def stuck_claim(limit: int) -> list[outbox.Claimed]:
-        claiming.set()
-        await asyncio.Event().wait()
-        return []
-
-    runner._claim = stuck_claim  # type: ignore[method-assign]
-    runner.start()
-    await asyncio.wait_for(claiming.wait(), timeout=30)
-    main = runner._main
-    assert main is not None
+    # Given a dispatcher whose claim never ends (a database that does not answer)
+    finished: list[bool] = []
+    runner, main = await _claiming(task_ctx, asyncio.Event(), finished)
     # When it is stopped with a short grace, the step is cancelled and stop returns
     await asyncio.wait_for(runner.stop(grace_seconds=0.1), timeout=30)
-    assert main.cancelled()
+    assert main.cancelled() and finished == []

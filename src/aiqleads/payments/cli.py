@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import click
@@ -23,6 +25,21 @@ from aiqleads.payments.gateways.sandbox import SandboxGateway
 from aiqleads.payments.reconcile import Report, reconcile
 
 console = Console()
+
+
+@asynccontextmanager
+async def _checkout() -> AsyncIterator[Checkout]:
+    """The checkout flow on the configured database and gateway, closed after use."""
+    settings = get_settings()
+    engine = create_engine(settings)
+    sessions = session_factory(engine)
+    clock = SystemClock()
+    gateway = build_gateway(settings.payments, sessions=sessions, clock=clock)
+    try:
+        yield Checkout(sessions=sessions, gateway=gateway, clock=clock)
+    finally:
+        await gateway.aclose()
+        await engine.dispose()
 
 
 @click.group()
@@ -43,19 +60,10 @@ def reconcile_command(grace_seconds: int, as_json: bool) -> None:
     """Finish orders whose payment succeeded but was not finalised (or fail declined and
     abandoned ones), refund lines another buyer had first, and check the ledger balances.
     Exits 1 when the ledger does not balance."""
-    settings = get_settings()
 
     async def run() -> Report:
-        engine = create_engine(settings)
-        sessions = session_factory(engine)
-        clock = SystemClock()
-        gateway = build_gateway(settings.payments, sessions=sessions, clock=clock)
-        try:
-            co = Checkout(sessions=sessions, gateway=gateway, clock=clock)
+        async with _checkout() as co:
             return await reconcile(co, grace=timedelta(seconds=grace_seconds))
-        finally:
-            await gateway.aclose()
-            await engine.dispose()
 
     report = asyncio.run(run())
     if as_json:
@@ -82,20 +90,16 @@ def sandbox_confirm_command(order_id: uuid.UUID, failed: bool) -> None:
     and finish it: the payment succeeds (or fails with --fail) and the order is paid (or
     fails) as the gateway's webhook would make it. Only with the sandbox gateway; exits 1 for
     an order that is not waiting for its buyer."""
-    settings = get_settings()
 
     async def run() -> str:
-        engine = create_engine(settings)
-        sessions = session_factory(engine)
-        clock = SystemClock()
-        gateway = build_gateway(settings.payments, sessions=sessions, clock=clock)
-        try:
+        async with _checkout() as co:
+            gateway = co.gateway
             if not isinstance(gateway, SandboxGateway):
                 raise click.ClickException(
                     f"the configured gateway is {gateway.name}: only the sandbox's payments "
                     "are confirmed here"
                 )
-            async with sessions() as session:
+            async with co.sessions() as session:
                 order = await orders.by_public_id(session, order_id)
             if order is None:
                 raise click.ClickException(f"no order {order_id}")
@@ -107,13 +111,9 @@ def sandbox_confirm_command(order_id: uuid.UUID, failed: bool) -> None:
                 result = await gateway.resolve_pending(order.payment_reference, succeed=not failed)
             except (GatewayError, ValueError) as exc:
                 raise click.ClickException(str(exc)) from exc
-            co = Checkout(sessions=sessions, gateway=gateway, clock=clock)
             await flow.apply(co, order.id, result)
-            async with sessions() as session:
+            async with co.sessions() as session:
                 after = await orders.by_public_id(session, order_id)
             return after.status if after is not None else "unknown"
-        finally:
-            await gateway.aclose()
-            await engine.dispose()
 
     console.print(f"order {order_id}: {asyncio.run(run())}")
