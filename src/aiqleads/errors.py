@@ -87,8 +87,10 @@ class InvalidInput(AppError):
     status = 422
     code = ErrorCode.VALIDATION
 
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}", detail=[{"field": field, "reason": reason}])
+    def __init__(self, field: str, reason: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(
+            f"{field}: {reason}", detail=[{"field": field, "reason": reason}], headers=headers
+        )
 
 
 def error_body(message: str, code: str, detail: Any = None) -> dict[str, Any]:

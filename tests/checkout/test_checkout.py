@@ -63,7 +63,7 @@ async def test_a_paid_checkout_sells_the_held_leads_and_unlocks_them(
         assert full["access"] == "full" and full["owner"]["phone"] is not None
         assert full["price"] == {"cents": 1700, "currency": "USD"}
         factors = full["price_factors"]
-        assert (factors["list_cents"], factors["tier_discount_percent"]) == (2000, 15)
+        assert (factors["list_cents"], factors["tier_discount_percent"]) == (2000, None)
     assert (await client.get("/api/v1/cart", headers=headers)).json()["items"] == []
     # And another agent finds them nowhere
     _, other = await agent(client, sessions, clock, Tier.ENTERPRISE)
@@ -152,15 +152,55 @@ async def test_a_retry_without_a_key_is_the_same_order_charged_once(
     lost = await _checkout(client, headers, "tok_success_lost_reply")
     assert lost.status_code == 503
     assert await charges(sessions) == 1
+    # (the 503 gives the key it made, for a client that would rather send it)
+    assert lost.headers["Idempotency-Key"].startswith("cart-")
     # When it retries the same cart, still without a key (the token now says nothing new)
     retry = await _checkout(client, headers, "tok_success_lost_reply")
     # Then it is the order it opened, found paid: one order, one charge
     assert retry.status_code == 200, retry.text
     assert retry.json()["status"] == "paid"
-    assert retry.headers["Idempotency-Key"].startswith("cart-")
+    assert retry.headers["Idempotency-Key"] == lost.headers["Idempotency-Key"]
     assert await charges(sessions) == 1
     orders = (await client.get("/api/v1/orders", headers=headers)).json()
     assert [o["id"] for o in orders] == [retry.json()["id"]]
+
+
+async def test_without_a_key_an_order_still_waiting_is_found_after_the_cart_changed(
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    holding_agent: HoldingAgent,
+) -> None:
+    # Given a key-less checkout whose answer was lost after the gateway charged
+    _, headers, rows = await holding_agent(2)
+    lost = await _checkout(client, headers, "tok_success_lost_reply")
+    assert lost.status_code == 503
+    order_id = lost.json()["detail"]["order_id"]
+    # And the cart changed meanwhile (a hold let go: the cart's key is another now)
+    await client.delete(f"/api/v1/cart/holds/{rows[0]['public_id']}", headers=headers)
+    # When the client retries with another token, it is told of the waiting order
+    other = await _checkout(client, headers, "tok_success")
+    assert other.status_code == 409, other.text
+    assert other.json()["detail"]["order_id"] == order_id
+    assert other.headers["Idempotency-Key"] == lost.headers["Idempotency-Key"]
+    # And retried with the same token, it is that order, paid: charged once
+    retry = await _checkout(client, headers, "tok_success_lost_reply")
+    assert retry.status_code == 200, retry.text
+    assert str(retry.json()["id"]) == order_id
+    assert await charges(sessions) == 1
+
+
+async def test_a_key_sent_again_with_another_token_is_refused(
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    holding_agent: HoldingAgent,
+) -> None:
+    _, headers, _ = await holding_agent(1)
+    refused = await _checkout(client, headers, "tok_bogus", key="k")
+    assert refused.status_code == 422 and refused.headers["Idempotency-Key"] == "k"
+    other = await _checkout(client, headers, "tok_success", key="k")
+    assert other.status_code == 409, other.text
+    assert "another payment token" in other.json()["error"]
+    assert await charges(sessions) == 0
 
 
 async def test_without_a_key_another_token_or_another_cart_is_another_attempt(

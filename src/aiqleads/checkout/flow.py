@@ -116,9 +116,9 @@ def _payment_of(order: Row[Any], result: PaymentResult) -> ledger.Movement:
 
 def cart_key(holds: Sequence[Row[Any, Any, Any, Any]], payment_token: str | None) -> str:
     """The Idempotency-Key of a checkout sent without one: the same holds paid with the same
-    token are the same attempt, so a client that retries without a key (a lost answer, a 503)
-    is given the order it opened, charged once. Another token, or holds changed since, is
-    another attempt. `holds` as `cart.live_hold_prices` returns them."""
+    token are the same attempt. Another token, or holds changed since, is another attempt
+    (unless an order of those holds is still open: `open_order`). `holds` as
+    `cart.live_hold_prices` returns them."""
     ids = ",".join(str(h.hold_id) for h in sorted(holds, key=lambda h: h.hold_id))
     digest = hashlib.sha256(f"{ids}|{payment_token or ''}".encode()).hexdigest()
     return f"cart-{digest[:40]}"
@@ -127,8 +127,13 @@ def cart_key(holds: Sequence[Row[Any, Any, Any, Any]], payment_token: str | None
 async def open_order(
     co: Checkout, *, account_id: int, idempotency_key: str | None, payment_token: str | None
 ) -> Row[Any]:
-    """The order of the account's live holds, or the one this key opened before (without a
-    key, the one `cart_key` names). Raises Conflict when the cart holds no lead."""
+    """The order of the account's live holds, or the one this key opened before. Without a
+    key: the one `cart_key` names, else an order still waiting for its payment's outcome (an
+    unanswered 503, a 202) with any of the held leads, so a client retrying without a key
+    is never charged twice, even after a hold lapsed or was taken again. Raises Conflict when
+    the cart holds no lead, when the key was used with another payment token (a retry may
+    leave the token out), or (without a key) when such a waiting order was made with another
+    token."""
     now = co.clock.now()
     async with transaction(co.sessions) as session:
         await cart.lock_cart(session, account_id, now=now)
@@ -136,8 +141,21 @@ async def open_order(
         if idempotency_key is None:
             holds = await cart.live_hold_prices(session, account_id, now=now)
             idempotency_key = cart_key(holds, payment_token)
+            waiting = await repository.open_with_leads(session, account_id, [h.id for h in holds])
+            if waiting is not None and waiting.idempotency_key != idempotency_key:
+                if waiting.payment_token != payment_token:
+                    raise Conflict(
+                        "an order of these leads is still waiting for its payment: send its "
+                        "Idempotency-Key to retry it, or wait until it ends",
+                        detail={"order_id": str(waiting.public_id)},
+                        headers={"Idempotency-Key": waiting.idempotency_key},
+                    )
+                return waiting
         existing = await repository.by_key(session, account_id, idempotency_key)
         if existing is not None:
+            # A retry may leave the token out; another token is another attempt.
+            if payment_token is not None and existing.payment_token != payment_token:
+                raise Conflict("this Idempotency-Key was used with another payment token")
             return existing
         if holds is None:
             holds = await cart.live_hold_prices(session, account_id, now=now)
@@ -191,7 +209,7 @@ async def pay(co: Checkout, order: Row[Any]) -> PaymentResult | None:
             status=503,
             code=ErrorCode.PAYMENT_UNAVAILABLE,
             detail={"order_id": str(order.public_id)},
-            headers={"Retry-After": "5"},
+            headers={"Retry-After": "5", "Idempotency-Key": order.idempotency_key},
         ) from exc
     except GatewayRejected as exc:
         CHECKOUTS.labels("rejected").inc()
@@ -201,7 +219,9 @@ async def pay(co: Checkout, order: Row[Any]) -> PaymentResult | None:
             # No payment was made, and this token will never make one: the order fails now
             # (its holds stay), rather than waiting open for reconciliation to ask again.
             await fail(co, order.id, _refused(order))
-            raise InvalidInput("payment_token", exc.message) from exc
+            raise InvalidInput(
+                "payment_token", exc.message, headers={"Idempotency-Key": order.idempotency_key}
+            ) from exc
         raise Conflict(f"the payment gateway refused the request: {exc}") from exc
     await apply(co, order.id, result)
     return result

@@ -63,6 +63,27 @@ async def by_key(session: AsyncSession, account_id: int, key: str) -> Row[Any] |
     return found
 
 
+async def open_with_leads(
+    session: AsyncSession, account_id: int, lead_ids: Collection[int]
+) -> Row[Any] | None:
+    """The account's newest order still waiting for its payment's outcome (pending, or
+    requiring action) with a line for any of these leads, or None."""
+    if not lead_ids:
+        return None
+    stmt = (
+        select(orders)
+        .where(
+            orders.c.account_id == account_id,
+            orders.c.status.in_([OrderStatus.PENDING.value, OrderStatus.REQUIRES_ACTION.value]),
+            orders.c.id.in_(select(items.c.order_id).where(items.c.lead_id.in_(list(lead_ids)))),
+        )
+        .order_by(orders.c.id.desc())
+        .limit(1)
+    )
+    found: Row[Any] | None = (await session.execute(stmt)).first()
+    return found
+
+
 async def by_id(session: AsyncSession, order_id: int) -> Row[Any] | None:
     found: Row[Any] | None = (
         await session.execute(select(orders).where(orders.c.id == order_id))

@@ -37,11 +37,13 @@ async def checkout(
     """Turn the cart's holds into an order and pay it. The same `Idempotency-Key` sent again
     is the same order, charged once. Without one, the key is made from the cart's holds and
     the payment token (given back in the `Idempotency-Key` header): a retry of the same cart
-    with the same token is the same order too; to try the same token again after a decline,
-    send a new key. 200 paid; 202 the buyer must act (`client_secret`, `next_action`); 402
-    declined (the holds stay until they lapse); 422 the gateway refused the payment token
-    (the order fails, the holds stay); 503 the gateway did not answer (retry with the same
-    key); 409 an empty cart or a key reused for another cart."""
+    with the same token is the same order too, and so is an order of the held leads still
+    waiting for its payment; to try the same token again after a decline, send a new key.
+    200 paid; 202 the buyer must act (`client_secret`, `next_action`); 402 declined (the
+    holds stay until they lapse); 422 the gateway refused the payment token (the order fails,
+    the holds stay); 503 the gateway did not answer (retry with the same key); 409 an empty
+    cart, a key reused for another cart or with another token, or (without a key) an order of
+    these leads still waiting, paid with another token."""
     co = checkout_of(state)
     token = body.payment_token if body else None
     order = await flow.open_order(
@@ -57,7 +59,11 @@ async def checkout(
         out.client_secret, out.next_action = result.client_secret, result.next_action
     if out.status is OrderStatus.FAILED and out.decline_code == flow.TOKEN_REFUSED:
         # The same answer as when it was refused (the gateway's own reason is not kept).
-        raise InvalidInput("payment_token", "the payment gateway refused this payment token")
+        raise InvalidInput(
+            "payment_token",
+            "the payment gateway refused this payment token",
+            headers={"Idempotency-Key": key},
+        )
     if out.status is OrderStatus.FAILED:
         raise AppError(
             "the payment was declined",

@@ -129,21 +129,6 @@ def price_for(r: Any, discount_percent: int) -> MoneyOut:
     return MoneyOut(cents=price.cents, currency=price.currency)
 
 
-def discount_of(r: Any, price: MoneyOut) -> int | None:
-    """The whole tier discount percentage that turns the lead's list price into `price` (the
-    price a buyer paid, fixed when the lead was held), or None when none does: the list price
-    changed since, so the discount is no longer readable from it."""
-    list_cents: int = r.price_cents
-    if price.currency != r.price_currency or not list_cents:
-        return None
-    guess = round(100 * (list_cents - price.cents) / list_cents)
-    # Rounding half up to the cent can land on a neighbouring percentage's price.
-    for percent in (guess, guess - 1, guess + 1):
-        if 0 <= percent < 100 and price_for(r, percent) == price:
-            return percent
-    return None
-
-
 def preview(r: Row[Any], *, discount_percent: int, now: datetime) -> LeadPreview:
     return LeadPreview(
         id=r.public_id,
@@ -194,7 +179,9 @@ def full(r: Row[Any], *, cipher: FieldCipher, price: MoneyOut, now: datetime) ->
         model_version=r.model_version,
         score_reasons=_reasons(r, bought=True),
         price=price,
-        price_factors=_price_factors(r, discount_of(r, price)),
+        # How today's list price is made; the discount of the price paid is not read back
+        # from it (the list price moves after a sale): `price` is what was paid.
+        price_factors=_price_factors(r, None),
         owner=OwnerContact(
             name=cipher.decrypt(r.owner_name_enc),
             phone=cipher.decrypt(r.owner_phone_enc),

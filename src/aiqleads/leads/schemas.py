@@ -129,9 +129,10 @@ class PropertyFacts(BaseModel):
 
 class PriceFactorsOut(BaseModel):
     """How a lead's list price was made (DESIGN.md section 2): list_cents = clamp(base × quality
-    × demand × market); the agent pays it less the tier's discount. On a bought lead,
-    `tier_discount_percent` is the discount of the price paid (null when the list price has
-    changed since it was paid)."""
+    × demand × market); the agent pays it less the tier's discount. On a full record (its
+    buyer's, or an admin's) they are the factors of today's list price, which moves after a
+    sale, and `tier_discount_percent` is null: the record's `price` is what the buyer paid (for
+    an admin, the list price)."""
 
     base_cents: int
     quality: float

@@ -103,6 +103,8 @@ def sandbox_confirm_command(order_id: uuid.UUID, failed: bool) -> None:
                 order = await orders.by_public_id(session, order_id)
             if order is None:
                 raise click.ClickException(f"no order {order_id}")
+            if order.gateway != gateway.name:
+                raise click.ClickException(f"order {order_id} was paid through {order.gateway}")
             if order.status != OrderStatus.REQUIRES_ACTION.value or not order.payment_reference:
                 raise click.ClickException(
                     f"order {order_id} is {order.status}: not waiting for its buyer"
