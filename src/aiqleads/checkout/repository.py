@@ -75,7 +75,11 @@ async def open_with_leads(
         .where(
             orders.c.account_id == account_id,
             orders.c.status.in_([OrderStatus.PENDING.value, OrderStatus.REQUIRES_ACTION.value]),
-            orders.c.id.in_(select(items.c.order_id).where(items.c.lead_id.in_(list(lead_ids)))),
+            # Driven by the account's few open orders, each line looked up by its order id
+            # (indexed; lead_id is not): never a scan of every order's lines.
+            select(items.c.id)
+            .where(items.c.order_id == orders.c.id, items.c.lead_id.in_(list(lead_ids)))
+            .exists(),
         )
         .order_by(orders.c.id.desc())
         .limit(1)

@@ -44,7 +44,7 @@ async def _checkout() -> AsyncIterator[Checkout]:
 
 @click.group()
 def payments() -> None:
-    """Payments: reconciliation of orders and the ledger."""
+    """Payments: reconciliation of orders and the ledger; the sandbox buyer's confirmation."""
 
 
 @payments.command("reconcile")
