@@ -142,6 +142,20 @@ async def test_an_unreachable_gateway_is_503_and_a_retry_with_the_same_key_charg
     assert await charges(sessions) == 1
 
 
+async def _answer_lost(
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    headers: dict[str, str],
+) -> httpx.Response:
+    """A key-less checkout the gateway charged, whose answer was lost: the 503, which gives
+    the key it made (for a client that would rather send it)."""
+    lost = await _checkout(client, headers, "tok_success_lost_reply")
+    assert lost.status_code == 503
+    assert await charges(sessions) == 1
+    assert lost.headers["Idempotency-Key"].startswith("cart-")
+    return lost
+
+
 async def test_a_retry_without_a_key_is_the_same_order_charged_once(
     client: httpx.AsyncClient,
     sessions: async_sessionmaker[AsyncSession],
@@ -149,11 +163,7 @@ async def test_a_retry_without_a_key_is_the_same_order_charged_once(
 ) -> None:
     # Given a client that sends no Idempotency-Key, and a gateway whose answer is lost
     _, headers, _ = await holding_agent(2)
-    lost = await _checkout(client, headers, "tok_success_lost_reply")
-    assert lost.status_code == 503
-    assert await charges(sessions) == 1
-    # (the 503 gives the key it made, for a client that would rather send it)
-    assert lost.headers["Idempotency-Key"].startswith("cart-")
+    lost = await _answer_lost(client, sessions, headers)
     # When it retries the same cart, still without a key (the token now says nothing new)
     retry = await _checkout(client, headers, "tok_success_lost_reply")
     # Then it is the order it opened, found paid: one order, one charge
@@ -172,8 +182,7 @@ async def test_without_a_key_an_order_still_waiting_is_found_after_the_cart_chan
 ) -> None:
     # Given a key-less checkout whose answer was lost after the gateway charged
     _, headers, rows = await holding_agent(2)
-    lost = await _checkout(client, headers, "tok_success_lost_reply")
-    assert lost.status_code == 503
+    lost = await _answer_lost(client, sessions, headers)
     order_id = lost.json()["detail"]["order_id"]
     # And the cart changed meanwhile (a hold let go: the cart's key is another now)
     await client.delete(f"/api/v1/cart/holds/{rows[0]['public_id']}", headers=headers)
