@@ -4,6 +4,7 @@ gateway unreachable, replays by Idempotency-Key, and what the buyer then sees.""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -15,7 +16,7 @@ from aiqleads.kit.clock import FrozenClock
 from aiqleads.models import Hold, Lead, LedgerEntry, Order, Purchase
 from aiqleads.models.enums import Tier
 from tests.checkout.conftest import HoldingAgent, charges
-from tests.factories import agent
+from tests.factories import agent, login
 
 CHECKOUT = "/api/v1/checkout"
 
@@ -196,6 +197,33 @@ async def test_without_a_key_an_order_still_waiting_is_found_after_the_cart_chan
     assert retry.status_code == 200, retry.text
     assert str(retry.json()["id"]) == order_id
     assert await charges(sessions) == 1
+
+
+async def test_without_a_key_an_order_of_lapsed_holds_does_not_block_a_new_one(
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    holding_agent: HoldingAgent,
+) -> None:
+    # Given a key-less checkout the buyer never confirmed (3-D Secure), and its 409 for
+    # another card while its holds live
+    account, headers, rows = await holding_agent(1)
+    waiting = await _checkout(client, headers, "tok_requires_action")
+    assert waiting.status_code == 202
+    blocked = await _checkout(client, headers, "tok_success")
+    assert blocked.status_code == 409
+    assert "pay anew with a new key" in blocked.json()["error"]
+    # When the hold lapses and the buyer holds the lead again
+    clock.advance(timedelta(minutes=16))
+    headers = await login(client, account.email)  # (its access token lapsed too)
+    held = await client.post(
+        "/api/v1/cart/holds", json={"lead_ids": [str(rows[0]["public_id"])]}, headers=headers
+    )
+    assert held.json()["held"] == 1, held.text
+    # Then a key-less checkout with another card is a new order, paid
+    paid = await _checkout(client, headers, "tok_success")
+    assert paid.status_code == 200, paid.text
+    assert paid.json()["id"] != waiting.json()["id"]
 
 
 async def test_a_key_sent_again_with_another_token_is_refused(

@@ -258,14 +258,15 @@ async def live_holds(rows: RowReader, account_id: int, *, now: datetime) -> Sequ
 
 async def live_hold_prices(
     session: AsyncSession, account_id: int, *, now: datetime
-) -> Sequence[Row[Any, Any, Any, Any]]:
-    """The account's live holds as (id: the lead's row id, hold_id, hold_price_cents,
-    hold_currency), in `live_holds`' order: what an order is made of, without the leads'
-    other columns."""
+) -> Sequence[Row[Any, Any, Any, Any, Any]]:
+    """The account's live holds as (id: the lead's row id, hold_id, hold_taken_at,
+    hold_price_cents, hold_currency), in `live_holds`' order: what an order is made of,
+    without the leads' other columns."""
     stmt = (
         select(
             leads.c.id,
             holds.c.id.label("hold_id"),
+            holds.c.taken_at.label("hold_taken_at"),
             holds.c.price_cents.label("hold_price_cents"),
             holds.c.currency.label("hold_currency"),
         )

@@ -114,7 +114,7 @@ def _payment_of(order: Row[Any], result: PaymentResult) -> ledger.Movement:
     )
 
 
-def cart_key(holds: Sequence[Row[Any, Any, Any, Any]], payment_token: str | None) -> str:
+def cart_key(holds: Sequence[Row[Any, Any, Any, Any, Any]], payment_token: str | None) -> str:
     """The Idempotency-Key of a checkout sent without one: the same holds paid with the same
     token are the same attempt. Another token, or holds changed since, is another attempt
     (unless an order of those holds is still open: `open_order`). `holds` as
@@ -141,12 +141,13 @@ async def open_order(
         if idempotency_key is None:
             holds = await cart.live_hold_prices(session, account_id, now=now)
             idempotency_key = cart_key(holds, payment_token)
-            waiting = await repository.open_with_leads(session, account_id, [h.id for h in holds])
+            waiting = await _waiting_order(session, account_id, holds)
             if waiting is not None and waiting.idempotency_key != idempotency_key:
                 if waiting.payment_token != payment_token:
                     raise Conflict(
-                        "an order of these leads is still waiting for its payment: send its "
-                        "Idempotency-Key to retry it, or wait until it ends",
+                        "an order made of these holds is still waiting for its payment: retry "
+                        "it with its Idempotency-Key, or pay anew with a new key (should the "
+                        "waiting payment go through too, what it bought twice is refunded)",
                         detail={"order_id": str(waiting.public_id)},
                         headers={"Idempotency-Key": waiting.idempotency_key},
                     )
@@ -155,7 +156,10 @@ async def open_order(
         if existing is not None:
             # A retry may leave the token out; another token is another attempt.
             if payment_token is not None and existing.payment_token != payment_token:
-                raise Conflict("this Idempotency-Key was used with another payment token")
+                raise Conflict(
+                    "this Idempotency-Key was used with another payment token",
+                    detail={"order_id": str(existing.public_id)},
+                )
             return existing
         if holds is None:
             holds = await cart.live_hold_prices(session, account_id, now=now)
@@ -177,6 +181,19 @@ async def open_order(
             session, _movement(order, LedgerKind.ORDER, txn, order.amount_cents, None), now=now
         )
         return order
+
+
+async def _waiting_order(
+    session: AsyncSession, account_id: int, holds: Sequence[Row[Any, Any, Any, Any, Any]]
+) -> Row[Any] | None:
+    """The newest order still waiting for its payment that was made of one of these live
+    holds (it has the hold's lead, and came after the hold was taken): the attempt a key-less
+    retry repeats. An order of holds since lapsed, whose leads were held again, is not."""
+    taken = {h.id: h.hold_taken_at for h in holds}
+    for line in await repository.open_lines(session, account_id, list(taken)):
+        if line.created_at >= taken[line.lead_id]:
+            return line
+    return None
 
 
 async def pay(co: Checkout, order: Row[Any]) -> PaymentResult | None:

@@ -63,29 +63,26 @@ async def by_key(session: AsyncSession, account_id: int, key: str) -> Row[Any] |
     return found
 
 
-async def open_with_leads(
+async def open_lines(
     session: AsyncSession, account_id: int, lead_ids: Collection[int]
-) -> Row[Any] | None:
-    """The account's newest order still waiting for its payment's outcome (pending, or
-    requiring action) with a line for any of these leads, or None."""
+) -> Sequence[Row[Any]]:
+    """The account's orders still waiting for their payment's outcome (pending, or requiring
+    action) that have a line for any of these leads: each order's columns and the line's
+    `lead_id`, one row per such line, newest order first."""
     if not lead_ids:
-        return None
+        return []
     stmt = (
-        select(orders)
+        # Driven by the account's few open orders, their lines found by order id (indexed).
+        select(orders, items.c.lead_id)
+        .join(items, items.c.order_id == orders.c.id)
         .where(
             orders.c.account_id == account_id,
             orders.c.status.in_([OrderStatus.PENDING.value, OrderStatus.REQUIRES_ACTION.value]),
-            # Driven by the account's few open orders, each line looked up by its order id
-            # (indexed; lead_id is not): never a scan of every order's lines.
-            select(items.c.id)
-            .where(items.c.order_id == orders.c.id, items.c.lead_id.in_(list(lead_ids)))
-            .exists(),
+            items.c.lead_id.in_(list(lead_ids)),
         )
         .order_by(orders.c.id.desc())
-        .limit(1)
     )
-    found: Row[Any] | None = (await session.execute(stmt)).first()
-    return found
+    return (await session.execute(stmt)).all()
 
 
 async def by_id(session: AsyncSession, order_id: int) -> Row[Any] | None:

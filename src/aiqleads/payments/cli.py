@@ -104,7 +104,9 @@ def sandbox_confirm_command(order_id: uuid.UUID, failed: bool) -> None:
             if order is None:
                 raise click.ClickException(f"no order {order_id}")
             if order.gateway != gateway.name:
-                raise click.ClickException(f"order {order_id} was paid through {order.gateway}")
+                raise click.ClickException(
+                    f"order {order_id} belongs to the {order.gateway} gateway, not the sandbox"
+                )
             if order.status != OrderStatus.REQUIRES_ACTION.value or not order.payment_reference:
                 raise click.ClickException(
                     f"order {order_id} is {order.status}: not waiting for its buyer"
