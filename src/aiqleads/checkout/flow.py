@@ -129,8 +129,9 @@ async def open_order(
 ) -> Row[Any]:
     """The order of the account's live holds, or the one this key opened before. Without a
     key: the one `cart_key` names, else an order still waiting for its payment's outcome (an
-    unanswered 503, a 202) with any of the held leads, so a client retrying without a key
-    is never charged twice, even after a hold lapsed or was taken again. Raises Conflict when
+    unanswered 503, a 202) made of one of the current holds (`_waiting_order`), so a client
+    retrying without a key is not charged again, even after another of those holds lapsed or
+    was let go. Raises Conflict when
     the cart holds no lead, when the key was used with another payment token (a retry may
     leave the token out), or (without a key) when such a waiting order was made with another
     token."""
