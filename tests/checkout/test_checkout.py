@@ -201,7 +201,6 @@ async def test_without_a_key_an_order_still_waiting_is_found_after_the_cart_chan
 
 async def test_without_a_key_an_order_of_lapsed_holds_does_not_block_a_new_one(
     client: httpx.AsyncClient,
-    sessions: async_sessionmaker[AsyncSession],
     clock: FrozenClock,
     holding_agent: HoldingAgent,
 ) -> None:

@@ -200,10 +200,10 @@ async def _waiting_order(
 async def pay(co: Checkout, order: Row[Any]) -> PaymentResult | None:
     """Ask the gateway to pay an open order with the token it was opened with (again, if need
     be: its idempotency key makes that safe), apply the answer and return it (None for an
-    order no longer open: nothing was asked). Raises AppError 503 when
-    the gateway cannot be reached (the order stays open: retry with the same
-    Idempotency-Key), 422 naming `payment_token` when the gateway refuses the token, 409 when
-    it refuses the request otherwise."""
+    order no longer open: nothing was asked). Raises AppError 503 when the gateway cannot be
+    reached (the order stays open: retry with the same Idempotency-Key), 422 naming
+    `payment_token` when the gateway refuses the token (the order fails), 409 when it refuses
+    the request otherwise."""
     if OrderStatus(order.status) not in OPEN:
         return None
     try:
